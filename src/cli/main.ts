@@ -1,0 +1,79 @@
+import { resolve } from "node:path";
+import { Command, Option } from "commander";
+import { loadServerConfig } from "../config/server-config.js";
+import { startFerry, type Roles } from "../ferry.js";
+import { createLogger } from "../logger.js";
+
+/** Options shared by the roles that run a server or a worker. */
+interface RunOptions {
+  config?: string;
+  port: string;
+  concurrency: string;
+}
+
+/** Builds the `ferry` command line. */
+export function buildCli(): Command {
+  const program = new Command("ferry")
+    .description("Ferry carries merged commits to Kubernetes clusters: a GitHub App and GitLab webhook receiver that plans on every change and deploys on merge.")
+    .showHelpAfterError();
+  const role = (name: string, roles: Roles, summary: string) =>
+    program
+      .command(name)
+      .summary(summary)
+      .description(
+        `${summary}\n\nRedis: REDIS_URL, or an embedded redis-server (from PATH) with data under .ferry/redis.\n` +
+          "GitHub App: APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH, WEBHOOK_SECRET (GHE_HOST/GHE_PROTOCOL for Enterprise Server).",
+      )
+      .addOption(new Option("-c, --config <file>", "server config: clusters and policy (YAML)").env("FERRY_CONFIG"))
+      .addOption(new Option("-p, --port <port>", "HTTP port for webhooks and health").env("PORT").default("3000"))
+      .addOption(new Option("--concurrency <n>", "jobs one worker runs at once").env("FERRY_CONCURRENCY").default("4"))
+      .action((opts: RunOptions) => run(roles, opts));
+  role("serve", { web: true, worker: true }, "Run the web role and the worker role in one process (the default for small installs).");
+  role("web", { web: true, worker: false }, "Run only the web role: receive webhooks, verify them, queue jobs, answer /healthz and /readyz.");
+  role("worker", { web: false, worker: true }, "Run only the worker role: render, plan, apply and report; scale it apart from the web role.");
+  return program;
+}
+
+async function run(roles: Roles, opts: RunOptions): Promise<void> {
+  const log = createLogger();
+  const config = await loadServerConfig(opts.config ? resolve(opts.config) : undefined);
+  const ferry = await startFerry({
+    roles,
+    config,
+    log,
+    port: Number(opts.port),
+    redisUrl: process.env.REDIS_URL || undefined,
+    dataDir: resolve(process.env.FERRY_DATA_DIR ?? ".ferry"),
+    env: process.env,
+    concurrency: Number(opts.concurrency),
+  });
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "shutting down: finishing running jobs");
+    ferry.close().then(
+      () => {
+        log.info("stopped");
+        log.flush();
+        process.exit(0);
+      },
+      (error: unknown) => {
+        log.error({ err: error }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+}
+
+/** Runs the CLI with `argv`, printing errors (config errors list every problem) and exiting 2. */
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildCli().parseAsync(argv);
+  } catch (error) {
+    console.error(`ferry: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(2);
+  }
+}

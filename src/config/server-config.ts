@@ -1,0 +1,73 @@
+import { readFile } from "node:fs/promises";
+import { z } from "zod";
+import { permanent } from "../errors.js";
+import { parseYamlConfig } from "./parse-yaml-config.js";
+
+/** A Kubernetes API endpoint Ferry may write to, registered by the operator. */
+export const clusterSchema = z
+  .strictObject({
+    name: z.string().min(1),
+    /** Context in the kubeconfig; omit with `inCluster: true`. */
+    context: z.string().min(1).optional(),
+    /** Kubeconfig file; defaults to $KUBECONFIG or ~/.kube/config. */
+    kubeconfig: z.string().min(1).optional(),
+    inCluster: z.boolean().default(false),
+    labels: z.record(z.string(), z.string()).default({}),
+  })
+  .refine((c) => c.inCluster !== (c.context !== undefined), {
+    message: "give either a kubeconfig context or inCluster: true",
+  });
+
+/** Which repositories may deploy to which clusters, namespaces and cluster-scoped kinds. */
+export const policyRuleSchema = z.strictObject({
+  /** Repository full names; `*` matches any run of characters except `/`... and `acme/*` every repository of acme. */
+  repositories: z.array(z.string().min(1)).min(1),
+  clusters: z.array(z.string().min(1)).min(1),
+  /** Namespaces, with `*` wildcards. */
+  namespaces: z.array(z.string().min(1)).min(1),
+  /** Cluster-scoped kinds the repositories may own, e.g. Namespace, CustomResourceDefinition. */
+  clusterScopedKinds: z.array(z.string().min(1)).default([]),
+});
+
+/** The operator's configuration (`ferry serve --config FILE`). */
+export const serverConfigSchema = z
+  .strictObject({
+    /** URL Ferry is reached at, for links in statuses and comments. */
+    publicUrl: z.url().optional(),
+    clusters: z.array(clusterSchema).default([]),
+    policy: z.array(policyRuleSchema).default([]),
+  })
+  .superRefine((config, ctx) => {
+    const names = new Set(config.clusters.map((c) => c.name));
+    config.policy.forEach((rule, i) =>
+      rule.clusters.forEach((cluster, j) => {
+        if (cluster !== "*" && !names.has(cluster)) {
+          ctx.addIssue({ code: "custom", path: ["policy", i, "clusters", j], message: `no cluster named "${cluster}"` });
+        }
+      }),
+    );
+  });
+
+/** A registered cluster. */
+export type ClusterConfig = z.output<typeof clusterSchema>;
+/** One policy rule. */
+export type PolicyRule = z.output<typeof policyRuleSchema>;
+/** The validated server configuration. */
+export type ServerConfig = z.output<typeof serverConfigSchema>;
+
+/** Parses server config text; throws a permanent FerryError listing every problem with line and column. */
+export function parseServerConfig(text: string, file: string): ServerConfig {
+  return parseYamlConfig(text, file, serverConfigSchema);
+}
+
+/** Reads and validates the server config file; with no file, an empty config (no clusters, no policy). */
+export async function loadServerConfig(file: string | undefined): Promise<ServerConfig> {
+  if (file === undefined) return serverConfigSchema.parse({});
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    throw permanent(`cannot read server config ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  return parseServerConfig(text, file);
+}

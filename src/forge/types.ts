@@ -1,0 +1,59 @@
+import type { Readable } from "node:stream";
+
+/** Which forge a repository lives on. */
+export type ForgeKind = "github" | "gitlab";
+
+/** A repository on a forge, as jobs carry it. */
+export interface RepoRef {
+  forge: ForgeKind;
+  /** `owner/name` (GitHub) or the project's path with namespace (GitLab). */
+  fullName: string;
+  /** GitHub App installation that can act on the repository. */
+  installationId?: number;
+  /** GitLab project id. */
+  projectId?: number;
+}
+
+/** States a commit status moves through; each forge maps them to its own words. */
+export type StatusState = "pending" | "running" | "success" | "failure";
+
+/** One commit status, e.g. `ferry/deploy/staging`. */
+export interface CommitStatus {
+  /** `ferry/deploy/<env>` or `ferry/plan/<env>`. */
+  context: string;
+  state: StatusState;
+  /** Short text; forges cap it (GitHub: 140 characters), so callers keep it short and the forge trims. */
+  description: string;
+  /** Link shown beside the status. */
+  targetUrl?: string;
+}
+
+/** A user's access to a repository, on a scale both forges map to. */
+export type AccessLevel = "none" | "read" | "write" | "admin";
+
+/**
+ * What Ferry needs from a forge, bound to one repository. Every verb is safe to repeat.
+ */
+export interface Forge {
+  /** The repository this forge object acts on. */
+  readonly repo: RepoRef;
+  /** The largest comment body the forge accepts, in characters. */
+  readonly maxCommentLength: number;
+  /** The commit a branch points at now. */
+  branchHead(branch: string): Promise<string>;
+  /** The repository's files at `sha`, as a gzip-compressed tarball. */
+  downloadArchive(sha: string): Promise<Readable>;
+  /** Sets a commit status, skipping the call when the forge already shows the same state and description. */
+  setStatus(sha: string, status: CommitStatus): Promise<void>;
+  /** The changes (pull/merge requests) that were merged as `sha`, newest first. */
+  changesMergedAs(sha: string): Promise<number[]>;
+  /** Creates the comment holding `marker` on a change, or edits it in place when it exists. */
+  ensureComment(change: number, marker: string, body: string): Promise<void>;
+  /** Adds a new comment to a change. */
+  createComment(change: number, body: string): Promise<void>;
+  /** The access a user has to the repository. */
+  accessLevel(user: string): Promise<AccessLevel>;
+}
+
+/** Builds the forge object for a repository (authenticating as the app installation or token). */
+export type ForgeFactory = (repo: RepoRef) => Promise<Forge>;

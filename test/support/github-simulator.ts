@@ -1,0 +1,254 @@
+import { randomUUID } from "node:crypto";
+import { createServer, STATUS_CODES, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from "express";
+import type { GitRepo } from "./git-repo.js";
+import { AppAuth } from "./github-simulator/app-auth.js";
+import { appRoutes } from "./github-simulator/app-routes.js";
+import { sendError, type SimulatorContext } from "./github-simulator/context.js";
+import { feedbackRoutes } from "./github-simulator/feedback-routes.js";
+import { errorJson, type Urls } from "./github-simulator/json.js";
+import {
+  repoKey,
+  type CommentRecord,
+  type FaultMatcher,
+  type FaultResponse,
+  type Permission,
+  type PullRequestInput,
+  type RequestRecord,
+  type SimRepo,
+  type StatusRecord,
+} from "./github-simulator/model.js";
+import { codeloadRoutes, repoRoutes } from "./github-simulator/repo-routes.js";
+
+export type {
+  CommentRecord,
+  FaultMatcher,
+  FaultResponse,
+  Permission,
+  PullRequestInput,
+  RequestRecord,
+  StatusRecord,
+} from "./github-simulator/model.js";
+
+/** Installation id repositories get when `addRepo` is not told otherwise (the webhook examples use 1 too). */
+export const defaultInstallationId = 1;
+
+/** Prefix under which GitHub Enterprise Server serves its REST API. */
+const apiPrefix = "/api/v3";
+
+/** Options for `GitHubSimulator.start`. */
+export interface GitHubSimulatorOptions {
+  /** The app's id (default 1001). */
+  appId?: number;
+  /** The app's slug; comments and statuses are authored by `<slug>[bot]` (default "ferry"). */
+  appSlug?: string;
+}
+
+/**
+ * A local stand-in for GitHub Enterprise Server's REST API over real HTTP: it authenticates the
+ * app's JWT and installation tokens, serves archives of real git repositories, and records the
+ * statuses, comments and requests it receives.
+ */
+export class GitHubSimulator {
+  /** Server root, e.g. `http://127.0.0.1:PORT`; Probot's base URL is `${url}/api/v3`. */
+  readonly url: string;
+  /** `host:port`, the value for GHE_HOST. */
+  readonly host: string;
+  /** Every request answered, in order. */
+  readonly requests: RequestRecord[] = [];
+  /** Requests no route handled (answered 404); tests assert it stays empty. */
+  readonly unhandled: Array<{ method: string; path: string }> = [];
+
+  private readonly server: Server;
+  private readonly auth: AppAuth;
+  private readonly ctx: SimulatorContext;
+  private readonly faults: Array<{ matcher: FaultMatcher; responses: FaultResponse[] }> = [];
+
+  private constructor(server: Server, options: GitHubSimulatorOptions) {
+    const { port } = server.address() as AddressInfo;
+    this.server = server;
+    this.host = `127.0.0.1:${port}`;
+    this.url = `http://${this.host}`;
+    this.auth = new AppAuth(options.appId ?? 1001);
+    const urls: Urls = { web: this.url, api: `${this.url}${apiPrefix}` };
+    let lastId = 1000;
+    this.ctx = {
+      auth: this.auth,
+      urls,
+      appSlug: options.appSlug ?? "ferry",
+      repos: new Map(),
+      archiveTokens: new Map(),
+      nextId: () => ++lastId,
+    };
+    server.on("request", this.buildApp());
+  }
+
+  /** Starts a simulator on 127.0.0.1 on a free port. */
+  static async start(options: GitHubSimulatorOptions = {}): Promise<GitHubSimulator> {
+    const server = createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(0, "127.0.0.1", () => resolve());
+    });
+    return new GitHubSimulator(server, options);
+  }
+
+  /** REST API base URL (`${url}/api/v3`), what Probot derives from GHE_HOST and GHE_PROTOCOL=http. */
+  get apiUrl(): string {
+    return this.ctx.urls.api;
+  }
+
+  /** The app's id. */
+  get appId(): number {
+    return this.auth.appId;
+  }
+
+  /** The app's private key (PKCS#1 PEM). */
+  get privateKeyPem(): string {
+    return this.auth.privateKeyPem;
+  }
+
+  /** The app's slug. */
+  get appSlug(): string {
+    return this.ctx.appSlug;
+  }
+
+  /** Login of the app's bot user, the author of its comments and statuses. */
+  get botLogin(): string {
+    return `${this.ctx.appSlug}[bot]`;
+  }
+
+  /** Serves `repo` as `fullName` ("owner/name"), accessible to the given installation. */
+  addRepo(fullName: string, repo: GitRepo, opts: { installationId?: number } = {}): void {
+    const [owner, name, ...rest] = fullName.split("/");
+    if (owner === undefined || name === undefined || owner === "" || name === "" || rest.length > 0) {
+      throw new Error(`repository name must be "owner/name", got ${fullName}`);
+    }
+    this.ctx.repos.set(repoKey(fullName), {
+      id: 100_000 + this.ctx.repos.size + 1,
+      owner,
+      name,
+      fullName,
+      git: repo,
+      installationId: opts.installationId ?? defaultInstallationId,
+      permissions: new Map(),
+      pulls: new Map(),
+      comments: [],
+      statuses: [],
+    });
+  }
+
+  /** Sets `login`'s permission on the repository. Unknown users have "none". */
+  setPermission(fullName: string, login: string, permission: Permission): void {
+    this.repo(fullName).permissions.set(login.toLowerCase(), permission);
+  }
+
+  /** Registers (or replaces) a pull request; its number also accepts issue comments. */
+  addPullRequest(fullName: string, pr: PullRequestInput): void {
+    this.repo(fullName).pulls.set(pr.number, { ...pr });
+  }
+
+  /** Commit statuses received for the repository (optionally one sha), in the order received. */
+  statuses(fullName: string, sha?: string): StatusRecord[] {
+    return this.repo(fullName)
+      .statuses.filter((s) => sha === undefined || s.sha === sha)
+      .map((s) => ({ ...s }));
+  }
+
+  /** Current comments on an issue or pull request, in creation order. */
+  comments(fullName: string, number: number): CommentRecord[] {
+    return this.repo(fullName)
+      .comments.filter((c) => c.issueNumber === number)
+      .map((c) => ({ ...c, reactions: [...c.reactions] }));
+  }
+
+  /**
+   * Answers the next requests matching `matcher` with `responses`, one each, in order, before any
+   * authentication or routing (for 5xx, 429 and Retry-After tests).
+   */
+  failNext(matcher: FaultMatcher, responses: FaultResponse[]): void {
+    if (responses.length > 0) this.faults.push({ matcher, responses: [...responses] });
+  }
+
+  /** Makes every issued installation token expire, as if an hour had passed. */
+  expireInstallationTokens(): void {
+    this.auth.expireTokens();
+  }
+
+  /** Stops the server, dropping open keep-alive connections. */
+  async close(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.close((error) => (error ? reject(error) : resolve()));
+      this.server.closeAllConnections();
+    });
+  }
+
+  private repo(fullName: string): SimRepo {
+    const repo = this.ctx.repos.get(repoKey(fullName));
+    if (repo === undefined) throw new Error(`repository ${fullName} is not registered with the simulator`);
+    return repo;
+  }
+
+  private buildApp(): Express {
+    const app = express();
+    app.disable("x-powered-by");
+    app.disable("etag");
+    app.use(this.recordAndInjectFaults());
+    app.use((_req, res, next) => {
+      res.set("x-github-request-id", randomUUID().toUpperCase());
+      res.set("x-github-media-type", "github.v3; format=json");
+      next();
+    });
+    app.use(express.json({ limit: "25mb" }));
+    app.use(codeloadRoutes(this.ctx));
+    app.use(apiPrefix, appRoutes(this.ctx), repoRoutes(this.ctx), feedbackRoutes(this.ctx));
+    app.use((req, res) => {
+      this.unhandled.push({ method: req.method, path: req.path });
+      sendError(res, 404, "Not Found");
+    });
+    const onError: ErrorRequestHandler = (error: unknown, _req, res, _next) => {
+      const parseFailure = typeof error === "object" && error !== null && "type" in error && error.type === "entity.parse.failed";
+      if (parseFailure) {
+        sendError(res, 400, "Problems parsing JSON");
+      } else {
+        sendError(res, 500, `simulator error: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    };
+    app.use(onError);
+    return app;
+  }
+
+  /** Logs every request once answered, and answers it from `failNext` when a fault matches. */
+  private recordAndInjectFaults(): RequestHandler {
+    return (req, res, next) => {
+      const record: RequestRecord = { method: req.method, path: req.path, status: 0, injected: false };
+      res.on("finish", () => {
+        record.status = res.statusCode;
+        this.requests.push(record);
+      });
+      const response = this.takeFault(req.method, req.path);
+      if (response === undefined) {
+        next();
+        return;
+      }
+      record.injected = true;
+      res.status(response.status).set(response.headers ?? {});
+      res.json(response.body ?? errorJson(response.status, STATUS_CODES[response.status] ?? "Error"));
+    };
+  }
+
+  private takeFault(method: string, path: string): FaultResponse | undefined {
+    const apiPath = path.startsWith(apiPrefix) ? path.slice(apiPrefix.length) : path;
+    const index = this.faults.findIndex(
+      ({ matcher }) =>
+        (matcher.method === undefined || matcher.method.toUpperCase() === method) &&
+        (matcher.pathPrefix === undefined || apiPath.startsWith(matcher.pathPrefix) || path.startsWith(matcher.pathPrefix)),
+    );
+    const fault = this.faults[index];
+    if (fault === undefined) return undefined;
+    const response = fault.responses.shift();
+    if (fault.responses.length === 0) this.faults.splice(index, 1);
+    return response;
+  }
+}

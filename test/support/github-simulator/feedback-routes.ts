@@ -1,0 +1,219 @@
+import express, { type Request, type Response, type Router } from "express";
+import { intQuery, param, sendError, sendValidationFailed, withRepo, type SimulatorContext } from "./context.js";
+import { commentJson, repoJson, statusJson, timestamp } from "./json.js";
+import { reactionContents, statusStates, type CommentRecord, type SimRepo, type StatusRecord, type StatusState } from "./model.js";
+
+/** GitHub's limit on an issue comment body. */
+const maxCommentLength = 65536;
+/** GitHub's limit on a commit status description. */
+const maxDescriptionLength = 140;
+
+/** Commit status, issue comment and reaction endpoints, mounted under `/api/v3`. */
+export function feedbackRoutes(ctx: SimulatorContext): Router {
+  const router = express.Router();
+  const bot = `${ctx.appSlug}[bot]`;
+
+  router.post("/repos/:owner/:repo/statuses/:sha", withRepo(ctx, async (req, res, repo) => {
+    const body = objectBody(req);
+    const sha = await repo.git.resolve(param(req, "sha"));
+    if (sha === undefined) {
+      sendError(res, 422, `No commit found for SHA: ${param(req, "sha")}`);
+      return;
+    }
+    const state = body["state"];
+    if (!isStatusState(state)) {
+      sendValidationFailed(res, "Status", "state", "custom", "state is not included in the list");
+      return;
+    }
+    const description = optionalString(body["description"]);
+    if (description !== null && description.length > maxDescriptionLength) {
+      sendValidationFailed(res, "Status", "description", "custom", `description is too long (maximum is ${maxDescriptionLength} characters)`);
+      return;
+    }
+    const status: StatusRecord = {
+      id: ctx.nextId(),
+      sha,
+      state,
+      context: optionalString(body["context"]) ?? "default",
+      description,
+      target_url: optionalString(body["target_url"]),
+      created_at: timestamp(),
+      creator: bot,
+    };
+    repo.statuses.push(status);
+    res.status(201).json(statusJson(repo, status, ctx.urls));
+  }));
+
+  router.get("/repos/:owner/:repo/commits/*ref/statuses", withRepo(ctx, async (req, res, repo) => {
+    const sha = await repo.git.resolve(param(req, "ref"));
+    if (sha === undefined) {
+      sendError(res, 404, `No commit found for SHA: ${param(req, "ref")}`);
+      return;
+    }
+    const newestFirst = repo.statuses.filter((s) => s.sha === sha).reverse();
+    sendPage(req, res, ctx, newestFirst.map((s) => statusJson(repo, s, ctx.urls)));
+  }));
+
+  router.get("/repos/:owner/:repo/commits/*ref/status", withRepo(ctx, async (req, res, repo) => {
+    const sha = await repo.git.resolve(param(req, "ref"));
+    if (sha === undefined) {
+      sendError(res, 404, `No commit found for SHA: ${param(req, "ref")}`);
+      return;
+    }
+    const latest = latestPerContext(repo.statuses.filter((s) => s.sha === sha));
+    res.json({
+      state: combinedState(latest),
+      statuses: latest.map((s) => statusJson(repo, s, ctx.urls)),
+      sha,
+      total_count: latest.length,
+      repository: repoJson(repo, ctx.urls),
+      commit_url: `${ctx.urls.api}/repos/${repo.fullName}/commits/${sha}`,
+      url: `${ctx.urls.api}/repos/${repo.fullName}/commits/${sha}/status`,
+    });
+  }));
+
+  router.get("/repos/:owner/:repo/issues/:number/comments", withRepo(ctx, (req, res, repo) => {
+    const number = Number(param(req, "number"));
+    if (!repo.pulls.has(number)) {
+      sendError(res, 404, "Not Found");
+      return;
+    }
+    const comments = repo.comments.filter((c) => c.issueNumber === number);
+    sendPage(req, res, ctx, comments.map((c) => commentJson(repo, c, ctx.urls)));
+  }));
+
+  router.post("/repos/:owner/:repo/issues/:number/comments", withRepo(ctx, (req, res, repo) => {
+    const number = Number(param(req, "number"));
+    if (!repo.pulls.has(number)) {
+      sendError(res, 404, "Not Found");
+      return;
+    }
+    const body = validCommentBody(req, res);
+    if (body === undefined) return;
+    const now = timestamp();
+    const comment: CommentRecord = {
+      id: ctx.nextId(),
+      issueNumber: number,
+      body,
+      user: bot,
+      edits: 0,
+      reactions: [],
+      created_at: now,
+      updated_at: now,
+    };
+    repo.comments.push(comment);
+    res.status(201).json(commentJson(repo, comment, ctx.urls));
+  }));
+
+  router.get("/repos/:owner/:repo/issues/comments/:id", withRepo(ctx, (req, res, repo) => {
+    const comment = findComment(repo, param(req, "id"));
+    if (comment === undefined) {
+      sendError(res, 404, "Not Found");
+      return;
+    }
+    res.json(commentJson(repo, comment, ctx.urls));
+  }));
+
+  router.patch("/repos/:owner/:repo/issues/comments/:id", withRepo(ctx, (req, res, repo) => {
+    const comment = findComment(repo, param(req, "id"));
+    if (comment === undefined) {
+      sendError(res, 404, "Not Found");
+      return;
+    }
+    const body = validCommentBody(req, res);
+    if (body === undefined) return;
+    comment.body = body;
+    comment.edits += 1;
+    comment.updated_at = timestamp();
+    res.json(commentJson(repo, comment, ctx.urls));
+  }));
+
+  router.post("/repos/:owner/:repo/issues/comments/:id/reactions", withRepo(ctx, (req, res, repo) => {
+    const comment = findComment(repo, param(req, "id"));
+    if (comment === undefined) {
+      sendError(res, 404, "Not Found");
+      return;
+    }
+    const content = objectBody(req)["content"];
+    if (typeof content !== "string" || !(reactionContents as readonly string[]).includes(content)) {
+      sendValidationFailed(res, "Reaction", "content", "invalid");
+      return;
+    }
+    // Reacting twice with the same content returns the existing reaction with 200, as GitHub does.
+    const existed = comment.reactions.includes(content);
+    if (!existed) comment.reactions.push(content);
+    res.status(existed ? 200 : 201).json({
+      id: comment.id * 100 + reactionContents.indexOf(content as (typeof reactionContents)[number]),
+      node_id: Buffer.from(`08:Reaction${comment.id}:${content}`).toString("base64"),
+      user: { login: bot, type: "Bot" },
+      content,
+      created_at: timestamp(),
+    });
+  }));
+
+  return router;
+}
+
+/** Sends one page of a list with GitHub's `per_page`/`page` query and `Link` header. */
+function sendPage(req: Request, res: Response, ctx: SimulatorContext, items: unknown[]): void {
+  const perPage = Math.min(intQuery(req, "per_page", 30), 100);
+  const page = intQuery(req, "page", 1);
+  const lastPage = Math.max(1, Math.ceil(items.length / perPage));
+  const pageUrl = (n: number): string => {
+    const url = new URL(req.originalUrl, ctx.urls.web);
+    url.searchParams.set("per_page", String(perPage));
+    url.searchParams.set("page", String(n));
+    return url.toString();
+  };
+  const links: string[] = [];
+  if (page > 1) links.push(`<${pageUrl(page - 1)}>; rel="prev"`);
+  if (page < lastPage) links.push(`<${pageUrl(page + 1)}>; rel="next"`, `<${pageUrl(lastPage)}>; rel="last"`);
+  if (page > 1) links.push(`<${pageUrl(1)}>; rel="first"`);
+  if (links.length > 0) res.set("link", links.join(", "));
+  res.json(items.slice((page - 1) * perPage, page * perPage));
+}
+
+/** The latest status of each context, most recent first, as the combined status lists them. */
+function latestPerContext(statuses: StatusRecord[]): StatusRecord[] {
+  const byContext = new Map<string, StatusRecord>();
+  for (const status of statuses) byContext.set(status.context, status);
+  return [...byContext.values()].reverse();
+}
+
+/** GitHub's combined state: failure if any error/failure, pending if none or any pending, else success. */
+function combinedState(latest: StatusRecord[]): StatusState {
+  if (latest.some((s) => s.state === "error" || s.state === "failure")) return "failure";
+  if (latest.length === 0 || latest.some((s) => s.state === "pending")) return "pending";
+  return "success";
+}
+
+function findComment(repo: SimRepo, id: string): CommentRecord | undefined {
+  return repo.comments.find((c) => String(c.id) === id);
+}
+
+/** The comment body of a create/update request, or undefined after sending the 422 GitHub sends. */
+function validCommentBody(req: Request, res: Response): string | undefined {
+  const body = objectBody(req)["body"];
+  if (typeof body !== "string" || body.length === 0) {
+    sendValidationFailed(res, "IssueComment", "body", "missing_field");
+    return undefined;
+  }
+  if (body.length > maxCommentLength) {
+    sendValidationFailed(res, "IssueComment", "data", "unprocessable", `Body is too long (maximum is ${maxCommentLength} characters)`);
+    return undefined;
+  }
+  return body;
+}
+
+function objectBody(req: Request): Record<string, unknown> {
+  const body: unknown = req.body;
+  return typeof body === "object" && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+}
+
+function optionalString(value: unknown): string | null {
+  return typeof value === "string" ? value : null;
+}
+
+function isStatusState(value: unknown): value is StatusState {
+  return typeof value === "string" && (statusStates as readonly string[]).includes(value);
+}

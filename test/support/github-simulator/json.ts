@@ -1,0 +1,136 @@
+import { createHash } from "node:crypto";
+import type { CommentRecord, PullRequestInput, SimRepo, StatusRecord } from "./model.js";
+
+/** Base URLs GitHub objects link to: `web` is the server root, `api` is `<web>/api/v3`. */
+export interface Urls {
+  /** Web root, e.g. `http://127.0.0.1:PORT`. */
+  web: string;
+  /** REST API root, e.g. `http://127.0.0.1:PORT/api/v3`. */
+  api: string;
+}
+
+/** A stable numeric id for a login, so the same user always has the same id. */
+export function userId(login: string): number {
+  return createHash("sha256").update(login.toLowerCase()).digest().readUInt32BE(0) % 100_000_000;
+}
+
+/** GitHub's "simple user" object. */
+export function userJson(login: string, urls: Urls): Record<string, unknown> {
+  const id = userId(login);
+  return {
+    login,
+    id,
+    node_id: Buffer.from(`04:User${id}`).toString("base64"),
+    avatar_url: `${urls.web}/avatars/u/${id}`,
+    gravatar_id: "",
+    url: `${urls.api}/users/${encodeURIComponent(login)}`,
+    html_url: `${urls.web}/${encodeURIComponent(login)}`,
+    type: login.endsWith("[bot]") ? "Bot" : "User",
+    site_admin: false,
+  };
+}
+
+/** GitHub's repository object (the subset clients read). */
+export function repoJson(repo: SimRepo, urls: Urls): Record<string, unknown> {
+  return {
+    id: repo.id,
+    node_id: Buffer.from(`010:Repository${repo.id}`).toString("base64"),
+    name: repo.name,
+    full_name: repo.fullName,
+    private: true,
+    owner: userJson(repo.owner, urls),
+    html_url: `${urls.web}/${repo.fullName}`,
+    url: `${urls.api}/repos/${repo.fullName}`,
+    fork: false,
+    default_branch: "main",
+    visibility: "private",
+  };
+}
+
+/** GitHub's pull request object. */
+export function pullJson(repo: SimRepo, pr: PullRequestInput, urls: Urls): Record<string, unknown> {
+  const merged = pr.merged ?? false;
+  const state = pr.state ?? (merged ? "closed" : "open");
+  const repository = repoJson(repo, urls);
+  return {
+    id: repo.id * 10_000 + pr.number,
+    number: pr.number,
+    state,
+    locked: false,
+    title: pr.title ?? `Pull request #${pr.number}`,
+    body: null,
+    user: userJson(pr.user, urls),
+    url: `${urls.api}/repos/${repo.fullName}/pulls/${pr.number}`,
+    html_url: `${urls.web}/${repo.fullName}/pull/${pr.number}`,
+    issue_url: `${urls.api}/repos/${repo.fullName}/issues/${pr.number}`,
+    draft: false,
+    merged,
+    merged_at: merged ? "2024-01-01T00:00:00Z" : null,
+    closed_at: state === "closed" ? "2024-01-01T00:00:00Z" : null,
+    merge_commit_sha: pr.mergeCommitSha ?? null,
+    head: { label: `${repo.owner}:${pr.headRef}`, ref: pr.headRef, sha: pr.headSha, user: userJson(repo.owner, urls), repo: repository },
+    base: { label: `${repo.owner}:${pr.baseRef}`, ref: pr.baseRef, sha: pr.mergeCommitSha ?? pr.headSha, user: userJson(repo.owner, urls), repo: repository },
+    author_association: "MEMBER",
+  };
+}
+
+/** GitHub's issue comment object. */
+export function commentJson(repo: SimRepo, comment: CommentRecord, urls: Urls): Record<string, unknown> {
+  return {
+    id: comment.id,
+    node_id: Buffer.from(`012:IssueComment${comment.id}`).toString("base64"),
+    url: `${urls.api}/repos/${repo.fullName}/issues/comments/${comment.id}`,
+    html_url: `${urls.web}/${repo.fullName}/pull/${comment.issueNumber}#issuecomment-${comment.id}`,
+    issue_url: `${urls.api}/repos/${repo.fullName}/issues/${comment.issueNumber}`,
+    body: comment.body,
+    user: userJson(comment.user, urls),
+    created_at: comment.created_at,
+    updated_at: comment.updated_at,
+    author_association: "NONE",
+    performed_via_github_app: null,
+    reactions: reactionSummary(repo, comment, urls),
+  };
+}
+
+/** GitHub's commit status object. */
+export function statusJson(repo: SimRepo, status: StatusRecord, urls: Urls): Record<string, unknown> {
+  return {
+    id: status.id,
+    node_id: Buffer.from(`013:StatusContext${status.id}`).toString("base64"),
+    url: `${urls.api}/repos/${repo.fullName}/statuses/${status.sha}`,
+    avatar_url: null,
+    state: status.state,
+    description: status.description,
+    target_url: status.target_url,
+    context: status.context,
+    created_at: status.created_at,
+    updated_at: status.created_at,
+    creator: userJson(status.creator, urls),
+  };
+}
+
+function reactionSummary(repo: SimRepo, comment: CommentRecord, urls: Urls): Record<string, unknown> {
+  const count = (content: string): number => comment.reactions.filter((r) => r === content).length;
+  return {
+    url: `${urls.api}/repos/${repo.fullName}/issues/comments/${comment.id}/reactions`,
+    total_count: comment.reactions.length,
+    "+1": count("+1"),
+    "-1": count("-1"),
+    laugh: count("laugh"),
+    confused: count("confused"),
+    heart: count("heart"),
+    hooray: count("hooray"),
+    rocket: count("rocket"),
+    eyes: count("eyes"),
+  };
+}
+
+/** Current time as GitHub formats it (ISO 8601 without milliseconds). */
+export function timestamp(): string {
+  return new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** GitHub's JSON error body. */
+export function errorJson(status: number, message: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { message, ...extra, documentation_url: "https://docs.github.com/enterprise-server@3.14/rest", status: String(status) };
+}

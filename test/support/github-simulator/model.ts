@@ -1,0 +1,134 @@
+import type { GitRepo } from "../git-repo.js";
+
+/** A user's permission on a repository, as the collaborator-permission endpoint reports it. */
+export type Permission = "admin" | "write" | "read" | "none";
+
+/** Commit status states GitHub accepts. */
+export const statusStates = ["error", "failure", "pending", "success"] as const;
+
+/** One commit status state. */
+export type StatusState = (typeof statusStates)[number];
+
+/** Reactions GitHub accepts on an issue comment. */
+export const reactionContents = ["+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes"] as const;
+
+/** A pull request registered with the simulator. */
+export interface PullRequestInput {
+  /** Pull request number (also its issue number, for comments). */
+  number: number;
+  /** Sha of the head commit. */
+  headSha: string;
+  /** Head branch name. */
+  headRef: string;
+  /** Base branch name. */
+  baseRef: string;
+  /** Merge commit sha, once merged. */
+  mergeCommitSha?: string;
+  /** Whether the pull request was merged (implies closed). */
+  merged?: boolean;
+  /** Login of the author. */
+  user: string;
+  /** Title; defaults to "Pull request #<number>". */
+  title?: string;
+  /** State; defaults to "closed" when merged, else "open". */
+  state?: "open" | "closed";
+}
+
+/** A commit status as received, for assertions. */
+export interface StatusRecord {
+  /** Status id. */
+  id: number;
+  /** Full commit sha the status is on. */
+  sha: string;
+  /** Status state. */
+  state: StatusState;
+  /** Context label (GitHub's default is "default"). */
+  context: string;
+  /** Description, or null when omitted. */
+  description: string | null;
+  /** Target URL, or null when omitted. */
+  target_url: string | null;
+  /** Creation time (ISO 8601). */
+  created_at: string;
+  /** Login of the creator (the app's bot user). */
+  creator: string;
+}
+
+/** An issue comment's current state, for assertions. */
+export interface CommentRecord {
+  /** Comment id. */
+  id: number;
+  /** Issue or pull request number it is on. */
+  issueNumber: number;
+  /** Current body. */
+  body: string;
+  /** Login of the author. */
+  user: string;
+  /** How many times the body was edited through PATCH. */
+  edits: number;
+  /** Reaction contents added to the comment, in order. */
+  reactions: string[];
+  /** Creation time (ISO 8601). */
+  created_at: string;
+  /** Last update time (ISO 8601). */
+  updated_at: string;
+}
+
+/** One HTTP request the simulator answered. */
+export interface RequestRecord {
+  /** HTTP method. */
+  method: string;
+  /** URL path as received, without the query (e.g. `/api/v3/repos/o/r/statuses/<sha>`). */
+  path: string;
+  /** Response status code. */
+  status: number;
+  /** Whether the response came from `failNext`. */
+  injected: boolean;
+}
+
+/** Which requests a fault applies to; omitted fields match anything. */
+export interface FaultMatcher {
+  /** HTTP method, case-insensitive. */
+  method?: string;
+  /** Prefix of the path, with or without the `/api/v3` prefix. */
+  pathPrefix?: string;
+}
+
+/** A canned response used by fault injection. */
+export interface FaultResponse {
+  /** HTTP status. */
+  status: number;
+  /** Extra response headers (e.g. `retry-after`). */
+  headers?: Record<string, string>;
+  /** JSON body; defaults to GitHub's error shape for the status. */
+  body?: unknown;
+}
+
+/** A repository the simulator serves. */
+export interface SimRepo {
+  /** Numeric repository id. */
+  id: number;
+  /** Owner login. */
+  owner: string;
+  /** Repository name. */
+  name: string;
+  /** "owner/name". */
+  fullName: string;
+  /** The git repository whose commits are served. */
+  git: GitRepo;
+  /** Installation of the app that can access the repository. */
+  installationId: number;
+  /** Collaborator permissions by login (lower-cased). */
+  permissions: Map<string, Permission>;
+  /** Registered pull requests by number. */
+  pulls: Map<number, PullRequestInput>;
+  /** Issue comments in creation order. */
+  comments: CommentRecord[];
+  /** Commit statuses in the order received. */
+  statuses: StatusRecord[];
+}
+
+/** Key under which a repository is stored: GitHub matches owner and name case-insensitively. */
+export function repoKey(fullName: string): string {
+  return fullName.toLowerCase();
+}
