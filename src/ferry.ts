@@ -2,11 +2,18 @@ import { once } from "node:events";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { Queue, Worker, type Job } from "bullmq";
+import { Queue, UnrecoverableError, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
-import { createProbot, type Probot } from "probot";
+import { createProbot } from "probot";
 import type { ServerConfig } from "./config/server-config.js";
+import { isPermanent, permanent } from "./errors.js";
+import { ferryOctokit } from "./forge/github/ferry-octokit.js";
+import { githubForgeFactory } from "./forge/github/github-forge-factory.js";
+import type { ForgeFactory } from "./forge/types.js";
+import { runDeployJob } from "./jobs/deploy-job.js";
+import { ClusterRegistry } from "./kube/cluster-registry.js";
+import { PlainRenderer } from "./render/plain-renderer.js";
 import { DEPLOY_QUEUE, deployJobId, type DeployRequest } from "./queue/deploy-request.js";
 import { connectRedis, redisIsUp } from "./queue/redis-connection.js";
 import { startRedisServer, type RedisServer } from "./redis/redis-server.js";
@@ -18,9 +25,6 @@ export interface Roles {
   web: boolean;
   worker: boolean;
 }
-
-/** Runs one deploy job; the worker role calls it for every job it takes. */
-export type DeployProcessor = (request: DeployRequest, job: Job<DeployRequest>) => Promise<unknown>;
 
 /** Everything `startFerry` needs; the CLI builds it from flags and the environment. */
 export interface FerryOptions {
@@ -35,8 +39,8 @@ export interface FerryOptions {
   dataDir: string;
   /** Process environment for Probot's settings (APP_ID, PRIVATE_KEY, WEBHOOK_SECRET, GHE_HOST...). */
   env: NodeJS.ProcessEnv;
-  /** The deploy job; built by the composition root from the forge, renderer and cluster layers. */
-  deploy?: (deps: { probot: Probot | undefined; log: Logger }) => DeployProcessor;
+  /** Space GitHub writes 1 s apart per installation, as GitHub asks of integrators (default on; tests turn it off). */
+  githubWriteSpacing?: boolean;
   /** How many jobs one worker runs at once. */
   concurrency?: number;
 }
@@ -73,7 +77,9 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
     }
     const githubConfigured = githubAppConfigured(options.env);
     // Probot is the GitHub App: it verifies webhook signatures and authenticates as installations.
-    const probot = githubConfigured ? createProbot({ env: options.env, overrides: { log: log.child({ component: "probot" }) } }) : undefined;
+    const probot = githubConfigured
+      ? createProbot({ env: options.env, overrides: { log: log.child({ component: "probot" }), Octokit: ferryOctokit({ writeSpacing: options.githubWriteSpacing ?? true }) } })
+      : undefined;
     const running: RunningFerry = { redisUrl, close };
 
     if (options.roles.web) {
@@ -111,11 +117,30 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
       log.info({ port, github: githubConfigured }, "web listening");
     }
 
-    if (options.roles.worker && options.deploy) {
+    if (options.roles.worker) {
       const workerRedis = connectRedis(redisUrl);
-      closers.push(() => quit(workerRedis));
-      const deploy = options.deploy({ probot, log });
-      const worker = new Worker<DeployRequest>(DEPLOY_QUEUE, (job) => deploy(job.data, job), {
+      const lockRedis = connectRedis(redisUrl);
+      closers.push(() => quit(workerRedis), () => quit(lockRedis));
+      const clusters = new ClusterRegistry(options.config);
+      closers.push(() => clusters.close());
+      const github = probot ? githubForgeFactory(probot) : undefined;
+      const forges: ForgeFactory = (repo) => {
+        if (repo.forge === "github" && github) return github(repo);
+        return Promise.reject(permanent(`no ${repo.forge} credentials are configured`));
+      };
+      const deps = { config: options.config, forges, clusters, renderer: new PlainRenderer(), redis: lockRedis, log };
+      const worker = new Worker<DeployRequest>(
+        DEPLOY_QUEUE,
+        async (job) => {
+          try {
+            return await runDeployJob(job.data, { number: job.attemptsMade + 1, of: job.opts.attempts ?? 1 }, deps);
+          } catch (error) {
+            // Permanent errors fail the job at once; anything else is retried with backoff.
+            if (isPermanent(error)) throw new UnrecoverableError((error as Error).message);
+            throw error;
+          }
+        },
+        {
         connection: workerRedis,
         concurrency: options.concurrency ?? 4,
       });

@@ -43,7 +43,7 @@ export interface Forge {
   branchHead(branch: string): Promise<string>;
   /** The repository's files at `sha`, as a gzip-compressed tarball. */
   downloadArchive(sha: string): Promise<Readable>;
-  /** Sets a commit status, skipping the call when the forge already shows the same state and description. */
+  /** Sets a commit status; safe to repeat (a forge with a status state machine sends only real transitions). */
   setStatus(sha: string, status: CommitStatus): Promise<void>;
   /** The changes (pull/merge requests) that were merged as `sha`, newest first. */
   changesMergedAs(sha: string): Promise<number[]>;

@@ -1,0 +1,70 @@
+import type { ThrottlingOptions } from "@octokit/plugin-throttling";
+import Bottleneck from "bottleneck";
+import { ProbotOctokit } from "probot";
+
+/** Options Probot's Octokit class is constructed with. */
+type OctokitOptions = NonNullable<ConstructorParameters<typeof ProbotOctokit>[0]>;
+
+/** The throttling plugin's options, with both rate-limit handlers required. */
+type ThrottleOptions = Extract<ThrottlingOptions, { onRateLimit: unknown }>;
+
+/** How Ferry's Octokit paces and retries requests. */
+export interface FerryOctokitOptions {
+  /**
+   * Keep the throttling plugin's spacing between writes of one installation (1 s, and 3 s for
+   * writes that notify people, such as comments), as GitHub asks of integrators. Tests turn it off.
+   */
+  writeSpacing: boolean;
+  /** Base of the retry plugin's backoff for 5xx, network errors and plain 429s (waits 1×, 4×, 9× it); default 1000 ms. */
+  retryBackoffMs?: number;
+}
+
+/** How many times one request is retried after a primary or secondary rate limit. */
+export const rateLimitRetries = 3;
+
+/** Longest wait, in seconds, for a rate limit to lift inside a request; past it the call fails as transient and the job queue's backoff takes over. */
+export const maxRateLimitWaitSeconds = 120;
+
+/**
+ * Probot's Octokit class with Ferry's throttle and retry settings, to pass to `createProbot` as
+ * `overrides.Octokit`.
+ *
+ * Why: Probot 14 builds its Octokit with @octokit/plugin-throttling and @octokit/plugin-retry, but
+ * `getOctokitThrottleOptions` replaces the handlers of `ProbotOctokit`: a primary rate limit is
+ * retried twice and a secondary one (403/429 "secondary rate limit", with `Retry-After`) never.
+ * This class installs handlers that retry both up to `rateLimitRetries` times, each after the wait
+ * GitHub names (`Retry-After`, or `x-ratelimit-reset`), unless that wait exceeds
+ * `maxRateLimitWaitSeconds`. Probot's outer defaults run before ours, so a function default (not
+ * an object, which Probot's own throttle object would replace) is what keeps these handlers.
+ *
+ * Write spacing: the throttling plugin serialises writes per installation through process-wide
+ * Bottleneck groups with `minTime` 1 s (3 s for notifying writes). With `writeSpacing: false` the
+ * class passes its own `write` and `notifications` groups without `minTime` (the documented
+ * `throttle.write`/`throttle.notifications` options), so tests run at full speed while rate-limit
+ * responses are still honoured; `throttle.enabled: false` would lose those too.
+ *
+ * Other failures (5xx, network errors, 429 without GitHub's rate-limit shape) are retried by
+ * plugin-retry, three times with backoff `retryBackoffMs` × 1, 4, 9.
+ */
+export function ferryOctokit(options: FerryOctokitOptions): typeof ProbotOctokit {
+  // Built per call, so each Probot built from this class shares one set, and no state is module-level.
+  const unspacedGroups: Partial<ThrottleOptions> = options.writeSpacing
+    ? {}
+    : { write: new Bottleneck.Group({ maxConcurrent: 1, minTime: 0 }), notifications: new Bottleneck.Group({ maxConcurrent: 1, minTime: 0 }) };
+  const handler =
+    (kind: string): ThrottleOptions["onRateLimit"] =>
+    (retryAfter, request, octokit, retryCount) => {
+      const retry = retryCount < rateLimitRetries && retryAfter <= maxRateLimitWaitSeconds;
+      const next = retry ? `retrying in ${retryAfter} s (retry ${retryCount + 1} of ${rateLimitRetries})` : `giving up after ${retryCount} retries`;
+      octokit.log.warn(`${kind} rate limit hit by "${request.method} ${request.url}"; ${next}`);
+      return retry;
+    };
+  const rateLimitHandlers = { onRateLimit: handler("Primary"), onSecondaryRateLimit: handler("Secondary") };
+  return ProbotOctokit.defaults(
+    (instance: OctokitOptions): OctokitOptions => ({
+      ...instance,
+      throttle: { ...instance.throttle, ...rateLimitHandlers, ...unspacedGroups },
+      retry: { retryAfterBaseValue: options.retryBackoffMs ?? 1000, ...instance.retry },
+    }),
+  );
+}

@@ -1,0 +1,341 @@
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { after, before, describe, test } from "node:test";
+import { createGunzip } from "node:zlib";
+import { createProbot, type Probot, type ProbotOctokit } from "probot";
+import tar from "tar-stream";
+import { GitRepo } from "../../../test/support/git-repo.js";
+import { GitHubSimulator } from "../../../test/support/github-simulator.js";
+import { FerryError } from "../../errors.js";
+import type { RepoRef } from "../types.js";
+import { ferryOctokit } from "./ferry-octokit.js";
+import { GitHubForge } from "./github-forge.js";
+import { githubForgeFactory } from "./github-forge-factory.js";
+
+const fullName = "acme/deploy";
+const repoRef: RepoRef = { forge: "github", fullName, installationId: 1 };
+const secondaryRateLimit = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.";
+
+/** The regular files of a gzip-compressed tarball stream: path → contents. */
+async function untarGz(input: Readable): Promise<Map<string, string>> {
+  const extract = tar.extract();
+  const files = new Map<string, string>();
+  const read = (async () => {
+    for await (const entry of extract) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of entry) chunks.push(chunk as Buffer);
+      if (entry.header.type === "file") files.set(entry.header.name, Buffer.concat(chunks).toString("utf8"));
+    }
+  })();
+  await Promise.all([pipeline(input, createGunzip(), extract), read]);
+  return files;
+}
+
+/** The FerryError a promise rejects with. */
+async function ferryError(promise: Promise<unknown>): Promise<FerryError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof FerryError) return error;
+    throw error;
+  }
+  assert.fail("expected a FerryError");
+}
+
+describe("GitHubForge against the GitHub simulator", () => {
+  let sim: GitHubSimulator;
+  let git: GitRepo;
+  let probot: Probot;
+  let forge: GitHubForge;
+  let octokit: ProbotOctokit;
+  let mainSha: string;
+  let featureSha: string;
+  let mergeSha: string;
+
+  /** Requests to paths under `/api/v3` + `suffix` since `from`. */
+  const requestsTo = (from: number, method: string, suffix: string) =>
+    sim.requests.slice(from).filter((r) => r.method === method && r.path.startsWith(`/api/v3${suffix}`));
+
+  before(async () => {
+    git = await GitRepo.create("deploy");
+    await git.writeFiles({ "envs/staging/app.yaml": "kind: ConfigMap\n", "README.md": "hello\n" });
+    mainSha = await git.commit("initial");
+    await git.branch("feature/x");
+    await git.checkout("feature/x");
+    await git.writeFiles({ "envs/staging/app.yaml": "kind: Secret\n" });
+    featureSha = await git.commit("change");
+    mergeSha = await git.merge("feature/x", "main", "Merge pull request #3");
+    sim = await GitHubSimulator.start();
+    sim.addRepo(fullName, git);
+    probot = createProbot({
+      env: {
+        APP_ID: String(sim.appId),
+        PRIVATE_KEY: sim.privateKeyPem,
+        WEBHOOK_SECRET: "secret",
+        GHE_HOST: sim.host,
+        GHE_PROTOCOL: "http",
+        LOG_LEVEL: "fatal",
+      },
+      overrides: { Octokit: ferryOctokit({ writeSpacing: false, retryBackoffMs: 10 }) },
+    });
+    const made = await githubForgeFactory(probot)(repoRef);
+    assert.ok(made instanceof GitHubForge);
+    forge = made;
+    octokit = await probot.auth(1);
+  });
+
+  after(async () => {
+    await sim.close();
+    await git.dispose();
+  });
+
+  test("the factory finds the installation when the job lacks it, and reads the bot login once", async () => {
+    const factory = githubForgeFactory(probot);
+    const from = sim.requests.length;
+    const found = await factory({ forge: "github", fullName });
+    await factory({ forge: "github", fullName, installationId: 1 });
+    assert.equal(found.repo.installationId, 1);
+    assert.equal(requestsTo(from, "GET", "/app").filter((r) => r.path === "/api/v3/app").length, 1);
+    assert.equal(requestsTo(from, "GET", `/repos/${fullName}/installation`).length, 1);
+    assert.equal(await found.branchHead("main"), mergeSha);
+
+    const missing = await ferryError(factory({ forge: "github", fullName: "acme/missing" }));
+    assert.equal(missing.kind, "permanent");
+    assert.equal(missing.message, "GitHub: finding the app installation on acme/missing: 404 Not Found");
+  });
+
+  test("branchHead reads the branch's commit", async () => {
+    assert.equal(await forge.branchHead("main"), mergeSha);
+    assert.equal(await forge.branchHead("feature/x"), featureSha);
+    const unknown = await ferryError(forge.branchHead("nope"));
+    assert.equal(unknown.kind, "permanent");
+    assert.equal(unknown.message, "GitHub: reading branch nope: 404 Not Found");
+  });
+
+  test("downloadArchive streams the tarball through GitHub's redirect", async () => {
+    const from = sim.requests.length;
+    const archive = await forge.downloadArchive(featureSha);
+    assert.ok(archive instanceof Readable);
+    const files = await untarGz(archive);
+    const prefix = `acme-deploy-${featureSha.slice(0, 7)}`;
+    assert.equal(files.get(`${prefix}/envs/staging/app.yaml`), "kind: Secret\n");
+    assert.equal(files.get(`${prefix}/README.md`), "hello\n");
+    assert.deepEqual(
+      sim.requests.slice(from).map((r) => [r.path.replace(/\?.*$/, ""), r.status]),
+      [
+        [`/api/v3/repos/${fullName}/tarball/${featureSha}`, 302],
+        [`/_codeload/${fullName}/legacy.tar.gz/${featureSha}`, 200],
+      ],
+    );
+
+    const unknown = await ferryError(forge.downloadArchive("f".repeat(40)));
+    assert.deepEqual([unknown.kind, unknown.message], ["permanent", "GitHub: downloading the archive of fffffff: 404 Not Found"]);
+  });
+
+  test("setStatus maps running to pending and trims long descriptions to 140 characters", async () => {
+    await forge.setStatus(mainSha, { context: "ferry/deploy/staging", state: "running", description: "Deploying", targetUrl: "http://ferry.example/runs/1" });
+    await forge.setStatus(mainSha, { context: "ferry/deploy/staging", state: "failure", description: "x".repeat(200) });
+    await forge.setStatus(mainSha, { context: "ferry/plan/staging", state: "success", description: "No changes" });
+    const statuses = sim.statuses(fullName, mainSha);
+    assert.deepEqual(
+      statuses.map((s) => [s.context, s.state, s.target_url]),
+      [
+        ["ferry/deploy/staging", "pending", "http://ferry.example/runs/1"],
+        ["ferry/deploy/staging", "failure", null],
+        ["ferry/plan/staging", "success", null],
+      ],
+    );
+    assert.equal(statuses[0]?.description, "Deploying");
+    const trimmed = statuses[1]?.description ?? "";
+    assert.equal(trimmed.length, 140);
+    assert.equal(trimmed, `${"x".repeat(139)}…`);
+    assert.equal(statuses[1]?.creator, "ferry[bot]");
+  });
+
+  test("changesMergedAs lists the pull requests merged as the sha, newest first", async () => {
+    const pr = { headRef: "feature/x", baseRef: "main", user: "alice" };
+    sim.addPullRequest(fullName, { ...pr, number: 3, headSha: featureSha, mergeCommitSha: mergeSha, merged: true });
+    sim.addPullRequest(fullName, { ...pr, number: 5, headSha: featureSha, mergeCommitSha: mergeSha, merged: true });
+    // Open, but its head is the sha: GitHub lists it too, yet it was not merged as the sha.
+    sim.addPullRequest(fullName, { ...pr, number: 4, headSha: mergeSha });
+    // Merged elsewhere, with the sha as its head.
+    sim.addPullRequest(fullName, { ...pr, number: 6, headSha: mergeSha, mergeCommitSha: mainSha, merged: true });
+    assert.deepEqual(await forge.changesMergedAs(mergeSha), [5, 3]);
+    assert.deepEqual(await forge.changesMergedAs(mainSha), [6]);
+    assert.deepEqual(await forge.changesMergedAs(featureSha), []);
+  });
+
+  test("ensureComment creates the comment, then edits it in place, and skips an identical body", async () => {
+    sim.addPullRequest(fullName, { number: 10, headSha: featureSha, headRef: "feature/x", baseRef: "main", user: "alice" });
+    const marker = "<!-- ferry:plan:staging -->";
+    await forge.createComment(10, "Someone else's note, without the marker");
+    await forge.ensureComment(10, marker, "Plan: 1 to change");
+    await forge.ensureComment(10, marker, `${marker}\nPlan: 2 to change`);
+    let comments = sim.comments(fullName, 10);
+    assert.deepEqual(
+      comments.map((c) => [c.body, c.edits, c.user]),
+      [
+        ["Someone else's note, without the marker", 0, "ferry[bot]"],
+        [`${marker}\nPlan: 2 to change`, 1, "ferry[bot]"],
+      ],
+    );
+
+    const from = sim.requests.length;
+    await forge.ensureComment(10, marker, "Plan: 2 to change");
+    comments = sim.comments(fullName, 10);
+    assert.equal(comments.length, 2);
+    assert.equal(comments[1]?.edits, 1);
+    assert.deepEqual(requestsTo(from, "PATCH", "/repos/"), []);
+  });
+
+  test("ensureComment finds its comment past the first page of 100", async () => {
+    sim.addPullRequest(fullName, { number: 11, headSha: featureSha, headRef: "feature/x", baseRef: "main", user: "alice" });
+    await Promise.all(
+      Array.from({ length: 100 }, (_, i) => octokit.rest.issues.createComment({ owner: "acme", repo: "deploy", issue_number: 11, body: `filler ${i}` })),
+    );
+    const marker = "<!-- ferry:deploy -->";
+    await forge.ensureComment(11, marker, "first");
+    await forge.ensureComment(11, marker, "second");
+    const comments = sim.comments(fullName, 11);
+    assert.equal(comments.length, 101);
+    assert.deepEqual([comments[100]?.body, comments[100]?.edits], [`${marker}\nsecond`, 1]);
+  });
+
+  test("ensureComment leaves a comment holding the marker that another user wrote", async () => {
+    sim.addPullRequest(fullName, { number: 12, headSha: featureSha, headRef: "feature/x", baseRef: "main", user: "alice" });
+    const marker = "<!-- ferry:plan:prod -->";
+    // GitHub lists a comment by mallory that copies Ferry's marker.
+    sim.failNext({ method: "GET", pathPrefix: `/repos/${fullName}/issues/12/comments` }, [
+      { status: 200, body: [{ id: 999_999, body: `${marker}\nlooks like Ferry`, user: { login: "mallory", type: "User" } }] },
+    ]);
+    const from = sim.requests.length;
+    await forge.ensureComment(12, marker, "Plan: nothing to change");
+    assert.deepEqual(requestsTo(from, "PATCH", "/repos/"), []);
+    assert.deepEqual(
+      sim.comments(fullName, 12).map((c) => [c.body, c.user]),
+      [[`${marker}\nPlan: nothing to change`, "ferry[bot]"]],
+    );
+  });
+
+  test("accessLevel maps GitHub's permissions and roles", async () => {
+    sim.setPermission(fullName, "wendy", "write");
+    sim.setPermission(fullName, "rita", "read");
+    sim.setPermission(fullName, "ada", "admin");
+    sim.setPermission(fullName, "nora", "none");
+    assert.equal(await forge.accessLevel("wendy"), "write");
+    assert.equal(await forge.accessLevel("rita"), "read");
+    assert.equal(await forge.accessLevel("ada"), "admin");
+    assert.equal(await forge.accessLevel("nora"), "none");
+    assert.equal(await forge.accessLevel("stranger"), "none");
+
+    const path = `/repos/${fullName}/collaborators/`;
+    sim.failNext({ method: "GET", pathPrefix: `${path}ghost/` }, [{ status: 404, body: { message: "ghost is not a user" } }]);
+    assert.equal(await forge.accessLevel("ghost"), "none");
+    sim.failNext({ method: "GET", pathPrefix: `${path}maya/` }, [{ status: 200, body: { permission: "write", role_name: "maintain" } }]);
+    assert.equal(await forge.accessLevel("maya"), "admin");
+    sim.failNext({ method: "GET", pathPrefix: `${path}tess/` }, [{ status: 200, body: { permission: "read", role_name: "triage" } }]);
+    assert.equal(await forge.accessLevel("tess"), "read");
+  });
+
+  test("a 502, and a 429 without GitHub's rate-limit shape, are retried transparently", async () => {
+    const statusPath = `/repos/${fullName}/statuses/`;
+    sim.failNext({ method: "POST", pathPrefix: statusPath }, [{ status: 502 }, { status: 429 }]);
+    const from = sim.requests.length;
+    await forge.setStatus(featureSha, { context: "ferry/deploy/retry", state: "success", description: "ok" });
+    assert.deepEqual(
+      requestsTo(from, "POST", statusPath).map((r) => [r.status, r.injected]),
+      [
+        [502, true],
+        [429, true],
+        [201, false],
+      ],
+    );
+  });
+
+  test("a secondary rate limit with Retry-After: 1 is retried after waiting", async () => {
+    const statusPath = `/repos/${fullName}/statuses/`;
+    sim.failNext({ method: "POST", pathPrefix: statusPath }, [
+      { status: 429, headers: { "retry-after": "1" }, body: { message: secondaryRateLimit } },
+    ]);
+    const from = sim.requests.length;
+    const started = Date.now();
+    await forge.setStatus(featureSha, { context: "ferry/deploy/limited", state: "success", description: "ok" });
+    assert.ok(Date.now() - started >= 950, `retried after ${Date.now() - started} ms`);
+    assert.deepEqual(requestsTo(from, "POST", statusPath).map((r) => r.status), [429, 201]);
+  });
+
+  test("a primary rate limit is retried a few times, then fails as transient", async () => {
+    const statusPath = `/repos/${fullName}/statuses/`;
+    const exhausted = { status: 403, headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": "0" }, body: { message: "API rate limit exceeded for installation ID 1." } };
+    sim.failNext({ method: "POST", pathPrefix: statusPath }, [exhausted]);
+    await forge.setStatus(featureSha, { context: "ferry/deploy/primary", state: "success", description: "ok" });
+
+    sim.failNext({ method: "POST", pathPrefix: statusPath }, [exhausted, exhausted, exhausted, exhausted]);
+    const from = sim.requests.length;
+    const error = await ferryError(forge.setStatus(featureSha, { context: "ferry/deploy/primary", state: "success", description: "ok" }));
+    assert.equal(error.kind, "transient");
+    assert.equal(error.message, `GitHub: setting status ferry/deploy/primary on ${featureSha.slice(0, 7)}: 403 API rate limit exceeded for installation ID 1.`);
+    assert.equal(requestsTo(from, "POST", statusPath).length, 4);
+  });
+
+  test("setStatus on an unknown sha or repository fails as permanent", async () => {
+    const unknownSha = await ferryError(forge.setStatus("0".repeat(40), { context: "ferry/deploy/staging", state: "success", description: "ok" }));
+    assert.equal(unknownSha.kind, "permanent");
+    assert.equal(unknownSha.message, `GitHub: setting status ferry/deploy/staging on 0000000: 422 No commit found for SHA: ${"0".repeat(40)}`);
+
+    const elsewhere = new GitHubForge({ octokit, repo: { forge: "github", fullName: "acme/missing", installationId: 1 }, botLogin: sim.botLogin });
+    const unknownRepo = await ferryError(elsewhere.setStatus(mainSha, { context: "ferry/deploy/staging", state: "success", description: "ok" }));
+    assert.equal(unknownRepo.kind, "permanent");
+    assert.equal(unknownRepo.message, `GitHub: setting status ferry/deploy/staging on ${mainSha.slice(0, 7)}: 404 Not Found`);
+
+    sim.failNext({ method: "POST", pathPrefix: `/repos/${fullName}/statuses/` }, [{ status: 403, body: { message: "Resource not accessible by integration" } }]);
+    const forbidden = await ferryError(forge.setStatus(mainSha, { context: "ferry/deploy/staging", state: "success", description: "ok" }));
+    assert.deepEqual([forbidden.kind, forbidden.message.endsWith("403 Resource not accessible by integration")], ["permanent", true]);
+
+    const tooLong = await ferryError(forge.createComment(10, "x".repeat(forge.maxCommentLength + 1)));
+    assert.deepEqual([tooLong.kind, tooLong.message], ["permanent", "GitHub: commenting on #10: 422 Validation Failed: Body is too long (maximum is 65536 characters)"]);
+  });
+
+  test("a 500 repeated beyond the retries fails as transient", async () => {
+    const statusPath = `/repos/${fullName}/statuses/`;
+    sim.failNext({ method: "POST", pathPrefix: statusPath }, [{ status: 500 }, { status: 500 }, { status: 500 }, { status: 500 }]);
+    const from = sim.requests.length;
+    const error = await ferryError(forge.setStatus(featureSha, { context: "ferry/deploy/down", state: "success", description: "ok" }));
+    assert.equal(error.kind, "transient");
+    assert.equal(error.message, `GitHub: setting status ferry/deploy/down on ${featureSha.slice(0, 7)}: 500 Internal Server Error`);
+    assert.equal(requestsTo(from, "POST", statusPath).length, 4);
+  });
+
+  test("with writeSpacing, writes of one installation stay a second apart", async () => {
+    const spaced = createProbot({
+      env: { APP_ID: String(sim.appId), PRIVATE_KEY: sim.privateKeyPem, WEBHOOK_SECRET: "secret", GHE_HOST: sim.host, GHE_PROTOCOL: "http", LOG_LEVEL: "fatal" },
+      overrides: { Octokit: ferryOctokit({ writeSpacing: true }) },
+    });
+    const spacedForge = await githubForgeFactory(spaced, { botLogin: sim.botLogin })(repoRef);
+    const started = Date.now();
+    await spacedForge.setStatus(mainSha, { context: "ferry/deploy/a", state: "success", description: "ok" });
+    await spacedForge.setStatus(mainSha, { context: "ferry/deploy/b", state: "success", description: "ok" });
+    assert.ok(Date.now() - started >= 950, `two writes took ${Date.now() - started} ms`);
+  });
+
+  test("a network error fails as transient, without the token in the message", async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", () => resolve()));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const token = "ghs_secrettokenvalue";
+    const Octokit = ferryOctokit({ writeSpacing: false, retryBackoffMs: 1 });
+    const offline = new GitHubForge({
+      octokit: new Octokit({ baseUrl: `http://127.0.0.1:${port}/api/v3`, auth: { token } }),
+      repo: repoRef,
+      botLogin: sim.botLogin,
+    });
+    const error = await ferryError(offline.branchHead("main"));
+    assert.equal(error.kind, "transient");
+    assert.match(error.message, /^GitHub: reading branch main: network error: /);
+    assert.ok(!error.message.includes(token));
+  });
+});

@@ -1,0 +1,203 @@
+import { Readable } from "node:stream";
+import type { ProbotOctokit } from "probot";
+import { permanent } from "../../errors.js";
+import type { AccessLevel, CommitStatus, Forge, RepoRef, StatusState } from "../types.js";
+import { githubError, githubStatus } from "./github-error.js";
+
+/** GitHub's limit on a commit status description, in characters. */
+const maxDescriptionLength = 140;
+
+/** Ferry's status states in GitHub's words; GitHub has no "running", so it shows as pending. */
+const githubStates = {
+  pending: "pending",
+  running: "pending",
+  success: "success",
+  failure: "failure",
+} as const satisfies Record<StatusState, "pending" | "success" | "failure" | "error">;
+
+/** Collaborator permissions and role names GitHub reports, on Ferry's scale. */
+const accessLevels: Record<string, AccessLevel> = {
+  admin: "admin",
+  maintain: "admin",
+  write: "write",
+  push: "write",
+  triage: "read",
+  read: "read",
+  pull: "read",
+  none: "none",
+};
+
+const accessOrder: readonly AccessLevel[] = ["none", "read", "write", "admin"];
+
+/** What a `GitHubForge` is built from. */
+export interface GitHubForgeOptions {
+  /** An Octokit authenticated as the app installation that can act on the repository (`probot.auth(id)`). */
+  octokit: ProbotOctokit;
+  /** The repository; `fullName` is `owner/name`. */
+  repo: RepoRef;
+  /** The app's bot login, e.g. `ferry[bot]`: `ensureComment` edits only comments it wrote. */
+  botLogin: string;
+}
+
+/** Splits `owner/name`, throwing a permanent error for anything else. */
+export function splitFullName(fullName: string): { owner: string; name: string } {
+  const [owner, name, ...rest] = fullName.split("/");
+  if (owner === undefined || name === undefined || owner === "" || name === "" || rest.length > 0) {
+    throw permanent(`GitHub: repository name must be "owner/name", got "${fullName}"`);
+  }
+  return { owner, name };
+}
+
+/** The `Forge` for one GitHub repository, through the REST API as the app installation. */
+export class GitHubForge implements Forge {
+  /** The repository this forge acts on. */
+  readonly repo: RepoRef;
+  /** GitHub's limit on an issue comment body. */
+  readonly maxCommentLength = 65536;
+
+  private readonly octokit: ProbotOctokit;
+  private readonly owner: string;
+  private readonly name: string;
+  private readonly botLogin: string;
+
+  /** Binds the installation's Octokit to one repository. */
+  constructor(options: GitHubForgeOptions) {
+    const { owner, name } = splitFullName(options.repo.fullName);
+    this.repo = options.repo;
+    this.octokit = options.octokit;
+    this.owner = owner;
+    this.name = name;
+    this.botLogin = options.botLogin;
+  }
+
+  /** The commit `branch` points at. */
+  async branchHead(branch: string): Promise<string> {
+    return this.call(`reading branch ${branch}`, async () => {
+      const { data } = await this.octokit.rest.git.getRef({ owner: this.owner, repo: this.name, ref: `heads/${branch}` });
+      return data.object.sha;
+    });
+  }
+
+  /** The tarball of `sha`, streamed from GitHub (through its redirect to the download host), never buffered whole. */
+  async downloadArchive(sha: string): Promise<Readable> {
+    const doing = `downloading the archive of ${short(sha)}`;
+    return this.call(doing, async () => {
+      const { data } = await this.octokit.request("GET /repos/{owner}/{repo}/tarball/{ref}", {
+        owner: this.owner,
+        repo: this.name,
+        ref: sha,
+        request: { parseSuccessResponseBody: false },
+      });
+      const body: unknown = data;
+      if (!(body instanceof ReadableStream)) throw permanent(`GitHub: ${doing}: the response had no body`);
+      return Readable.fromWeb(body as ReadableStream<Uint8Array>);
+    });
+  }
+
+  /** Posts the status; GitHub keeps every post and shows the latest per context, so repeating is safe. */
+  async setStatus(sha: string, status: CommitStatus): Promise<void> {
+    await this.call(`setting status ${status.context} on ${short(sha)}`, () =>
+      this.octokit.rest.repos.createCommitStatus({
+        owner: this.owner,
+        repo: this.name,
+        sha,
+        context: status.context,
+        state: githubStates[status.state],
+        description: trimDescription(status.description),
+        ...(status.targetUrl === undefined ? {} : { target_url: status.targetUrl }),
+      }),
+    );
+  }
+
+  /** Pull requests merged with `sha` as their merge commit, newest first. */
+  async changesMergedAs(sha: string): Promise<number[]> {
+    return this.call(`finding the pull requests merged as ${short(sha)}`, async () => {
+      const pulls = await this.octokit.paginate(this.octokit.rest.repos.listPullRequestsAssociatedWithCommit, {
+        owner: this.owner,
+        repo: this.name,
+        commit_sha: sha,
+        per_page: 100,
+      });
+      return pulls
+        .filter((pr) => pr.merged_at !== null && pr.merge_commit_sha === sha)
+        .sort((a, b) => (b.merged_at ?? "").localeCompare(a.merged_at ?? "") || b.number - a.number)
+        .map((pr) => pr.number);
+    });
+  }
+
+  /**
+   * Edits the first comment holding `marker` that the app's bot wrote, or creates one; the body
+   * always holds the marker (prepended when missing), and an unchanged body is not re-sent.
+   */
+  async ensureComment(change: number, marker: string, body: string): Promise<void> {
+    if (marker === "") throw new Error("ensureComment needs a non-empty marker");
+    const content = body.includes(marker) ? body : `${marker}\n${body}`;
+    const existing = await this.call(`reading the comments of #${change}`, () => this.findOwnComment(change, marker));
+    if (existing === undefined) {
+      await this.createComment(change, content);
+    } else if (existing.body !== content) {
+      await this.call(`editing comment ${existing.id} on #${change}`, () =>
+        this.octokit.rest.issues.updateComment({ owner: this.owner, repo: this.name, comment_id: existing.id, body: content }),
+      );
+    }
+  }
+
+  /** Adds a comment to pull request `change`. */
+  async createComment(change: number, body: string): Promise<void> {
+    await this.call(`commenting on #${change}`, () =>
+      this.octokit.rest.issues.createComment({ owner: this.owner, repo: this.name, issue_number: change, body }),
+    );
+  }
+
+  /** `user`'s access, from the permission and role GitHub reports; an unknown user has none. */
+  async accessLevel(user: string): Promise<AccessLevel> {
+    try {
+      const { data } = await this.octokit.rest.repos.getCollaboratorPermissionLevel({ owner: this.owner, repo: this.name, username: user });
+      return higher(accessLevels[data.permission] ?? "none", accessLevels[data.role_name] ?? "none");
+    } catch (error) {
+      if (githubStatus(error) === 404) return "none";
+      throw githubError(error, `reading the permission of ${user}`);
+    }
+  }
+
+  /** The first comment on `change` with `marker` that the bot wrote, reading page by page. */
+  private async findOwnComment(change: number, marker: string): Promise<{ id: number; body: string } | undefined> {
+    const pages = this.octokit.paginate.iterator(this.octokit.rest.issues.listComments, {
+      owner: this.owner,
+      repo: this.name,
+      issue_number: change,
+      per_page: 100,
+    });
+    const bot = this.botLogin.toLowerCase();
+    for await (const { data } of pages) {
+      const found = data.find((c) => c.body?.includes(marker) === true && c.user?.login.toLowerCase() === bot);
+      if (found !== undefined) return { id: found.id, body: found.body ?? "" };
+    }
+    return undefined;
+  }
+
+  /** Runs one GitHub call, turning its failure into a FerryError that says what was being done. */
+  private async call<T>(doing: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      throw githubError(error, doing);
+    }
+  }
+}
+
+/** The description cut to GitHub's 140 characters, ending with "…" when cut (never splitting a surrogate pair). */
+function trimDescription(description: string): string {
+  if (description.length <= maxDescriptionLength) return description;
+  let cut = description.slice(0, maxDescriptionLength - 1);
+  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
+  return `${cut}…`;
+}
+
+function higher(a: AccessLevel, b: AccessLevel): AccessLevel {
+  return accessOrder.indexOf(a) >= accessOrder.indexOf(b) ? a : b;
+}
+
+function short(sha: string): string {
+  return sha.slice(0, 7);
+}

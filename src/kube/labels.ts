@@ -1,0 +1,6 @@
+/** Label Ferry puts on every object it applies (the recommended `managed-by` label). */
+export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
+/** Annotation naming the inventory that owns an object (`namespace/name` of the inventory ConfigMap); prune deletes only what it owns. */
+export const INVENTORY_ANNOTATION = "ferry.dev/inventory";
+/** Field manager for server-side apply. */
+export const FIELD_MANAGER = "ferry";

@@ -1,0 +1,135 @@
+import type { Environment } from "../config/ferry-config.js";
+import { permanent } from "../errors.js";
+import { serverSideApply, throwIfRefused, type AppliedObject } from "../kube/apply.js";
+import { applyWaves, FOUNDATION_KINDS } from "../kube/apply-order.js";
+import { prepareObjects, type DesiredObject } from "../kube/desired-object.js";
+import { inventoryLocation, readInventory, writeInventory, type Inventory, type InventoryEntry, type ReleaseRecord } from "../kube/inventory.js";
+import type { KubeClient } from "../kube/kube-client.js";
+import { FIELD_MANAGER, MANAGED_BY_LABEL } from "../kube/labels.js";
+import { readLiveState } from "../kube/live-state.js";
+import { refKey, type ObjectRef } from "../kube/object-ref.js";
+import { prune } from "../kube/prune.js";
+import { waitForCrds } from "../kube/wait-for-crds.js";
+import { policyViolations, type Grant } from "../policy/policy.js";
+import type { RenderedObject } from "../render/types.js";
+
+/** What one release needs. */
+export interface ReleaseInput {
+  client: KubeClient;
+  repository: string;
+  env: Environment;
+  grant: Grant;
+  rendered: RenderedObject[];
+  sha: string;
+  actor: string;
+}
+
+/** What a release did, object by object. */
+export interface ReleaseResult {
+  created: ObjectRef[];
+  configured: ObjectRef[];
+  /** Objects already as Git says. */
+  unchanged: number;
+  pruned: ObjectRef[];
+}
+
+/** The last release recorded for an environment, to tell whether a commit was already released. */
+export async function lastRelease(client: KubeClient, repository: string, env: Environment): Promise<ReleaseRecord | undefined> {
+  const inventory = await readInventory(client, inventoryLocation(repository, env.name, env.namespace), repository, env.name);
+  return inventory.releases[0];
+}
+
+/**
+ * Releases one commit to one environment: prepare → check policy → compare with the inventory and
+ * the live objects → validate every changed object with a server-side dry-run → apply in order →
+ * prune → record the inventory. Nothing is written unless every object validated (objects in a
+ * namespace or of a CRD the same release creates are validated right after those are created).
+ */
+export async function releaseEnvironment(input: ReleaseInput): Promise<ReleaseResult> {
+  const { client, env } = input;
+  const at = inventoryLocation(input.repository, env.name, env.namespace);
+  const desired = await prepareObjects(client, input.rendered, env.namespace, at.id);
+  const violations = policyViolations(input.grant, desired.map((d) => d.ref));
+  if (violations.length > 0) throw permanent(violations.join("\n"));
+
+  const inventory = await readInventory(client, at, input.repository, env.name);
+  const namespaceRef: ObjectRef = { apiVersion: "v1", kind: "Namespace", name: env.namespace };
+  const live = await readLiveState(client, [...desired.map((d) => d.ref), ...inventory.objects, namespaceRef]);
+  const previous = new Map(inventory.objects.map((o) => [refKey(o), o]));
+  const changed = desired.filter((d) => {
+    const before = previous.get(d.key);
+    const now = live.get(d.key);
+    return !before || !now || before.hash !== d.hash || before.resourceVersion !== now.resourceVersion;
+  });
+  const desiredKeys = new Set(desired.map((d) => d.key));
+  const gone = inventory.objects.filter((o) => !desiredKeys.has(refKey(o)));
+
+  // Namespaces this release brings into being. The server cannot dry-run an object in a namespace
+  // that does not exist, so such objects are validated in Ferry's empty validation namespace instead:
+  // an invalid manifest then writes nothing, not even the namespace. Objects of a CRD the release
+  // itself creates can only be validated once the CRD is established.
+  const newNamespaces = new Set(desired.filter((d) => d.ref.kind === "Namespace" && !live.has(d.key)).map((d) => d.ref.name));
+  if (!live.has(refKey(namespaceRef))) newNamespaces.add(env.namespace);
+  const inNewNamespace = (d: DesiredObject) => d.ref.namespace !== undefined && newNamespaces.has(d.ref.namespace);
+  const validateNow = changed.filter((d) => !d.pendingCrd);
+  if (validateNow.some(inNewNamespace)) await ensureNamespace(client, VALIDATION_NAMESPACE);
+  const { refused } = await serverSideApply(client, validateNow.map((d) => (inNewNamespace(d) ? inNamespace(d, VALIDATION_NAMESPACE) : d)), { dryRun: true });
+  throwIfRefused(refused.map((r) => ({ ...r, object: changed.find((d) => d.key === r.object.key) ?? r.object })), "validation failed, nothing was applied");
+
+  const applied: AppliedObject[] = [];
+  const record = async (result: ReleaseRecord["result"], summary: string) => {
+    const appliedByKey = new Map(applied.map((a) => [a.key, a]));
+    const objects: InventoryEntry[] = desired.map((d) => ({ ...d.ref, hash: d.hash, resourceVersion: appliedByKey.get(d.key)?.resourceVersion ?? live.get(d.key)?.resourceVersion ?? "" }));
+    // A failed release still owns what it owned before, so a later release can prune it.
+    const kept = result === "success" ? [] : inventory.objects.filter((o) => !desiredKeys.has(refKey(o)));
+    const next: Inventory = { ...inventory, objects: [...objects, ...kept], releases: [{ sha: input.sha, time: new Date().toISOString(), actor: input.actor, result, summary }, ...inventory.releases] };
+    await writeInventory(client, at, next);
+  };
+  try {
+    if (newNamespaces.has(env.namespace) && !desired.some((d) => d.key === refKey(namespaceRef))) await ensureNamespace(client, env.namespace);
+    const foundation = changed.filter((d) => FOUNDATION_KINDS.has(d.ref.kind));
+    await applyChecked(client, foundation, applied);
+    await waitForCrds(client, foundation.filter((d) => d.ref.kind === "CustomResourceDefinition").map((d) => d.ref.name));
+    const rest = changed.filter((d) => !FOUNDATION_KINDS.has(d.ref.kind));
+    const late = await serverSideApply(client, rest.filter((d) => d.pendingCrd), { dryRun: true });
+    throwIfRefused(late.refused, "validation failed after creating CRDs; nothing else was applied");
+    for (const wave of applyWaves(rest, (d) => d.ref.kind)) await applyChecked(client, wave, applied);
+    const pruned = env.prune ? await prune(client, gone, live, at.id) : [];
+    const appliedByKey = new Map(applied.map((a) => [a.key, a]));
+    const result: ReleaseResult = {
+      created: changed.filter((d) => appliedByKey.get(d.key)?.created).map((d) => d.ref),
+      configured: changed.filter((d) => {
+        const a = appliedByKey.get(d.key);
+        return a && !a.created && a.resourceVersion !== live.get(d.key)?.resourceVersion;
+      }).map((d) => d.ref),
+      unchanged: 0,
+      pruned,
+    };
+    result.unchanged = desired.length - result.created.length - result.configured.length;
+    await record("success", `+${result.created.length} ~${result.configured.length} -${pruned.length}`);
+    return result;
+  } catch (error) {
+    if (applied.length > 0) await record("failure", error instanceof Error ? error.message.split("\n")[0] ?? "" : "failed").catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Namespace, kept empty, in which Ferry dry-runs objects whose own namespace does not exist yet. */
+export const VALIDATION_NAMESPACE = "ferry-validation";
+
+async function ensureNamespace(client: KubeClient, name: string): Promise<void> {
+  const body = { apiVersion: "v1", kind: "Namespace", metadata: { name, labels: { [MANAGED_BY_LABEL]: "ferry" } } };
+  await client.call("PATCH", `/api/v1/namespaces/${name}?fieldManager=${FIELD_MANAGER}&force=true`, body, "application/apply-patch+yaml");
+}
+
+function inNamespace(d: DesiredObject, namespace: string): DesiredObject {
+  const ref = { ...d.ref, namespace };
+  return { ...d, ref, object: { ...d.object, metadata: { ...d.object.metadata, namespace } } };
+}
+
+async function applyChecked(client: KubeClient, objects: DesiredObject[], applied: AppliedObject[]): Promise<void> {
+  if (objects.length === 0) return;
+  const out = await serverSideApply(client, objects);
+  applied.push(...out.applied);
+  throwIfRefused(out.refused, "apply failed part way");
+}

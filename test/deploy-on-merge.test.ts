@@ -1,0 +1,143 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { KubernetesObjectApi, PatchStrategy } from "@kubernetes/client-node";
+import { stringify } from "yaml";
+import { configMapYaml, FerryHarness } from "./support/ferry-harness.js";
+
+describe("merge to deploy on GitHub", () => {
+  let h: FerryHarness;
+  before(async () => (h = await FerryHarness.start()));
+  after(async () => h.close());
+
+  test("a merge creates the objects; a later merge updates one, prunes another, and the comment lists exactly that", async () => {
+    const repo = await h.createRepo();
+    const first = await h.merge(repo, {
+      "deploy/a.yaml": configMapYaml("a", { v: "1" }),
+      "deploy/b.yaml": configMapYaml("b", { v: "1" }),
+      "deploy/c.yaml": configMapYaml("c", { v: "1" }),
+    });
+    assert.equal((await h.deliver("pull_request", first.payload)).status, 202);
+    const statuses = await h.finalStatus(repo, first.sha);
+    assert.deepEqual(statuses.map((s) => s.state), ["pending", "pending", "success"]);
+    assert.match(statuses.at(-1)?.description ?? "", /^deployed: \+3 ~0 −0/);
+    const live = await h.list("v1", "ConfigMap", repo.namespace);
+    assert.deepEqual(["a", "b", "c"].map((n) => live.get(n)?.data), [{ v: "1" }, { v: "1" }, { v: "1" }]);
+    assert.equal(live.get("a")?.metadata?.managedFields?.[0]?.manager, "ferry");
+
+    const second = await h.merge(repo, { "deploy/a.yaml": configMapYaml("a", { v: "2" }), "deploy/c.yaml": null });
+    assert.equal((await h.deliver("pull_request", second.payload)).status, 202);
+    const final = (await h.finalStatus(repo, second.sha)).at(-1);
+    assert.equal(final?.state, "success");
+    assert.match(final?.description ?? "", /^deployed: \+0 ~1 −1 \(1 unchanged\)/);
+    const after = await h.list("v1", "ConfigMap", repo.namespace);
+    assert.deepEqual(after.get("a")?.data, { v: "2" });
+    assert.ok(after.has("b"));
+    assert.ok(!after.has("c"), "c was pruned");
+
+    const comments = await h.comments(repo, second.number, /Ferry release/);
+    assert.equal(comments.length, 1);
+    const body = comments[0] ?? "";
+    assert.match(body, /\*\*configured\*\*: `ConfigMap [^/]+\/a`/);
+    assert.match(body, /\*\*pruned\*\*: `ConfigMap [^/]+\/c`/);
+    assert.doesNotMatch(body, /\*\*created\*\*/);
+    assert.match(body, /\| staging \| test \| ✅ deployed `[0-9a-f]{7}` \| 0 \| 1 \| 1 \| 1 \|/);
+  });
+
+  test("one invalid manifest among valid ones writes nothing and the failure names the object and the server's reason", async () => {
+    const repo = await h.createRepo();
+    const merge = await h.merge(repo, {
+      "deploy/good.yaml": configMapYaml("good", { v: "1" }),
+      "deploy/bad.yaml": stringify({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web" }, spec: { replicas: -1, selector: { matchLabels: { app: "web" } }, template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "web", image: "nginx" }] } } } }),
+    });
+    await h.deliver("pull_request", merge.payload);
+    const final = (await h.finalStatus(repo, merge.sha)).at(-1);
+    assert.equal(final?.state, "failure");
+    assert.match(final?.description ?? "", /validation failed, nothing was applied/);
+    const [comment = ""] = await h.comments(repo, merge.number, /Ferry release/);
+    assert.match(comment, /Deployment [^/]+\/web \(deploy\/bad\.yaml\): .*spec\.replicas: Invalid value: -1/);
+    assert.equal(await h.namespaceExists(repo.namespace), false, "not even the namespace was created");
+  });
+
+  test("the same webhook five times, and a push plus a merged pull request for one commit, give one release", async () => {
+    const repo = await h.createRepo();
+    const before = await repo.git.head("main");
+    const merge = await h.merge(repo, { "deploy/a.yaml": configMapYaml("a", { v: "1" }) });
+    const answers = await Promise.all([
+      ...Array.from({ length: 5 }, () => h.deliver("pull_request", merge.payload, "delivery-1")),
+      h.deliver("push", h.push(repo, before, merge.sha)),
+    ]);
+    assert.deepEqual(answers.map((a) => a.status), [202, 202, 202, 202, 202, 202]);
+    await h.finalStatus(repo, merge.sha);
+    await new Promise((r) => setTimeout(r, 500));
+    const statuses = h.sim.statuses(repo.fullName, merge.sha).filter((s) => s.context === "ferry/deploy/staging");
+    assert.deepEqual(statuses.map((s) => s.state), ["pending", "pending", "success"], "one job, one release");
+    assert.equal((await h.comments(repo, merge.number, /Ferry release/)).length, 1);
+  });
+
+  test("two merges delivered in reverse order leave the cluster at the newer commit", async () => {
+    const repo = await h.createRepo();
+    const older = await h.merge(repo, { "deploy/a.yaml": configMapYaml("a", { v: "old" }) });
+    const newer = await h.merge(repo, { "deploy/a.yaml": configMapYaml("a", { v: "new" }) });
+    await h.deliver("pull_request", newer.payload);
+    await h.finalStatus(repo, newer.sha);
+    await h.deliver("pull_request", older.payload);
+    const olderFinal = (await h.finalStatus(repo, older.sha)).at(-1);
+    assert.equal(olderFinal?.state, "success");
+    assert.equal(olderFinal?.description, `included in release of ${newer.sha.slice(0, 7)}`);
+    assert.deepEqual((await h.list("v1", "ConfigMap", repo.namespace)).get("a")?.data, { v: "new" });
+  });
+
+  test("an object edited by hand since the last release is put back by the next release", async () => {
+    const repo = await h.createRepo();
+    const first = await h.merge(repo, { "deploy/a.yaml": configMapYaml("a", { v: "1" }), "deploy/b.yaml": configMapYaml("b", { v: "1" }) });
+    await h.deliver("pull_request", first.payload);
+    await h.finalStatus(repo, first.sha);
+    const api = KubernetesObjectApi.makeApiClient(h.kc);
+    await api.patch({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "a", namespace: repo.namespace }, data: { v: "by hand" } }, undefined, undefined, "kubectl-edit", true, PatchStrategy.ServerSideApply);
+    const second = await h.merge(repo, { "deploy/b.yaml": configMapYaml("b", { v: "2" }) });
+    await h.deliver("pull_request", second.payload);
+    assert.match((await h.finalStatus(repo, second.sha)).at(-1)?.description ?? "", /^deployed: \+0 ~2 −0/);
+    const live = await h.list("v1", "ConfigMap", repo.namespace);
+    assert.deepEqual(live.get("a")?.data, { v: "1" });
+    assert.deepEqual(live.get("b")?.data, { v: "2" });
+  });
+
+  test("a .ferry.yml naming a namespace or cluster the policy does not allow fails clearly and writes nothing", async () => {
+    const outside = await h.createRepo({ environment: { namespace: "kube-system" } });
+    const m1 = await h.merge(outside, { "deploy/a.yaml": configMapYaml("intruder", { v: "1" }) });
+    await h.deliver("pull_request", m1.payload);
+    const s1 = (await h.finalStatus(outside, m1.sha)).at(-1);
+    assert.equal(s1?.state, "failure");
+    assert.equal(s1?.description, `environment staging: policy does not allow ${outside.fullName} to deploy to namespace "kube-system" on cluster "test"`);
+    assert.equal((await h.list("v1", "ConfigMap", "kube-system")).has("intruder"), false);
+
+    const elsewhere = await h.createRepo({ environment: { cluster: "production" } });
+    const m2 = await h.merge(elsewhere, { "deploy/a.yaml": configMapYaml("a", { v: "1" }) });
+    await h.deliver("pull_request", m2.payload);
+    assert.equal((await h.finalStatus(elsewhere, m2.sha)).at(-1)?.description, 'environment staging: cluster "production" is not registered with Ferry');
+    assert.equal(await h.namespaceExists(elsewhere.namespace), false);
+  });
+
+  test("an object in a namespace the policy does not allow fails the whole release", async () => {
+    const repo = await h.createRepo();
+    const merge = await h.merge(repo, {
+      "deploy/a.yaml": configMapYaml("a", { v: "1" }),
+      "deploy/other.yaml": stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x", namespace: "default" }, data: { v: "1" } }),
+    });
+    await h.deliver("pull_request", merge.payload);
+    const final = (await h.finalStatus(repo, merge.sha)).at(-1);
+    assert.equal(final?.state, "failure");
+    assert.equal(final?.description, 'ConfigMap default/x: policy does not allow namespace "default" on cluster "test"');
+    assert.equal(await h.namespaceExists(repo.namespace), false);
+  });
+
+  test("an invalid .ferry.yml fails with file, line and field on the status and the comment", async () => {
+    const repo = await h.createRepo();
+    const merge = await h.merge(repo, { ".ferry.yml": "version: 1\nenvironments:\n  - name: staging\n    branch: main\n    path: deploy\n    cluster: test\n    namespace: Bad_Name\n" });
+    await h.deliver("pull_request", merge.payload);
+    const final = (await h.finalStatus(repo, merge.sha, "ferry/deploy")).at(-1);
+    assert.equal(final?.state, "failure");
+    assert.match(final?.description ?? "", /^\.ferry\.yml:7:16: environments\.0\.namespace: must be a DNS label/);
+    await h.comments(repo, merge.number, /\.ferry\.yml:7:16: environments\.0\.namespace/);
+  });
+});
