@@ -20,7 +20,7 @@ export const clusterSchema = z
 
 /** Which repositories may deploy to which clusters, namespaces and cluster-scoped kinds. */
 export const policyRuleSchema = z.strictObject({
-  /** Repository full names; `*` matches any run of characters except `/`... and `acme/*` every repository of acme. */
+  /** Repository full names; `*` matches any run of characters (`acme/*`: every repository of acme). */
   repositories: z.array(z.string().min(1)).min(1),
   clusters: z.array(z.string().min(1)).min(1),
   /** Namespaces, with `*` wildcards. */

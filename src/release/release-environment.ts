@@ -73,7 +73,8 @@ export async function releaseEnvironment(input: ReleaseInput): Promise<ReleaseRe
   const inNewNamespace = (d: DesiredObject) => d.ref.namespace !== undefined && newNamespaces.has(d.ref.namespace);
   const validateNow = changed.filter((d) => !d.pendingCrd);
   if (validateNow.some(inNewNamespace)) await ensureNamespace(client, VALIDATION_NAMESPACE);
-  const { refused } = await serverSideApply(client, validateNow.map((d) => (inNewNamespace(d) ? inNamespace(d, VALIDATION_NAMESPACE) : d)), { dryRun: true });
+  const absent = new Set(changed.filter((d) => !live.has(d.key)).map((d) => d.key));
+  const { refused } = await serverSideApply(client, validateNow.map((d) => (inNewNamespace(d) ? inNamespace(d, VALIDATION_NAMESPACE) : d)), { dryRun: true, absent });
   throwIfRefused(refused.map((r) => ({ ...r, object: changed.find((d) => d.key === r.object.key) ?? r.object })), "validation failed, nothing was applied");
 
   const applied: AppliedObject[] = [];
@@ -91,7 +92,7 @@ export async function releaseEnvironment(input: ReleaseInput): Promise<ReleaseRe
     await applyChecked(client, foundation, applied);
     await waitForCrds(client, foundation.filter((d) => d.ref.kind === "CustomResourceDefinition").map((d) => d.ref.name));
     const rest = changed.filter((d) => !FOUNDATION_KINDS.has(d.ref.kind));
-    const late = await serverSideApply(client, rest.filter((d) => d.pendingCrd), { dryRun: true });
+    const late = await serverSideApply(client, rest.filter((d) => d.pendingCrd), { dryRun: true, absent });
     throwIfRefused(late.refused, "validation failed after creating CRDs; nothing else was applied");
     for (const wave of applyWaves(rest, (d) => d.ref.kind)) await applyChecked(client, wave, applied);
     const pruned = env.prune ? await prune(client, gone, live, at.id) : [];

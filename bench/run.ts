@@ -1,0 +1,38 @@
+/**
+ * Runs Ferry's benchmarks: `npm run bench` runs them all, `npm run bench -- apply` one. Each writes
+ * bench/results/<name>.json as {"cases":[{name, value, unit, baseline, baseline_value, ratio}]}, with
+ * the baseline measured in the same run. Benchmarks needing Kubernetes get the run's own control
+ * plane (scripts/control-plane up), started here and stopped at the end.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtemp, mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { BenchCase, BenchContext } from "./bench-case.js";
+
+const root = new URL("..", import.meta.url).pathname;
+const available = (await readdir(join(root, "bench"))).filter((f) => f.endsWith(".bench.ts")).map((f) => f.replace(/\.bench\.ts$/, ""));
+const wanted = process.argv.slice(2).filter((a) => a !== "--");
+const unknown = wanted.filter((w) => !available.includes(w));
+if (unknown.length > 0) {
+  console.error(`unknown benchmark ${unknown.join(", ")}; have: ${available.join(", ")}`);
+  process.exit(2);
+}
+const names = wanted.length > 0 ? wanted : available;
+const state = await mkdtemp(join(tmpdir(), "ferry-bench-"));
+const bin = execFileSync(join(root, "scripts/control-plane"), ["build"], { encoding: "utf8" }).trim();
+const kubeconfig = execFileSync(join(root, "scripts/control-plane"), ["up", join(state, "control-plane")], { encoding: "utf8" }).trim();
+const context: BenchContext = { kubeconfig, kubectl: join(bin, "kubectl"), workDir: state };
+try {
+  await mkdir(join(root, "bench/results"), { recursive: true });
+  for (const name of names) {
+    const bench = (await import(`./${name}.bench.ts`)) as { run(context: BenchContext): Promise<BenchCase[]> };
+    console.log(`bench ${name}`);
+    const cases = await bench.run(context);
+    for (const c of cases) console.log(`  ${c.name}: ${c.value} ${c.unit} vs ${c.baseline} ${c.baseline_value} ${c.unit} → ratio ${c.ratio}`);
+    await writeFile(join(root, "bench/results", `${name}.json`), `${JSON.stringify({ cases }, null, 2)}\n`);
+  }
+} finally {
+  execFileSync(join(root, "scripts/control-plane"), ["down", join(state, "control-plane")]);
+  await rm(state, { recursive: true, force: true });
+}
