@@ -2,19 +2,23 @@ import { once } from "node:events";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { Queue, UnrecoverableError, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { createProbot } from "probot";
 import type { ServerConfig } from "./config/server-config.js";
-import { isPermanent, permanent } from "./errors.js";
+import { permanent } from "./errors.js";
 import { ferryOctokit } from "./forge/github/ferry-octokit.js";
 import { githubForgeFactory } from "./forge/github/github-forge-factory.js";
 import type { ForgeFactory } from "./forge/types.js";
+import { runCommandJob } from "./jobs/command-job.js";
 import { runDeployJob } from "./jobs/deploy-job.js";
+import { runPlanJob } from "./jobs/plan-job.js";
+import { PlanStore } from "./plan/plan-store.js";
+import { Queues } from "./queue/queues.js";
+import { planRoute } from "./web/plan-route.js";
+import { startWorkers } from "./worker/start-workers.js";
 import { ClusterRegistry } from "./kube/cluster-registry.js";
 import { PlainRenderer } from "./render/plain-renderer.js";
-import { DEPLOY_QUEUE, deployJobId, type DeployRequest } from "./queue/deploy-request.js";
 import { connectRedis, redisIsUp } from "./queue/redis-connection.js";
 import { startRedisServer, type RedisServer } from "./redis/redis-server.js";
 import { githubWebhookRoute } from "./web/github-webhook-route.js";
@@ -86,28 +90,10 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
       // The intake fails fast when Redis is away (no offline queue), so the forge sees 503 and redelivers.
       const intakeRedis = connectRedis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
       closers.push(() => quit(intakeRedis));
-      const queue = new Queue<DeployRequest>(DEPLOY_QUEUE, { connection: intakeRedis });
-      queue.on("error", () => undefined);
-      closers.push(() => queue.close());
-      const routes = probot
-        ? [
-            githubWebhookRoute({
-              verify: (body, signature) => probot.webhooks.verify(body, signature),
-              enqueueDeploy: async (request) => {
-                const jobId = deployJobId(request);
-                await queue.add("deploy", request, {
-                  jobId,
-                  attempts: 8,
-                  backoff: { type: "exponential", delay: 2000 },
-                  removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
-                  removeOnFail: { age: 30 * 24 * 3600 },
-                });
-                return jobId;
-              },
-              log,
-            }),
-          ]
-        : [];
+      const queues = new Queues(intakeRedis);
+      closers.push(() => queues.close());
+      const routes = [planRoute(new PlanStore(intakeRedis))];
+      if (probot) routes.push(githubWebhookRoute({ verify: (body, signature) => probot.webhooks.verify(body, signature), queues, log }));
       const app = createWebApp({ isReady: () => redisIsUp(intakeRedis), routes, githubConfigured, log });
       const server: Server = app.listen(options.port);
       await once(server, "listening");
@@ -118,9 +104,8 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
     }
 
     if (options.roles.worker) {
-      const workerRedis = connectRedis(redisUrl);
-      const lockRedis = connectRedis(redisUrl);
-      closers.push(() => quit(workerRedis), () => quit(lockRedis));
+      const redis = connectRedis(redisUrl);
+      closers.push(() => quit(redis));
       const clusters = new ClusterRegistry(options.config);
       closers.push(() => clusters.close());
       const github = probot ? githubForgeFactory(probot) : undefined;
@@ -128,25 +113,23 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
         if (repo.forge === "github" && github) return github(repo);
         return Promise.reject(permanent(`no ${repo.forge} credentials are configured`));
       };
-      const deps = { config: options.config, forges, clusters, renderer: new PlainRenderer(), redis: lockRedis, log };
-      const worker = new Worker<DeployRequest>(
-        DEPLOY_QUEUE,
-        async (job) => {
-          try {
-            return await runDeployJob(job.data, { number: job.attemptsMade + 1, of: job.opts.attempts ?? 1 }, deps);
-          } catch (error) {
-            // Permanent errors fail the job at once; anything else is retried with backoff.
-            if (isPermanent(error)) throw new UnrecoverableError((error as Error).message);
-            throw error;
-          }
+      const queues = new Queues(redis);
+      closers.push(() => queues.close());
+      const publicUrl = options.config.publicUrl ?? options.env.FERRY_PUBLIC_URL ?? running.url ?? `http://localhost:${options.port}`;
+      const common = { config: options.config, forges, clusters, renderer: new PlainRenderer(), redis, log };
+      const workers = startWorkers({
+        connection: () => {
+          const connection = connectRedis(redisUrl);
+          closers.push(() => quit(connection));
+          return connection;
         },
-        {
-        connection: workerRedis,
         concurrency: options.concurrency ?? 4,
+        log,
+        deploy: (request, attempt) => runDeployJob(request, attempt, common),
+        plan: (request, attempt) => runPlanJob(request, attempt, { ...common, plans: new PlanStore(redis), publicUrl }),
+        command: (request) => runCommandJob(request, { forges, log, enqueuePlan: (plan) => queues.enqueuePlan(plan, `comment-${request.commentId}`) }),
       });
-      worker.on("error", (error) => log.warn({ err: error }, "worker connection error"));
-      worker.on("failed", (job, error) => log.warn({ jobId: job?.id, err: error }, "deploy job failed"));
-      closers.push(() => worker.close());
+      closers.push(() => workers.close());
       log.info({ concurrency: options.concurrency ?? 4 }, "worker started");
     }
     return running;

@@ -52,9 +52,10 @@ describe("merge to deploy on GitHub", () => {
     await h.deliver("pull_request", merge.payload);
     const final = (await h.finalStatus(repo, merge.sha)).at(-1);
     assert.equal(final?.state, "failure");
-    assert.match(final?.description ?? "", /validation failed, nothing was applied/);
+    assert.match(final?.description ?? "", /^Deployment e2e-[0-9a-f]+\/web \(deploy\/bad\.yaml\): .*spec\.replicas: Invalid value: -1/);
     const [comment = ""] = await h.comments(repo, merge.number, /Ferry release/);
     assert.match(comment, /Deployment [^/]+\/web \(deploy\/bad\.yaml\): .*spec\.replicas: Invalid value: -1/);
+    assert.match(comment, /server-side validation failed: nothing was applied/);
     assert.equal(await h.namespaceExists(repo.namespace), false, "not even the namespace was created");
   });
 

@@ -8,7 +8,7 @@ import express from "express";
 import { createProbot, ProbotOctokit } from "probot";
 import { GitRepo } from "./support/git-repo.js";
 import { GitHubSimulator } from "./support/github-simulator.js";
-import { githubPayload, mergedPullRequest, pushEvent, sendGitHubWebhook, zeroSha } from "./support/webhooks.js";
+import { githubPayload, issueCommentEvent, mergedPullRequest, pullRequestEvent, pushEvent, sendGitHubWebhook, zeroSha } from "./support/webhooks.js";
 
 const fullName = "acme/deploy";
 const owner = "acme";
@@ -247,6 +247,35 @@ describe("GitHubSimulator through Probot's Octokit", () => {
     assert.equal(mallory.permission, "none");
   });
 
+  test("updates a pull request's head and state, and serves heads in forks", async () => {
+    sim.addPullRequest(fullName, { number: 13, headSha: mainSha, headRef: "feature/x", baseRef: "main", user: "bob" });
+    const { data: before } = await octokit.rest.pulls.get({ owner, repo, pull_number: 13 });
+    assert.deepEqual([before.head.sha, before.head.repo?.full_name, before.state], [mainSha, fullName, "open"]);
+    sim.updatePullRequest(fullName, 13, { headSha: featureSha, state: "closed" });
+    const { data: after } = await octokit.rest.pulls.get({ owner, repo, pull_number: 13 });
+    assert.deepEqual([after.head.sha, after.base.ref, after.state, after.merged], [featureSha, "main", "closed", false]);
+    assert.throws(() => sim.updatePullRequest(fullName, 404, { headSha: mainSha }), /not registered/);
+
+    sim.addPullRequest(fullName, { number: 14, headSha: featureSha, headRef: "patch-1", baseRef: "main", user: "eve", headRepo: "eve/deploy" });
+    const { data: fork } = await octokit.rest.pulls.get({ owner, repo, pull_number: 14 });
+    assert.deepEqual([fork.head.repo?.full_name, fork.head.repo?.fork, fork.head.label, fork.base.repo.full_name], ["eve/deploy", true, "eve:patch-1", fullName]);
+    sim.updatePullRequest(fullName, 14, { headRepo: null });
+    const { data: gone } = await octokit.rest.pulls.get({ owner, repo, pull_number: 14 });
+    assert.equal(gone.head.repo, null);
+  });
+
+  test("adds comments written by users, which the app can react to", async () => {
+    sim.addPullRequest(fullName, { number: 15, headSha: featureSha, headRef: "feature/x", baseRef: "main", user: "alice" });
+    const id = sim.addComment(fullName, 15, { user: "alice", body: "/ferry plan" });
+    const { data: listed } = await octokit.rest.issues.listComments({ owner, repo, issue_number: 15 });
+    assert.deepEqual(listed.map((c) => [c.id, c.body, c.user?.login, c.user?.type]), [[id, "/ferry plan", "alice", "User"]]);
+    const first = await octokit.rest.reactions.createForIssueComment({ owner, repo, comment_id: id, content: "eyes" });
+    const again = await octokit.rest.reactions.createForIssueComment({ owner, repo, comment_id: id, content: "eyes" });
+    assert.deepEqual([first.status, again.status], [201, 200]);
+    assert.deepEqual(sim.comments(fullName, 15).map((c) => [c.user, c.reactions]), [["alice", ["eyes"]]]);
+    assert.throws(() => sim.addComment(fullName, 404, { user: "alice", body: "hi" }), /not registered/);
+  });
+
   test("records unknown endpoints and hides repositories of other installations", async () => {
     const other = await GitRepo.create("other");
     try {
@@ -307,6 +336,36 @@ describe("webhook helpers", () => {
     const push = pushEvent({ repo: fullName, ref: "main", before: zeroSha, after: "c".repeat(40), pusher: "dave" });
     assert.deepEqual([push.ref, push.after, push.created, push.head_commit?.id, push.pusher.name], ["refs/heads/main", "c".repeat(40), true, "c".repeat(40), "dave"]);
     assert.deepEqual([push.repository.full_name, push.installation?.id], [fullName, 1]);
+  });
+
+  test("pullRequestEvent builds an open pull request's event, in the repository or from a fork", () => {
+    const opened = pullRequestEvent({ repo: fullName, action: "opened", number: 21, headSha: "a".repeat(40), base: "main", author: "erin" });
+    assert.deepEqual(
+      [opened.action, opened.number, opened.pull_request.number, opened.pull_request.state, opened.pull_request.head.sha, opened.pull_request.base.ref],
+      ["opened", 21, 21, "open", "a".repeat(40), "main"],
+    );
+    assert.deepEqual([opened.pull_request.head.repo?.full_name, opened.pull_request.user.login, opened.sender.login, opened.installation?.id], [fullName, "erin", "erin", 1]);
+    assert.ok(!JSON.stringify(opened).includes("Codertocat/Hello-World"));
+    assert.equal(opened.pull_request.html_url, "https://github.com/acme/deploy/pull/21");
+
+    const pushed = pullRequestEvent({ repo: fullName, action: "synchronize", number: 22, headSha: "b".repeat(40), base: "release", fromFork: true, sender: "frank" });
+    assert.deepEqual([pushed.action, pushed.pull_request.head.repo?.full_name, pushed.pull_request.head.repo?.fork, pushed.pull_request.base.repo.full_name], ["synchronize", "fork-owner/deploy", true, fullName]);
+    assert.equal(pushed.sender.login, "frank");
+    assert.equal(pullRequestEvent({ repo: fullName, action: "reopened", number: 23, headSha: "c".repeat(40), base: "main" }).action, "reopened");
+  });
+
+  test("issueCommentEvent builds a new comment on a pull request, or on a plain issue", () => {
+    const comment = issueCommentEvent({ repo: fullName, number: 31, body: "/ferry plan staging", user: "grace" });
+    assert.deepEqual([comment.action, comment.issue.number, comment.comment.body, comment.comment.user.login, comment.comment.user.type, comment.sender.login], ["created", 31, "/ferry plan staging", "grace", "User", "grace"]);
+    assert.equal(comment.issue.pull_request?.html_url, "https://github.com/acme/deploy/pull/31");
+    assert.deepEqual([comment.comment.id, comment.comment.html_url], [5031, "https://github.com/acme/deploy/pull/31#issuecomment-5031"]);
+    assert.deepEqual([comment.repository.full_name, comment.installation?.id], [fullName, 1]);
+    assert.ok(!JSON.stringify(comment).includes("Codertocat/Hello-World"));
+
+    const bot = issueCommentEvent({ repo: fullName, number: 31, body: "/ferry plan", user: "ferry[bot]", userType: "Bot", commentId: 9 });
+    assert.deepEqual([bot.comment.user.type, bot.comment.id], ["Bot", 9]);
+    const onIssue = issueCommentEvent({ repo: fullName, number: 32, body: "hi", user: "grace", pullRequest: false });
+    assert.deepEqual([onIssue.issue.pull_request, onIssue.comment.html_url], [undefined, "https://github.com/acme/deploy/issues/32#issuecomment-5032"]);
   });
 
   test("sendGitHubWebhook signs the exact body it sends", async () => {

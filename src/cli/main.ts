@@ -3,6 +3,7 @@ import { Command, Option } from "commander";
 import { loadServerConfig } from "../config/server-config.js";
 import { startFerry, type Roles } from "../ferry.js";
 import { createLogger } from "../logger.js";
+import { localPlan, type LocalPlanOptions } from "./local-plan.js";
 
 /** Options shared by the roles that run a server or a worker. */
 interface RunOptions {
@@ -31,6 +32,16 @@ export function buildCli(): Command {
   role("serve", { web: true, worker: true }, "Run the web role and the worker role in one process (the default for small installs).");
   role("web", { web: true, worker: false }, "Run only the web role: receive webhooks, verify them, queue jobs, answer /healthz and /readyz.");
   role("worker", { web: false, worker: true }, "Run only the worker role: render, plan, apply and report; scale it apart from the web role.");
+  program
+    .command("plan")
+    .summary("Show what applying a local directory of manifests would change in a cluster (exit 0 no changes, 1 changes, 2 error).")
+    .requiredOption("--dir <path>", "directory of YAML/JSON manifests")
+    .option("--context <name>", "kubeconfig context (default: the current one)")
+    .option("--namespace <ns>", "namespace for objects that name none", "default")
+    .option("--kubeconfig <file>", "kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
+    .action(async (opts: LocalPlanOptions) => {
+      process.exitCode = await localPlan(opts);
+    });
   return program;
 }
 

@@ -43,6 +43,7 @@ describe("parseServerConfig", () => {
         { name: "staging", context: "kind-staging", inCluster: false, labels: { env: "staging" } },
         { name: "prod", inCluster: true, labels: {} },
       ],
+      forkPlans: [],
       policy: [
         { repositories: ["acme/*"], clusters: ["staging"], namespaces: ["shop-*"], clusterScopedKinds: [] },
         { repositories: ["acme/platform"], clusters: ["*"], namespaces: ["*"], clusterScopedKinds: ["Namespace", "CustomResourceDefinition"] },
@@ -105,6 +106,6 @@ describe("loadServerConfig", () => {
   });
 
   it("gives an empty config when there is no file", async () => {
-    assert.deepEqual(await loadServerConfig(undefined), { clusters: [], policy: [] });
+    assert.deepEqual(await loadServerConfig(undefined), { clusters: [], forkPlans: [], policy: [] });
   });
 });

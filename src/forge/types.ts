@@ -28,6 +28,21 @@ export interface CommitStatus {
   targetUrl?: string;
 }
 
+/** A change's (pull or merge request's) current head, as the forge reports it now. */
+export interface ChangeHead {
+  /** The head commit. */
+  sha: string;
+  /** The branch the change would merge into. */
+  baseBranch: string;
+  /** Whether the change is still open (neither closed nor merged). */
+  open: boolean;
+  /** Whether the head lives in another repository (a fork, or one since deleted). */
+  fromFork: boolean;
+}
+
+/** Reactions Ferry leaves on a comment: seen, done, refused. */
+export type Reaction = "eyes" | "+1" | "-1";
+
 /** A user's access to a repository, on a scale both forges map to. */
 export type AccessLevel = "none" | "read" | "write" | "admin";
 
@@ -53,6 +68,10 @@ export interface Forge {
   createComment(change: number, body: string): Promise<void>;
   /** The access a user has to the repository. */
   accessLevel(user: string): Promise<AccessLevel>;
+  /** The current head, base branch and state of a change, read fresh (a queued job's copy may be stale). */
+  changeHead(change: number): Promise<ChangeHead>;
+  /** Adds a reaction to a comment on a change; the same reaction twice stays one. */
+  react(commentId: number, reaction: Reaction): Promise<void>;
 }
 
 /** Builds the forge object for a repository (authenticating as the app installation or token). */

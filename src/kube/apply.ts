@@ -76,9 +76,14 @@ export async function serverSideApply(client: KubeClient, objects: DesiredObject
   return { applied, refused };
 }
 
-/** Throws one permanent error naming every refused object, its source file and the server's reason. */
+/**
+ * Throws one permanent error naming every refused object, its source file and the server's reason;
+ * the first line names the first object, so a status description (one line) says what to fix;
+ * `what` (e.g. "nothing was applied") closes the message.
+ */
 export function throwIfRefused(refused: RefusedObject[], what: string): void {
   if (refused.length === 0) return;
   const lines = refused.map((r) => `${describeRef(r.object.ref)} (${r.object.source}): ${r.message}`);
-  throw permanent(`${what}: the server refused ${refused.length} object${refused.length === 1 ? "" : "s"}:\n${lines.join("\n")}`);
+  const more = refused.length > 1 ? ` (and ${refused.length - 1} more)` : "";
+  throw permanent(`${lines[0]}${more}${refused.length > 1 ? `\n${lines.slice(1).join("\n")}` : ""}\n(${what})`);
 }

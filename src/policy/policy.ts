@@ -50,7 +50,7 @@ export function policyViolations(grant: Grant, objects: ObjectRef[]): string[] {
     if (ref.namespace === undefined) {
       // A Namespace the grant's namespaces already cover needs no cluster-scoped permission.
       const ownNamespace = ref.kind === "Namespace" && grant.namespaces.some((n) => globMatch(n, ref.name));
-      if (!ownNamespace && !grant.clusterScopedKinds.includes(ref.kind)) {
+      if (!ownNamespace && !grant.clusterScopedKinds.some((k) => k === "*" || k === ref.kind)) {
         problems.push(`${describeRef(ref)}: policy does not allow cluster-scoped ${ref.kind} objects on cluster "${grant.cluster}"`);
       }
     } else if (!grant.namespaces.some((n) => globMatch(n, ref.namespace ?? ""))) {

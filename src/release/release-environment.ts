@@ -75,7 +75,7 @@ export async function releaseEnvironment(input: ReleaseInput): Promise<ReleaseRe
   if (validateNow.some(inNewNamespace)) await ensureNamespace(client, VALIDATION_NAMESPACE);
   const absent = new Set(changed.filter((d) => !live.has(d.key)).map((d) => d.key));
   const { refused } = await serverSideApply(client, validateNow.map((d) => (inNewNamespace(d) ? inNamespace(d, VALIDATION_NAMESPACE) : d)), { dryRun: true, absent });
-  throwIfRefused(refused.map((r) => ({ ...r, object: changed.find((d) => d.key === r.object.key) ?? r.object })), "validation failed, nothing was applied");
+  throwIfRefused(refused.map((r) => ({ ...r, object: changed.find((d) => d.key === r.object.key) ?? r.object })), "server-side validation failed: nothing was applied");
 
   const applied: AppliedObject[] = [];
   const record = async (result: ReleaseRecord["result"], summary: string) => {
@@ -93,7 +93,7 @@ export async function releaseEnvironment(input: ReleaseInput): Promise<ReleaseRe
     await waitForCrds(client, foundation.filter((d) => d.ref.kind === "CustomResourceDefinition").map((d) => d.ref.name));
     const rest = changed.filter((d) => !FOUNDATION_KINDS.has(d.ref.kind));
     const late = await serverSideApply(client, rest.filter((d) => d.pendingCrd), { dryRun: true, absent });
-    throwIfRefused(late.refused, "validation failed after creating CRDs; nothing else was applied");
+    throwIfRefused(late.refused, "server-side validation failed after creating CRDs: nothing else was applied");
     for (const wave of applyWaves(rest, (d) => d.ref.kind)) await applyChecked(client, wave, applied);
     const pruned = env.prune ? await prune(client, gone, live, at.id) : [];
     const appliedByKey = new Map(applied.map((a) => [a.key, a]));
@@ -118,12 +118,14 @@ export async function releaseEnvironment(input: ReleaseInput): Promise<ReleaseRe
 /** Namespace, kept empty, in which Ferry dry-runs objects whose own namespace does not exist yet. */
 export const VALIDATION_NAMESPACE = "ferry-validation";
 
-async function ensureNamespace(client: KubeClient, name: string): Promise<void> {
+/** Creates a namespace (server-side apply, so it is a no-op when it exists). */
+export async function ensureNamespace(client: KubeClient, name: string): Promise<void> {
   const body = { apiVersion: "v1", kind: "Namespace", metadata: { name, labels: { [MANAGED_BY_LABEL]: "ferry" } } };
   await client.call("PATCH", `/api/v1/namespaces/${name}?fieldManager=${FIELD_MANAGER}&force=true`, body, "application/apply-patch+yaml");
 }
 
-function inNamespace(d: DesiredObject, namespace: string): DesiredObject {
+/** The same object moved to another namespace: how objects whose namespace does not exist yet are validated. */
+export function inNamespace(d: DesiredObject, namespace: string): DesiredObject {
   const ref = { ...d.ref, namespace };
   return { ...d, ref, object: { ...d.object, metadata: { ...d.object.metadata, namespace } } };
 }
@@ -132,5 +134,5 @@ async function applyChecked(client: KubeClient, objects: DesiredObject[], applie
   if (objects.length === 0) return;
   const out = await serverSideApply(client, objects);
   applied.push(...out.applied);
-  throwIfRefused(out.refused, "apply failed part way");
+  throwIfRefused(out.refused, "the apply failed part way: objects before this one were applied");
 }

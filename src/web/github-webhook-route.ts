@@ -1,7 +1,7 @@
 import express, { type Request, type Response, type Router } from "express";
 import type { Logger } from "pino";
 import { MalformedPayloadError, parseGitHubWebhook } from "../forge/github/parse-github-webhook.js";
-import type { DeployRequest } from "../queue/deploy-request.js";
+import type { Queues } from "../queue/queues.js";
 
 /** Where GitHub delivers webhooks, as Probot apps receive them. */
 export const GITHUB_WEBHOOK_PATH = "/api/github/webhooks";
@@ -13,8 +13,8 @@ const MAX_BODY = "25mb";
 export interface GitHubWebhookRouteOptions {
   /** Checks `X-Hub-Signature-256` over the exact body (Probot's `webhooks.verify`). */
   verify(body: string, signature: string): Promise<boolean>;
-  /** Queues a deploy; resolves only once Redis has the job, rejects when Redis is unreachable. */
-  enqueueDeploy(request: DeployRequest): Promise<string>;
+  /** Where jobs go; each add resolves only once Redis has the job, and rejects when Redis is unreachable. */
+  queues: Pick<Queues, "enqueueDeploy" | "enqueuePlan" | "enqueueCommand">;
   log: Logger;
 }
 
@@ -61,8 +61,13 @@ export function githubWebhookRoute(options: GitHubWebhookRouteOptions): Router {
       return reply(res, 202, { ignored: intent.reason });
     }
     try {
-      const jobId = await options.enqueueDeploy(intent.request);
-      log.info({ repository: intent.request.repo.fullName, sha: intent.request.sha, jobId }, "deploy queued");
+      const jobId =
+        intent.kind === "deploy"
+          ? await options.queues.enqueueDeploy(intent.request)
+          : intent.kind === "plan"
+            ? await options.queues.enqueuePlan(intent.request)
+            : await options.queues.enqueueCommand(intent.request);
+      log.info({ repository: intent.request.repo.fullName, jobId }, `${intent.kind} queued`);
       return reply(res, 202, { queued: jobId });
     } catch (error) {
       log.error({ err: error }, "cannot queue: Redis unreachable");

@@ -12,7 +12,8 @@ import { GitHubSimulator } from "./github-simulator.js";
 import type { StatusRecord } from "./github-simulator/model.js";
 import { testKubeConfig, testKubeConfigPath, uniqueName } from "./kube.js";
 import { startTestRedis } from "./redis.js";
-import { mergedPullRequest, pushEvent, sendGitHubWebhook } from "./webhooks.js";
+import { Writable } from "node:stream";
+import { issueCommentEvent, mergedPullRequest, pullRequestEvent, pushEvent, sendGitHubWebhook } from "./webhooks.js";
 
 /** The webhook secret the harness's Ferry and its deliveries share. */
 export const WEBHOOK_SECRET = "harness-webhook-secret";
@@ -37,6 +38,8 @@ export class FerryHarness {
     readonly sim: GitHubSimulator,
     readonly ferry: RunningFerry,
     readonly kc: KubeConfig,
+    /** Every line Ferry logged, as JSON text (level debug and up). */
+    readonly logLines: string[],
     private readonly cleanups: Array<() => Promise<void>>,
   ) {}
 
@@ -57,10 +60,18 @@ export class FerryHarness {
         policy: [{ repositories: ["acme/*"], clusters: [TEST_CLUSTER], namespaces: ["e2e-*"], clusterScopedKinds: [] }],
       }),
     );
+    const logLines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        logLines.push(...chunk.toString("utf8").split("\n").filter(Boolean));
+        if (process.env.FERRY_TEST_LOG) process.stderr.write(chunk);
+        done();
+      },
+    });
     const ferry = await startFerry({
       roles: { web: true, worker: true },
       config: await loadServerConfig(configFile),
-      log: createLogger({ level: process.env.FERRY_TEST_LOG_LEVEL ?? "silent", pretty: false }),
+      log: createLogger({ level: "debug", destination: sink }),
       port: 0,
       redisUrl: redis.url,
       dataDir: dir,
@@ -69,7 +80,7 @@ export class FerryHarness {
       githubWriteSpacing: false,
     });
     cleanups.push(() => ferry.close());
-    return new FerryHarness(sim, ferry, testKubeConfig(), cleanups);
+    return new FerryHarness(sim, ferry, testKubeConfig(), logLines, cleanups);
   }
 
   /** Stops everything the harness started, newest first. */
@@ -111,6 +122,44 @@ export class FerryHarness {
     const sha = await repo.git.merge(branch, "main", `Merge pull request #${number}`);
     this.sim.addPullRequest(repo.fullName, { number, headSha, headRef: branch, baseRef: "main", mergeCommitSha: sha, merged: true, user: "dev" });
     return { sha, number, payload: mergedPullRequest({ repo: repo.fullName, number, base: "main", headSha, headRef: branch, mergeCommitSha: sha, mergedBy: "dev" }) };
+  }
+
+  /** Opens a pull request from a new branch off main that writes `files`; returns it and its `opened` payload, not yet delivered. */
+  async openPullRequest(repo: TestRepo, files: Record<string, string | null>, options: { fromFork?: boolean } = {}): Promise<PullRequest> {
+    const number = repo.nextChange++;
+    const branch = `feature-${number}`;
+    await repo.git.branch(branch, "main");
+    await repo.git.checkout(branch);
+    await repo.git.writeFiles(files);
+    const headSha = await repo.git.commit(`change ${number}`);
+    await repo.git.checkout("main");
+    this.sim.addPullRequest(repo.fullName, { number, headSha, headRef: branch, baseRef: "main", user: "dev" });
+    const payload = pullRequestEvent({ repo: repo.fullName, action: "opened", number, headSha, base: "main", headRef: branch, fromFork: options.fromFork ?? false, author: "dev" });
+    return { number, branch, headSha, payload };
+  }
+
+  /** Pushes another commit to a pull request's branch; returns its `synchronize` payload, not yet delivered. */
+  async pushToPullRequest(repo: TestRepo, pr: PullRequest, files: Record<string, string | null>): Promise<PullRequest> {
+    await repo.git.checkout(pr.branch);
+    await repo.git.writeFiles(files);
+    const headSha = await repo.git.commit(`update ${pr.number}`);
+    await repo.git.checkout("main");
+    this.sim.updatePullRequest(repo.fullName, pr.number, { headSha });
+    const payload = pullRequestEvent({ repo: repo.fullName, action: "synchronize", number: pr.number, headSha, base: "main", headRef: pr.branch, author: "dev" });
+    return { ...pr, headSha, payload };
+  }
+
+  /** Merges a pull request into main; returns the merge commit and the merged `pull_request.closed` payload, not yet delivered. */
+  async mergePullRequest(repo: TestRepo, pr: PullRequest): Promise<{ sha: string; payload: object }> {
+    const sha = await repo.git.merge(pr.branch, "main", `Merge pull request #${pr.number}`);
+    this.sim.updatePullRequest(repo.fullName, pr.number, { mergeCommitSha: sha, merged: true });
+    return { sha, payload: mergedPullRequest({ repo: repo.fullName, number: pr.number, base: "main", headSha: pr.headSha, headRef: pr.branch, mergeCommitSha: sha, mergedBy: "dev" }) };
+  }
+
+  /** A user's comment on a pull request, added to the simulator; returns its `issue_comment.created` payload, not yet delivered. */
+  comment(repo: TestRepo, pr: PullRequest, user: string, body: string): object {
+    const commentId = this.sim.addComment(repo.fullName, pr.number, { user, body });
+    return issueCommentEvent({ repo: repo.fullName, number: pr.number, body, user, commentId });
   }
 
   /** A `push` payload for the main branch moving from `before` to `after`. */
@@ -159,6 +208,15 @@ export class FerryHarness {
       .readNamespace({ name })
       .then(() => true, () => false);
   }
+}
+
+/** An open pull request made by the harness. */
+export interface PullRequest {
+  number: number;
+  branch: string;
+  headSha: string;
+  /** The payload of the last event made for it (opened or synchronize). */
+  payload: object;
 }
 
 /** A ConfigMap manifest as YAML. */

@@ -7,7 +7,7 @@ import { AppAuth } from "./github-simulator/app-auth.js";
 import { appRoutes } from "./github-simulator/app-routes.js";
 import { sendError, type SimulatorContext } from "./github-simulator/context.js";
 import { feedbackRoutes } from "./github-simulator/feedback-routes.js";
-import { errorJson, type Urls } from "./github-simulator/json.js";
+import { errorJson, timestamp, type Urls } from "./github-simulator/json.js";
 import {
   repoKey,
   type CommentRecord,
@@ -15,9 +15,11 @@ import {
   type FaultResponse,
   type Permission,
   type PullRequestInput,
+  type PullRequestPatch,
   type RequestRecord,
   type SimRepo,
   type StatusRecord,
+  type UserComment,
 } from "./github-simulator/model.js";
 import { codeloadRoutes, repoRoutes } from "./github-simulator/repo-routes.js";
 
@@ -27,8 +29,10 @@ export type {
   FaultResponse,
   Permission,
   PullRequestInput,
+  PullRequestPatch,
   RequestRecord,
   StatusRecord,
+  UserComment,
 } from "./github-simulator/model.js";
 
 /** Installation id repositories get when `addRepo` is not told otherwise (the webhook examples use 1 too). */
@@ -147,6 +151,23 @@ export class GitHubSimulator {
   /** Registers (or replaces) a pull request; its number also accepts issue comments. */
   addPullRequest(fullName: string, pr: PullRequestInput): void {
     this.repo(fullName).pulls.set(pr.number, { ...pr });
+  }
+
+  /** Changes a registered pull request, e.g. its head sha after a push, or its state once closed. */
+  updatePullRequest(fullName: string, number: number, patch: PullRequestPatch): void {
+    const pr = this.repo(fullName).pulls.get(number);
+    if (pr === undefined) throw new Error(`pull request ${fullName}#${number} is not registered with the simulator`);
+    Object.assign(pr, patch);
+  }
+
+  /** Adds a comment by `comment.user` (a person, unlike the app's comments) to a registered pull request; returns its id. */
+  addComment(fullName: string, number: number, comment: UserComment): number {
+    const repo = this.repo(fullName);
+    if (!repo.pulls.has(number)) throw new Error(`pull request ${fullName}#${number} is not registered with the simulator`);
+    const now = timestamp();
+    const id = this.ctx.nextId();
+    repo.comments.push({ id, issueNumber: number, body: comment.body, user: comment.user, edits: 0, reactions: [], created_at: now, updated_at: now });
+    return id;
   }
 
   /** Commit statuses received for the repository (optionally one sha), in the order received. */

@@ -76,37 +76,116 @@ export interface MergedPullRequestOptions {
 export function mergedPullRequest(opts: MergedPullRequestOptions): PullRequestClosedPayload {
   return githubPayload("pull_request", "closed", (payload) => {
     const now = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
-    const headRef = opts.headRef ?? `feature-${opts.number}`;
-    const [owner = ""] = opts.repo.split("/");
-    setRepository(payload, opts.repo, opts.installationId ?? defaultInstallationId);
-    // Renumber and rename every URL in the example pull request before setting the fields.
-    const example = payload.pull_request;
-    payload.pull_request = JSON.parse(
-      JSON.stringify(example)
-        .replace(new RegExp(`${exampleFullName}/(pulls|pull|issues)/${example.number}\\b`, "g"), `${opts.repo}/$1/${opts.number}`)
-        .replaceAll(`/statuses/${example.head.sha}`, `/statuses/${opts.headSha}`)
-        .replaceAll(exampleFullName, opts.repo),
-    ) as typeof example;
+    retargetPullRequest(payload, { ...opts, author: opts.author ?? opts.mergedBy, sender: opts.mergedBy });
     const pr = payload.pull_request;
-    payload.number = opts.number;
-    pr.number = opts.number;
-    pr.id = 10_000 + opts.number;
-    pr.title = opts.title ?? `Pull request #${opts.number}`;
     pr.state = "closed";
     pr.merged = true;
     pr.merged_at = now;
     pr.closed_at = now;
     pr.merge_commit_sha = opts.mergeCommitSha;
-    pr.user = { ...pr.user, login: opts.author ?? opts.mergedBy };
     pr.merged_by = { ...pr.user, login: opts.mergedBy };
-    pr.base.ref = opts.base;
-    pr.base.label = `${owner}:${opts.base}`;
-    pr.head.ref = headRef;
-    pr.head.label = `${owner}:${headRef}`;
-    pr.head.sha = opts.headSha;
-    pr.base.repo = renamedRepository(pr.base.repo, opts.repo);
-    if (pr.head.repo !== null) pr.head.repo = renamedRepository(pr.head.repo, opts.repo);
-    payload.sender = { ...payload.sender, login: opts.mergedBy };
+  });
+}
+
+/** Pull request actions that ask Ferry for a plan. */
+export type PullRequestPlanAction = "opened" | "synchronize" | "reopened";
+
+/** A `pull_request` payload for one of the actions Ferry plans on. */
+export type PullRequestPlanPayload = WebhookPayloadFor<"pull_request", PullRequestPlanAction>;
+
+/** Options for `pullRequestEvent`. */
+export interface PullRequestEventOptions {
+  /** Repository "owner/name" the pull request is on. */
+  repo: string;
+  /** `opened`, `synchronize` (a push to the head) or `reopened`. */
+  action: PullRequestPlanAction;
+  /** Pull request number. */
+  number: number;
+  /** Head commit sha. */
+  headSha: string;
+  /** Base branch. */
+  base: string;
+  /** Head branch name (default `feature-<number>`). */
+  headRef?: string;
+  /** Whether the head lives in a fork (`fork-owner/<name>`) rather than in `repo` (default false). */
+  fromFork?: boolean;
+  /** Login of the author (default "octo-author"). */
+  author?: string;
+  /** Login of the user whose action sent the event (default: the author). */
+  sender?: string;
+  /** Installation id (default: the simulator's default). */
+  installationId?: number;
+}
+
+/** An open pull request's `opened`, `synchronize` or `reopened` payload, from GitHub's example for the action. */
+export function pullRequestEvent(opts: PullRequestEventOptions): PullRequestPlanPayload {
+  const payload: PullRequestPlanPayload = githubPayload("pull_request", opts.action);
+  const author = opts.author ?? "octo-author";
+  retargetPullRequest(payload, { ...opts, author, sender: opts.sender ?? author });
+  if (opts.fromFork === true) {
+    const [, name = ""] = opts.repo.split("/");
+    const head = payload.pull_request.head;
+    const fork = `fork-owner/${name}`;
+    head.label = `fork-owner:${head.ref}`;
+    if (head.repo !== null) head.repo = { ...renamedRepository(head.repo, fork), fork: true };
+  }
+  return payload;
+}
+
+/** An `issue_comment` `created` payload. */
+export type IssueCommentCreatedPayload = WebhookPayloadFor<"issue_comment", "created">;
+
+/** Options for `issueCommentEvent`. */
+export interface IssueCommentEventOptions {
+  /** Repository "owner/name". */
+  repo: string;
+  /** Number of the pull request (or issue) commented on. */
+  number: number;
+  /** Comment body. */
+  body: string;
+  /** Login of the comment's author, also the event's sender. */
+  user: string;
+  /** The author's account type (default "User"; Ferry's own comments are "Bot"). */
+  userType?: "User" | "Bot";
+  /** Comment id (default 5000 + number). */
+  commentId?: number;
+  /** Whether the number is a pull request rather than a plain issue (default true). */
+  pullRequest?: boolean;
+  /** Installation id (default: the simulator's default). */
+  installationId?: number;
+}
+
+/** A new comment on a pull request (the examples' comments are all on plain issues, so one is added). */
+export function issueCommentEvent(opts: IssueCommentEventOptions): IssueCommentCreatedPayload {
+  return githubPayload("issue_comment", "created", (payload) => {
+    setRepository(payload, opts.repo, opts.installationId ?? defaultInstallationId);
+    const commentId = opts.commentId ?? 5000 + opts.number;
+    const example = payload.issue.number;
+    Object.assign(payload.issue, renumbered(payload.issue, opts.repo, example, opts.number));
+    Object.assign(payload.comment, renumbered(payload.comment, opts.repo, example, opts.number));
+    const issue = payload.issue;
+    const comment = payload.comment;
+    issue.number = opts.number;
+    issue.id = 20_000 + opts.number;
+    comment.url = comment.url.replace(/\/comments\/\d+$/, `/comments/${commentId}`);
+    comment.id = commentId;
+    comment.body = opts.body;
+    comment.user = { ...comment.user, login: opts.user, type: opts.userType ?? "User" };
+    if (opts.pullRequest === false) {
+      delete issue.pull_request;
+    } else {
+      const web = `https://github.com/${opts.repo}/pull/${opts.number}`;
+      issue.html_url = web;
+      issue.pull_request = {
+        url: `https://api.github.com/repos/${opts.repo}/pulls/${opts.number}`,
+        html_url: web,
+        diff_url: `${web}.diff`,
+        patch_url: `${web}.patch`,
+        merged_at: null,
+      };
+    }
+    comment.html_url = `${issue.html_url}#issuecomment-${commentId}`;
+    payload.sender = { ...payload.sender, login: opts.user, type: opts.userType ?? "User" };
   });
 }
 
@@ -208,6 +287,50 @@ interface RepositoryPayload {
 function setRepository(payload: RepositoryPayload, fullName: string, installationId: number): void {
   payload.repository = renamedRepository(payload.repository, fullName);
   payload.installation = { id: installationId, node_id: Buffer.from(`023:Installation${installationId}`).toString("base64") };
+}
+
+/** What `retargetPullRequest` sets on an example pull request payload. */
+interface PullRequestTarget {
+  repo: string;
+  number: number;
+  base: string;
+  headSha: string;
+  headRef?: string;
+  title?: string;
+  author: string;
+  sender: string;
+  installationId?: number;
+}
+
+/** Points an example pull request payload at `opts.repo`, renumbered and renamed (URLs included), with its head and base set. */
+function retargetPullRequest(payload: WebhookPayload<"pull_request">, opts: PullRequestTarget): void {
+  const headRef = opts.headRef ?? `feature-${opts.number}`;
+  const [owner = ""] = opts.repo.split("/");
+  const example = payload.pull_request;
+  setRepository(payload, opts.repo, opts.installationId ?? defaultInstallationId);
+  // Renumber and rename every URL in the example pull request before setting the fields.
+  Object.assign(example, renumbered(example, opts.repo, example.number, opts.number, [`/statuses/${example.head.sha}`, `/statuses/${opts.headSha}`]));
+  const pr = payload.pull_request;
+  payload.number = opts.number;
+  pr.number = opts.number;
+  pr.id = 10_000 + opts.number;
+  pr.title = opts.title ?? `Pull request #${opts.number}`;
+  pr.user = { ...pr.user, login: opts.author };
+  pr.base.ref = opts.base;
+  pr.base.label = `${owner}:${opts.base}`;
+  pr.head.ref = headRef;
+  pr.head.label = `${owner}:${headRef}`;
+  pr.head.sha = opts.headSha;
+  pr.base.repo = renamedRepository(pr.base.repo, opts.repo);
+  if (pr.head.repo !== null) pr.head.repo = renamedRepository(pr.head.repo, opts.repo);
+  payload.sender = { ...payload.sender, login: opts.sender };
+}
+
+/** A copy of `value` with the example repository's name and the issue number `from` in its URLs replaced (plus one extra replacement). */
+function renumbered<T>(value: T, fullName: string, from: number, to: number, extra: [string, string] = ["", ""]): T {
+  let json = JSON.stringify(value).replace(new RegExp(`${exampleFullName}/(pulls|pull|issues)/${from}\\b`, "g"), `${fullName}/$1/${to}`);
+  if (extra[0] !== "") json = json.replaceAll(extra[0], extra[1]);
+  return JSON.parse(json.replaceAll(exampleFullName, fullName)) as T;
 }
 
 /** A copy of an example repository object renamed to `fullName`, URLs included. */

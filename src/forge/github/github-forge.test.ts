@@ -240,6 +240,56 @@ describe("GitHubForge against the GitHub simulator", () => {
     assert.equal(await forge.accessLevel("tess"), "read");
   });
 
+  test("changeHead reads the pull request's current head, base, state and origin", async () => {
+    sim.addPullRequest(fullName, { number: 20, headSha: mainSha, headRef: "feature/x", baseRef: "main", user: "alice" });
+    assert.deepEqual(await forge.changeHead(20), { sha: mainSha, baseBranch: "main", open: true, fromFork: false });
+
+    sim.updatePullRequest(fullName, 20, { headSha: featureSha });
+    assert.deepEqual(await forge.changeHead(20), { sha: featureSha, baseBranch: "main", open: true, fromFork: false });
+    sim.updatePullRequest(fullName, 20, { merged: true, mergeCommitSha: mergeSha });
+    assert.equal((await forge.changeHead(20)).open, false);
+    sim.updatePullRequest(fullName, 20, { merged: false, state: "closed" });
+    assert.equal((await forge.changeHead(20)).open, false);
+
+    sim.addPullRequest(fullName, { number: 21, headSha: featureSha, headRef: "patch-1", baseRef: "release/v2", user: "eve", headRepo: "eve/deploy" });
+    assert.deepEqual(await forge.changeHead(21), { sha: featureSha, baseBranch: "release/v2", open: true, fromFork: true });
+    sim.updatePullRequest(fullName, 21, { headRepo: null });
+    assert.equal((await forge.changeHead(21)).fromFork, true);
+    // GitHub matches repository names case-insensitively, so a job may spell the name differently.
+    const shouty = new GitHubForge({ octokit, repo: { ...repoRef, fullName: "ACME/Deploy" }, botLogin: sim.botLogin });
+    assert.equal((await shouty.changeHead(20)).fromFork, false);
+
+    const missing = await ferryError(forge.changeHead(404));
+    assert.deepEqual([missing.kind, missing.message], ["permanent", "GitHub: reading pull request #404: 404 Not Found"]);
+    sim.failNext({ method: "GET", pathPrefix: `/repos/${fullName}/pulls/20` }, [{ status: 502 }, { status: 502 }, { status: 502 }, { status: 502 }]);
+    const down = await ferryError(forge.changeHead(20));
+    assert.deepEqual([down.kind, down.message], ["transient", "GitHub: reading pull request #20: 502 Bad Gateway"]);
+  });
+
+  test("react adds a reaction to a user's comment, once however often it is repeated", async () => {
+    sim.addPullRequest(fullName, { number: 22, headSha: featureSha, headRef: "feature/x", baseRef: "main", user: "alice" });
+    const id = sim.addComment(fullName, 22, { user: "alice", body: "/ferry plan staging" });
+    await forge.react(id, "eyes");
+    await forge.react(id, "eyes");
+    await forge.react(id, "+1");
+    const from = sim.requests.length;
+    await forge.react(id, "-1");
+    assert.deepEqual(
+      requestsTo(from, "POST", `/repos/${fullName}/issues/comments/${id}/reactions`).map((r) => r.status),
+      [201],
+    );
+    assert.deepEqual(
+      sim.comments(fullName, 22).map((c) => [c.user, c.body, c.reactions]),
+      [["alice", "/ferry plan staging", ["eyes", "+1", "-1"]]],
+    );
+
+    const missing = await ferryError(forge.react(1, "eyes"));
+    assert.deepEqual([missing.kind, missing.message], ["permanent", "GitHub: reacting eyes to comment 1: 404 Not Found"]);
+    sim.failNext({ method: "POST", pathPrefix: `/repos/${fullName}/issues/comments/${id}/reactions` }, [{ status: 403, body: { message: "Resource not accessible by integration" } }]);
+    const forbidden = await ferryError(forge.react(id, "+1"));
+    assert.deepEqual([forbidden.kind, forbidden.message], ["permanent", `GitHub: reacting +1 to comment ${id}: 403 Resource not accessible by integration`]);
+  });
+
   test("a 502, and a 429 without GitHub's rate-limit shape, are retried transparently", async () => {
     const statusPath = `/repos/${fullName}/statuses/`;
     sim.failNext({ method: "POST", pathPrefix: statusPath }, [{ status: 502 }, { status: 429 }]);

@@ -1,7 +1,7 @@
 import { Readable } from "node:stream";
 import type { ProbotOctokit } from "probot";
 import { permanent } from "../../errors.js";
-import type { AccessLevel, CommitStatus, Forge, RepoRef, StatusState } from "../types.js";
+import type { AccessLevel, ChangeHead, CommitStatus, Forge, Reaction, RepoRef, StatusState } from "../types.js";
 import { githubError, githubStatus } from "./github-error.js";
 
 /** GitHub's limit on a commit status description, in characters. */
@@ -158,6 +158,27 @@ export class GitHubForge implements Forge {
       if (githubStatus(error) === 404) return "none";
       throw githubError(error, `reading the permission of ${user}`);
     }
+  }
+
+  /** The pull request's head and base; merged pull requests are closed, and a deleted fork counts as a fork. */
+  async changeHead(change: number): Promise<ChangeHead> {
+    return this.call(`reading pull request #${change}`, async () => {
+      const { data } = await this.octokit.rest.pulls.get({ owner: this.owner, repo: this.name, pull_number: change });
+      const headRepo = data.head.repo?.full_name;
+      return {
+        sha: data.head.sha,
+        baseBranch: data.base.ref,
+        open: data.state === "open",
+        fromFork: headRepo === undefined || headRepo.toLowerCase() !== `${this.owner}/${this.name}`.toLowerCase(),
+      };
+    });
+  }
+
+  /** Reacts to an issue comment; GitHub answers a repeated reaction with the existing one. */
+  async react(commentId: number, reaction: Reaction): Promise<void> {
+    await this.call(`reacting ${reaction} to comment ${commentId}`, () =>
+      this.octokit.rest.reactions.createForIssueComment({ owner: this.owner, repo: this.name, comment_id: commentId, content: reaction }),
+    );
   }
 
   /** The first comment on `change` with `marker` that the bot wrote, reading page by page. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { githubPayload, mergedPullRequest, pushEvent, zeroSha } from "../../../test/support/webhooks.js";
+import { githubPayload, issueCommentEvent, mergedPullRequest, pullRequestEvent, pushEvent, zeroSha, type PullRequestPlanAction } from "../../../test/support/webhooks.js";
 import { MalformedPayloadError, parseGitHubWebhook } from "./parse-github-webhook.js";
 
 const mergeSha = "7f3e9a1b2c3d4e5f60718293a4b5c6d7e8f90a1b";
@@ -8,6 +8,10 @@ const headSha = "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d";
 const pushedSha = "c0ffee0000000000000000000000000000000001";
 
 const merged = () => mergedPullRequest({ repo: "acme/shop", number: 42, base: "main", headSha, mergeCommitSha: mergeSha, mergedBy: "octo-merger", author: "octo-author", installationId: 7 });
+const updated = (action: PullRequestPlanAction, fromFork = false) =>
+  pullRequestEvent({ repo: "acme/shop", action, number: 42, headSha, base: "main", fromFork, author: "octo-author", sender: "octo-pusher", installationId: 7 });
+const comment = (body: string, user = "octo-reviewer", userType: "User" | "Bot" = "User") =>
+  issueCommentEvent({ repo: "acme/shop", number: 42, body, user, userType, commentId: 9001, installationId: 7 });
 const push = (ref: string, after = pushedSha) => pushEvent({ repo: "acme/shop", ref, before: "b".repeat(40), after, pusher: "octo-pusher", installationId: 7 });
 
 /** Asserts `fn` throws a MalformedPayloadError whose message names `field`. */
@@ -49,10 +53,69 @@ describe("parseGitHubWebhook: pull_request", () => {
   });
 
   it("ignores other pull request actions, saying which", () => {
-    assert.deepEqual(parseGitHubWebhook("pull_request", "d", githubPayload("pull_request", "opened")), {
+    assert.deepEqual(parseGitHubWebhook("pull_request", "d", githubPayload("pull_request", "labeled")), {
       kind: "ignore",
-      reason: "Ferry does not act on pull_request.opened",
+      reason: "Ferry does not act on pull_request.labeled",
     });
+    assert.deepEqual(parseGitHubWebhook("pull_request", "d", githubPayload("pull_request", "ready_for_review")), {
+      kind: "ignore",
+      reason: "Ferry does not act on pull_request.ready_for_review",
+    });
+  });
+
+  it("turns an opened pull request into a plan of its head against the base branch", () => {
+    assert.deepEqual(parseGitHubWebhook("pull_request", "delivery-3", updated("opened")), {
+      kind: "plan",
+      request: {
+        repo: { forge: "github", fullName: "acme/shop", installationId: 7 },
+        change: 42,
+        headSha,
+        baseBranch: "main",
+        actor: "octo-pusher",
+        deliveryId: "delivery-3",
+        fromFork: false,
+      },
+    });
+  });
+
+  it("plans again on a push to the pull request and on reopening, from GitHub's own examples", () => {
+    for (const action of ["synchronize", "reopened"] as const) {
+      const intent = parseGitHubWebhook("pull_request", "d", updated(action));
+      assert.equal(intent.kind, "plan", action);
+      assert.deepEqual(intent.kind === "plan" && [intent.request.change, intent.request.headSha, intent.request.fromFork], [42, headSha, false]);
+    }
+    // The unedited examples parse too.
+    for (const action of ["opened", "synchronize", "reopened"] as const) {
+      const example = githubPayload("pull_request", action);
+      const intent = parseGitHubWebhook("pull_request", "d", example);
+      assert.deepEqual(intent.kind === "plan" && [intent.request.headSha, intent.request.baseBranch], [example.pull_request.head.sha, example.pull_request.base.ref]);
+    }
+  });
+
+  it("marks a pull request from a fork, or from a deleted fork, as fromFork", () => {
+    const fork = updated("synchronize", true);
+    assert.equal(fork.pull_request.head.repo?.full_name, "fork-owner/shop");
+    const intent = parseGitHubWebhook("pull_request", "d", fork);
+    assert.equal(intent.kind === "plan" && intent.request.fromFork, true);
+
+    const deleted = updated("opened");
+    deleted.pull_request.head.repo = null;
+    const orphan = parseGitHubWebhook("pull_request", "d", deleted);
+    assert.equal(orphan.kind === "plan" && orphan.request.fromFork, true);
+  });
+
+  it("refuses an opened pull request payload missing fields, naming the field", () => {
+    const noHeadSha = updated("opened") as unknown as { pull_request: { head: Record<string, unknown> } };
+    delete noHeadSha.pull_request.head["sha"];
+    assertMalformed(() => parseGitHubWebhook("pull_request", "d", noHeadSha), /^pull_request\.opened payload: pull_request\.head\.sha: /);
+
+    const noBase = updated("synchronize") as unknown as { pull_request: Record<string, unknown> };
+    delete noBase.pull_request["base"];
+    assertMalformed(() => parseGitHubWebhook("pull_request", "d", noBase), /^pull_request\.synchronize payload: pull_request\.base: /);
+
+    const noHeadRepo = updated("reopened") as unknown as { pull_request: { head: Record<string, unknown> } };
+    delete noHeadRepo.pull_request.head["repo"];
+    assertMalformed(() => parseGitHubWebhook("pull_request", "d", noHeadRepo), /^pull_request\.reopened payload: pull_request\.head\.repo: /);
   });
 
   it("refuses a merged pull request without a merge commit sha", () => {
@@ -122,11 +185,77 @@ describe("parseGitHubWebhook: push", () => {
   });
 });
 
-describe("parseGitHubWebhook: other events", () => {
-  it("ignores events Ferry does not act on, with the reason", () => {
+describe("parseGitHubWebhook: issue_comment", () => {
+  it("turns `/ferry plan` on a pull request into a plan command", () => {
+    assert.deepEqual(parseGitHubWebhook("issue_comment", "delivery-4", comment("/ferry plan")), {
+      kind: "command",
+      request: {
+        repo: { forge: "github", fullName: "acme/shop", installationId: 7 },
+        change: 42,
+        commentId: 9001,
+        user: "octo-reviewer",
+        command: "plan",
+        deliveryId: "delivery-4",
+      },
+    });
+  });
+
+  it("takes the environment from `/ferry plan <env>`, on any line, trimmed", () => {
+    for (const body of ["/ferry plan staging", "  /ferry plan staging  ", "Looks good.\r\n/ferry plan staging\r\nthanks", "/ferry plan\tstaging"]) {
+      const intent = parseGitHubWebhook("issue_comment", "d", comment(body));
+      assert.equal(intent.kind === "command" && intent.request.environment, "staging", JSON.stringify(body));
+    }
+    const first = parseGitHubWebhook("issue_comment", "d", comment("/ferry plan prod\n/ferry plan staging"));
+    assert.equal(first.kind === "command" && first.request.environment, "prod");
+  });
+
+  it("ignores comments without a plan command line, saying why", () => {
+    const none = { kind: "ignore", reason: "comment holds no /ferry plan command" };
+    for (const body of ["LGTM", "please /ferry plan", "/Ferry plan", "/ferry  deploy", "/ferry planning", "/ferry plan staging prod", "> /ferry plan", "`/ferry plan`", ""]) {
+      assert.deepEqual(parseGitHubWebhook("issue_comment", "d", comment(body)), none, JSON.stringify(body));
+    }
+    // GitHub's own example: a comment on a plain issue.
     assert.deepEqual(parseGitHubWebhook("issue_comment", "d", githubPayload("issue_comment", "created")), {
       kind: "ignore",
-      reason: "Ferry does not act on issue_comment.created",
+      reason: "comment is on an issue, not a pull request",
+    });
+    const onIssue = issueCommentEvent({ repo: "acme/shop", number: 5, body: "/ferry plan", user: "octo-reviewer", pullRequest: false });
+    assert.deepEqual(parseGitHubWebhook("issue_comment", "d", onIssue), { kind: "ignore", reason: "comment is on an issue, not a pull request" });
+  });
+
+  it("ignores commands from bots, Ferry's own comments among them", () => {
+    assert.deepEqual(parseGitHubWebhook("issue_comment", "d", comment("/ferry plan", "ferry[bot]", "Bot")), { kind: "ignore", reason: "comment by bot ferry[bot]" });
+  });
+
+  it("ignores edited and deleted comments", () => {
+    for (const action of ["edited", "deleted"] as const) {
+      assert.deepEqual(parseGitHubWebhook("issue_comment", "d", githubPayload("issue_comment", action)), {
+        kind: "ignore",
+        reason: `Ferry does not act on issue_comment.${action}`,
+      });
+    }
+  });
+
+  it("refuses a comment payload missing fields, naming the field", () => {
+    const noId = comment("/ferry plan") as unknown as { comment: Record<string, unknown> };
+    delete noId.comment["id"];
+    assertMalformed(() => parseGitHubWebhook("issue_comment", "d", noId), /^issue_comment\.created payload: comment\.id: /);
+
+    const noUser = comment("/ferry plan") as unknown as { comment: { user: Record<string, unknown> } };
+    delete noUser.comment.user["type"];
+    assertMalformed(() => parseGitHubWebhook("issue_comment", "d", noUser), /^issue_comment\.created payload: comment\.user\.type: /);
+
+    const noIssue = comment("/ferry plan") as unknown as Record<string, unknown>;
+    delete noIssue["issue"];
+    assertMalformed(() => parseGitHubWebhook("issue_comment", "d", noIssue), /^issue_comment\.created payload: issue: /);
+  });
+});
+
+describe("parseGitHubWebhook: other events", () => {
+  it("ignores events Ferry does not act on, with the reason", () => {
+    assert.deepEqual(parseGitHubWebhook("issues", "d", githubPayload("issues", "opened")), {
+      kind: "ignore",
+      reason: "Ferry does not act on issues.opened",
     });
     assert.deepEqual(parseGitHubWebhook("ping", "d", githubPayload("ping")), { kind: "ignore", reason: "Ferry does not act on ping" });
   });

@@ -1,8 +1,17 @@
 import { z } from "zod";
 import type { DeployRequest } from "../../queue/deploy-request.js";
+import type { CommandRequest, PlanRequest } from "../../queue/plan-request.js";
+import type { RepoRef } from "../types.js";
 
-/** What a GitHub webhook asks of Ferry: a deploy, or nothing (with the reason it was dropped). */
-export type GitHubWebhookIntent = { kind: "deploy"; request: DeployRequest } | { kind: "ignore"; reason: string };
+/**
+ * What a GitHub webhook asks of Ferry: a deploy, a plan of a pull request, a command from a
+ * comment, or nothing (with the reason it was dropped).
+ */
+export type GitHubWebhookIntent =
+  | { kind: "deploy"; request: DeployRequest }
+  | { kind: "plan"; request: PlanRequest }
+  | { kind: "command"; request: CommandRequest }
+  | { kind: "ignore"; reason: string };
 
 /** A webhook whose payload lacks fields Ferry needs; the intake answers 400. */
 export class MalformedPayloadError extends Error {
@@ -17,6 +26,7 @@ const repository = z.object({
   full_name: z.string().min(1),
 });
 const installation = z.object({ id: z.number().int() }).optional();
+const sender = z.object({ login: z.string() });
 
 const pullRequestClosed = z.object({
   action: z.literal("closed"),
@@ -29,7 +39,23 @@ const pullRequestClosed = z.object({
     merged_by: z.object({ login: z.string() }).nullable().optional(),
     base: z.object({ ref: z.string().min(1) }),
   }),
-  sender: z.object({ login: z.string() }),
+  sender,
+});
+
+/** Pull request actions that leave a new head to plan. */
+const planActions = ["opened", "synchronize", "reopened"] as const;
+
+const pullRequestUpdated = z.object({
+  action: z.enum(planActions),
+  installation,
+  repository,
+  pull_request: z.object({
+    number: z.number().int(),
+    // GitHub sends `head.repo: null` when the fork the head lives in was deleted.
+    head: z.object({ sha: z.string().min(1), repo: z.object({ full_name: z.string().min(1) }).nullable() }),
+    base: z.object({ ref: z.string().min(1) }),
+  }),
+  sender,
 });
 
 const push = z.object({
@@ -39,10 +65,30 @@ const push = z.object({
   installation,
   repository,
   pusher: z.object({ name: z.string() }).optional(),
-  sender: z.object({ login: z.string() }),
+  sender,
+});
+
+const issueCommentCreated = z.object({
+  action: z.literal("created"),
+  installation,
+  repository,
+  issue: z.object({
+    number: z.number().int(),
+    // Present only when the issue is a pull request.
+    pull_request: z.object({}).optional(),
+  }),
+  comment: z.object({
+    id: z.number().int(),
+    body: z.string().nullable(),
+    user: z.object({ login: z.string(), type: z.string() }),
+  }),
+  sender,
 });
 
 const ZERO_SHA = /^0+$/;
+
+/** A comment line asking for a plan: `/ferry plan`, or `/ferry plan <env>`. */
+const PLAN_COMMAND = /^\/ferry plan(?:\s+(\S+))?$/;
 
 /**
  * Turns a verified GitHub webhook into a forge-neutral intent. Nothing past this function sees the
@@ -50,38 +96,101 @@ const ZERO_SHA = /^0+$/;
  */
 export function parseGitHubWebhook(event: string, deliveryId: string, payload: unknown): GitHubWebhookIntent {
   const action = typeof payload === "object" && payload !== null ? (payload as { action?: unknown }).action : undefined;
-  if (event === "pull_request" && action === "closed") {
-    const p = parse(pullRequestClosed, payload, "pull_request.closed");
-    if (p.pull_request.merged !== true) return { kind: "ignore", reason: "pull request closed without merging" };
-    if (!p.pull_request.merge_commit_sha) throw new MalformedPayloadError("pull_request.merge_commit_sha is missing");
-    return {
-      kind: "deploy",
-      request: {
-        repo: { forge: "github", fullName: p.repository.full_name, installationId: p.installation?.id },
-        branch: p.pull_request.base.ref,
-        sha: p.pull_request.merge_commit_sha,
-        actor: p.pull_request.merged_by?.login ?? p.sender.login,
-        deliveryId,
-        change: p.pull_request.number,
-      },
-    };
+  if (event === "pull_request") {
+    if (action === "closed") return pullRequestClosedIntent(deliveryId, payload);
+    if (typeof action === "string" && (planActions as readonly string[]).includes(action)) return pullRequestPlanIntent(action, deliveryId, payload);
   }
-  if (event === "push") {
-    const p = parse(push, payload, "push");
-    if (!p.ref.startsWith("refs/heads/")) return { kind: "ignore", reason: `push to ${p.ref} is not a branch` };
-    if (p.deleted === true || ZERO_SHA.test(p.after)) return { kind: "ignore", reason: "branch deleted" };
-    return {
-      kind: "deploy",
-      request: {
-        repo: { forge: "github", fullName: p.repository.full_name, installationId: p.installation?.id },
-        branch: p.ref.slice("refs/heads/".length),
-        sha: p.after,
-        actor: p.pusher?.name ?? p.sender.login,
-        deliveryId,
-      },
-    };
-  }
+  if (event === "push") return pushIntent(deliveryId, payload);
+  if (event === "issue_comment" && action === "created") return commentIntent(deliveryId, payload);
   return { kind: "ignore", reason: `Ferry does not act on ${event}${typeof action === "string" ? `.${action}` : ""}` };
+}
+
+/** A merged pull request deploys its base branch at the merge commit. */
+function pullRequestClosedIntent(deliveryId: string, payload: unknown): GitHubWebhookIntent {
+  const p = parse(pullRequestClosed, payload, "pull_request.closed");
+  if (p.pull_request.merged !== true) return { kind: "ignore", reason: "pull request closed without merging" };
+  if (!p.pull_request.merge_commit_sha) throw new MalformedPayloadError("pull_request.merge_commit_sha is missing");
+  return {
+    kind: "deploy",
+    request: {
+      repo: repoRef(p),
+      branch: p.pull_request.base.ref,
+      sha: p.pull_request.merge_commit_sha,
+      actor: p.pull_request.merged_by?.login ?? p.sender.login,
+      deliveryId,
+      change: p.pull_request.number,
+    },
+  };
+}
+
+/** An opened, reopened or pushed-to pull request is planned at its new head. */
+function pullRequestPlanIntent(action: string, deliveryId: string, payload: unknown): GitHubWebhookIntent {
+  const p = parse(pullRequestUpdated, payload, `pull_request.${action}`);
+  const head = p.pull_request.head;
+  return {
+    kind: "plan",
+    request: {
+      repo: repoRef(p),
+      change: p.pull_request.number,
+      headSha: head.sha,
+      baseBranch: p.pull_request.base.ref,
+      actor: p.sender.login,
+      deliveryId,
+      fromFork: head.repo === null || head.repo.full_name.toLowerCase() !== p.repository.full_name.toLowerCase(),
+    },
+  };
+}
+
+/** A push to a branch deploys the branch at the pushed commit. */
+function pushIntent(deliveryId: string, payload: unknown): GitHubWebhookIntent {
+  const p = parse(push, payload, "push");
+  if (!p.ref.startsWith("refs/heads/")) return { kind: "ignore", reason: `push to ${p.ref} is not a branch` };
+  if (p.deleted === true || ZERO_SHA.test(p.after)) return { kind: "ignore", reason: "branch deleted" };
+  return {
+    kind: "deploy",
+    request: {
+      repo: repoRef(p),
+      branch: p.ref.slice("refs/heads/".length),
+      sha: p.after,
+      actor: p.pusher?.name ?? p.sender.login,
+      deliveryId,
+    },
+  };
+}
+
+/** A person's new comment on a pull request with a `/ferry plan` line becomes a command. */
+function commentIntent(deliveryId: string, payload: unknown): GitHubWebhookIntent {
+  const p = parse(issueCommentCreated, payload, "issue_comment.created");
+  if (p.issue.pull_request === undefined) return { kind: "ignore", reason: "comment is on an issue, not a pull request" };
+  // Bots, Ferry among them, never run commands, so Ferry cannot answer its own comments.
+  if (p.comment.user.type === "Bot") return { kind: "ignore", reason: `comment by bot ${p.comment.user.login}` };
+  const command = planCommand(p.comment.body ?? "");
+  if (command === undefined) return { kind: "ignore", reason: "comment holds no /ferry plan command" };
+  return {
+    kind: "command",
+    request: {
+      repo: repoRef(p),
+      change: p.issue.number,
+      commentId: p.comment.id,
+      user: p.comment.user.login,
+      command: "plan",
+      ...(command.environment === undefined ? {} : { environment: command.environment }),
+      deliveryId,
+    },
+  };
+}
+
+/** The first line of `body` that is a plan command, with the environment it names. */
+function planCommand(body: string): { environment?: string } | undefined {
+  for (const line of body.split(/\r?\n/)) {
+    const match = PLAN_COMMAND.exec(line.trim());
+    if (match !== null) return match[1] === undefined ? {} : { environment: match[1] };
+  }
+  return undefined;
+}
+
+function repoRef(p: { repository: { full_name: string }; installation?: { id: number } | undefined }): RepoRef {
+  return { forge: "github", fullName: p.repository.full_name, installationId: p.installation?.id };
 }
 
 function parse<S extends z.ZodType>(schema: S, payload: unknown, what: string): z.output<S> {

@@ -68,9 +68,37 @@ export function pullJson(repo: SimRepo, pr: PullRequestInput, urls: Urls): Recor
     merged_at: merged ? "2024-01-01T00:00:00Z" : null,
     closed_at: state === "closed" ? "2024-01-01T00:00:00Z" : null,
     merge_commit_sha: pr.mergeCommitSha ?? null,
-    head: { label: `${repo.owner}:${pr.headRef}`, ref: pr.headRef, sha: pr.headSha, user: userJson(repo.owner, urls), repo: repository },
+    head: headJson(repo, pr, repository, urls),
     base: { label: `${repo.owner}:${pr.baseRef}`, ref: pr.baseRef, sha: pr.mergeCommitSha ?? pr.headSha, user: userJson(repo.owner, urls), repo: repository },
     author_association: "MEMBER",
+  };
+}
+
+/** A pull request's `head`: in the repository itself, in a fork, or in a deleted fork (`repo: null`). */
+function headJson(repo: SimRepo, pr: PullRequestInput, repository: Record<string, unknown>, urls: Urls): Record<string, unknown> {
+  const headRepo = pr.headRepo === undefined ? repo.fullName : pr.headRepo;
+  const [owner = repo.owner, name = repo.name] = headRepo?.split("/") ?? [];
+  const own = headRepo !== null && headRepo.toLowerCase() === repo.fullName.toLowerCase();
+  const forkJson =
+    headRepo === null || own
+      ? null
+      : {
+          ...repository,
+          id: repo.id + 500_000,
+          node_id: Buffer.from(`010:Repository${repo.id + 500_000}`).toString("base64"),
+          name,
+          full_name: headRepo,
+          owner: userJson(owner, urls),
+          html_url: `${urls.web}/${headRepo}`,
+          url: `${urls.api}/repos/${headRepo}`,
+          fork: true,
+        };
+  return {
+    label: `${owner}:${pr.headRef}`,
+    ref: pr.headRef,
+    sha: pr.headSha,
+    user: userJson(owner, urls),
+    repo: own ? repository : forkJson,
   };
 }
 

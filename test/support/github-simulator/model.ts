@@ -20,6 +20,11 @@ export interface PullRequestInput {
   headSha: string;
   /** Head branch name. */
   headRef: string;
+  /**
+   * "owner/name" of the repository the head lives in: another one for a fork, null when that fork
+   * was deleted; defaults to the pull request's own repository.
+   */
+  headRepo?: string | null;
   /** Base branch name. */
   baseRef: string;
   /** Merge commit sha, once merged. */
@@ -32,6 +37,17 @@ export interface PullRequestInput {
   title?: string;
   /** State; defaults to "closed" when merged, else "open". */
   state?: "open" | "closed";
+}
+
+/** What `updatePullRequest` may change: anything but the number. */
+export type PullRequestPatch = Partial<Omit<PullRequestInput, "number">>;
+
+/** A comment a user (not the app) writes, for `addComment`. */
+export interface UserComment {
+  /** Login of the author; a login ending in `[bot]` is a bot. */
+  user: string;
+  /** Comment body. */
+  body: string;
 }
 
 /** A commit status as received, for assertions. */

@@ -1,0 +1,113 @@
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import type { Environment } from "../config/ferry-config.js";
+import type { ServerConfig } from "../config/server-config.js";
+import { isPermanent } from "../errors.js";
+import type { Forge, ForgeFactory } from "../forge/types.js";
+import type { ClusterRegistry } from "../kube/cluster-registry.js";
+import type { PlanStore } from "../plan/plan-store.js";
+import { planUrl } from "../plan/plan-store.js";
+import type { EnvironmentPlan } from "../plan/types.js";
+import { globMatch, grantFor } from "../policy/policy.js";
+import { withLock } from "../queue/environment-lock.js";
+import type { PlanRequest } from "../queue/plan-request.js";
+import { Checkouts, type Checkout } from "../release/checkout.js";
+import { planEnvironment } from "../release/plan-environment.js";
+import type { Renderer } from "../render/types.js";
+import { firstLine } from "../report/deploy-report.js";
+import { fullPlanText, planComment, planStatusDescription, PLAN_MARKER } from "../report/plan-comment.js";
+import type { Attempt } from "./deploy-job.js";
+
+/** What a plan job needs, built once by the composition root. */
+export interface PlanJobDeps {
+  config: ServerConfig;
+  forges: ForgeFactory;
+  clusters: ClusterRegistry;
+  renderer: Renderer;
+  plans: PlanStore;
+  /** Base URL Ferry is reached at, for plan links. */
+  publicUrl: string;
+  /** Redis for the per-change lock that keeps an older plan from overwriting a newer one. */
+  redis: Redis;
+  log: Logger;
+}
+
+/** The commit status context of an environment's plans. */
+export function planContext(env: string): string {
+  return `ferry/plan/${env}`;
+}
+
+/**
+ * Plans a change's head commit for every environment deployed from its base branch: statuses
+ * pending → result on the head commit, and the one sticky plan comment, written only while the
+ * planned commit is still the change's head, so an older plan never overwrites a newer one.
+ */
+export async function runPlanJob(request: PlanRequest, attempt: Attempt, deps: PlanJobDeps): Promise<EnvironmentPlan[]> {
+  const log = deps.log.child({ delivery: request.deliveryId, repository: request.repo.fullName, change: request.change, sha: request.headSha });
+  if (request.fromFork && !deps.config.forkPlans.some((pattern) => globMatch(pattern, request.repo.fullName))) {
+    log.info("pull request from a fork: not planned (server config forkPlans does not list the repository)");
+    return [];
+  }
+  const forge = await deps.forges(request.repo);
+  const checkouts = new Checkouts(forge);
+  try {
+    const checkout = await checkouts.get(request.headSha);
+    let environments: Environment[];
+    try {
+      environments = (await checkout.config()).environments.filter((e) => e.branch === request.baseBranch && (request.environment === undefined || e.name === request.environment));
+    } catch (error) {
+      if (!isPermanent(error)) throw error;
+      await forge.setStatus(request.headSha, { context: "ferry/plan", state: "failure", description: firstLine((error as Error).message) });
+      await writeComment(forge, request, deps, [], (error as Error).message, undefined);
+      return [];
+    }
+    if (environments.length === 0) return [];
+    await Promise.all(environments.map((env) => forge.setStatus(request.headSha, { context: planContext(env.name), state: "pending", description: "planning" })));
+    let plans: EnvironmentPlan[];
+    try {
+      plans = await Promise.all(environments.map((env) => planOne(env, checkout, request, deps)));
+    } catch (error) {
+      if (attempt.number < attempt.of) {
+        await Promise.all(environments.map((env) => forge.setStatus(request.headSha, { context: planContext(env.name), state: "pending", description: `retrying: ${firstLine((error as Error).message)}` })));
+      } else {
+        await Promise.all(environments.map((env) => forge.setStatus(request.headSha, { context: planContext(env.name), state: "failure", description: firstLine((error as Error).message) })));
+      }
+      throw error;
+    }
+    const url = planUrl(deps.publicUrl, await deps.plans.save(fullPlanText({ sha: request.headSha, plans })));
+    await writeComment(forge, request, deps, plans, undefined, url);
+    for (const plan of plans) {
+      await forge.setStatus(request.headSha, { context: planContext(plan.environment), state: plan.error ? "failure" : "success", description: planStatusDescription(plan), targetUrl: url });
+    }
+    log.info({ environments: plans.map((p) => [p.environment, p.counts]) }, "planned");
+    return plans;
+  } finally {
+    await checkouts.dispose();
+  }
+}
+
+async function planOne(env: Environment, checkout: Checkout, request: PlanRequest, deps: PlanJobDeps): Promise<EnvironmentPlan> {
+  try {
+    const grant = grantFor(deps.config, request.repo.fullName, env);
+    const client = await deps.clusters.client(env.cluster);
+    const rendered = await deps.renderer.render(checkout.root, env.path);
+    return await planEnvironment({ client, repository: request.repo.fullName, env, grant, rendered, sha: request.headSha });
+  } catch (error) {
+    if (!isPermanent(error)) throw error;
+    return { environment: env.name, cluster: env.cluster, sha: request.headSha, objects: [], counts: { create: 0, update: 0, delete: 0, unchanged: 0 }, error: (error as Error).message };
+  }
+}
+
+/** Edits the sticky comment, under a per-change lock and only while the planned commit is still the change's head. */
+async function writeComment(forge: Forge, request: PlanRequest, deps: PlanJobDeps, plans: EnvironmentPlan[], configError: string | undefined, url: string | undefined): Promise<void> {
+  const lockKey = `ferry:lock:plan-comment:${request.repo.forge}:${request.repo.fullName}:${request.change}`;
+  await withLock(deps.redis, lockKey, async () => {
+    const head = await forge.changeHead(request.change);
+    if (head.sha !== request.headSha) {
+      deps.log.info({ change: request.change, planned: request.headSha, head: head.sha }, "a newer commit is the head: not overwriting its plan comment");
+      return;
+    }
+    const body = planComment({ sha: request.headSha, plans, fullPlanUrl: url, maxLength: forge.maxCommentLength, note: configError });
+    await forge.ensureComment(request.change, PLAN_MARKER, body);
+  });
+}

@@ -1,0 +1,30 @@
+import type { ObjectRef } from "../kube/object-ref.js";
+
+/** What a plan says applying a commit would do to one object. */
+export type ObjectAction = "create" | "update" | "delete" | "unchanged";
+
+/** One object's line in a plan. */
+export interface ObjectPlan {
+  ref: ObjectRef;
+  action: ObjectAction;
+  /** Where the object comes from in the repository (absent for deletes). */
+  source?: string;
+  /**
+   * Unified diff of the normalised YAML (live → after), without file headers; Secret values
+   * masked. Empty for unchanged objects.
+   */
+  diff: string;
+}
+
+/** The plan of one commit for one environment. */
+export interface EnvironmentPlan {
+  environment: string;
+  cluster: string;
+  /** The commit planned. */
+  sha: string;
+  /** Changed objects only (create, update, delete), in apply order. */
+  objects: ObjectPlan[];
+  counts: Record<ObjectAction, number>;
+  /** Set when the plan could not be made (render, config, policy or server validation); the message says why. */
+  error?: string;
+}

@@ -1,0 +1,74 @@
+import { permanent } from "../errors.js";
+import { serverSideApply, throwIfRefused } from "../kube/apply.js";
+import { applyWaves } from "../kube/apply-order.js";
+import { prepareObjects, type DesiredObject } from "../kube/desired-object.js";
+import { inventoryLocation, readInventory } from "../kube/inventory.js";
+import { readLiveObjects, readLiveState } from "../kube/live-state.js";
+import { refKey, type ObjectRef } from "../kube/object-ref.js";
+import { diffObjects } from "../plan/diff-objects.js";
+import type { EnvironmentPlan, ObjectPlan } from "../plan/types.js";
+import { policyViolations } from "../policy/policy.js";
+import { ensureNamespace, inNamespace, VALIDATION_NAMESPACE, type ReleaseInput } from "./release-environment.js";
+
+/**
+ * Plans one commit for one environment: what a release would create, update, delete, or leave
+ * unchanged. An update's diff compares the live object with the server's dry-run result of applying
+ * the new one (as `kubectl diff --server-side` does), both normalised, Secret values masked. Objects
+ * whose manifest and live version match the last release are unchanged without asking the server.
+ * Writes nothing. A permanent error (policy, server validation) is thrown for the caller to report.
+ */
+export async function planEnvironment(input: Omit<ReleaseInput, "actor">): Promise<EnvironmentPlan> {
+  const { client, env } = input;
+  const at = inventoryLocation(input.repository, env.name, env.namespace);
+  const desired = await prepareObjects(client, input.rendered, env.namespace, at.id);
+  const violations = policyViolations(input.grant, desired.map((d) => d.ref));
+  if (violations.length > 0) throw permanent(violations.join("\n"));
+
+  const inventory = await readInventory(client, at, input.repository, env.name);
+  const live = await readLiveState(client, [...desired.map((d) => d.ref), ...inventory.objects]);
+  const previous = new Map(inventory.objects.map((o) => [refKey(o), o]));
+  const candidates = desired.filter((d) => {
+    const before = previous.get(d.key);
+    const now = live.get(d.key);
+    return !before || !now || before.hash !== d.hash || before.resourceVersion !== now.resourceVersion;
+  });
+  const desiredKeys = new Set(desired.map((d) => d.key));
+  const gone: ObjectRef[] = env.prune ? inventory.objects.filter((o) => !desiredKeys.has(refKey(o)) && live.get(refKey(o))?.inventory === at.id) : [];
+
+  const creates = candidates.filter((d) => !live.has(d.key));
+  const updates = candidates.filter((d) => live.has(d.key));
+  const liveObjects = await readLiveObjects(client, [...updates.map((d) => d.ref), ...gone]);
+  const namespaces = await readLiveState(client, [...new Set(creates.map((d) => d.ref.namespace).filter((n) => n !== undefined))].map((name) => ({ apiVersion: "v1", kind: "Namespace", name })));
+  const missingNamespace = (d: DesiredObject) => d.ref.namespace !== undefined && !namespaces.has(refKey({ apiVersion: "v1", kind: "Namespace", name: d.ref.namespace }));
+  // Creates are validated with a dry-run create (in Ferry's validation namespace when theirs does
+  // not exist yet, so they still plan as creates); updates with a dry-run apply, whose result is the diff's "after".
+  const validateCreates = creates.filter((d) => !d.pendingCrd);
+  if (validateCreates.some(missingNamespace)) await ensureNamespace(client, VALIDATION_NAMESPACE);
+  const [created, updated] = await Promise.all([
+    serverSideApply(client, validateCreates.map((d) => (missingNamespace(d) ? inNamespace(d, VALIDATION_NAMESPACE) : d)), { dryRun: true, absent: new Set(validateCreates.map((d) => d.key)) }),
+    serverSideApply(client, updates, { dryRun: true }),
+  ]);
+  throwIfRefused([...created.refused, ...updated.refused].map((r) => ({ ...r, object: candidates.find((d) => d.key === r.object.key) ?? r.object })), "server-side validation: merging this would fail");
+
+  const after = new Map(updated.applied.map((a) => [a.key, a.result]));
+  const objects: ObjectPlan[] = [];
+  for (const wave of applyWaves(candidates, (d) => d.ref.kind)) {
+    for (const d of wave) {
+      if (!live.has(d.key)) {
+        objects.push({ ref: d.ref, action: "create", source: d.source, diff: diffObjects(undefined, d.object) });
+        continue;
+      }
+      const diff = diffObjects(liveObjects.get(d.key), after.get(d.key));
+      if (diff !== "") objects.push({ ref: d.ref, action: "update", source: d.source, diff });
+    }
+  }
+  for (const ref of gone) objects.push({ ref, action: "delete", diff: diffObjects(liveObjects.get(refKey(ref)), undefined) });
+  const count = (action: ObjectPlan["action"]) => objects.filter((o) => o.action === action).length;
+  return {
+    environment: env.name,
+    cluster: env.cluster,
+    sha: input.sha,
+    objects,
+    counts: { create: count("create"), update: count("update"), delete: count("delete"), unchanged: desired.length - count("create") - count("update") },
+  };
+}
