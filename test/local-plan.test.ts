@@ -1,0 +1,68 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { promisify } from "node:util";
+import { KubeClient } from "../src/kube/kube-client.js";
+import { releaseEnvironment } from "../src/release/release-environment.js";
+import { PlainRenderer } from "../src/render/plain-renderer.js";
+import { stringify } from "yaml";
+import { configMapYaml } from "./support/ferry-harness.js";
+import { createTestNamespace, testKubeConfig, testKubeConfigPath } from "./support/kube.js";
+
+const run = promisify(execFile);
+const ROOT = new URL("..", import.meta.url).pathname;
+
+/** Runs `ferry plan` as a user would and returns its exit code and output. */
+async function ferryPlan(...args: string[]): Promise<{ code: number; out: string }> {
+  try {
+    const { stdout } = await run(process.execPath, [join(ROOT, "bin/ferry.js"), "plan", "--kubeconfig", testKubeConfigPath(), ...args], { cwd: ROOT });
+    return { code: 0, out: stdout };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, out: e.stdout + e.stderr };
+  }
+}
+
+describe("ferry plan --dir", () => {
+  const kc = testKubeConfig();
+  let namespace: string;
+  let dir: string;
+  before(async () => {
+    namespace = await createTestNamespace(kc, "local-plan");
+    dir = await mkdtemp(join(tmpdir(), "ferry-local-plan-"));
+    // What a local plan compares with: the objects as a release of the same directory left them.
+    await writeFile(join(dir, "a.yaml"), configMapYaml("a", { v: "1" }));
+    const client = await KubeClient.fromKubeConfig(kc);
+    await releaseEnvironment({
+      client,
+      repository: "local",
+      env: { name: "local", branch: "-", path: ".", cluster: "ferry-test", namespace, prune: false },
+      grant: { cluster: "ferry-test", namespaces: ["*"], clusterScopedKinds: [] },
+      rendered: await new PlainRenderer().render(dir, "."),
+      sha: "setup",
+      actor: "test",
+    });
+    client.close();
+  });
+  after(async () => rm(dir, { recursive: true, force: true }));
+
+  test("exits 0 when the cluster already matches, 1 with a diff when it does not, 2 on an error", async () => {
+    const same = await ferryPlan("--dir", dir, "--namespace", namespace);
+    assert.equal(same.code, 0, same.out);
+
+    await writeFile(join(dir, "a.yaml"), configMapYaml("a", { v: "2" }));
+    await writeFile(join(dir, "b.yaml"), configMapYaml("b", { v: "1" }));
+    const changed = await ferryPlan("--dir", dir, "--namespace", namespace);
+    assert.equal(changed.code, 1, changed.out);
+    assert.match(changed.out, /- {2}v: "1"\n\+ {2}v: "2"/);
+    assert.match(changed.out, /ConfigMap [^ ]+\/b/);
+
+    await writeFile(join(dir, "bad.yaml"), stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "Not_Valid" } }));
+    const broken = await ferryPlan("--dir", dir, "--namespace", namespace);
+    assert.equal(broken.code, 2, broken.out);
+    assert.match(broken.out, /ConfigMap [^ ]+\/Not_Valid \(bad\.yaml\): .*Invalid value: "Not_Valid"/);
+  });
+});
