@@ -2,12 +2,18 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { KubernetesObjectApi, PatchStrategy } from "@kubernetes/client-node";
 import { stringify } from "yaml";
-import { configMapYaml, FerryHarness } from "./support/ferry-harness.js";
+import type { SeenStatus } from "./support/forge-doubles/forge-double.js";
+import { configMapYaml, FerryHarness, FORGES } from "./support/ferry-harness.js";
 
-describe("merge to deploy on GitHub", () => {
+/** The states a commit's deploy status went through, in order. */
+const states = (statuses: SeenStatus[]) => statuses.map((s) => s.state);
+
+for (const forge of FORGES) describe(`merge to deploy (${forge})`, () => {
   let h: FerryHarness;
-  before(async () => (h = await FerryHarness.start()));
+  before(async () => (h = await FerryHarness.start(forge)));
   after(async () => h.close());
+  // GitHub has no `running` state: Ferry reports it as `pending` there.
+  const releaseStates = forge === "github" ? ["pending", "pending", "success"] : ["pending", "running", "success"];
 
   test("a merge creates the objects; a later merge updates one, prunes another, and the comment lists exactly that", async () => {
     const repo = await h.createRepo();
@@ -16,16 +22,16 @@ describe("merge to deploy on GitHub", () => {
       "deploy/b.yaml": configMapYaml("b", { v: "1" }),
       "deploy/c.yaml": configMapYaml("c", { v: "1" }),
     });
-    assert.equal((await h.deliver("pull_request", first.payload)).status, 202);
+    assert.equal((await h.deliver(first.delivery)).status, 202);
     const statuses = await h.finalStatus(repo, first.sha);
-    assert.deepEqual(statuses.map((s) => s.state), ["pending", "pending", "success"]);
+    assert.deepEqual(states(statuses), releaseStates);
     assert.match(statuses.at(-1)?.description ?? "", /^deployed: \+3 ~0 −0/);
     const live = await h.list("v1", "ConfigMap", repo.namespace);
     assert.deepEqual(["a", "b", "c"].map((n) => live.get(n)?.data), [{ v: "1" }, { v: "1" }, { v: "1" }]);
     assert.equal(live.get("a")?.metadata?.managedFields?.[0]?.manager, "ferry");
 
     const second = await h.merge(repo, { "deploy/a.yaml": configMapYaml("a", { v: "2" }), "deploy/c.yaml": null });
-    assert.equal((await h.deliver("pull_request", second.payload)).status, 202);
+    assert.equal((await h.deliver(second.delivery)).status, 202);
     const final = (await h.finalStatus(repo, second.sha)).at(-1);
     assert.equal(final?.state, "success");
     assert.match(final?.description ?? "", /^deployed: \+0 ~1 −1 \(1 unchanged\)/);
@@ -49,7 +55,7 @@ describe("merge to deploy on GitHub", () => {
       "deploy/good.yaml": configMapYaml("good", { v: "1" }),
       "deploy/bad.yaml": stringify({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web" }, spec: { replicas: -1, selector: { matchLabels: { app: "web" } }, template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "web", image: "nginx" }] } } } }),
     });
-    await h.deliver("pull_request", merge.payload);
+    await h.deliver(merge.delivery);
     const final = (await h.finalStatus(repo, merge.sha)).at(-1);
     assert.equal(final?.state, "failure");
     assert.match(final?.description ?? "", /^Deployment e2e-[0-9a-f]+\/web \(deploy\/bad\.yaml\): .*spec\.replicas: Invalid value: -1/);
@@ -64,14 +70,14 @@ describe("merge to deploy on GitHub", () => {
     const before = await repo.git.head("main");
     const merge = await h.merge(repo, { "deploy/a.yaml": configMapYaml("a", { v: "1" }) });
     const answers = await Promise.all([
-      ...Array.from({ length: 5 }, () => h.deliver("pull_request", merge.payload, "delivery-1")),
-      h.deliver("push", h.push(repo, before, merge.sha)),
+      ...Array.from({ length: 5 }, () => h.deliver(merge.delivery, "delivery-1")),
+      h.deliver(h.push(repo, before, merge.sha)),
     ]);
     assert.deepEqual(answers.map((a) => a.status), [202, 202, 202, 202, 202, 202]);
     await h.finalStatus(repo, merge.sha);
     await new Promise((r) => setTimeout(r, 500));
-    const statuses = h.sim.statuses(repo.fullName, merge.sha).filter((s) => s.context === "ferry/deploy/staging");
-    assert.deepEqual(statuses.map((s) => s.state), ["pending", "pending", "success"], "one job, one release");
+    const statuses = h.statuses(repo, merge.sha).filter((s) => s.context === "ferry/deploy/staging");
+    assert.deepEqual(states(statuses), releaseStates, "one job, one release");
     assert.equal((await h.comments(repo, merge.number, /Ferry release/)).length, 1);
   });
 
@@ -79,9 +85,9 @@ describe("merge to deploy on GitHub", () => {
     const repo = await h.createRepo();
     const older = await h.merge(repo, { "deploy/a.yaml": configMapYaml("a", { v: "old" }) });
     const newer = await h.merge(repo, { "deploy/a.yaml": configMapYaml("a", { v: "new" }) });
-    await h.deliver("pull_request", newer.payload);
+    await h.deliver(newer.delivery);
     await h.finalStatus(repo, newer.sha);
-    await h.deliver("pull_request", older.payload);
+    await h.deliver(older.delivery);
     const olderFinal = (await h.finalStatus(repo, older.sha)).at(-1);
     assert.equal(olderFinal?.state, "success");
     assert.equal(olderFinal?.description, `included in release of ${newer.sha.slice(0, 7)}`);
@@ -91,12 +97,12 @@ describe("merge to deploy on GitHub", () => {
   test("an object edited by hand since the last release is put back by the next release", async () => {
     const repo = await h.createRepo();
     const first = await h.merge(repo, { "deploy/a.yaml": configMapYaml("a", { v: "1" }), "deploy/b.yaml": configMapYaml("b", { v: "1" }) });
-    await h.deliver("pull_request", first.payload);
+    await h.deliver(first.delivery);
     await h.finalStatus(repo, first.sha);
     const api = KubernetesObjectApi.makeApiClient(h.kc);
     await api.patch({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "a", namespace: repo.namespace }, data: { v: "by hand" } }, undefined, undefined, "kubectl-edit", true, PatchStrategy.ServerSideApply);
     const second = await h.merge(repo, { "deploy/b.yaml": configMapYaml("b", { v: "2" }) });
-    await h.deliver("pull_request", second.payload);
+    await h.deliver(second.delivery);
     assert.match((await h.finalStatus(repo, second.sha)).at(-1)?.description ?? "", /^deployed: \+0 ~2 −0/);
     const live = await h.list("v1", "ConfigMap", repo.namespace);
     assert.deepEqual(live.get("a")?.data, { v: "1" });
@@ -106,7 +112,7 @@ describe("merge to deploy on GitHub", () => {
   test("a .ferry.yml naming a namespace or cluster the policy does not allow fails clearly and writes nothing", async () => {
     const outside = await h.createRepo({ environment: { namespace: "kube-system" } });
     const m1 = await h.merge(outside, { "deploy/a.yaml": configMapYaml("intruder", { v: "1" }) });
-    await h.deliver("pull_request", m1.payload);
+    await h.deliver(m1.delivery);
     const s1 = (await h.finalStatus(outside, m1.sha)).at(-1);
     assert.equal(s1?.state, "failure");
     assert.equal(s1?.description, `environment staging: policy does not allow ${outside.fullName} to deploy to namespace "kube-system" on cluster "test"`);
@@ -114,7 +120,7 @@ describe("merge to deploy on GitHub", () => {
 
     const elsewhere = await h.createRepo({ environment: { cluster: "production" } });
     const m2 = await h.merge(elsewhere, { "deploy/a.yaml": configMapYaml("a", { v: "1" }) });
-    await h.deliver("pull_request", m2.payload);
+    await h.deliver(m2.delivery);
     assert.equal((await h.finalStatus(elsewhere, m2.sha)).at(-1)?.description, 'environment staging: cluster "production" is not registered with Ferry');
     assert.equal(await h.namespaceExists(elsewhere.namespace), false);
   });
@@ -125,7 +131,7 @@ describe("merge to deploy on GitHub", () => {
       "deploy/a.yaml": configMapYaml("a", { v: "1" }),
       "deploy/other.yaml": stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x", namespace: "default" }, data: { v: "1" } }),
     });
-    await h.deliver("pull_request", merge.payload);
+    await h.deliver(merge.delivery);
     const final = (await h.finalStatus(repo, merge.sha)).at(-1);
     assert.equal(final?.state, "failure");
     assert.equal(final?.description, 'ConfigMap default/x: policy does not allow namespace "default" on cluster "test"');
@@ -135,7 +141,7 @@ describe("merge to deploy on GitHub", () => {
   test("an invalid .ferry.yml fails with file, line and field on the status and the comment", async () => {
     const repo = await h.createRepo();
     const merge = await h.merge(repo, { ".ferry.yml": "version: 1\nenvironments:\n  - name: staging\n    branch: main\n    path: deploy\n    cluster: test\n    namespace: Bad_Name\n" });
-    await h.deliver("pull_request", merge.payload);
+    await h.deliver(merge.delivery);
     const final = (await h.finalStatus(repo, merge.sha, "ferry/deploy")).at(-1);
     assert.equal(final?.state, "failure");
     assert.match(final?.description ?? "", /^\.ferry\.yml:7:16: environments\.0\.namespace: must be a DNS label/);

@@ -1,24 +1,24 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { stringify } from "yaml";
-import { configMapYaml, FerryHarness } from "./support/ferry-harness.js";
+import { configMapYaml, FerryHarness, FORGES } from "./support/ferry-harness.js";
 
 const secretYaml = (name: string, data: Record<string, string>) =>
   stringify({ apiVersion: "v1", kind: "Secret", metadata: { name }, type: "Opaque", stringData: data });
 
-describe("plan preview on GitHub pull requests", () => {
+for (const forge of FORGES) describe(`plan preview on changes (${forge})`, () => {
   let h: FerryHarness;
-  before(async () => (h = await FerryHarness.start()));
+  before(async () => (h = await FerryHarness.start(forge)));
   after(async () => h.close());
 
   test("the plan comment's counts and diffs match what merging then does; a second push edits the same comment", async () => {
     const repo = await h.createRepo();
     const base = await h.merge(repo, { "deploy/keep.yaml": configMapYaml("keep", { v: "1" }), "deploy/change.yaml": configMapYaml("change", { color: "blue", size: "m" }), "deploy/remove.yaml": configMapYaml("remove", { v: "1" }) });
-    await h.deliver("pull_request", base.payload);
+    await h.deliver(base.delivery);
     await h.finalStatus(repo, base.sha);
 
     const pr = await h.openPullRequest(repo, { "deploy/add.yaml": configMapYaml("add", { v: "1" }), "deploy/change.yaml": configMapYaml("change", { color: "green", size: "m" }), "deploy/remove.yaml": null });
-    assert.equal((await h.deliver("pull_request", pr.payload)).status, 202);
+    assert.equal((await h.deliver(pr.delivery)).status, 202);
     const status = (await h.finalStatus(repo, pr.headSha, "ferry/plan/staging")).at(-1);
     assert.equal(status?.state, "success");
     assert.equal(status?.description, "+1 ~1 −1 (1 unchanged)");
@@ -30,21 +30,21 @@ describe("plan preview on GitHub pull requests", () => {
     assert.match(comment, /staging · − ConfigMap e2e-[0-9a-f]+\/remove/);
     assert.match(comment, /- {2}color: blue\n\+ {2}color: green/);
     assert.doesNotMatch(comment, /resourceVersion|managedFields|creationTimestamp/);
-    assert.ok(status?.target_url, "the status links the full plan");
-    const full = await (await fetch(status.target_url)).text();
+    assert.ok(status?.targetUrl, "the status links the full plan");
+    const full = await (await fetch(status.targetUrl)).text();
     assert.match(full, /color: green/);
 
     // A second push edits the same comment in place; the new head's status reflects the new plan.
     const pushed = await h.pushToPullRequest(repo, pr, { "deploy/remove.yaml": configMapYaml("remove", { v: "1" }) });
-    await h.deliver("pull_request", pushed.payload);
+    await h.deliver(pushed.delivery);
     assert.equal((await h.finalStatus(repo, pushed.headSha, "ferry/plan/staging")).at(-1)?.description, "+1 ~1 −0 (2 unchanged)");
     const comments = await h.comments(repo, pr.number, new RegExp(pushed.headSha.slice(0, 7)));
     assert.equal(comments.length, 1, "one sticky comment");
-    assert.equal(h.sim.comments(repo.fullName, pr.number)[0]?.edits, 1);
+    assert.equal(h.rawComments(repo, pr.number)[0]?.edits, 1);
 
     // Merging does what the plan said.
     const merged = await h.mergePullRequest(repo, pushed);
-    await h.deliver("pull_request", merged.payload);
+    await h.deliver(merged.delivery);
     assert.match((await h.finalStatus(repo, merged.sha)).at(-1)?.description ?? "", /^deployed: \+1 ~1 −0 \(2 unchanged\)/);
     const live = await h.list("v1", "ConfigMap", repo.namespace);
     assert.deepEqual(live.get("change")?.data, { color: "green", size: "m" });
@@ -54,7 +54,7 @@ describe("plan preview on GitHub pull requests", () => {
   test("objects in a namespace that does not exist yet plan as creates", async () => {
     const repo = await h.createRepo();
     const pr = await h.openPullRequest(repo, { "deploy/a.yaml": configMapYaml("a", { v: "1" }), "deploy/b.yaml": configMapYaml("b", { v: "1" }) });
-    await h.deliver("pull_request", pr.payload);
+    await h.deliver(pr.delivery);
     assert.equal((await h.finalStatus(repo, pr.headSha, "ferry/plan/staging")).at(-1)?.description, "+2 ~0 −0 (0 unchanged)");
     assert.equal(await h.namespaceExists(repo.namespace), false, "planning wrote nothing");
   });
@@ -62,23 +62,24 @@ describe("plan preview on GitHub pull requests", () => {
   test("a Secret whose value changed shows that the key changed and never a value, in the comment, statuses or logs", async () => {
     const repo = await h.createRepo();
     const base = await h.merge(repo, { "deploy/s.yaml": secretYaml("api", { TOKEN: "old-token-value-123", KEEP: "kept-value-456" }) });
-    await h.deliver("pull_request", base.payload);
+    await h.deliver(base.delivery);
     await h.finalStatus(repo, base.sha);
     const pr = await h.openPullRequest(repo, { "deploy/s.yaml": secretYaml("api", { TOKEN: "new-token-value-789", KEEP: "kept-value-456", ADDED: "added-value-000" }) });
-    await h.deliver("pull_request", pr.payload);
+    await h.deliver(pr.delivery);
     await h.finalStatus(repo, pr.headSha, "ferry/plan/staging");
     const [comment = ""] = await h.comments(repo, pr.number, /Ferry plan/);
     assert.match(comment, /Secret e2e-[0-9a-f]+\/api \(values hidden\)/);
     assert.match(comment, /\+ {2}TOKEN: \(hidden, changed\)/);
     assert.match(comment, /\+ {2}ADDED: \(hidden, added\)/);
-    const everything = [comment, ...h.sim.statuses(repo.fullName).map((s) => JSON.stringify(s)), ...h.logLines].join("\n");
+    const everything = [comment, ...h.statuses(repo).map((s) => JSON.stringify(s)), ...h.logLines].join("\n");
     for (const value of ["old-token-value-123", "new-token-value-789", "kept-value-456", "added-value-000"]) {
       assert.ok(!everything.includes(value), `${value} leaked`);
       assert.ok(!everything.includes(Buffer.from(value).toString("base64")), `${value} leaked as base64`);
     }
   });
 
-  test("a plan with a 2 MB diff stays within GitHub's limit, says what it left out, and the full plan is served at the status URL", async () => {
+  test("a plan with a 2 MB diff stays within the forge's comment limit, says what it left out, and the full plan is served at the status URL", async () => {
+    const limit = forge === "github" ? 65_536 : 1_000_000;
     const repo = await h.createRepo();
     // A ConfigMap holds at most 1 MiB, so the 2 MB diff is three large ones.
     const big = (n: number) => Object.fromEntries(Array.from({ length: 7 }, (_, i) => [`k${i}`, `${"x".repeat(100_000)}${n}${i}`]));
@@ -88,53 +89,53 @@ describe("plan preview on GitHub pull requests", () => {
       "deploy/big-3.yaml": configMapYaml("big-3", big(3)),
       "deploy/small.yaml": configMapYaml("small", { v: "1" }),
     });
-    await h.deliver("pull_request", pr.payload);
+    await h.deliver(pr.delivery);
     const status = (await h.finalStatus(repo, pr.headSha, "ferry/plan/staging")).at(-1);
     const [comment = ""] = await h.comments(repo, pr.number, /Ferry plan/);
-    assert.ok(comment.length <= 65_536, `comment is ${comment.length} characters`);
+    assert.ok(comment.length <= limit, `comment is ${comment.length} characters`);
     assert.match(comment, /left out/);
     assert.match(comment, /ConfigMap e2e-[0-9a-f]+\/small/);
-    assert.ok(status?.target_url?.startsWith(h.url), status?.target_url ?? "");
-    const full = await (await fetch(status?.target_url ?? "")).text();
+    assert.ok(status?.targetUrl?.startsWith(h.url), status?.targetUrl ?? "");
+    const full = await (await fetch(status?.targetUrl ?? "")).text();
     assert.ok(full.length > 2_000_000, "the full plan has every line");
   });
 
   test("/ferry plan from a user without write access is refused and plans nothing; from a writer it is acknowledged and re-plans", async () => {
     const repo = await h.createRepo();
-    h.sim.setPermission(repo.fullName, "reader", "read");
-    h.sim.setPermission(repo.fullName, "writer", "write");
+    h.forge.setAccess(repo.fullName, "reader", "read");
+    h.forge.setAccess(repo.fullName, "writer", "write");
     const pr = await h.openPullRequest(repo, { "deploy/a.yaml": configMapYaml("a", { v: "1" }) });
-    assert.equal((await h.deliver("issue_comment", h.comment(repo, pr, "reader", "/ferry plan"))).status, 202);
+    assert.equal((await h.deliver(h.comment(repo, pr, "reader", "/ferry plan"))).status, 202);
     await h.comments(repo, pr.number, /@reader only people with write access/);
     await new Promise((r) => setTimeout(r, 300));
-    assert.deepEqual(h.sim.statuses(repo.fullName, pr.headSha), [], "nothing planned");
+    assert.deepEqual(h.statuses(repo, pr.headSha), [], "nothing planned");
 
     const request = h.comment(repo, pr, "writer", "/ferry plan staging");
-    await h.deliver("issue_comment", request);
+    await h.deliver(request);
     assert.equal((await h.finalStatus(repo, pr.headSha, "ferry/plan/staging")).at(-1)?.state, "success");
-    const writerComment = h.sim.comments(repo.fullName, pr.number).find((c) => c.body === "/ferry plan staging");
+    const writerComment = h.rawComments(repo, pr.number).find((c) => c.body === "/ferry plan staging");
     assert.deepEqual(writerComment?.reactions, ["eyes"]);
   });
 
   test("a pull request from a fork is not planned", async () => {
     const repo = await h.createRepo();
     const pr = await h.openPullRequest(repo, { "deploy/a.yaml": configMapYaml("a", { v: "1" }) }, { fromFork: true });
-    assert.equal((await h.deliver("pull_request", pr.payload)).status, 202);
+    assert.equal((await h.deliver(pr.delivery)).status, 202);
     await new Promise((r) => setTimeout(r, 500));
-    assert.deepEqual(h.sim.statuses(repo.fullName, pr.headSha), []);
-    assert.deepEqual(h.sim.comments(repo.fullName, pr.number), []);
+    assert.deepEqual(h.statuses(repo, pr.headSha), []);
+    assert.deepEqual(h.rawComments(repo, pr.number), []);
   });
 
   test("an older plan delivered after a newer one never overwrites the newer comment", async () => {
     const repo = await h.createRepo();
     const first = await h.openPullRequest(repo, { "deploy/a.yaml": configMapYaml("a", { v: "1" }) });
     const second = await h.pushToPullRequest(repo, first, { "deploy/a.yaml": configMapYaml("a", { v: "2" }) });
-    await h.deliver("pull_request", second.payload);
+    await h.deliver(second.delivery);
     await h.finalStatus(repo, second.headSha, "ferry/plan/staging");
-    await h.deliver("pull_request", first.payload);
+    await h.deliver(first.delivery);
     await h.finalStatus(repo, first.headSha, "ferry/plan/staging");
     await new Promise((r) => setTimeout(r, 200));
-    const comments = h.sim.comments(repo.fullName, first.number);
+    const comments = h.rawComments(repo, first.number);
     assert.equal(comments.length, 1);
     assert.match(comments[0]?.body ?? "", new RegExp(second.headSha.slice(0, 7)));
   });

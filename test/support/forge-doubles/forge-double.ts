@@ -1,0 +1,69 @@
+import type { GitRepo } from "../git-repo.js";
+
+/** A webhook ready to deliver: the forge's event name and its payload. */
+export interface Delivery {
+  event: string;
+  payload: object;
+}
+
+/** A commit status as the tests compare them across forges (GitLab's `failed` reads `failure`). */
+export interface SeenStatus {
+  context: string;
+  state: "pending" | "running" | "success" | "failure";
+  description: string;
+  targetUrl?: string;
+}
+
+/** A comment (GitHub) or note (GitLab) on a change, as the tests see it. */
+export interface SeenComment {
+  id: number;
+  body: string;
+  /** How many times Ferry edited it. */
+  edits: number;
+  /** Reactions (GitHub) or award emoji (GitLab) on it. */
+  reactions: string[];
+}
+
+/** What a merged change or an open change is, across forges. */
+export interface ChangeInfo {
+  number: number;
+  branch: string;
+  headSha: string;
+  mergeSha?: string;
+  fromFork?: boolean;
+}
+
+/**
+ * A forge played by a local simulator, with the verbs the end-to-end suite needs; the suite runs
+ * the same scenarios against each forge through this interface.
+ */
+export interface ForgeDouble {
+  /** `github` or `gitlab`. */
+  readonly kind: "github" | "gitlab";
+  /** Environment that points Ferry at the simulator with this forge's credentials. */
+  ferryEnv(): NodeJS.ProcessEnv;
+  /** Registers a repository backed by a real git repository. */
+  addRepo(fullName: string, git: GitRepo): void;
+  /** Registers an open change. */
+  openChange(fullName: string, change: ChangeInfo): void;
+  /** Moves an open change's head, or marks it merged. */
+  updateChange(fullName: string, change: ChangeInfo & { merged?: boolean }): void;
+  /** The webhook for a change opened (or synchronized, when `pushed`). */
+  changeEvent(fullName: string, change: ChangeInfo, action: "opened" | "pushed"): Delivery;
+  /** The webhook for a merged change. */
+  mergedEvent(fullName: string, change: ChangeInfo): Delivery;
+  /** The webhook for a push to a branch. */
+  pushEvent(fullName: string, branch: string, before: string, after: string): Delivery;
+  /** Adds a user's comment to a change and returns the webhook announcing it. */
+  commentEvent(fullName: string, change: number, user: string, body: string): Delivery;
+  /** Signs (or tokens) and posts a webhook to Ferry. */
+  deliver(ferryUrl: string, delivery: Delivery, deliveryId: string): Promise<{ status: number; body: string }>;
+  /** Statuses a commit received, in order. */
+  statuses(fullName: string, sha?: string): SeenStatus[];
+  /** Comments on a change, in creation order. */
+  comments(fullName: string, change: number): SeenComment[];
+  /** Gives a user read or write access to the repository. */
+  setAccess(fullName: string, user: string, access: "read" | "write"): void;
+  /** Stops the simulator. */
+  close(): Promise<void>;
+}

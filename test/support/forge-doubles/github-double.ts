@@ -1,0 +1,76 @@
+import type { GitRepo } from "../git-repo.js";
+import { GitHubSimulator } from "../github-simulator.js";
+import { issueCommentEvent, mergedPullRequest, pullRequestEvent, pushEvent, sendGitHubWebhook } from "../webhooks.js";
+import type { ChangeInfo, Delivery, ForgeDouble, SeenComment, SeenStatus } from "./forge-double.js";
+
+const SECRET = "harness-github-webhook-secret";
+
+/** GitHub played by the GitHub simulator; Ferry reaches it as GitHub Enterprise Server. */
+export class GitHubDouble implements ForgeDouble {
+  readonly kind = "github";
+  private constructor(readonly sim: GitHubSimulator) {}
+
+  /** Starts the simulator. */
+  static async start(): Promise<GitHubDouble> {
+    return new GitHubDouble(await GitHubSimulator.start());
+  }
+
+  ferryEnv(): NodeJS.ProcessEnv {
+    return { APP_ID: String(this.sim.appId), PRIVATE_KEY: this.sim.privateKeyPem, WEBHOOK_SECRET: SECRET, GHE_HOST: this.sim.host, GHE_PROTOCOL: "http" };
+  }
+
+  addRepo(fullName: string, git: GitRepo): void {
+    this.sim.addRepo(fullName, git);
+  }
+
+  openChange(fullName: string, change: ChangeInfo): void {
+    this.sim.addPullRequest(fullName, { number: change.number, headSha: change.headSha, headRef: change.branch, baseRef: "main", user: "dev" });
+  }
+
+  updateChange(fullName: string, change: ChangeInfo & { merged?: boolean }): void {
+    this.sim.updatePullRequest(fullName, change.number, { headSha: change.headSha, ...(change.merged ? { merged: true, mergeCommitSha: change.mergeSha } : {}) });
+  }
+
+  changeEvent(fullName: string, change: ChangeInfo, action: "opened" | "pushed"): Delivery {
+    const payload = pullRequestEvent({ repo: fullName, action: action === "opened" ? "opened" : "synchronize", number: change.number, headSha: change.headSha, base: "main", headRef: change.branch, fromFork: change.fromFork ?? false, author: "dev" });
+    return { event: "pull_request", payload };
+  }
+
+  mergedEvent(fullName: string, change: ChangeInfo): Delivery {
+    return { event: "pull_request", payload: mergedPullRequest({ repo: fullName, number: change.number, base: "main", headSha: change.headSha, headRef: change.branch, mergeCommitSha: change.mergeSha ?? "", mergedBy: "dev" }) };
+  }
+
+  pushEvent(fullName: string, branch: string, before: string, after: string): Delivery {
+    return { event: "push", payload: pushEvent({ repo: fullName, ref: `refs/heads/${branch}`, before, after, pusher: "dev" }) };
+  }
+
+  commentEvent(fullName: string, change: number, user: string, body: string): Delivery {
+    const commentId = this.sim.addComment(fullName, change, { user, body });
+    return { event: "issue_comment", payload: issueCommentEvent({ repo: fullName, number: change, body, user, commentId }) };
+  }
+
+  deliver(ferryUrl: string, delivery: Delivery, deliveryId: string): Promise<{ status: number; body: string }> {
+    return sendGitHubWebhook(ferryUrl, { event: delivery.event, payload: delivery.payload, secret: SECRET, deliveryId });
+  }
+
+  statuses(fullName: string, sha?: string): SeenStatus[] {
+    return this.sim.statuses(fullName, sha).map((s) => ({
+      context: s.context,
+      state: s.state === "error" ? "failure" : s.state,
+      description: s.description ?? "",
+      ...(s.target_url ? { targetUrl: s.target_url } : {}),
+    }));
+  }
+
+  comments(fullName: string, change: number): SeenComment[] {
+    return this.sim.comments(fullName, change).map((c) => ({ id: c.id, body: c.body, edits: c.edits, reactions: c.reactions }));
+  }
+
+  setAccess(fullName: string, user: string, access: "read" | "write"): void {
+    this.sim.setPermission(fullName, user, access);
+  }
+
+  close(): Promise<void> {
+    return this.sim.close();
+  }
+}
