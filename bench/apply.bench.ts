@@ -42,7 +42,7 @@ export async function run(context: BenchContext): Promise<BenchCase[]> {
   const renderer = new PlainRenderer();
   const ferryRelease = async (root: string, namespace: string, sha: string) => {
     const start = process.hrtime.bigint();
-    const rendered = await renderer.render(root, "deploy");
+    const rendered = await renderer.render(root, { path: "deploy" });
     await releaseEnvironment({
       client,
       repository: "bench/apply",

@@ -51,13 +51,13 @@ export async function run(context: BenchContext): Promise<BenchCase[]> {
   try {
     for (let i = 0; i < RUNS; i++) {
       const ns = `plan-ferry-${i}`;
-      await releaseEnvironment({ client, repository: "bench/plan", env: env(ns), grant, rendered: await renderer.render(base, "deploy"), sha: "base", actor: "bench" });
+      await releaseEnvironment({ client, repository: "bench/plan", env: env(ns), grant, rendered: await renderer.render(base, { path: "deploy" }), sha: "base", actor: "bench" });
       const kns = `plan-kubectl-${i}`;
       execFileSync(context.kubectl, ["--kubeconfig", context.kubeconfig, "create", "namespace", kns], { stdio: "ignore" });
       kubectl("apply", "--server-side", "-n", kns, "-f", join(base, "deploy"));
 
       let start = process.hrtime.bigint();
-      const plan = await planEnvironment({ client, repository: "bench/plan", env: env(ns), grant, rendered: await renderer.render(changed, "deploy"), sha: "changed" });
+      const plan = await planEnvironment({ client, repository: "bench/plan", env: env(ns), grant, rendered: await renderer.render(changed, { path: "deploy" }), sha: "changed" });
       ferry.push(seconds(start));
       if (plan.counts.update !== Math.ceil(OBJECTS / 3)) throw new Error(`expected ${Math.ceil(OBJECTS / 3)} updates, planned ${plan.counts.update}`);
 

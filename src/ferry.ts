@@ -9,6 +9,7 @@ import type { ServerConfig } from "./config/server-config.js";
 import { permanent } from "./errors.js";
 import { ferryOctokit } from "./forge/github/ferry-octokit.js";
 import { githubForgeFactory } from "./forge/github/github-forge-factory.js";
+import { gitlabForgeFactory } from "./forge/gitlab/gitlab-forge-factory.js";
 import type { ForgeFactory } from "./forge/types.js";
 import { runCommandJob } from "./jobs/command-job.js";
 import { runDeployJob } from "./jobs/deploy-job.js";
@@ -18,10 +19,11 @@ import { Queues } from "./queue/queues.js";
 import { planRoute } from "./web/plan-route.js";
 import { startWorkers } from "./worker/start-workers.js";
 import { ClusterRegistry } from "./kube/cluster-registry.js";
-import { PlainRenderer } from "./render/plain-renderer.js";
+import { createRenderer } from "./render/select-renderer.js";
 import { connectRedis, redisIsUp } from "./queue/redis-connection.js";
 import { startRedisServer, type RedisServer } from "./redis/redis-server.js";
 import { githubWebhookRoute } from "./web/github-webhook-route.js";
+import { gitlabWebhookRoute } from "./web/gitlab-webhook-route.js";
 import { createWebApp } from "./web/web-app.js";
 
 /** Which parts of Ferry run in this process. */
@@ -80,6 +82,7 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
       log.info({ redis: redisUrl, dir: join(options.dataDir, "redis") }, "started embedded redis-server (set REDIS_URL to use your own)");
     }
     const githubConfigured = githubAppConfigured(options.env);
+    const gitlab = { url: options.env.GITLAB_URL, token: options.env.GITLAB_TOKEN, webhookSecret: options.env.GITLAB_WEBHOOK_SECRET };
     // Probot is the GitHub App: it verifies webhook signatures and authenticates as installations.
     const probot = githubConfigured
       ? createProbot({ env: options.env, overrides: { log: log.child({ component: "probot" }), Octokit: ferryOctokit({ writeSpacing: options.githubWriteSpacing ?? true }) } })
@@ -94,6 +97,9 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
       closers.push(() => queues.close());
       const routes = [planRoute(new PlanStore(intakeRedis))];
       if (probot) routes.push(githubWebhookRoute({ verify: (body, signature) => probot.webhooks.verify(body, signature), queues, log }));
+      if (gitlab.webhookSecret || Object.keys(options.config.gitlab.projectSecrets).length > 0) {
+        routes.push(gitlabWebhookRoute({ secretFor: (project) => gitlabSecretFor(options, project), queues, log }));
+      }
       const app = createWebApp({ isReady: () => redisIsUp(intakeRedis), routes, githubConfigured, log });
       const server: Server = app.listen(options.port);
       await once(server, "listening");
@@ -109,14 +115,16 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
       const clusters = new ClusterRegistry(options.config);
       closers.push(() => clusters.close());
       const github = probot ? githubForgeFactory(probot) : undefined;
+      const gitlabForges = gitlab.url && gitlab.token ? gitlabForgeFactory({ url: gitlab.url, token: gitlab.token }) : undefined;
       const forges: ForgeFactory = (repo) => {
         if (repo.forge === "github" && github) return github(repo);
+        if (repo.forge === "gitlab" && gitlabForges) return gitlabForges(repo);
         return Promise.reject(permanent(`no ${repo.forge} credentials are configured`));
       };
       const queues = new Queues(redis);
       closers.push(() => queues.close());
       const publicUrl = options.config.publicUrl ?? options.env.FERRY_PUBLIC_URL ?? running.url ?? `http://localhost:${options.port}`;
-      const common = { config: options.config, forges, clusters, renderer: new PlainRenderer(), redis, log };
+      const common = { config: options.config, forges, clusters, renderer: createRenderer({ kustomize: options.env.FERRY_KUSTOMIZE ?? "kustomize", helm: options.env.FERRY_HELM ?? "helm" }), redis, log };
       const workers = startWorkers({
         connection: () => {
           const connection = connectRedis(redisUrl);
@@ -137,6 +145,12 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
     await close();
     throw error;
   }
+}
+
+/** The webhook secret of a GitLab project: its own (an environment variable the server config names), else the shared GITLAB_WEBHOOK_SECRET. */
+function gitlabSecretFor(options: FerryOptions, project: string | undefined): string | undefined {
+  const own = project === undefined ? undefined : options.config.gitlab.projectSecrets[project];
+  return (own === undefined ? undefined : options.env[own]) ?? options.env.GITLAB_WEBHOOK_SECRET;
 }
 
 async function quit(redis: Redis): Promise<void> {

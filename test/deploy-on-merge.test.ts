@@ -147,4 +147,8 @@ for (const forge of FORGES) describe(`merge to deploy (${forge})`, () => {
     assert.match(final?.description ?? "", /^\.ferry\.yml:7:16: environments\.0\.namespace: must be a DNS label/);
     await h.comments(repo, merge.number, /\.ferry\.yml:7:16: environments\.0\.namespace/);
   });
+
+  test("the forge refused no status transition in this suite", () => {
+    assert.deepEqual(h.forge.refusedTransitions(), []);
+  });
 });

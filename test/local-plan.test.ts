@@ -10,6 +10,7 @@ import { releaseEnvironment } from "../src/release/release-environment.js";
 import { PlainRenderer } from "../src/render/plain-renderer.js";
 import { stringify } from "yaml";
 import { configMapYaml } from "./support/ferry-harness.js";
+import { writeTree } from "./support/file-tree.js";
 import { createTestNamespace, testKubeConfig, testKubeConfigPath } from "./support/kube.js";
 
 const run = promisify(execFile);
@@ -41,7 +42,7 @@ describe("ferry plan --dir", () => {
       repository: "local",
       env: { name: "local", branch: "-", path: ".", cluster: "ferry-test", namespace, prune: false },
       grant: { cluster: "ferry-test", namespaces: ["*"], clusterScopedKinds: [] },
-      rendered: await new PlainRenderer().render(dir, "."),
+      rendered: await new PlainRenderer().render(dir, { path: "." }),
       sha: "setup",
       actor: "test",
     });
@@ -64,5 +65,30 @@ describe("ferry plan --dir", () => {
     const broken = await ferryPlan("--dir", dir, "--namespace", namespace);
     assert.equal(broken.code, 2, broken.out);
     assert.match(broken.out, /ConfigMap [^ ]+\/Not_Valid \(bad\.yaml\): .*Invalid value: "Not_Valid"/);
+  });
+
+  test("renders a Kustomize overlay inside its git work tree and a Helm chart as releases do; --render overrides detection", async () => {
+    const repo = join(dir, "repo");
+    await writeTree(repo, {
+      "base/kustomization.yaml": "resources: [cm.yaml]\n",
+      "base/cm.yaml": configMapYaml("from-base", { v: "1" }),
+      "overlays/staging/kustomization.yaml": "resources: [../../base]\nconfigMapGenerator:\n  - name: settings\n    literals: [colour=blue]\n",
+      "chart/Chart.yaml": "apiVersion: v2\nname: shop\nversion: 0.1.0\n",
+      "chart/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-settings\n",
+    });
+    await run("git", ["init", "-q", repo]);
+
+    const overlay = await ferryPlan("--dir", join(repo, "overlays/staging"), "--namespace", namespace);
+    assert.equal(overlay.code, 1, overlay.out);
+    assert.match(overlay.out, /\+ ConfigMap [^ ]+\/from-base from kustomize build overlays\/staging#\d/);
+    assert.match(overlay.out, /\+ ConfigMap [^ ]+\/settings-[a-z0-9]{10} /);
+
+    const plain = await ferryPlan("--dir", join(repo, "overlays/staging"), "--namespace", namespace, "--render", "plain");
+    assert.equal(plain.code, 2, plain.out);
+    assert.match(plain.out, /overlays\/staging\/kustomization\.yaml: not a Kubernetes object: missing apiVersion/);
+
+    const chart = await ferryPlan("--dir", join(repo, "chart"), "--namespace", namespace, "--release-name", "web");
+    assert.equal(chart.code, 1, chart.out);
+    assert.match(chart.out, /\+ ConfigMap [^ ]+\/web-settings from chart\/templates\/cm\.yaml/);
   });
 });

@@ -139,4 +139,8 @@ for (const forge of FORGES) describe(`plan preview on changes (${forge})`, () =>
     assert.equal(comments.length, 1);
     assert.match(comments[0]?.body ?? "", new RegExp(second.headSha.slice(0, 7)));
   });
+
+  test("the forge refused no status transition in this suite", () => {
+    assert.deepEqual(h.forge.refusedTransitions(), []);
+  });
 });

@@ -35,7 +35,9 @@ export function buildCli(): Command {
   program
     .command("plan")
     .summary("Show what applying a local directory of manifests would change in a cluster (exit 0 no changes, 1 changes, 2 error).")
-    .requiredOption("--dir <path>", "directory of YAML/JSON manifests")
+    .requiredOption("--dir <path>", "directory of YAML/JSON manifests, a kustomization or a Helm chart")
+    .addOption(new Option("--render <mode>", "how to render --dir: auto picks kustomize, then helm, then plain by the files it holds").choices(["auto", "plain", "kustomize", "helm"]).default("auto"))
+    .option("--release-name <name>", "Helm release name", "local")
     .option("--context <name>", "kubeconfig context (default: the current one)")
     .option("--namespace <ns>", "namespace for objects that name none", "default")
     .option("--kubeconfig <file>", "kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")

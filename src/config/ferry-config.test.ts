@@ -132,6 +132,83 @@ environments:
     assert.deepEqual(lines, ['.ferry.yml:8:12: environments.0.after: no environment named "stagign"']);
   });
 
+  it("accepts render modes and Helm options", () => {
+    const config = parseFerryConfig(`version: 1
+environments:
+  - name: staging
+    branch: main
+    path: charts/shop
+    cluster: c
+    namespace: shop
+    render: helm
+    helm:
+      releaseName: web
+      valuesFiles: [values-staging.yaml, env/extra.yaml]
+      values: {replicas: 2, image: {tag: "1.4"}}
+      hooks: skip
+  - name: overlay
+    branch: main
+    path: deploy/overlays/staging
+    cluster: c
+    namespace: shop
+    render: kustomize
+  - name: detected
+    branch: main
+    path: deploy
+    cluster: c
+    namespace: shop
+`);
+    const [staging, overlay, detected] = config.environments;
+    assert.equal(staging?.render, "helm");
+    assert.deepEqual(staging?.helm, { releaseName: "web", valuesFiles: ["values-staging.yaml", "env/extra.yaml"], values: { replicas: 2, image: { tag: "1.4" } }, hooks: "skip" });
+    assert.equal(overlay?.render, "kustomize");
+    assert.equal(detected?.render, undefined, "absent means auto");
+  });
+
+  it("refuses unknown render modes and bad Helm options", () => {
+    const lines = errorLines(`version: 1
+environments:
+  - name: a
+    branch: main
+    path: x
+    cluster: c
+    namespace: shop
+    render: jsonnet
+  - name: b
+    branch: main
+    path: x
+    cluster: c
+    namespace: shop
+    helm:
+      releaseName: Web_1
+      valuesFiles: [../secrets.yaml, /etc/values.yaml]
+      hooks: apply
+      repo: https://charts.example.com
+`);
+    assert.deepEqual(lines, [
+      '.ferry.yml:8:13: environments.0.render: Invalid option: expected one of "auto"|"plain"|"kustomize"|"helm"',
+      ".ferry.yml:15:20: environments.1.helm.releaseName: must be a DNS label (lower-case letters, digits, -)",
+      ".ferry.yml:16:21: environments.1.helm.valuesFiles.0: must be a relative path inside the chart's directory (no leading /, no ..)",
+      ".ferry.yml:16:38: environments.1.helm.valuesFiles.1: must be a relative path inside the chart's directory (no leading /, no ..)",
+      '.ferry.yml:17:14: environments.1.helm.hooks: Invalid option: expected one of "refuse"|"skip"',
+      '.ferry.yml:15:7: environments.1.helm: Unrecognized key: "repo"',
+    ]);
+  });
+
+  it("refuses Helm options on an environment rendered otherwise", () => {
+    const lines = errorLines(`version: 1
+environments:
+  - name: c
+    branch: main
+    path: x
+    cluster: c
+    namespace: shop
+    render: kustomize
+    helm: {releaseName: web}
+`);
+    assert.deepEqual(lines, [".ferry.yml:9:11: environments.0.helm: helm options need render: helm or auto, not kustomize"]);
+  });
+
   it("reports a YAML syntax error with its position", () => {
     const lines = errorLines("version: 1\nenvironments:\n  - name: staging\n\tbranch: main\n");
     assert.equal(lines.length, 1);

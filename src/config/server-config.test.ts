@@ -44,6 +44,7 @@ describe("parseServerConfig", () => {
         { name: "prod", inCluster: true, labels: {} },
       ],
       forkPlans: [],
+      gitlab: { projectSecrets: {} },
       policy: [
         { repositories: ["acme/*"], clusters: ["staging"], namespaces: ["shop-*"], clusterScopedKinds: [] },
         { repositories: ["acme/platform"], clusters: ["*"], namespaces: ["*"], clusterScopedKinds: ["Namespace", "CustomResourceDefinition"] },
@@ -106,6 +107,6 @@ describe("loadServerConfig", () => {
   });
 
   it("gives an empty config when there is no file", async () => {
-    assert.deepEqual(await loadServerConfig(undefined), { clusters: [], forkPlans: [], policy: [] });
+    assert.deepEqual(await loadServerConfig(undefined), { clusters: [], forkPlans: [], gitlab: { projectSecrets: {} }, policy: [] });
   });
 });

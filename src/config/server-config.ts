@@ -35,6 +35,8 @@ export const serverConfigSchema = z
     /** URL Ferry is reached at, for links in statuses and comments. */
     publicUrl: z.url().optional(),
     clusters: z.array(clusterSchema).default([]),
+    /** GitLab: per-project webhook secrets, as the names of environment variables holding them (others use GITLAB_WEBHOOK_SECRET). */
+    gitlab: z.strictObject({ projectSecrets: z.record(z.string(), z.string().min(1)).default({}) }).default({ projectSecrets: {} }),
     /** Repositories (globs) whose pull requests from forks are planned; none by default, as fork code is untrusted. */
     forkPlans: z.array(z.string().min(1)).default([]),
     policy: z.array(policyRuleSchema).default([]),

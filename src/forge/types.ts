@@ -70,8 +70,8 @@ export interface Forge {
   accessLevel(user: string): Promise<AccessLevel>;
   /** The current head, base branch and state of a change, read fresh (a queued job's copy may be stale). */
   changeHead(change: number): Promise<ChangeHead>;
-  /** Adds a reaction to a comment on a change; the same reaction twice stays one. */
-  react(commentId: number, reaction: Reaction): Promise<void>;
+  /** Adds a reaction to comment `commentId` on change `change`; the same reaction twice stays one. */
+  react(change: number, commentId: number, reaction: Reaction): Promise<void>;
 }
 
 /** Builds the forge object for a repository (authenticating as the app installation or token). */

@@ -30,7 +30,7 @@ export async function runCommandJob(request: CommandRequest, deps: CommandJobDep
     await forge.createComment(request.change, `@${request.user} this change is closed; there is nothing to plan.`);
     return "closed";
   }
-  await forge.react(request.commentId, "eyes");
+  await forge.react(request.change, request.commentId, "eyes");
   await deps.enqueuePlan({
     repo: request.repo,
     change: request.change,

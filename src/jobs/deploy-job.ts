@@ -54,7 +54,6 @@ export async function runDeployJob(request: DeployRequest, attempt: Attempt, dep
       log.info("no environment deploys this branch");
       return [];
     }
-    await Promise.all(environments.map((env) => forge.setStatus(request.sha, { context: deployContext(env.name), state: "pending", description: "queued" })));
     const outcomes = await Promise.all(environments.map((env) => deployEnvironment(env, request, attempt, { ...deps, log }, forge, checkouts)));
     const changes = request.change !== undefined ? [request.change] : await forge.changesMergedAs(request.sha);
     for (const change of changes) await forge.ensureComment(change, resultMarker(request.sha), resultComment(request.sha, outcomes));
@@ -70,6 +69,7 @@ async function deployEnvironment(env: Environment, request: DeployRequest, attem
   const lockKey = `ferry:lock:release:${request.repo.forge}:${request.repo.fullName}:${env.name}`;
   let head = request.sha;
   try {
+    if (attempt.number === 1) await forge.setStatus(request.sha, { context, state: "pending", description: "queued" });
     return await withLock(deps.redis, lockKey, async () => {
       // Read the head again under the lock: a release that waited must not deploy an older commit
       // than the one a newer release just deployed.
@@ -80,12 +80,14 @@ async function deployEnvironment(env: Environment, request: DeployRequest, attem
       const client = await deps.clusters.client(headEnv.cluster);
       const last = await lastRelease(client, request.repo.fullName, headEnv);
       if (last?.sha === head && last.result === "success") {
-        if (request.sha !== head) await forge.setStatus(request.sha, { context, state: "success", description: `included in release of ${short(head)}` });
+        // Another job released the head while this one waited: close this job's pending status.
+        const description = request.sha === head ? `deployed ${short(head)} (released by an earlier job)` : `included in release of ${short(head)}`;
+        await forge.setStatus(request.sha, { context, state: "success", description });
         log.info({ head }, "head already released");
         return { env: headEnv, kind: "already-released", sha: head };
       }
       for (const sha of new Set([request.sha, head])) await forge.setStatus(sha, { context, state: "running", description: `deploying ${short(head)} to ${headEnv.cluster}` });
-      const rendered = await deps.renderer.render(checkout.root, headEnv.path);
+      const rendered = await deps.renderer.render(checkout.root, headEnv);
       const result = await releaseEnvironment({ client, repository: request.repo.fullName, env: headEnv, grant, rendered, sha: head, actor: request.actor });
       log.info({ head, created: result.created.length, configured: result.configured.length, pruned: result.pruned.length, unchanged: result.unchanged }, "released");
       await forge.setStatus(head, { context, state: "success", description: `deployed: ${releaseSummary(result)}` });

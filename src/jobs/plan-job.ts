@@ -90,7 +90,7 @@ async function planOne(env: Environment, checkout: Checkout, request: PlanReques
   try {
     const grant = grantFor(deps.config, request.repo.fullName, env);
     const client = await deps.clusters.client(env.cluster);
-    const rendered = await deps.renderer.render(checkout.root, env.path);
+    const rendered = await deps.renderer.render(checkout.root, env);
     return await planEnvironment({ client, repository: request.repo.fullName, env, grant, rendered, sha: request.headSha });
   } catch (error) {
     if (!isPermanent(error)) throw error;

@@ -55,7 +55,7 @@ describe("PlainRenderer", () => {
       "deploy/README.md": "not a manifest",
       "other/g.yaml": configMap("g"),
     });
-    const rendered = await renderer.render(root, "deploy");
+    const rendered = await renderer.render(root, { path: "deploy" });
     assert.deepEqual(
       rendered.map((r) => [r.source, r.object.metadata.name]),
       [
@@ -71,14 +71,14 @@ describe("PlainRenderer", () => {
 
   it("numbers documents by position, skipping empty and null ones", async () => {
     const root = await repo({ "env/x.yaml": `${configMap("one")}---\n---\nnull\n---\n${configMap("two")}` });
-    const rendered = await renderer.render(root, "env");
+    const rendered = await renderer.render(root, { path: "env" });
     assert.deepEqual(rendered.map((r) => r.source), ["env/x.yaml#1", "env/x.yaml#4"]);
   });
 
   it("renders the repository root for . and an empty path", async () => {
     const root = await repo({ "a.yaml": configMap("a") });
-    assert.equal((await renderer.render(root, "."))[0]?.source, "a.yaml");
-    assert.equal((await renderer.render(root, ""))[0]?.source, "a.yaml");
+    assert.equal((await renderer.render(root, { path: "." }))[0]?.source, "a.yaml");
+    assert.equal((await renderer.render(root, { path: "" }))[0]?.source, "a.yaml");
   });
 
   it("expands List and *List kinds in JSON and YAML", async () => {
@@ -94,7 +94,7 @@ describe("PlainRenderer", () => {
       "env/list.json": JSON.stringify(list, null, "\t"),
       "env/maps.yaml": `apiVersion: v1\nkind: ConfigMapList\nitems:\n  - ${configMap("z").replaceAll("\n", "\n    ")}`,
     });
-    const rendered = await renderer.render(root, "env");
+    const rendered = await renderer.render(root, { path: "env" });
     assert.deepEqual(
       rendered.map((r) => [r.source, r.object.metadata.name]),
       [
@@ -107,7 +107,7 @@ describe("PlainRenderer", () => {
 
   it("reads YAML 1.1 as kubectl does", async () => {
     const root = await repo({ "env/a.yaml": configMap("a", "mode: 0644\nat: 12:30\nday: 2001-12-14\nflag: yes\n") });
-    const [only] = await renderer.render(root, "env");
+    const [only] = await renderer.render(root, { path: "env" });
     assert.deepEqual(
       { mode: only?.object.mode, at: only?.object.at, day: only?.object.day, flag: only?.object.flag },
       { mode: 420, at: "12:30", day: "2001-12-14", flag: true },
@@ -121,13 +121,13 @@ describe("PlainRenderer", () => {
     );
     const root = await repo({ "env/bomb.yaml": configMap("bomb", `data:\n${lines.join("\n")}\n`) });
     const started = Date.now();
-    assert.deepEqual(await problems(renderer.render(root, "env")), ["env/bomb.yaml: Excessive alias count indicates a resource exhaustion attack"]);
+    assert.deepEqual(await problems(renderer.render(root, { path: "env" })), ["env/bomb.yaml: Excessive alias count indicates a resource exhaustion attack"]);
     assert.ok(Date.now() - started < 1000);
   });
 
   it("names file, line and column for a YAML syntax error", async () => {
     const root = await repo({ "deploy/app.yaml": `${configMap("ok")}---\napiVersion: v1\nkind: ConfigMap: x\nmetadata: {}\n` });
-    assert.deepEqual(await problems(renderer.render(root, "deploy")), [
+    assert.deepEqual(await problems(renderer.render(root, { path: "deploy" })), [
       "deploy/app.yaml:7:7: Nested mappings are not allowed in compact mappings",
     ]);
   });
@@ -145,7 +145,7 @@ describe("PlainRenderer", () => {
         "apiVersion: v1\nkind: List",
       ].join("\n---\n"),
     });
-    assert.deepEqual(await problems(renderer.render(root, "deploy")), [
+    assert.deepEqual(await problems(renderer.render(root, { path: "deploy" })), [
       "deploy/x.yaml#1: not a Kubernetes object: expected a mapping, found string",
       "deploy/x.yaml#2: not a Kubernetes object: expected a mapping, found a sequence",
       "deploy/x.yaml#3: not a Kubernetes object: missing apiVersion",
@@ -169,7 +169,7 @@ describe("PlainRenderer", () => {
       ["deploy/a.yaml", /environment path deploy\/a\.yaml is not a directory/],
     ];
     for (const [envPath, pattern] of cases) {
-      const [line] = await problems(renderer.render(root, envPath));
+      const [line] = await problems(renderer.render(root, { path: envPath }));
       assert.match(line ?? "", pattern);
     }
   });
@@ -179,16 +179,16 @@ describe("PlainRenderer", () => {
     await mkdir(path.join(work, "outside"), { recursive: true });
     await writeFile(path.join(work, "outside/secret.yaml"), configMap("stolen"));
     await symlink(path.join(work, "outside"), path.join(root, "escape"));
-    const [line] = await problems(renderer.render(root, "escape"));
+    const [line] = await problems(renderer.render(root, { path: "escape" }));
     assert.match(line ?? "", /environment path escape leads outside the repository through a symlink/);
 
     await symlink("../../outside/secret.yaml", path.join(root, "deploy/secret.yaml"));
-    assert.deepEqual(await problems(renderer.render(root, "deploy")), ["deploy/secret.yaml: symlink leads outside the repository"]);
+    assert.deepEqual(await problems(renderer.render(root, { path: "deploy" })), ["deploy/secret.yaml: symlink leads outside the repository"]);
     await rm(path.join(root, "deploy/secret.yaml"));
 
     await symlink("../base/b.yaml", path.join(root, "deploy/b.yaml"));
     await symlink("../base", path.join(root, "deploy/base-dir"));
-    const rendered = await renderer.render(root, "deploy");
+    const rendered = await renderer.render(root, { path: "deploy" });
     assert.deepEqual(rendered.map((r) => r.source), ["deploy/a.yaml", "deploy/b.yaml"]);
   });
 
@@ -200,7 +200,7 @@ describe("PlainRenderer", () => {
       "env/b.yaml": `${deployment("apps/v1beta1", "web", "shop")}---\n${deployment("example.com/v1", "web", "shop")}`,
       "env/c.yaml": configMap("web"),
     });
-    assert.deepEqual(await problems(renderer.render(root, "env")), ["env/b.yaml#1: duplicate Deployment shop/web, also in env/a.yaml#1"]);
+    assert.deepEqual(await problems(renderer.render(root, { path: "env" })), ["env/b.yaml#1: duplicate Deployment shop/web, also in env/a.yaml#1"]);
   });
 
   it("reports every problem across files in one error", async () => {
@@ -211,7 +211,7 @@ describe("PlainRenderer", () => {
       "env/4-dup.yaml": configMap("ok"),
       "env/5-bad.json": "{\"apiVersion\": \"v1\"",
     });
-    const lines = await problems(renderer.render(root, "env"));
+    const lines = await problems(renderer.render(root, { path: "env" }));
     assert.equal(lines.length, 4, lines.join("\n"));
     assert.match(lines[0] ?? "", /^env\/1-syntax\.yaml:\d+:\d+: /);
     assert.equal(lines[1], "env/2-missing.yaml: not a Kubernetes object: missing metadata.name");
@@ -221,9 +221,9 @@ describe("PlainRenderer", () => {
 
   it("enforces the document and file size limits", async () => {
     const root = await repo({ "env/a.yaml": `${configMap("a")}---\n${configMap("b")}---\n${configMap("c")}` });
-    const [tooMany] = await problems(new PlainRenderer({ maxDocuments: 2 }).render(root, "env"));
+    const [tooMany] = await problems(new PlainRenderer({ maxDocuments: 2 }).render(root, { path: "env" }));
     assert.equal(tooMany, "env: more than 2 objects");
-    const [tooBig] = await problems(new PlainRenderer({ maxFileBytes: 50 }).render(root, "env"));
+    const [tooBig] = await problems(new PlainRenderer({ maxFileBytes: 50 }).render(root, { path: "env" }));
     assert.equal(tooBig, "env/a.yaml: larger than the 50-byte limit per manifest file");
   });
 });

@@ -1,3 +1,5 @@
+import type { Environment } from "../config/ferry-config.js";
+
 /** A Kubernetes object as rendered from a repository or read from a cluster. */
 export interface KubeObject {
   apiVersion: string;
@@ -16,12 +18,21 @@ export interface KubeObject {
 export interface RenderedObject {
   /** The object as written in the repository. */
   object: KubeObject;
-  /** Path relative to the repository root, with the document index for multi-document files: `deploy/app.yaml#2`. */
+  /**
+   * Where it came from, relative to the repository root: `deploy/app.yaml#2` for plain manifests,
+   * the template for Helm (`charts/shop/templates/web.yaml`), `kustomize build deploy/staging#3` for Kustomize.
+   */
   source: string;
 }
 
+/** What a renderer needs to know of an environment: its path, how to render it, its name and namespace. */
+export type RenderTarget = Pick<Environment, "name" | "path" | "namespace" | "render" | "helm">;
+
 /** Turns an environment's directory into Kubernetes objects. */
 export interface Renderer {
-  /** Renders `path` (relative to `root`, the extracted repository) into objects; throws a permanent FerryError naming the file on bad input. */
-  render(root: string, path: string): Promise<RenderedObject[]>;
+  /**
+   * Renders `env.path` (relative to `root`, the extracted repository) into objects; throws a permanent
+   * FerryError naming the file, or carrying the tool's own message, on bad input.
+   */
+  render(root: string, env: RenderTarget): Promise<RenderedObject[]>;
 }

@@ -10,7 +10,7 @@ import { startFerry, type RunningFerry } from "../../src/ferry.js";
 import { createLogger } from "../../src/logger.js";
 import type { Delivery, ForgeDouble, SeenComment, SeenStatus } from "./forge-doubles/forge-double.js";
 import { GitHubDouble } from "./forge-doubles/github-double.js";
-// import { GitLabDouble } from "./forge-doubles/gitlab-double.js";
+import { GitLabDouble } from "./forge-doubles/gitlab-double.js";
 import { GitRepo } from "./git-repo.js";
 import { testKubeConfig, testKubeConfigPath, uniqueName } from "./kube.js";
 import { startTestRedis } from "./redis.js";
@@ -19,7 +19,7 @@ import { startTestRedis } from "./redis.js";
 export const TEST_CLUSTER = "test";
 
 /** The forges the end-to-end suites run against. */
-export const FORGES = ["github"] as const;
+export const FORGES = ["github", "gitlab"] as const;
 
 /** A repository on the forge with a deploy environment whose namespace is the test's own. */
 export interface TestRepo {
@@ -59,7 +59,7 @@ export class FerryHarness {
     const cleanups: Array<() => Promise<void>> = [];
     const redis = await startTestRedis();
     cleanups.push(() => redis.stop());
-    const forge: ForgeDouble = await GitHubDouble.start();
+    const forge: ForgeDouble = kind === "github" ? await GitHubDouble.start() : await GitLabDouble.start();
     cleanups.push(() => forge.close());
     const dir = await mkdtemp(join(tmpdir(), "ferry-harness-"));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));

@@ -1,5 +1,6 @@
 import { STATUS_CODES } from "node:http";
 import { FerryError, permanent, transient } from "../../errors.js";
+import { errorText, field, numberField, stringField } from "../untyped-fields.js";
 
 /**
  * Turns a failed GitHub call into a FerryError whose message says what Ferry was doing, e.g.
@@ -43,22 +44,4 @@ function responseMessage(data: unknown, status: number): string {
     ? errors.map((e: unknown) => (typeof e === "string" ? e : (stringField(e, "message") ?? stringField(e, "code")))).filter((d) => d !== undefined)
     : [];
   return details.length > 0 ? `${message}: ${details.join("; ")}` : message;
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function field(value: unknown, name: string): unknown {
-  return typeof value === "object" && value !== null && name in value ? (value as Record<string, unknown>)[name] : undefined;
-}
-
-function stringField(value: unknown, name: string): string | undefined {
-  const found = field(value, name);
-  return typeof found === "string" ? found : undefined;
-}
-
-function numberField(value: unknown, name: string): number | undefined {
-  const found = field(value, name);
-  return typeof found === "number" ? found : undefined;
 }

@@ -1,5 +1,6 @@
 import type { Probot } from "probot";
 import { permanent } from "../../errors.js";
+import { cachedLookup } from "../cached-lookup.js";
 import type { ForgeFactory } from "../types.js";
 import { githubError } from "./github-error.js";
 import { GitHubForge, splitFullName } from "./github-forge.js";
@@ -17,14 +18,8 @@ export interface GitHubForgeFactoryOptions {
  */
 export function githubForgeFactory(probot: Probot, options: GitHubForgeFactoryOptions = {}): ForgeFactory {
   // The bot login never changes while the app runs; a failed lookup is forgotten so the next job retries it.
-  let botLogin: Promise<string> | undefined = options.botLogin === undefined ? undefined : Promise.resolve(options.botLogin);
-  const findBotLogin = (): Promise<string> => {
-    botLogin ??= lookUpBotLogin(probot).catch((error: unknown) => {
-      botLogin = undefined;
-      throw error;
-    });
-    return botLogin;
-  };
+  const known = options.botLogin;
+  const findBotLogin = known === undefined ? cachedLookup(() => lookUpBotLogin(probot)) : () => Promise.resolve(known);
 
   return async (repo) => {
     if (repo.forge !== "github") throw permanent(`GitHub: cannot act on a ${repo.forge} repository (${repo.fullName})`);

@@ -2,14 +2,13 @@ import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import { after, before, describe, test } from "node:test";
-import { createGunzip } from "node:zlib";
 import { createProbot, type Probot, type ProbotOctokit } from "probot";
-import tar from "tar-stream";
-import { GitRepo } from "../../../test/support/git-repo.js";
+import { createDeployRepo } from "../../../test/support/deploy-repo.js";
+import { ferryError } from "../../../test/support/ferry-error.js";
+import type { GitRepo } from "../../../test/support/git-repo.js";
 import { GitHubSimulator } from "../../../test/support/github-simulator.js";
-import { FerryError } from "../../errors.js";
+import { untarGz } from "../../../test/support/untar-gz.js";
 import type { RepoRef } from "../types.js";
 import { ferryOctokit } from "./ferry-octokit.js";
 import { GitHubForge } from "./github-forge.js";
@@ -18,32 +17,6 @@ import { githubForgeFactory } from "./github-forge-factory.js";
 const fullName = "acme/deploy";
 const repoRef: RepoRef = { forge: "github", fullName, installationId: 1 };
 const secondaryRateLimit = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.";
-
-/** The regular files of a gzip-compressed tarball stream: path → contents. */
-async function untarGz(input: Readable): Promise<Map<string, string>> {
-  const extract = tar.extract();
-  const files = new Map<string, string>();
-  const read = (async () => {
-    for await (const entry of extract) {
-      const chunks: Buffer[] = [];
-      for await (const chunk of entry) chunks.push(chunk as Buffer);
-      if (entry.header.type === "file") files.set(entry.header.name, Buffer.concat(chunks).toString("utf8"));
-    }
-  })();
-  await Promise.all([pipeline(input, createGunzip(), extract), read]);
-  return files;
-}
-
-/** The FerryError a promise rejects with. */
-async function ferryError(promise: Promise<unknown>): Promise<FerryError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof FerryError) return error;
-    throw error;
-  }
-  assert.fail("expected a FerryError");
-}
 
 describe("GitHubForge against the GitHub simulator", () => {
   let sim: GitHubSimulator;
@@ -60,14 +33,7 @@ describe("GitHubForge against the GitHub simulator", () => {
     sim.requests.slice(from).filter((r) => r.method === method && r.path.startsWith(`/api/v3${suffix}`));
 
   before(async () => {
-    git = await GitRepo.create("deploy");
-    await git.writeFiles({ "envs/staging/app.yaml": "kind: ConfigMap\n", "README.md": "hello\n" });
-    mainSha = await git.commit("initial");
-    await git.branch("feature/x");
-    await git.checkout("feature/x");
-    await git.writeFiles({ "envs/staging/app.yaml": "kind: Secret\n" });
-    featureSha = await git.commit("change");
-    mergeSha = await git.merge("feature/x", "main", "Merge pull request #3");
+    ({ git, mainSha, featureSha, mergeSha } = await createDeployRepo("Merge pull request #3"));
     sim = await GitHubSimulator.start();
     sim.addRepo(fullName, git);
     probot = createProbot({
@@ -269,11 +235,11 @@ describe("GitHubForge against the GitHub simulator", () => {
   test("react adds a reaction to a user's comment, once however often it is repeated", async () => {
     sim.addPullRequest(fullName, { number: 22, headSha: featureSha, headRef: "feature/x", baseRef: "main", user: "alice" });
     const id = sim.addComment(fullName, 22, { user: "alice", body: "/ferry plan staging" });
-    await forge.react(id, "eyes");
-    await forge.react(id, "eyes");
-    await forge.react(id, "+1");
+    await forge.react(22, id, "eyes");
+    await forge.react(22, id, "eyes");
+    await forge.react(22, id, "+1");
     const from = sim.requests.length;
-    await forge.react(id, "-1");
+    await forge.react(22, id, "-1");
     assert.deepEqual(
       requestsTo(from, "POST", `/repos/${fullName}/issues/comments/${id}/reactions`).map((r) => r.status),
       [201],
@@ -283,10 +249,10 @@ describe("GitHubForge against the GitHub simulator", () => {
       [["alice", "/ferry plan staging", ["eyes", "+1", "-1"]]],
     );
 
-    const missing = await ferryError(forge.react(1, "eyes"));
+    const missing = await ferryError(forge.react(22, 1, "eyes"));
     assert.deepEqual([missing.kind, missing.message], ["permanent", "GitHub: reacting eyes to comment 1: 404 Not Found"]);
     sim.failNext({ method: "POST", pathPrefix: `/repos/${fullName}/issues/comments/${id}/reactions` }, [{ status: 403, body: { message: "Resource not accessible by integration" } }]);
-    const forbidden = await ferryError(forge.react(id, "+1"));
+    const forbidden = await ferryError(forge.react(22, id, "+1"));
     assert.deepEqual([forbidden.kind, forbidden.message], ["permanent", `GitHub: reacting +1 to comment ${id}: 403 Resource not accessible by integration`]);
   });
 

@@ -1,6 +1,8 @@
 import { Readable } from "node:stream";
 import type { ProbotOctokit } from "probot";
 import { permanent } from "../../errors.js";
+import { forgeCall } from "../forge-call.js";
+import { trimDescription } from "../trim-description.js";
 import type { AccessLevel, ChangeHead, CommitStatus, Forge, Reaction, RepoRef, StatusState } from "../types.js";
 import { githubError, githubStatus } from "./github-error.js";
 
@@ -103,7 +105,7 @@ export class GitHubForge implements Forge {
         sha,
         context: status.context,
         state: githubStates[status.state],
-        description: trimDescription(status.description),
+        description: trimDescription(status.description, maxDescriptionLength),
         ...(status.targetUrl === undefined ? {} : { target_url: status.targetUrl }),
       }),
     );
@@ -174,8 +176,8 @@ export class GitHubForge implements Forge {
     });
   }
 
-  /** Reacts to an issue comment; GitHub answers a repeated reaction with the existing one. */
-  async react(commentId: number, reaction: Reaction): Promise<void> {
+  /** Reacts to an issue comment (GitHub addresses it without the pull request); GitHub answers a repeated reaction with the existing one. */
+  async react(_change: number, commentId: number, reaction: Reaction): Promise<void> {
     await this.call(`reacting ${reaction} to comment ${commentId}`, () =>
       this.octokit.rest.reactions.createForIssueComment({ owner: this.owner, repo: this.name, comment_id: commentId, content: reaction }),
     );
@@ -198,21 +200,9 @@ export class GitHubForge implements Forge {
   }
 
   /** Runs one GitHub call, turning its failure into a FerryError that says what was being done. */
-  private async call<T>(doing: string, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      throw githubError(error, doing);
-    }
+  private call<T>(doing: string, run: () => Promise<T>): Promise<T> {
+    return forgeCall(doing, run, githubError);
   }
-}
-
-/** The description cut to GitHub's 140 characters, ending with "…" when cut (never splitting a surrogate pair). */
-function trimDescription(description: string): string {
-  if (description.length <= maxDescriptionLength) return description;
-  let cut = description.slice(0, maxDescriptionLength - 1);
-  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
-  return `${cut}…`;
 }
 
 function higher(a: AccessLevel, b: AccessLevel): AccessLevel {

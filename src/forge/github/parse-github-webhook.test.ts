@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { assertMalformed } from "../../../test/support/assert-malformed.js";
 import { githubPayload, issueCommentEvent, mergedPullRequest, pullRequestEvent, pushEvent, zeroSha, type PullRequestPlanAction } from "../../../test/support/webhooks.js";
-import { MalformedPayloadError, parseGitHubWebhook } from "./parse-github-webhook.js";
+import { parseGitHubWebhook } from "./parse-github-webhook.js";
 
 const mergeSha = "7f3e9a1b2c3d4e5f60718293a4b5c6d7e8f90a1b";
 const headSha = "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d";
@@ -13,15 +14,6 @@ const updated = (action: PullRequestPlanAction, fromFork = false) =>
 const comment = (body: string, user = "octo-reviewer", userType: "User" | "Bot" = "User") =>
   issueCommentEvent({ repo: "acme/shop", number: 42, body, user, userType, commentId: 9001, installationId: 7 });
 const push = (ref: string, after = pushedSha) => pushEvent({ repo: "acme/shop", ref, before: "b".repeat(40), after, pusher: "octo-pusher", installationId: 7 });
-
-/** Asserts `fn` throws a MalformedPayloadError whose message names `field`. */
-function assertMalformed(fn: () => unknown, field: RegExp): void {
-  assert.throws(fn, (error: unknown) => {
-    assert.ok(error instanceof MalformedPayloadError, `expected MalformedPayloadError, got ${String(error)}`);
-    assert.match(error.message, field);
-    return true;
-  });
-}
 
 describe("parseGitHubWebhook: pull_request", () => {
   it("turns a merged pull request into a deploy of the base branch at the merge commit", () => {

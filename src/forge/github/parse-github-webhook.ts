@@ -1,26 +1,8 @@
 import { z } from "zod";
-import type { DeployRequest } from "../../queue/deploy-request.js";
-import type { CommandRequest, PlanRequest } from "../../queue/plan-request.js";
+import { MalformedPayloadError, parsePayload } from "../malformed-payload-error.js";
+import { planCommandIntent } from "../plan-command.js";
 import type { RepoRef } from "../types.js";
-
-/**
- * What a GitHub webhook asks of Ferry: a deploy, a plan of a pull request, a command from a
- * comment, or nothing (with the reason it was dropped).
- */
-export type GitHubWebhookIntent =
-  | { kind: "deploy"; request: DeployRequest }
-  | { kind: "plan"; request: PlanRequest }
-  | { kind: "command"; request: CommandRequest }
-  | { kind: "ignore"; reason: string };
-
-/** A webhook whose payload lacks fields Ferry needs; the intake answers 400. */
-export class MalformedPayloadError extends Error {
-  /** Builds the error from the schema's complaint. */
-  constructor(message: string) {
-    super(message);
-    this.name = "MalformedPayloadError";
-  }
-}
+import type { WebhookIntent } from "../webhook-intent.js";
 
 const repository = z.object({
   full_name: z.string().min(1),
@@ -87,14 +69,11 @@ const issueCommentCreated = z.object({
 
 const ZERO_SHA = /^0+$/;
 
-/** A comment line asking for a plan: `/ferry plan`, or `/ferry plan <env>`. */
-const PLAN_COMMAND = /^\/ferry plan(?:\s+(\S+))?$/;
-
 /**
  * Turns a verified GitHub webhook into a forge-neutral intent. Nothing past this function sees the
  * raw payload. Throws MalformedPayloadError when an event Ferry acts on lacks the fields it needs.
  */
-export function parseGitHubWebhook(event: string, deliveryId: string, payload: unknown): GitHubWebhookIntent {
+export function parseGitHubWebhook(event: string, deliveryId: string, payload: unknown): WebhookIntent {
   const action = typeof payload === "object" && payload !== null ? (payload as { action?: unknown }).action : undefined;
   if (event === "pull_request") {
     if (action === "closed") return pullRequestClosedIntent(deliveryId, payload);
@@ -106,8 +85,8 @@ export function parseGitHubWebhook(event: string, deliveryId: string, payload: u
 }
 
 /** A merged pull request deploys its base branch at the merge commit. */
-function pullRequestClosedIntent(deliveryId: string, payload: unknown): GitHubWebhookIntent {
-  const p = parse(pullRequestClosed, payload, "pull_request.closed");
+function pullRequestClosedIntent(deliveryId: string, payload: unknown): WebhookIntent {
+  const p = parsePayload(pullRequestClosed, payload, "pull_request.closed");
   if (p.pull_request.merged !== true) return { kind: "ignore", reason: "pull request closed without merging" };
   if (!p.pull_request.merge_commit_sha) throw new MalformedPayloadError("pull_request.merge_commit_sha is missing");
   return {
@@ -124,8 +103,8 @@ function pullRequestClosedIntent(deliveryId: string, payload: unknown): GitHubWe
 }
 
 /** An opened, reopened or pushed-to pull request is planned at its new head. */
-function pullRequestPlanIntent(action: string, deliveryId: string, payload: unknown): GitHubWebhookIntent {
-  const p = parse(pullRequestUpdated, payload, `pull_request.${action}`);
+function pullRequestPlanIntent(action: string, deliveryId: string, payload: unknown): WebhookIntent {
+  const p = parsePayload(pullRequestUpdated, payload, `pull_request.${action}`);
   const head = p.pull_request.head;
   return {
     kind: "plan",
@@ -142,8 +121,8 @@ function pullRequestPlanIntent(action: string, deliveryId: string, payload: unkn
 }
 
 /** A push to a branch deploys the branch at the pushed commit. */
-function pushIntent(deliveryId: string, payload: unknown): GitHubWebhookIntent {
-  const p = parse(push, payload, "push");
+function pushIntent(deliveryId: string, payload: unknown): WebhookIntent {
+  const p = parsePayload(push, payload, "push");
   if (!p.ref.startsWith("refs/heads/")) return { kind: "ignore", reason: `push to ${p.ref} is not a branch` };
   if (p.deleted === true || ZERO_SHA.test(p.after)) return { kind: "ignore", reason: "branch deleted" };
   return {
@@ -159,45 +138,18 @@ function pushIntent(deliveryId: string, payload: unknown): GitHubWebhookIntent {
 }
 
 /** A person's new comment on a pull request with a `/ferry plan` line becomes a command. */
-function commentIntent(deliveryId: string, payload: unknown): GitHubWebhookIntent {
-  const p = parse(issueCommentCreated, payload, "issue_comment.created");
+function commentIntent(deliveryId: string, payload: unknown): WebhookIntent {
+  const p = parsePayload(issueCommentCreated, payload, "issue_comment.created");
   if (p.issue.pull_request === undefined) return { kind: "ignore", reason: "comment is on an issue, not a pull request" };
   // Bots, Ferry among them, never run commands, so Ferry cannot answer its own comments.
   if (p.comment.user.type === "Bot") return { kind: "ignore", reason: `comment by bot ${p.comment.user.login}` };
-  const command = planCommand(p.comment.body ?? "");
-  if (command === undefined) return { kind: "ignore", reason: "comment holds no /ferry plan command" };
-  return {
-    kind: "command",
-    request: {
-      repo: repoRef(p),
-      change: p.issue.number,
-      commentId: p.comment.id,
-      user: p.comment.user.login,
-      command: "plan",
-      ...(command.environment === undefined ? {} : { environment: command.environment }),
-      deliveryId,
-    },
-  };
-}
-
-/** The first line of `body` that is a plan command, with the environment it names. */
-function planCommand(body: string): { environment?: string } | undefined {
-  for (const line of body.split(/\r?\n/)) {
-    const match = PLAN_COMMAND.exec(line.trim());
-    if (match !== null) return match[1] === undefined ? {} : { environment: match[1] };
-  }
-  return undefined;
+  return planCommandIntent(
+    p.comment.body ?? "",
+    { repo: repoRef(p), change: p.issue.number, commentId: p.comment.id, user: p.comment.user.login, deliveryId },
+    "comment",
+  );
 }
 
 function repoRef(p: { repository: { full_name: string }; installation?: { id: number } | undefined }): RepoRef {
   return { forge: "github", fullName: p.repository.full_name, installationId: p.installation?.id };
-}
-
-function parse<S extends z.ZodType>(schema: S, payload: unknown, what: string): z.output<S> {
-  const result = schema.safeParse(payload);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new MalformedPayloadError(`${what} payload: ${issue ? `${issue.path.join(".") || "(top level)"}: ${issue.message}` : "invalid"}`);
-  }
-  return result.data;
 }

@@ -64,6 +64,8 @@ export interface ForgeDouble {
   comments(fullName: string, change: number): SeenComment[];
   /** Gives a user read or write access to the repository. */
   setAccess(fullName: string, user: string, access: "read" | "write"): void;
+  /** Status posts the forge refused as transitions its state machine does not allow (GitLab's 400s); none on GitHub. */
+  refusedTransitions(): readonly unknown[];
   /** Stops the simulator. */
   close(): Promise<void>;
 }

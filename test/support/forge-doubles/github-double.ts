@@ -70,6 +70,10 @@ export class GitHubDouble implements ForgeDouble {
     this.sim.setPermission(fullName, user, access);
   }
 
+  refusedTransitions(): readonly unknown[] {
+    return [];
+  }
+
   close(): Promise<void> {
     return this.sim.close();
   }

@@ -1,0 +1,235 @@
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { after, before, describe, test } from "node:test";
+import { Gitlab } from "@gitbeaker/rest";
+import { createDeployRepo } from "../../../test/support/deploy-repo.js";
+import { ferryError } from "../../../test/support/ferry-error.js";
+import type { GitRepo } from "../../../test/support/git-repo.js";
+import { accessLevels, GitLabSimulator, type GitLabProjectRef } from "../../../test/support/gitlab-simulator.js";
+import { untarGz } from "../../../test/support/untar-gz.js";
+import type { Forge, RepoRef } from "../types.js";
+import { GitLabForge } from "./gitlab-forge.js";
+import { gitlabForgeFactory } from "./gitlab-forge-factory.js";
+
+const path = "acme/deploy";
+
+describe("GitLabForge against the GitLab simulator", () => {
+  let sim: GitLabSimulator;
+  let git: GitRepo;
+  let project: GitLabProjectRef;
+  let repo: RepoRef;
+  let forge: Forge;
+  let mainSha: string;
+  let featureSha: string;
+  let mergeSha: string;
+
+  /** Requests to paths under `/api/v4` + `suffix` since `from`. */
+  const requestsTo = (from: number, method: string, suffix: string) =>
+    sim.requests.slice(from).filter((r) => r.method === method && r.path.startsWith(`/api/v4${suffix}`));
+
+  before(async () => {
+    ({ git, mainSha, featureSha, mergeSha } = await createDeployRepo("Merge branch 'feature/x' into 'main'"));
+    sim = await GitLabSimulator.start();
+    project = sim.addProject(path, git);
+    repo = { forge: "gitlab", fullName: path, projectId: project.id };
+    forge = await gitlabForgeFactory({ url: sim.url, token: sim.token })(repo);
+  });
+  after(async () => {
+    assert.deepEqual(sim.unhandled, []);
+    await sim.close();
+    await git.dispose();
+  });
+
+  test("reads branch heads, by project id or by path, with slashes in the branch name", async () => {
+    assert.equal(await forge.branchHead("main"), mergeSha);
+    assert.equal(await forge.branchHead("feature/x"), featureSha);
+    const byPath = await gitlabForgeFactory({ url: `${sim.url}/`, token: sim.token })({ forge: "gitlab", fullName: path });
+    assert.equal(await byPath.branchHead("main"), mergeSha);
+    const missing = await ferryError(forge.branchHead("nope"));
+    assert.deepEqual([missing.kind, missing.message], ["permanent", "GitLab: reading branch nope: 404 Branch Not Found"]);
+  });
+
+  test("streams the archive of a commit under GitLab's `<project>-<sha>-<sha>/` prefix", async () => {
+    const files = await untarGz(await forge.downloadArchive(featureSha));
+    const prefix = `deploy-${featureSha}-${featureSha}`;
+    assert.deepEqual(Object.fromEntries(files), { [`${prefix}/README.md`]: "hello\n", [`${prefix}/envs/staging/app.yaml`]: "kind: Secret\n" });
+    const missing = await ferryError(forge.downloadArchive("f".repeat(40)));
+    assert.deepEqual([missing.kind, missing.message], ["permanent", `GitLab: downloading the archive of fffffff: 404 File Not Found`]);
+  });
+
+  test("a release drives pending → running → success with no refused transition, skipping repeats", async () => {
+    const context = "ferry/deploy/staging";
+    const from = sim.requests.length;
+    await forge.setStatus(mergeSha, { context, state: "pending", description: "queued" });
+    await forge.setStatus(mergeSha, { context, state: "pending", description: "retrying (attempt 2/8)" });
+    await forge.setStatus(mergeSha, { context, state: "running", description: "deploying to staging" });
+    await forge.setStatus(mergeSha, { context, state: "running", description: "deploying to staging" });
+    await forge.setStatus(mergeSha, { context, state: "pending", description: "retrying (attempt 3/8)" });
+    await forge.setStatus(mergeSha, { context, state: "success", description: "deployed: 3 applied", targetUrl: "https://ferry.example.com/r/1" });
+    await forge.setStatus(mergeSha, { context, state: "success", description: "deployed: 3 applied", targetUrl: "https://ferry.example.com/r/1" });
+    assert.deepEqual(sim.stateMachineErrors, []);
+    const posted = sim.statuses(path, mergeSha);
+    assert.deepEqual(posted.map((s) => [s.name, s.status, s.description, s.targetUrl, s.ref, s.author]), [
+      [context, "pending", "queued", null, "main", sim.botUsername],
+      [context, "running", "deploying to staging", null, "main", sim.botUsername],
+      [context, "success", "deployed: 3 applied", "https://ferry.example.com/r/1", "main", sim.botUsername],
+    ]);
+    // GitLab transitions the one status in place while it is pending or running.
+    assert.equal(new Set(posted.map((s) => s.id)).size, 1);
+    assert.equal(requestsTo(from, "POST", `/projects/${project.id}/statuses/`).length, 3);
+  });
+
+  test("a finished status starts a new one: a second release, a changed result, a failure", async () => {
+    const context = "ferry/plan/staging";
+    await forge.setStatus(featureSha, { context, state: "pending", description: "planning" });
+    await forge.setStatus(featureSha, { context, state: "success", description: "1 to change" });
+    await forge.setStatus(featureSha, { context, state: "success", description: "2 to change" });
+    await forge.setStatus(featureSha, { context, state: "pending", description: "planning" });
+    await forge.setStatus(featureSha, { context, state: "failure", description: "x".repeat(300) });
+    await forge.setStatus(featureSha, { context: "ferry/plan/production", state: "running", description: "planning" });
+    assert.deepEqual(sim.stateMachineErrors, []);
+    const posted = sim.statuses(path, featureSha);
+    assert.deepEqual(posted.map((s) => [s.name, s.status]), [
+      [context, "pending"],
+      [context, "success"],
+      [context, "success"],
+      [context, "pending"],
+      [context, "failed"],
+      ["ferry/plan/production", "running"],
+    ]);
+    assert.equal(posted[4]?.description?.length, 255);
+    assert.ok(posted[4]?.description?.endsWith("…"));
+    assert.equal(new Set(posted.slice(0, 5).map((s) => s.id)).size, 3);
+  });
+
+  test("a status moved by another worker between read and post settles without an error", async () => {
+    const context = "ferry/deploy/race";
+    await forge.setStatus(mainSha, { context, state: "pending", description: "queued" });
+    const refusedBefore = sim.stateMachineErrors.length;
+    // This worker's read sees no status yet, so it posts pending onto the pending one and GitLab refuses.
+    sim.failNext({ method: "GET", pathPrefix: `/projects/${project.id}/repository/commits/${mainSha}/statuses` }, [{ status: 200, body: [] }]);
+    await forge.setStatus(mainSha, { context, state: "pending", description: "queued" });
+    assert.deepEqual(sim.stateMachineErrors.slice(refusedBefore).map((e) => [e.name, e.from, e.requested, e.message]), [
+      [context, "pending", "pending", "Cannot transition status via :enqueue from :pending"],
+    ]);
+  });
+
+  test("finds the merge requests merged as a commit: merge commit, squash commit or fast-forward head", async () => {
+    sim.addMergeRequest(path, { iid: 3, sourceBranch: "feature/x", targetBranch: "main", sha: featureSha, author: "alice", mergeCommitSha: mergeSha });
+    sim.addMergeRequest(path, { iid: 4, sourceBranch: "feature/x", targetBranch: "main", sha: featureSha, author: "bob" });
+    sim.addMergeRequest(path, { iid: 5, sourceBranch: "hotfix", targetBranch: "main", sha: mainSha, author: "carol", state: "merged" });
+    assert.deepEqual(await forge.changesMergedAs(mergeSha), [3]);
+    assert.deepEqual(await forge.changesMergedAs(featureSha), []);
+    assert.deepEqual(await forge.changesMergedAs(mainSha), [5]);
+  });
+
+  test("keeps one sticky note per marker, written by Ferry's user, found past the first page", async () => {
+    sim.addMergeRequest(path, { iid: 7, sourceBranch: "feature/x", targetBranch: "main", sha: featureSha, author: "alice" });
+    sim.addNote(path, 7, { user: "mallory", body: "<!-- ferry:plan -->\nnot Ferry's" });
+    for (let i = 0; i < 105; i++) sim.addNote(path, 7, { user: "alice", body: `note ${i}` });
+    sim.addNote(path, 7, { user: sim.botUsername, body: "<!-- ferry:plan -->\nold plan" });
+    const from = sim.requests.length;
+    await forge.ensureComment(7, "<!-- ferry:plan -->", "<!-- ferry:plan -->\nnew plan");
+    await forge.ensureComment(7, "<!-- ferry:plan -->", "<!-- ferry:plan -->\nnew plan");
+    await forge.ensureComment(7, "<!-- ferry:result abc -->", "deployed");
+    const notes = sim.notes(path, 7).filter((n) => n.body.includes("<!-- ferry:"));
+    assert.deepEqual(notes.map((n) => [n.author, n.body, n.edits]), [
+      ["mallory", "<!-- ferry:plan -->\nnot Ferry's", 0],
+      [sim.botUsername, "<!-- ferry:plan -->\nnew plan", 1],
+      [sim.botUsername, "<!-- ferry:result abc -->\ndeployed", 0],
+    ]);
+    assert.equal(requestsTo(from, "PUT", `/projects/${project.id}/merge_requests/7/notes/`).length, 1);
+    assert.ok(requestsTo(from, "GET", `/projects/${project.id}/merge_requests/7/notes`).length >= 4, "read page by page");
+  });
+
+  test("adds notes up to GitLab's 1,000,000 characters and reports longer ones", async () => {
+    assert.equal(forge.maxCommentLength, 1_000_000);
+    await forge.createComment(7, "y".repeat(1_000_000));
+    const tooLong = await ferryError(forge.createComment(7, "y".repeat(1_000_001)));
+    assert.deepEqual([tooLong.kind, tooLong.message], ["permanent", "GitLab: commenting on !7: 400 note is too long (maximum is 1000000 characters)"]);
+    const missing = await ferryError(forge.createComment(99, "hi"));
+    assert.deepEqual([missing.kind, missing.message], ["permanent", "GitLab: commenting on !99: 404 Merge Request Not Found"]);
+  });
+
+  test("maps members' access levels: Developer and above write, Maintainer and Owner admin", async () => {
+    const levels = { guest: accessLevels.guest, reporter: accessLevels.reporter, developer: accessLevels.developer, maintainer: accessLevels.maintainer, owner: accessLevels.owner };
+    for (const [user, level] of Object.entries(levels)) sim.setAccessLevel(path, user, level);
+    sim.addUser("outsider");
+    const users = ["guest", "reporter", "developer", "maintainer", "owner", "outsider", "nobody-at-all"];
+    const seen = Object.fromEntries(await Promise.all(users.map(async (u): Promise<[string, string]> => [u, await forge.accessLevel(u)])));
+    assert.deepEqual(seen, { guest: "read", reporter: "read", developer: "write", maintainer: "admin", owner: "admin", outsider: "none", "nobody-at-all": "none" });
+    sim.setAccessLevel(path, "developer", accessLevels.none);
+    assert.equal(await forge.accessLevel("developer"), "none");
+  });
+
+  test("reads a merge request's head, target, state and fork", async () => {
+    assert.deepEqual(await forge.changeHead(7), { sha: featureSha, baseBranch: "main", open: true, fromFork: false });
+    assert.deepEqual(await forge.changeHead(3), { sha: featureSha, baseBranch: "main", open: false, fromFork: false });
+    sim.addMergeRequest(path, { iid: 8, sourceBranch: "main", targetBranch: "main", sha: mainSha, author: "eve", fromFork: true });
+    assert.deepEqual(await forge.changeHead(8), { sha: mainSha, baseBranch: "main", open: true, fromFork: true });
+    sim.updateMergeRequest(path, 8, { state: "closed" });
+    assert.equal((await forge.changeHead(8)).open, false);
+    const missing = await ferryError(forge.changeHead(404));
+    assert.deepEqual([missing.kind, missing.message], ["permanent", "GitLab: reading merge request !404: 404 Merge Request Not Found"]);
+  });
+
+  test("awards emoji to a person's note once however often it is repeated", async () => {
+    const id = sim.addNote(path, 7, { user: "alice", body: "/ferry plan staging" });
+    await forge.react(7, id, "eyes");
+    await forge.react(7, id, "eyes");
+    await forge.react(7, id, "+1");
+    await forge.react(7, id, "-1");
+    const note = sim.notes(path, 7).find((n) => n.id === id);
+    assert.deepEqual(note?.awards.map((a) => [a.name, a.user]), [["eyes", sim.botUsername], ["thumbsup", sim.botUsername], ["thumbsdown", sim.botUsername]]);
+    const missing = await ferryError(forge.react(7, 1, "eyes"));
+    assert.deepEqual([missing.kind, missing.message], ["permanent", "GitLab: awarding eyes to note 1 on !7: 404 Note Not Found"]);
+  });
+
+  test("gitbeaker retries 429 and 502 itself; other 5xx and network failures are transient, other 4xx permanent", async () => {
+    const branch = `/projects/${project.id}/repository/branches/main`;
+    let from = sim.requests.length;
+    sim.failNext({ method: "GET", pathPrefix: branch }, [{ status: 502 }, { status: 429, headers: { "retry-after": "1" } }]);
+    assert.equal(await forge.branchHead("main"), mergeSha);
+    assert.deepEqual(requestsTo(from, "GET", branch).map((r) => [r.status, r.injected]), [[502, true], [429, true], [200, false]]);
+
+    from = sim.requests.length;
+    sim.failNext({ method: "GET", pathPrefix: branch }, [{ status: 503 }]);
+    const unavailable = await ferryError(forge.branchHead("main"));
+    assert.deepEqual([unavailable.kind, unavailable.message], ["transient", "GitLab: reading branch main: 503 Service Unavailable"]);
+    assert.equal(requestsTo(from, "GET", branch).length, 1, "gitbeaker does not retry 503");
+
+    sim.failNext({ method: "GET", pathPrefix: branch }, Array.from({ length: 10 }, () => ({ status: 429 })));
+    const limited = await ferryError(forge.branchHead("main"));
+    assert.equal(limited.kind, "transient");
+    assert.match(limited.message, /^GitLab: reading branch main: Could not successfully complete this request after 10 retries, last status code: 429/);
+
+    sim.failNext({ method: "GET", pathPrefix: branch }, [{ status: 403, body: { message: "403 Forbidden" } }]);
+    const forbidden = await ferryError(forge.branchHead("main"));
+    assert.deepEqual([forbidden.kind, forbidden.message], ["permanent", "GitLab: reading branch main: 403 Forbidden"]);
+
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const unreachable = new GitLabForge({ api: new Gitlab({ host: `http://127.0.0.1:${port}`, token: "t" }), repo, botUsername: "ferry-bot" });
+    const down = await ferryError(unreachable.branchHead("main"));
+    assert.equal(down.kind, "transient");
+    assert.match(down.message, /^GitLab: reading branch main: network error: fetch failed \(connect ECONNREFUSED/);
+  });
+
+  test("the factory looks the token's user up once, retries a failed lookup, and refuses other forges", async () => {
+    const factory = gitlabForgeFactory({ url: sim.url, token: sim.token });
+    const from = sim.requests.length;
+    sim.failNext({ method: "GET", pathPrefix: "/user" }, [{ status: 500 }]);
+    const failed = await ferryError(factory(repo));
+    assert.deepEqual([failed.kind, failed.message], ["transient", "GitLab: reading the token's user: 500 Internal Server Error"]);
+    await factory(repo);
+    await factory({ forge: "gitlab", fullName: path });
+    assert.equal(requestsTo(from, "GET", "/user").filter((r) => !r.path.startsWith("/api/v4/users")).length, 2);
+    const github = await ferryError(factory({ forge: "github", fullName: "acme/deploy" }));
+    assert.deepEqual([github.kind, github.message], ["permanent", "GitLab: cannot act on a github repository (acme/deploy)"]);
+    const badToken = await ferryError(gitlabForgeFactory({ url: sim.url, token: "glpat-wrong" })(repo));
+    assert.deepEqual([badToken.kind, badToken.message], ["permanent", "GitLab: reading the token's user: 401 Unauthorized"]);
+  });
+});

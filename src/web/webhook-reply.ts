@@ -1,0 +1,82 @@
+import express, { type Request, type RequestHandler, type Response } from "express";
+import type { Logger } from "pino";
+import { MalformedPayloadError } from "../forge/malformed-payload-error.js";
+import type { WebhookIntent } from "../forge/webhook-intent.js";
+import { enqueueIntent, type IntakeQueues } from "./enqueue-intent.js";
+
+/** GitHub and GitLab both cap webhook payloads at 25 MB; anything larger is not from them. */
+const MAX_BODY = "25mb";
+
+/** Reads a webhook's body as raw bytes (whatever its Content-Type), since verification needs the exact bytes; 413 past 25 MB. */
+export function rawWebhookBody(): RequestHandler {
+  return express.raw({ type: () => true, limit: MAX_BODY });
+}
+
+/** The body `rawWebhookBody` read, as text. */
+export function webhookBodyText(req: Request): string {
+  return Buffer.isBuffer(req.body) ? req.body.toString("utf8") : "";
+}
+
+/** A webhook body read as JSON: its value, or `valid: false` when it is not JSON. */
+export type JsonBody = { valid: true; value: unknown } | { valid: false };
+
+/** Parses a webhook body as JSON without throwing. */
+export function readJsonBody(text: string): JsonBody {
+  try {
+    return { valid: true, value: JSON.parse(text) as unknown };
+  } catch {
+    return { valid: false };
+  }
+}
+
+/** A webhook that passed its forge's authentication, ready to be parsed and queued. */
+export interface VerifiedWebhook {
+  /** The request's Content-Type header. */
+  contentType: string | undefined;
+  /** The body read as JSON. */
+  body: JsonBody;
+  /** The forge's parser: payload to intent; throws MalformedPayloadError when fields are missing. */
+  parse(payload: unknown): WebhookIntent;
+  /** Where jobs go. */
+  queues: IntakeQueues;
+  /** A logger bound to the forge and delivery. */
+  log: Logger;
+}
+
+/**
+ * The part of webhook intake both forges share, after authentication: 415 unless JSON, 400 for a
+ * body that is not JSON or lacks fields, 202 `{ignored}` for events Ferry does not act on, 202
+ * `{queued: jobId}` once Redis has the job, 503 when it cannot be queued (so the forge shows a
+ * failed delivery to redeliver).
+ */
+export async function answerWebhook(res: Response, webhook: VerifiedWebhook): Promise<void> {
+  const { log } = webhook;
+  if (!/^\s*application\/json\s*(;|$)/i.test(webhook.contentType ?? "")) {
+    return reply(res, 415, { error: "Content-Type must be application/json" });
+  }
+  if (!webhook.body.valid) return reply(res, 400, { error: "body is not valid JSON" });
+  let intent;
+  try {
+    intent = webhook.parse(webhook.body.value);
+  } catch (error) {
+    if (error instanceof MalformedPayloadError) return reply(res, 400, { error: error.message });
+    throw error;
+  }
+  if (intent.kind === "ignore") {
+    log.debug({ reason: intent.reason }, "webhook ignored");
+    return reply(res, 202, { ignored: intent.reason });
+  }
+  try {
+    const jobId = await enqueueIntent(webhook.queues, intent);
+    log.info({ repository: intent.request.repo.fullName, jobId }, `${intent.kind} queued`);
+    return reply(res, 202, { queued: jobId });
+  } catch (error) {
+    log.error({ err: error }, "cannot queue: Redis unreachable");
+    return reply(res, 503, { error: "queue unavailable, redeliver later" });
+  }
+}
+
+/** Sends a JSON answer to a webhook delivery. */
+export function reply(res: Response, status: number, body: object): void {
+  res.status(status).json(body);
+}

@@ -1,0 +1,99 @@
+import type { GitRepo } from "../git-repo.js";
+import { GitLabSimulator } from "../gitlab-simulator.js";
+import { gitlabMergeRequestEvent, gitlabNoteEvent, gitlabPushEvent, sendGitLabWebhook, type GitLabEventName } from "../gitlab-webhooks.js";
+import type { ChangeInfo, Delivery, ForgeDouble, SeenComment, SeenStatus } from "./forge-double.js";
+
+const SECRET = "harness-gitlab-webhook-secret";
+
+/** GitLab played by the GitLab simulator, with its commit status state machine enforced. */
+export class GitLabDouble implements ForgeDouble {
+  readonly kind = "gitlab";
+  private readonly heads = new Map<string, string>();
+  private constructor(readonly sim: GitLabSimulator) {}
+
+  /** Starts the simulator. */
+  static async start(): Promise<GitLabDouble> {
+    return new GitLabDouble(await GitLabSimulator.start());
+  }
+
+  ferryEnv(): NodeJS.ProcessEnv {
+    return { GITLAB_URL: this.sim.url, GITLAB_TOKEN: this.sim.token, GITLAB_WEBHOOK_SECRET: SECRET };
+  }
+
+  addRepo(fullName: string, git: GitRepo): void {
+    this.sim.addProject(fullName, git);
+  }
+
+  openChange(fullName: string, change: ChangeInfo): void {
+    this.sim.addMergeRequest(fullName, { iid: change.number, sourceBranch: change.branch, targetBranch: "main", sha: change.headSha, author: "dev", fromFork: change.fromFork ?? false });
+    this.heads.set(`${fullName}!${change.number}`, change.headSha);
+  }
+
+  updateChange(fullName: string, change: ChangeInfo & { merged?: boolean }): void {
+    this.sim.updateMergeRequest(fullName, change.number, { sha: change.headSha, ...(change.merged ? { mergeCommitSha: change.mergeSha, state: "merged" as const } : {}) });
+  }
+
+  changeEvent(fullName: string, change: ChangeInfo, action: "opened" | "pushed"): Delivery {
+    const key = `${fullName}!${change.number}`;
+    const oldrev = this.heads.get(key);
+    this.heads.set(key, change.headSha);
+    const payload = gitlabMergeRequestEvent({
+      project: this.sim.project(fullName),
+      iid: change.number,
+      action: action === "opened" ? "open" : "update",
+      sourceBranch: change.branch,
+      targetBranch: "main",
+      lastCommitSha: change.headSha,
+      ...(action === "pushed" && oldrev ? { oldrev } : {}),
+      fromFork: change.fromFork ?? false,
+      user: "dev",
+    });
+    return { event: "Merge Request Hook", payload };
+  }
+
+  mergedEvent(fullName: string, change: ChangeInfo): Delivery {
+    const payload = gitlabMergeRequestEvent({ project: this.sim.project(fullName), iid: change.number, action: "merge", sourceBranch: change.branch, targetBranch: "main", lastCommitSha: change.headSha, mergeCommitSha: change.mergeSha ?? "", user: "dev" });
+    return { event: "Merge Request Hook", payload };
+  }
+
+  pushEvent(fullName: string, branch: string, before: string, after: string): Delivery {
+    return { event: "Push Hook", payload: gitlabPushEvent({ project: this.sim.project(fullName), ref: `refs/heads/${branch}`, before, after, user: "dev" }) };
+  }
+
+  commentEvent(fullName: string, change: number, user: string, body: string): Delivery {
+    const noteId = this.sim.addNote(fullName, change, { user, body });
+    return { event: "Note Hook", payload: gitlabNoteEvent({ project: this.sim.project(fullName), iid: change, body, user, noteId }) };
+  }
+
+  deliver(ferryUrl: string, delivery: Delivery, deliveryId: string): Promise<{ status: number; body: string }> {
+    return sendGitLabWebhook(ferryUrl, { event: delivery.event as GitLabEventName, payload: delivery.payload, token: SECRET, uuid: deliveryId });
+  }
+
+  statuses(fullName: string, sha?: string): SeenStatus[] {
+    return this.sim.statuses(fullName, sha).map((s) => ({
+      context: s.name,
+      state: s.status === "failed" || s.status === "canceled" ? "failure" : s.status === "created" ? "pending" : s.status,
+      description: s.description ?? "",
+      ...(s.targetUrl ? { targetUrl: s.targetUrl } : {}),
+    }));
+  }
+
+  comments(fullName: string, change: number): SeenComment[] {
+    return this.sim
+      .notes(fullName, change)
+      .filter((n) => !n.system)
+      .map((n) => ({ id: n.id, body: n.body, edits: n.edits, reactions: n.awards.map((a) => a.name) }));
+  }
+
+  setAccess(fullName: string, user: string, access: "read" | "write"): void {
+    this.sim.setAccessLevel(fullName, user, access === "write" ? 30 : 20);
+  }
+
+  refusedTransitions(): readonly unknown[] {
+    return this.sim.stateMachineErrors;
+  }
+
+  close(): Promise<void> {
+    return this.sim.close();
+  }
+}

@@ -1,0 +1,82 @@
+import type { RequestHandler } from "express";
+
+/** One HTTP request a simulator answered. */
+export interface RequestRecord {
+  /** HTTP method. */
+  method: string;
+  /** URL path as received, without the query (e.g. `/api/v4/projects/1/statuses/<sha>`). */
+  path: string;
+  /** Response status code. */
+  status: number;
+  /** Whether the response came from `failNext`. */
+  injected: boolean;
+}
+
+/** Which requests a fault applies to; omitted fields match anything. */
+export interface FaultMatcher {
+  /** HTTP method, case-insensitive. */
+  method?: string;
+  /** Prefix of the path, with or without the simulator's REST prefix (`/api/v3`, `/api/v4`). */
+  pathPrefix?: string;
+}
+
+/** A canned response used by fault injection. */
+export interface FaultResponse {
+  /** HTTP status. */
+  status: number;
+  /** Extra response headers (e.g. `retry-after`). */
+  headers?: Record<string, string>;
+  /** JSON body; defaults to the forge's error body for the status. */
+  body?: unknown;
+}
+
+/** A forge simulator's fault injection: canned responses waiting for the requests they match, and the log of every request answered. */
+export class FaultPlan {
+  /** Every request answered, in order. */
+  readonly requests: RequestRecord[] = [];
+  private readonly pending: Array<{ matcher: FaultMatcher; responses: FaultResponse[] }> = [];
+
+  /**
+   * @param apiPrefix the REST prefix a matcher's `pathPrefix` may leave out.
+   * @param errorBody the forge's error body for a status, sent when a fault names no body.
+   */
+  constructor(
+    private readonly apiPrefix: string,
+    private readonly errorBody: (status: number) => unknown,
+  ) {}
+
+  /** Queues `responses` for the next requests matching `matcher`, one each, in order. */
+  add(matcher: FaultMatcher, responses: FaultResponse[]): void {
+    if (responses.length > 0) this.pending.push({ matcher, responses: [...responses] });
+  }
+
+  /** Middleware that logs each request once answered and answers it from the plan when a fault matches. */
+  middleware(): RequestHandler {
+    return (req, res, next) => {
+      const record: RequestRecord = { method: req.method, path: req.path, status: 0, injected: false };
+      res.on("finish", () => {
+        record.status = res.statusCode;
+        this.requests.push(record);
+      });
+      const fault = this.take(req.method, req.path);
+      if (fault === undefined) {
+        next();
+        return;
+      }
+      record.injected = true;
+      res.status(fault.status).set(fault.headers ?? {}).json(fault.body ?? this.errorBody(fault.status));
+    };
+  }
+
+  /** The first queued response whose matcher fits, removed from the plan. */
+  private take(method: string, path: string): FaultResponse | undefined {
+    const relative = path.startsWith(this.apiPrefix) ? path.slice(this.apiPrefix.length) : path;
+    const fits = ({ matcher }: { matcher: FaultMatcher }): boolean =>
+      (matcher.method === undefined || matcher.method.toUpperCase() === method) &&
+      (matcher.pathPrefix === undefined || relative.startsWith(matcher.pathPrefix) || path.startsWith(matcher.pathPrefix));
+    const entry = this.pending.find(fits);
+    const response = entry?.responses.shift();
+    if (entry !== undefined && entry.responses.length === 0) this.pending.splice(this.pending.indexOf(entry), 1);
+    return response;
+  }
+}
