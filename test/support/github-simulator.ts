@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer, STATUS_CODES, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import express, { type ErrorRequestHandler, type Express, type RequestHandler } from "express";
+import express, { type ErrorRequestHandler, type Express } from "express";
 import type { GitRepo } from "./git-repo.js";
 import { AppAuth } from "./github-simulator/app-auth.js";
 import { appRoutes } from "./github-simulator/app-routes.js";
@@ -22,6 +22,7 @@ import {
   type UserComment,
 } from "./github-simulator/model.js";
 import { codeloadRoutes, repoRoutes } from "./github-simulator/repo-routes.js";
+import { FaultPlan } from "./simulator-faults.js";
 
 export type {
   CommentRecord,
@@ -59,15 +60,13 @@ export class GitHubSimulator {
   readonly url: string;
   /** `host:port`, the value for GHE_HOST. */
   readonly host: string;
-  /** Every request answered, in order. */
-  readonly requests: RequestRecord[] = [];
   /** Requests no route handled (answered 404); tests assert it stays empty. */
   readonly unhandled: Array<{ method: string; path: string }> = [];
 
   private readonly server: Server;
   private readonly auth: AppAuth;
   private readonly ctx: SimulatorContext;
-  private readonly faults: Array<{ matcher: FaultMatcher; responses: FaultResponse[] }> = [];
+  private readonly faults = new FaultPlan(apiPrefix, (status) => errorJson(status, STATUS_CODES[status] ?? "Error"));
 
   private constructor(server: Server, options: GitHubSimulatorOptions) {
     const { port } = server.address() as AddressInfo;
@@ -189,7 +188,12 @@ export class GitHubSimulator {
    * authentication or routing (for 5xx, 429 and Retry-After tests).
    */
   failNext(matcher: FaultMatcher, responses: FaultResponse[]): void {
-    if (responses.length > 0) this.faults.push({ matcher, responses: [...responses] });
+    this.faults.add(matcher, responses);
+  }
+
+  /** Every request answered, in order. */
+  get requests(): readonly RequestRecord[] {
+    return this.faults.requests;
   }
 
   /** Makes every issued installation token expire, as if an hour had passed. */
@@ -215,7 +219,7 @@ export class GitHubSimulator {
     const app = express();
     app.disable("x-powered-by");
     app.disable("etag");
-    app.use(this.recordAndInjectFaults());
+    app.use(this.faults.middleware());
     app.use((_req, res, next) => {
       res.set("x-github-request-id", randomUUID().toUpperCase());
       res.set("x-github-media-type", "github.v3; format=json");
@@ -238,38 +242,5 @@ export class GitHubSimulator {
     };
     app.use(onError);
     return app;
-  }
-
-  /** Logs every request once answered, and answers it from `failNext` when a fault matches. */
-  private recordAndInjectFaults(): RequestHandler {
-    return (req, res, next) => {
-      const record: RequestRecord = { method: req.method, path: req.path, status: 0, injected: false };
-      res.on("finish", () => {
-        record.status = res.statusCode;
-        this.requests.push(record);
-      });
-      const response = this.takeFault(req.method, req.path);
-      if (response === undefined) {
-        next();
-        return;
-      }
-      record.injected = true;
-      res.status(response.status).set(response.headers ?? {});
-      res.json(response.body ?? errorJson(response.status, STATUS_CODES[response.status] ?? "Error"));
-    };
-  }
-
-  private takeFault(method: string, path: string): FaultResponse | undefined {
-    const apiPath = path.startsWith(apiPrefix) ? path.slice(apiPrefix.length) : path;
-    const index = this.faults.findIndex(
-      ({ matcher }) =>
-        (matcher.method === undefined || matcher.method.toUpperCase() === method) &&
-        (matcher.pathPrefix === undefined || apiPath.startsWith(matcher.pathPrefix) || path.startsWith(matcher.pathPrefix)),
-    );
-    const fault = this.faults[index];
-    if (fault === undefined) return undefined;
-    const response = fault.responses.shift();
-    if (fault.responses.length === 0) this.faults.splice(index, 1);
-    return response;
   }
 }

@@ -90,35 +90,7 @@ export interface CommentRecord {
   updated_at: string;
 }
 
-/** One HTTP request the simulator answered. */
-export interface RequestRecord {
-  /** HTTP method. */
-  method: string;
-  /** URL path as received, without the query (e.g. `/api/v3/repos/o/r/statuses/<sha>`). */
-  path: string;
-  /** Response status code. */
-  status: number;
-  /** Whether the response came from `failNext`. */
-  injected: boolean;
-}
-
-/** Which requests a fault applies to; omitted fields match anything. */
-export interface FaultMatcher {
-  /** HTTP method, case-insensitive. */
-  method?: string;
-  /** Prefix of the path, with or without the `/api/v3` prefix. */
-  pathPrefix?: string;
-}
-
-/** A canned response used by fault injection. */
-export interface FaultResponse {
-  /** HTTP status. */
-  status: number;
-  /** Extra response headers (e.g. `retry-after`). */
-  headers?: Record<string, string>;
-  /** JSON body; defaults to GitHub's error shape for the status. */
-  body?: unknown;
-}
+export type { FaultMatcher, FaultResponse, RequestRecord } from "../simulator-faults.js";
 
 /** A repository the simulator serves. */
 export interface SimRepo {
