@@ -2,7 +2,8 @@
  * Runs Ferry's benchmarks: `npm run bench` runs them all, `npm run bench -- apply` one. Each writes
  * bench/results/<name>.json as {"cases":[{name, value, unit, baseline, baseline_value, ratio}]}, with
  * the baseline measured in the same run. Benchmarks needing Kubernetes get the run's own control
- * plane (scripts/control-plane up), started here and stopped at the end.
+ * plane (scripts/control-plane up, API server and etcd only: no controllers reacting to what the
+ * benchmarks write), started here and stopped at the end.
  */
 import { execFileSync } from "node:child_process";
 import { mkdtemp, mkdir, readdir, rm, writeFile } from "node:fs/promises";
@@ -21,7 +22,7 @@ if (unknown.length > 0) {
 const names = wanted.length > 0 ? wanted : available;
 const state = await mkdtemp(join(tmpdir(), "ferry-bench-"));
 const bin = execFileSync(join(root, "scripts/control-plane"), ["build"], { encoding: "utf8" }).trim();
-const kubeconfig = execFileSync(join(root, "scripts/control-plane"), ["up", join(state, "control-plane")], { encoding: "utf8" }).trim();
+const kubeconfig = execFileSync(join(root, "scripts/control-plane"), ["up", join(state, "control-plane"), "--no-controllers"], { encoding: "utf8" }).trim();
 const context: BenchContext = { kubeconfig, kubectl: join(bin, "kubectl"), workDir: state };
 try {
   await mkdir(join(root, "bench/results"), { recursive: true });

@@ -2,7 +2,8 @@ import { once } from "node:events";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import type { Redis } from "ioredis";
+import type { Redis, RedisOptions } from "ioredis";
+import type { Router } from "express";
 import type { Logger } from "pino";
 import { createProbot } from "probot";
 import type { ServerConfig } from "./config/server-config.js";
@@ -20,10 +21,12 @@ import { planRoute } from "./web/plan-route.js";
 import { startWorkers } from "./worker/start-workers.js";
 import { ClusterRegistry } from "./kube/cluster-registry.js";
 import { createRenderer } from "./render/select-renderer.js";
-import { connectRedis, redisIsUp } from "./queue/redis-connection.js";
+import { Metrics } from "./metrics/metrics.js";
+import { describeRedis, openRedis, queuePrefix, redisIsUp, type RedisClient, type RedisTarget } from "./queue/redis-connection.js";
 import { startRedisServer, type RedisServer } from "./redis/redis-server.js";
 import { githubWebhookRoute } from "./web/github-webhook-route.js";
 import { gitlabWebhookRoute } from "./web/gitlab-webhook-route.js";
+import { adminCredentialsFromEnv, queueDashboardRoute } from "./web/queue-dashboard-route.js";
 import { createWebApp } from "./web/web-app.js";
 
 /** Which parts of Ferry run in this process. */
@@ -37,10 +40,12 @@ export interface FerryOptions {
   roles: Roles;
   config: ServerConfig;
   log: Logger;
-  /** HTTP port for the web role; 0 picks a free one. */
+  /** HTTP port (webhooks for the web role; health and metrics for every role); 0 picks a free one. */
   port: number;
-  /** Redis to use; without it Ferry starts an embedded `redis-server` with data under `dataDir`. */
+  /** Redis to use by URL; without it (or `redis`) Ferry starts an embedded `redis-server` with data under `dataDir`. */
   redisUrl?: string;
+  /** Redis to use by URL, through Sentinel, or as a Cluster; wins over `redisUrl`. */
+  redis?: RedisTarget;
   /** Where the embedded Redis keeps its append-only file. */
   dataDir: string;
   /** Process environment for Probot's settings (APP_ID, PRIVATE_KEY, WEBHOOK_SECRET, GHE_HOST...). */
@@ -53,10 +58,12 @@ export interface FerryOptions {
 
 /** A running Ferry. */
 export interface RunningFerry {
-  /** Base URL of the web role, when it runs. */
+  /** Base URL of the HTTP server (webhooks for the web role; health and metrics for every role). */
   url?: string;
-  /** The Redis URL in use (embedded or given). */
-  redisUrl: string;
+  /** Where the Redis in use is (embedded or given), without credentials. */
+  redis: string;
+  /** The process's metrics, as `/metrics` serves them. */
+  metrics: Metrics;
   /** Stops taking work, lets running jobs finish, closes Redis connections and the embedded Redis. */
   close(): Promise<void>;
 }
@@ -66,74 +73,94 @@ export function githubAppConfigured(env: NodeJS.ProcessEnv): boolean {
   return Boolean(env.APP_ID && (env.PRIVATE_KEY || env.PRIVATE_KEY_PATH) && env.WEBHOOK_SECRET);
 }
 
-/** The composition root: starts Redis (if embedded), the web role and the worker role. */
+/** The composition root: starts Redis (if embedded), the HTTP server, the web role and the worker role. */
 export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
   const { log } = options;
+  const metrics = new Metrics();
   const closers: Array<() => Promise<void>> = [];
   const close = async () => {
     for (const closer of closers.reverse()) await closer().catch((error: unknown) => log.error({ err: error }, "shutdown step failed"));
   };
   try {
-    let redisUrl = options.redisUrl;
-    if (!redisUrl) {
+    let target = options.redis ?? (options.redisUrl ? { kind: "url" as const, url: options.redisUrl } : undefined);
+    if (!target) {
       const embedded: RedisServer = await startRedisServer({ dir: join(options.dataDir, "redis") });
       closers.push(() => embedded.stop());
-      redisUrl = embedded.url;
-      log.info({ redis: redisUrl, dir: join(options.dataDir, "redis") }, "started embedded redis-server (set REDIS_URL to use your own)");
+      target = { kind: "url", url: embedded.url };
+      log.info({ redis: embedded.url, dir: join(options.dataDir, "redis") }, "started embedded redis-server (set REDIS_URL to use your own)");
+    } else {
+      log.info({ redis: describeRedis(target) }, "using redis");
     }
+    const redisTarget = target;
+    const prefix = queuePrefix(redisTarget);
+    const connect = (connectionOptions: RedisOptions = {}): RedisClient => {
+      const connection = openRedis(redisTarget, connectionOptions);
+      closers.push(() => quit(connection));
+      return connection;
+    };
     const githubConfigured = githubAppConfigured(options.env);
     const gitlab = { url: options.env.GITLAB_URL, token: options.env.GITLAB_TOKEN, webhookSecret: options.env.GITLAB_WEBHOOK_SECRET };
     // Probot is the GitHub App: it verifies webhook signatures and authenticates as installations.
     const probot = githubConfigured
-      ? createProbot({ env: options.env, overrides: { log: log.child({ component: "probot" }), Octokit: ferryOctokit({ writeSpacing: options.githubWriteSpacing ?? true }) } })
+      ? createProbot({
+          env: options.env,
+          overrides: { log: log.child({ component: "probot" }), Octokit: ferryOctokit({ writeSpacing: options.githubWriteSpacing ?? true, metrics: metrics.forgeApi("github") }) },
+        })
       : undefined;
-    const running: RunningFerry = { redisUrl, close };
+    const running: RunningFerry = { redis: describeRedis(redisTarget), metrics, close };
 
+    // Intake, readiness and queue depth share a connection with no offline queue: while Redis is
+    // away it fails at once, so webhooks get 503 (the forge redelivers) and /readyz fails.
+    const fastRedis = connect({ enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    const intakeQueues = new Queues(fastRedis, { prefix });
+    closers.push(() => intakeQueues.close());
+    metrics.observeQueues(() => intakeQueues.jobCounts());
+
+    const routes: Router[] = [];
     if (options.roles.web) {
-      // The intake fails fast when Redis is away (no offline queue), so the forge sees 503 and redelivers.
-      const intakeRedis = connectRedis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-      closers.push(() => quit(intakeRedis));
-      const queues = new Queues(intakeRedis);
-      closers.push(() => queues.close());
-      const routes = [planRoute(new PlanStore(intakeRedis))];
-      if (probot) routes.push(githubWebhookRoute({ verify: (body, signature) => probot.webhooks.verify(body, signature), queues, log }));
-      if (gitlab.webhookSecret || Object.keys(options.config.gitlab.projectSecrets).length > 0) {
-        routes.push(gitlabWebhookRoute({ secretFor: (project) => gitlabSecretFor(options, project), queues, log }));
+      routes.push(planRoute(new PlanStore(fastRedis)));
+      if (probot) {
+        routes.push(githubWebhookRoute({ verify: (body, signature) => probot.webhooks.verify(body, signature), queues: intakeQueues, log, metrics: metrics.webhooks("github") }));
       }
-      const app = createWebApp({ isReady: () => redisIsUp(intakeRedis), routes, githubConfigured, log });
-      const server: Server = app.listen(options.port);
-      await once(server, "listening");
-      closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
-      const { port } = server.address() as AddressInfo;
-      running.url = `http://127.0.0.1:${port}`;
-      log.info({ port, github: githubConfigured }, "web listening");
+      if (gitlab.webhookSecret || Object.keys(options.config.gitlab.projectSecrets).length > 0) {
+        routes.push(gitlabWebhookRoute({ secretFor: (project) => gitlabSecretFor(options, project), queues: intakeQueues, log, metrics: metrics.webhooks("gitlab") }));
+      }
+      const admin = adminCredentialsFromEnv(options.env);
+      if (admin) routes.push(queueDashboardRoute({ queues: intakeQueues.all(), credentials: admin }));
     }
+    // Both roles serve HTTP: the web role its webhooks, every role /healthz, /readyz and /metrics.
+    const app = createWebApp({ isReady: () => redisIsUp(fastRedis), routes, githubConfigured, metrics, workerOnly: !options.roles.web, log });
+    const server: Server = app.listen(options.port);
+    await once(server, "listening");
+    closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const { port } = server.address() as AddressInfo;
+    running.url = `http://127.0.0.1:${port}`;
+    log.info({ port, web: options.roles.web, worker: options.roles.worker, github: githubConfigured }, options.roles.web ? "web listening" : "health and metrics listening");
 
     if (options.roles.worker) {
-      const redis = connectRedis(redisUrl);
-      closers.push(() => quit(redis));
+      const redis = connect();
       const clusters = new ClusterRegistry(options.config);
       closers.push(() => clusters.close());
       const github = probot ? githubForgeFactory(probot) : undefined;
-      const gitlabForges = gitlab.url && gitlab.token ? gitlabForgeFactory({ url: gitlab.url, token: gitlab.token }) : undefined;
+      const gitlabForges = gitlab.url && gitlab.token ? gitlabForgeFactory({ url: gitlab.url, token: gitlab.token, metrics: metrics.forgeApi("gitlab") }) : undefined;
       const forges: ForgeFactory = (repo) => {
         if (repo.forge === "github" && github) return github(repo);
         if (repo.forge === "gitlab" && gitlabForges) return gitlabForges(repo);
         return Promise.reject(permanent(`no ${repo.forge} credentials are configured`));
       };
-      const queues = new Queues(redis);
+      const queues = new Queues(redis, { prefix });
       closers.push(() => queues.close());
-      const publicUrl = options.config.publicUrl ?? options.env.FERRY_PUBLIC_URL ?? running.url ?? `http://localhost:${options.port}`;
-      const common = { config: options.config, forges, clusters, renderer: createRenderer({ kustomize: options.env.FERRY_KUSTOMIZE ?? "kustomize", helm: options.env.FERRY_HELM ?? "helm" }), redis, log };
+      const publicUrl = options.config.publicUrl ?? options.env.FERRY_PUBLIC_URL ?? running.url;
+      const renderer = createRenderer({ kustomize: options.env.FERRY_KUSTOMIZE ?? "kustomize", helm: options.env.FERRY_HELM ?? "helm" });
+      const common = { config: options.config, forges, clusters, renderer, redis, log };
       const workers = startWorkers({
-        connection: () => {
-          const connection = connectRedis(redisUrl);
-          closers.push(() => quit(connection));
-          return connection;
-        },
+        connection: () => connect(),
+        ...(prefix !== undefined ? { prefix } : {}),
         concurrency: options.concurrency ?? 4,
         log,
-        deploy: (request, attempt) => runDeployJob(request, attempt, common),
+        metrics,
+        // DeployJobDeps names ioredis' Redis; the deploy job only sends commands (SET, EVAL) through it, which a Cluster client sends alike.
+        deploy: (request, attempt) => runDeployJob(request, attempt, { ...common, redis: redis as Redis }),
         plan: (request, attempt) => runPlanJob(request, attempt, { ...common, plans: new PlanStore(redis), publicUrl }),
         command: (request) => runCommandJob(request, { forges, log, enqueuePlan: (plan) => queues.enqueuePlan(plan, `comment-${request.commentId}`) }),
       });
@@ -153,6 +180,13 @@ function gitlabSecretFor(options: FerryOptions, project: string | undefined): st
   return (own === undefined ? undefined : options.env[own]) ?? options.env.GITLAB_WEBHOOK_SECRET;
 }
 
-async function quit(redis: Redis): Promise<void> {
-  await redis.quit().catch(() => redis.disconnect());
+/** Closes a connection politely (QUIT), or at once when Redis does not answer within a second: a connection that waits for an unreachable Redis would hold shutdown forever. */
+async function quit(redis: RedisClient): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), 1000)));
+  try {
+    if ((await Promise.race([redis.quit().catch(() => "failed" as const), timeout])) !== "OK") redis.disconnect();
+  } finally {
+    clearTimeout(timer);
+  }
 }

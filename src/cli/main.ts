@@ -3,7 +3,8 @@ import { Command, Option } from "commander";
 import { loadServerConfig } from "../config/server-config.js";
 import { startFerry, type Roles } from "../ferry.js";
 import { createLogger } from "../logger.js";
-import { localPlan, type LocalPlanOptions } from "./local-plan.js";
+import { redisTargetFromEnv } from "../queue/redis-connection.js";
+import type { LocalPlanOptions } from "./local-plan.js";
 
 /** Options shared by the roles that run a server or a worker. */
 interface RunOptions {
@@ -17,21 +18,25 @@ export function buildCli(): Command {
   const program = new Command("ferry")
     .description("Ferry carries merged commits to Kubernetes clusters: a GitHub App and GitLab webhook receiver that plans on every change and deploys on merge.")
     .showHelpAfterError();
-  const role = (name: string, roles: Roles, summary: string) =>
+  const role = (name: string, roles: Roles, summary: string, port = "3000") =>
     program
       .command(name)
       .summary(summary)
       .description(
-        `${summary}\n\nRedis: REDIS_URL, or an embedded redis-server (from PATH) with data under .ferry/redis.\n` +
-          "GitHub App: APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH, WEBHOOK_SECRET (GHE_HOST/GHE_PROTOCOL for Enterprise Server).",
+        `${summary}\n\nRedis: REDIS_URL; or REDIS_SENTINELS (host:port,...) with REDIS_SENTINEL_NAME; or REDIS_CLUSTER_NODES (host:port,...);\n` +
+          "REDIS_USERNAME, REDIS_PASSWORD, REDIS_SENTINEL_PASSWORD and REDIS_TLS=true add credentials and TLS. With none of them,\n" +
+          "an embedded redis-server (from PATH) with data under .ferry/redis.\n" +
+          "GitHub App: APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH, WEBHOOK_SECRET (GHE_HOST/GHE_PROTOCOL for Enterprise Server).\n" +
+          "GitLab: GITLAB_URL, GITLAB_TOKEN, GITLAB_WEBHOOK_SECRET. Queue dashboard at /admin/queues: FERRY_ADMIN_USER and FERRY_ADMIN_PASSWORD.\n" +
+          "Every role serves /healthz, /readyz and /metrics on its port.",
       )
       .addOption(new Option("-c, --config <file>", "server config: clusters and policy (YAML)").env("FERRY_CONFIG"))
-      .addOption(new Option("-p, --port <port>", "HTTP port for webhooks and health").env("PORT").default("3000"))
+      .addOption(new Option("-p, --port <port>", "HTTP port for webhooks, health and metrics").env("PORT").default(port))
       .addOption(new Option("--concurrency <n>", "jobs one worker runs at once").env("FERRY_CONCURRENCY").default("4"))
       .action((opts: RunOptions) => run(roles, opts));
   role("serve", { web: true, worker: true }, "Run the web role and the worker role in one process (the default for small installs).");
   role("web", { web: true, worker: false }, "Run only the web role: receive webhooks, verify them, queue jobs, answer /healthz and /readyz.");
-  role("worker", { web: false, worker: true }, "Run only the worker role: render, plan, apply and report; scale it apart from the web role.");
+  role("worker", { web: false, worker: true }, "Run only the worker role: render, plan, apply and report; scale it apart from the web role.", "3001");
   program
     .command("plan")
     .summary("Show what applying a local directory of manifests would change in a cluster (exit 0 no changes, 1 changes, 2 error).")
@@ -42,6 +47,8 @@ export function buildCli(): Command {
     .option("--namespace <ns>", "namespace for objects that name none", "default")
     .option("--kubeconfig <file>", "kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
     .action(async (opts: LocalPlanOptions) => {
+      // Loaded here, not at the top: `ferry plan` reads kubeconfigs with @kubernetes/client-node, which the server roles never load.
+      const { localPlan } = await import("./local-plan.js");
       process.exitCode = await localPlan(opts);
     });
   return program;
@@ -55,7 +62,7 @@ async function run(roles: Roles, opts: RunOptions): Promise<void> {
     config,
     log,
     port: Number(opts.port),
-    redisUrl: process.env.REDIS_URL || undefined,
+    redis: redisTargetFromEnv(process.env),
     dataDir: resolve(process.env.FERRY_DATA_DIR ?? ".ferry"),
     env: process.env,
     concurrency: Number(opts.concurrency),

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { FerryError } from "../errors.js";
-import { parseFerryConfig } from "./ferry-config.js";
+import { durationMs, parseFerryConfig, waitTimeoutMs } from "./ferry-config.js";
 import { MAX_CONFIG_BYTES } from "./parse-yaml-config.js";
 
 /** The error lines `parseFerryConfig` throws for `text`; fails when it does not throw a permanent FerryError. */
@@ -207,6 +207,105 @@ environments:
     helm: {releaseName: web}
 `);
     assert.deepEqual(lines, [".ferry.yml:9:11: environments.0.helm: helm options need render: helm or auto, not kustomize"]);
+  });
+
+  it("accepts health waits and rollback on failure, and defaults to a 5 minute wait without rollback", () => {
+    const config = parseFerryConfig(`version: 1
+environments:
+  - name: a
+    branch: main
+    path: x
+    cluster: c
+    namespace: shop
+  - name: b
+    branch: main
+    path: x
+    cluster: c
+    namespace: shop
+    wait: {timeout: 1m30s}
+    onFailure: rollback
+  - name: c
+    branch: main
+    path: x
+    cluster: c
+    namespace: shop
+    wait: false
+    onFailure: none
+  - name: d
+    branch: main
+    path: x
+    cluster: c
+    namespace: shop
+    wait: {}
+`);
+    const [a, b, c, d] = config.environments;
+    assert.equal(a?.wait, undefined);
+    assert.equal(a?.onFailure, undefined, "absent means none");
+    assert.equal(a && waitTimeoutMs(a), 300_000);
+    assert.deepEqual(b?.wait, { timeout: "1m30s" });
+    assert.equal(b?.onFailure, "rollback");
+    assert.equal(b && waitTimeoutMs(b), 90_000);
+    assert.equal(c && waitTimeoutMs(c), undefined, "wait: false does not wait");
+    assert.equal(d && waitTimeoutMs(d), 300_000);
+  });
+
+  it("refuses bad waits and failure policies, naming the field", () => {
+    const lines = errorLines(`version: 1
+environments:
+  - name: a
+    branch: main
+    path: x
+    cluster: c
+    namespace: shop
+    wait: {timeout: 5 minutes}
+    onFailure: revert
+  - name: b
+    branch: main
+    path: x
+    cluster: c
+    namespace: shop
+    wait: {timeout: 2h}
+  - name: c
+    branch: main
+    path: x
+    cluster: c
+    namespace: shop
+    wait: soon
+  - name: d
+    branch: main
+    path: x
+    cluster: c
+    namespace: shop
+    wait: {timout: 5m}
+`);
+    assert.deepEqual(lines, [
+      ".ferry.yml:8:21: environments.0.wait.timeout: must be a duration such as 30s, 5m or 1h30m",
+      '.ferry.yml:9:16: environments.0.onFailure: Invalid option: expected one of "none"|"rollback"',
+      ".ferry.yml:15:21: environments.1.wait.timeout: must be more than 0s and at most 1h",
+      ".ferry.yml:21:11: environments.2.wait: must be false, true or { timeout: <duration> }",
+      '.ferry.yml:27:11: environments.3.wait: Unrecognized key: "timout"',
+    ]);
+  });
+
+  it("refuses a rollback on an environment that does not wait for health", () => {
+    const lines = errorLines(`version: 1
+environments:
+  - name: a
+    branch: main
+    path: x
+    cluster: c
+    namespace: shop
+    wait: false
+    onFailure: rollback
+`);
+    assert.deepEqual(lines, [".ferry.yml:9:16: environments.0.onFailure: rollback needs a release that waits for health: drop wait: false"]);
+  });
+
+  it("reads durations as people write them", () => {
+    assert.equal(durationMs("30s"), 30_000);
+    assert.equal(durationMs("5m"), 300_000);
+    assert.equal(durationMs("1h30m"), 5_400_000);
+    assert.equal(durationMs("1m5s"), 65_000);
   });
 
   it("reports a YAML syntax error with its position", () => {

@@ -47,6 +47,34 @@ export const helmOptionsSchema = z.strictObject({
 /** Helm options of an environment. */
 export type HelmOptions = z.output<typeof helmOptionsSchema>;
 
+/** The longest wait `.ferry.yml` may ask for: a release holds its environment's lock while it waits. */
+const MAX_WAIT_MS = 3_600_000;
+
+/** Units a duration may use, in milliseconds. */
+const DURATION_UNITS: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1_000 };
+
+/** A duration as people write it: `30s`, `5m`, `1h`, `1m30s`. */
+const duration = z.string().superRefine((text, ctx) => {
+  if (!/^(?=\d)(\d+h)?(\d+m)?(\d+s)?$/.test(text)) ctx.addIssue({ code: "custom", message: "must be a duration such as 30s, 5m or 1h30m" });
+  else if (durationMs(text) === 0 || durationMs(text) > MAX_WAIT_MS) ctx.addIssue({ code: "custom", message: "must be more than 0s and at most 1h" });
+});
+
+/** Milliseconds in a duration string (`1m30s` → 90000); 0 for text that is not one. */
+export function durationMs(text: string): number {
+  let total = 0;
+  for (const [, amount, unit] of text.matchAll(/(\d+)([hms])/g)) total += Number(amount) * (DURATION_UNITS[unit ?? ""] ?? 0);
+  return total;
+}
+
+/** How long a release waits for its workloads by default. */
+export const DEFAULT_WAIT = "5m";
+
+/** How long a release waits for its objects to be current (`true` or `{}`: the default), or `false` to report success once applied. */
+export const waitSchema = z.union([z.boolean(), z.strictObject({ timeout: duration.optional() })], { error: "must be false, true or { timeout: <duration> }" });
+
+/** What a release that does not become healthy does: roll back to the last successful release, or leave the cluster as applied. */
+export const onFailureSchema = z.enum(["none", "rollback"]);
+
 /** One deploy target of a repository. */
 export const environmentSchema = z.strictObject({
   name: z.string().regex(dnsLabel, "must be a DNS label (lower-case letters, digits, -)").max(63),
@@ -59,6 +87,10 @@ export const environmentSchema = z.strictObject({
   /** How `path` is rendered; absent means `auto`. */
   render: renderModeSchema.optional(),
   helm: helmOptionsSchema.optional(),
+  /** How long a release waits for its workloads to be up; absent means `{ timeout: 5m }`. */
+  wait: waitSchema.optional(),
+  /** What a release that does not become healthy does; absent means `none`. */
+  onFailure: onFailureSchema.optional(),
 });
 
 /** `.ferry.yml`, version 1. */
@@ -79,6 +111,9 @@ export const ferryConfigSchema = z
       if (env.helm !== undefined && env.render !== undefined && env.render !== "auto" && env.render !== "helm") {
         ctx.addIssue({ code: "custom", path: ["environments", i, "helm"], message: `helm options need render: helm or auto, not ${env.render}` });
       }
+      if (env.onFailure === "rollback" && env.wait === false) {
+        ctx.addIssue({ code: "custom", path: ["environments", i, "onFailure"], message: "rollback needs a release that waits for health: drop wait: false" });
+      }
       if (env.after !== undefined && !names.has(env.after)) {
         ctx.addIssue({ code: "custom", path: ["environments", i, "after"], message: `no environment named "${env.after}"` });
       }
@@ -94,4 +129,10 @@ export type FerryConfig = z.output<typeof ferryConfigSchema>;
 /** Parses and validates `.ferry.yml` text; throws a permanent FerryError listing every problem with line and column. */
 export function parseFerryConfig(text: string, file = FERRY_CONFIG_FILE): FerryConfig {
   return parseYamlConfig(text, file, ferryConfigSchema);
+}
+
+/** How long a release of `env` waits for its objects to be current, in milliseconds; undefined when it does not wait (`wait: false`). */
+export function waitTimeoutMs(env: Pick<Environment, "wait">): number | undefined {
+  if (env.wait === false) return undefined;
+  return durationMs((typeof env.wait === "object" ? env.wait.timeout : undefined) ?? DEFAULT_WAIT);
 }

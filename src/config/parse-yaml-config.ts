@@ -1,6 +1,7 @@
 import { LineCounter, parseDocument, isNode } from "yaml";
 import type { z } from "zod";
 import { permanent } from "../errors.js";
+import { findTooDeepYaml, tooDeepMessage } from "../yaml/yaml-nesting.js";
 
 /** Most aliases a config may use; stops "billion laughs" documents before they expand. */
 const MAX_ALIASES = 50;
@@ -16,6 +17,9 @@ export function parseYamlConfig<S extends z.ZodType>(text: string, file: string,
   if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) {
     throw permanent(`${file}: larger than ${MAX_CONFIG_BYTES / 1024} KiB`);
   }
+  // Refused before the parser recurses into it (see MAX_YAML_NESTING).
+  const deep = findTooDeepYaml(text);
+  if (deep !== undefined) throw permanent(`${file}:${deep.line}:${deep.col}: ${tooDeepMessage(deep)}`);
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const where = (offset: number) => {

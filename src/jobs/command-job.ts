@@ -18,16 +18,19 @@ const MAY_PLAN: AccessLevel[] = ["write", "admin"];
  * else with a short refusal.
  */
 export async function runCommandJob(request: CommandRequest, deps: CommandJobDeps): Promise<"planned" | "refused" | "closed"> {
+  const log = deps.log.child({ delivery: request.deliveryId, repository: request.repo.fullName, change: request.change });
   const forge = await deps.forges(request.repo);
   const access = await forge.accessLevel(request.user);
+  // Replies carry a marker naming the comment they answer, so a retried job edits its reply instead of posting another.
+  const reply = (text: string) => forge.ensureComment(request.change, replyMarker(request.commentId), `${text}\n\n${replyMarker(request.commentId)}`);
   if (!MAY_PLAN.includes(access)) {
-    await forge.createComment(request.change, `@${request.user} only people with write access to this repository can run \`/ferry plan\`.`);
-    deps.log.info({ user: request.user, access }, "comment command refused");
+    await reply(`@${request.user} only people with write access to this repository can run \`/ferry plan\`.`);
+    log.info({ user: request.user, access }, "comment command refused");
     return "refused";
   }
   const head = await forge.changeHead(request.change);
   if (!head.open) {
-    await forge.createComment(request.change, `@${request.user} this change is closed; there is nothing to plan.`);
+    await reply(`@${request.user} this change is closed; there is nothing to plan.`);
     return "closed";
   }
   await forge.react(request.change, request.commentId, "eyes");
@@ -42,4 +45,9 @@ export async function runCommandJob(request: CommandRequest, deps: CommandJobDep
     ...(request.environment ? { environment: request.environment } : {}),
   });
   return "planned";
+}
+
+/** The hidden marker of Ferry's reply to comment `commentId`. */
+export function replyMarker(commentId: number): string {
+  return `<!-- ferry:reply:${commentId} -->`;
 }

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../queue/redis-connection.js";
 import type { Logger } from "pino";
 import type { Environment } from "../config/ferry-config.js";
 import type { ServerConfig } from "../config/server-config.js";
@@ -28,7 +28,7 @@ export interface PlanJobDeps {
   /** Base URL Ferry is reached at, for plan links. */
   publicUrl: string;
   /** Redis for the per-change lock that keeps an older plan from overwriting a newer one. */
-  redis: Redis;
+  redis: RedisClient;
   log: Logger;
 }
 
@@ -51,14 +51,16 @@ export async function runPlanJob(request: PlanRequest, attempt: Attempt, deps: P
   const forge = await deps.forges(request.repo);
   const checkouts = new Checkouts(forge);
   try {
-    const checkout = await checkouts.get(request.headSha);
+    let checkout: Checkout;
     let environments: Environment[];
     try {
+      // A commit whose archive cannot be extracted safely fails here too, and is reported like a bad config.
+      checkout = await checkouts.get(request.headSha);
       environments = (await checkout.config()).environments.filter((e) => e.branch === request.baseBranch && (request.environment === undefined || e.name === request.environment));
     } catch (error) {
       if (!isPermanent(error)) throw error;
       await forge.setStatus(request.headSha, { context: "ferry/plan", state: "failure", description: firstLine((error as Error).message) });
-      await writeComment(forge, request, deps, [], (error as Error).message, undefined);
+      await writeComment(forge, request, { ...deps, log }, [], (error as Error).message, undefined);
       return [];
     }
     if (environments.length === 0) return [];
@@ -75,7 +77,7 @@ export async function runPlanJob(request: PlanRequest, attempt: Attempt, deps: P
       throw error;
     }
     const url = planUrl(deps.publicUrl, await deps.plans.save(fullPlanText({ sha: request.headSha, plans })));
-    await writeComment(forge, request, deps, plans, undefined, url);
+    await writeComment(forge, request, { ...deps, log }, plans, undefined, url);
     for (const plan of plans) {
       await forge.setStatus(request.headSha, { context: planContext(plan.environment), state: plan.error ? "failure" : "success", description: planStatusDescription(plan), targetUrl: url });
     }
@@ -104,7 +106,7 @@ async function writeComment(forge: Forge, request: PlanRequest, deps: PlanJobDep
   await withLock(deps.redis, lockKey, async () => {
     const head = await forge.changeHead(request.change);
     if (head.sha !== request.headSha) {
-      deps.log.info({ change: request.change, planned: request.headSha, head: head.sha }, "a newer commit is the head: not overwriting its plan comment");
+      deps.log.info({ head: head.sha }, "a newer commit is the head: not overwriting its plan comment");
       return;
     }
     const body = planComment({ sha: request.headSha, plans, fullPlanUrl: url, maxLength: forge.maxCommentLength, note: configError });

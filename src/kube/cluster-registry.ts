@@ -1,7 +1,7 @@
-import { KubeConfig } from "@kubernetes/client-node";
 import type { ServerConfig } from "../config/server-config.js";
 import { permanent } from "../errors.js";
 import { KubeClient } from "./kube-client.js";
+import { inClusterConnection, readKubeconfigContext } from "./kubeconfig.js";
 
 /** The clusters the operator registered, connected on first use and kept for the process's life. */
 export class ClusterRegistry {
@@ -30,14 +30,16 @@ export class ClusterRegistry {
   private async connect(name: string): Promise<KubeClient> {
     const cluster = this.config.clusters.find((c) => c.name === name);
     if (!cluster) throw permanent(`cluster "${name}" is not registered with Ferry`);
+    if (cluster.inCluster) return KubeClient.fromConnection(await inClusterConnection());
+    const context = cluster.context ?? "";
+    const found = await readKubeconfigContext({ context, what: `cluster "${name}"`, ...(cluster.kubeconfig === undefined ? {} : { file: cluster.kubeconfig }) });
+    if (found.kind === "static") return KubeClient.fromConnection(found.connection);
+    // An exec or auth-provider plugin: @kubernetes/client-node runs it, loaded only for such clusters.
+    const { KubeConfig } = await import("@kubernetes/client-node");
     const kc = new KubeConfig();
-    if (cluster.inCluster) kc.loadFromCluster();
-    else {
-      if (cluster.kubeconfig) kc.loadFromFile(cluster.kubeconfig);
-      else kc.loadFromDefault();
-      if (!kc.getContextObject(cluster.context ?? "")) throw permanent(`cluster "${name}": no context "${cluster.context}" in the kubeconfig`);
-      kc.setCurrentContext(cluster.context ?? "");
-    }
+    if (cluster.kubeconfig) kc.loadFromFile(cluster.kubeconfig);
+    else kc.loadFromDefault();
+    kc.setCurrentContext(context);
     return KubeClient.fromKubeConfig(kc);
   }
 }

@@ -18,7 +18,12 @@ export interface ReleaseRecord {
   time: string;
   /** Who merged or pushed. */
   actor: string;
-  result: "success" | "failure";
+  /**
+   * `waiting`: applied, health not yet known (a worker that stopped mid-wait leaves it so, and the
+   * retried job releases again); `superseded`: a newer release took the environment before this one
+   * was known healthy.
+   */
+  result: "success" | "failure" | "waiting" | "superseded";
   /** Short outcome, e.g. `+2 ~1 -1`. */
   summary: string;
 }

@@ -1,7 +1,9 @@
 import type { RequestOptions } from "node:https";
-import { KubeConfig } from "@kubernetes/client-node";
+// Type only: loading @kubernetes/client-node costs a worker ~70 MB, so connections come from ./kubeconfig.js.
+import type { KubeConfig } from "@kubernetes/client-node";
 import { Pool } from "undici";
 import { permanent, transient } from "../errors.js";
+import type { ClusterConnection } from "./kubeconfig.js";
 import { groupOf } from "./object-ref.js";
 
 /** What the API server says about a kind: its resource path segment and whether it is namespaced. */
@@ -44,9 +46,9 @@ export class KubeApiError extends Error {
 const MAX_CONNECTIONS = 32;
 
 /**
- * A small HTTP client for one API server: auth and TLS come from @kubernetes/client-node's
- * KubeConfig (certificates, tokens, exec plugins); requests go through an undici connection pool, so
- * a release of a thousand objects reuses a few kept-alive connections rather than making a TLS
+ * A small HTTP client for one API server: auth and TLS come from the kubeconfig (./kubeconfig.js
+ * reads certificates and tokens; @kubernetes/client-node's KubeConfig runs exec and auth-provider
+ * plugins); requests go through an undici connection pool, so a release of a thousand objects reuses a few kept-alive connections rather than making a TLS
  * handshake per object, at a fraction of node:https's CPU per request (the client shares the
  * machine with the API server, so its CPU is release time).
  */
@@ -59,22 +61,33 @@ export class KubeClient {
     private readonly pool: Pool,
   ) {}
 
-  /** Connects to the current context of `kc`. */
+  /** Connects to the current context of `kc` (for users whose auth plugin only @kubernetes/client-node runs). */
   static async fromKubeConfig(kc: KubeConfig): Promise<KubeClient> {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw permanent("kubeconfig has no current cluster");
-    const server = new URL(cluster.server);
     const options: RequestOptions = {};
     await kc.applyToHTTPSOptions(options);
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(options.headers ?? {})) if (value !== undefined) headers[name.toLowerCase()] = String(value);
+    const pem = (value: unknown) => (typeof value === "string" || Buffer.isBuffer(value) ? Buffer.from(value) : undefined);
+    const connection: ClusterConnection = { server: cluster.server, rejectUnauthorized: options.rejectUnauthorized !== false, headers };
+    const [ca, cert, key] = [pem(options.ca), pem(options.cert), pem(options.key)];
+    if (ca) connection.ca = ca;
+    if (cert) connection.cert = cert;
+    if (key) connection.key = key;
+    return KubeClient.fromConnection(connection);
+  }
+
+  /** Connects to the API server `connection` describes. */
+  static fromConnection(connection: ClusterConnection): KubeClient {
+    const server = new URL(connection.server);
     const pool = new Pool(server.origin, {
       connections: MAX_CONNECTIONS,
-      connect: { ca: options.ca, cert: options.cert, key: options.key, rejectUnauthorized: options.rejectUnauthorized },
+      connect: { ca: connection.ca, cert: connection.cert, key: connection.key, rejectUnauthorized: connection.rejectUnauthorized },
       headersTimeout: 60_000,
       bodyTimeout: 60_000,
     });
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(options.headers ?? {})) if (value !== undefined) headers[name.toLowerCase()] = String(value);
-    return new KubeClient(server, headers, pool);
+    return new KubeClient(server, { ...connection.headers }, pool);
   }
 
   /** Closes the kept-alive connections. */

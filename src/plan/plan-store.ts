@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../queue/redis-connection.js";
 
 /** How long a full plan stays readable at its URL. */
 const TTL_SECONDS = 30 * 24 * 3600;
@@ -7,7 +7,7 @@ const TTL_SECONDS = 30 * 24 * 3600;
 /** Where full plans live: Redis, under unguessable ids, for the URL on statuses and comments. */
 export class PlanStore {
   /** Binds the store to a Redis connection. */
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: RedisClient) {}
 
   /** Saves a full plan's text and returns its id. */
   async save(text: string): Promise<string> {

@@ -4,7 +4,7 @@ import { after, before, describe, it } from "node:test";
 import type { Redis } from "ioredis";
 import { startTestRedis } from "../../test/support/redis.js";
 import { FerryError } from "../errors.js";
-import { withLock } from "./environment-lock.js";
+import { lockWaiters, withLock } from "./environment-lock.js";
 import { connectRedis } from "./redis-connection.js";
 
 /** Records when holders run, to tell serial from parallel. */
@@ -112,6 +112,29 @@ describe("withLock", () => {
     ]);
     assert.equal(t.maxActive, 1);
     assert.deepEqual(t.events, ["long:start", "long:end", "second:start", "second:end"]);
+  });
+
+  it("lists who waits for a lock, and what for, while they wait", async () => {
+    const k = key();
+    let release!: () => void;
+    const holding = new Promise<void>((resolve) => (release = resolve));
+    const holder = withLock(a, k, () => holding, { waiter: "sha-1" });
+    await sleep(50);
+    assert.deepEqual(await lockWaiters(a, k), [], "the holder got the lock at once: it never waited");
+    const second = withLock(b, k, () => Promise.resolve("second"), { waiter: "sha-2" });
+    const third = withLock(b, k, () => Promise.resolve("third"), { waiter: "sha-3" });
+    await sleep(100);
+    assert.deepEqual((await lockWaiters(a, k)).sort(), ["sha-2", "sha-3"]);
+    release();
+    await Promise.all([holder, second, third]);
+    assert.deepEqual(await lockWaiters(a, k), [], "each waiter leaves the list once it holds the lock");
+  });
+
+  it("forgets a waiter that died waiting once it is older than the longest wait", async () => {
+    const k = key();
+    await a.zadd(`${k}:waiting`, Date.now() - 60_000, "dead-token sha-old");
+    await a.zadd(`${k}:waiting`, Date.now(), "live-token sha-new");
+    assert.deepEqual(await lockWaiters(a, k, 30_000), ["sha-new"]);
   });
 
   it("gives up with a transient error after waitMs", async () => {

@@ -22,6 +22,11 @@ export interface ReleaseInput {
   rendered: RenderedObject[];
   sha: string;
   actor: string;
+  /**
+   * The release is not done once applied: its health is still to be waited for. It is recorded as
+   * `waiting` until {@link recordReleaseResult} records the verdict.
+   */
+  awaitHealth?: boolean;
 }
 
 /** What a release did, object by object. */
@@ -31,12 +36,34 @@ export interface ReleaseResult {
   /** Objects already as Git says. */
   unchanged: number;
   pruned: ObjectRef[];
+  /** Every object the release holds, changed or not: what its health is judged on. */
+  objects: ObjectRef[];
 }
 
 /** The last release recorded for an environment, to tell whether a commit was already released. */
 export async function lastRelease(client: KubeClient, repository: string, env: Environment): Promise<ReleaseRecord | undefined> {
+  return (await releaseHistory(client, repository, env))[0];
+}
+
+/** An environment's recorded releases, newest first: where a rollback finds the last good one. */
+export async function releaseHistory(client: KubeClient, repository: string, env: Environment): Promise<ReleaseRecord[]> {
   const inventory = await readInventory(client, inventoryLocation(repository, env.name, env.namespace), repository, env.name);
-  return inventory.releases[0];
+  return inventory.releases;
+}
+
+/**
+ * Records the verdict on the newest release of `sha` once its health is known (it was recorded as
+ * `waiting` when applied). The objects it owns stay as they are: applied is applied, healthy or not.
+ */
+export async function recordReleaseResult(client: KubeClient, repository: string, env: Environment, sha: string, result: Exclude<ReleaseRecord["result"], "waiting">, summary?: string): Promise<void> {
+  const at = inventoryLocation(repository, env.name, env.namespace);
+  const inventory = await readInventory(client, at, repository, env.name);
+  const index = inventory.releases.findIndex((r) => r.sha === sha);
+  const record = inventory.releases[index];
+  if (!record) return;
+  const releases = [...inventory.releases];
+  releases[index] = { ...record, result, summary: summary ?? record.summary, time: new Date().toISOString() };
+  await writeInventory(client, at, { ...inventory, releases });
 }
 
 /**
@@ -81,8 +108,8 @@ export async function releaseEnvironment(input: ReleaseInput): Promise<ReleaseRe
   const record = async (result: ReleaseRecord["result"], summary: string) => {
     const appliedByKey = new Map(applied.map((a) => [a.key, a]));
     const objects: InventoryEntry[] = desired.map((d) => ({ ...d.ref, hash: d.hash, resourceVersion: appliedByKey.get(d.key)?.resourceVersion ?? live.get(d.key)?.resourceVersion ?? "" }));
-    // A failed release still owns what it owned before, so a later release can prune it.
-    const kept = result === "success" ? [] : inventory.objects.filter((o) => !desiredKeys.has(refKey(o)));
+    // A release that failed part way still owns what it owned before, so a later release can prune it.
+    const kept = result === "failure" ? inventory.objects.filter((o) => !desiredKeys.has(refKey(o))) : [];
     const next: Inventory = { ...inventory, objects: [...objects, ...kept], releases: [{ sha: input.sha, time: new Date().toISOString(), actor: input.actor, result, summary }, ...inventory.releases] };
     await writeInventory(client, at, next);
   };
@@ -105,9 +132,10 @@ export async function releaseEnvironment(input: ReleaseInput): Promise<ReleaseRe
       }).map((d) => d.ref),
       unchanged: 0,
       pruned,
+      objects: desired.map((d) => d.ref),
     };
     result.unchanged = desired.length - result.created.length - result.configured.length;
-    await record("success", `+${result.created.length} ~${result.configured.length} -${pruned.length}`);
+    await record(input.awaitHealth === true ? "waiting" : "success", `+${result.created.length} ~${result.configured.length} -${pruned.length}`);
     return result;
   } catch (error) {
     if (applied.length > 0) await record("failure", error instanceof Error ? error.message.split("\n")[0] ?? "" : "failed").catch(() => undefined);

@@ -1,8 +1,8 @@
 import { readFile, realpath, stat } from "node:fs/promises";
 import path from "node:path";
-import { parse } from "yaml";
 import { permanent } from "../errors.js";
 import { formatProblems, isRecord } from "./parse-manifests.js";
+import { parseBoundedYaml } from "../yaml/yaml-nesting.js";
 import { isInside } from "./repo-paths.js";
 
 /** The names kustomize looks for in a directory, in its order. */
@@ -45,7 +45,7 @@ export async function checkKustomizations(realRoot: string, dir: string): Promis
     const name = rel(realRoot, file);
     let kustomization: unknown;
     try {
-      kustomization = parse(await readFile(file, "utf8"), { maxAliasCount: 100, prettyErrors: false });
+      kustomization = parseBoundedYaml(await readFile(file, "utf8"), { maxAliasCount: 100, prettyErrors: false });
     } catch (error) {
       problems.push(`${name}: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
       continue;

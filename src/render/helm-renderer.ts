@@ -1,10 +1,10 @@
 import { mkdtemp, readdir, readFile, realpath, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { parse } from "yaml";
 import { permanent } from "../errors.js";
 import { applyHookPolicy } from "./helm-hooks.js";
 import { findDuplicates, formatProblems, isRecord, parseManifests } from "./parse-manifests.js";
+import { parseBoundedYaml } from "../yaml/yaml-nesting.js";
 import { isInside, resolveEnvironmentPath } from "./repo-paths.js";
 import { runTool } from "./run-tool.js";
 import { DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_TIMEOUT_MS, type ToolLimits } from "./tool-limits.js";
@@ -140,7 +140,7 @@ async function checkChart(realRoot: string, chartDir: string, problems: string[]
 async function declaredDependencies(file: string): Promise<Array<{ name: string; repository?: string }>> {
   let document: unknown;
   try {
-    document = parse(await readFile(file, "utf8"), { maxAliasCount: 100 });
+    document = parseBoundedYaml(await readFile(file, "utf8"), { maxAliasCount: 100 });
   } catch {
     return [];
   }
@@ -161,7 +161,7 @@ async function vendoredCharts(dir: string): Promise<{ dirs: Map<string, string>;
     if (!entry.isDirectory()) continue;
     let chart: unknown;
     try {
-      chart = parse(await readFile(path.join(full, "Chart.yaml"), "utf8"), { maxAliasCount: 100 });
+      chart = parseBoundedYaml(await readFile(path.join(full, "Chart.yaml"), "utf8"), { maxAliasCount: 100 });
     } catch {
       continue;
     }

@@ -1,4 +1,5 @@
 import { isScalar, LineCounter, parseAllDocuments, type DocumentOptions, type ParseOptions, type SchemaOptions } from "yaml";
+import { findTooDeepYaml, tooDeepMessage } from "../yaml/yaml-nesting.js";
 import type { KubeObject, RenderedObject } from "./types.js";
 
 /** Errors listed in full before the rest are only counted, so a broken tree cannot produce a huge message. */
@@ -22,6 +23,12 @@ const MAX_ALIAS_COUNT = 100;
  * with it to `problems`. `file` names the stream in sources: `file` alone for one document, `file#n` for several.
  */
 export function parseManifests(text: string, file: string, problems: string[]): RenderedObject[] {
+  const deep = findTooDeepYaml(text);
+  if (deep !== undefined) {
+    // Refused before the parser recurses into it (see MAX_YAML_NESTING).
+    problems.push(`${file}:${deep.line}:${deep.col}: ${tooDeepMessage(deep)}`);
+    return [];
+  }
   const lineCounter = new LineCounter();
   const documents = parseAllDocuments(text, { ...YAML_OPTIONS, lineCounter });
   const numbered = documents

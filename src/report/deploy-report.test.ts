@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import type { Environment } from "../config/ferry-config.js";
 import type { ObjectRef } from "../kube/object-ref.js";
 import type { ReleaseResult } from "../release/release-environment.js";
-import { deployContext, firstLine, releaseSummary, resultComment, resultMarker, short } from "./deploy-report.js";
+import { deployContext, failureDescription, firstLine, releaseSummary, resultComment, resultMarker, short, supersededDescription } from "./deploy-report.js";
 
 const merged = "3f2a9c1d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b";
 const newer = "9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c";
@@ -17,7 +17,7 @@ const svc: ObjectRef = { apiVersion: "v1", kind: "Service", namespace: "shop", n
 const ns: ObjectRef = { apiVersion: "v1", kind: "Namespace", name: "shop" };
 const old: ObjectRef = { apiVersion: "v1", kind: "ConfigMap", namespace: "shop", name: "old" };
 
-const result: ReleaseResult = { created: [ns, svc], configured: [web], unchanged: 4, pruned: [old] };
+const result: ReleaseResult = { created: [ns, svc], configured: [web], unchanged: 4, pruned: [old], objects: [ns, svc, web] };
 
 describe("short", () => {
   it("keeps the first 7 characters of a sha", () => {
@@ -37,7 +37,7 @@ describe("firstLine", () => {
 describe("releaseSummary", () => {
   it("counts created, configured, pruned and unchanged objects", () => {
     assert.equal(releaseSummary(result), "+2 ~1 −1 (4 unchanged)");
-    assert.equal(releaseSummary({ created: [], configured: [], unchanged: 0, pruned: [] }), "+0 ~0 −0 (0 unchanged)");
+    assert.equal(releaseSummary({ created: [], configured: [], unchanged: 0, pruned: [], objects: [] }), "+0 ~0 −0 (0 unchanged)");
   });
 });
 
@@ -67,10 +67,10 @@ describe("resultComment", () => {
   });
 
   it("leaves out the details and empty lists when nothing changed", () => {
-    const quiet: ReleaseResult = { created: [], configured: [web], unchanged: 3, pruned: [] };
+    const quiet: ReleaseResult = { created: [], configured: [web], unchanged: 3, pruned: [], objects: [web] };
     const body = resultComment(merged, [{ env: env("staging", "s"), kind: "released", sha: merged, result: quiet }]);
     assert.ok(!body.includes("**created**") && !body.includes("**pruned**"), body);
-    const nothing = resultComment(merged, [{ env: env("staging", "s"), kind: "released", sha: merged, result: { created: [], configured: [], unchanged: 3, pruned: [] } }]);
+    const nothing = resultComment(merged, [{ env: env("staging", "s"), kind: "released", sha: merged, result: { created: [], configured: [], unchanged: 3, pruned: [], objects: [web] } }]);
     assert.ok(!nothing.includes("<details>"), nothing);
     assert.ok(nothing.includes("| staging | s | ✅ deployed `3f2a9c1` | 0 | 0 | 0 | 3 |"), nothing);
   });
@@ -102,5 +102,46 @@ describe("resultComment", () => {
     assert.ok(rows[0]?.startsWith("| staging"));
     assert.ok(body.indexOf("| production") < body.indexOf("<details>"), body);
     assert.ok(body.indexOf("<details>") < body.indexOf("**production failed**"), body);
+  });
+
+  it("shows a release applied but not healthy, its rollback as a row of its own, and both sections", () => {
+    const error = 'Deployment shop/web: ProgressDeadlineExceeded: ReplicaSet "web-74f" has timed out progressing.\nWarning FailedScheduling on Pod shop/web-74f-x: 0/2 nodes are available';
+    const rolledBack: ReleaseResult = { created: [], configured: [web], unchanged: 2, pruned: [old], objects: [web, svc, ns] };
+    const body = resultComment(merged, [{ env: env("staging", "s"), kind: "failed", sha: merged, error, result, rollback: { sha: newer, state: "success", message: "", result: rolledBack } }]);
+    assert.ok(body.includes("| staging | s | ❌ not healthy at `3f2a9c1` | 2 | 1 | 1 | 4 |"), body);
+    assert.ok(body.includes("| staging | s | ↩️ rolled back to `9b8c7d6` | 0 | 1 | 1 | 2 |"), body);
+    assert.ok(body.includes(["**staging** was applied but did not become healthy:", "", "```", error, "```"].join("\n")), body);
+    assert.ok(body.includes("**staging** was rolled back to `9b8c7d6`, the last successful release, and is healthy again."), body);
+  });
+
+  it("says when a rollback failed or had nothing to roll back to", () => {
+    const failed = resultComment(merged, [{ env: env("staging", "s"), kind: "failed", sha: merged, error: "Job shop/migrate: BackoffLimitExceeded", result, rollback: { sha: newer, state: "failure", message: "Deployment shop/web: not ready within 30s" } }]);
+    assert.ok(failed.includes("| staging | s | ❌ rollback to `9b8c7d6` failed | | | | |"), failed);
+    assert.ok(failed.includes(["**staging**: the rollback to `9b8c7d6` failed too:", "", "```", "Deployment shop/web: not ready within 30s", "```"].join("\n")), failed);
+    const none = resultComment(merged, [{ env: env("staging", "s"), kind: "failed", sha: merged, error: "Job shop/migrate: BackoffLimitExceeded", result, rollback: { state: "none", message: "no earlier successful release to roll back to" } }]);
+    assert.ok(none.includes("⚠️ not rolled back: no earlier successful release"), none);
+    assert.ok(none.includes("**staging** was left as applied"), none);
+  });
+
+  it("shows a release superseded while it waited, with what it applied", () => {
+    const body = resultComment(merged, [{ env: env("staging", "s"), kind: "superseded", sha: merged, by: newer, result }]);
+    assert.ok(body.includes("| staging | s | ⏭️ applied `3f2a9c1`, superseded by `9b8c7d6` | 2 | 1 | 1 | 4 |"), body);
+    assert.ok(body.includes("- **configured**: `Deployment shop/web`"), body);
+    assert.ok(body.includes("a newer release (`9b8c7d6`) took the environment"), body);
+  });
+});
+
+describe("status descriptions of health-gated releases", () => {
+  const error = "Deployment shop/web: ProgressDeadlineExceeded: ReplicaSet \"web-74f\" has timed out progressing.\nmore detail";
+
+  it("names the object and reason on the first line, and puts the rollback first so it survives trimming", () => {
+    assert.equal(failureDescription(error), 'Deployment shop/web: ProgressDeadlineExceeded: ReplicaSet "web-74f" has timed out progressing.');
+    assert.equal(failureDescription(error, { sha: newer, state: "success", message: "" }), 'rolled back to 9b8c7d6: Deployment shop/web: ProgressDeadlineExceeded: ReplicaSet "web-74f" has timed out progressing.');
+    assert.match(failureDescription(error, { sha: newer, state: "failure", message: "x" }), /^rollback to 9b8c7d6 failed too: Deployment shop\/web/);
+    assert.match(failureDescription(error, { state: "none", message: "" }), /^not rolled back \(no earlier successful release\): Deployment/);
+  });
+
+  it("reports a superseded release as included in the newer one", () => {
+    assert.equal(supersededDescription(newer), "superseded by 9b8c7d6: its release includes this commit");
   });
 });

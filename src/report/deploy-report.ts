@@ -1,12 +1,19 @@
 import type { Environment } from "../config/ferry-config.js";
 import { describeRef, type ObjectRef } from "../kube/object-ref.js";
 import type { ReleaseResult } from "../release/release-environment.js";
+import type { RollbackOutcome } from "../release/roll-back.js";
 
 /** How one environment ended in a deploy job. */
 export type EnvironmentOutcome =
   | { env: Environment; kind: "released"; sha: string; result: ReleaseResult }
   | { env: Environment; kind: "already-released"; sha: string }
-  | { env: Environment; kind: "failed"; sha: string; error: string };
+  /** Applied, then a newer release took the environment before this one was known healthy. */
+  | { env: Environment; kind: "superseded"; sha: string; by: string; result: ReleaseResult }
+  /**
+   * Failed: before writing anything, or (with `result`) applied but not healthy, then perhaps rolled
+   * back (`rollback`).
+   */
+  | { env: Environment; kind: "failed"; sha: string; error: string; result?: ReleaseResult; rollback?: RollbackOutcome };
 
 /** The commit status context of an environment's deploys. */
 export function deployContext(env: string): string {
@@ -28,6 +35,33 @@ export function firstLine(text: string): string {
   return text.split("\n")[0] ?? text;
 }
 
+/**
+ * The status of a commit whose release a newer one overtook while it waited for health. Success,
+ * as Flux reports such a revision superseded rather than failed: the commit's changes are in the
+ * newer release, whose own status carries the verdict, and a required check must not turn red (or
+ * stay pending forever) for a commit that did nothing wrong.
+ */
+export function supersededDescription(by: string): string {
+  return `superseded by ${short(by)}: its release includes this commit`;
+}
+
+/** The failure status of a release that did not become healthy, with how its rollback went, if one ran. */
+export function failureDescription(error: string, rollback?: RollbackOutcome): string {
+  const failure = firstLine(error);
+  if (!rollback) return failure;
+  const target = short(rollback.sha ?? "");
+  switch (rollback.state) {
+    case "success":
+      return `rolled back to ${target}: ${failure}`;
+    case "failure":
+      return `rollback to ${target} failed too: ${failure}`;
+    case "superseded":
+      return `rollback to ${target} superseded: ${failure}`;
+    case "none":
+      return `not rolled back (no earlier successful release): ${failure}`;
+  }
+}
+
 /** The hidden marker that finds a merged commit's result comment again, so a retried job edits it rather than posting twice. */
 export function resultMarker(sha: string): string {
   return `<!-- ferry:release:${sha} -->`;
@@ -35,21 +69,22 @@ export function resultMarker(sha: string): string {
 
 const list = (refs: ObjectRef[]) => refs.map((r) => `\`${describeRef(r)}\``).join(", ");
 
-/** The result comment on a merged change: per environment what was created, configured, unchanged and pruned, or the error. */
+/** The result comment on a merged change: per environment what was created, configured, unchanged and pruned, or the error, and how a rollback went. */
 export function resultComment(mergedSha: string, outcomes: EnvironmentOutcome[]): string {
   const lines = [resultMarker(mergedSha), `### Ferry release · \`${short(mergedSha)}\``, "", "| environment | cluster | result | + | ~ | − | unchanged |", "| --- | --- | --- | ---: | ---: | ---: | ---: |"];
+  const row = (o: EnvironmentOutcome, result: string, r?: ReleaseResult) =>
+    `| ${o.env.name} | ${o.env.cluster} | ${result} | ${r ? `${r.created.length} | ${r.configured.length} | ${r.pruned.length} | ${r.unchanged}` : "| | |"} |`;
   for (const o of outcomes) {
-    if (o.kind === "released") {
-      const r = o.result;
-      lines.push(`| ${o.env.name} | ${o.env.cluster} | ✅ deployed \`${short(o.sha)}\` | ${r.created.length} | ${r.configured.length} | ${r.pruned.length} | ${r.unchanged} |`);
-    } else if (o.kind === "already-released") {
-      lines.push(`| ${o.env.name} | ${o.env.cluster} | ✅ included in release \`${short(o.sha)}\` | | | | |`);
-    } else {
-      lines.push(`| ${o.env.name} | ${o.env.cluster} | ❌ failed at \`${short(o.sha)}\` | | | | |`);
+    if (o.kind === "released") lines.push(row(o, `✅ deployed \`${short(o.sha)}\``, o.result));
+    else if (o.kind === "already-released") lines.push(row(o, `✅ included in release \`${short(o.sha)}\``));
+    else if (o.kind === "superseded") lines.push(row(o, `⏭️ applied \`${short(o.sha)}\`, superseded by \`${short(o.by)}\``, o.result));
+    else {
+      lines.push(row(o, o.result ? `❌ not healthy at \`${short(o.sha)}\`` : `❌ failed at \`${short(o.sha)}\``, o.result));
+      if (o.rollback) lines.push(row(o, rollbackCell(o.rollback), o.rollback.result));
     }
   }
   for (const o of outcomes) {
-    if (o.kind === "released") {
+    if (o.kind === "released" || o.kind === "superseded") {
       const r = o.result;
       const parts = [
         r.created.length ? `- **created**: ${list(r.created)}` : "",
@@ -57,12 +92,43 @@ export function resultComment(mergedSha: string, outcomes: EnvironmentOutcome[])
         r.pruned.length ? `- **pruned**: ${list(r.pruned)}` : "",
       ].filter(Boolean);
       if (parts.length) lines.push("", `<details><summary>${o.env.name}: what changed</summary>`, "", ...parts, "", "</details>");
+      if (o.kind === "superseded") lines.push("", `**${o.env.name}**: a newer release (\`${short(o.by)}\`) took the environment while this one waited for its workloads; its status tells how it went.`);
     } else if (o.kind === "failed") {
-      lines.push("", `**${o.env.name} failed**; the cluster was not changed unless the error says so:`, "", "```", o.error, "```");
+      const what = o.result ? `**${o.env.name}** was applied but did not become healthy:` : `**${o.env.name} failed**; the cluster was not changed unless the error says so:`;
+      lines.push("", what, "", "```", o.error, "```");
+      if (o.rollback) lines.push(...rollbackSection(o.env.name, o.rollback));
     }
   }
   if (outcomes.some((o) => o.kind === "already-released" && o.sha !== mergedSha)) {
     lines.push("", `<sub>A newer commit was already on the branch; it was released with these changes included.</sub>`);
   }
   return lines.join("\n");
+}
+
+function rollbackCell(rollback: RollbackOutcome): string {
+  const target = `\`${short(rollback.sha ?? "")}\``;
+  switch (rollback.state) {
+    case "success":
+      return `↩️ rolled back to ${target}`;
+    case "failure":
+      return `❌ rollback to ${target} failed`;
+    case "superseded":
+      return `⏭️ rollback to ${target} superseded`;
+    case "none":
+      return "⚠️ not rolled back: no earlier successful release";
+  }
+}
+
+function rollbackSection(env: string, rollback: RollbackOutcome): string[] {
+  const target = `\`${short(rollback.sha ?? "")}\``;
+  switch (rollback.state) {
+    case "success":
+      return ["", `**${env}** was rolled back to ${target}, the last successful release, and is healthy again.`];
+    case "failure":
+      return ["", `**${env}**: the rollback to ${target} failed too:`, "", "```", rollback.message, "```"];
+    case "superseded":
+      return ["", `**${env}**: the rollback to ${target} was applied, then a newer release took the environment.`];
+    case "none":
+      return ["", `**${env}** was left as applied: it has no earlier successful release to roll back to.`];
+  }
 }

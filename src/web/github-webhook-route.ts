@@ -1,6 +1,7 @@
 import express, { type Request, type Response, type Router } from "express";
 import type { Logger } from "pino";
 import { parseGitHubWebhook } from "../forge/github/parse-github-webhook.js";
+import { noWebhookMetrics, type WebhookMetrics, type WebhookRejection } from "../metrics/metrics.js";
 import type { IntakeQueues } from "./enqueue-intent.js";
 import { answerWebhook, rawWebhookBody, readJsonBody, reply, webhookBodyText } from "./webhook-reply.js";
 
@@ -15,6 +16,8 @@ export interface GitHubWebhookRouteOptions {
   queues: IntakeQueues;
   /** Where intake logs each delivery. */
   log: Logger;
+  /** Webhook counters for this forge (none counted when omitted). */
+  metrics?: WebhookMetrics;
 }
 
 const REQUIRED_HEADERS = ["x-github-event", "x-github-delivery", "x-hub-signature-256"] as const;
@@ -27,9 +30,14 @@ const REQUIRED_HEADERS = ["x-github-event", "x-github-delivery", "x-hub-signatur
  */
 export function githubWebhookRoute(options: GitHubWebhookRouteOptions): Router {
   const router = express.Router();
-  router.post(GITHUB_WEBHOOK_PATH, rawWebhookBody(), async (req: Request, res: Response) => {
+  const metrics = options.metrics ?? noWebhookMetrics;
+  const reject = (res: Response, status: number, reason: WebhookRejection, body: object) => {
+    metrics.rejected(reason);
+    reply(res, status, body);
+  };
+  router.post(GITHUB_WEBHOOK_PATH, rawWebhookBody(metrics), async (req: Request, res: Response) => {
     const missing = REQUIRED_HEADERS.filter((h) => typeof req.headers[h] !== "string");
-    if (missing.includes("x-hub-signature-256")) return reply(res, 401, { error: "missing X-Hub-Signature-256" });
+    if (missing.includes("x-hub-signature-256")) return reject(res, 401, "authentication", { error: "missing X-Hub-Signature-256" });
     if (missing.length > 0) return reply(res, 400, { error: `missing headers: ${missing.join(", ")}` });
     const event = req.header("x-github-event") ?? "";
     const delivery = req.header("x-github-delivery") ?? "";
@@ -37,7 +45,7 @@ export function githubWebhookRoute(options: GitHubWebhookRouteOptions): Router {
     const log = options.log.child({ forge: "github", delivery, event });
     if (!(await options.verify(body, req.header("x-hub-signature-256") ?? "").catch(() => false))) {
       log.warn("webhook rejected: signature does not match");
-      return reply(res, 401, { error: "signature does not match payload and secret" });
+      return reject(res, 401, "authentication", { error: "signature does not match payload and secret" });
     }
     return answerWebhook(res, {
       contentType: req.header("content-type"),
@@ -45,6 +53,7 @@ export function githubWebhookRoute(options: GitHubWebhookRouteOptions): Router {
       parse: (payload) => parseGitHubWebhook(event, delivery, payload),
       queues: options.queues,
       log,
+      metrics,
     });
   });
   return router;

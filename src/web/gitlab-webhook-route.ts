@@ -2,6 +2,7 @@ import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
 import express, { type Request, type Response, type Router } from "express";
 import type { Logger } from "pino";
 import { gitlabProjectPath, parseGitLabWebhook } from "../forge/gitlab/parse-gitlab-webhook.js";
+import { noWebhookMetrics, type WebhookMetrics, type WebhookRejection } from "../metrics/metrics.js";
 import type { IntakeQueues } from "./enqueue-intent.js";
 import { answerWebhook, rawWebhookBody, readJsonBody, reply, webhookBodyText } from "./webhook-reply.js";
 
@@ -19,6 +20,8 @@ export interface GitLabWebhookRouteOptions {
   queues: IntakeQueues;
   /** Where intake logs each delivery. */
   log: Logger;
+  /** Webhook counters for this forge (none counted when omitted). */
+  metrics?: WebhookMetrics;
   /** The username Ferry's token acts as, when known: its own notes never run commands (Ferry's note markers are refused either way). */
   botUsername?: string;
 }
@@ -30,11 +33,16 @@ export interface GitLabWebhookRouteOptions {
  */
 export function gitlabWebhookRoute(options: GitLabWebhookRouteOptions): Router {
   const router = express.Router();
-  router.post(GITLAB_WEBHOOK_PATH, rawWebhookBody(), (req: Request, res: Response) => {
+  const metrics = options.metrics ?? noWebhookMetrics;
+  const reject = (res: Response, status: number, reason: WebhookRejection, body: object) => {
+    metrics.rejected(reason);
+    reply(res, status, body);
+  };
+  router.post(GITLAB_WEBHOOK_PATH, rawWebhookBody(metrics), (req: Request, res: Response) => {
     const token = req.header("x-gitlab-token");
-    if (token === undefined) return reply(res, 401, { error: "missing X-Gitlab-Token" });
+    if (token === undefined) return reject(res, 401, "authentication", { error: "missing X-Gitlab-Token" });
     const event = req.header("x-gitlab-event");
-    if (event === undefined) return reply(res, 400, { error: "missing headers: x-gitlab-event" });
+    if (event === undefined) return reject(res, 400, "malformed", { error: "missing headers: x-gitlab-event" });
     // GitLab 17.4+ sends Idempotency-Key, the same on every retry of one delivery; X-Gitlab-Event-UUID before that.
     const delivery = req.header("idempotency-key") ?? req.header("x-gitlab-event-uuid") ?? randomUUID();
     const body = readJsonBody(webhookBodyText(req));
@@ -42,7 +50,7 @@ export function gitlabWebhookRoute(options: GitLabWebhookRouteOptions): Router {
     const log = options.log.child({ forge: "gitlab", delivery, event, project });
     if (!tokenMatches(token, options.secretFor(project))) {
       log.warn("webhook rejected: token does not match");
-      return reply(res, 401, { error: "X-Gitlab-Token does not match the webhook's secret" });
+      return reject(res, 401, "authentication", { error: "X-Gitlab-Token does not match the webhook's secret" });
     }
     return answerWebhook(res, {
       contentType: req.header("content-type"),
@@ -50,6 +58,7 @@ export function gitlabWebhookRoute(options: GitLabWebhookRouteOptions): Router {
       parse: (payload) => parseGitLabWebhook(event, delivery, payload, options.botUsername === undefined ? {} : { botUsername: options.botUsername }),
       queues: options.queues,
       log,
+      metrics,
     });
   });
   return router;

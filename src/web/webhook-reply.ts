@@ -2,14 +2,30 @@ import express, { type Request, type RequestHandler, type Response } from "expre
 import type { Logger } from "pino";
 import { MalformedPayloadError } from "../forge/malformed-payload-error.js";
 import type { WebhookIntent } from "../forge/webhook-intent.js";
+import { noWebhookMetrics, type WebhookMetrics } from "../metrics/metrics.js";
 import { enqueueIntent, type IntakeQueues } from "./enqueue-intent.js";
 
 /** GitHub and GitLab both cap webhook payloads at 25 MB; anything larger is not from them. */
 const MAX_BODY = "25mb";
 
-/** Reads a webhook's body as raw bytes (whatever its Content-Type), since verification needs the exact bytes; 413 past 25 MB. */
-export function rawWebhookBody(): RequestHandler {
-  return express.raw({ type: () => true, limit: MAX_BODY });
+/**
+ * Reads a webhook's body as raw bytes (whatever its Content-Type), since verification needs the
+ * exact bytes; 413 past 25 MB. Counts every delivery as received, and a body it cannot read as rejected.
+ */
+export function rawWebhookBody(metrics: WebhookMetrics = noWebhookMetrics): RequestHandler {
+  const raw = express.raw({ type: () => true, limit: MAX_BODY });
+  return (req, res, next) => {
+    metrics.received();
+    raw(req, res, (error?: unknown) => {
+      if (error !== undefined) metrics.rejected(httpStatus(error) === 413 ? "too-large" : "malformed");
+      next(error);
+    });
+  };
+}
+
+function httpStatus(error: unknown): number | undefined {
+  const status = typeof error === "object" && error !== null ? (error as { status?: unknown }).status : undefined;
+  return typeof status === "number" ? status : undefined;
 }
 
 /** The body `rawWebhookBody` read, as text. */
@@ -41,6 +57,8 @@ export interface VerifiedWebhook {
   queues: IntakeQueues;
   /** A logger bound to the forge and delivery. */
   log: Logger;
+  /** The forge's webhook counters. */
+  metrics?: WebhookMetrics;
 }
 
 /**
@@ -51,26 +69,35 @@ export interface VerifiedWebhook {
  */
 export async function answerWebhook(res: Response, webhook: VerifiedWebhook): Promise<void> {
   const { log } = webhook;
+  const metrics = webhook.metrics ?? noWebhookMetrics;
   if (!/^\s*application\/json\s*(;|$)/i.test(webhook.contentType ?? "")) {
+    metrics.rejected("content-type");
     return reply(res, 415, { error: "Content-Type must be application/json" });
   }
-  if (!webhook.body.valid) return reply(res, 400, { error: "body is not valid JSON" });
+  if (!webhook.body.valid) {
+    metrics.rejected("malformed");
+    return reply(res, 400, { error: "body is not valid JSON" });
+  }
   let intent;
   try {
     intent = webhook.parse(webhook.body.value);
   } catch (error) {
-    if (error instanceof MalformedPayloadError) return reply(res, 400, { error: error.message });
-    throw error;
+    if (!(error instanceof MalformedPayloadError)) throw error;
+    metrics.rejected("malformed");
+    return reply(res, 400, { error: error.message });
   }
   if (intent.kind === "ignore") {
+    metrics.accepted("ignored");
     log.debug({ reason: intent.reason }, "webhook ignored");
     return reply(res, 202, { ignored: intent.reason });
   }
   try {
     const jobId = await enqueueIntent(webhook.queues, intent);
+    metrics.accepted(intent.kind);
     log.info({ repository: intent.request.repo.fullName, jobId }, `${intent.kind} queued`);
     return reply(res, 202, { queued: jobId });
   } catch (error) {
+    metrics.rejected("queue-unavailable");
     log.error({ err: error }, "cannot queue: Redis unreachable");
     return reply(res, 503, { error: "queue unavailable, redeliver later" });
   }

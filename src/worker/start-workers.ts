@@ -1,17 +1,20 @@
 import { UnrecoverableError, Worker, type Job } from "bullmq";
-import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { isPermanent } from "../errors.js";
 import type { Attempt } from "../jobs/deploy-job.js";
+import type { Metrics } from "../metrics/metrics.js";
+import type { EnvironmentPlan } from "../plan/types.js";
 import { DEPLOY_QUEUE, type DeployRequest } from "../queue/deploy-request.js";
 import { COMMAND_QUEUE, PLAN_QUEUE, type CommandRequest, type PlanRequest } from "../queue/plan-request.js";
+import type { RedisClient } from "../queue/redis-connection.js";
+import type { EnvironmentOutcome } from "../report/deploy-report.js";
 
 /** The job functions the worker role runs, one per queue. */
 export interface WorkerJobs {
-  /** Runs a deploy job. */
-  deploy: (request: DeployRequest, attempt: Attempt) => Promise<unknown>;
-  /** Runs a plan job. */
-  plan: (request: PlanRequest, attempt: Attempt) => Promise<unknown>;
+  /** Runs a deploy job; what happened to each environment. */
+  deploy: (request: DeployRequest, attempt: Attempt) => Promise<EnvironmentOutcome[]>;
+  /** Runs a plan job; the plan of each environment. */
+  plan: (request: PlanRequest, attempt: Attempt) => Promise<EnvironmentPlan[]>;
   /** Runs a comment-command job. */
   command: (request: CommandRequest, attempt: Attempt) => Promise<unknown>;
 }
@@ -19,37 +22,108 @@ export interface WorkerJobs {
 /** What {@link startWorkers} needs. */
 export interface StartWorkersOptions extends WorkerJobs {
   /** A new Redis connection for each worker (BullMQ blocks one per worker). */
-  connection(): Redis;
+  connection(): RedisClient;
+  /** BullMQ's key prefix, as the queues were opened with. */
+  prefix?: string;
   /** Jobs each worker runs at once. */
   concurrency: number;
+  /** Where job runs are logged, with the job's delivery, repository and commit. */
   log: Logger;
+  /** Where job counts, durations, releases and plans are counted. */
+  metrics?: Metrics;
+}
+
+/** How one queue's jobs run, are logged and are counted. */
+interface QueueDefinition<T, R> {
+  queue: string;
+  run: (request: T, attempt: Attempt) => Promise<R>;
+  /** Log fields naming the job's work: delivery, repository, commit. */
+  context: (request: T) => Record<string, unknown>;
+  /** Counts what a completed job did. */
+  record?: (result: R, seconds: number) => void;
 }
 
 /** Starts one BullMQ worker per queue; `close` lets running jobs finish. */
 export function startWorkers(options: StartWorkersOptions): { close(): Promise<void> } {
+  const { metrics } = options;
   const workers = [
-    worker(DEPLOY_QUEUE, options.deploy, options),
-    worker(PLAN_QUEUE, options.plan, options),
-    worker(COMMAND_QUEUE, options.command, options),
+    worker<DeployRequest, EnvironmentOutcome[]>(
+      { queue: DEPLOY_QUEUE, run: options.deploy, context: (r) => ({ delivery: r.deliveryId, repository: r.repo.fullName, sha: r.sha }), record: (outcomes, seconds) => metrics?.deployed(outcomes, seconds) },
+      options,
+    ),
+    worker<PlanRequest, EnvironmentPlan[]>(
+      { queue: PLAN_QUEUE, run: options.plan, context: (r) => ({ delivery: r.deliveryId, repository: r.repo.fullName, change: r.change, sha: r.headSha }), record: (plans, seconds) => metrics?.planned(plans, seconds) },
+      options,
+    ),
+    worker<CommandRequest, unknown>({ queue: COMMAND_QUEUE, run: options.command, context: (r) => ({ delivery: r.deliveryId, repository: r.repo.fullName, change: r.change }) }, options),
   ];
   return { close: async () => void (await Promise.all(workers.map((w) => w.close()))) };
 }
 
-function worker<T>(queue: string, run: (request: T, attempt: Attempt) => Promise<unknown>, options: StartWorkersOptions): Worker<T> {
+/** A started worker and what closing it needs. */
+interface RunningWorker {
+  /** Lets running jobs finish, then closes the worker and its connections. */
+  close(): Promise<void>;
+}
+
+function worker<T, R>(definition: QueueDefinition<T, R>, options: StartWorkersOptions): RunningWorker {
+  const { queue } = definition;
+  const connection = options.connection();
+  let running = 0;
   const w = new Worker<T>(
     queue,
     async (job: Job<T>) => {
+      running++;
       try {
-        return await run(job.data, { number: job.attemptsMade + 1, of: job.opts.attempts ?? 1 });
-      } catch (error) {
-        // Permanent errors fail the job at once; anything else is retried with backoff.
-        if (isPermanent(error)) throw new UnrecoverableError((error as Error).message);
-        throw error;
+        return await runJob(job, definition, options);
+      } finally {
+        running--;
       }
     },
-    { connection: options.connection(), concurrency: options.concurrency },
+    { connection, concurrency: options.concurrency, ...(options.prefix !== undefined ? { prefix: options.prefix } : {}) },
   );
   w.on("error", (error) => options.log.warn({ err: error, queue }, "worker connection error"));
-  w.on("failed", (job, error) => options.log.warn({ jobId: job?.id, queue, err: error }, "job failed"));
-  return w;
+  // A job whose worker died mid-run goes back to its queue (or fails after too many such returns).
+  w.on("stalled", (jobId) => options.log.warn({ queue, jobId }, "job stalled: its worker stopped; it runs again"));
+  return {
+    close: async () => {
+      // Take no new jobs, and let the running ones finish.
+      await w.pause(true);
+      while (running > 0) await new Promise((r) => setTimeout(r, 100));
+      // BullMQ's graceful close sends QUIT through Redis; while Redis is unreachable that never
+      // returns, and with none of our jobs running there is nothing to wait for: close at once.
+      await w.close(connection.status !== "ready");
+    },
+  };
+}
+
+/** Runs one job: logs and counts it, and turns permanent errors into BullMQ's "do not retry". */
+async function runJob<T, R>(job: Job<T>, definition: QueueDefinition<T, R>, options: StartWorkersOptions): Promise<R> {
+  const { queue } = definition;
+  const log = options.log.child({ queue, jobId: job.id, ...definition.context(job.data) });
+  const attempt = { number: job.attemptsMade + 1, of: job.opts.attempts ?? 1 };
+  // Queue latency: from the webhook's enqueue to a worker picking the job up, on its first run only (later runs wait out a backoff).
+  const waited = attempt.number === 1 ? ((job.processedOn ?? Date.now()) - job.timestamp) / 1000 : undefined;
+  const started = performance.now();
+  const seconds = () => (performance.now() - started) / 1000;
+  log.debug({ attempt: attempt.number }, "job started");
+  try {
+    const result = await definition.run(job.data, attempt);
+    const took = seconds();
+    options.metrics?.job(queue, "completed", took, waited);
+    definition.record?.(result, took);
+    log.info({ attempt: attempt.number, seconds: round(took) }, "job completed");
+    return result;
+  } catch (error) {
+    // Permanent errors fail the job at once; anything else is retried with backoff.
+    const final = isPermanent(error) || attempt.number >= attempt.of;
+    options.metrics?.job(queue, final ? "failed" : "retrying", seconds(), waited);
+    log.warn({ attempt: attempt.number, of: attempt.of, err: error }, final ? "job failed" : "job failed, will retry");
+    if (isPermanent(error)) throw new UnrecoverableError((error as Error).message);
+    throw error;
+  }
+}
+
+function round(seconds: number): number {
+  return Math.round(seconds * 1000) / 1000;
 }

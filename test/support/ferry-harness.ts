@@ -54,8 +54,8 @@ export class FerryHarness {
     private readonly cleanups: Array<() => Promise<void>>,
   ) {}
 
-  /** Starts Redis, the forge's simulator and Ferry. */
-  static async start(kind: (typeof FORGES)[number] = "github"): Promise<FerryHarness> {
+  /** Starts Redis, the forge's simulator and Ferry; `env` adds to (or overrides) the forge's environment for Ferry. */
+  static async start(kind: (typeof FORGES)[number] = "github", env: NodeJS.ProcessEnv = {}): Promise<FerryHarness> {
     const cleanups: Array<() => Promise<void>> = [];
     const redis = await startTestRedis();
     cleanups.push(() => redis.stop());
@@ -86,7 +86,7 @@ export class FerryHarness {
       port: 0,
       redisUrl: redis.url,
       dataDir: dir,
-      env: forge.ferryEnv(),
+      env: { ...forge.ferryEnv(), ...env },
       concurrency: 4,
       githubWriteSpacing: false,
     });
@@ -104,9 +104,9 @@ export class FerryHarness {
     return this.ferry.url ?? "";
   }
 
-  /** A new repository `acme/<random>` with `.ferry.yml` deploying `deploy/` on main to a fresh namespace. */
-  async createRepo(options: { environment?: Record<string, unknown> } = {}): Promise<TestRepo> {
-    const fullName = `acme/${uniqueName("shop")}`;
+  /** A new repository `acme/<random>` (or another owner's) with `.ferry.yml` deploying `deploy/` on main to a fresh namespace. */
+  async createRepo(options: { environment?: Record<string, unknown>; owner?: string } = {}): Promise<TestRepo> {
+    const fullName = `${options.owner ?? "acme"}/${uniqueName("shop")}`;
     const namespace = uniqueName("e2e");
     const git = await GitRepo.create();
     await git.writeFiles({

@@ -139,7 +139,13 @@ export class GitHubSimulator {
       pulls: new Map(),
       comments: [],
       statuses: [],
+      archives: new Map(),
     });
+  }
+
+  /** Serves `bytes` as the tarball of `sha` instead of `git archive` of it (for hostile-archive tests). */
+  serveArchive(fullName: string, sha: string, bytes: Buffer): void {
+    this.repo(fullName).archives.set(sha, bytes);
   }
 
   /** Sets `login`'s permission on the repository. Unknown users have "none". */

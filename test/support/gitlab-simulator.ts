@@ -132,8 +132,14 @@ export class GitLabSimulator {
       statusLog: [],
       pipelines: new Map(),
       members: new Map([[this.botUsername.toLowerCase(), accessLevels.maintainer]]),
+      archives: new Map(),
     });
     return { id, path: pathWithNamespace };
+  }
+
+  /** Serves `bytes` as the archive of `sha` instead of `git archive` of it (for hostile-archive tests). */
+  serveArchive(pathWithNamespace: string, sha: string, bytes: Buffer): void {
+    this.simProject(pathWithNamespace).archives.set(sha, bytes);
   }
 
   /** The id and path of a registered project. */

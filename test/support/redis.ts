@@ -1,7 +1,10 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { execFile, spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startRedisServer, type RedisServer } from "../../src/redis/redis-server.js";
+import { promisify } from "node:util";
+import { Redis } from "ioredis";
+import { freePort, startRedisServer, type RedisServer } from "../../src/redis/redis-server.js";
 
 /** A real redis-server on a free loopback port in a temp dir, for one test file; `stop` removes the dir. */
 export async function startTestRedis(options: { appendOnly?: boolean } = {}): Promise<RedisServer & { dir: string }> {
@@ -15,4 +18,95 @@ export async function startTestRedis(options: { appendOnly?: boolean } = {}): Pr
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A process the tests started, stopped by killing it. */
+interface TestProcess {
+  stop(): Promise<void>;
+}
+
+/** Spawns `redis-server` with `args` and waits until `ready` (a PING-like check) passes. */
+async function spawnRedis(args: string[], ready: () => Promise<boolean>): Promise<TestProcess> {
+  const child = spawn("redis-server", args, { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    await exited;
+  };
+  const deadline = Date.now() + 10_000;
+  while (!(await ready().catch(() => false))) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error(`redis-server ${args.join(" ")} did not start: ${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { stop };
+}
+
+async function answers(port: number, command: string[], expect: (reply: unknown) => boolean): Promise<boolean> {
+  const client = new Redis({ host: "127.0.0.1", port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  client.on("error", () => undefined);
+  try {
+    await client.connect();
+    const [name = "", ...rest] = command;
+    return expect(await client.call(name, ...rest));
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** A Redis primary with one Sentinel watching it under `name`, as REDIS_SENTINELS would point at it. */
+export async function startTestSentinel(name = "ferry"): Promise<{ sentinelPort: number; primary: RedisServer; stop(): Promise<void> }> {
+  const primary = await startTestRedis();
+  const dir = await mkdtemp(join(tmpdir(), "ferry-sentinel-"));
+  const sentinelPort = await freePort();
+  const conf = join(dir, "sentinel.conf");
+  await writeFile(conf, [`port ${sentinelPort}`, "bind 127.0.0.1", `dir ${dir}`, `sentinel monitor ${name} 127.0.0.1 ${primary.port} 1`, ""].join("\n"));
+  const sentinel = await spawnRedis([conf, "--sentinel"], () =>
+    answers(sentinelPort, ["SENTINEL", "GET-MASTER-ADDR-BY-NAME", name], (reply) => Array.isArray(reply) && reply[1] === String(primary.port)),
+  ).catch(async (error: unknown) => {
+    await primary.stop();
+    throw error;
+  });
+  return {
+    sentinelPort,
+    primary,
+    stop: async () => {
+      await sentinel.stop();
+      await primary.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A Redis Cluster of three primaries (no replicas) on free loopback ports, its slots assigned. */
+export async function startTestRedisCluster(): Promise<{ ports: number[]; stop(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), "ferry-redis-cluster-"));
+  const nodes: TestProcess[] = [];
+  const stop = async () => {
+    await Promise.all(nodes.map((n) => n.stop()));
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    const ports = [await freePort(), await freePort(), await freePort()];
+    for (const port of ports) {
+      const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`, "--appendonly", "no", "--save", "", "--daemonize", "no"];
+      nodes.push(await spawnRedis(args, () => answers(port, ["PING"], (reply) => reply === "PONG")));
+    }
+    await promisify(execFile)("redis-cli", ["--cluster", "create", ...ports.map((p) => `127.0.0.1:${p}`), "--cluster-replicas", "0", "--cluster-yes"]);
+    const deadline = Date.now() + 20_000;
+    for (const port of ports) {
+      while (!(await answers(port, ["CLUSTER", "INFO"], (reply) => String(reply).includes("cluster_state:ok")).catch(() => false))) {
+        if (Date.now() > deadline) throw new Error("the Redis Cluster did not reach cluster_state:ok");
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    return { ports, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
 }

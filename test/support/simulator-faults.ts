@@ -10,6 +10,8 @@ export interface RequestRecord {
   status: number;
   /** Whether the response came from `failNext`. */
   injected: boolean;
+  /** When the request arrived (`Date.now()`). */
+  at: number;
 }
 
 /** Which requests a fault applies to; omitted fields match anything. */
@@ -28,6 +30,11 @@ export interface FaultResponse {
   headers?: Record<string, string>;
   /** JSON body; defaults to the forge's error body for the status. */
   body?: unknown;
+  /**
+   * Let the request through first and only then answer with this fault, as a forge whose proxy
+   * fails after the backend acted (the comment exists, the client sees a 502). JSON routes only.
+   */
+  afterHandling?: boolean;
 }
 
 /** A forge simulator's fault injection: canned responses waiting for the requests they match, and the log of every request answered. */
@@ -53,7 +60,7 @@ export class FaultPlan {
   /** Middleware that logs each request once answered and answers it from the plan when a fault matches. */
   middleware(): RequestHandler {
     return (req, res, next) => {
-      const record: RequestRecord = { method: req.method, path: req.path, status: 0, injected: false };
+      const record: RequestRecord = { method: req.method, path: req.path, status: 0, injected: false, at: Date.now() };
       res.on("finish", () => {
         record.status = res.statusCode;
         this.requests.push(record);
@@ -64,7 +71,20 @@ export class FaultPlan {
         return;
       }
       record.injected = true;
-      res.status(fault.status).set(fault.headers ?? {}).json(fault.body ?? this.errorBody(fault.status));
+      const answer = () => res.status(fault.status).set(fault.headers ?? {}).json(fault.body ?? this.errorBody(fault.status));
+      if (fault.afterHandling !== true) {
+        answer();
+        return;
+      }
+      // The route runs and acts; whatever it answers is replaced by the fault.
+      const json = res.json.bind(res);
+      res.status = () => res;
+      res.json = () => {
+        res.statusCode = fault.status;
+        res.set(fault.headers ?? {});
+        return json(fault.body ?? this.errorBody(fault.status));
+      };
+      next();
     };
   }
 

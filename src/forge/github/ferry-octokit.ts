@@ -1,6 +1,8 @@
 import type { ThrottlingOptions } from "@octokit/plugin-throttling";
 import Bottleneck from "bottleneck";
 import { ProbotOctokit } from "probot";
+import type { ForgeApiMetrics } from "../../metrics/metrics.js";
+import { honourRetryAfter } from "../retry-after.js";
 
 /** Options Probot's Octokit class is constructed with. */
 type OctokitOptions = NonNullable<ConstructorParameters<typeof ProbotOctokit>[0]>;
@@ -17,6 +19,8 @@ export interface FerryOctokitOptions {
   writeSpacing: boolean;
   /** Base of the retry plugin's backoff for 5xx, network errors and plain 429s (waits 1×, 4×, 9× it); default 1000 ms. */
   retryBackoffMs?: number;
+  /** Counts every API call (by endpoint and status class) and every wait for a rate limit. */
+  metrics?: ForgeApiMetrics;
 }
 
 /** How many times one request is retried after a primary or secondary rate limit. */
@@ -45,6 +49,9 @@ export const maxRateLimitWaitSeconds = 120;
  *
  * Other failures (5xx, network errors, 429 without GitHub's rate-limit shape) are retried by
  * plugin-retry, three times with backoff `retryBackoffMs` × 1, 4, 9.
+ *
+ * Metrics: a plugin hooks every request after the throttle and retry plugins, so each call counts
+ * once with its final status, named by its route template (`GET /repos/{owner}/{repo}/git/ref/{ref}`).
  */
 export function ferryOctokit(options: FerryOctokitOptions): typeof ProbotOctokit {
   // Built per call, so each Probot built from this class shares one set, and no state is module-level.
@@ -57,14 +64,48 @@ export function ferryOctokit(options: FerryOctokitOptions): typeof ProbotOctokit
       const retry = retryCount < rateLimitRetries && retryAfter <= maxRateLimitWaitSeconds;
       const next = retry ? `retrying in ${retryAfter} s (retry ${retryCount + 1} of ${rateLimitRetries})` : `giving up after ${retryCount} retries`;
       octokit.log.warn(`${kind} rate limit hit by "${request.method} ${request.url}"; ${next}`);
+      if (retry) options.metrics?.rateLimitWait(kind === "Primary" ? "primary" : "retry-after", retryAfter);
       return retry;
     };
   const rateLimitHandlers = { onRateLimit: handler("Primary"), onSecondaryRateLimit: handler("Secondary") };
-  return ProbotOctokit.defaults(
+  const { metrics } = options;
+  const Counted = metrics
+    ? ProbotOctokit.plugin((octokit) => {
+        octokit.hook.after("request", (response, request) => metrics.call(endpointOf(request.method, request.url), response.status));
+        octokit.hook.error("request", (error, request) => {
+          const status = (error as { status?: unknown }).status;
+          metrics.call(endpointOf(request.method, request.url), typeof status === "number" && status > 0 ? status : undefined);
+          throw error;
+        });
+      })
+    : ProbotOctokit;
+  return Counted.defaults(
     (instance: OctokitOptions): OctokitOptions => ({
       ...instance,
       throttle: { ...instance.throttle, ...rateLimitHandlers, ...unspacedGroups },
       retry: { retryAfterBaseValue: options.retryBackoffMs ?? 1000, ...instance.retry },
+      // A 403, 429 or 503 with Retry-After is waited out as GitHub asks before the plugins above see it
+      // (they would retry a plain 429 or 503 after their own backoff, and a 403 never).
+      request: {
+        ...instance.request,
+        fetch: honourRetryAfter((instance.request?.fetch as typeof fetch | undefined) ?? globalThis.fetch, {
+          maxWaitMs: maxRateLimitWaitSeconds * 1000,
+          onWait: (wait) => {
+            instance.log?.warn(`GitHub answered ${wait.status} with Retry-After to "${wait.method} ${wait.url}"; retrying in ${wait.ms / 1000} s (retry ${wait.retry})`);
+            options.metrics?.rateLimitWait("retry-after", wait.ms / 1000);
+          },
+        }),
+      },
     }),
   );
+}
+
+/**
+ * `METHOD /path/{template}` for a request: its route template without host or query; a concrete
+ * URL (no template) has its numeric and commit-like segments replaced, so the label stays bounded.
+ */
+export function endpointOf(method: string, url: string): string {
+  const path = url.replace(/^[a-z]+:\/\/[^/]+/i, "").replace(/\?.*$/, "").replace(/^\/api\/v3(?=\/)/, "");
+  const bounded = path.includes("{") ? path : path.replace(/\/(\d+|[0-9a-f]{7,40})(?=\/|$)/gi, "/{id}");
+  return `${method.toUpperCase()} ${bounded}`;
 }

@@ -144,10 +144,14 @@ export class GitHubForge implements Forge {
     }
   }
 
-  /** Adds a comment to pull request `change`. */
+  /**
+   * Adds a comment to pull request `change`. A 5xx is not retried here: GitHub may have created the
+   * comment before failing, and sending it again would post it twice; the job's retry goes through
+   * `ensureComment`, which finds it by its marker. (Rate-limit answers, which create nothing, still are.)
+   */
   async createComment(change: number, body: string): Promise<void> {
     await this.call(`commenting on #${change}`, () =>
-      this.octokit.rest.issues.createComment({ owner: this.owner, repo: this.name, issue_number: change, body }),
+      this.octokit.rest.issues.createComment({ owner: this.owner, repo: this.name, issue_number: change, body, request: { retries: 0 } }),
     );
   }
 

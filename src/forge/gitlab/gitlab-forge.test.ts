@@ -33,7 +33,7 @@ describe("GitLabForge against the GitLab simulator", () => {
     sim = await GitLabSimulator.start();
     project = sim.addProject(path, git);
     repo = { forge: "gitlab", fullName: path, projectId: project.id };
-    forge = await gitlabForgeFactory({ url: sim.url, token: sim.token })(repo);
+    forge = await gitlabForgeFactory({ url: sim.url, token: sim.token, retry: { backoffMs: 10 } })(repo);
   });
   after(async () => {
     assert.deepEqual(sim.unhandled, []);
@@ -186,23 +186,31 @@ describe("GitLabForge against the GitLab simulator", () => {
     assert.deepEqual([missing.kind, missing.message], ["permanent", "GitLab: awarding eyes to note 1 on !7: 404 Note Not Found"]);
   });
 
-  test("gitbeaker retries 429 and 502 itself; other 5xx and network failures are transient, other 4xx permanent", async () => {
+  test("429s wait as Retry-After asks and 5xx of reads are retried; writes failing with 5xx, and other 4xx, fail", async () => {
     const branch = `/projects/${project.id}/repository/branches/main`;
     let from = sim.requests.length;
-    sim.failNext({ method: "GET", pathPrefix: branch }, [{ status: 502 }, { status: 429, headers: { "retry-after": "1" } }]);
+    sim.failNext({ method: "GET", pathPrefix: branch }, [{ status: 502 }, { status: 429, headers: { "retry-after": "1" } }, { status: 503 }]);
     assert.equal(await forge.branchHead("main"), mergeSha);
-    assert.deepEqual(requestsTo(from, "GET", branch).map((r) => [r.status, r.injected]), [[502, true], [429, true], [200, false]]);
+    const sent = requestsTo(from, "GET", branch);
+    assert.deepEqual(sent.map((r) => [r.status, r.injected]), [[502, true], [429, true], [503, true], [200, false]]);
+    assert.ok((sent[2]?.at ?? 0) - (sent[1]?.at ?? 0) >= 1000, "waited the second Retry-After asked for");
 
     from = sim.requests.length;
-    sim.failNext({ method: "GET", pathPrefix: branch }, [{ status: 503 }]);
+    sim.failNext({ method: "GET", pathPrefix: branch }, Array.from({ length: 5 }, () => ({ status: 503 })));
     const unavailable = await ferryError(forge.branchHead("main"));
     assert.deepEqual([unavailable.kind, unavailable.message], ["transient", "GitLab: reading branch main: 503 Service Unavailable"]);
-    assert.equal(requestsTo(from, "GET", branch).length, 1, "gitbeaker does not retry 503");
+    assert.equal(requestsTo(from, "GET", branch).length, 5, "five attempts");
 
-    sim.failNext({ method: "GET", pathPrefix: branch }, Array.from({ length: 10 }, () => ({ status: 429 })));
+    const notes = `/projects/${project.id}/merge_requests/7/notes`;
+    from = sim.requests.length;
+    sim.failNext({ method: "POST", pathPrefix: notes }, [{ status: 502 }]);
+    const written = await ferryError(forge.createComment(7, "hello"));
+    assert.deepEqual([written.kind, written.message], ["transient", "GitLab: commenting on !7: 502 Bad Gateway"]);
+    assert.equal(requestsTo(from, "POST", notes).length, 1, "a POST that failed with 5xx is not sent again (GitLab may have acted on it)");
+
+    sim.failNext({ method: "GET", pathPrefix: branch }, [{ status: 429, headers: { "retry-after": "3600" } }]);
     const limited = await ferryError(forge.branchHead("main"));
-    assert.equal(limited.kind, "transient");
-    assert.match(limited.message, /^GitLab: reading branch main: Could not successfully complete this request after 10 retries, last status code: 429/);
+    assert.deepEqual([limited.kind, limited.message], ["transient", "GitLab: reading branch main: 429 Too Many Requests (GitLab asks to retry in 3600 s)"]);
 
     sim.failNext({ method: "GET", pathPrefix: branch }, [{ status: 403, body: { message: "403 Forbidden" } }]);
     const forbidden = await ferryError(forge.branchHead("main"));
@@ -219,14 +227,14 @@ describe("GitLabForge against the GitLab simulator", () => {
   });
 
   test("the factory looks the token's user up once, retries a failed lookup, and refuses other forges", async () => {
-    const factory = gitlabForgeFactory({ url: sim.url, token: sim.token });
+    const factory = gitlabForgeFactory({ url: sim.url, token: sim.token, retry: { backoffMs: 10, attempts: 2 } });
     const from = sim.requests.length;
-    sim.failNext({ method: "GET", pathPrefix: "/user" }, [{ status: 500 }]);
+    sim.failNext({ method: "GET", pathPrefix: "/user" }, [{ status: 500 }, { status: 500 }]);
     const failed = await ferryError(factory(repo));
     assert.deepEqual([failed.kind, failed.message], ["transient", "GitLab: reading the token's user: 500 Internal Server Error"]);
     await factory(repo);
     await factory({ forge: "gitlab", fullName: path });
-    assert.equal(requestsTo(from, "GET", "/user").filter((r) => !r.path.startsWith("/api/v4/users")).length, 2);
+    assert.equal(requestsTo(from, "GET", "/user").filter((r) => !r.path.startsWith("/api/v4/users")).length, 3);
     const github = await ferryError(factory({ forge: "github", fullName: "acme/deploy" }));
     assert.deepEqual([github.kind, github.message], ["permanent", "GitLab: cannot act on a github repository (acme/deploy)"]);
     const badToken = await ferryError(gitlabForgeFactory({ url: sim.url, token: "glpat-wrong" })(repo));

@@ -1,4 +1,5 @@
 import type { GitRepo } from "../git-repo.js";
+import type { FaultMatcher, FaultResponse, RequestRecord } from "../simulator-faults.js";
 
 /** A webhook ready to deliver: the forge's event name and its payload. */
 export interface Delivery {
@@ -64,8 +65,28 @@ export interface ForgeDouble {
   comments(fullName: string, change: number): SeenComment[];
   /** Gives a user read or write access to the repository. */
   setAccess(fullName: string, user: string, access: "read" | "write"): void;
+  /** Answers the next requests matching `matcher` with `responses` (see FaultPlan). */
+  failNext(matcher: FaultMatcher, responses: FaultResponse[]): void;
+  /** Every request the simulator answered, in order. */
+  requests(): readonly RequestRecord[];
+  /** The API paths (without the REST prefix) of what Ferry calls on a repository, for fault matchers. */
+  apiPaths(fullName: string): ForgeApiPaths;
+  /** Serves `bytes` as the archive of `sha` in place of the real one (hand-made hostile tarballs). */
+  serveArchive(fullName: string, sha: string, bytes: Buffer): void;
   /** Status posts the forge refused as transitions its state machine does not allow (GitLab's 400s); none on GitHub. */
   refusedTransitions(): readonly unknown[];
   /** Stops the simulator. */
   close(): Promise<void>;
+}
+
+/** Path prefixes of the forge's API calls Ferry makes for one repository (without `/api/v3` or `/api/v4`). */
+export interface ForgeApiPaths {
+  /** Posting a commit status (any sha). */
+  statuses: string;
+  /** Creating and listing the comments of change `n`. */
+  comments(change: number): string;
+  /** Downloading an archive (the first hop). */
+  archive: string;
+  /** Reading the head of `main`. */
+  branch: string;
 }

@@ -1,7 +1,8 @@
 import type { GitRepo } from "../git-repo.js";
 import { GitHubSimulator } from "../github-simulator.js";
 import { issueCommentEvent, mergedPullRequest, pullRequestEvent, pushEvent, sendGitHubWebhook } from "../webhooks.js";
-import type { ChangeInfo, Delivery, ForgeDouble, SeenComment, SeenStatus } from "./forge-double.js";
+import type { FaultMatcher, FaultResponse, RequestRecord } from "../simulator-faults.js";
+import type { ChangeInfo, Delivery, ForgeApiPaths, ForgeDouble, SeenComment, SeenStatus } from "./forge-double.js";
 
 const SECRET = "harness-github-webhook-secret";
 
@@ -24,7 +25,9 @@ export class GitHubDouble implements ForgeDouble {
   }
 
   openChange(fullName: string, change: ChangeInfo): void {
-    this.sim.addPullRequest(fullName, { number: change.number, headSha: change.headSha, headRef: change.branch, baseRef: "main", user: "dev" });
+    // A fork's head lives in the fork's repository, which is how GitHub tells Ferry it is one.
+    const headRepo = change.fromFork ? `dev/${fullName.split("/")[1] ?? "fork"}` : undefined;
+    this.sim.addPullRequest(fullName, { number: change.number, headSha: change.headSha, headRef: change.branch, baseRef: "main", user: "dev", ...(headRepo === undefined ? {} : { headRepo }) });
   }
 
   updateChange(fullName: string, change: ChangeInfo & { merged?: boolean }): void {
@@ -68,6 +71,27 @@ export class GitHubDouble implements ForgeDouble {
 
   setAccess(fullName: string, user: string, access: "read" | "write"): void {
     this.sim.setPermission(fullName, user, access);
+  }
+
+  failNext(matcher: FaultMatcher, responses: FaultResponse[]): void {
+    this.sim.failNext(matcher, responses);
+  }
+
+  requests(): readonly RequestRecord[] {
+    return this.sim.requests;
+  }
+
+  apiPaths(fullName: string): ForgeApiPaths {
+    return {
+      statuses: `/repos/${fullName}/statuses/`,
+      comments: (change) => `/repos/${fullName}/issues/${change}/comments`,
+      archive: `/repos/${fullName}/tarball/`,
+      branch: `/repos/${fullName}/git/ref/heads/main`,
+    };
+  }
+
+  serveArchive(fullName: string, sha: string, bytes: Buffer): void {
+    this.sim.serveArchive(fullName, sha, bytes);
   }
 
   refusedTransitions(): readonly unknown[] {

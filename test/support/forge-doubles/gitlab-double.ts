@@ -1,7 +1,8 @@
 import type { GitRepo } from "../git-repo.js";
 import { GitLabSimulator } from "../gitlab-simulator.js";
 import { gitlabMergeRequestEvent, gitlabNoteEvent, gitlabPushEvent, sendGitLabWebhook, type GitLabEventName } from "../gitlab-webhooks.js";
-import type { ChangeInfo, Delivery, ForgeDouble, SeenComment, SeenStatus } from "./forge-double.js";
+import type { FaultMatcher, FaultResponse, RequestRecord } from "../simulator-faults.js";
+import type { ChangeInfo, Delivery, ForgeApiPaths, ForgeDouble, SeenComment, SeenStatus } from "./forge-double.js";
 
 const SECRET = "harness-gitlab-webhook-secret";
 
@@ -87,6 +88,28 @@ export class GitLabDouble implements ForgeDouble {
 
   setAccess(fullName: string, user: string, access: "read" | "write"): void {
     this.sim.setAccessLevel(fullName, user, access === "write" ? 30 : 20);
+  }
+
+  failNext(matcher: FaultMatcher, responses: FaultResponse[]): void {
+    this.sim.failNext(matcher, responses);
+  }
+
+  requests(): readonly RequestRecord[] {
+    return this.sim.requests;
+  }
+
+  apiPaths(fullName: string): ForgeApiPaths {
+    const { id } = this.sim.project(fullName);
+    return {
+      statuses: `/projects/${id}/statuses/`,
+      comments: (change) => `/projects/${id}/merge_requests/${change}/notes`,
+      archive: `/projects/${id}/repository/archive`,
+      branch: `/projects/${id}/repository/branches/main`,
+    };
+  }
+
+  serveArchive(fullName: string, sha: string, bytes: Buffer): void {
+    this.sim.serveArchive(fullName, sha, bytes);
   }
 
   refusedTransitions(): readonly unknown[] {

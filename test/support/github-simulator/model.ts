@@ -114,6 +114,8 @@ export interface SimRepo {
   comments: CommentRecord[];
   /** Commit statuses in the order received. */
   statuses: StatusRecord[];
+  /** Archives served for a commit in place of `git archive` (hand-made hostile tarballs), by sha. */
+  archives: Map<string, Buffer>;
 }
 
 /** Key under which a repository is stored: GitHub matches owner and name case-insensitively. */

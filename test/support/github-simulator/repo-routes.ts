@@ -105,7 +105,7 @@ export function codeloadRoutes(ctx: SimulatorContext): Router {
       return;
     }
     const prefix = `${grant.repo.owner}-${grant.repo.name}-${grant.sha.slice(0, 7)}`;
-    const bytes = await grant.repo.git.archive(grant.sha, prefix);
+    const bytes = grant.repo.archives.get(grant.sha) ?? (await grant.repo.git.archive(grant.sha, prefix));
     res
       .status(200)
       .set("content-type", "application/x-gzip")

@@ -184,6 +184,8 @@ export interface SimProject {
   pipelines: Map<string, number>;
   /** Member access levels by lower-cased username. */
   members: Map<string, GitLabAccessLevel>;
+  /** Archives served for a commit in place of `git archive` (hand-made hostile tarballs), by sha. */
+  archives: Map<string, Buffer>;
 }
 
 /** A user the simulator knows. */

@@ -37,7 +37,7 @@ export function repositoryRoutes(ctx: GitLabSimContext): Router {
       return;
     }
     const prefix = `${project.name}-${ref.replaceAll("/", "-")}-${sha}`;
-    const bytes = await project.git.archive(sha, prefix);
+    const bytes = project.archives.get(sha) ?? (await project.git.archive(sha, prefix));
     res
       .status(200)
       .set("content-type", "application/octet-stream")

@@ -1,0 +1,101 @@
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { parse } from "yaml";
+import { healthCheckFor, healthOf, isStatusless, type HealthStatus, type LiveResource } from "./index.js";
+
+const TESTDATA = join(import.meta.dirname, "testdata");
+
+/** Each fixture in `testdata/`, the verdict it must get, and what its message must say. */
+const CASES: Array<[file: string, status: HealthStatus, message: RegExp, reason?: string]> = [
+  ["deployment-available", "current", /^3\/3 replicas available$/],
+  ["deployment-new", "in-progress", /observe generation 1/],
+  ["deployment-rolling-out", "in-progress", /^1\/3 replicas updated$/],
+  ["deployment-old-replicas", "in-progress", /^1 old replicas pending termination$/],
+  ["deployment-unavailable", "in-progress", /^1\/2 replicas available$/],
+  ["deployment-observed-generation-stale", "in-progress", /observe generation 4/],
+  ["deployment-progress-deadline-exceeded", "failed", /^ReplicaSet "web-74fcd96dff" has timed out progressing\.$/, "ProgressDeadlineExceeded"],
+  ["deployment-progress-deadline-exceeded-before-change", "in-progress", /^1 old replicas pending termination$/],
+  ["deployment-paused", "current", /paused/],
+  ["stateful-set-ready", "current", /^3\/3 replicas ready$/],
+  ["stateful-set-updating", "in-progress", /^1\/3 replicas updated$/],
+  ["stateful-set-scaling", "in-progress", /^1\/3 replicas ready$/],
+  ["stateful-set-partitioned", "current", /partitioned roll out done/],
+  ["daemon-set-available", "current", /^2\/2 pods available$/],
+  ["daemon-set-updating", "in-progress", /^1\/2 pods updated$/],
+  ["daemon-set-no-nodes", "current", /^0\/0 pods available$/],
+  ["replica-set-available", "current", /^2\/2 replicas available$/],
+  ["replica-set-scaling", "in-progress", /^2\/4 replicas available$/],
+  ["replica-set-replica-failure", "failed", /^FailedCreate: .*exceeded quota/, "FailedCreate"],
+  ["pod-ready", "current", /^ready$/],
+  ["pod-unschedulable", "in-progress", /^not scheduled: Unschedulable: 0\/2 nodes are available/, "Unschedulable"],
+  ["pod-crash-loop", "in-progress", /^container debug waiting: CrashLoopBackOff: back-off/, "CrashLoopBackOff"],
+  ["pod-succeeded", "current", /^completed$/],
+  ["pod-failed", "failed", /^The node was low on resource: memory\.$/, "Evicted"],
+  ["job-complete", "current", /^completed$/],
+  ["job-running", "in-progress", /^1\/3 pods succeeded, 1 running$/],
+  ["job-failed", "failed", /^Job has reached the specified backoff limit$/, "BackoffLimitExceeded"],
+  ["job-suspended", "current", /^suspended$/],
+  ["persistent-volume-claim-bound", "current", /^bound$/],
+  ["persistent-volume-claim-pending", "in-progress", /^phase Pending, not bound$/],
+  ["persistent-volume-claim-lost", "failed", /lost its volume/, "ClaimLost"],
+  ["service-cluster-ip", "current", /^applied$/],
+  ["service-load-balancer-pending", "in-progress", /load balancer address/],
+  ["service-load-balancer-assigned", "current", /203\.0\.113\.7/],
+  ["custom-resource-definition-established", "current", /^established$/],
+  ["custom-resource-definition-pending", "in-progress", /^not established: Installing/],
+  ["custom-resource-definition-names-not-accepted", "failed", /"Widget" is already in use/, "KindConflict"],
+  ["generic-ready", "current", /^ready$/],
+  ["generic-available", "current", /^available$/],
+  ["generic-not-ready", "in-progress", /^Ready is False: DoesNotExist: Issuer letsencrypt not found$/, "DoesNotExist"],
+  ["generic-condition-stale", "in-progress", /older generation/],
+  ["generic-stalled", "failed", /kustomize build failed/, "BuildFailed"],
+  ["generic-reconciling", "in-progress", /^reconciling: Progressing: Reconciliation in progress$/, "Progressing"],
+  ["generic-observed-generation-stale", "in-progress", /observe generation 3/],
+  ["generic-no-status", "current", /^applied$/],
+];
+
+function fixture(name: string): LiveResource & { apiVersion: string; kind: string } {
+  return parse(readFileSync(join(TESTDATA, `${name}.yaml`), "utf8")) as LiveResource & { apiVersion: string; kind: string };
+}
+
+describe("health checks", () => {
+  for (const [file, status, message, reason] of CASES) {
+    it(`${file}: ${status}`, () => {
+      const object = fixture(file);
+      const health = healthOf(object, object);
+      assert.equal(health.status, status, health.message);
+      assert.match(health.message, message);
+      assert.equal(health.reason, reason);
+    });
+  }
+
+  it("has a case for every fixture, and a fixture for every case", () => {
+    const files = readdirSync(TESTDATA).map((f) => f.replace(/\.yaml$/, "")).sort();
+    assert.deepEqual([...CASES.map(([file]) => file)].sort(), files);
+  });
+
+  it("names every fixture after the kind that judges it", () => {
+    for (const [file] of CASES) {
+      const object = fixture(file);
+      const check = healthCheckFor(object);
+      const expected = check.kind === "*" ? "generic" : check.kind.split("/")[1]?.replace(/([a-z])([A-Z])/g, "$1-$2").toLowerCase();
+      assert.ok(file.startsWith(`${expected}-`), `${file} is judged by ${check.kind}`);
+    }
+  });
+
+  it("chooses the check by API group and kind", () => {
+    assert.equal(healthCheckFor({ apiVersion: "apps/v1", kind: "Deployment" }).kind, "apps/Deployment");
+    assert.equal(healthCheckFor({ apiVersion: "example.com/v1", kind: "Deployment" }).kind, "*", "a Deployment of another group is not apps'");
+    assert.equal(healthCheckFor({ apiVersion: "batch/v1", kind: "Job" }).kind, "batch/Job");
+    assert.equal(healthCheckFor({ apiVersion: "v1", kind: "Pod" }).kind, "/Pod");
+  });
+
+  it("needs no read for kinds without a status, and calls a missing object in progress", () => {
+    assert.equal(isStatusless({ apiVersion: "v1", kind: "ConfigMap" }), true);
+    assert.equal(isStatusless({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role" }), true);
+    assert.equal(isStatusless({ apiVersion: "apps/v1", kind: "Deployment" }), false);
+    assert.deepEqual(healthOf({ apiVersion: "apps/v1", kind: "Deployment" }, undefined), { status: "in-progress", message: "not found" });
+  });
+});

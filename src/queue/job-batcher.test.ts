@@ -1,0 +1,63 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { startTestRedis } from "../../test/support/redis.js";
+import { JobBatcher } from "./job-batcher.js";
+import { connectRedis } from "./redis-connection.js";
+
+describe("JobBatcher", () => {
+  let server: Awaited<ReturnType<typeof startTestRedis>>;
+  let redis: Redis;
+  let queue: Queue<{ n: number }>;
+  let n = 0;
+
+  before(async () => {
+    server = await startTestRedis();
+    redis = connectRedis(server.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    queue = new Queue(`batcher-${++n}`, { connection: redis });
+  });
+  after(async () => {
+    await queue?.close();
+    redis?.disconnect();
+    await server?.stop();
+  });
+
+  it("sends 50 adds made in one loop turn as one addBulk (one pipelined write), a lone add as a plain add, duplicates once", async () => {
+    const calls: string[] = [];
+    const addBulk = queue.addBulk.bind(queue);
+    const add = queue.add.bind(queue);
+    queue.addBulk = (jobs) => {
+      calls.push(`bulk of ${jobs.length}`);
+      return addBulk(jobs);
+    };
+    queue.add = (name, data, opts) => {
+      calls.push("add");
+      return add(name, data, opts);
+    };
+    const batcher = new JobBatcher(queue);
+    try {
+      await Promise.all(Array.from({ length: 50 }, (_, i) => batcher.add({ name: "job", data: { n: i }, opts: { jobId: `job-${i % 40}` } })));
+      await batcher.add({ name: "job", data: { n: 50 }, opts: { jobId: "job-50" } });
+    } finally {
+      queue.addBulk = addBulk;
+      queue.add = add;
+    }
+    assert.deepEqual(calls, ["bulk of 50", "add"]);
+    assert.equal(await queue.count(), 41, "ids seen twice are one job");
+  });
+
+  it("rejects every add of a batch Redis could not take, and batches again once it is back", async () => {
+    const batcher = new JobBatcher(queue);
+    const port = server.port;
+    await server.kill();
+    const results = await Promise.allSettled([1, 2, 3].map((i) => batcher.add({ name: "job", data: { n: i }, opts: { jobId: `down-${i}` } })));
+    assert.deepEqual(results.map((r) => r.status), ["rejected", "rejected", "rejected"]);
+    const { startRedisServer } = await import("../redis/redis-server.js");
+    const restarted = await startRedisServer({ dir: server.dir, port, appendOnly: false });
+    server = { ...restarted, dir: server.dir, stop: () => restarted.stop() };
+    for (let i = 0; i < 100 && redis.status !== "ready"; i++) await new Promise((r) => setTimeout(r, 100));
+    await batcher.add({ name: "job", data: { n: 4 }, opts: { jobId: "up-4" } });
+    assert.ok(await queue.getJob("up-4"));
+  });
+});

@@ -1,0 +1,46 @@
+import type { CommitStatus, Forge } from "../forge/types.js";
+import type { RedisClient } from "../queue/redis-connection.js";
+
+/** Options for {@link finalStatusOnce}. */
+export interface FinalStatusOnceOptions {
+  /** The contexts whose final status is frozen; default every deploy context (`ferry/deploy`, `ferry/deploy/<env>`). */
+  frozen?: (context: string) => boolean;
+  /** How long Redis remembers a final status (default 30 days, as long as failed jobs are kept). */
+  ttlSeconds?: number;
+}
+
+const isDeployContext = (context: string) => context === "ferry/deploy" || context.startsWith("ferry/deploy/");
+
+/** The Redis key remembering that `sha` got its final status for `context`. */
+export function finalStatusKey(forge: Forge, sha: string, context: string): string {
+  return `ferry:final-status:${forge.repo.forge}:${forge.repo.fullName}:${sha}:${context}`;
+}
+
+/**
+ * `forge` with each commit's deploy status frozen once it is final: after a success or failure
+ * was posted for (commit, context), every later status for them is dropped.
+ *
+ * Why: a deploy job is retried whole (the result comment failed while the forge was down), and
+ * several jobs report on one commit (a newer job releases the head an older job also asked for);
+ * each would otherwise post a second final status, or a "running" after the final one. Redis, which
+ * every worker shares, remembers what was posted; a post that failed is not remembered and is tried
+ * again.
+ */
+export function finalStatusOnce(forge: Forge, redis: Pick<RedisClient, "get" | "set">, options: FinalStatusOnceOptions = {}): Forge {
+  const frozen = options.frozen ?? isDeployContext;
+  const ttl = options.ttlSeconds ?? 30 * 24 * 3600;
+  const setStatus = async (sha: string, status: CommitStatus): Promise<void> => {
+    if (!frozen(status.context)) return forge.setStatus(sha, status);
+    const key = finalStatusKey(forge, sha, status.context);
+    if ((await redis.get(key)) !== null) return;
+    await forge.setStatus(sha, status);
+    if (status.state === "success" || status.state === "failure") await redis.set(key, `${status.state}: ${status.description}`, "EX", ttl);
+  };
+  return new Proxy(forge, {
+    get(target, property) {
+      if (property === "setStatus") return setStatus;
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}

@@ -1,0 +1,113 @@
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { serverConfigSchema } from "../src/config/server-config.js";
+import { startFerry } from "../src/ferry.js";
+import { createLogger } from "../src/logger.js";
+import { withLock } from "../src/queue/environment-lock.js";
+import { Queues } from "../src/queue/queues.js";
+import { openRedis, queuePrefix, redisTargetFromEnv, type RedisTarget } from "../src/queue/redis-connection.js";
+import type { DeployRequest } from "../src/queue/deploy-request.js";
+import { startWorkers } from "../src/worker/start-workers.js";
+import { parsePrometheusText, sampleValue } from "./support/prometheus-text.js";
+import { startTestRedisCluster, startTestSentinel } from "./support/redis.js";
+
+const request = (sha: string): DeployRequest => ({ repo: { forge: "github", fullName: "acme/shop" }, branch: "main", sha, actor: "dev", deliveryId: `d-${sha}` });
+
+/**
+ * Queues a deploy on `target` and has a worker run it, with Ferry's own Queues and startWorkers (the
+ * key prefix included), and takes an environment lock there: what the worker role does with Redis.
+ */
+async function queueAndRun(target: RedisTarget): Promise<void> {
+  const prefix = queuePrefix(target);
+  const connections = [openRedis(target), openRedis(target)];
+  const ran: string[] = [];
+  const workers = startWorkers({
+    connection: () => {
+      const c = openRedis(target);
+      connections.push(c);
+      return c;
+    },
+    ...(prefix !== undefined ? { prefix } : {}),
+    concurrency: 1,
+    log: createLogger({ level: "silent" }),
+    deploy: (r) => {
+      ran.push(r.sha);
+      return Promise.resolve([]);
+    },
+    plan: () => Promise.resolve([]),
+    command: () => Promise.resolve(undefined),
+  });
+  const queues = new Queues(connections[0]!, prefix !== undefined ? { prefix } : {});
+  try {
+    await queues.enqueueDeploy(request("a".repeat(40)));
+    await queues.enqueueDeploy(request("a".repeat(40)));
+    await queues.enqueueDeploy(request("b".repeat(40)));
+    const deadline = Date.now() + 20_000;
+    while (ran.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(ran.sort(), ["a".repeat(40), "b".repeat(40)], "each job once");
+    const counts = await queues.jobCounts();
+    assert.equal(counts["ferry-deploy"]?.waiting, 0);
+    assert.equal(await withLock(connections[1]!, "ferry:lock:release:test", () => Promise.resolve("locked")), "locked");
+  } finally {
+    await workers.close();
+    await queues.close();
+    for (const c of connections) c.disconnect();
+  }
+}
+
+/** Starts Ferry (web and worker) on `env`'s Redis and checks readiness and the queue-depth metric. */
+async function ferryOn(env: NodeJS.ProcessEnv): Promise<void> {
+  const dataDir = await mkdtemp(join(tmpdir(), "ferry-redis-deployments-"));
+  const ferry = await startFerry({
+    roles: { web: true, worker: true },
+    config: serverConfigSchema.parse({}),
+    log: createLogger({ level: "silent" }),
+    port: 0,
+    redis: redisTargetFromEnv(env),
+    dataDir,
+    env: {},
+    githubWriteSpacing: false,
+  });
+  try {
+    let ready = 0;
+    for (let i = 0; i < 100 && ready !== 200; i++) {
+      ready = (await fetch(`${ferry.url}/readyz`)).status;
+      if (ready !== 200) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(ready, 200);
+    const samples = parsePrometheusText(await (await fetch(`${ferry.url}/metrics`)).text());
+    assert.equal(sampleValue(samples, "ferry_queue_jobs", { queue: "ferry-deploy", state: "waiting" }), 0);
+  } finally {
+    await ferry.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+describe("Redis through Sentinel", () => {
+  test("REDIS_SENTINELS finds the primary: jobs queue and run, locks hold, Ferry is ready", async () => {
+    const sentinel = await startTestSentinel("ferry");
+    try {
+      const env = { REDIS_SENTINELS: `127.0.0.1:${sentinel.sentinelPort}`, REDIS_SENTINEL_NAME: "ferry" };
+      await queueAndRun(redisTargetFromEnv(env)!);
+      await ferryOn(env);
+    } finally {
+      await sentinel.stop();
+    }
+  });
+});
+
+describe("Redis Cluster", () => {
+  test("REDIS_CLUSTER_NODES: queues under a hash-tag prefix run jobs across a three-node cluster, and Ferry is ready", async () => {
+    const cluster = await startTestRedisCluster();
+    try {
+      const env = { REDIS_CLUSTER_NODES: cluster.ports.map((p) => `127.0.0.1:${p}`).join(",") };
+      await queueAndRun(redisTargetFromEnv(env)!);
+      await ferryOn(env);
+    } finally {
+      await cluster.stop();
+    }
+  });
+});
