@@ -54,6 +54,8 @@ export interface FerryOptions {
   githubWriteSpacing?: boolean;
   /** How many jobs one worker runs at once. */
   concurrency?: number;
+  /** How long a dead worker's jobs and release locks stay claimed before another worker takes them over (default 30 s). */
+  claimMs?: number;
 }
 
 /** A running Ferry. */
@@ -152,11 +154,12 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
       closers.push(() => queues.close());
       const publicUrl = options.config.publicUrl ?? options.env.FERRY_PUBLIC_URL ?? running.url;
       const renderer = createRenderer({ kustomize: options.env.FERRY_KUSTOMIZE ?? "kustomize", helm: options.env.FERRY_HELM ?? "helm" });
-      const common = { config: options.config, forges, clusters, renderer, redis, log };
+      const common = { config: options.config, forges, clusters, renderer, redis, log, ...(options.claimMs !== undefined ? { claimMs: options.claimMs } : {}) };
       const workers = startWorkers({
         connection: () => connect(),
         ...(prefix !== undefined ? { prefix } : {}),
         concurrency: options.concurrency ?? 4,
+        ...(options.claimMs !== undefined ? { claimMs: options.claimMs } : {}),
         log,
         metrics,
         // DeployJobDeps names ioredis' Redis; the deploy job only sends commands (SET, EVAL) through it, which a Cluster client sends alike.

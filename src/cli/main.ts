@@ -11,6 +11,7 @@ interface RunOptions {
   config?: string;
   port: string;
   concurrency: string;
+  claimMs: string;
 }
 
 /** Builds the `ferry` command line. */
@@ -33,6 +34,7 @@ export function buildCli(): Command {
       .addOption(new Option("-c, --config <file>", "server config: clusters and policy (YAML)").env("FERRY_CONFIG"))
       .addOption(new Option("-p, --port <port>", "HTTP port for webhooks, health and metrics").env("PORT").default(port))
       .addOption(new Option("--concurrency <n>", "jobs one worker runs at once").env("FERRY_CONCURRENCY").default("4"))
+      .addOption(new Option("--claim-ms <ms>", "how long a dead worker's jobs and release locks stay claimed before another worker takes them over").env("FERRY_CLAIM_MS").default("30000"))
       .action((opts: RunOptions) => run(roles, opts));
   role("serve", { web: true, worker: true }, "Run the web role and the worker role in one process (the default for small installs).");
   role("web", { web: true, worker: false }, "Run only the web role: receive webhooks, verify them, queue jobs, answer /healthz and /readyz.");
@@ -66,6 +68,7 @@ async function run(roles: Roles, opts: RunOptions): Promise<void> {
     dataDir: resolve(process.env.FERRY_DATA_DIR ?? ".ferry"),
     env: process.env,
     concurrency: Number(opts.concurrency),
+    claimMs: Number(opts.claimMs),
   });
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {

@@ -60,10 +60,15 @@ export interface Forge {
   downloadArchive(sha: string): Promise<Readable>;
   /** Sets a commit status; safe to repeat (a forge with a status state machine sends only real transitions). */
   setStatus(sha: string, status: CommitStatus): Promise<void>;
+  /** The latest status of `context` on `sha` (GitLab: the latest Ferry's user set), or undefined when it has none. */
+  statusOf(sha: string, context: string): Promise<CommitStatus | undefined>;
   /** The changes (pull/merge requests) that were merged as `sha`, newest first. */
   changesMergedAs(sha: string): Promise<number[]>;
-  /** Creates the comment holding `marker` on a change, or edits it in place when it exists. */
-  ensureComment(change: number, marker: string, body: string): Promise<void>;
+  /**
+   * Creates the comment holding `marker` on a change, or edits it in place when it exists (left as
+   * it is with `keep`: a retried job that knows less than the attempt that wrote it).
+   */
+  ensureComment(change: number, marker: string, body: string, options?: EnsureCommentOptions): Promise<void>;
   /** Adds a new comment to a change. */
   createComment(change: number, body: string): Promise<void>;
   /** The access a user has to the repository. */
@@ -72,6 +77,12 @@ export interface Forge {
   changeHead(change: number): Promise<ChangeHead>;
   /** Adds a reaction to comment `commentId` on change `change`; the same reaction twice stays one. */
   react(change: number, commentId: number, reaction: Reaction): Promise<void>;
+}
+
+/** Options of `Forge.ensureComment`. */
+export interface EnsureCommentOptions {
+  /** Leave an existing comment holding the marker as it is; only create one when there is none. */
+  keep?: boolean;
 }
 
 /** Builds the forge object for a repository (authenticating as the app installation or token). */

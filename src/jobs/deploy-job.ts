@@ -17,6 +17,7 @@ import { rollBack, type RollbackOutcome } from "../release/roll-back.js";
 import type { Renderer } from "../render/types.js";
 import { deployContext, failureDescription, firstLine, releaseSummary, resultComment, resultMarker, short, supersededDescription, type EnvironmentOutcome } from "../report/deploy-report.js";
 import { finalStatusOnce } from "../report/final-status-once.js";
+import { retryTransient } from "./retry-transient.js";
 import { ProgressStatus } from "../report/progress-status.js";
 
 /** What a deploy job needs, built once by the composition root. */
@@ -28,6 +29,8 @@ export interface DeployJobDeps {
   /** Redis for the per-environment release lock. */
   redis: Redis;
   log: Logger;
+  /** How long the release lock of a worker that died stays taken (default 30 s). */
+  claimMs?: number;
 }
 
 /** Which attempt this is, so the last one reports failure instead of "retrying". */
@@ -64,7 +67,9 @@ export async function runDeployJob(request: DeployRequest, attempt: Attempt, dep
     }
     const outcomes = await Promise.all(environments.map((env) => deployEnvironment(env, request, attempt, { ...deps, log }, forge, checkouts, head)));
     const changes = request.change !== undefined ? [request.change] : await forge.changesMergedAs(request.sha);
-    for (const change of changes) await forge.ensureComment(change, resultMarker(request.sha), resultComment(request.sha, outcomes));
+    // When this commit was released before (by this job's earlier attempt, whose comment failed), its comment knows more: keep it.
+    const keep = outcomes.every((o) => o.kind === "already-released" && o.sha === request.sha);
+    for (const change of changes) await retryTransient(() => forge.ensureComment(change, resultMarker(request.sha), resultComment(request.sha, outcomes), { keep }));
     return outcomes;
   } finally {
     await checkouts.dispose();
@@ -89,7 +94,7 @@ async function deployEnvironment(env: Environment, request: DeployRequest, attem
         head = await forge.branchHead(request.branch);
         return await releaseHead(head, env, request, { ...deps, log }, forge, checkouts, lockKey);
       },
-      { waiter: wanted },
+      { waiter: wanted, ...(deps.claimMs === undefined ? {} : { ttlMs: deps.claimMs }) },
     );
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
@@ -99,8 +104,10 @@ async function deployEnvironment(env: Environment, request: DeployRequest, attem
       throw error;
     }
     log.warn({ err: error }, "release failed");
-    for (const sha of new Set([request.sha, head])) await forge.setStatus(sha, { context, state: "failure", description: firstLine(message) });
-    return { env, kind: "failed", sha: head, error: message };
+    // A transient error on the last attempt says the retries are spent, so it reads apart from a permanent failure.
+    const spent = isPermanent(error) ? "" : `gave up after ${attempt.of} attempts: `;
+    for (const sha of new Set([request.sha, head])) await forge.setStatus(sha, { context, state: "failure", description: `${spent}${firstLine(message)}` });
+    return { env, kind: "failed", sha: head, error: `${spent}${message}` };
   }
 }
 

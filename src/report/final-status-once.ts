@@ -23,8 +23,8 @@ export function finalStatusKey(forge: Forge, sha: string, context: string): stri
  * Why: a deploy job is retried whole (the result comment failed while the forge was down), and
  * several jobs report on one commit (a newer job releases the head an older job also asked for);
  * each would otherwise post a second final status, or a "running" after the final one. Redis, which
- * every worker shares, remembers what was posted; a post that failed is not remembered and is tried
- * again.
+ * every worker shares, remembers what was posted, and the forge is asked when Redis does not know
+ * (the worker that posted may have died before telling Redis); a post that failed is tried again.
  */
 export function finalStatusOnce(forge: Forge, redis: Pick<RedisClient, "get" | "set">, options: FinalStatusOnceOptions = {}): Forge {
   const frozen = options.frozen ?? isDeployContext;
@@ -33,6 +33,13 @@ export function finalStatusOnce(forge: Forge, redis: Pick<RedisClient, "get" | "
     if (!frozen(status.context)) return forge.setStatus(sha, status);
     const key = finalStatusKey(forge, sha, status.context);
     if ((await redis.get(key)) !== null) return;
+    // Redis learns of a final status only after the forge took it; a worker killed in between left
+    // it on the forge alone, so the forge is asked too.
+    const current = await forge.statusOf(sha, status.context);
+    if (current?.state === "success" || current?.state === "failure") {
+      await redis.set(key, `${current.state}: ${current.description}`, "EX", ttl);
+      return;
+    }
     await forge.setStatus(sha, status);
     if (status.state === "success" || status.state === "failure") await redis.set(key, `${status.state}: ${status.description}`, "EX", ttl);
   };

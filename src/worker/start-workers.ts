@@ -27,6 +27,11 @@ export interface StartWorkersOptions extends WorkerJobs {
   prefix?: string;
   /** Jobs each worker runs at once. */
   concurrency: number;
+  /**
+   * How long a job stays claimed by a worker that stopped renewing it (died) before another worker
+   * runs it again: BullMQ's lockDuration and stalledInterval (default 30 s each).
+   */
+  claimMs?: number;
   /** Where job runs are logged, with the job's delivery, repository and commit. */
   log: Logger;
   /** Where job counts, durations, releases and plans are counted. */
@@ -80,7 +85,12 @@ function worker<T, R>(definition: QueueDefinition<T, R>, options: StartWorkersOp
         running--;
       }
     },
-    { connection, concurrency: options.concurrency, ...(options.prefix !== undefined ? { prefix: options.prefix } : {}) },
+    {
+      connection,
+      concurrency: options.concurrency,
+      ...(options.prefix !== undefined ? { prefix: options.prefix } : {}),
+      ...(options.claimMs !== undefined ? { lockDuration: options.claimMs, stalledInterval: options.claimMs } : {}),
+    },
   );
   w.on("error", (error) => options.log.warn({ err: error, queue }, "worker connection error"));
   // A job whose worker died mid-run goes back to its queue (or fails after too many such returns).

@@ -6,7 +6,7 @@ import { Writable } from "node:stream";
 import { CoreV1Api, KubernetesObjectApi, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import { loadServerConfig } from "../../src/config/server-config.js";
-import { startFerry, type RunningFerry } from "../../src/ferry.js";
+import { startFerry, type Roles, type RunningFerry } from "../../src/ferry.js";
 import { createLogger } from "../../src/logger.js";
 import type { Delivery, ForgeDouble, SeenComment, SeenStatus } from "./forge-doubles/forge-double.js";
 import { GitHubDouble } from "./forge-doubles/github-double.js";
@@ -52,10 +52,22 @@ export class FerryHarness {
     /** Every line Ferry logged, as JSON text (level debug and up). */
     readonly logLines: string[],
     private readonly cleanups: Array<() => Promise<void>>,
+    /** The server config Ferry runs with (for worker processes a test starts itself). */
+    readonly configFile: string,
+    /** The Redis Ferry uses. */
+    readonly redisUrl: string,
   ) {}
 
-  /** Starts Redis, the forge's simulator and Ferry; `env` adds to (or overrides) the forge's environment for Ferry. */
-  static async start(kind: (typeof FORGES)[number] = "github", env: NodeJS.ProcessEnv = {}): Promise<FerryHarness> {
+  /**
+   * Starts Redis, the forge's simulator and Ferry; `env` adds to (or overrides) the forge's
+   * environment for Ferry. Options: `roles` (default web and worker in this process), `kubeconfig`
+   * (default the run's control plane; its context must be `ferry-test`), and other Ferry options.
+   */
+  static async start(
+    kind: (typeof FORGES)[number] = "github",
+    env: NodeJS.ProcessEnv = {},
+    options: { roles?: Roles; kubeconfig?: string; claimMs?: number } = {},
+  ): Promise<FerryHarness> {
     const cleanups: Array<() => Promise<void>> = [];
     const redis = await startTestRedis();
     cleanups.push(() => redis.stop());
@@ -67,7 +79,7 @@ export class FerryHarness {
     await writeFile(
       configFile,
       stringify({
-        clusters: [{ name: TEST_CLUSTER, context: "ferry-test", kubeconfig: testKubeConfigPath() }],
+        clusters: [{ name: TEST_CLUSTER, context: "ferry-test", kubeconfig: options.kubeconfig ?? testKubeConfigPath() }],
         policy: [{ repositories: ["acme/*"], clusters: [TEST_CLUSTER], namespaces: ["e2e-*"], clusterScopedKinds: [] }],
       }),
     );
@@ -80,7 +92,8 @@ export class FerryHarness {
       },
     });
     const ferry = await startFerry({
-      roles: { web: true, worker: true },
+      roles: options.roles ?? { web: true, worker: true },
+      ...(options.claimMs === undefined ? {} : { claimMs: options.claimMs }),
       config: await loadServerConfig(configFile),
       log: createLogger({ level: "debug", destination: sink }),
       port: 0,
@@ -91,7 +104,9 @@ export class FerryHarness {
       githubWriteSpacing: false,
     });
     cleanups.push(() => ferry.close());
-    return new FerryHarness(forge, ferry, testKubeConfig(), logLines, cleanups);
+    const kc = testKubeConfig();
+    if (options.kubeconfig !== undefined) kc.loadFromFile(options.kubeconfig);
+    return new FerryHarness(forge, ferry, kc, logLines, cleanups, configFile, redis.url);
   }
 
   /** Stops everything the harness started, newest first. */

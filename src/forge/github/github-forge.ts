@@ -3,7 +3,7 @@ import type { ProbotOctokit } from "probot";
 import { permanent } from "../../errors.js";
 import { forgeCall } from "../forge-call.js";
 import { trimDescription } from "../trim-description.js";
-import type { AccessLevel, ChangeHead, CommitStatus, Forge, Reaction, RepoRef, StatusState } from "../types.js";
+import type { AccessLevel, ChangeHead, CommitStatus, EnsureCommentOptions, Forge, Reaction, RepoRef, StatusState } from "../types.js";
 import { githubError, githubStatus } from "./github-error.js";
 
 /** GitHub's limit on a commit status description, in characters. */
@@ -111,6 +111,17 @@ export class GitHubForge implements Forge {
     );
   }
 
+  /** The latest status of `context` on `sha`, from the combined status (GitHub's `error` reads as failure). */
+  async statusOf(sha: string, context: string): Promise<CommitStatus | undefined> {
+    return this.call(`reading status ${context} of ${short(sha)}`, async () => {
+      const { data } = await this.octokit.rest.repos.getCombinedStatusForRef({ owner: this.owner, repo: this.name, ref: sha, per_page: 100 });
+      const found = data.statuses.find((s) => s.context === context);
+      if (found === undefined) return undefined;
+      const state: StatusState = found.state === "success" ? "success" : found.state === "failure" || found.state === "error" ? "failure" : "pending";
+      return { context, state, description: found.description ?? "", ...(found.target_url ? { targetUrl: found.target_url } : {}) };
+    });
+  }
+
   /** Pull requests merged with `sha` as their merge commit, newest first. */
   async changesMergedAs(sha: string): Promise<number[]> {
     return this.call(`finding the pull requests merged as ${short(sha)}`, async () => {
@@ -129,15 +140,16 @@ export class GitHubForge implements Forge {
 
   /**
    * Edits the first comment holding `marker` that the app's bot wrote, or creates one; the body
-   * always holds the marker (prepended when missing), and an unchanged body is not re-sent.
+   * always holds the marker (prepended when missing), and an unchanged body is not re-sent; with
+   * `keep`, an existing one is left as it is.
    */
-  async ensureComment(change: number, marker: string, body: string): Promise<void> {
+  async ensureComment(change: number, marker: string, body: string, options: EnsureCommentOptions = {}): Promise<void> {
     if (marker === "") throw new Error("ensureComment needs a non-empty marker");
     const content = body.includes(marker) ? body : `${marker}\n${body}`;
     const existing = await this.call(`reading the comments of #${change}`, () => this.findOwnComment(change, marker));
     if (existing === undefined) {
       await this.createComment(change, content);
-    } else if (existing.body !== content) {
+    } else if (existing.body !== content && options.keep !== true) {
       await this.call(`editing comment ${existing.id} on #${change}`, () =>
         this.octokit.rest.issues.updateComment({ owner: this.owner, repo: this.name, comment_id: existing.id, body: content }),
       );

@@ -4,7 +4,7 @@ import type { CommitablePipelineStatus, Gitlab, MergeRequestNoteSchema, MergeReq
 import { permanent } from "../../errors.js";
 import { forgeCall } from "../forge-call.js";
 import { trimDescription } from "../trim-description.js";
-import type { AccessLevel, ChangeHead, CommitStatus, Forge, Reaction, RepoRef, StatusState } from "../types.js";
+import type { AccessLevel, ChangeHead, CommitStatus, EnsureCommentOptions, Forge, Reaction, RepoRef, StatusState } from "../types.js";
 import { gitlabError, gitlabMessage, gitlabStatus } from "./gitlab-error.js";
 
 /** A status description longer than this is cut (GitLab keeps statuses short; 255 is safe on every version). */
@@ -106,6 +106,15 @@ export class GitLabForge implements Forge {
     }
   }
 
+  /** The latest status named `context` that Ferry's user set on `sha` (`failed` and `canceled` read as failure, `created` as pending). */
+  async statusOf(sha: string, context: string): Promise<CommitStatus | undefined> {
+    const current = await this.call(`reading status ${context} of ${short(sha)}`, () => this.currentStatus(sha, context));
+    if (current === undefined) return undefined;
+    const state: StatusState =
+      current.status === "success" ? "success" : current.status === "failed" || current.status === "canceled" ? "failure" : current.status === "running" ? "running" : "pending";
+    return { context, state, description: current.description ?? "", ...(current.targetUrl === null ? {} : { targetUrl: current.targetUrl }) };
+  }
+
   /** Merge requests merged as `sha` (merge, squash, or fast-forward head), newest first. */
   async changesMergedAs(sha: string): Promise<number[]> {
     return this.call(`finding the merge requests merged as ${short(sha)}`, async () => {
@@ -119,20 +128,21 @@ export class GitLabForge implements Forge {
 
   /**
    * Edits the first note holding `marker` that Ferry's user wrote, or creates one; the body always
-   * holds the marker (prepended when missing), and an unchanged body is not re-sent.
+   * holds the marker (prepended when missing), and an unchanged body is not re-sent; with `keep`, an
+   * existing one is left as it is.
    */
-  async ensureComment(change: number, marker: string, body: string): Promise<void> {
+  async ensureComment(change: number, marker: string, body: string, options: EnsureCommentOptions = {}): Promise<void> {
     if (marker === "") throw new Error("ensureComment needs a non-empty marker");
     const content = body.includes(marker) ? body : `${marker}\n${body}`;
     const existing = await this.call(`reading the notes of !${change}`, () => this.findOwnNote(change, marker));
     if (existing === undefined) {
       await this.createComment(change, content);
-    } else if (existing.body !== content) {
+    } else if (existing.body !== content && options.keep !== true) {
       await this.call(`editing note ${existing.id} on !${change}`, () => this.api.MergeRequestNotes.edit(this.project, change, existing.id, { body: content }));
     }
   }
 
-  /** Adds a note to merge request `change`. */
+  /** Adds a note to merge request `change` (a 5xx is not retried: see gitlabRequester; `ensureComment` finds a note GitLab created anyway). */
   async createComment(change: number, body: string): Promise<void> {
     await this.call(`commenting on !${change}`, () => this.api.MergeRequestNotes.create(this.project, change, body));
   }

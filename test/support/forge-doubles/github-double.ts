@@ -86,7 +86,8 @@ export class GitHubDouble implements ForgeDouble {
       statuses: `/repos/${fullName}/statuses/`,
       comments: (change) => `/repos/${fullName}/issues/${change}/comments`,
       archive: `/repos/${fullName}/tarball/`,
-      branch: `/repos/${fullName}/git/ref/heads/main`,
+      // Octokit sends the ref encoded (heads%2Fmain).
+      branch: `/repos/${fullName}/git/ref/heads`,
     };
   }
 

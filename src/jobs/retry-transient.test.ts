@@ -1,0 +1,46 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { permanent, transient } from "../errors.js";
+import { retryTransient } from "./retry-transient.js";
+
+test("retryTransient tries again after transient failures, waiting longer each time", async () => {
+  const at: number[] = [];
+  const result = await retryTransient(
+    async () => {
+      at.push(Date.now());
+      if (at.length < 3) throw transient("forge answered 502");
+      return "done";
+    },
+    { delayMs: 20 },
+  );
+  assert.equal(result, "done");
+  assert.equal(at.length, 3);
+  assert.ok((at[1] ?? 0) - (at[0] ?? 0) >= 20 && (at[2] ?? 0) - (at[1] ?? 0) >= 40, `waits ${at.join(",")}`);
+});
+
+test("retryTransient throws a permanent failure at once", async () => {
+  let calls = 0;
+  await assert.rejects(
+    retryTransient(async () => {
+      calls++;
+      throw permanent("comment too long");
+    }),
+    /comment too long/,
+  );
+  assert.equal(calls, 1);
+});
+
+test("retryTransient throws the last transient failure once its tries are spent", async () => {
+  let calls = 0;
+  await assert.rejects(
+    retryTransient(
+      async () => {
+        calls++;
+        throw transient(`down ${calls}`);
+      },
+      { attempts: 3, delayMs: 1 },
+    ),
+    /down 3/,
+  );
+  assert.equal(calls, 3);
+});
