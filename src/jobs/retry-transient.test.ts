@@ -6,10 +6,9 @@ import { retryTransient } from "./retry-transient.js";
 test("retryTransient tries again after transient failures, waiting longer each time", async () => {
   const at: number[] = [];
   const result = await retryTransient(
-    async () => {
+    () => {
       at.push(Date.now());
-      if (at.length < 3) throw transient("forge answered 502");
-      return "done";
+      return at.length < 3 ? Promise.reject(transient("forge answered 502")) : Promise.resolve("done");
     },
     { delayMs: 20 },
   );
@@ -21,9 +20,9 @@ test("retryTransient tries again after transient failures, waiting longer each t
 test("retryTransient throws a permanent failure at once", async () => {
   let calls = 0;
   await assert.rejects(
-    retryTransient(async () => {
+    retryTransient(() => {
       calls++;
-      throw permanent("comment too long");
+      return Promise.reject(permanent("comment too long"));
     }),
     /comment too long/,
   );
@@ -34,9 +33,9 @@ test("retryTransient throws the last transient failure once its tries are spent"
   let calls = 0;
   await assert.rejects(
     retryTransient(
-      async () => {
+      () => {
         calls++;
-        throw transient(`down ${calls}`);
+        return Promise.reject(transient(`down ${calls}`));
       },
       { attempts: 3, delayMs: 1 },
     ),
