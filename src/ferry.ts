@@ -2,7 +2,7 @@ import { once } from "node:events";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import type { Redis, RedisOptions } from "ioredis";
+import type { RedisOptions } from "ioredis";
 import type { Router } from "express";
 import type { Logger } from "pino";
 import { createProbot } from "probot";
@@ -162,8 +162,7 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
         ...(options.claimMs !== undefined ? { claimMs: options.claimMs } : {}),
         log,
         metrics,
-        // DeployJobDeps names ioredis' Redis; the deploy job only sends commands (SET, EVAL) through it, which a Cluster client sends alike.
-        deploy: (request, attempt) => runDeployJob(request, attempt, { ...common, redis: redis as Redis }),
+        deploy: (request, attempt) => runDeployJob(request, attempt, common),
         plan: (request, attempt) => runPlanJob(request, attempt, { ...common, plans: new PlanStore(redis), publicUrl }),
         command: (request) => runCommandJob(request, { forges, log, enqueuePlan: (plan) => queues.enqueuePlan(plan, `comment-${request.commentId}`) }),
       });

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../queue/redis-connection.js";
 import type { Logger } from "pino";
 import { waitTimeoutMs, type Environment } from "../config/ferry-config.js";
 import type { ServerConfig } from "../config/server-config.js";
@@ -27,7 +27,7 @@ export interface DeployJobDeps {
   clusters: ClusterRegistry;
   renderer: Renderer;
   /** Redis for the per-environment release lock. */
-  redis: Redis;
+  redis: RedisClient;
   log: Logger;
   /** How long the release lock of a worker that died stays taken (default 30 s). */
   claimMs?: number;
