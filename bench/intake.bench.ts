@@ -271,7 +271,11 @@ async function workerRss(context: BenchContext): Promise<BenchCase[]> {
   }
 }
 
-/** Measures intake throughput and latency against the bare endpoint, then the worker's peak RSS. */
+/**
+ * Measures intake throughput and latency against the bare endpoint, then the worker's peak RSS.
+ * `INTAKE_ONLY=1` skips the worker's RSS (for iterating on intake; the results file then lacks that case).
+ */
 export async function run(context: BenchContext): Promise<BenchCase[]> {
-  return [...(await intake(context)), ...(await workerRss(context))];
+  const cases = await intake(context);
+  return process.env.INTAKE_ONLY === "1" ? cases : [...cases, ...(await workerRss(context))];
 }

@@ -42,9 +42,9 @@ export function githubWebhookRoute(options: GitHubWebhookRouteOptions): Router {
     const event = req.header("x-github-event") ?? "";
     const delivery = req.header("x-github-delivery") ?? "";
     const body = webhookBodyText(req);
-    const log = options.log.child({ forge: "github", delivery, event });
+    const logFields = { forge: "github", delivery, event };
     if (!(await options.verify(body, req.header("x-hub-signature-256") ?? "").catch(() => false))) {
-      log.warn("webhook rejected: signature does not match");
+      options.log.warn(logFields, "webhook rejected: signature does not match");
       return reject(res, 401, "authentication", { error: "signature does not match payload and secret" });
     }
     return answerWebhook(res, {
@@ -52,7 +52,8 @@ export function githubWebhookRoute(options: GitHubWebhookRouteOptions): Router {
       body: readJsonBody(body),
       parse: (payload) => parseGitHubWebhook(event, delivery, payload),
       queues: options.queues,
-      log,
+      log: options.log,
+      logFields,
       metrics,
     });
   });

@@ -47,9 +47,9 @@ export function gitlabWebhookRoute(options: GitLabWebhookRouteOptions): Router {
     const delivery = req.header("idempotency-key") ?? req.header("x-gitlab-event-uuid") ?? randomUUID();
     const body = readJsonBody(webhookBodyText(req));
     const project = body.valid ? gitlabProjectPath(body.value) : undefined;
-    const log = options.log.child({ forge: "gitlab", delivery, event, project });
+    const logFields = { forge: "gitlab", delivery, event, project };
     if (!tokenMatches(token, options.secretFor(project))) {
-      log.warn("webhook rejected: token does not match");
+      options.log.warn(logFields, "webhook rejected: token does not match");
       return reject(res, 401, "authentication", { error: "X-Gitlab-Token does not match the webhook's secret" });
     }
     return answerWebhook(res, {
@@ -57,7 +57,8 @@ export function gitlabWebhookRoute(options: GitLabWebhookRouteOptions): Router {
       body,
       parse: (payload) => parseGitLabWebhook(event, delivery, payload, options.botUsername === undefined ? {} : { botUsername: options.botUsername }),
       queues: options.queues,
-      log,
+      log: options.log,
+      logFields,
       metrics,
     });
   });

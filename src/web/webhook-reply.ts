@@ -55,8 +55,10 @@ export interface VerifiedWebhook {
   parse(payload: unknown): WebhookIntent;
   /** Where jobs go. */
   queues: IntakeQueues;
-  /** A logger bound to the forge and delivery. */
+  /** Where intake logs. */
   log: Logger;
+  /** Fields every line about this delivery carries (forge, delivery, event). */
+  logFields: Record<string, unknown>;
   /** The forge's webhook counters. */
   metrics?: WebhookMetrics;
 }
@@ -68,7 +70,7 @@ export interface VerifiedWebhook {
  * failed delivery to redeliver).
  */
 export async function answerWebhook(res: Response, webhook: VerifiedWebhook): Promise<void> {
-  const { log } = webhook;
+  const { log, logFields } = webhook;
   const metrics = webhook.metrics ?? noWebhookMetrics;
   if (!/^\s*application\/json\s*(;|$)/i.test(webhook.contentType ?? "")) {
     metrics.rejected("content-type");
@@ -88,22 +90,26 @@ export async function answerWebhook(res: Response, webhook: VerifiedWebhook): Pr
   }
   if (intent.kind === "ignore") {
     metrics.accepted("ignored");
-    log.debug({ reason: intent.reason }, "webhook ignored");
+    log.debug({ ...logFields, reason: intent.reason }, "webhook ignored");
     return reply(res, 202, { ignored: intent.reason });
   }
   try {
     const jobId = await enqueueIntent(webhook.queues, intent);
     metrics.accepted(intent.kind);
-    log.info({ repository: intent.request.repo.fullName, jobId }, `${intent.kind} queued`);
+    log.info({ ...logFields, repository: intent.request.repo.fullName, jobId }, `${intent.kind} queued`);
     return reply(res, 202, { queued: jobId });
   } catch (error) {
     metrics.rejected("queue-unavailable");
-    log.error({ err: error }, "cannot queue: Redis unreachable");
+    log.error({ ...logFields, err: error }, "cannot queue: Redis unreachable");
     return reply(res, 503, { error: "queue unavailable, redeliver later" });
   }
 }
 
-/** Sends a JSON answer to a webhook delivery. */
+/**
+ * Sends a JSON answer to a webhook delivery, straight through Node's response: express's `res.json`
+ * would also compute an ETag and check request freshness, which a webhook's answer never needs.
+ */
 export function reply(res: Response, status: number, body: object): void {
-  res.status(status).json(body);
+  const json = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(json) }).end(json);
 }
