@@ -15,7 +15,7 @@ import { PlainRenderer } from "../src/render/plain-renderer.js";
 import { benchCase, type BenchCase, type BenchContext } from "./bench-case.js";
 
 const OBJECTS = 1000;
-const RUNS = 3;
+const RUNS = 5;
 
 async function writeManifests(dir: string, changed: boolean): Promise<void> {
   await mkdir(dir, { recursive: true });

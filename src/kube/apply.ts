@@ -37,11 +37,27 @@ export interface ApplyOptions {
    * merge, which is most of the server's work for a new object.
    */
   absent?: Set<string>;
+  /**
+   * Ask for metadata only in answers (`as=PartialObjectMetadata`, falling back to the full object
+   * where a server cannot): `result` then holds the metadata, which is all a release reads
+   * (resourceVersion), and the server encodes, and Ferry parses, a fraction of each object.
+   */
+  metadataOnly?: boolean;
+  /**
+   * `fieldValidation` of the applies (not of dry-runs, always `Strict`); default `Strict`.
+   * `Ignore` is for applying bodies that a `Strict` dry-run has just accepted, unchanged and
+   * against the same schemas: see {@link applyFieldValidation}.
+   */
+  fieldValidation?: "Strict" | "Ignore";
 }
+
+/** Partial object metadata, or the full object from a server that cannot transform its answer. */
+const METADATA_ONLY = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";
 
 /**
  * Server-side applies every object (field manager `ferry`, conflicts forced: Git is the source of
- * truth, and an edit by hand is put back), with strict field validation so unknown fields are errors.
+ * truth, and an edit by hand is put back), with strict field validation so unknown fields are errors
+ * (unless `fieldValidation` says otherwise for applies a strict dry-run vouched for).
  * Returns what was applied and what the server refused; a transient failure (unreachable server, 5xx,
  * 429) throws at once so the job retries.
  */
@@ -49,15 +65,17 @@ export async function serverSideApply(client: KubeClient, objects: DesiredObject
   const limit = pLimit(APPLY_CONCURRENCY);
   const applied: AppliedObject[] = [];
   const refused: RefusedObject[] = [];
-  const query = `?fieldManager=${FIELD_MANAGER}&force=true&fieldValidation=Strict${options.dryRun ? "&dryRun=All" : ""}`;
+  const fieldValidation = options.dryRun ? "Strict" : (options.fieldValidation ?? "Strict");
+  const query = `?fieldManager=${FIELD_MANAGER}&force=true&fieldValidation=${fieldValidation}${options.dryRun ? "&dryRun=All" : ""}`;
+  const accept = options.metadataOnly ? METADATA_ONLY : "application/json";
   await Promise.all(
     objects.map((desired) =>
       limit(async () => {
         const create = options.dryRun === true && options.absent?.has(desired.key) === true;
         const path = await client.path(create ? { ...desired.ref, name: undefined } : desired.ref);
         const res = create
-          ? await client.request("POST", `${path}?fieldManager=${FIELD_MANAGER}&fieldValidation=Strict&dryRun=All`, desired.object)
-          : await client.request("PATCH", path + query, desired.object, "application/apply-patch+yaml");
+          ? await client.request("POST", `${path}?fieldManager=${FIELD_MANAGER}&fieldValidation=Strict&dryRun=All`, desired.object, "application/json", accept)
+          : await client.request("PATCH", path + query, desired.object, "application/apply-patch+yaml", accept);
         if (res.status === 200 || res.status === 201) {
           const result = res.body as { metadata?: { resourceVersion?: string } };
           applied.push({ key: desired.key, created: res.status === 201, resourceVersion: result.metadata?.resourceVersion ?? "", result: res.body as Record<string, unknown> });
@@ -74,6 +92,22 @@ export async function serverSideApply(client: KubeClient, objects: DesiredObject
     ),
   );
   return { applied, refused };
+}
+
+/**
+ * The `fieldValidation` for applying objects a `Strict` dry-run accepted, unchanged: `Ignore`, unless
+ * the release changed CustomResourceDefinitions between the dry-run and the apply.
+ *
+ * Why it is safe: for a server-side apply, `Strict` adds one check to what the server always does, a
+ * second, strict YAML parse of the body that refuses duplicate keys (unknown fields are refused
+ * whatever the directive: the field manager cannot type a field its schema lacks; apply.test.ts
+ * checks this). Ferry's bodies are `JSON.stringify` output, which cannot repeat a key, and a strict
+ * dry-run of the same body has already passed. Only a schema changed in between could change the
+ * verdict, so when the release itself changed CRDs the applies stay `Strict`. The strict parse is a
+ * second YAML parse of every body, a few percent of the API server's CPU for each apply.
+ */
+export function applyFieldValidation(changedCrds: boolean): "Strict" | "Ignore" {
+  return changedCrds ? "Strict" : "Ignore";
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Environment } from "../config/ferry-config.js";
 import { permanent } from "../errors.js";
-import { serverSideApply, throwIfRefused, type AppliedObject } from "../kube/apply.js";
+import { applyFieldValidation, serverSideApply, throwIfRefused, type AppliedObject } from "../kube/apply.js";
 import { applyWaves, FOUNDATION_KINDS } from "../kube/apply-order.js";
 import { prepareObjects, type DesiredObject } from "../kube/desired-object.js";
 import { inventoryLocation, readInventory, writeInventory, type Inventory, type InventoryEntry, type ReleaseRecord } from "../kube/inventory.js";
@@ -75,12 +75,16 @@ export async function recordReleaseResult(client: KubeClient, repository: string
 export async function releaseEnvironment(input: ReleaseInput): Promise<ReleaseResult> {
   const { client, env } = input;
   const at = inventoryLocation(input.repository, env.name, env.namespace);
+  // Reading the inventory overlaps preparing the objects; its outcome counts only once policy allowed them.
+  const reading = readInventory(client, at, input.repository, env.name);
+  reading.catch(() => undefined);
   const desired = await prepareObjects(client, input.rendered, env.namespace, at.id);
   const violations = policyViolations(input.grant, desired.map((d) => d.ref));
   if (violations.length > 0) throw permanent(violations.join("\n"));
+  const inventory = await reading;
 
-  const inventory = await readInventory(client, at, input.repository, env.name);
   const namespaceRef: ObjectRef = { apiVersion: "v1", kind: "Namespace", name: env.namespace };
+  const validationRef: ObjectRef = { apiVersion: "v1", kind: "Namespace", name: VALIDATION_NAMESPACE };
   const live = await readLiveState(client, [...desired.map((d) => d.ref), ...inventory.objects, namespaceRef]);
   const previous = new Map(inventory.objects.map((o) => [refKey(o), o]));
   const changed = desired.filter((d) => {
@@ -99,9 +103,10 @@ export async function releaseEnvironment(input: ReleaseInput): Promise<ReleaseRe
   if (!live.has(refKey(namespaceRef))) newNamespaces.add(env.namespace);
   const inNewNamespace = (d: DesiredObject) => d.ref.namespace !== undefined && newNamespaces.has(d.ref.namespace);
   const validateNow = changed.filter((d) => !d.pendingCrd);
-  if (validateNow.some(inNewNamespace)) await ensureNamespace(client, VALIDATION_NAMESPACE);
+  // The Namespace LIST in the live state says whether the validation namespace already exists.
+  if (validateNow.some(inNewNamespace) && !live.has(refKey(validationRef))) await ensureNamespace(client, VALIDATION_NAMESPACE);
   const absent = new Set(changed.filter((d) => !live.has(d.key)).map((d) => d.key));
-  const { refused } = await serverSideApply(client, validateNow.map((d) => (inNewNamespace(d) ? inNamespace(d, VALIDATION_NAMESPACE) : d)), { dryRun: true, absent });
+  const { refused } = await serverSideApply(client, validateNow.map((d) => (inNewNamespace(d) ? inNamespace(d, VALIDATION_NAMESPACE) : d)), { dryRun: true, absent, metadataOnly: true });
   throwIfRefused(refused.map((r) => ({ ...r, object: changed.find((d) => d.key === r.object.key) ?? r.object })), "server-side validation failed: nothing was applied");
 
   const applied: AppliedObject[] = [];
@@ -116,12 +121,13 @@ export async function releaseEnvironment(input: ReleaseInput): Promise<ReleaseRe
   try {
     if (newNamespaces.has(env.namespace) && !desired.some((d) => d.key === refKey(namespaceRef))) await ensureNamespace(client, env.namespace);
     const foundation = changed.filter((d) => FOUNDATION_KINDS.has(d.ref.kind));
-    await applyChecked(client, foundation, applied);
-    await waitForCrds(client, foundation.filter((d) => d.ref.kind === "CustomResourceDefinition").map((d) => d.ref.name));
+    const crds = foundation.filter((d) => d.ref.kind === "CustomResourceDefinition").map((d) => d.ref.name);
+    await applyChecked(client, foundation, applied, applyFieldValidation(false));
+    await waitForCrds(client, crds);
     const rest = changed.filter((d) => !FOUNDATION_KINDS.has(d.ref.kind));
-    const late = await serverSideApply(client, rest.filter((d) => d.pendingCrd), { dryRun: true, absent });
+    const late = await serverSideApply(client, rest.filter((d) => d.pendingCrd), { dryRun: true, absent, metadataOnly: true });
     throwIfRefused(late.refused, "server-side validation failed after creating CRDs: nothing else was applied");
-    for (const wave of applyWaves(rest, (d) => d.ref.kind)) await applyChecked(client, wave, applied);
+    for (const wave of applyWaves(rest, (d) => d.ref.kind)) await applyChecked(client, wave, applied, applyFieldValidation(crds.length > 0));
     const pruned = env.prune ? await prune(client, gone, live, at.id) : [];
     const appliedByKey = new Map(applied.map((a) => [a.key, a]));
     const result: ReleaseResult = {
@@ -158,9 +164,9 @@ export function inNamespace(d: DesiredObject, namespace: string): DesiredObject 
   return { ...d, ref, object: { ...d.object, metadata: { ...d.object.metadata, namespace } } };
 }
 
-async function applyChecked(client: KubeClient, objects: DesiredObject[], applied: AppliedObject[]): Promise<void> {
+async function applyChecked(client: KubeClient, objects: DesiredObject[], applied: AppliedObject[], fieldValidation: "Strict" | "Ignore"): Promise<void> {
   if (objects.length === 0) return;
-  const out = await serverSideApply(client, objects);
+  const out = await serverSideApply(client, objects, { metadataOnly: true, fieldValidation });
   applied.push(...out.applied);
   throwIfRefused(out.refused, "the apply failed part way: objects before this one were applied");
 }

@@ -1,5 +1,5 @@
-import { isScalar, LineCounter, parseAllDocuments, type DocumentOptions, type ParseOptions, type SchemaOptions } from "yaml";
-import { findTooDeepYaml, tooDeepMessage } from "../yaml/yaml-nesting.js";
+import { Composer, isScalar, type DocumentOptions, type ParseOptions, type SchemaOptions } from "yaml";
+import { findTooDeepTokens, parseYamlSyntax, tooDeepMessage } from "../yaml/yaml-nesting.js";
 import type { KubeObject, RenderedObject } from "./types.js";
 
 /** Errors listed in full before the rest are only counted, so a broken tree cannot produce a huge message. */
@@ -23,14 +23,15 @@ const MAX_ALIAS_COUNT = 100;
  * with it to `problems`. `file` names the stream in sources: `file` alone for one document, `file#n` for several.
  */
 export function parseManifests(text: string, file: string, problems: string[]): RenderedObject[] {
-  const deep = findTooDeepYaml(text);
+  // Lexed once: the syntax tree is checked for depth, then composed into documents.
+  const { tokens, lines: lineCounter } = parseYamlSyntax(text);
+  const deep = findTooDeepTokens(tokens, lineCounter);
   if (deep !== undefined) {
-    // Refused before the parser recurses into it (see MAX_YAML_NESTING).
+    // Refused before the composer recurses into it (see MAX_YAML_NESTING).
     problems.push(`${file}:${deep.line}:${deep.col}: ${tooDeepMessage(deep)}`);
     return [];
   }
-  const lineCounter = new LineCounter();
-  const documents = parseAllDocuments(text, { ...YAML_OPTIONS, lineCounter });
+  const documents = [...new Composer(YAML_OPTIONS).compose(tokens)];
   const numbered = documents
     .map((document, i) => ({ document, source: `${file}#${i + 1}` }))
     .filter(({ document }) => document.errors.length > 0 || !isEmpty(document.contents));

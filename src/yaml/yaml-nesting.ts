@@ -29,8 +29,31 @@ export interface TooDeep {
  * does not; walks the concrete syntax tree with an explicit stack, so depth costs no call stack.
  */
 export function findTooDeepYaml(text: string, limit = MAX_YAML_NESTING): TooDeep | undefined {
+  const { tokens, lines } = parseYamlSyntax(text);
+  return findTooDeepTokens(tokens, lines, limit);
+}
+
+/** YAML text parsed to its concrete syntax tree (built without recursion), with line positions. */
+export interface YamlSyntax {
+  /** The stream's top-level tokens, documents among them. */
+  tokens: CST.Token[];
+  /** Line positions of the text, for messages. */
+  lines: LineCounter;
+}
+
+/**
+ * Parses `text` to its concrete syntax tree, once: check it with {@link findTooDeepTokens}, then
+ * compose documents from the same tokens (`new Composer(options).compose(tokens)`) rather than
+ * lexing the text a second time.
+ */
+export function parseYamlSyntax(text: string): YamlSyntax {
   const lines = new LineCounter();
-  for (const document of new Parser(lines.addNewLine).parse(text)) {
+  return { tokens: [...new Parser(lines.addNewLine).parse(text)], lines };
+}
+
+/** {@link findTooDeepYaml} on an already parsed syntax tree. */
+export function findTooDeepTokens(tokens: CST.Token[], lines: LineCounter, limit = MAX_YAML_NESTING): TooDeep | undefined {
+  for (const document of tokens) {
     // `depth`: how many collections enclose the token.
     const pending: Array<{ token: CST.Token; depth: number }> = [{ token: document, depth: 0 }];
     for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
@@ -38,7 +61,7 @@ export function findTooDeepYaml(text: string, limit = MAX_YAML_NESTING): TooDeep
       const level = token.type === "document" ? depth : depth + 1;
       const children = childrenOf(token);
       if (children.length > 0 && level > limit) return { offset: token.offset, ...lines.linePos(token.offset), limit };
-      for (const child of children) pending.push({ token: child, depth: level });
+      for (const child of children) if (isCollection(child)) pending.push({ token: child, depth: level });
     }
   }
   return undefined;
@@ -51,11 +74,22 @@ function childrenOf(token: CST.Token): CST.Token[] {
       return token.value === undefined ? [] : [token.value];
     case "block-map":
     case "block-seq":
-    case "flow-collection":
-      return token.items.flatMap((item) => [item.key, item.value].filter((t): t is CST.Token => t !== undefined && t !== null));
+    case "flow-collection": {
+      const children: CST.Token[] = [];
+      for (const { key, value } of token.items) {
+        if (key) children.push(key);
+        if (value) children.push(value);
+      }
+      return children;
+    }
     default:
       return [];
   }
+}
+
+/** True for the tokens that can hold others (scalars cannot, so they need no walking). */
+function isCollection(token: CST.Token): boolean {
+  return token.type === "block-map" || token.type === "block-seq" || token.type === "flow-collection";
 }
 
 /**
