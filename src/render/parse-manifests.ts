@@ -1,5 +1,5 @@
-import { Composer, isScalar, type DocumentOptions, type ParseOptions, type SchemaOptions } from "yaml";
-import { findTooDeepTokens, parseYamlSyntax, tooDeepMessage } from "../yaml/yaml-nesting.js";
+import { Composer, isScalar, LineCounter, Parser, type Document, type DocumentOptions, type ParseOptions, type SchemaOptions } from "yaml";
+import { findTooDeepTokens, tooDeepMessage } from "../yaml/yaml-nesting.js";
 import type { KubeObject, RenderedObject } from "./types.js";
 
 /** Errors listed in full before the rest are only counted, so a broken tree cannot produce a huge message. */
@@ -23,15 +23,21 @@ const MAX_ALIAS_COUNT = 100;
  * with it to `problems`. `file` names the stream in sources: `file` alone for one document, `file#n` for several.
  */
 export function parseManifests(text: string, file: string, problems: string[]): RenderedObject[] {
-  // Lexed once: the syntax tree is checked for depth, then composed into documents.
-  const { tokens, lines: lineCounter } = parseYamlSyntax(text);
-  const deep = findTooDeepTokens(tokens, lineCounter);
-  if (deep !== undefined) {
-    // Refused before the composer recurses into it (see MAX_YAML_NESTING).
-    problems.push(`${file}:${deep.line}:${deep.col}: ${tooDeepMessage(deep)}`);
-    return [];
+  // Lexed once, one top-level token at a time (so a document's syntax tree is garbage once composed):
+  // each is checked for depth, then composed.
+  const lineCounter = new LineCounter();
+  const composer = new Composer(YAML_OPTIONS);
+  const documents: Document.Parsed[] = [];
+  for (const token of new Parser(lineCounter.addNewLine).parse(text)) {
+    const deep = findTooDeepTokens([token], lineCounter);
+    if (deep !== undefined) {
+      // Refused before the composer recurses into it (see MAX_YAML_NESTING).
+      problems.push(`${file}:${deep.line}:${deep.col}: ${tooDeepMessage(deep)}`);
+      return [];
+    }
+    documents.push(...composer.next(token));
   }
-  const documents = [...new Composer(YAML_OPTIONS).compose(tokens)];
+  documents.push(...composer.end());
   const numbered = documents
     .map((document, i) => ({ document, source: `${file}#${i + 1}` }))
     .filter(({ document }) => document.errors.length > 0 || !isEmpty(document.contents));

@@ -29,30 +29,15 @@ export interface TooDeep {
  * does not; walks the concrete syntax tree with an explicit stack, so depth costs no call stack.
  */
 export function findTooDeepYaml(text: string, limit = MAX_YAML_NESTING): TooDeep | undefined {
-  const { tokens, lines } = parseYamlSyntax(text);
-  return findTooDeepTokens(tokens, lines, limit);
-}
-
-/** YAML text parsed to its concrete syntax tree (built without recursion), with line positions. */
-export interface YamlSyntax {
-  /** The stream's top-level tokens, documents among them. */
-  tokens: CST.Token[];
-  /** Line positions of the text, for messages. */
-  lines: LineCounter;
+  const lines = new LineCounter();
+  return findTooDeepTokens(new Parser(lines.addNewLine).parse(text), lines, limit);
 }
 
 /**
- * Parses `text` to its concrete syntax tree, once: check it with {@link findTooDeepTokens}, then
- * compose documents from the same tokens (`new Composer(options).compose(tokens)`) rather than
- * lexing the text a second time.
+ * {@link findTooDeepYaml} on tokens of an already parsed syntax tree (built without recursion), so
+ * a caller can check each document and then compose it (`Composer.next`) without lexing twice.
  */
-export function parseYamlSyntax(text: string): YamlSyntax {
-  const lines = new LineCounter();
-  return { tokens: [...new Parser(lines.addNewLine).parse(text)], lines };
-}
-
-/** {@link findTooDeepYaml} on an already parsed syntax tree. */
-export function findTooDeepTokens(tokens: CST.Token[], lines: LineCounter, limit = MAX_YAML_NESTING): TooDeep | undefined {
+export function findTooDeepTokens(tokens: Iterable<CST.Token>, lines: LineCounter, limit = MAX_YAML_NESTING): TooDeep | undefined {
   for (const document of tokens) {
     // `depth`: how many collections enclose the token.
     const pending: Array<{ token: CST.Token; depth: number }> = [{ token: document, depth: 0 }];
