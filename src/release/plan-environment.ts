@@ -1,13 +1,11 @@
-import { permanent } from "../errors.js";
 import { serverSideApply, throwIfRefused } from "../kube/apply.js";
 import { applyWaves } from "../kube/apply-order.js";
-import { prepareObjects, type DesiredObject } from "../kube/desired-object.js";
-import { inventoryLocation, readInventory } from "../kube/inventory.js";
+import type { DesiredObject } from "../kube/desired-object.js";
 import { readLiveObjects, readLiveState } from "../kube/live-state.js";
 import { refKey, type ObjectRef } from "../kube/object-ref.js";
 import { diffObjects } from "../plan/diff-objects.js";
 import type { EnvironmentPlan, ObjectPlan } from "../plan/types.js";
-import { policyViolations } from "../policy/policy.js";
+import { compareWithCluster } from "./compare-with-cluster.js";
 import { ensureNamespace, inNamespace, VALIDATION_NAMESPACE, type ReleaseInput } from "./release-environment.js";
 
 /**
@@ -19,21 +17,8 @@ import { ensureNamespace, inNamespace, VALIDATION_NAMESPACE, type ReleaseInput }
  */
 export async function planEnvironment(input: Omit<ReleaseInput, "actor">): Promise<EnvironmentPlan> {
   const { client, env } = input;
-  const at = inventoryLocation(input.repository, env.name, env.namespace);
-  const desired = await prepareObjects(client, input.rendered, env.namespace, at.id);
-  const violations = policyViolations(input.grant, desired.map((d) => d.ref));
-  if (violations.length > 0) throw permanent(violations.join("\n"));
-
-  const inventory = await readInventory(client, at, input.repository, env.name);
-  const live = await readLiveState(client, [...desired.map((d) => d.ref), ...inventory.objects]);
-  const previous = new Map(inventory.objects.map((o) => [refKey(o), o]));
-  const candidates = desired.filter((d) => {
-    const before = previous.get(d.key);
-    const now = live.get(d.key);
-    return !before || !now || before.hash !== d.hash || before.resourceVersion !== now.resourceVersion;
-  });
-  const desiredKeys = new Set(desired.map((d) => d.key));
-  const gone: ObjectRef[] = env.prune ? inventory.objects.filter((o) => !desiredKeys.has(refKey(o)) && live.get(refKey(o))?.inventory === at.id) : [];
+  const { at, desired, live, changed: candidates, gone: unwanted } = await compareWithCluster(input);
+  const gone: ObjectRef[] = env.prune ? unwanted.filter((o) => live.get(refKey(o))?.inventory === at.id) : [];
 
   const creates = candidates.filter((d) => !live.has(d.key));
   const updates = candidates.filter((d) => live.has(d.key));

@@ -1,17 +1,16 @@
 import type { Environment } from "../config/ferry-config.js";
-import { permanent } from "../errors.js";
 import { applyFieldValidation, serverSideApply, throwIfRefused, type AppliedObject } from "../kube/apply.js";
 import { applyWaves, FOUNDATION_KINDS } from "../kube/apply-order.js";
-import { prepareObjects, type DesiredObject } from "../kube/desired-object.js";
+import type { DesiredObject } from "../kube/desired-object.js";
 import { inventoryLocation, readInventory, writeInventory, type Inventory, type InventoryEntry, type ReleaseRecord } from "../kube/inventory.js";
 import type { KubeClient } from "../kube/kube-client.js";
 import { FIELD_MANAGER, MANAGED_BY_LABEL } from "../kube/labels.js";
-import { readLiveState } from "../kube/live-state.js";
 import { refKey, type ObjectRef } from "../kube/object-ref.js";
 import { prune } from "../kube/prune.js";
 import { waitForCrds } from "../kube/wait-for-crds.js";
-import { policyViolations, type Grant } from "../policy/policy.js";
+import type { Grant } from "../policy/policy.js";
 import type { RenderedObject } from "../render/types.js";
+import { compareWithCluster } from "./compare-with-cluster.js";
 
 /** What one release needs. */
 export interface ReleaseInput {
@@ -74,26 +73,10 @@ export async function recordReleaseResult(client: KubeClient, repository: string
  */
 export async function releaseEnvironment(input: ReleaseInput): Promise<ReleaseResult> {
   const { client, env } = input;
-  const at = inventoryLocation(input.repository, env.name, env.namespace);
-  // Reading the inventory overlaps preparing the objects; its outcome counts only once policy allowed them.
-  const reading = readInventory(client, at, input.repository, env.name);
-  reading.catch(() => undefined);
-  const desired = await prepareObjects(client, input.rendered, env.namespace, at.id);
-  const violations = policyViolations(input.grant, desired.map((d) => d.ref));
-  if (violations.length > 0) throw permanent(violations.join("\n"));
-  const inventory = await reading;
-
   const namespaceRef: ObjectRef = { apiVersion: "v1", kind: "Namespace", name: env.namespace };
   const validationRef: ObjectRef = { apiVersion: "v1", kind: "Namespace", name: VALIDATION_NAMESPACE };
-  const live = await readLiveState(client, [...desired.map((d) => d.ref), ...inventory.objects, namespaceRef]);
-  const previous = new Map(inventory.objects.map((o) => [refKey(o), o]));
-  const changed = desired.filter((d) => {
-    const before = previous.get(d.key);
-    const now = live.get(d.key);
-    return !before || !now || before.hash !== d.hash || before.resourceVersion !== now.resourceVersion;
-  });
+  const { at, desired, inventory, live, changed, gone } = await compareWithCluster(input, [namespaceRef, validationRef]);
   const desiredKeys = new Set(desired.map((d) => d.key));
-  const gone = inventory.objects.filter((o) => !desiredKeys.has(refKey(o)));
 
   // Namespaces this release brings into being. The server cannot dry-run an object in a namespace
   // that does not exist, so such objects are validated in Ferry's empty validation namespace instead:

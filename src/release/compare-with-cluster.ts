@@ -1,0 +1,52 @@
+import { permanent } from "../errors.js";
+import { prepareObjects, type DesiredObject } from "../kube/desired-object.js";
+import { inventoryLocation, readInventory, type Inventory, type InventoryLocation } from "../kube/inventory.js";
+import { readLiveState, type LiveObject } from "../kube/live-state.js";
+import { refKey, type ObjectRef } from "../kube/object-ref.js";
+import { policyViolations } from "../policy/policy.js";
+import type { ReleaseInput } from "./release-environment.js";
+
+/** An environment's rendered objects set against its inventory and the live cluster. */
+export interface Comparison {
+  /** Where the environment's inventory lives. */
+  at: InventoryLocation;
+  /** Every object Git holds for the environment, prepared for the server. */
+  desired: DesiredObject[];
+  /** The last release's inventory. */
+  inventory: Inventory;
+  /** The live state of the desired objects, the inventory's objects and `alsoRead`, by ref key. */
+  live: Map<string, LiveObject>;
+  /** Desired objects that are new, or whose manifest or live version differs from the last release's. */
+  changed: DesiredObject[];
+  /** Objects the inventory holds that Git no longer has. */
+  gone: ObjectRef[];
+}
+
+/**
+ * The first steps shared by a plan and a release: prepare the rendered objects → check them against
+ * policy (a violation is a permanent error, before anything is read from the cluster counts) →
+ * compare them with the inventory and the live objects. An object whose manifest hash and live
+ * resourceVersion both match the inventory is unchanged and costs no further request.
+ */
+export async function compareWithCluster(input: Omit<ReleaseInput, "actor">, alsoRead: ObjectRef[] = []): Promise<Comparison> {
+  const { client, env } = input;
+  const at = inventoryLocation(input.repository, env.name, env.namespace);
+  // Reading the inventory overlaps preparing the objects; its outcome counts only once policy allowed them.
+  const reading = readInventory(client, at, input.repository, env.name);
+  reading.catch(() => undefined);
+  const desired = await prepareObjects(client, input.rendered, env.namespace, at.id);
+  const violations = policyViolations(input.grant, desired.map((d) => d.ref));
+  if (violations.length > 0) throw permanent(violations.join("\n"));
+  const inventory = await reading;
+
+  const live = await readLiveState(client, [...desired.map((d) => d.ref), ...inventory.objects, ...alsoRead]);
+  const previous = new Map(inventory.objects.map((o) => [refKey(o), o]));
+  const changed = desired.filter((d) => {
+    const before = previous.get(d.key);
+    const now = live.get(d.key);
+    return !before || !now || before.hash !== d.hash || before.resourceVersion !== now.resourceVersion;
+  });
+  const desiredKeys = new Set(desired.map((d) => d.key));
+  const gone = inventory.objects.filter((o) => !desiredKeys.has(refKey(o)));
+  return { at, desired, inventory, live, changed, gone };
+}
