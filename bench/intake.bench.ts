@@ -25,6 +25,7 @@ import { connectRedis } from "../src/queue/redis-connection.js";
 import { freePort, startRedisServer, type RedisServer } from "../src/redis/redis-server.js";
 import { GitRepo } from "../test/support/git-repo.js";
 import { GitHubSimulator } from "../test/support/github-simulator.js";
+import { waitUntil } from "../test/support/wait-until.js";
 import { benchCase, type BenchCase, type BenchContext } from "./bench-case.js";
 import type { LoadOptions, LoadResult } from "./intake/load-generator.js";
 
@@ -102,14 +103,6 @@ async function load(url: string, runId: number): Promise<LoadResult> {
   const line = await generator.waitFor(/^\{"statuses"/, 180_000);
   await generator.stop();
   return JSON.parse(line) as LoadResult;
-}
-
-async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 const ready = (url: string) => () => fetch(`${url}/readyz`).then((r) => r.status === 200);

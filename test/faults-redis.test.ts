@@ -21,20 +21,13 @@ import { startRedisServer } from "../src/redis/redis-server.js";
 import { GitRepo } from "./support/git-repo.js";
 import { GitHubSimulator } from "./support/github-simulator.js";
 import { startTestRedis } from "./support/redis.js";
+import { waitUntil } from "./support/wait-until.js";
 import { pushEvent, sendGitHubWebhook } from "./support/webhooks.js";
 
 const ACCEPTED = 1000;
 const SECRET = "faults-redis-secret";
 const WAIT_MS = 120_000;
 
-/** Polls `check` every 100 ms until it holds, failing after `timeoutMs`. */
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = WAIT_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe("Redis restarted between accepting webhooks and processing them", () => {
   let redis: Awaited<ReturnType<typeof startTestRedis>>;
@@ -105,18 +98,18 @@ describe("Redis restarted between accepting webhooks and processing them", () =>
 
     const restarted = await startRedisServer({ dir: redis.dir, port, appendOnly: true });
     redis = { ...restarted, dir: redis.dir, stop: async () => restarted.stop() };
-    await eventually("/readyz did not recover", async () => (await readyz()) === 200);
+    await waitUntil("/readyz did not recover", async () => (await readyz()) === 200, WAIT_MS);
     // The forge redelivers what got 503.
     const redelivered = await deliver(ACCEPTED);
     assert.equal(redelivered.status, 202, redelivered.body);
     jobIds.push((JSON.parse(redelivered.body) as { queued: string }).queued);
 
-    await eventually("the test's own connection did not reconnect", () => Promise.resolve(queueRedis.status === "ready"));
+    await waitUntil("the test's own connection did not reconnect", () => Promise.resolve(queueRedis.status === "ready"), WAIT_MS);
     const missing = (await Promise.all(jobIds.map(async (id) => ((await queue.getJob(id)) ? undefined : id)))).filter((id) => id !== undefined);
     assert.deepEqual(missing, [], `${missing.length} of ${jobIds.length} accepted deliveries lost`);
 
     worker = await startFerry({ roles: { web: false, worker: true }, config: await loadServerConfig(join(dir, "server.yml")), log, port: 0, redisUrl: redis.url, dataDir: dir, env: env(), githubWriteSpacing: false, concurrency: 8 });
-    await eventually(`the worker did not finish all ${jobIds.length} jobs`, async () => (await queue.getCompletedCount()) === jobIds.length, 300_000);
+    await waitUntil(`the worker did not finish all ${jobIds.length} jobs`, async () => (await queue.getCompletedCount()) === jobIds.length, 300_000);
     assert.equal(await queue.getFailedCount(), 0);
     console.log(`faults-redis: ${ACCEPTED} accepted before the crash, 1 refused with 503 while down and accepted on redelivery; ${jobIds.length} of ${jobIds.length} processed after the restart`);
   });
