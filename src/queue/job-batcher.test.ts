@@ -47,6 +47,35 @@ describe("JobBatcher", () => {
     assert.equal(await queue.count(), 41, "ids seen twice are one job");
   });
 
+  it("groups the adds made while a write is in flight into the next write (group commit)", async () => {
+    const calls: string[] = [];
+    const addBulk = queue.addBulk.bind(queue);
+    const add = queue.add.bind(queue);
+    // Each write takes 50 ms, as a busy Redis would.
+    const slow = async <R>(call: string, write: () => Promise<R>) => {
+      calls.push(call);
+      await new Promise((r) => setTimeout(r, 50));
+      return write();
+    };
+    queue.addBulk = (jobs) => slow(`bulk of ${jobs.length}`, () => addBulk(jobs));
+    queue.add = (name, data, opts) => slow("add", () => add(name, data, opts));
+    const batcher = new JobBatcher(queue);
+    try {
+      const first = batcher.add({ name: "job", data: { n: 0 }, opts: { jobId: "group-0" } });
+      await new Promise((r) => setTimeout(r, 10));
+      assert.deepEqual(calls, ["add"], "a lone add at a quiet moment is written at once");
+      const rest = Array.from({ length: 10 }, (_, i) => batcher.add({ name: "job", data: { n: i + 1 }, opts: { jobId: `group-${i + 1}` } }));
+      await new Promise((r) => setTimeout(r, 10));
+      assert.deepEqual(calls, ["add"], "nothing more is written while the first write is in flight");
+      await Promise.all([first, ...rest]);
+    } finally {
+      queue.addBulk = addBulk;
+      queue.add = add;
+    }
+    assert.deepEqual(calls, ["add", "bulk of 10"]);
+    for (let i = 0; i <= 10; i++) assert.ok(await queue.getJob(`group-${i}`), `group-${i} is in Redis`);
+  });
+
   it("rejects every add of a batch Redis could not take, and batches again once it is back", async () => {
     const batcher = new JobBatcher(queue);
     const port = server.port;
