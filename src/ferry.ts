@@ -103,9 +103,12 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
     const githubConfigured = githubAppConfigured(options.env);
     const gitlab = { url: options.env.GITLAB_URL, token: options.env.GITLAB_TOKEN, webhookSecret: options.env.GITLAB_WEBHOOK_SECRET };
     // Probot is the GitHub App: it verifies webhook signatures and authenticates as installations.
+    // It is not given REDIS_URL: with it Probot clusters its request limiters through Redis, where a
+    // worker killed during a GitHub call keeps the installation's token or write slot for 60 s
+    // (the throttling plugin's job expiration), stalling every other worker's calls that long.
     const probot = githubConfigured
       ? createProbot({
-          env: options.env,
+          env: { ...options.env, REDIS_URL: undefined },
           overrides: { log: log.child({ component: "probot" }), Octokit: ferryOctokit({ writeSpacing: options.githubWriteSpacing ?? true, metrics: metrics.forgeApi("github") }) },
         })
       : undefined;

@@ -17,6 +17,7 @@ import { DEPLOY_QUEUE, deployJobId, type DeployRequest } from "../src/queue/depl
 import { connectRedis } from "../src/queue/redis-connection.js";
 import { configMapYaml, FerryHarness, type TestRepo } from "./support/ferry-harness.js";
 import { JobCounter } from "./support/job-counter.js";
+import { waitUntil } from "./support/wait-until.js";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const CONTEXT = "ferry/deploy/staging";
@@ -87,13 +88,7 @@ describe("the cluster down during a release", () => {
   });
 
   /** Waits until the API server answers again. */
-  const apiBack = async () => {
-    const deadline = Date.now() + WAIT_MS;
-    while (!(await h.namespaceExists("default"))) {
-      if (Date.now() > deadline) throw new Error("the API server did not come back");
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  };
+  const apiBack = () => waitUntil("the API server did not come back", () => h.namespaceExists("default"), WAIT_MS, 250);
   const objects = (v: string) => Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`deploy/cm-${i}.yaml`, configMapYaml(`cm-${i}`, { v })]));
   const atVersion = async (repo: TestRepo, v: string) => [...(await h.list("v1", "ConfigMap", repo.namespace)).values()].filter((cm) => (cm as { data?: { v?: string } }).data?.v === v).length;
 
@@ -105,11 +100,7 @@ describe("the cluster down during a release", () => {
 
     const merge = await h.merge(repo, objects("2"));
     await h.deliver(merge.delivery);
-    const deadline = Date.now() + WAIT_MS;
-    while (!h.statuses(repo, merge.sha).some((s) => s.description.startsWith("deploying"))) {
-      if (Date.now() > deadline) throw new Error("the release never started");
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    await waitUntil("the release never started", () => h.statuses(repo, merge.sha).some((s) => s.description.startsWith("deploying")), WAIT_MS, 5);
     await api.stop();
     await new Promise((r) => setTimeout(r, OUTAGE_MS));
     const during = h.statuses(repo, merge.sha).filter((s) => s.context === CONTEXT);

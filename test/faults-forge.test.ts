@@ -5,11 +5,11 @@
  * after a Retry-After came no sooner than the forge asked.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import type { FaultResponse } from "./support/simulator-faults.js";
 import type { SeenStatus } from "./support/forge-doubles/forge-double.js";
-import { configMapYaml, FerryHarness, FORGES, type TestRepo } from "./support/ferry-harness.js";
-import { JobCounter } from "./support/job-counter.js";
+import { configMapYaml, FORGES, type TestRepo } from "./support/ferry-harness.js";
+import { suiteHarness } from "./support/suite-harness.js";
 
 const SETTLE_MS = 180_000;
 const CONTEXT = "ferry/deploy/staging";
@@ -25,33 +25,24 @@ function assertOneFinal(statuses: SeenStatus[], description: RegExp): void {
 }
 
 for (const forge of FORGES) describe(`forge down or rate-limited (${forge})`, () => {
-  let h: FerryHarness;
-  let jobs: JobCounter;
-  before(async () => {
-    h = await FerryHarness.start(forge);
-    jobs = JobCounter.open(h.ferry.redis);
-  });
-  after(async () => {
-    await jobs?.close();
-    await h?.close();
-  });
+  const suite = suiteHarness(forge);
 
   /** Merges a one-ConfigMap change, injects `faults` (path → responses), delivers the merge and waits until every job is done. */
   const deployThrough = async (faults: (repo: TestRepo, change: number) => Array<[method: string, path: string, responses: FaultResponse[]]>) => {
-    const repo = await h.createRepo();
-    const merge = await h.merge(repo, { "deploy/a.yaml": configMapYaml("a", { v: "1" }) });
-    const from = h.forge.requests().length;
+    const repo = await suite.h.createRepo();
+    const merge = await suite.h.merge(repo, { "deploy/a.yaml": configMapYaml("a", { v: "1" }) });
+    const from = suite.h.forge.requests().length;
     const injected = faults(repo, merge.number);
-    for (const [method, pathPrefix, responses] of injected) h.forge.failNext({ method, pathPrefix }, responses);
-    assert.equal((await h.deliver(merge.delivery)).status, 202);
-    await h.finalStatus(repo, merge.sha, CONTEXT, SETTLE_MS);
-    await jobs.settled(SETTLE_MS);
-    return { repo, merge, injected, requests: h.forge.requests().slice(from) };
+    for (const [method, pathPrefix, responses] of injected) suite.h.forge.failNext({ method, pathPrefix }, responses);
+    assert.equal((await suite.h.deliver(merge.delivery)).status, 202);
+    await suite.h.finalStatus(repo, merge.sha, CONTEXT, SETTLE_MS);
+    await suite.jobs.settled(SETTLE_MS);
+    return { repo, merge, injected, requests: suite.h.forge.requests().slice(from) };
   };
 
   test("429, 403 and 503 with Retry-After, 500 and 502 on every call: waited out as asked, one final status, one result comment", async () => {
     const { repo, merge, injected, requests } = await deployThrough((repo, change) => {
-      const paths = h.forge.apiPaths(repo.fullName);
+      const paths = suite.h.forge.apiPaths(repo.fullName);
       return [
         ["POST", paths.statuses, [{ status: 429, headers: { "retry-after": "2" }, body: secondaryRateLimit }, { status: 503, headers: { "retry-after": "1" } }, { status: 502 }]],
         ["POST", paths.comments(change), [forge === "github" ? { status: 403, headers: { "retry-after": "1" }, body: secondaryRateLimit } : { status: 429, headers: { "retry-after": "1" } }]],
@@ -60,9 +51,9 @@ for (const forge of FORGES) describe(`forge down or rate-limited (${forge})`, ()
         ["GET", paths.branch, [{ status: 500 }]],
       ];
     });
-    assertOneFinal(h.statuses(repo, merge.sha).filter((s) => s.context === CONTEXT), /^deployed: \+1 ~0 −0/);
-    assert.equal((await h.comments(repo, merge.number, /Ferry release/)).filter((b) => b.includes("Ferry release")).length, 1);
-    assert.deepEqual((await h.list("v1", "ConfigMap", repo.namespace)).get("a")?.data, { v: "1" });
+    assertOneFinal(suite.h.statuses(repo, merge.sha).filter((s) => s.context === CONTEXT), /^deployed: \+1 ~0 −0/);
+    assert.equal((await suite.h.comments(repo, merge.number, /Ferry release/)).filter((b) => b.includes("Ferry release")).length, 1);
+    assert.deepEqual((await suite.h.list("v1", "ConfigMap", repo.namespace)).get("a")?.data, { v: "1" });
     // Every fault was met, and every retry after a Retry-After came no sooner than it asked.
     for (const [method, path, responses] of injected) {
       const calls = requests.filter((r) => r.method === method && r.path.includes(path));
@@ -79,34 +70,34 @@ for (const forge of FORGES) describe(`forge down or rate-limited (${forge})`, ()
 
   test("a forge that acts and then answers 502 (comment created, status set): no comment or status is doubled", async () => {
     const { repo, merge } = await deployThrough((repo, change) => {
-      const paths = h.forge.apiPaths(repo.fullName);
+      const paths = suite.h.forge.apiPaths(repo.fullName);
       return [
         ["POST", paths.statuses, [{ status: 502, afterHandling: true }]],
         ["POST", paths.comments(change), [{ status: 502, afterHandling: true }]],
       ];
     });
-    assertOneFinal(h.statuses(repo, merge.sha).filter((s) => s.context === CONTEXT), /^deployed: \+1 ~0 −0/);
-    const results = h.rawComments(repo, merge.number).filter((c) => c.body.includes("Ferry release"));
+    assertOneFinal(suite.h.statuses(repo, merge.sha).filter((s) => s.context === CONTEXT), /^deployed: \+1 ~0 −0/);
+    const results = suite.h.rawComments(repo, merge.number).filter((c) => c.body.includes("Ferry release"));
     assert.equal(results.length, 1, JSON.stringify(results));
     assert.match(results[0]?.body ?? "", /✅ deployed `[0-9a-f]{7}` \| 1 \| 0 \| 0 \| 0 \|/, "the comment still says what the release did");
   });
 
   test("a forge down for longer than a request's own retries (503s on statuses and comments): the job retries, one final status, one comment", async () => {
     const { repo, merge } = await deployThrough((repo, change) => {
-      const paths = h.forge.apiPaths(repo.fullName);
+      const paths = suite.h.forge.apiPaths(repo.fullName);
       return [
         // GitHub retries a status post three times itself, GitLab not a POST that failed with 5xx; a comment post neither.
         ["POST", paths.statuses, Array.from({ length: forge === "github" ? 5 : 2 }, () => ({ status: 503 }))],
         ["POST", paths.comments(change), [{ status: 503 }, { status: 503 }]],
       ];
     });
-    assertOneFinal(h.statuses(repo, merge.sha).filter((s) => s.context === CONTEXT), /^deployed: \+1 ~0 −0/);
-    const results = h.rawComments(repo, merge.number).filter((c) => c.body.includes("Ferry release"));
+    assertOneFinal(suite.h.statuses(repo, merge.sha).filter((s) => s.context === CONTEXT), /^deployed: \+1 ~0 −0/);
+    const results = suite.h.rawComments(repo, merge.number).filter((c) => c.body.includes("Ferry release"));
     assert.equal(results.length, 1, JSON.stringify(results));
     assert.match(results[0]?.body ?? "", /✅ deployed `[0-9a-f]{7}` \| 1 \| 0 \| 0 \| 0 \|/);
   });
 
   test("the forge refused no status transition in this suite", () => {
-    assert.deepEqual(h.forge.refusedTransitions(), []);
+    assert.deepEqual(suite.h.forge.refusedTransitions(), []);
   });
 });

@@ -6,11 +6,11 @@
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { Watch, type KubernetesObject } from "@kubernetes/client-node";
 import type { Delivery } from "./support/forge-doubles/forge-double.js";
-import { configMapYaml, FerryHarness, FORGES } from "./support/ferry-harness.js";
-import { JobCounter } from "./support/job-counter.js";
+import { configMapYaml, FORGES } from "./support/ferry-harness.js";
+import { suiteHarness } from "./support/suite-harness.js";
 
 const MERGES = 50;
 const SETTLE_MS = 300_000;
@@ -29,23 +29,14 @@ function shuffled<T>(items: T[], seed: number): T[] {
 }
 
 for (const forge of FORGES) describe(`a storm of ${MERGES} merges (${forge})`, () => {
-  let h: FerryHarness;
-  let jobs: JobCounter;
-  before(async () => {
-    h = await FerryHarness.start(forge);
-    jobs = JobCounter.open(h.ferry.redis);
-  });
-  after(async () => {
-    await jobs?.close();
-    await h?.close();
-  });
+  const suite = suiteHarness(forge);
 
   test(`${MERGES} merges, deliveries shuffled and duplicated: the cluster ends at the head, never goes back, one final status per commit`, async () => {
     const seed = Date.now() % 100_000;
-    const repo = await h.createRepo();
+    const repo = await suite.h.createRepo();
     // Every version of the deployed ConfigMap the API server ever held, in order.
     const applied: number[] = [];
-    const watch = await new Watch(h.kc).watch(
+    const watch = await new Watch(suite.h.kc).watch(
       `/api/v1/namespaces/${repo.namespace}/configmaps`,
       { fieldSelector: "metadata.name=a" },
       (type: string, object: KubernetesObject & { data?: Record<string, string> }) => {
@@ -59,14 +50,14 @@ for (const forge of FORGES) describe(`a storm of ${MERGES} merges (${forge})`, (
       let before = await repo.git.head("main");
       let sent = 0;
       const send = async (deliveries: Delivery[]) => {
-        const answers = await Promise.all(deliveries.map((d) => h.deliver(d, randomUUID())));
+        const answers = await Promise.all(deliveries.map((d) => suite.h.deliver(d, randomUUID())));
         sent += answers.length;
         assert.deepEqual([...new Set(answers.map((a) => a.status))], [202], JSON.stringify(answers));
       };
       for (let i = 0; i < MERGES; i++) {
-        const merge = await h.merge(repo, { "deploy/a.yaml": configMapYaml("a", { v: String(i) }) });
+        const merge = await suite.h.merge(repo, { "deploy/a.yaml": configMapYaml("a", { v: String(i) }) });
         index.set(merge.sha, i);
-        pending.push(merge.delivery, h.push(repo, before, merge.sha));
+        pending.push(merge.delivery, suite.h.push(repo, before, merge.sha));
         if (i % 3 === 0) pending.push(merge.delivery); // redelivered
         before = merge.sha;
         // While merging goes on, send a random part of what is pending, in random order.
@@ -79,17 +70,17 @@ for (const forge of FORGES) describe(`a storm of ${MERGES} merges (${forge})`, (
       await send(shuffled(pending, seed));
       const shas = [...index.keys()];
       const head = await repo.git.head("main");
-      for (const sha of shas) await h.finalStatus(repo, sha, CONTEXT, SETTLE_MS);
-      await jobs.settled(SETTLE_MS);
+      for (const sha of shas) await suite.h.finalStatus(repo, sha, CONTEXT, SETTLE_MS);
+      await suite.jobs.settled(SETTLE_MS);
 
       // The cluster ends at the head, and the watch never saw it go back.
-      assert.deepEqual((await h.list("v1", "ConfigMap", repo.namespace)).get("a")?.data, { v: String(MERGES - 1) });
+      assert.deepEqual((await suite.h.list("v1", "ConfigMap", repo.namespace)).get("a")?.data, { v: String(MERGES - 1) });
       for (let i = 1; i < applied.length; i++) assert.ok((applied[i] ?? 0) >= (applied[i - 1] ?? 0), `seed ${seed}: applied ${applied.join(",")}`);
       assert.equal(applied.at(-1), MERGES - 1);
 
       // Each commit: exactly one final status, the last one, naming itself or a newer release.
       for (const sha of shas) {
-        const statuses = h.statuses(repo, sha).filter((s) => s.context === CONTEXT);
+        const statuses = suite.h.statuses(repo, sha).filter((s) => s.context === CONTEXT);
         const finals = statuses.filter((s) => s.state === "success" || s.state === "failure");
         assert.equal(finals.length, 1, `seed ${seed}, commit ${index.get(sha)}: ${JSON.stringify(statuses)}`);
         assert.equal(statuses.at(-1), finals[0]);
@@ -102,9 +93,9 @@ for (const forge of FORGES) describe(`a storm of ${MERGES} merges (${forge})`, (
           assert.match(finals[0]?.description ?? "", /^deployed/);
         }
       }
-      assert.equal(h.statuses(repo, head).filter((s) => s.context === CONTEXT).at(-1)?.state, "success");
+      assert.equal(suite.h.statuses(repo, head).filter((s) => s.context === CONTEXT).at(-1)?.state, "success");
       console.log(`storm (${forge}, seed ${seed}): ${sent} deliveries for ${MERGES} merges, ${applied.length} versions applied: ${applied.join(",")}`);
-      assert.deepEqual(h.forge.refusedTransitions(), []);
+      assert.deepEqual(suite.h.forge.refusedTransitions(), []);
     } finally {
       watch.abort();
     }

@@ -11,6 +11,7 @@ import { once } from "node:events";
 import { after, before, describe, test } from "node:test";
 import { configMapYaml, FerryHarness, type TestRepo } from "./support/ferry-harness.js";
 import { JobCounter } from "./support/job-counter.js";
+import { waitUntil } from "./support/wait-until.js";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const OBJECTS = 200;
@@ -55,11 +56,8 @@ describe("worker killed in the middle of a release", () => {
     let output = "";
     child.stdout?.on("data", (chunk: Buffer) => (output = (output + chunk.toString()).slice(-100_000)));
     child.stderr?.on("data", (chunk: Buffer) => (output = (output + chunk.toString()).slice(-100_000)));
-    const deadline = Date.now() + WAIT_MS;
-    while (!output.includes('"msg":"worker started"')) {
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`worker did not start:\n${output}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitUntil(() => `worker did not start:\n${output}\n`, () => child.exitCode !== null || output.includes('"msg":"worker started"'), WAIT_MS, 50);
+    if (child.exitCode !== null) throw new Error(`worker exited before it started:\n${output}`);
     return { child, output: () => output };
   };
   const kill = async (w: WorkerProcess) => {
@@ -93,6 +91,7 @@ describe("worker killed in the middle of a release", () => {
   for (const [trial, point] of TRIALS.entries()) {
     test(`trial ${trial + 1}/${TRIALS.length}: killed ${point.delayMs} ms after the release was ${point.after}; another worker ends it at the head, one final status, one comment`, async () => {
       assert.ok(worker, "a worker runs");
+      const running = worker;
       const merge = await h.merge(repo, objects(trial));
       assert.equal((await h.deliver(merge.delivery)).status, 202);
       // Wait for the point of the release this trial kills at, then the delay.
@@ -100,11 +99,7 @@ describe("worker killed in the middle of a release", () => {
       const reached = () =>
         point.after === "queued" ||
         statuses().some((s) => (point.after === "running" ? s.description.startsWith("deploying") : s.state === "success" || s.state === "failure"));
-      const deadline = Date.now() + WAIT_MS;
-      while (!reached()) {
-        if (Date.now() > deadline) throw new Error(`never reached ${point.after}; statuses ${JSON.stringify(statuses())}\n${worker.output()}`);
-        await new Promise((r) => setTimeout(r, 5));
-      }
+      await waitUntil(() => `never reached ${point.after}; statuses ${JSON.stringify(statuses())}\n${running.output()}\n`, reached, WAIT_MS, 5);
       await new Promise((r) => setTimeout(r, point.delayMs));
       await kill(worker);
       const appliedAtKill = await h.list("v1", "ConfigMap", repo.namespace).then(

@@ -8,14 +8,14 @@ import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { symlink } from "node:fs/promises";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import { sign } from "@octokit/webhooks-methods";
 import { stringify } from "yaml";
 import { trimDescription } from "../src/forge/trim-description.js";
 import type { Delivery } from "./support/forge-doubles/forge-double.js";
-import { configMapYaml, FerryHarness, FORGES, TEST_CLUSTER, type TestRepo } from "./support/ferry-harness.js";
+import { configMapYaml, FORGES, TEST_CLUSTER, type TestRepo } from "./support/ferry-harness.js";
 import { tarGz, zeroGzip, type TarEntry } from "./support/hostile-archives.js";
-import { JobCounter } from "./support/job-counter.js";
+import { suiteHarness } from "./support/suite-harness.js";
 
 /** Generous waits: the machine is shared and loaded. */
 const SETTLE_MS = 120_000;
@@ -432,24 +432,15 @@ const policyCases: RepoCase[] = [
 ];
 
 for (const forge of FORGES) describe(`hostile input (${forge})`, () => {
-  let h: FerryHarness;
-  let jobs: JobCounter;
-  before(async () => {
-    h = await FerryHarness.start(forge);
-    jobs = JobCounter.open(h.ferry.redis);
-  });
-  after(async () => {
-    await jobs?.close();
-    await h?.close();
-  });
+  const suite = suiteHarness(forge);
 
   /** Ferry's own secret for this forge. */
   const secret = () => {
-    const env = h.forge.ferryEnv();
+    const env = suite.h.forge.ferryEnv();
     return (forge === "github" ? env.WEBHOOK_SECRET : env.GITLAB_WEBHOOK_SECRET) ?? "";
   };
   const post = async (delivery: RawDelivery): Promise<Answer> => {
-    const response = await fetch(`${h.url}/api/${forge}/webhooks`, { method: "POST", headers: await wireHeaders(forge, secret(), delivery), body: delivery.body });
+    const response = await fetch(`${suite.h.url}/api/${forge}/webhooks`, { method: "POST", headers: await wireHeaders(forge, secret(), delivery), body: delivery.body });
     return { status: response.status, body: (await response.json()) as Record<string, string> };
   };
   /** A status description as this forge shows it (GitHub cuts them at 140 characters, GitLab at 255). */
@@ -461,17 +452,17 @@ for (const forge of FORGES) describe(`hostile input (${forge})`, () => {
     else assert.match(final.description, description);
   };
   /** Waits for the merge's deploy to end with a final status on `context`, and returns that status. */
-  const finalOf = async (repo: TestRepo, sha: string, context: string) => (await h.finalStatus(repo, sha, context, SETTLE_MS)).at(-1);
+  const finalOf = async (repo: TestRepo, sha: string, context: string) => (await suite.h.finalStatus(repo, sha, context, SETTLE_MS)).at(-1);
 
   describe("webhooks: exact answer, nothing queued, nothing applied", () => {
     let repo: TestRepo;
     let ctx: WebhookContext;
     let mergeSha: string;
     before(async () => {
-      repo = await h.createRepo();
-      const merge = await h.merge(repo, { "deploy/a.yaml": configMapYaml("a", { v: "1" }) });
+      repo = await suite.h.createRepo();
+      const merge = await suite.h.merge(repo, { "deploy/a.yaml": configMapYaml("a", { v: "1" }) });
       mergeSha = merge.sha;
-      const other = await h.merge(repo, { "deploy/b.yaml": configMapYaml("b", { v: "1" }) });
+      const other = await suite.h.merge(repo, { "deploy/b.yaml": configMapYaml("b", { v: "1" }) });
       const payload = JSON.parse(JSON.stringify(merge.delivery.payload).replaceAll(merge.sha, other.sha)) as object;
       const projectId = forge === "gitlab" ? Number((merge.delivery.payload as { project?: { id?: number } }).project?.id) : 0;
       ctx = { forge, merged: merge.delivery, tampered: { event: merge.delivery.event, payload }, fullName: repo.fullName, projectId };
@@ -479,17 +470,17 @@ for (const forge of FORGES) describe(`hostile input (${forge})`, () => {
 
     for (const c of webhookCases.filter((c) => (c.forges ?? FORGES).includes(forge))) {
       test(`${c.name}: answered exactly, nothing queued`, async () => {
-        const queued = await jobs.counts();
+        const queued = await suite.jobs.counts();
         assert.deepEqual(await post(c.send(ctx)), c.answer(ctx));
-        assert.deepEqual(await jobs.counts(), queued, "no job was queued");
+        assert.deepEqual(await suite.jobs.counts(), queued, "no job was queued");
       });
     }
 
     test("after every hostile delivery: no status on the commits and no namespace in the cluster", async () => {
-      assert.deepEqual(h.statuses(repo), []);
-      assert.equal(await h.namespaceExists(repo.namespace), false);
+      assert.deepEqual(suite.h.statuses(repo), []);
+      assert.equal(await suite.h.namespaceExists(repo.namespace), false);
       // The genuine delivery of the same merge still works, so the cases above were refused for what they were.
-      assert.equal((await h.deliver(ctx.merged)).status, 202);
+      assert.equal((await suite.h.deliver(ctx.merged)).status, 202);
       assert.equal((await finalOf(repo, mergeSha, "ferry/deploy/staging"))?.state, "success");
     });
   });
@@ -498,15 +489,15 @@ for (const forge of FORGES) describe(`hostile input (${forge})`, () => {
   const repoCases = (cases: RepoCase[]) => {
     for (const c of cases) {
       test(`${c.name}: ${c.context} fails, nothing applied`, async () => {
-        const repo = await h.createRepo(c.owner === undefined ? {} : { owner: c.owner });
-        const merge = await h.merge(repo, c.files(repo));
-        assert.equal((await h.deliver(merge.delivery)).status, 202);
+        const repo = await suite.h.createRepo(c.owner === undefined ? {} : { owner: c.owner });
+        const merge = await suite.h.merge(repo, c.files(repo));
+        assert.equal((await suite.h.deliver(merge.delivery)).status, 202);
         assertFailure(await finalOf(repo, merge.sha, c.context), c.description(repo));
-        assert.equal(await h.namespaceExists(repo.namespace), false, "not even the namespace was created");
+        assert.equal(await suite.h.namespaceExists(repo.namespace), false, "not even the namespace was created");
         const absent = c.absent?.(repo);
         if (absent !== undefined) {
           const [apiVersion, kind, namespace, name] = absent;
-          const names = namespace === "" || (await h.namespaceExists(namespace)) ? await h.list(apiVersion, kind, namespace) : new Map();
+          const names = namespace === "" || (await suite.h.namespaceExists(namespace)) ? await suite.h.list(apiVersion, kind, namespace) : new Map();
           assert.equal(names.has(name), false, `${kind} ${name} was not created`);
         }
       });
@@ -525,8 +516,8 @@ for (const forge of FORGES) describe(`hostile input (${forge})`, () => {
     ];
     for (const c of linkCases) {
       test(`${c.name}: ferry/deploy fails, nothing applied`, async () => {
-        const repo = await h.createRepo();
-        const pr = await h.openPullRequest(repo, { "deploy/a.yaml": configMapYaml("a", { v: "1" }) });
+        const repo = await suite.h.createRepo();
+        const pr = await suite.h.openPullRequest(repo, { "deploy/a.yaml": configMapYaml("a", { v: "1" }) });
         await repo.git.checkout(pr.branch);
         await symlink(c.target, join(repo.git.dir, c.link)).catch(async () => {
           await repo.git.writeFiles({ [c.link]: null });
@@ -534,10 +525,10 @@ for (const forge of FORGES) describe(`hostile input (${forge})`, () => {
         });
         const head = await repo.git.commit("add a link");
         await repo.git.checkout("main");
-        const merge = await h.mergePullRequest(repo, { ...pr, headSha: head });
-        await h.deliver(merge.delivery);
+        const merge = await suite.h.mergePullRequest(repo, { ...pr, headSha: head });
+        await suite.h.deliver(merge.delivery);
         assertFailure(await finalOf(repo, merge.sha, "ferry/deploy"), c.description(archivePrefix(forge, repo.fullName, merge.sha)));
-        assert.equal(await h.namespaceExists(repo.namespace), false);
+        assert.equal(await suite.h.namespaceExists(repo.namespace), false);
       });
     }
   });
@@ -545,43 +536,43 @@ for (const forge of FORGES) describe(`hostile input (${forge})`, () => {
   describe("hand-made hostile archives (served by the simulator for the merged commit)", { concurrency: 3 }, () => {
     for (const c of archiveCases) {
       test(`${c.name}: ferry/deploy fails clearly, nothing applied or written outside`, async () => {
-        const repo = await h.createRepo();
-        const merge = await h.merge(repo, { "deploy/a.yaml": configMapYaml("a", { v: "1" }) });
+        const repo = await suite.h.createRepo();
+        const merge = await suite.h.merge(repo, { "deploy/a.yaml": configMapYaml("a", { v: "1" }) });
         const outside = sentinel();
-        h.forge.serveArchive(repo.fullName, merge.sha, await c.archive(top, repo, outside));
-        assert.equal((await h.deliver(merge.delivery)).status, 202);
+        suite.h.forge.serveArchive(repo.fullName, merge.sha, await c.archive(top, repo, outside));
+        assert.equal((await suite.h.deliver(merge.delivery)).status, 202);
         assertFailure(await finalOf(repo, merge.sha, "ferry/deploy"), c.description(top, outside));
-        assert.equal(await h.namespaceExists(repo.namespace), false, "nothing was applied");
+        assert.equal(await suite.h.namespaceExists(repo.namespace), false, "nothing was applied");
         assert.equal(existsSync(outside), false, `${outside} was not written`);
-        const [comment = ""] = await h.comments(repo, merge.number, /Ferry release/, SETTLE_MS);
+        const [comment = ""] = await suite.h.comments(repo, merge.number, /Ferry release/, SETTLE_MS);
         assert.ok(comment.includes(c.description(top, outside)) && comment.includes("Nothing was deployed"), comment);
       });
     }
 
     test("a change whose archive is hostile gets a failed ferry/plan status and writes nothing", async () => {
-      const repo = await h.createRepo();
-      const pr = await h.openPullRequest(repo, { "deploy/a.yaml": configMapYaml("a", { v: "1" }) });
-      h.forge.serveArchive(repo.fullName, pr.headSha, await tarGz([...validTree(top, repo), { name: `${top}/deploy/passwd.yaml`, type: "symlink", linkname: "/etc/passwd" }]));
-      assert.equal((await h.deliver(pr.delivery)).status, 202);
+      const repo = await suite.h.createRepo();
+      const pr = await suite.h.openPullRequest(repo, { "deploy/a.yaml": configMapYaml("a", { v: "1" }) });
+      suite.h.forge.serveArchive(repo.fullName, pr.headSha, await tarGz([...validTree(top, repo), { name: `${top}/deploy/passwd.yaml`, type: "symlink", linkname: "/etc/passwd" }]));
+      assert.equal((await suite.h.deliver(pr.delivery)).status, 202);
       assertFailure(await finalOf(repo, pr.headSha, "ferry/plan"), `archive entry ${top}/deploy/passwd.yaml: symlink to /etc/passwd points outside the repository`);
-      assert.equal(await h.namespaceExists(repo.namespace), false);
+      assert.equal(await suite.h.namespaceExists(repo.namespace), false);
     });
   });
 
   describe("a manifest nested 100,000 levels deep, planned and then deployed by the same worker", () => {
     test("fails plan and deploy with the same clear message, and the worker lives on to deploy the fix", async () => {
-      const repo = await h.createRepo();
-      const pr = await h.openPullRequest(repo, { "deploy/a.yaml": `${deeplyNested(100_000)}\n` });
-      await h.deliver(pr.delivery);
+      const repo = await suite.h.createRepo();
+      const pr = await suite.h.openPullRequest(repo, { "deploy/a.yaml": `${deeplyNested(100_000)}\n` });
+      await suite.h.deliver(pr.delivery);
       const message = "deploy/a.yaml:1:201: nested more than 200 levels deep";
       assertFailure(await finalOf(repo, pr.headSha, "ferry/plan/staging"), `failed: ${message}`);
-      const merge = await h.mergePullRequest(repo, pr);
-      await h.deliver(merge.delivery);
+      const merge = await suite.h.mergePullRequest(repo, pr);
+      await suite.h.deliver(merge.delivery);
       assertFailure(await finalOf(repo, merge.sha, "ferry/deploy/staging"), message);
-      const fix = await h.merge(repo, { "deploy/a.yaml": configMapYaml("a", { v: "fixed" }) });
-      await h.deliver(fix.delivery);
+      const fix = await suite.h.merge(repo, { "deploy/a.yaml": configMapYaml("a", { v: "fixed" }) });
+      await suite.h.deliver(fix.delivery);
       assert.equal((await finalOf(repo, fix.sha, "ferry/deploy/staging"))?.state, "success");
-      assert.deepEqual((await h.list("v1", "ConfigMap", repo.namespace)).get("a")?.data, { v: "fixed" });
+      assert.deepEqual((await suite.h.list("v1", "ConfigMap", repo.namespace)).get("a")?.data, { v: "fixed" });
     });
   });
 
@@ -592,68 +583,68 @@ for (const forge of FORGES) describe(`hostile input (${forge})`, () => {
     ];
     for (const u of users) {
       test(`/ferry plan from ${u.name} is refused with a reply, and nothing is planned`, async () => {
-        const repo = await h.createRepo();
-        if (u.access !== undefined) h.forge.setAccess(repo.fullName, u.user, u.access);
-        const pr = await h.openPullRequest(repo, { "deploy/a.yaml": configMapYaml("a", { v: "1" }) });
-        const answer = await h.deliver(h.comment(repo, pr, u.user, "/ferry plan"));
+        const repo = await suite.h.createRepo();
+        if (u.access !== undefined) suite.h.forge.setAccess(repo.fullName, u.user, u.access);
+        const pr = await suite.h.openPullRequest(repo, { "deploy/a.yaml": configMapYaml("a", { v: "1" }) });
+        const answer = await suite.h.deliver(suite.h.comment(repo, pr, u.user, "/ferry plan"));
         assert.equal(answer.status, 202);
         assert.match(answer.body, /"queued":"command-[0-9a-f]{32}"/);
-        await h.comments(repo, pr.number, new RegExp(`^@${u.user} only people with write access to this repository can run \`/ferry plan\`\\.\n\n<!-- ferry:reply:\\d+ -->$`), SETTLE_MS);
-        await jobs.settled(SETTLE_MS);
-        assert.deepEqual(h.statuses(repo, pr.headSha), [], "nothing planned");
-        assert.equal(await h.namespaceExists(repo.namespace), false);
+        await suite.h.comments(repo, pr.number, new RegExp(`^@${u.user} only people with write access to this repository can run \`/ferry plan\`\\.\n\n<!-- ferry:reply:\\d+ -->$`), SETTLE_MS);
+        await suite.jobs.settled(SETTLE_MS);
+        assert.deepEqual(suite.h.statuses(repo, pr.headSha), [], "nothing planned");
+        assert.equal(await suite.h.namespaceExists(repo.namespace), false);
       });
     }
 
     test("a command written by a bot, or holding Ferry's own marker, is dropped at intake", async () => {
-      const repo = await h.createRepo();
-      const pr = await h.openPullRequest(repo, { "deploy/a.yaml": configMapYaml("a", { v: "1" }) });
-      const queued = await jobs.counts();
+      const repo = await suite.h.createRepo();
+      const pr = await suite.h.openPullRequest(repo, { "deploy/a.yaml": configMapYaml("a", { v: "1" }) });
+      const queued = await suite.jobs.counts();
       if (forge === "github") {
-        const delivery = h.comment(repo, pr, "evil-bot[bot]", "/ferry plan");
+        const delivery = suite.h.comment(repo, pr, "evil-bot[bot]", "/ferry plan");
         const payload = delivery.payload as { comment: { user: { type: string } } };
         payload.comment.user.type = "Bot";
-        assert.deepEqual(await h.deliver(delivery), { status: 202, body: JSON.stringify({ ignored: "comment by bot evil-bot[bot]" }) });
+        assert.deepEqual(await suite.h.deliver(delivery), { status: 202, body: JSON.stringify({ ignored: "comment by bot evil-bot[bot]" }) });
       } else {
-        const delivery = h.comment(repo, pr, "writer", "<!-- ferry:plan -->\n/ferry plan");
-        assert.deepEqual(await h.deliver(delivery), { status: 202, body: JSON.stringify({ ignored: "note written by Ferry" }) });
+        const delivery = suite.h.comment(repo, pr, "writer", "<!-- ferry:plan -->\n/ferry plan");
+        assert.deepEqual(await suite.h.deliver(delivery), { status: 202, body: JSON.stringify({ ignored: "note written by Ferry" }) });
       }
-      const inline = h.comment(repo, pr, "writer", "could someone run /ferry plan please");
-      assert.deepEqual(await h.deliver(inline), { status: 202, body: JSON.stringify({ ignored: `${forge === "github" ? "comment" : "note"} holds no /ferry plan command` }) });
-      assert.deepEqual(await jobs.counts(), queued);
+      const inline = suite.h.comment(repo, pr, "writer", "could someone run /ferry plan please");
+      assert.deepEqual(await suite.h.deliver(inline), { status: 202, body: JSON.stringify({ ignored: `${forge === "github" ? "comment" : "note"} holds no /ferry plan command` }) });
+      assert.deepEqual(await suite.jobs.counts(), queued);
     });
   });
 
   describe("changes from forks", () => {
     test("a change from a fork is not planned, and /ferry plan by a writer does not plan it either", async () => {
-      const repo = await h.createRepo();
-      h.forge.setAccess(repo.fullName, "writer", "write");
-      const pr = await h.openPullRequest(repo, { "deploy/a.yaml": configMapYaml("a", { v: "from-fork" }) }, { fromFork: true });
-      assert.equal((await h.deliver(pr.delivery)).status, 202);
-      assert.equal((await h.deliver(h.comment(repo, pr, "writer", "/ferry plan"))).status, 202);
-      await jobs.settled(SETTLE_MS);
-      assert.deepEqual(h.statuses(repo, pr.headSha), []);
-      assert.deepEqual(h.rawComments(repo, pr.number).filter((c) => c.body.includes("ferry:")), []);
-      assert.equal(await h.namespaceExists(repo.namespace), false);
+      const repo = await suite.h.createRepo();
+      suite.h.forge.setAccess(repo.fullName, "writer", "write");
+      const pr = await suite.h.openPullRequest(repo, { "deploy/a.yaml": configMapYaml("a", { v: "from-fork" }) }, { fromFork: true });
+      assert.equal((await suite.h.deliver(pr.delivery)).status, 202);
+      assert.equal((await suite.h.deliver(suite.h.comment(repo, pr, "writer", "/ferry plan"))).status, 202);
+      await suite.jobs.settled(SETTLE_MS);
+      assert.deepEqual(suite.h.statuses(repo, pr.headSha), []);
+      assert.deepEqual(suite.h.rawComments(repo, pr.number).filter((c) => c.body.includes("ferry:")), []);
+      assert.equal(await suite.h.namespaceExists(repo.namespace), false);
     });
 
     test("a merge webhook naming a fork's commit deploys the deploy branch's head, never the fork's content", async () => {
-      const repo = await h.createRepo();
-      const base = await h.merge(repo, { "deploy/a.yaml": configMapYaml("a", { v: "main" }) });
-      await h.deliver(base.delivery);
+      const repo = await suite.h.createRepo();
+      const base = await suite.h.merge(repo, { "deploy/a.yaml": configMapYaml("a", { v: "main" }) });
+      await suite.h.deliver(base.delivery);
       await finalOf(repo, base.sha, "ferry/deploy/staging");
-      const fork = await h.openPullRequest(repo, { "deploy/a.yaml": configMapYaml("a", { v: "from-fork" }), "deploy/evil.yaml": configMapYaml("evil", { v: "1" }) }, { fromFork: true });
+      const fork = await suite.h.openPullRequest(repo, { "deploy/a.yaml": configMapYaml("a", { v: "from-fork" }), "deploy/evil.yaml": configMapYaml("evil", { v: "1" }) }, { fromFork: true });
       // A delivery claiming the fork's head is what got merged (it never reached main).
-      h.forge.updateChange(repo.fullName, { ...fork, mergeSha: fork.headSha, merged: true });
-      await h.deliver(h.forge.mergedEvent(repo.fullName, { ...fork, mergeSha: fork.headSha }));
-      await jobs.settled(SETTLE_MS);
-      const live = await h.list("v1", "ConfigMap", repo.namespace);
+      suite.h.forge.updateChange(repo.fullName, { ...fork, mergeSha: fork.headSha, merged: true });
+      await suite.h.deliver(suite.h.forge.mergedEvent(repo.fullName, { ...fork, mergeSha: fork.headSha }));
+      await suite.jobs.settled(SETTLE_MS);
+      const live = await suite.h.list("v1", "ConfigMap", repo.namespace);
       assert.deepEqual(live.get("a")?.data, { v: "main" });
       assert.equal(live.has("evil"), false);
     });
   });
 
   test("the forge refused no status transition in this suite", () => {
-    assert.deepEqual(h.forge.refusedTransitions(), []);
+    assert.deepEqual(suite.h.forge.refusedTransitions(), []);
   });
 });
