@@ -31,8 +31,8 @@ import type { LoadOptions, LoadResult } from "./intake/load-generator.js";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const RUNS = 3;
-/** Measured deliveries per run, and the warm-up before them. */
-const COUNT = 4000;
+/** Measured deliveries per run (several seconds each, so one busy moment does not decide a run), and the warm-up before them. */
+const COUNT = 20_000;
 const WARMUP = 1000;
 /** Deliveries in flight: a forge delivering a burst of merges over a handful of connections. */
 const CONCURRENCY = Number(process.env.INTAKE_CONCURRENCY ?? 8);
