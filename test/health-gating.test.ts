@@ -4,6 +4,7 @@ import type { SeenStatus } from "./support/forge-doubles/forge-double.js";
 import { configMapYaml, FerryHarness, type TestRepo } from "./support/ferry-harness.js";
 import { ensureFakeNodes, FAKE_NODE_LABEL } from "./support/kwok.js";
 import { deploymentYaml } from "./support/workloads.js";
+import { waitUntil } from "./support/wait-until.js";
 
 const short = (sha: string) => sha.slice(0, 7);
 const descriptions = (statuses: SeenStatus[]) => statuses.map((s) => `${s.state}: ${s.description}`);
@@ -109,10 +110,7 @@ describe("a release succeeds only when its workloads are up (github)", () => {
     const older = await h.merge(repo, { "deploy/web.yaml": deploymentYaml("web", { nodes: "none" }) });
     await h.deliver(older.delivery);
     // The older release is applied and waits for a Deployment that will never be available.
-    for (const deadline = Date.now() + 30_000; !h.statuses(repo, older.sha).some((s) => s.description.startsWith("waiting: ")); ) {
-      assert.ok(Date.now() < deadline, `the older release never waited: ${descriptions(h.statuses(repo, older.sha)).join(" | ")}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitUntil(() => `the older release never waited: ${descriptions(h.statuses(repo, older.sha)).join(" | ")}`, () => h.statuses(repo, older.sha).some((s) => s.description.startsWith("waiting: ")), 30_000, 50);
     const newer = await h.merge(repo, { "deploy/web.yaml": deploymentYaml("web") });
     const started = Date.now();
     await h.deliver(newer.delivery);

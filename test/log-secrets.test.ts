@@ -5,6 +5,7 @@ import { stringify } from "yaml";
 import { configMapYaml, FerryHarness, FORGES } from "./support/ferry-harness.js";
 import type { GitHubDouble } from "./support/forge-doubles/github-double.js";
 import type { GitLabDouble } from "./support/forge-doubles/gitlab-double.js";
+import { waitUntil } from "./support/wait-until.js";
 
 /** A Secret manifest with one value in `stringData` and one in `data`. */
 function secretYaml(name: string, plain: string, encoded: string): string {
@@ -45,7 +46,7 @@ for (const forge of FORGES) describe(`logs carry job context and no secrets (${f
     const failing = await h.merge(repo, { "deploy/secret.yaml": secretYaml("api", values.second, values.encoded), "deploy/web.yaml": invalid });
     assert.equal((await h.deliver(failing.delivery)).status, 202);
     assert.equal((await h.finalStatus(repo, failing.sha)).at(-1)?.state, "failure");
-    await waitFor(() => h.logLines.filter((l) => l.includes('"msg":"job completed"') && l.includes('"queue":"ferry-deploy"')).length >= 2);
+    await waitUntil("two deploy jobs completed", () => h.logLines.filter((l) => l.includes('"msg":"job completed"') && l.includes('"queue":"ferry-deploy"')).length >= 2, 30_000, 50);
 
     const env = h.forge.ferryEnv();
     const credentials = [env.WEBHOOK_SECRET, env.GITLAB_TOKEN, env.GITLAB_WEBHOOK_SECRET].filter((v): v is string => typeof v === "string" && v !== "");
@@ -81,11 +82,3 @@ for (const forge of FORGES) describe(`logs carry job context and no secrets (${f
     assert.equal(released?.sha, release.sha);
   });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

@@ -13,6 +13,7 @@ import type { DeployRequest } from "../src/queue/deploy-request.js";
 import { startWorkers } from "../src/worker/start-workers.js";
 import { parsePrometheusText, sampleValue } from "./support/prometheus-text.js";
 import { startTestRedisCluster, startTestSentinel } from "./support/redis.js";
+import { waitUntil } from "./support/wait-until.js";
 
 const request = (sha: string): DeployRequest => ({ repo: { forge: "github", fullName: "acme/shop" }, branch: "main", sha, actor: "dev", deliveryId: `d-${sha}` });
 
@@ -45,8 +46,7 @@ async function queueAndRun(target: RedisTarget): Promise<void> {
     await queues.enqueueDeploy(request("a".repeat(40)));
     await queues.enqueueDeploy(request("a".repeat(40)));
     await queues.enqueueDeploy(request("b".repeat(40)));
-    const deadline = Date.now() + 20_000;
-    while (ran.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await waitUntil(() => `two jobs ran (ran: ${ran.join(", ")})`, () => ran.length >= 2, 20_000, 50);
     assert.deepEqual(ran.sort(), ["a".repeat(40), "b".repeat(40)], "each job once");
     const counts = await queues.jobCounts();
     assert.equal(counts["ferry-deploy"]?.waiting, 0);
