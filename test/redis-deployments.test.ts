@@ -9,7 +9,7 @@ import { createLogger } from "../src/logger.js";
 import { withLock } from "../src/queue/environment-lock.js";
 import { Queues } from "../src/queue/queues.js";
 import { openRedis, queuePrefix, redisTargetFromEnv, type RedisTarget } from "../src/queue/redis-connection.js";
-import type { DeployRequest } from "../src/queue/deploy-request.js";
+import type { DeployRequest } from "../src/domain/requests.js";
 import { startWorkers } from "../src/worker/start-workers.js";
 import { parsePrometheusText, sampleValue } from "./support/prometheus-text.js";
 import { startTestRedisCluster, startTestSentinel } from "./support/redis.js";

@@ -1,5 +1,5 @@
-import type { CommandRequest } from "../queue/plan-request.js";
-import type { WebhookIntent } from "./webhook-intent.js";
+import type { CommandRequest } from "../domain/requests.js";
+import type { WebhookIntent } from "../domain/requests.js";
 
 /** A comment line asking for a plan: `/ferry plan`, or `/ferry plan <env>`. */
 const PLAN_COMMAND = /^\/ferry plan(?:\s+(\S+))?$/;

@@ -1,18 +1,5 @@
 import type { Readable } from "node:stream";
-
-/** Which forge a repository lives on. */
-export type ForgeKind = "github" | "gitlab";
-
-/** A repository on a forge, as jobs carry it. */
-export interface RepoRef {
-  forge: ForgeKind;
-  /** `owner/name` (GitHub) or the project's path with namespace (GitLab). */
-  fullName: string;
-  /** GitHub App installation that can act on the repository. */
-  installationId?: number;
-  /** GitLab project id. */
-  projectId?: number;
-}
+import type { RepoRef } from "../domain/repo.js";
 
 /** States a commit status moves through; each forge maps them to its own words. */
 export type StatusState = "pending" | "running" | "success" | "failure";

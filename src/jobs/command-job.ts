@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { AccessLevel, ForgeFactory } from "../forge/types.js";
-import type { CommandRequest, PlanRequest } from "../queue/plan-request.js";
+import type { CommandRequest, PlanRequest } from "../domain/requests.js";
 
 /** What a comment-command job needs. */
 export interface CommandJobDeps {

@@ -9,7 +9,7 @@ import type { KubeClient } from "../kube/kube-client.js";
 import { waitForHealth } from "../kube/wait-for-health.js";
 import { grantFor } from "../policy/policy.js";
 import { withLock } from "../queue/environment-lock.js";
-import type { DeployRequest } from "../queue/deploy-request.js";
+import type { DeployRequest } from "../domain/requests.js";
 import { watchForNewerRelease } from "../queue/newer-release.js";
 import { Checkouts } from "../release/checkout.js";
 import { lastRelease, recordReleaseResult, releaseEnvironment, type ReleaseResult } from "../release/release-environment.js";

@@ -10,7 +10,7 @@ import { planUrl } from "../plan/plan-store.js";
 import type { EnvironmentPlan } from "../plan/types.js";
 import { globMatch, grantFor } from "../policy/policy.js";
 import { withLock } from "../queue/environment-lock.js";
-import type { PlanRequest } from "../queue/plan-request.js";
+import type { PlanRequest } from "../domain/requests.js";
 import { Checkouts, type Checkout } from "../release/checkout.js";
 import { planEnvironment } from "../release/plan-environment.js";
 import type { Renderer } from "../render/types.js";

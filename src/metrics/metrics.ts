@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { ForgeKind } from "../forge/types.js";
+import type { ForgeKind } from "../domain/repo.js";
 import type { EnvironmentPlan } from "../plan/types.js";
 import type { EnvironmentOutcome } from "../report/deploy-report.js";
 

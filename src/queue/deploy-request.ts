@@ -1,20 +1,5 @@
 import { createHash } from "node:crypto";
-import type { RepoRef } from "../forge/types.js";
-
-/** A merge or push to a deploy branch, as the intake queues it: the worker deploys the branch head. */
-export interface DeployRequest {
-  repo: RepoRef;
-  /** Branch that received the commit. */
-  branch: string;
-  /** The merged or pushed commit. */
-  sha: string;
-  /** Who merged or pushed. */
-  actor: string;
-  /** The forge's delivery id, for logs. */
-  deliveryId: string;
-  /** The change merged as `sha`, when the event named it. */
-  change?: number;
-}
+import type { DeployRequest } from "../domain/requests.js";
 
 /** Name of the queue deploy requests go to. */
 export const DEPLOY_QUEUE = "ferry-deploy";

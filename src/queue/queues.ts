@@ -1,9 +1,11 @@
 import { Queue, type JobsOptions } from "bullmq";
 import type { QueueCounts } from "../metrics/metrics.js";
 import { QUEUE_STATES } from "../metrics/metrics.js";
-import { DEPLOY_QUEUE, deployJobId, type DeployRequest } from "./deploy-request.js";
+import { DEPLOY_QUEUE, deployJobId } from "./deploy-request.js";
+import type { DeployRequest } from "../domain/requests.js";
 import { JobBatcher } from "./job-batcher.js";
-import { COMMAND_QUEUE, commandJobId, PLAN_QUEUE, planJobId, type CommandRequest, type PlanRequest } from "./plan-request.js";
+import { COMMAND_QUEUE, commandJobId, PLAN_QUEUE, planJobId } from "./plan-request.js";
+import type { CommandRequest, PlanRequest } from "../domain/requests.js";
 import type { RedisClient } from "./redis-connection.js";
 
 /** Retries with exponential backoff (2 s, 4 s, 8 s ... about 4 minutes in all), then the job fails. */

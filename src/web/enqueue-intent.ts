@@ -1,4 +1,4 @@
-import type { QueuedIntent } from "../forge/webhook-intent.js";
+import type { QueuedIntent } from "../domain/requests.js";
 import type { Queues } from "../queue/queues.js";
 
 /** The queue operations webhook intake uses; each add resolves once Redis has the job and rejects when Redis is unreachable. */

@@ -1,7 +1,7 @@
 import express, { type Request, type RequestHandler, type Response } from "express";
 import type { Logger } from "pino";
 import { MalformedPayloadError } from "../forge/malformed-payload-error.js";
-import type { WebhookIntent } from "../forge/webhook-intent.js";
+import type { WebhookIntent } from "../domain/requests.js";
 import { noWebhookMetrics, type WebhookMetrics } from "../metrics/metrics.js";
 import { enqueueIntent, type IntakeQueues } from "./enqueue-intent.js";
 

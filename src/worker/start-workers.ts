@@ -4,8 +4,10 @@ import { isPermanent } from "../errors.js";
 import type { Attempt } from "../jobs/deploy-job.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { EnvironmentPlan } from "../plan/types.js";
-import { DEPLOY_QUEUE, type DeployRequest } from "../queue/deploy-request.js";
-import { COMMAND_QUEUE, PLAN_QUEUE, type CommandRequest, type PlanRequest } from "../queue/plan-request.js";
+import { DEPLOY_QUEUE } from "../queue/deploy-request.js";
+import type { DeployRequest } from "../domain/requests.js";
+import { COMMAND_QUEUE, PLAN_QUEUE } from "../queue/plan-request.js";
+import type { CommandRequest, PlanRequest } from "../domain/requests.js";
 import type { RedisClient } from "../queue/redis-connection.js";
 import type { EnvironmentOutcome } from "../report/deploy-report.js";
 

@@ -9,7 +9,7 @@ import { ferryError } from "../../../test/support/ferry-error.js";
 import type { GitRepo } from "../../../test/support/git-repo.js";
 import { GitHubSimulator } from "../../../test/support/github-simulator.js";
 import { untarGz } from "../../../test/support/untar-gz.js";
-import type { RepoRef } from "../types.js";
+import type { RepoRef } from "../../domain/repo.js";
 import { ferryOctokit } from "./ferry-octokit.js";
 import { GitHubForge } from "./github-forge.js";
 import { githubForgeFactory } from "./github-forge-factory.js";

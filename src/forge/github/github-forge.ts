@@ -3,7 +3,8 @@ import type { ProbotOctokit } from "probot";
 import { permanent } from "../../errors.js";
 import { forgeCall } from "../forge-call.js";
 import { trimDescription } from "../trim-description.js";
-import type { AccessLevel, ChangeHead, CommitStatus, EnsureCommentOptions, Forge, Reaction, RepoRef, StatusState } from "../types.js";
+import type { AccessLevel, ChangeHead, CommitStatus, EnsureCommentOptions, Forge, Reaction, StatusState } from "../types.js";
+import type { RepoRef } from "../../domain/repo.js";
 import { githubError, githubStatus } from "./github-error.js";
 
 /** GitHub's limit on a commit status description, in characters. */

@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { MalformedPayloadError, parsePayload } from "../malformed-payload-error.js";
 import { planCommandIntent } from "../plan-command.js";
-import type { RepoRef } from "../types.js";
-import type { WebhookIntent } from "../webhook-intent.js";
+import type { RepoRef } from "../../domain/repo.js";
+import type { WebhookIntent } from "../../domain/requests.js";
 
 const repository = z.object({
   full_name: z.string().min(1),

@@ -8,7 +8,8 @@ import { ferryError } from "../../../test/support/ferry-error.js";
 import type { GitRepo } from "../../../test/support/git-repo.js";
 import { accessLevels, GitLabSimulator, type GitLabProjectRef } from "../../../test/support/gitlab-simulator.js";
 import { untarGz } from "../../../test/support/untar-gz.js";
-import type { Forge, RepoRef } from "../types.js";
+import type { Forge } from "../types.js";
+import type { RepoRef } from "../../domain/repo.js";
 import { GitLabForge } from "./gitlab-forge.js";
 import { gitlabForgeFactory } from "./gitlab-forge-factory.js";
 

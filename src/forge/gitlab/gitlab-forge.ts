@@ -4,7 +4,8 @@ import type { CommitablePipelineStatus, Gitlab, MergeRequestNoteSchema, MergeReq
 import { permanent } from "../../errors.js";
 import { forgeCall } from "../forge-call.js";
 import { trimDescription } from "../trim-description.js";
-import type { AccessLevel, ChangeHead, CommitStatus, EnsureCommentOptions, Forge, Reaction, RepoRef, StatusState } from "../types.js";
+import type { AccessLevel, ChangeHead, CommitStatus, EnsureCommentOptions, Forge, Reaction, StatusState } from "../types.js";
+import type { RepoRef } from "../../domain/repo.js";
 import { gitlabError, gitlabMessage, gitlabStatus } from "./gitlab-error.js";
 
 /** A status description longer than this is cut (GitLab keeps statuses short; 255 is safe on every version). */

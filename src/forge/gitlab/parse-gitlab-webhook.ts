@@ -2,8 +2,8 @@ import { z } from "zod";
 import { field, stringField } from "../untyped-fields.js";
 import { MalformedPayloadError, parsePayload } from "../malformed-payload-error.js";
 import { planCommandIntent } from "../plan-command.js";
-import type { RepoRef } from "../types.js";
-import type { WebhookIntent } from "../webhook-intent.js";
+import type { RepoRef } from "../../domain/repo.js";
+import type { WebhookIntent } from "../../domain/requests.js";
 
 /** What the GitLab parser needs to know besides the payload. */
 export interface GitLabWebhookOptions {

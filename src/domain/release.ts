@@ -1,0 +1,42 @@
+import type { ObjectRef } from "../kube/object-ref.js";
+
+/** What a release changed, object by object. */
+export interface ReleaseChanges {
+  created: ObjectRef[];
+  configured: ObjectRef[];
+  /** Objects already as Git says. */
+  unchanged: number;
+  pruned: ObjectRef[];
+}
+
+/** What a release did, and every object it holds (changed or not): what its health is judged on. */
+export interface ReleaseResult extends ReleaseChanges {
+  objects: ObjectRef[];
+}
+
+/** How a rollback after an unhealthy release ended. */
+export interface RollbackOutcome {
+  /** The commit rolled back to; absent when no earlier release succeeded. */
+  sha?: string;
+  /** `none`: nothing to roll back to; `superseded`: a newer release took the cluster during the rollback's wait. */
+  state: "success" | "failure" | "superseded" | "none";
+  /** Why it failed or did not happen; empty on success. */
+  message: string;
+  /** What re-applying the earlier release changed, once it was applied. */
+  result?: ReleaseChanges;
+}
+
+/** How one cluster's release of a rollout ended. */
+export type ClusterOutcome =
+  | { kind: "released"; sha: string; result: ReleaseChanges }
+  /** The cluster already ran this commit, released by an earlier job. */
+  | { kind: "already-released"; sha: string }
+  /** A newer commit's rollout took the cluster: before this one started (no `result`) or while it waited for health. */
+  | { kind: "superseded"; sha: string; by: string; result?: ReleaseChanges }
+  /** Never touched: the rollout halted or was aborted before the cluster's turn. */
+  | { kind: "skipped"; sha: string; reason: string }
+  /**
+   * Failed: before writing anything, or (with `result`) applied but not healthy, then perhaps
+   * rolled back (`rollback`).
+   */
+  | { kind: "failed"; sha: string; error: string; result?: ReleaseChanges; rollback?: RollbackOutcome };
