@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import { KubeClient } from "../src/kube/kube-client.js";
-import { releaseEnvironment } from "../src/release/release-environment.js";
+import { releaseEnvironment } from "../src/release/release-session.js";
 import { PlainRenderer } from "../src/render/plain-renderer.js";
 import { benchCase, type BenchCase, type BenchContext } from "./bench-case.js";
 

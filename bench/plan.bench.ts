@@ -12,7 +12,7 @@ import type { Environment } from "../src/config/ferry-config.js";
 import { KubeClient } from "../src/kube/kube-client.js";
 import type { Grant } from "../src/policy/policy.js";
 import { planEnvironment } from "../src/release/plan-environment.js";
-import { releaseEnvironment } from "../src/release/release-environment.js";
+import { releaseEnvironment } from "../src/release/release-session.js";
 import { PlainRenderer } from "../src/render/plain-renderer.js";
 import { benchCase, type BenchCase, type BenchContext } from "./bench-case.js";
 

@@ -14,6 +14,10 @@ import { gitlabForgeFactory } from "./forge/gitlab/gitlab-forge-factory.js";
 import type { ForgeFactory } from "./forge/types.js";
 import { runCommandJob } from "./jobs/command-job.js";
 import { runDeployJob } from "./jobs/deploy-job.js";
+import type { ReleaseDeps } from "./jobs/release-deps.js";
+import { runReleaseJob } from "./jobs/release-job.js";
+import { runRolloutJob } from "./jobs/rollout-job.js";
+import { RolloutStore } from "./rollout/rollout-store.js";
 import { runPlanJob } from "./jobs/plan-job.js";
 import { PlanStore } from "./plan/plan-store.js";
 import { Queues } from "./queue/queues.js";
@@ -157,7 +161,8 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
       closers.push(() => queues.close());
       const publicUrl = options.config.publicUrl ?? options.env.FERRY_PUBLIC_URL ?? running.url;
       const renderer = createRenderer({ kustomize: options.env.FERRY_KUSTOMIZE ?? "kustomize", helm: options.env.FERRY_HELM ?? "helm" });
-      const common = { config: options.config, forges, clusters, renderer, redis, log, ...(options.claimMs !== undefined ? { claimMs: options.claimMs } : {}) };
+      const store = new RolloutStore(redis);
+      const common: ReleaseDeps = { config: options.config, forges, clusters, renderer, redis, store, queues, publicUrl, log, metrics, ...(options.claimMs !== undefined ? { claimMs: options.claimMs } : {}) };
       const workers = startWorkers({
         connection: () => connect(),
         ...(prefix !== undefined ? { prefix } : {}),
@@ -165,9 +170,11 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
         ...(options.claimMs !== undefined ? { claimMs: options.claimMs } : {}),
         log,
         metrics,
-        deploy: (request, attempt) => runDeployJob(request, attempt, common),
+        deploy: (request, attempt, job) => runDeployJob(request, attempt, common, { attempts: job.opts.attempts ?? 1, ...(job.opts.backoff === undefined ? {} : { backoff: job.opts.backoff }) }),
+        rollout: (job, token) => runRolloutJob(job, token, common),
+        release: (data, attempt) => runReleaseJob(data, attempt, common),
         plan: (request, attempt) => runPlanJob(request, attempt, { ...common, plans: new PlanStore(redis), publicUrl }),
-        command: (request) => runCommandJob(request, { forges, log, enqueuePlan: (plan) => queues.enqueuePlan(plan, `comment-${request.commentId}`) }),
+        command: (request) => runCommandJob(request, { forges, log, store, wakeRollout: (id) => queues.wakeRollout(id), enqueuePlan: (plan) => queues.enqueuePlan(plan, `comment-${request.commentId}`) }),
       });
       closers.push(() => workers.close());
       log.info({ concurrency: options.concurrency ?? 4 }, "worker started");

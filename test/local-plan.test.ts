@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { KubeClient } from "../src/kube/kube-client.js";
-import { releaseEnvironment } from "../src/release/release-environment.js";
+import { releaseEnvironment } from "../src/release/release-session.js";
 import { PlainRenderer } from "../src/render/plain-renderer.js";
 import { stringify } from "yaml";
 import { configMapYaml } from "./support/ferry-harness.js";

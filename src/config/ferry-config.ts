@@ -136,3 +136,6 @@ export function waitTimeoutMs(env: Pick<Environment, "wait">): number | undefine
   if (env.wait === false) return undefined;
   return durationMs((typeof env.wait === "object" ? env.wait.timeout : undefined) ?? DEFAULT_WAIT);
 }
+
+/** The environment as `.ferry.yml` declares it (placeholder until fleet targets land). */
+export type DeclaredEnvironment = Environment;

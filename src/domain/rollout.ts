@@ -69,6 +69,8 @@ export interface Rollout {
   /** Epoch ms. */
   createdAt: number;
   finishedAt?: number;
+  /** Epoch ms the current wave started. */
+  waveStartedAt?: number;
   /** Epoch ms a pause ends. */
   pausedUntil?: number;
   /** Why it halted, was aborted, superseded or blocked. */

@@ -1,33 +1,48 @@
 import type { Logger } from "pino";
-import type { AccessLevel, ForgeFactory } from "../forge/types.js";
 import type { CommandRequest, PlanRequest } from "../domain/requests.js";
+import { FINAL_ROLLOUT_STATES, type Rollout } from "../domain/rollout.js";
+import type { AccessLevel, Forge, ForgeFactory } from "../forge/types.js";
+import type { RolloutStore } from "../rollout/rollout-store.js";
 
 /** What a comment-command job needs. */
 export interface CommandJobDeps {
   forges: ForgeFactory;
   /** Queues a plan of the change's current head. */
   enqueuePlan(request: PlanRequest): Promise<string>;
+  /** The rollouts, for `/ferry continue` and `/ferry abort`. */
+  store: RolloutStore;
+  /** Wakes a rollout's job parked at a gate, so it acts on a command at once. */
+  wakeRollout(rolloutId: string): Promise<void>;
   log: Logger;
 }
 
-const MAY_PLAN: AccessLevel[] = ["write", "admin"];
+const MAY_COMMAND: AccessLevel[] = ["write", "admin"];
+
+/** How a command ended. */
+export type CommandResult = "planned" | "continued" | "aborted" | "refused" | "closed" | "nothing";
 
 /**
- * Runs `/ferry plan [env]` from a change comment: only users with write access may; Ferry
- * acknowledges with a reaction and queues a plan of the change's current head, and answers anyone
- * else with a short refusal.
+ * Runs a command from a change comment; only users with write access may. `/ferry plan [env]`
+ * queues a plan of the change's current head; `/ferry continue [env]` ends the pause or gives the
+ * approval a rollout of the change waits for; `/ferry abort [env]` halts it (clusters releasing
+ * finish; no further cluster is touched). Each is acknowledged with a reaction or a short answer.
  */
-export async function runCommandJob(request: CommandRequest, deps: CommandJobDeps): Promise<"planned" | "refused" | "closed"> {
+export async function runCommandJob(request: CommandRequest, deps: CommandJobDeps): Promise<CommandResult> {
   const log = deps.log.child({ delivery: request.deliveryId, repository: request.repo.fullName, change: request.change });
   const forge = await deps.forges(request.repo);
   const access = await forge.accessLevel(request.user);
   // Replies carry a marker naming the comment they answer, so a retried job edits its reply instead of posting another.
   const reply = (text: string) => forge.ensureComment(request.change, replyMarker(request.commentId), `${text}\n\n${replyMarker(request.commentId)}`);
-  if (!MAY_PLAN.includes(access)) {
-    await reply(`@${request.user} only people with write access to this repository can run \`/ferry plan\`.`);
-    log.info({ user: request.user, access }, "comment command refused");
+  if (!MAY_COMMAND.includes(access)) {
+    await reply(`@${request.user} only people with write access to this repository can run \`/ferry ${request.command}\`.`);
+    log.info({ user: request.user, access, command: request.command }, "comment command refused");
     return "refused";
   }
+  if (request.command === "plan") return plan(request, forge, deps, reply);
+  return steerRollout(request, forge, deps, reply);
+}
+
+async function plan(request: CommandRequest, forge: Forge, deps: CommandJobDeps, reply: (text: string) => Promise<void>): Promise<CommandResult> {
   const head = await forge.changeHead(request.change);
   if (!head.open) {
     await reply(`@${request.user} this change is closed; there is nothing to plan.`);
@@ -45,6 +60,40 @@ export async function runCommandJob(request: CommandRequest, deps: CommandJobDep
     ...(request.environment ? { environment: request.environment } : {}),
   });
   return "planned";
+}
+
+/** `/ferry continue` and `/ferry abort`: find the change's rollout of the named (or only running) environment and act on it. */
+async function steerRollout(request: CommandRequest, forge: Forge, deps: CommandJobDeps, reply: (text: string) => Promise<void>): Promise<CommandResult> {
+  const verb = `/ferry ${request.command}`;
+  const running = (await deps.store.ofChange(request.repo, request.change)).filter((r) => !FINAL_ROLLOUT_STATES.has(r.state));
+  const candidates = request.environment === undefined ? running : running.filter((r) => r.environment === request.environment);
+  const where = request.environment === undefined ? "" : ` of ${request.environment}`;
+  if (candidates.length === 0) {
+    await reply(`@${request.user} no rollout${where} of this change is in progress; there is nothing to ${request.command}.`);
+    return "nothing";
+  }
+  if (candidates.length > 1) {
+    await reply(`@${request.user} several rollouts of this change are in progress (${candidates.map((r) => r.environment).join(", ")}): name one, e.g. \`${verb} ${candidates[0]?.environment ?? ""}\`.`);
+    return "nothing";
+  }
+  const rollout = candidates[0] as Rollout;
+  if (request.command === "abort") {
+    await deps.store.requestAbort(rollout.id, request.user);
+    await deps.wakeRollout(rollout.id);
+    await forge.react(request.change, request.commentId, "+1");
+    await reply(`@${request.user} aborting the rollout of ${rollout.environment}: clusters releasing now finish; no further cluster is touched.`);
+    return "aborted";
+  }
+  if (rollout.state !== "paused" && rollout.state !== "awaiting-approval") {
+    await reply(`@${request.user} the rollout of ${rollout.environment} is ${rollout.state}, not paused or waiting for approval; there is nothing to continue.`);
+    return "nothing";
+  }
+  await deps.store.requestContinue(rollout.id, rollout.wave, request.user);
+  await deps.wakeRollout(rollout.id);
+  await forge.react(request.change, request.commentId, "+1");
+  const next = rollout.waves[rollout.wave + 1];
+  await reply(`@${request.user} continuing the rollout of ${rollout.environment}: wave ${rollout.wave + 2}/${rollout.waves.length}${next ? ` (${next.name})` : ""} starts now.`);
+  return "continued";
 }
 
 /** The hidden marker of Ferry's reply to comment `commentId`. */

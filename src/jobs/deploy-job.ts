@@ -1,230 +1,154 @@
-import type { RedisClient } from "../queue/redis-connection.js";
-import type { Logger } from "pino";
-import { waitTimeoutMs, type Environment } from "../config/ferry-config.js";
-import type { ServerConfig } from "../config/server-config.js";
-import { FerryError, isPermanent } from "../errors.js";
-import type { Forge, ForgeFactory, StatusState } from "../forge/types.js";
-import type { ClusterRegistry } from "../kube/cluster-registry.js";
-import type { KubeClient } from "../kube/kube-client.js";
-import { waitForHealth } from "../kube/wait-for-health.js";
+import { randomBytes } from "node:crypto";
+import type { DeclaredEnvironment } from "../config/ferry-config.js";
+import type { DeployRequest } from "../domain/requests.js";
+import type { Rollout } from "../domain/rollout.js";
+import { isPermanent } from "../errors.js";
+import type { Forge } from "../forge/types.js";
+import { rolloutWaves } from "../fleet/rollout-waves.js";
 import { grantFor } from "../policy/policy.js";
 import { withLock } from "../queue/environment-lock.js";
-import type { DeployRequest } from "../domain/requests.js";
-import { watchForNewerRelease } from "../queue/newer-release.js";
+import type { RetryBudget } from "../queue/queues.js";
 import { Checkouts } from "../release/checkout.js";
-import { lastRelease, recordReleaseResult, releaseEnvironment, type ReleaseResult } from "../release/release-environment.js";
-import { rollBack, type RollbackOutcome } from "../release/roll-back.js";
-import type { Renderer } from "../render/types.js";
-import { deployContext, failureDescription, firstLine, releaseSummary, resultComment, resultMarker, short, supersededDescription, type EnvironmentOutcome } from "../report/deploy-report.js";
-import { finalStatusOnce } from "../report/final-status-once.js";
-import { retryTransient } from "./retry-transient.js";
-import { ProgressStatus } from "../report/progress-status.js";
+import { renderKey } from "../render/render-key.js";
+import type { RenderedObject } from "../render/types.js";
+import type { ReleaseReporter } from "../report/release-reporter.js";
+import type { ReportTarget } from "../rollout/rollout-store.js";
+import { forgeAndReporter, type Attempt, type ReleaseDeps } from "./release-deps.js";
 
-/** What a deploy job needs, built once by the composition root. */
-export interface DeployJobDeps {
-  config: ServerConfig;
-  forges: ForgeFactory;
-  clusters: ClusterRegistry;
-  renderer: Renderer;
-  /** Redis for the per-environment release lock. */
-  redis: RedisClient;
-  log: Logger;
-  /** How long the release lock of a worker that died stays taken (default 30 s). */
-  claimMs?: number;
-}
-
-/** Which attempt this is, so the last one reports failure instead of "retrying". */
-export interface Attempt {
-  number: number;
-  of: number;
-}
-
-/**
- * Deploys a merge or push: for each environment whose branch received it, release the branch's
- * current head (never an older commit) and wait until its workloads are up, then report statuses
- * and the result comment. Permanent
- * errors are reported and end the job; transient ones are reported as retrying and rethrown so
- * BullMQ retries with backoff, until the last attempt reports them as failures.
- */
-export async function runDeployJob(request: DeployRequest, attempt: Attempt, deps: DeployJobDeps): Promise<EnvironmentOutcome[]> {
-  const log = deps.log.child({ delivery: request.deliveryId, repository: request.repo.fullName, sha: request.sha, branch: request.branch });
-  // Each commit gets one final deploy status, however often this job is retried or others report on it.
-  const forge = finalStatusOnce(await deps.forges(request.repo), deps.redis);
-  const checkouts = new Checkouts(forge);
-  try {
-    const head = await forge.branchHead(request.branch);
-    let environments: Environment[];
-    try {
-      environments = (await (await checkouts.get(head)).config()).environments.filter((e) => e.branch === request.branch);
-    } catch (error) {
-      if (!isPermanent(error)) throw error;
-      await reportConfigError(forge, request, error as FerryError);
-      return [];
-    }
-    if (environments.length === 0) {
-      log.info("no environment deploys this branch");
-      return [];
-    }
-    const outcomes = await Promise.all(environments.map((env) => deployEnvironment(env, request, attempt, { ...deps, log }, forge, checkouts, head)));
-    const changes = request.change !== undefined ? [request.change] : await forge.changesMergedAs(request.sha);
-    // When this commit was released before (by this job's earlier attempt, whose comment failed), its comment knows more: keep it.
-    const keep = outcomes.every((o) => o.kind === "already-released" && o.sha === request.sha);
-    for (const change of changes) await retryTransient(() => forge.ensureComment(change, resultMarker(request.sha), resultComment(request.sha, outcomes), { keep }));
-    return outcomes;
-  } finally {
-    await checkouts.dispose();
-  }
-}
-
-async function deployEnvironment(env: Environment, request: DeployRequest, attempt: Attempt, deps: DeployJobDeps, forge: Forge, checkouts: Checkouts, wanted: string): Promise<EnvironmentOutcome> {
-  const context = deployContext(env.name);
-  const log = deps.log.child({ environment: env.name });
-  const lockKey = `ferry:lock:release:${request.repo.forge}:${request.repo.fullName}:${env.name}`;
-  let head = request.sha;
-  try {
-    if (attempt.number === 1) await forge.setStatus(request.sha, { context, state: "pending", description: "queued" });
-    // While it waits, the lock lists the commit this job wants, so a release waiting for health can
-    // tell a newer one is queued and make way.
-    return await withLock(
-      deps.redis,
-      lockKey,
-      async () => {
-        // Read the head again under the lock: a release that waited must not deploy an older commit
-        // than the one a newer release just deployed.
-        head = await forge.branchHead(request.branch);
-        return await releaseHead(head, env, request, { ...deps, log }, forge, checkouts, lockKey);
-      },
-      { waiter: wanted, ...(deps.claimMs === undefined ? {} : { ttlMs: deps.claimMs }) },
-    );
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    if (!isPermanent(error) && attempt.number < attempt.of) {
-      log.warn({ err: error }, "release failed, will retry");
-      await forge.setStatus(request.sha, { context, state: "pending", description: `retrying (attempt ${attempt.number}/${attempt.of}): ${firstLine(message)}` }).catch(() => undefined);
-      throw error;
-    }
-    log.warn({ err: error }, "release failed");
-    // A transient error on the last attempt says the retries are spent, so it reads apart from a permanent failure.
-    const spent = isPermanent(error) ? "" : `gave up after ${attempt.of} attempts: `;
-    for (const sha of new Set([request.sha, head])) await forge.setStatus(sha, { context, state: "failure", description: `${spent}${firstLine(message)}` });
-    return { env, kind: "failed", sha: head, error: `${spent}${message}` };
-  }
-}
-
-/** The release of the branch head to one environment, as its steps after rendering see it. */
-interface HeadRelease {
+/** One deploy job's work, shared by its steps. */
+interface DeployContext {
   request: DeployRequest;
-  deps: DeployJobDeps;
+  deps: ReleaseDeps;
   forge: Forge;
+  reporter: ReleaseReporter;
   checkouts: Checkouts;
-  client: KubeClient;
-  /** The environment as the head's `.ferry.yml` declares it. */
-  env: Environment;
-  head: string;
-  lockKey: string;
-  /** Sets the environment's deploy status on the requested commit and on the head. */
-  report: (state: StatusState, description: string) => Promise<void>;
+  /** The commits (and changes merged as them) this deploy reports to. */
+  targets: ReportTarget[];
+  retry: RetryBudget;
 }
 
 /**
- * Releases the branch head to one environment, under its lock: render → apply → wait until its
- * workloads are up → report (rolling back first when the environment asks for it).
+ * Deploys a merge or push: reads the branch head's `.ferry.yml`, and for each environment of the
+ * branch starts a rollout of the head (never an older commit), in promotion order. A rollout is
+ * started once per (environment, head): a job for an older commit joins the head's rollout, which
+ * then reports to that commit too. Each rollout renders its distinct targets once and queues its
+ * own job, which releases the clusters wave by wave; this job returns the rollout ids.
  */
-async function releaseHead(head: string, env: Environment, request: DeployRequest, deps: DeployJobDeps, forge: Forge, checkouts: Checkouts, lockKey: string): Promise<EnvironmentOutcome> {
-  const { log } = deps;
-  const checkout = await checkouts.get(head);
-  const headEnv = (await checkout.config()).environments.find((e) => e.name === env.name && e.branch === request.branch) ?? env;
-  const grant = grantFor(deps.config, request.repo.fullName, headEnv);
-  const client = await deps.clusters.client(headEnv.cluster);
-  const last = await lastRelease(client, request.repo.fullName, headEnv);
-  const context = deployContext(headEnv.name);
-  if (last?.sha === head && last.result === "success") {
-    // Another job released the head while this one waited: close this job's pending status.
-    const description = request.sha === head ? `deployed ${short(head)} (released by an earlier job)` : `included in release of ${short(head)}`;
-    await forge.setStatus(request.sha, { context, state: "success", description });
-    log.info({ head }, "head already released");
-    return { env: headEnv, kind: "already-released", sha: head };
+export async function runDeployJob(request: DeployRequest, attempt: Attempt, deps: ReleaseDeps, retry: RetryBudget = {}): Promise<string[]> {
+  const { forge, reporter } = await forgeAndReporter(request.repo, deps);
+  const changes = request.change !== undefined ? [request.change] : await forge.changesMergedAs(request.sha).catch(() => []);
+  const targets: ReportTarget[] = changes.length > 0 ? changes.map((change) => ({ sha: request.sha, change })) : [{ sha: request.sha }];
+  const ctx: DeployContext = { request, deps, forge, reporter, checkouts: new Checkouts(forge), targets, retry };
+  try {
+    const environments = await branchEnvironments(ctx);
+    if (environments === undefined) return [];
+    if (attempt.number === 1) await reporter.queued(request.sha, environments.map((e) => e.name));
+    const ids: string[] = [];
+    for (const env of environments) {
+      const id = await startRollout(ctx, env);
+      if (id !== undefined) ids.push(id);
+    }
+    return ids;
+  } finally {
+    await ctx.checkouts.dispose();
   }
-  const report = async (state: StatusState, description: string) => {
-    for (const sha of new Set([request.sha, head])) await forge.setStatus(sha, { context, state, description });
+}
+
+/** The environments the branch head deploys from this branch, each after the one it waits for; undefined (reported) when its config is bad. */
+async function branchEnvironments(ctx: DeployContext): Promise<DeclaredEnvironment[] | undefined> {
+  const head = await ctx.forge.branchHead(ctx.request.branch);
+  try {
+    const config = await (await ctx.checkouts.get(head)).config();
+    const environments = config.environments.filter((e) => e.branch === ctx.request.branch);
+    if (environments.length === 0) ctx.deps.log.info({ repository: ctx.request.repo.fullName, branch: ctx.request.branch }, "no environment deploys this branch");
+    return promotionOrder(environments);
+  } catch (error) {
+    if (!isPermanent(error)) throw error;
+    await ctx.reporter.configError(ctx.targets, (error as Error).message);
+    return undefined;
+  }
+}
+
+/**
+ * Starts the rollout of the branch head to one environment, under the environment's lock so heads
+ * only move forward: the newest rollout is the environment's current one, and older ones stop at
+ * their next step. Returns the rollout's id, or undefined when it could not start (reported).
+ */
+async function startRollout(ctx: DeployContext, env: DeclaredEnvironment): Promise<string | undefined> {
+  const { request, deps } = ctx;
+  const lockKey = `ferry:lock:rollout:${request.repo.forge}:${request.repo.fullName}:${env.name}`;
+  return withLock(deps.redis, lockKey, async () => {
+    const head = await ctx.forge.branchHead(request.branch);
+    const headTargets = head === request.sha ? ctx.targets : [...ctx.targets, { sha: head }];
+    let id = await deps.store.idOf(request.repo, env.name, head);
+    if (id === undefined) {
+      id = await createRollout(ctx, env, head, headTargets);
+      if (id === undefined) return undefined;
+      await deps.store.setCurrent(request.repo, env.name, id);
+      for (const target of headTargets) await deps.store.attach(id, target);
+      await deps.queues.startRollout(id, ctx.retry);
+      return id;
+    }
+    // The head's rollout exists: this commit is included in it, and hears how it goes.
+    let joined = false;
+    for (const target of headTargets) joined = (await deps.store.attach(id, target)) || joined;
+    const rollout = await deps.store.get(id);
+    if (joined && rollout) await ctx.reporter.rolloutChanged(rollout, { comment: true });
+    return id;
+  });
+}
+
+/** Resolves, checks and renders an environment's clusters at `head`, and stores the rollout; undefined when it cannot start (reported). */
+async function createRollout(ctx: DeployContext, env: DeclaredEnvironment, head: string, targets: ReportTarget[]): Promise<string | undefined> {
+  const { request, deps } = ctx;
+  const checkout = await ctx.checkouts.get(head);
+  const declared = (await checkout.config()).environments.find((e) => e.name === env.name && e.branch === request.branch) ?? env;
+  try {
+    const { waves, targets: clusterEnvs } = rolloutWaves(declared, deps.config);
+    for (const target of clusterEnvs.values()) grantFor(deps.config, request.repo.fullName, target);
+    const renders = new Map<string, RenderedObject[]>();
+    const renderKeys = new Map<string, string>();
+    for (const [cluster, target] of clusterEnvs) {
+      const key = renderKey(target);
+      renderKeys.set(cluster, key);
+      if (!renders.has(key)) renders.set(key, await deps.renderer.render(checkout.root, target));
+    }
+    const rollout: Rollout = {
+      id: randomBytes(16).toString("base64url"),
+      repo: request.repo,
+      environment: declared.name,
+      branch: request.branch,
+      sha: head,
+      actor: request.actor,
+      ...(declared.after === undefined ? {} : { after: declared.after }),
+      single: declared.cluster !== undefined,
+      waves,
+      state: declared.after === undefined ? "running" : "waiting",
+      wave: 0,
+      createdAt: Date.now(),
+      waveStartedAt: Date.now(),
+    };
+    await deps.store.create({ rollout, declared, renders, renderKeys });
+    deps.log.info({ repository: request.repo.fullName, environment: declared.name, sha: head, rollout: rollout.id, clusters: clusterEnvs.size, renders: renders.size }, "rollout created");
+    return rollout.id;
+  } catch (error) {
+    if (!isPermanent(error)) throw error;
+    await ctx.reporter.environmentError(targets, env.name, (error as Error).message);
+    return undefined;
+  }
+}
+
+/** Environments ordered so each comes after the one it names in `after:` (the config refuses cycles). */
+function promotionOrder(environments: DeclaredEnvironment[]): DeclaredEnvironment[] {
+  const byName = new Map(environments.map((e) => [e.name, e]));
+  const ordered: DeclaredEnvironment[] = [];
+  const visit = (env: DeclaredEnvironment, seen: Set<string>) => {
+    if (ordered.includes(env) || seen.has(env.name)) return;
+    seen.add(env.name);
+    const before = env.after === undefined ? undefined : byName.get(env.after);
+    if (before) visit(before, seen);
+    ordered.push(env);
   };
-  const release: HeadRelease = { request, deps, forge, checkouts, client, env: headEnv, head, lockKey, report };
-  await report("running", `deploying ${short(head)} to ${headEnv.cluster}`);
-  const rendered = await deps.renderer.render(checkout.root, headEnv);
-  const timeoutMs = waitTimeoutMs(headEnv);
-  const result = await releaseEnvironment({ client, repository: request.repo.fullName, env: headEnv, grant, rendered, sha: head, actor: request.actor, awaitHealth: timeoutMs !== undefined });
-  log.info({ head, created: result.created.length, configured: result.configured.length, pruned: result.pruned.length, unchanged: result.unchanged }, "released");
-  if (timeoutMs === undefined) return reportDeployed(release, result);
-  return gateOnHealth(release, result, timeoutMs);
-}
-
-/**
- * Waits until the release's workloads are up and reports the verdict: deployed; superseded (a newer
- * release of the environment ended the wait); or failed, naming the object and reason, after rolling
- * back to the last good release when the environment asks for it.
- */
-async function gateOnHealth(release: HeadRelease, result: ReleaseResult, timeoutMs: number): Promise<EnvironmentOutcome> {
-  const { request, deps, forge, client, env, head } = release;
-  const newer = watchForNewerRelease(deps.redis, release.lockKey, head, () => forge.branchHead(request.branch));
-  try {
-    const health = await withProgress((d) => release.report("running", d), (onProgress) => waitForHealth(client, result.objects, { timeoutMs, signal: newer.signal, onProgress }));
-    const record = (verdict: "success" | "failure" | "superseded", summary?: string) => recordReleaseResult(client, request.repo.fullName, env, head, verdict, summary);
-    if (health.kind === "healthy") {
-      await record("success");
-      return reportDeployed(release, result);
-    }
-    if (health.kind === "cancelled") {
-      const by = newer.newer() ?? head;
-      await record("superseded");
-      deps.log.info({ head, by }, "superseded while waiting for health");
-      await release.report("success", supersededDescription(by));
-      return { env, kind: "superseded", sha: head, by, result };
-    }
-    await record("failure", health.message.slice(0, 200));
-    deps.log.warn({ head, reason: health.message }, "release did not become healthy");
-    let rollback: RollbackOutcome | undefined;
-    if (env.onFailure === "rollback") {
-      await release.report("running", `rolling back: ${health.message}`);
-      rollback = await withProgress(
-        (d) => release.report("running", `rolling back: ${d}`),
-        (onProgress) =>
-          rollBack({ client, repository: request.repo.fullName, env, failedSha: head, actor: request.actor, checkouts: release.checkouts, renderer: deps.renderer, grantFor: (e) => grantFor(deps.config, request.repo.fullName, e), timeoutMs, signal: newer.signal, onProgress }),
-      );
-      deps.log.info({ head, rollback: rollback.sha, state: rollback.state }, "rolled back");
-    }
-    const error = [health.message, ...health.details].join("\n");
-    await release.report("failure", failureDescription(error, rollback));
-    return { env, kind: "failed", sha: head, error, result, rollback };
-  } finally {
-    newer.stop();
-  }
-}
-
-/** Runs `wait`, posting its progress as a throttled running status, and returns once the last post landed. */
-async function withProgress<T>(post: (description: string) => Promise<void>, wait: (onProgress: (description: string) => void) => Promise<T>): Promise<T> {
-  const progress = new ProgressStatus(post);
-  try {
-    return await wait((description) => progress.update(description));
-  } finally {
-    await progress.settled();
-  }
-}
-
-/** Reports a healthy release: its summary on the head, "included in release of" on an older requested commit. */
-async function reportDeployed(release: HeadRelease, result: ReleaseResult): Promise<EnvironmentOutcome> {
-  const context = deployContext(release.env.name);
-  for (const sha of new Set([release.request.sha, release.head])) await release.forge.setStatus(sha, { context, state: "success", description: deployedDescription(sha, release.head, result) });
-  return { env: release.env, kind: "released", sha: release.head, result };
-}
-
-/** The success status of a release on `sha`: its summary, on an included older commit naming the release. */
-function deployedDescription(sha: string, head: string, result: ReleaseResult): string {
-  return sha === head ? `deployed: ${releaseSummary(result)}` : `included in release of ${short(head)}: ${releaseSummary(result)}`;
-}
-
-async function reportConfigError(forge: Forge, request: DeployRequest, error: FerryError): Promise<void> {
-  await forge.setStatus(request.sha, { context: "ferry/deploy", state: "failure", description: firstLine(error.message) });
-  const changes = request.change !== undefined ? [request.change] : await forge.changesMergedAs(request.sha);
-  const body = [resultMarker(request.sha), `### Ferry release · \`${short(request.sha)}\``, "", "Nothing was deployed: the commit's files could not be read safely, or its configuration is invalid.", "", "```", error.message, "```"].join("\n");
-  for (const change of changes) await forge.ensureComment(change, resultMarker(request.sha), body);
+  for (const env of environments) visit(env, new Set());
+  return ordered;
 }

@@ -16,7 +16,7 @@ import { planEnvironment } from "../release/plan-environment.js";
 import type { Renderer } from "../render/types.js";
 import { firstLine } from "../report/deploy-report.js";
 import { fullPlanText, planComment, planStatusDescription, PLAN_MARKER } from "../report/plan-comment.js";
-import type { Attempt } from "./deploy-job.js";
+import type { Attempt } from "./release-deps.js";
 
 /** What a plan job needs, built once by the composition root. */
 export interface PlanJobDeps {

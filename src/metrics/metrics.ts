@@ -132,7 +132,7 @@ export class Metrics {
     if (waitSeconds !== undefined) this.jobWait.observe({ queue }, Math.max(0, waitSeconds));
   }
 
-  /** What a finished deploy job did to each environment, and how long it took. */
+  /** What a finished release did to an environment on a cluster, and how long it took. */
   deployed(outcomes: EnvironmentOutcome[], seconds: number): void {
     for (const outcome of outcomes) {
       const environment = outcome.env.name;

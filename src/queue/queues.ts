@@ -1,4 +1,4 @@
-import { Queue, type JobsOptions } from "bullmq";
+import { Queue, type Job, type JobsOptions } from "bullmq";
 import type { QueueCounts } from "../metrics/metrics.js";
 import { QUEUE_STATES } from "../metrics/metrics.js";
 import { DEPLOY_QUEUE, deployJobId } from "./deploy-request.js";
@@ -17,11 +17,35 @@ const JOB_OPTIONS: JobsOptions = {
   removeOnFail: { age: 30 * 24 * 3600 },
 };
 
+/** Name of the queue of rollouts: one job per (environment, commit), the parent of its clusters' release jobs. */
+export const ROLLOUT_QUEUE = "ferry-rollout";
+
+/** Name of the queue of cluster releases: one job per (rollout, cluster). */
+export const RELEASE_QUEUE = "ferry-release";
+
+/** A rollout job's data. */
+export interface RolloutJobData {
+  rolloutId: string;
+}
+
+/** A cluster release job's data. */
+export interface ReleaseJobData {
+  rolloutId: string;
+  cluster: string;
+  /** Index of the cluster's wave. */
+  wave: number;
+}
+
+/** How often a cluster's release is tried, and its backoff: the deploy job's own, so one budget governs a merge. */
+export type RetryBudget = Pick<JobsOptions, "attempts" | "backoff">;
+
 /** Ferry's queues, for the side that adds jobs (the web role, and the worker for comment commands). */
 export class Queues {
   private readonly deploy: Queue<DeployRequest>;
   private readonly plan: Queue<PlanRequest>;
   private readonly command: Queue<CommandRequest>;
+  private readonly rollout: Queue<RolloutJobData>;
+  private readonly release: Queue<ReleaseJobData>;
   // Adds go through batchers: a burst of webhooks is one Redis write per queue and loop turn (see JobBatcher).
   private readonly deployAdds: JobBatcher<DeployRequest>;
   private readonly planAdds: JobBatcher<PlanRequest>;
@@ -33,6 +57,8 @@ export class Queues {
     this.deploy = new Queue<DeployRequest>(DEPLOY_QUEUE, settings);
     this.plan = new Queue<PlanRequest>(PLAN_QUEUE, settings);
     this.command = new Queue<CommandRequest>(COMMAND_QUEUE, settings);
+    this.rollout = new Queue<RolloutJobData>(ROLLOUT_QUEUE, settings);
+    this.release = new Queue<ReleaseJobData>(RELEASE_QUEUE, settings);
     for (const queue of this.all()) queue.on("error", () => undefined);
     this.deployAdds = new JobBatcher(this.deploy);
     this.planAdds = new JobBatcher(this.plan);
@@ -41,7 +67,7 @@ export class Queues {
 
   /** Every queue, for the dashboard. */
   all(): Queue[] {
-    return [this.deploy, this.plan, this.command];
+    return [this.deploy, this.plan, this.command, this.rollout, this.release];
   }
 
   /** How many jobs each queue holds in each state of `QUEUE_STATES`, for the queue-depth metric. */
@@ -74,8 +100,40 @@ export class Queues {
     return jobId;
   }
 
+  /** Starts a rollout's job (once per rollout). */
+  async startRollout(rolloutId: string, retry: RetryBudget = {}): Promise<void> {
+    await this.rollout.add("rollout", { rolloutId }, { ...JOB_OPTIONS, ...retry, jobId: rolloutJobId(rolloutId) });
+  }
+
+  /**
+   * Queues the release of clusters as children of their rollout's job, which runs again once they
+   * all finished. Ids are per (rollout, cluster), so a rollout step that runs twice adds each once.
+   */
+  async addReleases(parent: Job, releases: Array<ReleaseJobData & { index: number }>, retry: RetryBudget = {}): Promise<void> {
+    if (releases.length === 0) return;
+    const parentRef = { id: parent.id ?? "", queue: parent.queueQualifiedName };
+    await this.release.addBulk(
+      releases.map(({ index, ...data }) => ({
+        name: "release",
+        data,
+        opts: { ...JOB_OPTIONS, ...retry, jobId: `release-${data.rolloutId}-${index}`, parent: parentRef, ignoreDependencyOnFailure: true },
+      })),
+    );
+  }
+
+  /** Wakes a rollout's job that waits out a pause or an approval, so it looks at its gate again now. */
+  async wakeRollout(rolloutId: string): Promise<void> {
+    const job = await this.rollout.getJob(rolloutJobId(rolloutId));
+    if (job && (await job.isDelayed())) await job.promote().catch(() => undefined);
+  }
+
   /** Closes the queues (not the connection, which the caller owns). */
   async close(): Promise<void> {
     await Promise.all(this.all().map((queue) => queue.close()));
   }
+}
+
+/** The job id of a rollout. */
+export function rolloutJobId(rolloutId: string): string {
+  return `rollout-${rolloutId}`;
 }

@@ -1,10 +1,29 @@
 import { permanent } from "../errors.js";
 import { prepareObjects, type DesiredObject } from "../kube/desired-object.js";
-import { inventoryLocation, readInventory, type Inventory, type InventoryLocation } from "../kube/inventory.js";
+import { inventoryLocation, type Inventory, type InventoryLocation } from "../kube/inventory.js";
 import { readLiveState, type LiveObject } from "../kube/live-state.js";
 import { refKey, type ObjectRef } from "../kube/object-ref.js";
 import { policyViolations } from "../policy/policy.js";
-import type { ReleaseInput } from "./release-environment.js";
+import type { Environment } from "../config/ferry-config.js";
+import type { KubeClient } from "../kube/kube-client.js";
+import type { Grant } from "../policy/policy.js";
+import type { RenderedObject } from "../render/types.js";
+
+/** An environment on one cluster, and what the policy grants it there. */
+export interface ReleaseTarget {
+  client: KubeClient;
+  /** The repository, as the inventory names it. */
+  repository: string;
+  env: Environment;
+  grant: Grant;
+}
+
+/** What a comparison needs: the target, its rendered objects and its inventory (being read). */
+export interface CompareInput extends ReleaseTarget {
+  rendered: RenderedObject[];
+  /** The inventory, read while the objects are prepared; its outcome counts only once policy allowed them. */
+  inventory: Promise<Inventory>;
+}
 
 /** An environment's rendered objects set against its inventory and the live cluster. */
 export interface Comparison {
@@ -28,11 +47,10 @@ export interface Comparison {
  * compare them with the inventory and the live objects. An object whose manifest hash and live
  * resourceVersion both match the inventory is unchanged and costs no further request.
  */
-export async function compareWithCluster(input: Omit<ReleaseInput, "actor">, alsoRead: ObjectRef[] = []): Promise<Comparison> {
+export async function compareWithCluster(input: CompareInput, alsoRead: ObjectRef[] = []): Promise<Comparison> {
   const { client, env } = input;
   const at = inventoryLocation(input.repository, env.name, env.namespace);
-  // Reading the inventory overlaps preparing the objects; its outcome counts only once policy allowed them.
-  const reading = readInventory(client, at, input.repository, env.name);
+  const reading = input.inventory;
   reading.catch(() => undefined);
   const desired = await prepareObjects(client, input.rendered, env.namespace, at.id);
   const violations = policyViolations(input.grant, desired.map((d) => d.ref));

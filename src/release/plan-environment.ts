@@ -5,8 +5,10 @@ import { readLiveObjects, readLiveState } from "../kube/live-state.js";
 import { refKey, type ObjectRef } from "../kube/object-ref.js";
 import { diffObjects } from "../plan/diff-objects.js";
 import type { EnvironmentPlan, ObjectPlan } from "../plan/types.js";
-import { compareWithCluster } from "./compare-with-cluster.js";
-import { ensureNamespace, inNamespace, VALIDATION_NAMESPACE, type ReleaseInput } from "./release-environment.js";
+import { inventoryLocation, readInventory } from "../kube/inventory.js";
+import type { RenderedObject } from "../render/types.js";
+import { compareWithCluster, type ReleaseTarget } from "./compare-with-cluster.js";
+import { ensureNamespace, inNamespace, VALIDATION_NAMESPACE } from "./validation-namespace.js";
 
 /**
  * Plans one commit for one environment: what a release would create, update, delete, or leave
@@ -15,9 +17,10 @@ import { ensureNamespace, inNamespace, VALIDATION_NAMESPACE, type ReleaseInput }
  * whose manifest and live version match the last release are unchanged without asking the server.
  * Writes nothing. A permanent error (policy, server validation) is thrown for the caller to report.
  */
-export async function planEnvironment(input: Omit<ReleaseInput, "actor">): Promise<EnvironmentPlan> {
+export async function planEnvironment(input: ReleaseTarget & { rendered: RenderedObject[]; sha: string }): Promise<EnvironmentPlan> {
   const { client, env } = input;
-  const { at, desired, live, changed: candidates, gone: unwanted } = await compareWithCluster(input);
+  const inventory = readInventory(client, inventoryLocation(input.repository, env.name, env.namespace), input.repository, env.name);
+  const { at, desired, live, changed: candidates, gone: unwanted } = await compareWithCluster({ ...input, inventory });
   const gone: ObjectRef[] = env.prune ? unwanted.filter((o) => live.get(refKey(o))?.inventory === at.id) : [];
 
   const creates = candidates.filter((d) => !live.has(d.key));

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Environment } from "../config/ferry-config.js";
 import type { ObjectRef } from "../kube/object-ref.js";
-import type { ReleaseResult } from "../release/release-environment.js";
+import type { ReleaseResult } from "../domain/release.js";
 import { deployContext, failureDescription, firstLine, releaseSummary, resultComment, resultMarker, short, supersededDescription } from "./deploy-report.js";
 
 const merged = "3f2a9c1d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b";
@@ -37,7 +37,7 @@ describe("firstLine", () => {
 describe("releaseSummary", () => {
   it("counts created, configured, pruned and unchanged objects", () => {
     assert.equal(releaseSummary(result), "+2 ~1 −1 (4 unchanged)");
-    assert.equal(releaseSummary({ created: [], configured: [], unchanged: 0, pruned: [], objects: [] }), "+0 ~0 −0 (0 unchanged)");
+    assert.equal(releaseSummary({ created: [], configured: [], unchanged: 0, pruned: [] }), "+0 ~0 −0 (0 unchanged)");
   });
 });
 
@@ -70,7 +70,7 @@ describe("resultComment", () => {
     const quiet: ReleaseResult = { created: [], configured: [web], unchanged: 3, pruned: [], objects: [web] };
     const body = resultComment(merged, [{ env: env("staging", "s"), kind: "released", sha: merged, result: quiet }]);
     assert.ok(!body.includes("**created**") && !body.includes("**pruned**"), body);
-    const nothing = resultComment(merged, [{ env: env("staging", "s"), kind: "released", sha: merged, result: { created: [], configured: [], unchanged: 3, pruned: [], objects: [web] } }]);
+    const nothing = resultComment(merged, [{ env: env("staging", "s"), kind: "released", sha: merged, result: { created: [], configured: [], unchanged: 3, pruned: [] } }]);
     assert.ok(!nothing.includes("<details>"), nothing);
     assert.ok(nothing.includes("| staging | s | ✅ deployed `3f2a9c1` | 0 | 0 | 0 | 3 |"), nothing);
   });

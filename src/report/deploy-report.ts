@@ -1,19 +1,8 @@
-import type { Environment } from "../config/ferry-config.js";
+import type { ClusterOutcome, ReleaseChanges, RollbackOutcome } from "../domain/release.js";
 import { describeRef, type ObjectRef } from "../kube/object-ref.js";
-import type { ReleaseResult } from "../release/release-environment.js";
-import type { RollbackOutcome } from "../release/roll-back.js";
 
-/** How one environment ended in a deploy job. */
-export type EnvironmentOutcome =
-  | { env: Environment; kind: "released"; sha: string; result: ReleaseResult }
-  | { env: Environment; kind: "already-released"; sha: string }
-  /** Applied, then a newer release took the environment before this one was known healthy. */
-  | { env: Environment; kind: "superseded"; sha: string; by: string; result: ReleaseResult }
-  /**
-   * Failed: before writing anything, or (with `result`) applied but not healthy, then perhaps rolled
-   * back (`rollback`).
-   */
-  | { env: Environment; kind: "failed"; sha: string; error: string; result?: ReleaseResult; rollback?: RollbackOutcome };
+/** How a one-cluster environment's release ended, as its result comment row shows it. */
+export type EnvironmentOutcome = ClusterOutcome & { env: { name: string; cluster: string } };
 
 /** The commit status context of an environment's deploys. */
 export function deployContext(env: string): string {
@@ -26,7 +15,7 @@ export function short(sha: string): string {
 }
 
 /** `+2 ~1 −1` with the unchanged count: the status line of a release. */
-export function releaseSummary(result: ReleaseResult): string {
+export function releaseSummary(result: ReleaseChanges): string {
   return `+${result.created.length} ~${result.configured.length} −${result.pruned.length} (${result.unchanged} unchanged)`;
 }
 
@@ -70,21 +59,22 @@ export function resultMarker(sha: string): string {
 const list = (refs: ObjectRef[]) => refs.map((r) => `\`${describeRef(r)}\``).join(", ");
 
 /** The result comment on a merged change: per environment what was created, configured, unchanged and pruned, or the error, and how a rollback went. */
-export function resultComment(mergedSha: string, outcomes: EnvironmentOutcome[]): string {
+export function resultComment(mergedSha: string, outcomes: EnvironmentOutcome[], sections: string[] = []): string {
   const lines = [resultMarker(mergedSha), `### Ferry release · \`${short(mergedSha)}\``, "", "| environment | cluster | result | + | ~ | − | unchanged |", "| --- | --- | --- | ---: | ---: | ---: | ---: |"];
-  const row = (o: EnvironmentOutcome, result: string, r?: ReleaseResult) =>
+  const row = (o: EnvironmentOutcome, result: string, r?: ReleaseChanges) =>
     `| ${o.env.name} | ${o.env.cluster} | ${result} | ${r ? `${r.created.length} | ${r.configured.length} | ${r.pruned.length} | ${r.unchanged}` : "| | |"} |`;
   for (const o of outcomes) {
     if (o.kind === "released") lines.push(row(o, `✅ deployed \`${short(o.sha)}\``, o.result));
     else if (o.kind === "already-released") lines.push(row(o, `✅ included in release \`${short(o.sha)}\``));
-    else if (o.kind === "superseded") lines.push(row(o, `⏭️ applied \`${short(o.sha)}\`, superseded by \`${short(o.by)}\``, o.result));
+    else if (o.kind === "superseded") lines.push(row(o, o.result ? `⏭️ applied \`${short(o.sha)}\`, superseded by \`${short(o.by)}\`` : `⏭️ superseded by \`${short(o.by)}\``, o.result));
+    else if (o.kind === "skipped") lines.push(row(o, `⏸️ not released: ${o.reason}`));
     else {
       lines.push(row(o, o.result ? `❌ not healthy at \`${short(o.sha)}\`` : `❌ failed at \`${short(o.sha)}\``, o.result));
       if (o.rollback) lines.push(row(o, rollbackCell(o.rollback), o.rollback.result));
     }
   }
   for (const o of outcomes) {
-    if (o.kind === "released" || o.kind === "superseded") {
+    if ((o.kind === "released" || o.kind === "superseded") && o.result) {
       const r = o.result;
       const parts = [
         r.created.length ? `- **created**: ${list(r.created)}` : "",
@@ -102,6 +92,7 @@ export function resultComment(mergedSha: string, outcomes: EnvironmentOutcome[])
   if (outcomes.some((o) => o.kind === "already-released" && o.sha !== mergedSha)) {
     lines.push("", `<sub>A newer commit was already on the branch; it was released with these changes included.</sub>`);
   }
+  for (const section of sections) lines.push("", section);
   return lines.join("\n");
 }
 

@@ -1,20 +1,26 @@
-import { UnrecoverableError, Worker, type Job } from "bullmq";
+import { DelayedError, UnrecoverableError, WaitingChildrenError, Worker, type Job } from "bullmq";
 import type { Logger } from "pino";
 import { isPermanent } from "../errors.js";
-import type { Attempt } from "../jobs/deploy-job.js";
+import type { Attempt } from "../jobs/release-deps.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { EnvironmentPlan } from "../plan/types.js";
 import { DEPLOY_QUEUE } from "../queue/deploy-request.js";
 import type { DeployRequest } from "../domain/requests.js";
 import { COMMAND_QUEUE, PLAN_QUEUE } from "../queue/plan-request.js";
+import { RELEASE_QUEUE, ROLLOUT_QUEUE, type ReleaseJobData, type RolloutJobData } from "../queue/queues.js";
+import type { ClusterOutcome } from "../domain/release.js";
+import type { RolloutState } from "../domain/rollout.js";
 import type { CommandRequest, PlanRequest } from "../domain/requests.js";
 import type { RedisClient } from "../queue/redis-connection.js";
-import type { EnvironmentOutcome } from "../report/deploy-report.js";
 
 /** The job functions the worker role runs, one per queue. */
 export interface WorkerJobs {
-  /** Runs a deploy job; what happened to each environment. */
-  deploy: (request: DeployRequest, attempt: Attempt) => Promise<EnvironmentOutcome[]>;
+  /** Runs a deploy job; the rollouts it started. */
+  deploy: (request: DeployRequest, attempt: Attempt, job: Job<DeployRequest>) => Promise<string[]>;
+  /** Runs a step of a rollout job (parks it with BullMQ's DelayedError or WaitingChildrenError); its final state. */
+  rollout: (job: Job<RolloutJobData>, token: string) => Promise<RolloutState>;
+  /** Runs one cluster's release; how it ended. */
+  release: (data: ReleaseJobData, attempt: Attempt) => Promise<ClusterOutcome>;
   /** Runs a plan job; the plan of each environment. */
   plan: (request: PlanRequest, attempt: Attempt) => Promise<EnvironmentPlan[]>;
   /** Runs a comment-command job. */
@@ -43,7 +49,7 @@ export interface StartWorkersOptions extends WorkerJobs {
 /** How one queue's jobs run, are logged and are counted. */
 interface QueueDefinition<T, R> {
   queue: string;
-  run: (request: T, attempt: Attempt) => Promise<R>;
+  run: (request: T, attempt: Attempt, job: Job<T>, token: string) => Promise<R>;
   /** Log fields naming the job's work: delivery, repository, commit. */
   context: (request: T) => Record<string, unknown>;
   /** Counts what a completed job did. */
@@ -54,10 +60,9 @@ interface QueueDefinition<T, R> {
 export function startWorkers(options: StartWorkersOptions): { close(): Promise<void> } {
   const { metrics } = options;
   const workers = [
-    worker<DeployRequest, EnvironmentOutcome[]>(
-      { queue: DEPLOY_QUEUE, run: options.deploy, context: (r) => ({ delivery: r.deliveryId, repository: r.repo.fullName, sha: r.sha }), record: (outcomes, seconds) => metrics?.deployed(outcomes, seconds) },
-      options,
-    ),
+    worker<DeployRequest, string[]>({ queue: DEPLOY_QUEUE, run: options.deploy, context: (r) => ({ delivery: r.deliveryId, repository: r.repo.fullName, sha: r.sha }) }, options),
+    worker<RolloutJobData, RolloutState>({ queue: ROLLOUT_QUEUE, run: (_data, _attempt, job, token) => options.rollout(job, token), context: (r) => ({ rollout: r.rolloutId }) }, options),
+    worker<ReleaseJobData, ClusterOutcome>({ queue: RELEASE_QUEUE, run: options.release, context: (r) => ({ rollout: r.rolloutId, cluster: r.cluster }) }, options),
     worker<PlanRequest, EnvironmentPlan[]>(
       { queue: PLAN_QUEUE, run: options.plan, context: (r) => ({ delivery: r.deliveryId, repository: r.repo.fullName, change: r.change, sha: r.headSha }), record: (plans, seconds) => metrics?.planned(plans, seconds) },
       options,
@@ -79,10 +84,10 @@ function worker<T, R>(definition: QueueDefinition<T, R>, options: StartWorkersOp
   let running = 0;
   const w = new Worker<T>(
     queue,
-    async (job: Job<T>) => {
+    async (job: Job<T>, token?: string) => {
       running++;
       try {
-        return await runJob(job, definition, options);
+        return await runJob(job, token ?? "", definition, options);
       } finally {
         running--;
       }
@@ -110,7 +115,7 @@ function worker<T, R>(definition: QueueDefinition<T, R>, options: StartWorkersOp
 }
 
 /** Runs one job: logs and counts it, and turns permanent errors into BullMQ's "do not retry". */
-async function runJob<T, R>(job: Job<T>, definition: QueueDefinition<T, R>, options: StartWorkersOptions): Promise<R> {
+async function runJob<T, R>(job: Job<T>, token: string, definition: QueueDefinition<T, R>, options: StartWorkersOptions): Promise<R> {
   const { queue } = definition;
   const log = options.log.child({ queue, jobId: job.id, ...definition.context(job.data) });
   const attempt = { number: job.attemptsMade + 1, of: job.opts.attempts ?? 1 };
@@ -120,13 +125,15 @@ async function runJob<T, R>(job: Job<T>, definition: QueueDefinition<T, R>, opti
   const seconds = () => (performance.now() - started) / 1000;
   log.debug({ attempt: attempt.number }, "job started");
   try {
-    const result = await definition.run(job.data, attempt);
+    const result = await definition.run(job.data, attempt, job, token);
     const took = seconds();
     options.metrics?.job(queue, "completed", took, waited);
     definition.record?.(result, took);
     log.info({ attempt: attempt.number, seconds: round(took) }, "job completed");
     return result;
   } catch (error) {
+    // A step job parked itself (waiting for its children, or delayed until a gate opens): not a failure.
+    if (error instanceof DelayedError || error instanceof WaitingChildrenError) throw error;
     // Permanent errors fail the job at once; anything else is retried with backoff.
     const final = isPermanent(error) || attempt.number >= attempt.of;
     options.metrics?.job(queue, final ? "failed" : "retrying", seconds(), waited);

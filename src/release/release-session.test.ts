@@ -3,7 +3,7 @@ import { after, before, describe, it } from "node:test";
 import { testKubeConfig, uniqueName } from "../../test/support/kube.js";
 import { KubeClient } from "../kube/kube-client.js";
 import type { RenderedObject } from "../render/types.js";
-import { releaseEnvironment } from "./release-environment.js";
+import { releaseEnvironment } from "./release-session.js";
 
 describe("releaseEnvironment against a real kube-apiserver", () => {
   let client: KubeClient;

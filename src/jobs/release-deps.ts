@@ -1,0 +1,47 @@
+import type { Logger } from "pino";
+import type { ServerConfig } from "../config/server-config.js";
+import type { RepoRef } from "../domain/repo.js";
+import type { Forge, ForgeFactory } from "../forge/types.js";
+import type { ClusterRegistry } from "../kube/cluster-registry.js";
+import type { Metrics } from "../metrics/metrics.js";
+import type { Queues } from "../queue/queues.js";
+import type { RedisClient } from "../queue/redis-connection.js";
+import { finalStatusOnce } from "../report/final-status-once.js";
+import { ReleaseReporter } from "../report/release-reporter.js";
+import type { Renderer } from "../render/types.js";
+import type { RolloutStore } from "../rollout/rollout-store.js";
+
+/** What the deploy, rollout and release jobs need, built once by the composition root. */
+export interface ReleaseDeps {
+  config: ServerConfig;
+  forges: ForgeFactory;
+  clusters: ClusterRegistry;
+  renderer: Renderer;
+  /** Redis for locks and frozen final statuses. */
+  redis: RedisClient;
+  store: RolloutStore;
+  queues: Queues;
+  /** Base URL Ferry is reached at, for rollout links. */
+  publicUrl: string;
+  log: Logger;
+  metrics?: Metrics;
+  /** How long the release lock of a worker that died stays taken (default 30 s). */
+  claimMs?: number;
+}
+
+/** Which attempt this is, so the last one reports failure instead of "retrying". */
+export interface Attempt {
+  number: number;
+  of: number;
+}
+
+/** A repository's forge, with each commit's final deploy status frozen once posted, and the reporter on it. */
+export async function forgeAndReporter(repo: RepoRef, deps: ReleaseDeps): Promise<{ forge: Forge; reporter: ReleaseReporter }> {
+  const forge = finalStatusOnce(await deps.forges(repo), deps.redis);
+  return { forge, reporter: new ReleaseReporter(forge, deps.store, deps.redis, deps.publicUrl) };
+}
+
+/** The lock one environment on one cluster is released under, across every worker. */
+export function releaseLockKey(repo: RepoRef, environment: string, cluster: string): string {
+  return `ferry:lock:release:${repo.forge}:${repo.fullName}:${environment}:${cluster}`;
+}

@@ -1,0 +1,158 @@
+import { waitTimeoutMs, type Environment } from "../config/ferry-config.js";
+import type { ClusterOutcome, ReleaseResult, RollbackOutcome } from "../domain/release.js";
+import type { Rollout } from "../domain/rollout.js";
+import { isPermanent, permanent } from "../errors.js";
+import { environmentFor } from "../fleet/environment-for-cluster.js";
+import { waitForHealth } from "../kube/wait-for-health.js";
+import { grantFor } from "../policy/policy.js";
+import { withLock } from "../queue/environment-lock.js";
+import type { ReleaseJobData } from "../queue/queues.js";
+import { Checkouts } from "../release/checkout.js";
+import { ReleaseSession } from "../release/release-session.js";
+import { rollBack } from "../release/roll-back.js";
+import type { RenderedObject } from "../render/types.js";
+import { short } from "../report/deploy-report.js";
+import { ProgressStatus } from "../report/progress-status.js";
+import type { ReleaseReporter } from "../report/release-reporter.js";
+import { watchForNewerRollout } from "../rollout/watch-for-newer-rollout.js";
+import { forgeAndReporter, releaseLockKey, type Attempt, type ReleaseDeps } from "./release-deps.js";
+
+/** One cluster's release, as its steps see it. */
+interface ReleaseContext {
+  rollout: Rollout;
+  cluster: string;
+  wave: number;
+  env: Environment;
+  deps: ReleaseDeps;
+  reporter: ReleaseReporter;
+  /** Posts a running status of a one-cluster rollout (fleets report counts instead). */
+  progress(description: string): Promise<void>;
+}
+
+/**
+ * Releases one rollout's commit to one cluster, under the (environment, cluster) lock:
+ * still current? → open the session (reads the inventory) → already released? → apply the
+ * rollout's render → wait for health (rolling back when the environment asks) → record (writes
+ * the inventory) → the outcome, stored with the rollout. Transient errors are retried by BullMQ
+ * until the last attempt, which records them as the cluster's failure.
+ */
+export async function runReleaseJob(data: ReleaseJobData, attempt: Attempt, deps: ReleaseDeps): Promise<ClusterOutcome> {
+  const rollout = await deps.store.get(data.rolloutId);
+  if (!rollout) throw permanent(`rollout ${data.rolloutId} is gone (expired?)`);
+  const done = (await deps.store.cluster(rollout.id, data.cluster))?.outcome;
+  if (done) return done;
+  const { reporter } = await forgeAndReporter(rollout.repo, deps);
+  const startedAt = Date.now();
+  let outcome: ClusterOutcome;
+  try {
+    const clusterConfig = deps.config.clusters.find((c) => c.name === data.cluster);
+    if (!clusterConfig) throw permanent(`cluster "${data.cluster}" is no longer registered with Ferry`);
+    const env = environmentFor(await deps.store.declared(rollout.id), clusterConfig);
+    const ctx: ReleaseContext = { rollout, cluster: data.cluster, wave: data.wave, env, deps, reporter, progress: (d) => (rollout.single ? reporter.progress(rollout, d) : Promise.resolve()) };
+    outcome = await withLock(deps.redis, releaseLockKey(rollout.repo, env.name, data.cluster), () => release(ctx), deps.claimMs === undefined ? {} : { ttlMs: deps.claimMs });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (!isPermanent(error) && attempt.number < attempt.of) {
+      deps.log.warn({ err: error, rollout: rollout.id, cluster: data.cluster }, "release failed, will retry");
+      await reporter.retrying(rollout, attempt, message);
+      throw error;
+    }
+    deps.log.warn({ err: error, rollout: rollout.id, cluster: data.cluster }, "release failed");
+    // A transient error on the last attempt says the retries are spent, so it reads apart from a permanent failure.
+    const spent = isPermanent(error) ? "" : `gave up after ${attempt.of} attempts: `;
+    outcome = { kind: "failed", sha: rollout.sha, error: `${spent}${message}` };
+  }
+  await deps.store.finishCluster(rollout.id, data.cluster, data.wave, outcome, startedAt);
+  deps.metrics?.deployed([{ ...outcome, env: { name: rollout.environment, cluster: data.cluster } }], (Date.now() - startedAt) / 1000);
+  await reporter.clusterFinished(rollout);
+  return outcome;
+}
+
+/** The release under the lock: it re-reads what may have changed while it waited. */
+async function release(ctx: ReleaseContext): Promise<ClusterOutcome> {
+  const { rollout, env, deps } = ctx;
+  const current = await deps.store.current(rollout.repo, rollout.environment);
+  if (current !== undefined && current !== rollout.id) return { kind: "superseded", sha: rollout.sha, by: (await deps.store.get(current))?.sha ?? "a newer commit" };
+  const abortedBy = await deps.store.abortedBy(rollout.id);
+  if (abortedBy !== undefined) return { kind: "skipped", sha: rollout.sha, reason: `aborted by @${abortedBy}` };
+
+  const session = new ReleaseSession({ client: await deps.clusters.client(ctx.cluster), repository: rollout.repo.fullName, env, grant: grantFor(deps.config, rollout.repo.fullName, env) });
+  const last = (await session.history())[0];
+  if (last?.sha === rollout.sha && last.result === "success") return { kind: "already-released", sha: rollout.sha };
+  await ctx.progress(`deploying ${short(rollout.sha)} to ${ctx.cluster}`);
+  const result = await session.apply(await deps.store.rendered(rollout.id, ctx.cluster), rollout.sha, rollout.actor);
+  deps.log.info({ rollout: rollout.id, cluster: ctx.cluster, created: result.created.length, configured: result.configured.length, pruned: result.pruned.length, unchanged: result.unchanged }, "released");
+  const timeoutMs = waitTimeoutMs(env);
+  if (timeoutMs === undefined) {
+    await session.record("success");
+    return { kind: "released", sha: rollout.sha, result: changes(result) };
+  }
+  return gateOnHealth(ctx, session, result, timeoutMs);
+}
+
+/**
+ * Waits until the release's workloads are up and records the verdict: released; superseded (a
+ * newer rollout took the environment and ended the wait); or failed, naming the object and reason,
+ * after rolling back to the last good release when the environment asks for it.
+ */
+async function gateOnHealth(ctx: ReleaseContext, session: ReleaseSession, result: ReleaseResult, timeoutMs: number): Promise<ClusterOutcome> {
+  const { rollout, env, deps } = ctx;
+  const newer = watchForNewerRollout(deps.store, rollout);
+  try {
+    const health = await withProgress(ctx.progress, (onProgress) => waitForHealth(session.target.client, result.objects, { timeoutMs, signal: newer.signal, onProgress }));
+    if (health.kind === "healthy") {
+      await session.record("success");
+      return { kind: "released", sha: rollout.sha, result: changes(result) };
+    }
+    if (health.kind === "cancelled") {
+      await session.record("superseded");
+      return { kind: "superseded", sha: rollout.sha, by: newer.newer() ?? rollout.sha, result: changes(result) };
+    }
+    await session.record("failure", health.message.slice(0, 200));
+    deps.log.warn({ rollout: rollout.id, cluster: ctx.cluster, reason: health.message }, "release did not become healthy");
+    let rollback: RollbackOutcome | undefined;
+    if (env.onFailure === "rollback") {
+      await ctx.progress(`rolling back: ${health.message}`);
+      const checkouts = new Checkouts((await forgeAndReporter(rollout.repo, deps)).forge);
+      try {
+        rollback = await withProgress(
+          (d) => ctx.progress(`rolling back: ${d}`),
+          (onProgress) => rollBack(session, { failedSha: rollout.sha, actor: rollout.actor, renderAt: (sha) => renderAt(ctx, checkouts, sha), timeoutMs, signal: newer.signal, onProgress }),
+        );
+      } finally {
+        await checkouts.dispose();
+      }
+      deps.log.info({ rollout: rollout.id, cluster: ctx.cluster, rollback: rollback.sha, state: rollback.state }, "rolled back");
+    }
+    return { kind: "failed", sha: rollout.sha, error: [health.message, ...health.details].join("\n"), result: changes(result), ...(rollback ? { rollback } : {}) };
+  } finally {
+    newer.stop();
+  }
+}
+
+/** An earlier commit rendered for this cluster, as that commit's `.ferry.yml` declares the environment (in the same namespace, where its history lives). */
+async function renderAt(ctx: ReleaseContext, checkouts: Checkouts, sha: string): Promise<RenderedObject[]> {
+  const checkout = await checkouts.get(sha);
+  const declared = (await checkout.config()).environments.find((e) => e.name === ctx.env.name);
+  if (!declared) throw permanent(`${short(sha)}'s .ferry.yml has no environment ${ctx.env.name}`);
+  const clusterConfig = ctx.deps.config.clusters.find((c) => c.name === ctx.cluster);
+  if (!clusterConfig) throw permanent(`cluster "${ctx.cluster}" is no longer registered with Ferry`);
+  const target = { ...environmentFor(declared, clusterConfig), namespace: ctx.env.namespace };
+  return ctx.deps.renderer.render(checkout.root, target);
+}
+
+/** Runs `wait`, posting its progress as a throttled running status, and returns once the last post landed. */
+async function withProgress<T>(post: (description: string) => Promise<void>, wait: (onProgress: (description: string) => void) => Promise<T>): Promise<T> {
+  const progress = new ProgressStatus(post);
+  try {
+    return await wait((description) => progress.update(description));
+  } finally {
+    await progress.settled();
+  }
+}
+
+/** What a release changed, without the list of every object it holds. */
+function changes(result: ReleaseResult): Omit<ReleaseResult, "objects"> {
+  const { objects: _, ...rest } = result;
+  return rest;
+}

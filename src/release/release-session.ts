@@ -1,0 +1,143 @@
+import { applyFieldValidation, serverSideApply, throwIfRefused, type AppliedObject } from "../kube/apply.js";
+import { applyWaves, FOUNDATION_KINDS } from "../kube/apply-order.js";
+import type { DesiredObject } from "../kube/desired-object.js";
+import { inventoryLocation, readInventory, writeInventory, type Inventory, type InventoryEntry, type InventoryLocation, type ReleaseRecord } from "../kube/inventory.js";
+import type { KubeClient } from "../kube/kube-client.js";
+import { refKey, type ObjectRef } from "../kube/object-ref.js";
+import { prune } from "../kube/prune.js";
+import { waitForCrds } from "../kube/wait-for-crds.js";
+import type { RenderedObject } from "../render/types.js";
+import type { ReleaseResult } from "../domain/release.js";
+import { compareWithCluster, type ReleaseTarget } from "./compare-with-cluster.js";
+import { ensureNamespace, inNamespace, VALIDATION_NAMESPACE } from "./validation-namespace.js";
+
+/** What an apply left to record: the objects the environment now owns, and the release's summary. */
+interface Applied {
+  sha: string;
+  actor: string;
+  objects: InventoryEntry[];
+  summary: string;
+}
+
+/**
+ * One environment on one cluster, from reading its inventory to recording a verdict: the inventory
+ * is read once when the session opens and written once when {@link record} records how the release
+ * ended (a rollback in the same session applies and records again). Not shared between jobs.
+ */
+export class ReleaseSession {
+  /** Where the environment's inventory lives on the cluster. */
+  readonly at: InventoryLocation;
+  private inventory: Promise<Inventory>;
+  private applied: Applied | undefined;
+
+  /** Opens the session and starts reading the inventory. */
+  constructor(readonly target: ReleaseTarget) {
+    this.at = inventoryLocation(target.repository, target.env.name, target.env.namespace);
+    this.inventory = readInventory(target.client, this.at, target.repository, target.env.name);
+    this.inventory.catch(() => undefined);
+  }
+
+  /** The environment's recorded releases on this cluster, newest first. */
+  async history(): Promise<ReleaseRecord[]> {
+    return (await this.inventory).releases;
+  }
+
+  /**
+   * Releases `rendered` as commit `sha`: prepare → check policy → compare with the inventory and the
+   * live objects → validate every changed object with a server-side dry-run → apply in order →
+   * prune. Nothing is written unless every object validated (objects in a namespace or of a CRD the
+   * same release creates are validated right after those are created). The result is recorded by
+   * {@link record}; a release that fails part way records its failure itself.
+   */
+  async apply(rendered: RenderedObject[], sha: string, actor: string): Promise<ReleaseResult> {
+    const { client, env } = this.target;
+    const namespaceRef: ObjectRef = { apiVersion: "v1", kind: "Namespace", name: env.namespace };
+    const validationRef: ObjectRef = { apiVersion: "v1", kind: "Namespace", name: VALIDATION_NAMESPACE };
+    const { at, desired, inventory, live, changed, gone } = await compareWithCluster({ ...this.target, rendered, inventory: this.inventory }, [namespaceRef, validationRef]);
+    const desiredKeys = new Set(desired.map((d) => d.key));
+
+    // Namespaces this release brings into being. The server cannot dry-run an object in a namespace
+    // that does not exist, so such objects are validated in Ferry's empty validation namespace instead:
+    // an invalid manifest then writes nothing, not even the namespace. Objects of a CRD the release
+    // itself creates can only be validated once the CRD is established.
+    const newNamespaces = new Set(desired.filter((d) => d.ref.kind === "Namespace" && !live.has(d.key)).map((d) => d.ref.name));
+    if (!live.has(refKey(namespaceRef))) newNamespaces.add(env.namespace);
+    const inNewNamespace = (d: DesiredObject) => d.ref.namespace !== undefined && newNamespaces.has(d.ref.namespace);
+    const validateNow = changed.filter((d) => !d.pendingCrd);
+    // The Namespace LIST in the live state says whether the validation namespace already exists.
+    if (validateNow.some(inNewNamespace) && !live.has(refKey(validationRef))) await ensureNamespace(client, VALIDATION_NAMESPACE);
+    const absent = new Set(changed.filter((d) => !live.has(d.key)).map((d) => d.key));
+    const { refused } = await serverSideApply(client, validateNow.map((d) => (inNewNamespace(d) ? inNamespace(d, VALIDATION_NAMESPACE) : d)), { dryRun: true, absent, metadataOnly: true });
+    throwIfRefused(refused.map((r) => ({ ...r, object: changed.find((d) => d.key === r.object.key) ?? r.object })), "server-side validation failed: nothing was applied");
+
+    const applied: AppliedObject[] = [];
+    const entries = (): InventoryEntry[] => {
+      const appliedByKey = new Map(applied.map((a) => [a.key, a]));
+      return desired.map((d) => ({ ...d.ref, hash: d.hash, resourceVersion: appliedByKey.get(d.key)?.resourceVersion ?? live.get(d.key)?.resourceVersion ?? "" }));
+    };
+    try {
+      if (newNamespaces.has(env.namespace) && !desired.some((d) => d.key === refKey(namespaceRef))) await ensureNamespace(client, env.namespace);
+      const foundation = changed.filter((d) => FOUNDATION_KINDS.has(d.ref.kind));
+      const crds = foundation.filter((d) => d.ref.kind === "CustomResourceDefinition").map((d) => d.ref.name);
+      await applyChecked(client, foundation, applied, applyFieldValidation(false));
+      await waitForCrds(client, crds);
+      const rest = changed.filter((d) => !FOUNDATION_KINDS.has(d.ref.kind));
+      const late = await serverSideApply(client, rest.filter((d) => d.pendingCrd), { dryRun: true, absent, metadataOnly: true });
+      throwIfRefused(late.refused, "server-side validation failed after creating CRDs: nothing else was applied");
+      for (const wave of applyWaves(rest, (d) => d.ref.kind)) await applyChecked(client, wave, applied, applyFieldValidation(crds.length > 0));
+      const pruned = env.prune ? await prune(client, gone, live, at.id) : [];
+      const appliedByKey = new Map(applied.map((a) => [a.key, a]));
+      const result: ReleaseResult = {
+        created: changed.filter((d) => appliedByKey.get(d.key)?.created).map((d) => d.ref),
+        configured: changed.filter((d) => {
+          const a = appliedByKey.get(d.key);
+          return a && !a.created && a.resourceVersion !== live.get(d.key)?.resourceVersion;
+        }).map((d) => d.ref),
+        unchanged: 0,
+        pruned,
+        objects: desired.map((d) => d.ref),
+      };
+      result.unchanged = desired.length - result.created.length - result.configured.length;
+      this.applied = { sha, actor, objects: entries(), summary: `+${result.created.length} ~${result.configured.length} -${pruned.length}` };
+      return result;
+    } catch (error) {
+      if (applied.length > 0) {
+        // A release that failed part way still owns what it owned before, so a later release can prune it.
+        const kept = inventory.objects.filter((o) => !desiredKeys.has(refKey(o)));
+        this.applied = { sha, actor, objects: [...entries(), ...kept], summary: "" };
+        await this.record("failure", error instanceof Error ? (error.message.split("\n")[0] ?? "") : "failed").catch(() => undefined);
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Records how the last {@link apply} ended, with the objects it left the environment owning.
+   * The objects stay as they are whatever the verdict: applied is applied, healthy or not.
+   */
+  async record(result: ReleaseRecord["result"], summary?: string): Promise<void> {
+    const applied = this.applied;
+    if (!applied) return;
+    const inventory = await this.inventory;
+    const release: ReleaseRecord = { sha: applied.sha, time: new Date().toISOString(), actor: applied.actor, result, summary: summary ?? applied.summary };
+    const next: Inventory = { ...inventory, objects: applied.objects, releases: [release, ...inventory.releases] };
+    await writeInventory(this.target.client, this.at, next);
+    this.inventory = Promise.resolve(next);
+    this.applied = undefined;
+  }
+}
+
+async function applyChecked(client: KubeClient, objects: DesiredObject[], applied: AppliedObject[], fieldValidation: "Strict" | "Ignore"): Promise<void> {
+  if (objects.length === 0) return;
+  const out = await serverSideApply(client, objects, { metadataOnly: true, fieldValidation });
+  applied.push(...out.applied);
+  throwIfRefused(out.refused, "the apply failed part way: objects before this one were applied");
+}
+
+/** Releases `rendered` as `sha` in a session of its own and records it as successful at once: a release that does not wait for health. */
+export async function releaseEnvironment(input: ReleaseTarget & { rendered: RenderedObject[]; sha: string; actor: string }): Promise<ReleaseResult> {
+  const session = new ReleaseSession(input);
+  const result = await session.apply(input.rendered, input.sha, input.actor);
+  await session.record("success");
+  return result;
+}

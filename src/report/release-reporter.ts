@@ -1,0 +1,152 @@
+import type { ClusterOutcome } from "../domain/release.js";
+import type { ClusterProgress, Rollout } from "../domain/rollout.js";
+import { FINAL_ROLLOUT_STATES } from "../domain/rollout.js";
+import type { Forge, StatusState } from "../forge/types.js";
+import { withLock } from "../queue/environment-lock.js";
+import type { RedisClient } from "../queue/redis-connection.js";
+import type { ReportTarget, RolloutStore } from "../rollout/rollout-store.js";
+import { deployContext, failureDescription, firstLine, releaseSummary, resultComment, resultMarker, short, supersededDescription, type EnvironmentOutcome } from "./deploy-report.js";
+import { fleetSection } from "./fleet-comment.js";
+import { fleetStatus } from "./fleet-status.js";
+
+/** Where a rollout's page is: `<publicUrl>/rollouts/<id>`. */
+export function rolloutUrl(publicUrl: string, id: string): string {
+  return `${publicUrl.replace(/\/$/, "")}/rollouts/${id}`;
+}
+
+/** How often a fleet's status moves while clusters finish (wave changes and final states are posted at once). */
+const FLEET_PROGRESS_MS = 2_000;
+
+/**
+ * Everything a deploy tells the forge: the commit status of each environment (`ferry/deploy/<env>`)
+ * on every commit a rollout reports to, and the result comment on every change merged as one of
+ * them, with all their words. Jobs say what happened; the reporter decides what the forge shows.
+ * The forge it is given freezes each commit's final deploy status (see finalStatusOnce).
+ */
+export class ReleaseReporter {
+  /** Binds the reporter to one repository's forge, the rollouts and where Ferry is reached. */
+  constructor(
+    private readonly forge: Forge,
+    private readonly store: RolloutStore,
+    private readonly redis: RedisClient,
+    private readonly publicUrl: string,
+  ) {}
+
+  /** A deploy was queued: each environment pending on the merged commit. */
+  async queued(sha: string, environments: string[]): Promise<void> {
+    for (const env of environments) await this.forge.setStatus(sha, { context: deployContext(env), state: "pending", description: "queued" });
+  }
+
+  /** The commit's files or configuration could not be read: nothing was deployed. */
+  async configError(targets: ReportTarget[], message: string): Promise<void> {
+    for (const { sha } of unique(targets)) await this.forge.setStatus(sha, { context: "ferry/deploy", state: "failure", description: firstLine(message) });
+    const body = (sha: string) => [resultMarker(sha), `### Ferry release · \`${short(sha)}\``, "", "Nothing was deployed: the commit's files could not be read safely, or its configuration is invalid.", "", "```", message, "```"].join("\n");
+    for (const t of targets) if (t.change !== undefined) await this.forge.ensureComment(t.change, resultMarker(t.sha), body(t.sha));
+  }
+
+  /** An environment could not start its rollout (no cluster matched, policy, render): its status fails with the reason. */
+  async environmentError(targets: ReportTarget[], environment: string, message: string): Promise<void> {
+    for (const { sha } of unique(targets)) await this.forge.setStatus(sha, { context: deployContext(environment), state: "failure", description: firstLine(message) });
+    const body = (sha: string) => [resultMarker(sha), `### Ferry release · \`${short(sha)}\``, "", `**${environment} failed**; nothing was deployed to it:`, "", "```", message, "```"].join("\n");
+    for (const t of targets) if (t.change !== undefined) await this.forge.ensureComment(t.change, resultMarker(t.sha), body(t.sha));
+  }
+
+  /** A one-cluster release's progress (deploying, waiting for health, rolling back), as a running status. */
+  async progress(rollout: Rollout, description: string): Promise<void> {
+    await this.post(rollout, "running", () => description);
+  }
+
+  /** A cluster's release failed for a reason that may pass and will be tried again. */
+  async retrying(rollout: Rollout, attempt: { number: number; of: number }, message: string): Promise<void> {
+    if (!rollout.single) return;
+    await this.post(rollout, "pending", () => `retrying (attempt ${attempt.number}/${attempt.of}): ${firstLine(message)}`).catch(() => undefined);
+  }
+
+  /** A cluster of a fleet finished: the environment's counts move (at most every 2 s across all workers). */
+  async clusterFinished(rollout: Rollout): Promise<void> {
+    if (rollout.single || !(await this.store.throttle(rollout.id, "status", FLEET_PROGRESS_MS))) return;
+    await this.rolloutChanged(rollout);
+  }
+
+  /** The rollout moved (a wave began or ended, a gate, a final state): its status, and at wave ends and the end its comment. */
+  async rolloutChanged(rollout: Rollout, options: { comment?: boolean } = {}): Promise<void> {
+    if (rollout.single) {
+      if (rollout.state === "waiting") await this.post(rollout, "pending", () => `waiting for ${rollout.after ?? "the environment before"} to release ${short(rollout.sha)}`);
+      if (FINAL_ROLLOUT_STATES.has(rollout.state)) await this.finishSingle(rollout);
+    } else {
+      const view = { rollout, clusters: await this.store.clusters(rollout.id) };
+      const { state, description } = fleetStatus(view);
+      await this.post(rollout, state, () => description, rolloutUrl(this.publicUrl, rollout.id));
+    }
+    if (options.comment || FINAL_ROLLOUT_STATES.has(rollout.state)) await this.comment(rollout);
+  }
+
+  private async finishSingle(rollout: Rollout): Promise<void> {
+    const [cluster] = await this.store.clusters(rollout.id);
+    const outcome = cluster?.outcome ?? { kind: "skipped" as const, sha: rollout.sha, reason: rollout.reason ?? rollout.state };
+    const { state, description } = singleFinal(outcome, rollout);
+    await this.post(rollout, state, (sha) => description(sha));
+  }
+
+  /** Rewrites the result comment of every change the rollout reports to, from every rollout of its commit. */
+  async comment(rollout: Rollout): Promise<void> {
+    for (const target of await this.store.reports(rollout.id)) {
+      if (target.change === undefined) continue;
+      const change = target.change;
+      const lockKey = `ferry:lock:result-comment:${rollout.repo.forge}:${rollout.repo.fullName}:${change}:${target.sha}`;
+      await withLock(this.redis, lockKey, async () => {
+        const body = await this.resultBody(target.sha);
+        await this.forge.ensureComment(change, resultMarker(target.sha), body);
+      });
+    }
+  }
+
+  private async resultBody(mergedSha: string): Promise<string> {
+    const rollouts = await this.store.ofCommit(this.forge.repo, mergedSha);
+    const outcomes: EnvironmentOutcome[] = [];
+    const sections: string[] = [];
+    const budget = Math.floor((this.forge.maxCommentLength - 2_000) / Math.max(1, rollouts.length));
+    for (const rollout of rollouts) {
+      const clusters = await this.store.clusters(rollout.id);
+      const [first] = clusters;
+      if (rollout.single && first?.outcome) outcomes.push({ ...first.outcome, env: { name: rollout.environment, cluster: first.cluster } });
+      else if (rollout.single) sections.push(`**${rollout.environment}**: ⏳ ${inProgress(rollout, first)}`);
+      else sections.push(fleetSection({ rollout, clusters }, rolloutUrl(this.publicUrl, rollout.id), budget));
+    }
+    return resultComment(mergedSha, outcomes, sections);
+  }
+
+  /** Posts a status on every commit the rollout reports to; `describe` words it for each. */
+  private async post(rollout: Rollout, state: StatusState, describe: (sha: string) => string, targetUrl?: string): Promise<void> {
+    const context = deployContext(rollout.environment);
+    for (const { sha } of unique(await this.store.reports(rollout.id))) {
+      await this.forge.setStatus(sha, { context, state, description: describe(sha), ...(targetUrl === undefined ? {} : { targetUrl }) });
+    }
+  }
+}
+
+/** The final status of a one-cluster release, worded for each commit it reports to. */
+function singleFinal(outcome: ClusterOutcome, rollout: Rollout): { state: StatusState; description: (sha: string) => string } {
+  const head = outcome.sha;
+  switch (outcome.kind) {
+    case "released":
+      return { state: "success", description: (sha) => (sha === head ? `deployed: ${releaseSummary(outcome.result)}` : `included in release of ${short(head)}: ${releaseSummary(outcome.result)}`) };
+    case "already-released":
+      return { state: "success", description: (sha) => (sha === head ? `deployed ${short(head)} (released by an earlier job)` : `included in release of ${short(head)}`) };
+    case "superseded":
+      return { state: "success", description: () => supersededDescription(outcome.by) };
+    case "failed":
+      return { state: "failure", description: () => failureDescription(outcome.error, outcome.rollback) };
+    case "skipped":
+      return { state: rollout.state === "superseded" ? "success" : "failure", description: () => (rollout.state === "superseded" && rollout.supersededBy ? supersededDescription(rollout.supersededBy) : `not released: ${outcome.reason}`) };
+  }
+}
+
+function inProgress(rollout: Rollout, cluster: ClusterProgress | undefined): string {
+  if (rollout.state === "waiting") return `waiting for ${rollout.after ?? "the environment before"} to release \`${short(rollout.sha)}\``;
+  return cluster?.state === "releasing" ? `releasing \`${short(rollout.sha)}\` to ${cluster.cluster}` : `queued`;
+}
+
+function unique(targets: ReportTarget[]): ReportTarget[] {
+  return [...new Map(targets.map((t) => [t.sha, t])).values()];
+}
