@@ -1,8 +1,9 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { ForgeKind } from "../domain/repo.js";
-import { FINAL_ROLLOUT_STATES, type ClusterCounts, type ClusterState, type RolloutState } from "../domain/rollout.js";
+import { FINAL_ROLLOUT_STATES, type ClusterCounts, type RolloutState } from "../domain/rollout.js";
 import type { EnvironmentPlan } from "../plan/types.js";
 import type { EnvironmentOutcome } from "../report/deploy-report.js";
+import { CLUSTER_STATES } from "../report/fleet-status.js";
 
 /** Why a webhook delivery was refused (the forge sees a failed delivery). */
 export type WebhookRejection = "authentication" | "malformed" | "content-type" | "too-large" | "queue-unavailable";
@@ -54,9 +55,6 @@ const DURATION_BUCKETS = [0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800]
 const WAIT_BUCKETS = [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600];
 /** A wave releases many clusters, a few at a time, each waiting for health: minutes to hours. */
 const WAVE_BUCKETS = [10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400];
-
-/** The cluster states reported as `ferry_rollout_clusters`, each set on every update so none is left stale. */
-const ROLLOUT_CLUSTER_STATES: readonly ClusterState[] = ["pending", "releasing", "released", "already-released", "superseded", "skipped", "failed"];
 
 /**
  * Ferry's Prometheus metrics, in a registry of its own (never prom-client's global one, so several
@@ -158,7 +156,7 @@ export class Metrics {
 
   /** Sets `ferry_rollout_clusters` for `environment` from a rollout's cluster counts (every state, zeros included). */
   rolloutClusters(environment: string, counts: ClusterCounts): void {
-    for (const state of ROLLOUT_CLUSTER_STATES) this.rolloutClusterGauge.set({ environment, state }, counts[state]);
+    for (const state of CLUSTER_STATES) this.rolloutClusterGauge.set({ environment, state }, counts[state]);
   }
 
   /** One wave of a rollout of `environment` finished after `seconds`. */

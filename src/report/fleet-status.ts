@@ -49,7 +49,8 @@ export interface WaveSummary {
 /** GitHub's cap on a commit status description. */
 export const STATUS_LENGTH = 140;
 
-const CLUSTER_STATES: readonly ClusterState[] = ["pending", "releasing", "released", "already-released", "superseded", "skipped", "failed"];
+/** Every cluster state, in the order a rollout moves through them (outcomes last). */
+export const CLUSTER_STATES: readonly ClusterState[] = ["pending", "releasing", "released", "already-released", "superseded", "skipped", "failed"];
 
 /** Counts with every state at 0. */
 export function emptyCounts(): ClusterCounts {

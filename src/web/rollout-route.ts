@@ -3,7 +3,7 @@ import express, { type Request, type Response, type Router } from "express";
 import type { Logger } from "pino";
 import type { ClusterProgress, ClusterState } from "../domain/rollout.js";
 import { failureDescription, releaseSummary, short } from "../report/deploy-report.js";
-import { clusterCounts, emptyCounts, fleetStatus, formatDuration, notTouchedOf, releasedOf, waveSummaries, type RolloutView, type WaveSummary } from "../report/fleet-status.js";
+import { CLUSTER_STATES, clusterCounts, fleetStatus, formatDuration, notTouchedOf, releasedOf, waveSummaries, type RolloutView, type WaveSummary } from "../report/fleet-status.js";
 
 /** What the rollout page needs. */
 export interface RolloutRouteOptions {
@@ -17,8 +17,6 @@ export interface RolloutRouteOptions {
 
 /** A rollout id: 22 base64url characters (16 random bytes). */
 const ROLLOUT_ID = /^[A-Za-z0-9_-]{22}$/;
-
-const CLUSTER_STATES = Object.keys(emptyCounts()) as ClusterState[];
 
 const STYLE = `
 :root { color-scheme: light dark; --line: #8884; --muted: #888; }
@@ -118,7 +116,7 @@ function stateFilter(req: Request): Set<ClusterState> | undefined {
     if (typeof value !== "string") return undefined;
     for (const state of value.split(",")) {
       if (state === "") continue;
-      if (!(CLUSTER_STATES as string[]).includes(state)) return undefined;
+      if (!(CLUSTER_STATES as readonly string[]).includes(state)) return undefined;
       states.add(state as ClusterState);
     }
   }
