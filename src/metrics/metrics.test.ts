@@ -42,6 +42,35 @@ describe("Metrics", () => {
   });
 });
 
+describe("rollout metrics", () => {
+  test("set every cluster state of an environment's rollout, zeros included, so a state left behind reads 0", async () => {
+    const metrics = new Metrics();
+    const counts = { pending: 12, releasing: 2, released: 20, "already-released": 4, superseded: 0, skipped: 0, failed: 2 };
+    metrics.rolloutClusters("production", counts);
+    metrics.rolloutClusters("production", { ...counts, pending: 0, releasing: 0, released: 34 });
+    const text = await metrics.text();
+    assert.equal(line(text, 'ferry_rollout_clusters{environment="production",state="released"}'), 'ferry_rollout_clusters{environment="production",state="released"} 34');
+    assert.equal(line(text, 'ferry_rollout_clusters{environment="production",state="releasing"}'), 'ferry_rollout_clusters{environment="production",state="releasing"} 0');
+    assert.equal(line(text, 'ferry_rollout_clusters{environment="production",state="already-released"}'), 'ferry_rollout_clusters{environment="production",state="already-released"} 4');
+  });
+
+  test("time waves and count rollouts by their final state only", async () => {
+    const metrics = new Metrics();
+    metrics.waveFinished("production", 95);
+    metrics.waveFinished("production", 4000);
+    metrics.rolloutFinished("production", "failed");
+    metrics.rolloutFinished("production", "succeeded");
+    metrics.rolloutFinished("production", "succeeded");
+    metrics.rolloutFinished("production", "paused");
+    const text = await metrics.text();
+    assert.equal(line(text, 'ferry_rollout_wave_duration_seconds_bucket{le="120",environment="production"}'), 'ferry_rollout_wave_duration_seconds_bucket{le="120",environment="production"} 1');
+    assert.equal(line(text, 'ferry_rollout_wave_duration_seconds_count{environment="production"}'), 'ferry_rollout_wave_duration_seconds_count{environment="production"} 2');
+    assert.equal(line(text, 'ferry_rollouts_total{environment="production",result="succeeded"}'), 'ferry_rollouts_total{environment="production",result="succeeded"} 2');
+    assert.equal(line(text, 'ferry_rollouts_total{environment="production",result="failed"}'), 'ferry_rollouts_total{environment="production",result="failed"} 1');
+    assert.doesNotMatch(text, /^ferry_rollouts_total\{[^}]*result="paused"/m);
+  });
+});
+
 describe("endpointOf", () => {
   test("keeps Octokit's route templates, and bounds concrete URLs", () => {
     assert.equal(endpointOf("get", "/repos/{owner}/{repo}/git/ref/{ref}"), "GET /repos/{owner}/{repo}/git/ref/{ref}");

@@ -1,7 +1,9 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { ForgeKind } from "../domain/repo.js";
+import { FINAL_ROLLOUT_STATES, type ClusterCounts, type RolloutState } from "../domain/rollout.js";
 import type { EnvironmentPlan } from "../plan/types.js";
 import type { EnvironmentOutcome } from "../report/deploy-report.js";
+import { CLUSTER_STATES } from "../report/fleet-status.js";
 
 /** Why a webhook delivery was refused (the forge sees a failed delivery). */
 export type WebhookRejection = "authentication" | "malformed" | "content-type" | "too-large" | "queue-unavailable";
@@ -51,6 +53,8 @@ const QUEUE_COUNT_TIMEOUT_MS = 2000;
 
 const DURATION_BUCKETS = [0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
 const WAIT_BUCKETS = [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600];
+/** A wave releases many clusters, a few at a time, each waiting for health: minutes to hours. */
+const WAVE_BUCKETS = [10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400];
 
 /**
  * Ferry's Prometheus metrics, in a registry of its own (never prom-client's global one, so several
@@ -69,6 +73,9 @@ export class Metrics {
   private readonly jobWait = this.histogram("ferry_job_wait_seconds", "How long a new job waited in its queue before a worker started it, by queue.", ["queue"], WAIT_BUCKETS);
   private readonly releases = this.counter("ferry_releases_total", "Environment releases, by environment, cluster and result (the deploy outcome: released, already-released, superseded, failed).", ["environment", "cluster", "result"]);
   private readonly releaseDuration = this.histogram("ferry_release_duration_seconds", "Duration of the deploy job that released an environment, by environment and result.", ["environment", "result"], DURATION_BUCKETS);
+  private readonly rolloutClusterGauge = this.gauge("ferry_rollout_clusters", "Clusters of the environment's latest fleet rollout reported by this process, by environment and state (pending, releasing, released, already-released, superseded, skipped, failed).", ["environment", "state"]);
+  private readonly waveDuration = this.histogram("ferry_rollout_wave_duration_seconds", "How long one wave of a fleet rollout took, from its first cluster's start to its last one's end, by environment.", ["environment"], WAVE_BUCKETS);
+  private readonly rollouts = this.counter("ferry_rollouts_total", "Fleet rollouts that ended, by environment and result (succeeded, failed, aborted, superseded, blocked).", ["environment", "result"]);
   private readonly plans = this.counter("ferry_plans_total", "Environment plans, by environment, cluster and result (changes, no-changes, failed).", ["environment", "cluster", "result"]);
   private readonly planDuration = this.histogram("ferry_plan_duration_seconds", "Duration of the plan job that planned an environment, by environment and result.", ["environment", "result"], DURATION_BUCKETS);
   private readonly objectsApplied = this.counter("ferry_objects_applied_total", "Objects written by releases, by environment and action (created, configured).", ["environment", "action"]);
@@ -147,6 +154,21 @@ export class Metrics {
     }
   }
 
+  /** Sets `ferry_rollout_clusters` for `environment` from a rollout's cluster counts (every state, zeros included). */
+  rolloutClusters(environment: string, counts: ClusterCounts): void {
+    for (const state of CLUSTER_STATES) this.rolloutClusterGauge.set({ environment, state }, counts[state]);
+  }
+
+  /** One wave of a rollout of `environment` finished after `seconds`. */
+  waveFinished(environment: string, seconds: number): void {
+    this.waveDuration.observe({ environment }, Math.max(0, seconds));
+  }
+
+  /** A rollout of `environment` ended in `state`; a state that is not final (running, paused…) counts nothing. */
+  rolloutFinished(environment: string, state: RolloutState): void {
+    if (FINAL_ROLLOUT_STATES.has(state)) this.rollouts.inc({ environment, result: state });
+  }
+
   /** What a finished plan job found for each environment, and how long it took. */
   planned(plans: EnvironmentPlan[], seconds: number): void {
     for (const plan of plans) {
@@ -175,6 +197,10 @@ export class Metrics {
 
   private counter<L extends string>(name: string, help: string, labelNames: L[]): Counter<L> {
     return new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  private gauge<L extends string>(name: string, help: string, labelNames: L[]): Gauge<L> {
+    return new Gauge({ name, help, labelNames, registers: [this.registry] });
   }
 
   private histogram<L extends string>(name: string, help: string, labelNames: L[], buckets: number[]): Histogram<L> {
