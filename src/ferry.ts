@@ -22,6 +22,7 @@ import { runPlanJob } from "./jobs/plan-job.js";
 import { PlanStore } from "./plan/plan-store.js";
 import { Queues } from "./queue/queues.js";
 import { planRoute } from "./web/plan-route.js";
+import { rolloutRoute } from "./web/rollout-route.js";
 import { startWorkers } from "./worker/start-workers.js";
 import { ClusterRegistry } from "./kube/cluster-registry.js";
 import { createRenderer } from "./render/select-renderer.js";
@@ -128,6 +129,11 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
     const routes: Router[] = [];
     if (options.roles.web) {
       routes.push(planRoute(new PlanStore(fastRedis)));
+      const rollouts = new RolloutStore(fastRedis);
+      routes.push(rolloutRoute({ log, load: async (id) => {
+        const rollout = await rollouts.get(id);
+        return rollout && { rollout, clusters: await rollouts.clusters(id) };
+      } }));
       if (probot) {
         routes.push(githubWebhookRoute({ verify: (body, signature) => probot.webhooks.verify(body, signature), queues: intakeQueues, log, metrics: metrics.webhooks("github") }));
       }

@@ -40,6 +40,8 @@ async function queueAndRun(target: RedisTarget): Promise<void> {
     },
     plan: () => Promise.resolve([]),
     command: () => Promise.resolve(undefined),
+    rollout: () => Promise.resolve("succeeded" as const),
+    release: () => Promise.reject(new Error("no releases in this test")),
   });
   const queues = new Queues(connections[0]!, prefix !== undefined ? { prefix } : {});
   try {

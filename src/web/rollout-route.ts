@@ -163,7 +163,7 @@ function detailsHtml(c: ClusterProgress): string {
     case undefined:
       return "";
     case "released":
-      return escapeHtml(releaseSummary({ ...o.result, objects: [] }));
+      return escapeHtml(releaseSummary(o.result));
     case "already-released":
       return escapeHtml(`already running ${short(o.sha)}`);
     case "superseded":
