@@ -26,6 +26,7 @@ export type Authentication = AuthenticatedDelivery | RefusedDelivery;
 
 /** A delivery proven to come from the forge, ready to be parsed. */
 export interface AuthenticatedDelivery {
+  /** The delivery is the forge's. */
   readonly ok: true;
   /** Fields every log line about the delivery carries: forge, delivery id, event (GitLab: project too). */
   readonly logFields: Record<string, unknown>;
@@ -33,8 +34,9 @@ export interface AuthenticatedDelivery {
   readonly parse: (payload: unknown) => WebhookIntent;
 }
 
-/** A delivery refused before its payload is looked at: answered `status` with `{ error }`. */
+/** A delivery refused before it is parsed: answered `status` with `{ error }`. */
 export interface RefusedDelivery {
+  /** The delivery is refused. */
   readonly ok: false;
   /** 401 when the delivery is not proven to be the forge's; 400 when it lacks a header Ferry needs. */
   readonly status: 400 | 401;
