@@ -29,8 +29,10 @@ import { createRenderer } from "./render/select-renderer.js";
 import { Metrics } from "./metrics/metrics.js";
 import { describeRedis, openRedis, queuePrefix, redisIsUp, type RedisClient, type RedisTarget } from "./queue/redis-connection.js";
 import { startRedisServer, type RedisServer } from "./redis/redis-server.js";
-import { githubWebhookRoute } from "./web/github-webhook-route.js";
-import { gitlabWebhookRoute } from "./web/gitlab-webhook-route.js";
+import { githubIntake } from "./forge/github/github-intake.js";
+import { gitlabIntake } from "./forge/gitlab/gitlab-intake.js";
+import type { WebhookIntake } from "./forge/webhook-intake.js";
+import { webhookRoute } from "./web/webhook-route.js";
 import { adminCredentialsFromEnv, queueDashboardRoute } from "./web/queue-dashboard-route.js";
 import { createWebApp } from "./web/web-app.js";
 
@@ -134,12 +136,12 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
         const rollout = await rollouts.get(id);
         return rollout && { rollout, clusters: await rollouts.clusters(id) };
       } }));
-      if (probot) {
-        routes.push(githubWebhookRoute({ verify: (body, signature) => probot.webhooks.verify(body, signature), queues: intakeQueues, log, metrics: metrics.webhooks("github") }));
-      }
+      const intakes: WebhookIntake[] = [];
+      if (probot) intakes.push(githubIntake({ verify: (body, signature) => probot.webhooks.verify(body, signature) }));
       if (gitlab.webhookSecret || Object.keys(options.config.gitlab.projectSecrets).length > 0) {
-        routes.push(gitlabWebhookRoute({ secretFor: (project) => gitlabSecretFor(options, project), queues: intakeQueues, log, metrics: metrics.webhooks("gitlab") }));
+        intakes.push(gitlabIntake({ secretFor: (project) => gitlabSecretFor(options, project) }));
       }
+      for (const intake of intakes) routes.push(webhookRoute({ intake, queues: intakeQueues, log, metrics: metrics.webhooks(intake.forge) }));
       const admin = adminCredentialsFromEnv(options.env);
       if (admin) routes.push(queueDashboardRoute({ queues: intakeQueues.all(), credentials: admin }));
     }

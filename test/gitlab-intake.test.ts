@@ -6,14 +6,15 @@ import { after, before, describe, test } from "node:test";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import request from "supertest";
+import { gitlabIntake } from "../src/forge/gitlab/gitlab-intake.js";
 import { createLogger } from "../src/logger.js";
 import { DEPLOY_QUEUE } from "../src/queue/deploy-request.js";
 import { COMMAND_QUEUE, PLAN_QUEUE } from "../src/queue/plan-request.js";
 import { Queues } from "../src/queue/queues.js";
 import { connectRedis, redisIsUp } from "../src/queue/redis-connection.js";
 import { startRedisServer } from "../src/redis/redis-server.js";
-import { gitlabWebhookRoute } from "../src/web/gitlab-webhook-route.js";
 import { createWebApp } from "../src/web/web-app.js";
+import { webhookRoute } from "../src/web/webhook-route.js";
 import { gitlabFixture, gitlabFixtureFiles, gitlabMergeRequestEvent, gitlabNoteEvent, gitlabPushEvent, sendGitLabWebhook, type GitLabEventName } from "./support/gitlab-webhooks.js";
 import { startTestRedis } from "./support/redis.js";
 
@@ -44,7 +45,8 @@ describe("GitLab webhook intake", () => {
     queues = new Queues(intakeRedis);
     const log = createLogger({ level: "silent", pretty: false });
     const secrets = new Map([[shop.path, SHOP_SECRET]]);
-    const route = gitlabWebhookRoute({ secretFor: (project) => (project === undefined ? SHARED_SECRET : (secrets.get(project) ?? SHARED_SECRET)), queues, log, botUsername: "ferry-bot" });
+    const intake = gitlabIntake({ secretFor: (project) => (project === undefined ? SHARED_SECRET : (secrets.get(project) ?? SHARED_SECRET)), botUsername: "ferry-bot" });
+    const route = webhookRoute({ intake, queues, log });
     const app = createWebApp({ isReady: () => redisIsUp(intakeRedis), routes: [route], githubConfigured: false, log });
     server = app.listen(0, "127.0.0.1");
     await once(server, "listening");
@@ -141,7 +143,7 @@ describe("GitLab webhook intake", () => {
 
   test("with no secret for the project, every delivery is refused", async () => {
     const log = createLogger({ level: "silent", pretty: false });
-    const app = createWebApp({ isReady: () => Promise.resolve(true), routes: [gitlabWebhookRoute({ secretFor: () => undefined, queues, log })], githubConfigured: false, log });
+    const app = createWebApp({ isReady: () => Promise.resolve(true), routes: [webhookRoute({ intake: gitlabIntake({ secretFor: () => undefined }), queues, log })], githubConfigured: false, log });
     const res = await request(app).post("/api/gitlab/webhooks").set(headers("Merge Request Hook", "")).send(JSON.stringify(merged));
     assert.equal(res.status, 401);
     assert.deepEqual(await queued(), [0, 0, 0]);

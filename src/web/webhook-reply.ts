@@ -1,5 +1,6 @@
 import express, { type Request, type RequestHandler, type Response } from "express";
 import type { Logger } from "pino";
+import type { JsonBody } from "../forge/delivery-body.js";
 import { MalformedPayloadError } from "../forge/malformed-payload-error.js";
 import type { WebhookIntent } from "../domain/requests.js";
 import { noWebhookMetrics, type WebhookMetrics } from "../metrics/metrics.js";
@@ -31,18 +32,6 @@ function httpStatus(error: unknown): number | undefined {
 /** The body `rawWebhookBody` read, as text. */
 export function webhookBodyText(req: Request): string {
   return Buffer.isBuffer(req.body) ? req.body.toString("utf8") : "";
-}
-
-/** A webhook body read as JSON: its value, or `valid: false` when it is not JSON. */
-export type JsonBody = { valid: true; value: unknown } | { valid: false };
-
-/** Parses a webhook body as JSON without throwing. */
-export function readJsonBody(text: string): JsonBody {
-  try {
-    return { valid: true, value: JSON.parse(text) as unknown };
-  } catch {
-    return { valid: false };
-  }
 }
 
 /** A webhook that passed its forge's authentication, ready to be parsed and queued. */

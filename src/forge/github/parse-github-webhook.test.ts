@@ -201,10 +201,51 @@ describe("parseGitHubWebhook: issue_comment", () => {
     assert.equal(first.kind === "command" && first.request.environment, "prod");
   });
 
-  it("ignores comments without a plan command line, saying why", () => {
-    const none = { kind: "ignore", reason: "comment holds no /ferry plan command" };
-    for (const body of ["LGTM", "please /ferry plan", "/Ferry plan", "/ferry  deploy", "/ferry planning", "/ferry plan staging prod", "> /ferry plan", "`/ferry plan`", ""]) {
-      assert.deepEqual(parseGitHubWebhook("issue_comment", "d", comment(body)), none, JSON.stringify(body));
+  it("turns `/ferry continue` and `/ferry abort [env]` into commands", () => {
+    assert.deepEqual(parseGitHubWebhook("issue_comment", "delivery-5", comment("Canary looks fine.\n/ferry continue")), {
+      kind: "command",
+      request: {
+        repo: { forge: "github", fullName: "acme/shop", installationId: 7 },
+        change: 42,
+        commentId: 9001,
+        user: "octo-reviewer",
+        command: "continue",
+        deliveryId: "delivery-5",
+      },
+    });
+    const abort = parseGitHubWebhook("issue_comment", "d", comment("/ferry abort production\n/ferry continue"));
+    assert.deepEqual(abort.kind === "command" && [abort.request.command, abort.request.environment], ["abort", "production"]);
+  });
+
+  it("passes every command on a merged or closed pull request through to the worker", () => {
+    // Rollouts are continued and aborted after the merge; the worker answers a plan asked for on a closed change.
+    for (const merged of [true, false]) {
+      for (const command of ["plan", "continue", "abort"] as const) {
+        const payload = comment(`/ferry ${command} staging`);
+        payload.issue.state = "closed";
+        payload.issue.closed_at = "2024-05-01T12:00:00Z";
+        if (merged && payload.issue.pull_request !== undefined) payload.issue.pull_request.merged_at = "2024-05-01T12:00:00Z";
+        const intent = parseGitHubWebhook("issue_comment", "d", payload);
+        assert.deepEqual(intent.kind === "command" && [intent.request.command, intent.request.environment, intent.request.change], [command, "staging", 42], `${command}, merged: ${merged}`);
+      }
+    }
+  });
+
+  it("ignores comments without a command line, saying what they held", () => {
+    const reasons: Array<[string, string]> = [
+      ["LGTM", "comment holds no /ferry command"],
+      ["", "comment holds no /ferry command"],
+      ["/Ferry plan", "comment holds no /ferry command"],
+      ["please /ferry plan", "comment holds no /ferry plan command"],
+      ["> /ferry continue", "comment holds no /ferry continue command"],
+      ["`/ferry abort`", "comment holds no /ferry abort command"],
+      ["/ferry  deploy", 'comment line "/ferry  deploy" is not a command: /ferry plan|continue|abort [environment]'],
+      ["/ferry deploy", 'comment line "/ferry deploy" is not a command: /ferry plan|continue|abort [environment]'],
+      ["/ferry planning", 'comment line "/ferry planning" is not a command: /ferry plan|continue|abort [environment]'],
+      ["/ferry plan staging prod", 'comment line "/ferry plan staging prod" is not a command: /ferry plan|continue|abort [environment]'],
+    ];
+    for (const [body, reason] of reasons) {
+      assert.deepEqual(parseGitHubWebhook("issue_comment", "d", comment(body)), { kind: "ignore", reason }, JSON.stringify(body));
     }
     // GitHub's own example: a comment on a plain issue.
     assert.deepEqual(parseGitHubWebhook("issue_comment", "d", githubPayload("issue_comment", "created")), {
@@ -216,7 +257,9 @@ describe("parseGitHubWebhook: issue_comment", () => {
   });
 
   it("ignores commands from bots, Ferry's own comments among them", () => {
-    assert.deepEqual(parseGitHubWebhook("issue_comment", "d", comment("/ferry plan", "ferry[bot]", "Bot")), { kind: "ignore", reason: "comment by bot ferry[bot]" });
+    for (const body of ["/ferry plan", "/ferry continue", "/ferry abort"]) {
+      assert.deepEqual(parseGitHubWebhook("issue_comment", "d", comment(body, "ferry[bot]", "Bot")), { kind: "ignore", reason: "comment by bot ferry[bot]" });
+    }
   });
 
   it("ignores edited and deleted comments", () => {

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { MalformedPayloadError, parsePayload } from "../malformed-payload-error.js";
-import { planCommandIntent } from "../plan-command.js";
+import { commentCommandIntent } from "../comment-command.js";
 import type { RepoRef } from "../../domain/repo.js";
 import type { WebhookIntent } from "../../domain/requests.js";
 
@@ -137,13 +137,13 @@ function pushIntent(deliveryId: string, payload: unknown): WebhookIntent {
   };
 }
 
-/** A person's new comment on a pull request with a `/ferry plan` line becomes a command. */
+/** A person's new comment on a pull request, open, closed or merged, with a `/ferry plan|continue|abort` line becomes a command. */
 function commentIntent(deliveryId: string, payload: unknown): WebhookIntent {
   const p = parsePayload(issueCommentCreated, payload, "issue_comment.created");
   if (p.issue.pull_request === undefined) return { kind: "ignore", reason: "comment is on an issue, not a pull request" };
   // Bots, Ferry among them, never run commands, so Ferry cannot answer its own comments.
   if (p.comment.user.type === "Bot") return { kind: "ignore", reason: `comment by bot ${p.comment.user.login}` };
-  return planCommandIntent(
+  return commentCommandIntent(
     p.comment.body ?? "",
     { repo: repoRef(p), change: p.issue.number, commentId: p.comment.id, user: p.comment.user.login, deliveryId },
     "comment",

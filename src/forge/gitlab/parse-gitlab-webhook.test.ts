@@ -136,7 +136,7 @@ describe("parseGitLabWebhook: Push Hook", () => {
 
 describe("parseGitLabWebhook: Note Hook", () => {
   it("ignores GitLab's own example note, which holds no command", () => {
-    assert.deepEqual(parseGitLabWebhook("Note Hook", "d", gitlabFixture(gitlabFixtureFiles.mergeRequestNote)), { kind: "ignore", reason: "note holds no /ferry plan command" });
+    assert.deepEqual(parseGitLabWebhook("Note Hook", "d", gitlabFixture(gitlabFixtureFiles.mergeRequestNote)), { kind: "ignore", reason: "note holds no /ferry command" });
   });
 
   it("turns /ferry plan in GitLab's example note into a command on its merge request", () => {
@@ -168,6 +168,41 @@ describe("parseGitLabWebhook: Note Hook", () => {
       kind: "command",
       request: { repo, change: 9, commentId: 777, user: "reviewer", command: "plan", deliveryId: "d" },
     });
+  });
+
+  it("turns /ferry continue and /ferry abort [env] into commands", () => {
+    assert.deepEqual(parseGitLabWebhook("Note Hook", "d", note("Canary looks fine.\n/ferry continue")), {
+      kind: "command",
+      request: { repo, change: 9, commentId: 777, user: "reviewer", command: "continue", deliveryId: "d" },
+    });
+    assert.deepEqual(parseGitLabWebhook("Note Hook", "d", note("/ferry abort production")), {
+      kind: "command",
+      request: { repo, change: 9, commentId: 777, user: "reviewer", command: "abort", environment: "production", deliveryId: "d" },
+    });
+  });
+
+  it("passes every command on a merged or closed merge request through to the worker, from GitLab's example notes", () => {
+    // Rollouts are continued and aborted after the merge; the worker answers a plan asked for on a closed change.
+    for (const file of [gitlabFixtureFiles.mergeRequestNote, gitlabFixtureFiles.goMergeRequestNote]) {
+      for (const state of ["merged", "closed"]) {
+        for (const command of ["plan", "continue", "abort"] as const) {
+          const payload = gitlabFixture(file);
+          (payload["object_attributes"] as Record<string, unknown>)["note"] = `/ferry ${command} staging`;
+          (payload["merge_request"] as Record<string, unknown>)["state"] = state;
+          const intent = parseGitLabWebhook("Note Hook", "d", payload);
+          assert.deepEqual(intent.kind === "command" && [intent.request.command, intent.request.environment, intent.request.change], [command, "staging", 1], `${file} ${state} ${command}`);
+        }
+      }
+    }
+  });
+
+  it("ignores notes without a command line, saying what they held", () => {
+    const reasons: Array<[string, string]> = [
+      ["could someone run /ferry abort please", "note holds no /ferry abort command"],
+      ["/ferry deploy", 'note line "/ferry deploy" is not a command: /ferry plan|continue|abort [environment]'],
+      ["/ferry continue staging prod", 'note line "/ferry continue staging prod" is not a command: /ferry plan|continue|abort [environment]'],
+    ];
+    for (const [body, reason] of reasons) assert.deepEqual(parseGitLabWebhook("Note Hook", "d", note(body)), { kind: "ignore", reason }, body);
   });
 
   it("ignores notes on commits, edited notes and system notes", () => {

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { field, stringField } from "../untyped-fields.js";
 import { MalformedPayloadError, parsePayload } from "../malformed-payload-error.js";
-import { planCommandIntent } from "../plan-command.js";
+import { commentCommandIntent } from "../comment-command.js";
 import type { RepoRef } from "../../domain/repo.js";
 import type { WebhookIntent } from "../../domain/requests.js";
 
@@ -144,7 +144,7 @@ function pushIntent(deliveryId: string, payload: unknown): WebhookIntent {
   };
 }
 
-/** A person's new note on a merge request with a `/ferry plan` line becomes a command. */
+/** A person's new note on a merge request, open, closed or merged, with a `/ferry plan|continue|abort` line becomes a command. */
 function noteIntent(deliveryId: string, payload: unknown, options: GitLabWebhookOptions): WebhookIntent {
   const p = parsePayload(noteEvent, payload, "Note Hook");
   const note = p.object_attributes;
@@ -156,7 +156,7 @@ function noteIntent(deliveryId: string, payload: unknown, options: GitLabWebhook
   if (bot !== undefined && p.user.username.toLowerCase() === bot) return { kind: "ignore", reason: `note by Ferry (${p.user.username})` };
   if (note.note.includes(FERRY_MARKER)) return { kind: "ignore", reason: "note written by Ferry" };
   if (p.merge_request === undefined) throw new MalformedPayloadError("Note Hook payload: merge_request: missing on a merge request note");
-  return planCommandIntent(note.note, { repo: gitlabRepoRef(p), change: p.merge_request.iid, commentId: note.id, user: p.user.username, deliveryId }, "note");
+  return commentCommandIntent(note.note, { repo: gitlabRepoRef(p), change: p.merge_request.iid, commentId: note.id, user: p.user.username, deliveryId }, "note");
 }
 
 /**

@@ -1,0 +1,56 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { commentCommandIntent, type CommentSource } from "./comment-command.js";
+
+const source: CommentSource = { repo: { forge: "github", fullName: "acme/shop", installationId: 7 }, change: 42, commentId: 9001, user: "octo", deliveryId: "d" };
+const read = (body: string) => commentCommandIntent(body, source, "comment");
+
+describe("commentCommandIntent", () => {
+  it("reads each command, with or without an environment", () => {
+    const cases: Array<[string, string, string | undefined]> = [
+      ["/ferry plan", "plan", undefined],
+      ["/ferry plan staging", "plan", "staging"],
+      ["/ferry continue", "continue", undefined],
+      ["/ferry continue production", "continue", "production"],
+      ["/ferry abort", "abort", undefined],
+      ["/ferry abort eu-west", "abort", "eu-west"],
+    ];
+    for (const [body, command, environment] of cases) {
+      assert.deepEqual(read(body), { kind: "command", request: { ...source, command, ...(environment === undefined ? {} : { environment }) } }, body);
+    }
+  });
+
+  it("finds the command on any line, trimmed, and the first command line wins", () => {
+    assert.deepEqual(read("Rollout looks healthy.\r\n  /ferry continue\tproduction  \r\nthanks"), {
+      kind: "command",
+      request: { ...source, command: "continue", environment: "production" },
+    });
+    const first = read("/ferry deploy\n/ferry abort\n/ferry plan staging");
+    assert.deepEqual(first.kind === "command" && [first.request.command, first.request.environment], ["abort", undefined]);
+  });
+
+  it("says which /ferry line is not a command", () => {
+    for (const line of ["/ferry deploy", "/ferry plan a b", "/ferry continue staging prod", "/ferry  abort", "/ferry aborted", "/ferry", "/ferry Plan"]) {
+      assert.deepEqual(read(`Please:\n${line}\n`), { kind: "ignore", reason: `comment line "${line}" is not a command: /ferry plan|continue|abort [environment]` }, line);
+    }
+  });
+
+  it("quotes at most 60 characters of a line that is not a command", () => {
+    const intent = read(`/ferry deploy ${"x".repeat(10_000)}`);
+    assert.equal(intent.kind === "ignore" && intent.reason, `comment line "/ferry deploy ${"x".repeat(46)}…" is not a command: /ferry plan|continue|abort [environment]`);
+  });
+
+  it("names a command written inside a sentence, a quote or code, which is not one", () => {
+    const mentions: Array<[string, string]> = [["could someone run /ferry abort please", "abort"], ["> /ferry continue", "continue"], ["`/ferry plan staging`", "plan"]];
+    for (const [body, command] of mentions) {
+      assert.deepEqual(read(body), { kind: "ignore", reason: `comment holds no /ferry ${command} command` }, body);
+    }
+  });
+
+  it("says the comment holds no command when it names none, with the forge's noun", () => {
+    for (const body of ["LGTM", "", "/Ferry plan", "/ferryplan", "ferry continue"]) {
+      assert.deepEqual(read(body), { kind: "ignore", reason: "comment holds no /ferry command" }, body);
+    }
+    assert.deepEqual(commentCommandIntent("LGTM", source, "note"), { kind: "ignore", reason: "note holds no /ferry command" });
+  });
+});

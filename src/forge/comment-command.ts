@@ -1,0 +1,46 @@
+import type { CommandName, CommandRequest, WebhookIntent } from "../domain/requests.js";
+
+/** Every command a comment may hold; a Record so that adding a CommandName without it fails to compile. */
+const COMMANDS: Record<CommandName, true> = { plan: true, continue: true, abort: true };
+const NAMES = Object.keys(COMMANDS).join("|");
+
+/** A comment line holding a command: `/ferry <command>`, or `/ferry <command> <env>`. */
+const COMMAND_LINE = new RegExp(`^/ferry (${NAMES})(?:\\s+(\\S+))?$`);
+/** A line addressed to Ferry, command or not. */
+const FERRY_LINE = /^\/ferry(?:\s|$)/;
+/** A command named anywhere in the text, e.g. inside a sentence or a quote. */
+const MENTION = new RegExp(`/ferry (${NAMES})\\b`);
+/** How much of a line that is not a command the ignore reason quotes. */
+const QUOTED_LINE_MAX = 60;
+
+/** Where a comment was written and by whom: what a command request carries besides the command itself. */
+export type CommentSource = Pick<CommandRequest, "repo" | "change" | "commentId" | "user" | "deliveryId">;
+
+/**
+ * The command a comment asks for when a line of its `body` is `/ferry plan|continue|abort [env]`
+ * (the first such line counts), or an ignore saying what the `noun` ("comment", "note") held
+ * instead: a `/ferry` line that is not a command, a command named but not on a line of its own, or nothing.
+ */
+export function commentCommandIntent(body: string, source: CommentSource, noun: string): WebhookIntent {
+  const lines = body.split(/\r?\n/).map((line) => line.trim());
+  for (const line of lines) {
+    const match = COMMAND_LINE.exec(line);
+    const command = match?.[1];
+    if (command === undefined || !isCommandName(command)) continue;
+    const environment = match?.[2];
+    return { kind: "command", request: { ...source, command, ...(environment === undefined ? {} : { environment }) } };
+  }
+  const other = lines.find((line) => FERRY_LINE.test(line));
+  if (other !== undefined) return { kind: "ignore", reason: `${noun} line "${quoted(other)}" is not a command: /ferry ${NAMES} [environment]` };
+  const mentioned = MENTION.exec(body)?.[1];
+  return { kind: "ignore", reason: `${noun} holds no /ferry ${mentioned === undefined ? "" : `${mentioned} `}command` };
+}
+
+function isCommandName(name: string): name is CommandName {
+  return Object.hasOwn(COMMANDS, name);
+}
+
+/** A line short enough to quote in a log line and a webhook answer. */
+function quoted(line: string): string {
+  return line.length <= QUOTED_LINE_MAX ? line : `${line.slice(0, QUOTED_LINE_MAX)}…`;
+}
