@@ -66,7 +66,7 @@ export class FerryHarness {
   static async start(
     kind: (typeof FORGES)[number] = "github",
     env: NodeJS.ProcessEnv = {},
-    options: { roles?: Roles; kubeconfig?: string; claimMs?: number } = {},
+    options: { roles?: Roles; kubeconfig?: string; claimMs?: number; serverConfig?: Record<string, unknown> } = {},
   ): Promise<FerryHarness> {
     const cleanups: Array<() => Promise<void>> = [];
     const redis = await startTestRedis();
@@ -78,10 +78,12 @@ export class FerryHarness {
     const configFile = join(dir, "server.yml");
     await writeFile(
       configFile,
-      stringify({
-        clusters: [{ name: TEST_CLUSTER, context: "ferry-test", kubeconfig: options.kubeconfig ?? testKubeConfigPath() }],
-        policy: [{ repositories: ["acme/*"], clusters: [TEST_CLUSTER], namespaces: ["e2e-*"], clusterScopedKinds: [] }],
-      }),
+      stringify(
+        options.serverConfig ?? {
+          clusters: [{ name: TEST_CLUSTER, context: "ferry-test", kubeconfig: options.kubeconfig ?? testKubeConfigPath() }],
+          policy: [{ repositories: ["acme/*"], clusters: [TEST_CLUSTER], namespaces: ["e2e-*"], clusterScopedKinds: [] }],
+        },
+      ),
     );
     const logLines: string[] = [];
     const sink = new Writable({
@@ -120,12 +122,12 @@ export class FerryHarness {
   }
 
   /** A new repository `acme/<random>` (or another owner's) with `.ferry.yml` deploying `deploy/` on main to a fresh namespace. */
-  async createRepo(options: { environment?: Record<string, unknown>; owner?: string } = {}): Promise<TestRepo> {
+  async createRepo(options: { environment?: Record<string, unknown>; environments?: (namespace: string) => Array<Record<string, unknown>>; owner?: string } = {}): Promise<TestRepo> {
     const fullName = `${options.owner ?? "acme"}/${uniqueName("shop")}`;
     const namespace = uniqueName("e2e");
     const git = await GitRepo.create();
     await git.writeFiles({
-      ".ferry.yml": stringify({ version: 1, environments: [{ name: "staging", branch: "main", path: "deploy", cluster: TEST_CLUSTER, namespace, ...options.environment }] }),
+      ".ferry.yml": stringify({ version: 1, environments: options.environments?.(namespace) ?? [{ name: "staging", branch: "main", path: "deploy", cluster: TEST_CLUSTER, namespace, ...options.environment }] }),
       "README.md": "test repository\n",
     });
     await git.commit("initial");
