@@ -345,3 +345,261 @@ environments:
     assert.deepEqual(errorLines("version: 1\n").map((l) => l.split(": ").slice(0, 2).join(": ")), [".ferry.yml:1:1: environments"]);
   });
 });
+
+/** A `.ferry.yml` with one environment per entry, each given as YAML lines after `name:` (indented 4). */
+function fleetConfig(...environments: string[]): string {
+  return `version: 1\nenvironments:\n${environments.map((e) => `  - ${e.trim().replace(/\n/g, "\n    ")}\n`).join("")}`;
+}
+
+describe("parseFerryConfig: fleets", () => {
+  it("accepts clusters: as a list of names, read as { names }", () => {
+    const config = parseFerryConfig(fleetConfig("name: web\nbranch: main\npath: deploy\nclusters: [eu-1, eu-2]\nnamespace: shop"));
+    assert.deepEqual(config.environments, [{ name: "web", branch: "main", path: "deploy", clusters: { names: ["eu-1", "eu-2"] }, namespace: "shop", prune: true }]);
+  });
+
+  it("accepts clusters: as a selector, {} included", () => {
+    const config = parseFerryConfig(
+      fleetConfig(
+        `name: web
+branch: main
+path: deploy
+clusters:
+  names: [canary]
+  matchLabels: {tier: prod}
+  matchExpressions:
+    - {key: region, operator: In, values: [eu, us]}
+    - {key: deprecated, operator: DoesNotExist}
+namespace: shop`,
+        "name: all\nbranch: main\npath: deploy\nclusters: {}\nnamespace: shop",
+      ),
+    );
+    assert.deepEqual(config.environments[0]?.clusters, {
+      names: ["canary"],
+      matchLabels: { tier: "prod" },
+      matchExpressions: [
+        { key: "region", operator: "In", values: ["eu", "us"] },
+        { key: "deprecated", operator: "DoesNotExist" },
+      ],
+    });
+    assert.deepEqual(config.environments[1]?.clusters, {});
+  });
+
+  it("needs exactly one of cluster: and clusters:", () => {
+    const lines = errorLines(
+      fleetConfig("name: a\nbranch: main\npath: x\nnamespace: shop", "name: b\nbranch: main\npath: x\ncluster: c\nclusters: [c]\nnamespace: shop"),
+    );
+    assert.deepEqual(lines, [
+      ".ferry.yml:3:5: environments.0.cluster: give either cluster: <name> or clusters: <selector>",
+      ".ferry.yml:11:15: environments.1.clusters: give either cluster: or clusters:, not both",
+    ]);
+  });
+
+  it("reports selector mistakes where they stand", () => {
+    const lines = errorLines(
+      fleetConfig(
+        "name: a\nbranch: main\npath: x\nclusters: eu-1\nnamespace: shop",
+        "name: b\nbranch: main\npath: x\nclusters: []\nnamespace: shop",
+        `name: c
+branch: main
+path: x
+clusters:
+  matchLabels: {Tier!: prod}
+  matchExpressions: [{key: region, operator: In}, {key: gpu, operator: Exists, values: ["yes"]}]
+namespace: shop`,
+      ),
+    );
+    assert.deepEqual(lines, [
+      ".ferry.yml:6:15: environments.0.clusters: must be a list of cluster names or a selector { names, matchLabels, matchExpressions }",
+      ".ferry.yml:11:15: environments.1.clusters: Too small: expected array to have >=1 items",
+      '.ferry.yml:17:28: environments.2.clusters.matchLabels.Tier!: "Tier!" must be a label key: an optional DNS subdomain prefix and /, then a name of at most 63 letters, digits, -, _ or . that starts and ends with a letter or digit',
+      ".ferry.yml:18:26: environments.2.clusters.matchExpressions.0.values: In needs at least one value",
+      ".ferry.yml:18:92: environments.2.clusters.matchExpressions.1.values: Exists takes no values",
+    ]);
+  });
+
+  it("accepts a rollout in waves, naming unnamed waves wave-<n>", () => {
+    const config = parseFerryConfig(
+      fleetConfig(`name: web
+branch: main
+path: deploy
+clusters: {matchLabels: {tier: prod}}
+namespace: shop
+rollout:
+  waves:
+    - {name: canary, clusters: [eu-1], approval: true}
+    - {clusters: {matchLabels: {region: eu}}, maxParallel: 25%, failureBudget: 1, pause: 24h}
+    - {maxParallel: 5, failureBudget: 10%}`),
+    );
+    assert.deepEqual(config.environments[0]?.rollout, {
+      waves: [
+        { name: "canary", clusters: { names: ["eu-1"] }, approval: true },
+        { name: "wave-2", clusters: { matchLabels: { region: "eu" } }, maxParallel: "25%", failureBudget: 1, pause: "24h" },
+        { name: "wave-3", maxParallel: 5, failureBudget: "10%" },
+      ],
+    });
+  });
+
+  it("refuses bad wave settings, naming the field", () => {
+    const lines = errorLines(
+      fleetConfig(`name: web
+branch: main
+path: deploy
+clusters: {}
+namespace: shop
+rollout:
+  waves:
+    - {name: Canary, clusters: [eu-1], maxParallel: 0, failureBudget: -1}
+    - {clusters: [eu-2], maxParallel: 0%, failureBudget: 101%, pause: 25h}
+    - {clusters: [eu-3], maxParallel: 1.5, failureBudget: many, pause: soon}
+    - {clusters: [eu-4], maxParallel: "50", approval: maybe, colour: red}`),
+    );
+    assert.deepEqual(lines, [
+      ".ferry.yml:10:18: environments.0.rollout.waves.0.name: must be a DNS label (lower-case letters, digits, -)",
+      ".ferry.yml:10:57: environments.0.rollout.waves.0.maxParallel: must be at least 1",
+      ".ferry.yml:10:75: environments.0.rollout.waves.0.failureBudget: must be at least 0",
+      ".ferry.yml:11:43: environments.0.rollout.waves.1.maxParallel: must be a percentage from 1% to 100%",
+      ".ferry.yml:11:62: environments.0.rollout.waves.1.failureBudget: must be a percentage from 0% to 100%",
+      ".ferry.yml:11:75: environments.0.rollout.waves.1.pause: must be more than 0s and at most 24h",
+      ".ferry.yml:12:43: environments.0.rollout.waves.2.maxParallel: must be a whole number of at least 1 or a percentage such as 25%",
+      ".ferry.yml:12:63: environments.0.rollout.waves.2.failureBudget: must be a whole number or a percentage such as 10%",
+      ".ferry.yml:12:76: environments.0.rollout.waves.2.pause: must be a duration such as 30s, 5m or 1h30m",
+      ".ferry.yml:13:43: environments.0.rollout.waves.3.maxParallel: must be a whole number of at least 1 or a percentage such as 25%",
+      ".ferry.yml:13:59: environments.0.rollout.waves.3.approval: Invalid input: expected boolean, received string",
+      '.ferry.yml:13:11: environments.0.rollout.waves.3: Unrecognized key: "colour"',
+    ]);
+  });
+
+  it("refuses a wave without clusters: unless it is the last, gates on the last wave, pause with approval, and duplicate names", () => {
+    const lines = errorLines(
+      fleetConfig(`name: web
+branch: main
+path: deploy
+clusters: {}
+namespace: shop
+rollout:
+  waves:
+    - {pause: 5m}
+    - {name: wave-1, clusters: [eu-2], pause: 5m, approval: true}
+    - {clusters: [eu-3], pause: 1h, approval: true}`),
+    );
+    assert.deepEqual(lines, [
+      ".ferry.yml:10:11: environments.0.rollout.waves.0.clusters: only the last wave may leave out clusters: (it takes the rest)",
+      ".ferry.yml:11:18: environments.0.rollout.waves.1.name: duplicate wave name \"wave-1\"",
+      ".ferry.yml:11:65: environments.0.rollout.waves.1.approval: give pause or approval, not both",
+      ".ferry.yml:12:37: environments.0.rollout.waves.2.pause: the last wave cannot pause: no wave follows it",
+      ".ferry.yml:12:51: environments.0.rollout.waves.2.approval: the last wave cannot ask for approval: no wave follows it",
+    ]);
+  });
+
+  it("refuses an empty rollout, and a rollout without clusters:", () => {
+    const lines = errorLines(
+      fleetConfig(
+        "name: a\nbranch: main\npath: x\nclusters: {}\nnamespace: shop\nrollout: {waves: []}",
+        "name: b\nbranch: main\npath: x\ncluster: c\nnamespace: shop\nrollout: {waves: [{}]}",
+      ),
+    );
+    assert.deepEqual(lines, [
+      ".ferry.yml:8:22: environments.0.rollout.waves: Too small: expected array to have >=1 items",
+      ".ferry.yml:14:14: environments.1.rollout: rollout needs clusters: (one cluster is released at once)",
+    ]);
+  });
+
+  it("accepts a single last wave without clusters:, and approval: false on the last wave", () => {
+    const config = parseFerryConfig(fleetConfig("name: a\nbranch: main\npath: x\nclusters: {}\nnamespace: shop\nrollout: {waves: [{approval: false}]}"));
+    assert.deepEqual(config.environments[0]?.rollout, { waves: [{ name: "wave-1", approval: false }] });
+  });
+
+  it("keeps the wait timeout at an hour at most while pauses go to 24h", () => {
+    const lines = errorLines(fleetConfig("name: a\nbranch: main\npath: x\ncluster: c\nnamespace: shop\nwait: {timeout: 24h}"));
+    assert.deepEqual(lines, [".ferry.yml:8:21: environments.0.wait.timeout: must be more than 0s and at most 1h"]);
+  });
+});
+
+describe("parseFerryConfig: after", () => {
+  const env = (name: string, branch: string, after?: string) =>
+    `name: ${name}\nbranch: ${branch}\npath: x\ncluster: c\nnamespace: shop${after === undefined ? "" : `\nafter: ${after}`}`;
+
+  it("accepts a chain of environments of one branch", () => {
+    const config = parseFerryConfig(fleetConfig(env("dev", "main"), env("staging", "main", "dev"), env("prod", "main", "staging")));
+    assert.deepEqual(
+      config.environments.map((e) => e.after),
+      [undefined, "dev", "staging"],
+    );
+  });
+
+  it("refuses after: naming another branch's environment, itself, or closing a cycle", () => {
+    const lines = errorLines(
+      fleetConfig(env("staging", "release"), env("production", "main", "staging"), env("loop", "main", "loop"), env("a", "main", "b"), env("b", "main", "a")),
+    );
+    assert.deepEqual(lines, [
+      ".ferry.yml:13:12: environments.1.after: staging is deployed from branch release, not main: promotion waits for the same commit",
+      ".ferry.yml:19:12: environments.2.after: loop cannot wait for itself",
+      ".ferry.yml:25:12: environments.3.after: environments wait for each other in a cycle: a → b → a",
+    ]);
+  });
+});
+
+describe("parseFerryConfig: cluster templates", () => {
+  it("accepts ${cluster.name} and ${cluster.labels.<key>} in path, namespace and Helm values, and $${ for a literal ${", () => {
+    const config = parseFerryConfig(
+      fleetConfig(`name: web
+branch: main
+path: deploy/\${cluster.labels.region}
+clusters: {matchLabels: {tier: prod}}
+namespace: shop-\${cluster.labels.topology.kubernetes.io/zone}
+helm:
+  valuesFiles: ["values-\${cluster.name}.yaml"]
+  values: {cluster: "\${cluster.name}", hosts: ["\${cluster.name}.example.com"], script: "echo $\${HOME}", replicas: 3}`),
+    );
+    const [web] = config.environments;
+    assert.equal(web?.path, "deploy/${cluster.labels.region}");
+    assert.equal(web?.namespace, "shop-${cluster.labels.topology.kubernetes.io/zone}");
+    assert.deepEqual(web?.helm, {
+      valuesFiles: ["values-${cluster.name}.yaml"],
+      values: { cluster: "${cluster.name}", hosts: ["${cluster.name}.example.com"], script: "echo $${HOME}", replicas: 3 },
+    });
+  });
+
+  it("accepts templates with cluster: too", () => {
+    assert.equal(parseFerryConfig(fleetConfig("name: web\nbranch: main\npath: deploy/${cluster.name}\ncluster: eu-1\nnamespace: shop")).environments[0]?.path, "deploy/${cluster.name}");
+  });
+
+  it("refuses any other ${...}, naming the field, Helm values included", () => {
+    const allowed = "only ${cluster.name} and ${cluster.labels.<key>} are allowed (write $${ for a literal ${)";
+    const lines = errorLines(
+      fleetConfig(`name: web
+branch: main
+path: deploy/\${env}
+cluster: c
+namespace: \${cluster.namespace}
+helm:
+  valuesFiles: ["\${cluster.labels.Bad Key}.yaml"]
+  values: {image: {tag: "\${sha}"}, hosts: [ok, "\${cluster.name"]}`),
+    );
+    assert.deepEqual(lines, [
+      `.ferry.yml:5:11: environments.0.path: unknown template \${env}: ${allowed}`,
+      `.ferry.yml:7:16: environments.0.namespace: unknown template \${cluster.namespace}: ${allowed}`,
+      '.ferry.yml:9:21: environments.0.helm.valuesFiles.0: ${cluster.labels.Bad Key}: "Bad Key" is not a label key',
+      `.ferry.yml:10:29: environments.0.helm.values.image.tag: unknown template \${sha}: ${allowed}`,
+      `.ferry.yml:10:52: environments.0.helm.values.hosts.1: unclosed \${: ${allowed}`,
+    ]);
+  });
+
+  it("checks a templated namespace and path with the templates filled by a placeholder", () => {
+    const lines = errorLines(
+      fleetConfig(
+        "name: a\nbranch: main\npath: /deploy/${cluster.name}\ncluster: c\nnamespace: Shop-${cluster.name}",
+        `name: b\nbranch: main\npath: x\ncluster: c\nnamespace: ${"n".repeat(62)}-\${cluster.name}`,
+        "name: c\nbranch: main\npath: x\ncluster: c\nnamespace: ${cluster.name}-",
+        "name: d\nbranch: main\npath: x\ncluster: c\nnamespace: shop\nhelm: {valuesFiles: ['../${cluster.name}.yaml']}",
+      ),
+    );
+    assert.deepEqual(lines, [
+      ".ferry.yml:5:11: environments.0.path: must be a relative path inside the repository (no leading /, no ..)",
+      ".ferry.yml:7:16: environments.0.namespace: must be a DNS label (lower-case letters, digits, -)",
+      ".ferry.yml:12:16: environments.1.namespace: must be at most 63 characters",
+      ".ferry.yml:17:16: environments.2.namespace: must be a DNS label (lower-case letters, digits, -)",
+      ".ferry.yml:23:26: environments.3.helm.valuesFiles.0: must be a relative path inside the chart's directory (no leading /, no ..)",
+    ]);
+  });
+});

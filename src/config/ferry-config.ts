@@ -1,18 +1,53 @@
 import { z } from "zod";
+import { afterProblems } from "./after-chains.js";
+import { clusterSelectorSchema } from "./cluster-selector.js";
+import { expandTemplates } from "./cluster-templates.js";
+import { durationMs, durationSchema } from "./duration.js";
 import { parseYamlConfig } from "./parse-yaml-config.js";
+import { rolloutSchema } from "./rollout.js";
+
+/** Milliseconds in a duration string (`1m30s` → 90000). */
+export { durationMs } from "./duration.js";
 
 /** The file a repository keeps its environments in. */
 export const FERRY_CONFIG_FILE = ".ferry.yml";
 
 const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
-/** A path inside the repository: relative, no `..`, no backslashes. */
-const repoPath = z
-  .string()
-  .min(1)
-  .refine((p) => !p.startsWith("/") && !p.includes("\\") && !p.split("/").includes(".."), {
-    message: "must be a relative path inside the repository (no leading /, no ..)",
+/** What a namespace must look like, as a config error says it. */
+const DNS_LABEL_RULE = "must be a DNS label (lower-case letters, digits, -)";
+
+/** True when `text` is a DNS label of at most 63 characters, as a namespace must be. */
+export function isDnsLabel(text: string): boolean {
+  return text.length <= 63 && dnsLabel.test(text);
+}
+
+/** True when `path` is relative and stays inside its root: no leading /, no `..`, no backslashes. */
+export function isRelativeInside(path: string): boolean {
+  return !path.startsWith("/") && !path.includes("\\") && !path.split("/").includes("..");
+}
+
+/**
+ * A string that may hold cluster templates (`${cluster.name}`, `${cluster.labels.<key>}`). Any other
+ * `${...}` is refused; `check` sees the text with each template replaced by `x`, so mistakes that do
+ * not depend on the cluster are caught before any release.
+ */
+function templated(schema: z.ZodString, check: (text: string) => string | undefined) {
+  return schema.superRefine((text, ctx) => {
+    const { text: sample, problems } = expandTemplates(text, () => "x");
+    for (const message of problems) ctx.addIssue({ code: "custom", message });
+    const problem = problems.length === 0 ? check(sample) : undefined;
+    if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
   });
+}
+
+/** A path inside the repository: relative, no `..`, no backslashes; may hold cluster templates. */
+const repoPath = templated(z.string().min(1), (p) =>
+  isRelativeInside(p) ? undefined : "must be a relative path inside the repository (no leading /, no ..)",
+);
+
+/** A namespace: a DNS label, once its cluster templates are filled in. */
+const namespace = templated(z.string(), (ns) => (!dnsLabel.test(ns) ? DNS_LABEL_RULE : ns.length > 63 ? "must be at most 63 characters" : undefined));
 
 /** How an environment's directory becomes objects; `auto` picks Kustomize, then Helm, then plain YAML by the files it holds. */
 export const renderModeSchema = z.enum(["auto", "plain", "kustomize", "helm"]);
@@ -20,13 +55,24 @@ export const renderModeSchema = z.enum(["auto", "plain", "kustomize", "helm"]);
 /** How an environment's directory becomes objects. */
 export type RenderMode = z.output<typeof renderModeSchema>;
 
-/** A values file of a chart: relative to the chart's directory, no `..`, no backslashes. */
-const valuesFile = z
-  .string()
-  .min(1)
-  .refine((p) => !p.startsWith("/") && !p.includes("\\") && !p.split("/").includes(".."), {
-    message: "must be a relative path inside the chart's directory (no leading /, no ..)",
-  });
+/** A values file of a chart: relative to the chart's directory, no `..`, no backslashes; may hold cluster templates. */
+const valuesFile = templated(z.string().min(1), (p) =>
+  isRelativeInside(p) ? undefined : "must be a relative path inside the chart's directory (no leading /, no ..)",
+);
+
+/** Inline Helm values; each string in them may hold cluster templates, and a bad one is reported where it stands. */
+const helmValues = z.record(z.string(), z.unknown()).superRefine((values, ctx) => {
+  const visit = (value: unknown, path: (string | number)[]): void => {
+    if (typeof value === "string") {
+      for (const message of expandTemplates(value, () => "x").problems) ctx.addIssue({ code: "custom", path, message });
+    } else if (Array.isArray(value)) {
+      value.forEach((item, i) => visit(item, [...path, i]));
+    } else if (typeof value === "object" && value !== null) {
+      for (const [key, item] of Object.entries(value)) visit(item, [...path, key]);
+    }
+  };
+  visit(values, []);
+});
 
 /** Helm options of an environment whose path holds a chart. */
 export const helmOptionsSchema = z.strictObject({
@@ -39,7 +85,7 @@ export const helmOptionsSchema = z.strictObject({
   /** Values files, in order (later ones win), relative to the chart's directory. */
   valuesFiles: z.array(valuesFile).optional(),
   /** Values given inline; they win over every values file. */
-  values: z.record(z.string(), z.unknown()).optional(),
+  values: helmValues.optional(),
   /** What to do with Helm hooks other than tests: refuse the render (default) or leave them out. */
   hooks: z.enum(["refuse", "skip"]).optional(),
 });
@@ -47,24 +93,8 @@ export const helmOptionsSchema = z.strictObject({
 /** Helm options of an environment. */
 export type HelmOptions = z.output<typeof helmOptionsSchema>;
 
-/** The longest wait `.ferry.yml` may ask for: a release holds its environment's lock while it waits. */
-const MAX_WAIT_MS = 3_600_000;
-
-/** Units a duration may use, in milliseconds. */
-const DURATION_UNITS: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1_000 };
-
-/** A duration as people write it: `30s`, `5m`, `1h`, `1m30s`. */
-const duration = z.string().superRefine((text, ctx) => {
-  if (!/^(?=\d)(\d+h)?(\d+m)?(\d+s)?$/.test(text)) ctx.addIssue({ code: "custom", message: "must be a duration such as 30s, 5m or 1h30m" });
-  else if (durationMs(text) === 0 || durationMs(text) > MAX_WAIT_MS) ctx.addIssue({ code: "custom", message: "must be more than 0s and at most 1h" });
-});
-
-/** Milliseconds in a duration string (`1m30s` → 90000); 0 for text that is not one. */
-export function durationMs(text: string): number {
-  let total = 0;
-  for (const [, amount, unit] of text.matchAll(/(\d+)([hms])/g)) total += Number(amount) * (DURATION_UNITS[unit ?? ""] ?? 0);
-  return total;
-}
+/** A duration a release may wait, up to an hour: a release holds its environment's lock while it waits. */
+const duration = durationSchema("1h");
 
 /** How long a release waits for its workloads by default. */
 export const DEFAULT_WAIT = "5m";
@@ -75,23 +105,52 @@ export const waitSchema = z.union([z.boolean(), z.strictObject({ timeout: durati
 /** What a release that does not become healthy does: roll back to the last successful release, or leave the cluster as applied. */
 export const onFailureSchema = z.enum(["none", "rollback"]);
 
-/** One deploy target of a repository. */
-export const environmentSchema = z.strictObject({
-  name: z.string().regex(dnsLabel, "must be a DNS label (lower-case letters, digits, -)").max(63),
-  branch: z.string().min(1),
-  path: repoPath,
-  cluster: z.string().min(1),
-  namespace: z.string().regex(dnsLabel, "must be a DNS label (lower-case letters, digits, -)").max(63),
-  prune: z.boolean().default(true),
-  after: z.string().optional(),
-  /** How `path` is rendered; absent means `auto`. */
-  render: renderModeSchema.optional(),
-  helm: helmOptionsSchema.optional(),
-  /** How long a release waits for its workloads to be up; absent means `{ timeout: 5m }`. */
-  wait: waitSchema.optional(),
-  /** What a release that does not become healthy does; absent means `none`. */
-  onFailure: onFailureSchema.optional(),
-});
+/**
+ * One deploy target of a repository, as declared: one cluster (`cluster:`) or many (`clusters:`, a
+ * selector, released in the waves of `rollout:`). `path`, `namespace` and Helm values may use
+ * `${cluster.name}` and `${cluster.labels.<key>}`, filled in for each cluster.
+ */
+export const environmentSchema = z
+  .strictObject({
+    name: z.string().regex(dnsLabel, "must be a DNS label (lower-case letters, digits, -)").max(63),
+    branch: z.string().min(1),
+    /** Directory of the manifests (or chart), relative to the repository root; may use cluster templates. */
+    path: repoPath,
+    /** The one cluster this environment is released to; or give `clusters`. */
+    cluster: z.string().min(1).optional(),
+    /** The registered clusters this environment is released to; or give `cluster`. */
+    clusters: clusterSelectorSchema.optional(),
+    /** Namespace for objects that name none; a DNS label once cluster templates are filled in. */
+    namespace,
+    prune: z.boolean().default(true),
+    /** Another environment of the same branch that must have released a commit before this one does. */
+    after: z.string().optional(),
+    /** How `path` is rendered; absent means `auto`. */
+    render: renderModeSchema.optional(),
+    helm: helmOptionsSchema.optional(),
+    /** How long a release waits for its workloads to be up; absent means `{ timeout: 5m }`. */
+    wait: waitSchema.optional(),
+    /** What a release that does not become healthy does; absent means `none`. */
+    onFailure: onFailureSchema.optional(),
+    /** The waves a release of `clusters` goes in; absent: every cluster at once. */
+    rollout: rolloutSchema.optional(),
+  })
+  .superRefine((env, ctx) => {
+    if (env.cluster === undefined && env.clusters === undefined) {
+      ctx.addIssue({ code: "custom", path: ["cluster"], message: "give either cluster: <name> or clusters: <selector>" });
+    } else if (env.cluster !== undefined && env.clusters !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["clusters"], message: "give either cluster: or clusters:, not both" });
+    }
+    if (env.rollout !== undefined && env.clusters === undefined) {
+      ctx.addIssue({ code: "custom", path: ["rollout"], message: "rollout needs clusters: (one cluster is released at once)" });
+    }
+    if (env.helm !== undefined && env.render !== undefined && env.render !== "auto" && env.render !== "helm") {
+      ctx.addIssue({ code: "custom", path: ["helm"], message: `helm options need render: helm or auto, not ${env.render}` });
+    }
+    if (env.onFailure === "rollback" && env.wait === false) {
+      ctx.addIssue({ code: "custom", path: ["onFailure"], message: "rollback needs a release that waits for health: drop wait: false" });
+    }
+  });
 
 /** `.ferry.yml`, version 1. */
 export const ferryConfigSchema = z
@@ -107,21 +166,19 @@ export const ferryConfigSchema = z
       }
       names.add(env.name);
     });
-    config.environments.forEach((env, i) => {
-      if (env.helm !== undefined && env.render !== undefined && env.render !== "auto" && env.render !== "helm") {
-        ctx.addIssue({ code: "custom", path: ["environments", i, "helm"], message: `helm options need render: helm or auto, not ${env.render}` });
-      }
-      if (env.onFailure === "rollback" && env.wait === false) {
-        ctx.addIssue({ code: "custom", path: ["environments", i, "onFailure"], message: "rollback needs a release that waits for health: drop wait: false" });
-      }
-      if (env.after !== undefined && !names.has(env.after)) {
-        ctx.addIssue({ code: "custom", path: ["environments", i, "after"], message: `no environment named "${env.after}"` });
-      }
-    });
+    for (const { index, message } of afterProblems(config.environments)) {
+      ctx.addIssue({ code: "custom", path: ["environments", index, "after"], message });
+    }
   });
 
-/** A named deploy target: a directory of manifests, its branch, cluster and default namespace. */
-export type Environment = z.output<typeof environmentSchema>;
+/** One entry of `.ferry.yml` as declared: one cluster or a selector of many, with templates not yet filled in. */
+export type DeclaredEnvironment = z.output<typeof environmentSchema>;
+
+/**
+ * A deploy target resolved for one cluster: a directory of manifests, its branch, cluster and default
+ * namespace, templates filled in (see `environmentFor`). What render, plan and release work with.
+ */
+export type Environment = Omit<DeclaredEnvironment, "cluster" | "clusters" | "rollout"> & { cluster: string };
 
 /** A repository's validated `.ferry.yml`. */
 export type FerryConfig = z.output<typeof ferryConfigSchema>;
@@ -136,6 +193,3 @@ export function waitTimeoutMs(env: Pick<Environment, "wait">): number | undefine
   if (env.wait === false) return undefined;
   return durationMs((typeof env.wait === "object" ? env.wait.timeout : undefined) ?? DEFAULT_WAIT);
 }
-
-/** The environment as `.ferry.yml` declares it (placeholder until fleet targets land). */
-export type DeclaredEnvironment = Environment;

@@ -73,6 +73,93 @@ policy:
 `);
     assert.deepEqual(lines, ['ferry.yaml:6:25: policy.0.clusters.1: no cluster named "prod"']);
   });
+
+  it("accepts Kubernetes label keys and values on clusters", () => {
+    const config = parseServerConfig(
+      `clusters:
+  - name: eu-1
+    context: eu-1
+    labels: {region: eu, topology.kubernetes.io/zone: eu-1a, Tier_2: "", ferry.dev/wave: "1"}
+`,
+      "ferry.yaml",
+    );
+    assert.deepEqual(config.clusters[0]?.labels, { region: "eu", "topology.kubernetes.io/zone": "eu-1a", Tier_2: "", "ferry.dev/wave": "1" });
+  });
+
+  it("refuses bad label keys and values, each at its entry", () => {
+    const lines = errorLines(`clusters:
+  - name: eu-1
+    context: eu-1
+    labels:
+      "bad key": x
+      Example.com/zone: a
+      region: -eu
+      tier: ${"x".repeat(64)}
+`);
+    assert.deepEqual(
+      lines.map((l) => l.split(" must ")[0]),
+      ['ferry.yaml:5:18: clusters.0.labels.bad key: "bad key"', 'ferry.yaml:6:25: clusters.0.labels.Example.com/zone: "Example.com/zone"', 'ferry.yaml:7:15: clusters.0.labels.region: "-eu"', `ferry.yaml:8:13: clusters.0.labels.tier: "${"x".repeat(64)}"`],
+    );
+    assert.match(lines[0] ?? "", /must be a label key: an optional DNS subdomain prefix and \/, then a name of at most 63 letters/);
+    assert.match(lines[2] ?? "", /must be a label value: empty, or at most 63 letters, digits, -, _ or \./);
+  });
+
+  it("refuses a cluster name given twice", () => {
+    assert.deepEqual(errorLines("clusters:\n  - {name: eu-1, context: a}\n  - {name: eu-2, context: b}\n  - {name: eu-1, context: c}\n"), [
+      'ferry.yaml:4:12: clusters.2.name: duplicate cluster "eu-1"',
+    ]);
+  });
+
+  it("accepts policy rules by clusterSelector, by clusters, or both", () => {
+    const config = parseServerConfig(
+      `clusters:
+  - {name: eu-1, context: a, labels: {region: eu}}
+policy:
+  - repositories: ["acme/*"]
+    clusterSelector: {matchLabels: {region: eu}}
+    namespaces: [shop]
+  - repositories: ["acme/*"]
+    clusters: [eu-1]
+    clusterSelector: {matchExpressions: [{key: tier, operator: Exists}]}
+    namespaces: [web]
+`,
+      "ferry.yaml",
+    );
+    assert.deepEqual(config.policy, [
+      { repositories: ["acme/*"], clusterSelector: { matchLabels: { region: "eu" } }, namespaces: ["shop"], clusterScopedKinds: [] },
+      { repositories: ["acme/*"], clusters: ["eu-1"], clusterSelector: { matchExpressions: [{ key: "tier", operator: "Exists" }] }, namespaces: ["web"], clusterScopedKinds: [] },
+    ]);
+  });
+
+  it("refuses a policy rule with neither clusters nor clusterSelector, a bad selector, or unregistered names in it", () => {
+    const lines = errorLines(`clusters:
+  - {name: eu-1, context: a}
+policy:
+  - repositories: ["acme/*"]
+    namespaces: [shop]
+  - repositories: ["acme/*"]
+    clusterSelector: [eu-1]
+    namespaces: [shop]
+  - repositories: ["acme/*"]
+    clusterSelector: {names: [eu-1, eu-9], matchExpressions: [{key: region, operator: In}]}
+    namespaces: [shop]
+`);
+    assert.deepEqual(lines, [
+      "ferry.yaml:4:5: policy.0.clusters: give clusters: [names or *], clusterSelector: {...}, or both",
+      "ferry.yaml:7:22: policy.1.clusterSelector: Invalid input: expected object, received array",
+      "ferry.yaml:10:63: policy.2.clusterSelector.matchExpressions.0.values: In needs at least one value",
+    ]);
+    assert.deepEqual(
+      errorLines(`clusters:
+  - {name: eu-1, context: a}
+policy:
+  - repositories: ["acme/*"]
+    clusterSelector: {names: [eu-1, eu-9]}
+    namespaces: [shop]
+`),
+      ['ferry.yaml:5:37: policy.0.clusterSelector.names.1: no cluster named "eu-9"'],
+    );
+  });
 });
 
 describe("loadServerConfig", () => {

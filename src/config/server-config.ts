@@ -1,6 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { permanent } from "../errors.js";
+import { clusterSelectorObjectSchema } from "./cluster-selector.js";
+import { labelsSchema } from "./label-syntax.js";
 import { parseYamlConfig } from "./parse-yaml-config.js";
 
 /** A Kubernetes API endpoint Ferry may write to, registered by the operator. */
@@ -12,22 +14,35 @@ export const clusterSchema = z
     /** Kubeconfig file; defaults to $KUBECONFIG or ~/.kube/config. */
     kubeconfig: z.string().min(1).optional(),
     inCluster: z.boolean().default(false),
-    labels: z.record(z.string(), z.string()).default({}),
+    /** Kubernetes-style labels (`region: eu`), read by cluster selectors and `${cluster.labels.<key>}` templates. */
+    labels: labelsSchema.default({}),
   })
   .refine((c) => c.inCluster !== (c.context !== undefined), {
     message: "give either a kubeconfig context or inCluster: true",
   });
 
-/** Which repositories may deploy to which clusters, namespaces and cluster-scoped kinds. */
-export const policyRuleSchema = z.strictObject({
-  /** Repository full names; `*` matches any run of characters (`acme/*`: every repository of acme). */
-  repositories: z.array(z.string().min(1)).min(1),
-  clusters: z.array(z.string().min(1)).min(1),
-  /** Namespaces, with `*` wildcards. */
-  namespaces: z.array(z.string().min(1)).min(1),
-  /** Cluster-scoped kinds the repositories may own, e.g. Namespace, CustomResourceDefinition. */
-  clusterScopedKinds: z.array(z.string().min(1)).default([]),
-});
+/**
+ * Which repositories may deploy to which clusters, namespaces and cluster-scoped kinds. A rule covers
+ * a cluster that `clusters` names (or `*`) or that `clusterSelector` selects; it needs one of them.
+ */
+export const policyRuleSchema = z
+  .strictObject({
+    /** Repository full names; `*` matches any run of characters (`acme/*`: every repository of acme). */
+    repositories: z.array(z.string().min(1)).min(1),
+    /** Cluster names, or `*` for every cluster. */
+    clusters: z.array(z.string().min(1)).min(1).optional(),
+    /** Clusters by labels (and names), as in `.ferry.yml`'s `clusters:`. */
+    clusterSelector: clusterSelectorObjectSchema.optional(),
+    /** Namespaces, with `*` wildcards. */
+    namespaces: z.array(z.string().min(1)).min(1),
+    /** Cluster-scoped kinds the repositories may own, e.g. Namespace, CustomResourceDefinition. */
+    clusterScopedKinds: z.array(z.string().min(1)).default([]),
+  })
+  .superRefine((rule, ctx) => {
+    if (rule.clusters === undefined && rule.clusterSelector === undefined) {
+      ctx.addIssue({ code: "custom", path: ["clusters"], message: "give clusters: [names or *], clusterSelector: {...}, or both" });
+    }
+  });
 
 /** The operator's configuration (`ferry serve --config FILE`). */
 export const serverConfigSchema = z
@@ -42,14 +57,23 @@ export const serverConfigSchema = z
     policy: z.array(policyRuleSchema).default([]),
   })
   .superRefine((config, ctx) => {
-    const names = new Set(config.clusters.map((c) => c.name));
-    config.policy.forEach((rule, i) =>
-      rule.clusters.forEach((cluster, j) => {
+    const names = new Set<string>();
+    config.clusters.forEach((cluster, i) => {
+      if (names.has(cluster.name)) ctx.addIssue({ code: "custom", path: ["clusters", i, "name"], message: `duplicate cluster "${cluster.name}"` });
+      names.add(cluster.name);
+    });
+    config.policy.forEach((rule, i) => {
+      rule.clusters?.forEach((cluster, j) => {
         if (cluster !== "*" && !names.has(cluster)) {
           ctx.addIssue({ code: "custom", path: ["policy", i, "clusters", j], message: `no cluster named "${cluster}"` });
         }
-      }),
-    );
+      });
+      rule.clusterSelector?.names?.forEach((cluster, j) => {
+        if (!names.has(cluster)) {
+          ctx.addIssue({ code: "custom", path: ["policy", i, "clusterSelector", "names", j], message: `no cluster named "${cluster}"` });
+        }
+      });
+    });
   });
 
 /** A registered cluster. */

@@ -1,6 +1,8 @@
 import type { RedisClient } from "../queue/redis-connection.js";
 import type { Logger } from "pino";
-import type { Environment } from "../config/ferry-config.js";
+import pLimit from "p-limit";
+import type { DeclaredEnvironment, Environment } from "../config/ferry-config.js";
+import { rolloutWaves } from "../fleet/rollout-waves.js";
 import type { ServerConfig } from "../config/server-config.js";
 import { isPermanent } from "../errors.js";
 import type { Forge, ForgeFactory } from "../forge/types.js";
@@ -52,7 +54,7 @@ export async function runPlanJob(request: PlanRequest, attempt: Attempt, deps: P
   const checkouts = new Checkouts(forge);
   try {
     let checkout: Checkout;
-    let environments: Environment[];
+    let environments: DeclaredEnvironment[];
     try {
       // A commit whose archive cannot be extracted safely fails here too, and is reported like a bad config.
       checkout = await checkouts.get(request.headSha);
@@ -67,7 +69,7 @@ export async function runPlanJob(request: PlanRequest, attempt: Attempt, deps: P
     await Promise.all(environments.map((env) => forge.setStatus(request.headSha, { context: planContext(env.name), state: "pending", description: "planning" })));
     let plans: EnvironmentPlan[];
     try {
-      plans = await Promise.all(environments.map((env) => planOne(env, checkout, request, deps)));
+      plans = (await Promise.all(environments.map((env) => planFleet(env, checkout, request, deps)))).flat();
     } catch (error) {
       if (attempt.number < attempt.of) {
         await Promise.all(environments.map((env) => forge.setStatus(request.headSha, { context: planContext(env.name), state: "pending", description: `retrying: ${firstLine((error as Error).message)}` })));
@@ -86,6 +88,36 @@ export async function runPlanJob(request: PlanRequest, attempt: Attempt, deps: P
   } finally {
     await checkouts.dispose();
   }
+}
+
+/**
+ * Plans an environment on each of its clusters (a few at a time) and merges clusters whose plans
+ * are identical: a fleet's plan shows each distinct diff once, with the clusters it applies to, and
+ * a cluster apart only where its live state makes its diff differ.
+ */
+async function planFleet(declared: DeclaredEnvironment, checkout: Checkout, request: PlanRequest, deps: PlanJobDeps): Promise<EnvironmentPlan[]> {
+  let targets: Environment[];
+  try {
+    targets = [...rolloutWaves(declared, deps.config).targets.values()];
+  } catch (error) {
+    if (!isPermanent(error)) throw error;
+    return [{ environment: declared.name, cluster: declared.cluster ?? "", sha: request.headSha, objects: [], counts: { create: 0, update: 0, delete: 0, unchanged: 0 }, error: (error as Error).message }];
+  }
+  const limit = pLimit(8);
+  const plans = await Promise.all(targets.map((env) => limit(() => planOne(env, checkout, request, deps))));
+  const groups = new Map<string, { plan: EnvironmentPlan; clusters: string[] }>();
+  for (const plan of plans) {
+    const key = JSON.stringify([plan.objects, plan.counts, plan.error ?? null]);
+    const group = groups.get(key);
+    if (group) group.clusters.push(plan.cluster);
+    else groups.set(key, { plan, clusters: [plan.cluster] });
+  }
+  return [...groups.values()].map(({ plan, clusters }) => ({ ...plan, cluster: clusterList(clusters) }));
+}
+
+/** Cluster names as a plan heading shows them: the first five, then how many more. */
+function clusterList(clusters: string[]): string {
+  return clusters.length <= 5 ? clusters.join(", ") : `${clusters.slice(0, 5).join(", ")} and ${clusters.length - 5} more`;
 }
 
 async function planOne(env: Environment, checkout: Checkout, request: PlanRequest, deps: PlanJobDeps): Promise<EnvironmentPlan> {

@@ -96,6 +96,53 @@ describe("grantFor", () => {
   });
 });
 
+describe("grantFor with cluster selectors", () => {
+  const config = serverConfig({
+    clusters: [
+      { name: "eu-1", context: "eu-1", labels: { region: "eu", tier: "prod" } },
+      { name: "eu-2", context: "eu-2", labels: { region: "eu", tier: "canary" } },
+      { name: "us-1", context: "us-1", labels: { region: "us", tier: "prod" } },
+      { name: "lab", context: "lab" },
+    ],
+    policy: [
+      { repositories: ["acme/*"], clusterSelector: { matchLabels: { region: "eu" } }, namespaces: ["shop"] },
+      { repositories: ["acme/shop"], clusterSelector: { matchExpressions: [{ key: "tier", operator: "In", values: ["prod"] }] }, namespaces: ["monitoring"] },
+      { repositories: ["acme/web"], clusters: ["lab"], clusterSelector: { matchExpressions: [{ key: "tier", operator: "NotIn", values: ["prod"] }] }, namespaces: ["web"] },
+      { repositories: ["acme/ops"], clusterSelector: { names: ["lab"], matchExpressions: [{ key: "region", operator: "DoesNotExist" }] }, namespaces: ["ops"] },
+      { repositories: ["acme/all"], clusterSelector: {}, namespaces: ["*"] },
+    ],
+  });
+  const at = (cluster: string, namespace = "shop") => env({ cluster, namespace });
+
+  it("grants what every rule selecting the cluster by labels gives", () => {
+    assert.deepEqual(grantFor(config, "acme/shop", at("eu-1")), { cluster: "eu-1", namespaces: ["shop", "monitoring"], clusterScopedKinds: [] });
+    assert.deepEqual(grantFor(config, "acme/shop", at("eu-2")).namespaces, ["shop"]);
+    assert.deepEqual(grantFor(config, "acme/shop", at("us-1", "monitoring")).namespaces, ["monitoring"]);
+  });
+
+  it("refuses a cluster no rule for the repository selects", () => {
+    assertPermanent(() => grantFor(config, "acme/web", at("us-1", "web")), /policy does not allow acme\/web to deploy to cluster "us-1"/);
+    assertPermanent(() => grantFor(config, "acme/ops", at("us-1", "ops")), /policy does not allow acme\/ops to deploy to cluster "us-1"/);
+  });
+
+  it("applies a rule when its clusters name the cluster or its selector selects it", () => {
+    assert.deepEqual(grantFor(config, "acme/web", at("lab", "web")).namespaces, ["web"], "named, and a cluster without the label is NotIn");
+    assert.deepEqual(grantFor(config, "acme/web", at("eu-2", "web")).namespaces, ["shop", "web"], "selected by NotIn");
+  });
+
+  it("selects by names or by labels within one selector", () => {
+    assert.deepEqual(grantFor(config, "acme/ops", at("lab", "ops")).namespaces, ["ops"]);
+  });
+
+  it("selects every cluster with an empty selector", () => {
+    for (const cluster of ["eu-1", "eu-2", "us-1", "lab"]) assert.equal(grantFor(config, "acme/all", at(cluster, "anything")).cluster, cluster);
+  });
+
+  it("still refuses an unregistered cluster first", () => {
+    assertPermanent(() => grantFor(config, "acme/all", at("mars")), /^environment staging: cluster "mars" is not registered with Ferry$/);
+  });
+});
+
 describe("policyViolations", () => {
   const grant: Grant = { cluster: "staging", namespaces: ["shop", "shop-*"], clusterScopedKinds: ["CustomResourceDefinition"] };
   const deployment = (namespace: string): ObjectRef => ({ apiVersion: "apps/v1", kind: "Deployment", namespace, name: "web" });

@@ -1,6 +1,7 @@
 import type { Environment } from "../config/ferry-config.js";
-import type { PolicyRule, ServerConfig } from "../config/server-config.js";
+import type { ClusterConfig, PolicyRule, ServerConfig } from "../config/server-config.js";
 import { permanent } from "../errors.js";
+import { clusterMatcher } from "../fleet/cluster-matcher.js";
 import type { ObjectRef } from "../kube/object-ref.js";
 import { describeRef } from "../kube/object-ref.js";
 
@@ -17,18 +18,24 @@ export function globMatch(pattern: string, text: string): boolean {
   return re.test(text);
 }
 
+/** True when `rule` covers `cluster`: its `clusters` name it (or `*`), or its `clusterSelector` selects it. */
+function ruleCovers(rule: PolicyRule, cluster: ClusterConfig): boolean {
+  if (rule.clusters?.some((c) => c === "*" || c === cluster.name)) return true;
+  return rule.clusterSelector !== undefined && clusterMatcher(rule.clusterSelector)(cluster);
+}
+
 /**
- * The grant a repository has on an environment's cluster. Throws a permanent error when the
+ * The grant a repository has on an environment's cluster, from every rule that names the repository
+ * and covers the cluster (by name or by `clusterSelector`). Throws a permanent error when the
  * cluster is not registered, or the policy gives the repository no access to it or to the
  * environment's namespace: a repository can never name a cluster the operator did not give it.
  */
 export function grantFor(config: ServerConfig, repository: string, env: Environment): Grant {
-  if (!config.clusters.some((c) => c.name === env.cluster)) {
+  const cluster = config.clusters.find((c) => c.name === env.cluster);
+  if (cluster === undefined) {
     throw permanent(`environment ${env.name}: cluster "${env.cluster}" is not registered with Ferry`);
   }
-  const rules = config.policy.filter(
-    (rule: PolicyRule) => rule.repositories.some((r) => globMatch(r, repository)) && rule.clusters.some((c) => c === "*" || c === env.cluster),
-  );
+  const rules = config.policy.filter((rule) => rule.repositories.some((r) => globMatch(r, repository)) && ruleCovers(rule, cluster));
   if (rules.length === 0) {
     throw permanent(`environment ${env.name}: policy does not allow ${repository} to deploy to cluster "${env.cluster}"`);
   }
