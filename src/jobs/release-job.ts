@@ -99,7 +99,7 @@ async function gateOnHealth(ctx: ReleaseContext, session: ReleaseSession, result
   const { rollout, env, deps } = ctx;
   const newer = watchForNewerRollout(deps.store, rollout);
   try {
-    const health = await withProgress(ctx.progress, (onProgress) => waitForHealth(session.target.client, result.objects, { timeoutMs, signal: newer.signal, onProgress }));
+    const health = await withProgress((d) => ctx.progress(d), (onProgress) => waitForHealth(session.target.client, result.objects, { timeoutMs, signal: newer.signal, onProgress }));
     if (health.kind === "healthy") {
       await session.record("success");
       return { kind: "released", sha: rollout.sha, result: changes(result) };

@@ -120,7 +120,7 @@ async function recoverLostReleases(ctx: RolloutContext, rollout: Rollout): Promi
   const { store } = ctx.deps;
   const plan = rollout.waves[rollout.wave];
   if (!plan) return;
-  const failures = await ctx.job.getFailedChildrenValues().catch(() => ({}) as Record<string, string>);
+  const failures: Record<string, string> = await ctx.job.getFailedChildrenValues().catch(() => ({}));
   const reason = Object.values(failures)[0] ?? "its release job failed";
   const states = await store.clusterStates(rollout.id, plan.clusters);
   for (const cluster of plan.clusters) {

@@ -15,6 +15,25 @@ export function testKubeConfig(): KubeConfig {
   return kc;
 }
 
+/**
+ * The contexts of the run's fleet, in the kubeconfig of {@link testKubeConfigPath}: `ferry-test`
+ * (cluster 0, with controllers) first, then `ferry-test-1`... (bare API servers over the same etcd,
+ * each with objects of its own). How many is FERRY_TEST_CLUSTERS of scripts/test (default 6).
+ */
+export function testFleetContexts(): string[] {
+  const contexts = process.env.FERRY_TEST_FLEET_CONTEXTS;
+  if (!contexts) throw new Error("FERRY_TEST_FLEET_CONTEXTS is not set: run the tests through `npm test` (scripts/test), which starts the control plane's fleet");
+  return contexts.split(",");
+}
+
+/** A KubeConfig for one cluster of the run's fleet: the run's kubeconfig with `context` current. */
+export function testKubeConfigFor(context: string): KubeConfig {
+  const kc = testKubeConfig();
+  if (!kc.getContextObject(context)) throw new Error(`no context ${context} in ${testKubeConfigPath()}: contexts are ${kc.getContexts().map((c) => c.name).join(", ")}`);
+  kc.setCurrentContext(context);
+  return kc;
+}
+
 /** A fresh name with a random suffix, so tests never share objects. */
 export function uniqueName(prefix: string): string {
   return `${prefix}-${randomBytes(4).toString("hex")}`;
