@@ -20,7 +20,7 @@ describe("queue dashboard at /admin/queues, with credentials configured", () => 
     }
   });
 
-  test("with the credentials it serves the dashboard and lists Ferry's three queues", async () => {
+  test("with the credentials it serves the dashboard and lists Ferry's five queues", async () => {
     const authorization = basic("ops", "correct horse battery staple");
     const page = await fetch(`${h.url}/admin/queues`, { headers: { authorization } });
     assert.equal(page.status, 200);
@@ -28,7 +28,7 @@ describe("queue dashboard at /admin/queues, with credentials configured", () => 
     const api = await fetch(`${h.url}/admin/queues/api/queues`, { headers: { authorization } });
     assert.equal(api.status, 200);
     const { queues } = (await api.json()) as { queues: Array<{ name: string }> };
-    assert.deepEqual(queues.map((q) => q.name).sort(), ["ferry-command", "ferry-deploy", "ferry-plan"]);
+    assert.deepEqual(queues.map((q) => q.name).sort(), ["ferry-command", "ferry-deploy", "ferry-plan", "ferry-release", "ferry-rollout"]);
   });
 });
 

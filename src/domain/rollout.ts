@@ -58,6 +58,8 @@ export interface Rollout {
   sha: string;
   /** Who merged or pushed it. */
   actor: string;
+  /** The forge's delivery that started it, for logs. */
+  delivery: string;
   /** The environment whose rollout of the same commit must succeed first. */
   after?: string;
   /** True when the environment names one `cluster:` (reported as one release, not as a fleet). */

@@ -84,9 +84,12 @@ async function startRollout(ctx: DeployContext, env: DeclaredEnvironment): Promi
     if (id === undefined) {
       id = await createRollout(ctx, env, head, headTargets);
       if (id === undefined) return undefined;
+      const previous = await deps.store.current(request.repo, env.name);
       await deps.store.setCurrent(request.repo, env.name, id);
       for (const target of headTargets) await deps.store.attach(id, target);
       await deps.queues.startRollout(id, ctx.retry);
+      // The older rollout may be parked at a gate: wake it so it sees it was superseded now.
+      if (previous !== undefined) await deps.queues.wakeRollout(previous);
       return id;
     }
     // The head's rollout exists: this commit is included in it, and hears how it goes.
@@ -120,6 +123,7 @@ async function createRollout(ctx: DeployContext, env: DeclaredEnvironment, head:
       branch: request.branch,
       sha: head,
       actor: request.actor,
+      delivery: request.deliveryId,
       ...(declared.after === undefined ? {} : { after: declared.after }),
       single: declared.cluster !== undefined,
       waves,

@@ -36,11 +36,14 @@ interface ReleaseContext {
  * the inventory) → the outcome, stored with the rollout. Transient errors are retried by BullMQ
  * until the last attempt, which records them as the cluster's failure.
  */
-export async function runReleaseJob(data: ReleaseJobData, attempt: Attempt, deps: ReleaseDeps): Promise<ClusterOutcome> {
+export async function runReleaseJob(data: ReleaseJobData, attempt: Attempt, shared: ReleaseDeps): Promise<ClusterOutcome> {
+  let deps = shared;
   const rollout = await deps.store.get(data.rolloutId);
   if (!rollout) throw permanent(`rollout ${data.rolloutId} is gone (expired?)`);
   const done = (await deps.store.cluster(rollout.id, data.cluster))?.outcome;
   if (done) return done;
+  // Every line names the delivery, repository, commit, environment and cluster.
+  deps = { ...deps, log: deps.log.child({ delivery: rollout.delivery, repository: rollout.repo.fullName, sha: rollout.sha, environment: rollout.environment, cluster: data.cluster }) };
   const { reporter } = await forgeAndReporter(rollout.repo, deps);
   const startedAt = Date.now();
   let outcome: ClusterOutcome;

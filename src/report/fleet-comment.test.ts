@@ -18,7 +18,7 @@ function rollout(waves: [string, number][], state: RolloutState, wave: number): 
     environment: "production",
     branch: "main",
     sha,
-    actor: "alice",
+    actor: "alice", delivery: "d1",
     single: false,
     waves: waves.map(([name, size], index) => ({ index, name, clusters: Array.from({ length: size }, () => `${name}-${++n}`), maxParallel: 5, failureBudget: 1, approval: false })),
     state,

@@ -18,7 +18,7 @@ function fleet(sizes: [string, number][], state: RolloutState, wave: number, ext
     environment: "production",
     branch: "main",
     sha,
-    actor: "alice",
+    actor: "alice", delivery: "d1",
     after: "staging",
     single: false,
     waves,

@@ -14,11 +14,6 @@ export type NextStep =
   | { kind: "advance"; wave: number }
   | { kind: "finish"; state: "succeeded" | "failed"; reason?: string };
 
-/** Clusters of a wave that count as failed against its budget. */
-export function failedIn(counts: ClusterCounts): number {
-  return counts.failed;
-}
-
 /**
  * The next step of a running rollout. A wave whose failures exceed its budget halts the rollout
  * (no further cluster is touched; those releasing finish); a wave starts clusters while fewer
@@ -29,7 +24,7 @@ export function nextStep(rollout: Rollout, counts: ClusterCounts[], now: number,
   const wave = rollout.waves[rollout.wave];
   const c = counts[rollout.wave];
   if (!wave || !c) return { kind: "finish", state: "succeeded" };
-  if (failedIn(c) > wave.failureBudget) {
+  if (c.failed > wave.failureBudget) {
     if (c.releasing > 0) return { kind: "wait" };
     return { kind: "finish", state: "failed", reason: `${c.failed} of ${wave.clusters.length} clusters failed in wave ${wave.name} (failure budget ${wave.failureBudget})` };
   }

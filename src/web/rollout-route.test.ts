@@ -19,7 +19,7 @@ const rollout: Rollout = {
   environment: "production",
   branch: "main",
   sha,
-  actor: "alice",
+  actor: "alice", delivery: "d1",
   after: "staging",
   single: false,
   waves: [
