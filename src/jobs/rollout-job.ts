@@ -32,6 +32,9 @@ export async function runRolloutJob(job: Job<RolloutJobData>, token: string, dep
   if (!rollout) return "failed";
   const { reporter } = await forgeAndReporter(rollout.repo, deps);
   const ctx: RolloutContext = { job, token, deps, reporter, retry: { attempts: job.opts.attempts ?? 1, ...(job.opts.backoff === undefined ? {} : { backoff: job.opts.backoff }) } };
+  // A rollout already final when its job runs was ended by an earlier attempt whose report failed
+  // part way (the forge was down): report it again (final statuses are frozen, comments edited).
+  if (FINAL_ROLLOUT_STATES.has(rollout.state)) await reporter.rolloutChanged(rollout, { comment: true });
   while (!FINAL_ROLLOUT_STATES.has(rollout.state)) rollout = await step(ctx, rollout);
   return rollout.state;
 }

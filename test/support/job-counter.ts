@@ -2,10 +2,11 @@ import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { DEPLOY_QUEUE } from "../../src/queue/deploy-request.js";
 import { COMMAND_QUEUE, PLAN_QUEUE } from "../../src/queue/plan-request.js";
+import { RELEASE_QUEUE, ROLLOUT_QUEUE } from "../../src/queue/queues.js";
 import { connectRedis } from "../../src/queue/redis-connection.js";
 
-/** Every queue Ferry adds jobs to. */
-export const FERRY_QUEUES = [DEPLOY_QUEUE, PLAN_QUEUE, COMMAND_QUEUE] as const;
+/** Every queue Ferry adds jobs to: intake's, then the rollouts and their clusters' releases. */
+export const FERRY_QUEUES = [DEPLOY_QUEUE, PLAN_QUEUE, COMMAND_QUEUE, ROLLOUT_QUEUE, RELEASE_QUEUE] as const;
 
 /**
  * Counts the jobs in Ferry's queues in every state (finished jobs are kept, so a job a worker
@@ -23,7 +24,7 @@ export class JobCounter {
     return new JobCounter(redis, FERRY_QUEUES.map((name) => new Queue(name, { connection: redis })));
   }
 
-  /** Jobs per queue (deploy, plan, command), whatever their state. */
+  /** Jobs per queue (deploy, plan, command, rollout, release), whatever their state. */
   async counts(): Promise<number[]> {
     return Promise.all(this.queues.map(async (q) => Object.values(await q.getJobCounts()).reduce((a, b) => a + b, 0)));
   }
