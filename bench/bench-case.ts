@@ -12,8 +12,10 @@ export interface BenchCase {
 
 /** What the runner gives each benchmark. */
 export interface BenchContext {
-  /** Admin kubeconfig of the run's control plane. */
+  /** Admin kubeconfig of the run's control plane (current context: its first API server). */
   kubeconfig: string;
+  /** The contexts of the run's API servers in `kubeconfig`, the first one current. */
+  contexts: string[];
   /** kubectl built from the same Go modules as the control plane. */
   kubectl: string;
   /** A scratch directory removed after the run. */

@@ -2,8 +2,8 @@
  * Runs Ferry's benchmarks: `npm run bench` runs them all, `npm run bench -- apply` one. Each writes
  * bench/results/<name>.json as {"cases":[{name, value, unit, baseline, baseline_value, ratio}]}, with
  * the baseline measured in the same run. Benchmarks needing Kubernetes get the run's own control
- * plane (scripts/control-plane up, API server and etcd only: no controllers reacting to what the
- * benchmarks write), started here and stopped at the end.
+ * plane (scripts/control-plane up: ten API servers over one etcd, no controllers reacting to what
+ * the benchmarks write), started here and stopped at the end.
  */
 import { execFileSync } from "node:child_process";
 import { mkdtemp, mkdir, readdir, rm, writeFile } from "node:fs/promises";
@@ -22,8 +22,11 @@ if (unknown.length > 0) {
 const names = wanted.length > 0 ? wanted : available;
 const state = await mkdtemp(join(tmpdir(), "ferry-bench-"));
 const bin = execFileSync(join(root, "scripts/control-plane"), ["build"], { encoding: "utf8" }).trim();
-const kubeconfig = execFileSync(join(root, "scripts/control-plane"), ["up", join(state, "control-plane"), "--no-controllers"], { encoding: "utf8" }).trim();
-const context: BenchContext = { kubeconfig, kubectl: join(bin, "kubectl"), workDir: state };
+// Ten API servers over one etcd (the fleet benchmark's clusters); the others use the first.
+const CLUSTERS = 10;
+const kubeconfig = execFileSync(join(root, "scripts/control-plane"), ["up", join(state, "control-plane"), "--no-controllers", "--clusters", String(CLUSTERS)], { encoding: "utf8" }).trim();
+const contexts = ["ferry-test", ...Array.from({ length: CLUSTERS - 1 }, (_, i) => `ferry-test-${i + 1}`)];
+const context: BenchContext = { kubeconfig, contexts, kubectl: join(bin, "kubectl"), workDir: state };
 try {
   await mkdir(join(root, "bench/results"), { recursive: true });
   for (const name of names) {

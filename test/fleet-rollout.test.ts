@@ -35,7 +35,7 @@ const WIDGET_CRD = {
     group: "fleet.ferry.dev",
     scope: "Namespaced",
     names: { plural: "widgets", singular: "widget", kind: "Widget" },
-    versions: [{ name: "v1", served: true, storage: true, schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } } }],
+    versions: [{ name: "v1", served: true, storage: true, schema: { openAPIV3Schema: { type: "object", properties: { spec: { type: "object", "x-kubernetes-preserve-unknown-fields": true } } } } }],
   },
 };
 
@@ -137,7 +137,7 @@ for (const forge of FORGES) describe(`fleet rollouts in waves (${forge})`, () =>
     await waitUntil(() => "the comment never showed the finished rollout", () => h.rawComments(repo, merge.number).some((c) => /production/.test(c.body) && /canary/.test(c.body) && /rest/.test(c.body) && /succeeded|deployed/.test(c.body)), 30_000, 100);
   });
 
-  test("a failure in the canary halts the rollout: later waves are never touched", async () => {
+  test("a failure in the canary halts the rollout: later waves are never touched; with failureBudget 1 it goes on", async () => {
     const repo = await fleetRepo();
     const merge = await h.merge(repo, { "deploy/w.yaml": widgetYaml });
     await h.deliver(merge.delivery);
@@ -147,6 +147,14 @@ for (const forge of FORGES) describe(`fleet rollouts in waves (${forge})`, () =>
     for (const c of CLUSTERS.slice(1)) assert.equal(await namespaceOn(c.name, repo.namespace), false, `${c.name} was touched`);
     const page = await rolloutJson(statuses);
     assert.deepEqual(page.clusters.filter((c) => c.state === "skipped").map((c) => c.cluster).sort(), CLUSTERS.slice(1).map((c) => c.name));
+
+    const tolerant = await fleetRepo({}, [{ ...WAVES[0], failureBudget: 1 }, WAVES[1], WAVES[2]]);
+    const again = await h.merge(tolerant, { "deploy/w.yaml": widgetYaml });
+    await h.deliver(again.delivery);
+    const tolerated = await finalStatus(tolerant, again.sha);
+    assert.equal(tolerated.at(-1)?.state, "success", JSON.stringify(tolerated));
+    assert.match(tolerated.at(-1)?.description ?? "", /5\/6 clusters.*1 failed/);
+    for (const c of CLUSTERS.slice(1)) assert.equal(await namespaceOn(c.name, tolerant.namespace), true, `${c.name} was not released`);
 
   });
 
@@ -172,6 +180,24 @@ for (const forge of FORGES) describe(`fleet rollouts in waves (${forge})`, () =>
     assert.equal(aborted.at(-1)?.state, "failure");
     assert.match(aborted.at(-1)?.description ?? "", /aborted by @lead/);
     for (const c of CLUSTERS.slice(1)) assert.equal(await namespaceOn(c.name, halted.namespace), false, `${c.name} was touched after the abort`);
+  });
+
+  test("pause: the next wave starts when the pause ends, or at once on /ferry continue", async () => {
+    const short = await fleetRepo({}, [{ ...WAVES[0], pause: "2s" }, WAVES[1], WAVES[2]]);
+    const first = await h.merge(short, { "deploy/a.yaml": configMapYaml("a", { v: "1" }) });
+    await h.deliver(first.delivery);
+    await rolloutReaches(short, first.sha, "paused");
+    assert.equal(await namespaceOn("fleet-1", short.namespace), false, "eu started during the pause");
+    assert.equal((await finalStatus(short, first.sha)).at(-1)?.state, "success");
+
+    const long = await fleetRepo({}, [{ ...WAVES[0], pause: "10m" }, WAVES[1], WAVES[2]]);
+    const second = await h.merge(long, { "deploy/a.yaml": configMapYaml("a", { v: "1" }) });
+    await h.deliver(second.delivery);
+    await rolloutReaches(long, second.sha, "paused");
+    h.forge.setAccess(long.fullName, "lead", "write");
+    await h.deliver(h.comment(long, { number: second.number } as never, "lead", "/ferry continue production"));
+    assert.equal((await finalStatus(long, second.sha)).at(-1)?.state, "success");
+    await h.comments(long, second.number, /continuing the rollout of production: wave 2\/3 \(eu\) starts now/);
   });
 
   test("after: production waits for staging's release of the same commit, and is not released when staging fails", async () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { DeclaredEnvironment } from "../config/ferry-config.js";
+import type { DeclaredEnvironment, RenderMode } from "../config/ferry-config.js";
 import type { DeployRequest } from "../domain/requests.js";
 import type { Rollout } from "../domain/rollout.js";
 import { isPermanent } from "../errors.js";
@@ -10,6 +10,7 @@ import { withLock } from "../queue/environment-lock.js";
 import type { RetryBudget } from "../queue/queues.js";
 import { Checkouts } from "../release/checkout.js";
 import { renderKey } from "../render/render-key.js";
+import { detectRenderMode } from "../render/select-renderer.js";
 import type { RenderedObject } from "../render/types.js";
 import type { ReleaseReporter } from "../report/release-reporter.js";
 import type { ReportTarget } from "../rollout/rollout-store.js";
@@ -111,7 +112,11 @@ async function createRollout(ctx: DeployContext, env: DeclaredEnvironment, head:
     for (const target of clusterEnvs.values()) grantFor(deps.config, request.repo.fullName, target);
     const renders = new Map<string, RenderedObject[]>();
     const renderKeys = new Map<string, string>();
-    for (const [cluster, target] of clusterEnvs) {
+    // `auto` is resolved once per path, so targets that differ only where the tool never looks share a render.
+    const modes = new Map<string, Promise<RenderMode>>();
+    for (const [cluster, declaredTarget] of clusterEnvs) {
+      const mode = declaredTarget.render === undefined || declaredTarget.render === "auto" ? await memo(modes, declaredTarget.path, () => detectRenderMode(checkout.root, declaredTarget.path)) : declaredTarget.render;
+      const target = { ...declaredTarget, render: mode };
       const key = renderKey(target);
       renderKeys.set(cluster, key);
       if (!renders.has(key)) renders.set(key, await deps.renderer.render(checkout.root, target));
@@ -140,6 +145,13 @@ async function createRollout(ctx: DeployContext, env: DeclaredEnvironment, head:
     await ctx.reporter.environmentError(targets, env.name, (error as Error).message);
     return undefined;
   }
+}
+
+/** The value of `key` in `cache`, made by `make` the first time. */
+function memo<T>(cache: Map<string, Promise<T>>, key: string, make: () => Promise<T>): Promise<T> {
+  let value = cache.get(key);
+  if (value === undefined) cache.set(key, (value = make()));
+  return value;
 }
 
 /** Environments ordered so each comes after the one it names in `after:` (the config refuses cycles). */

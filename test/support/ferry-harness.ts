@@ -66,7 +66,7 @@ export class FerryHarness {
   static async start(
     kind: (typeof FORGES)[number] = "github",
     env: NodeJS.ProcessEnv = {},
-    options: { roles?: Roles; kubeconfig?: string; claimMs?: number; serverConfig?: Record<string, unknown> } = {},
+    options: { roles?: Roles; kubeconfig?: string; claimMs?: number; serverConfig?: Record<string, unknown>; concurrency?: number; logLevel?: string } = {},
   ): Promise<FerryHarness> {
     const cleanups: Array<() => Promise<void>> = [];
     const redis = await startTestRedis();
@@ -97,12 +97,12 @@ export class FerryHarness {
       roles: options.roles ?? { web: true, worker: true },
       ...(options.claimMs === undefined ? {} : { claimMs: options.claimMs }),
       config: await loadServerConfig(configFile),
-      log: createLogger({ level: "debug", destination: sink }),
+      log: createLogger({ level: options.logLevel ?? "debug", destination: sink }),
       port: 0,
       redisUrl: redis.url,
       dataDir: dir,
       env: { ...forge.ferryEnv(), ...env },
-      concurrency: 4,
+      concurrency: options.concurrency ?? 4,
       githubWriteSpacing: false,
     });
     cleanups.push(() => ferry.close());

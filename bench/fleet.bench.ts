@@ -1,0 +1,167 @@
+/**
+ * fleet: one merge rolled out to a fleet, webhook to final status, through Ferry's whole path (intake,
+ * deploy job, rollout job, one release job per cluster, reporter) with a GitHub simulator and Redis.
+ *
+ * - fleet-10-clusters: 20 ConfigMaps (`wait: false`) to the run's 10 API servers in one wave, against
+ *   the same release to one cluster in the same run (target ratio ≤ 2).
+ * - fleet-10000-schedule: 10,000 clusters in the server config (FLEET_CLUSTERS to change it), each
+ *   with a kubeconfig of its own naming one of the 10 API servers, the namespace templated by
+ *   `${cluster.name}` so each cluster's ConfigMap lands in a namespace of its own, in 3 waves; against
+ *   a plain loop that creates the same namespaces and server-side applies the same ConfigMaps, one
+ *   client per cluster as Ferry has, at the same concurrency (target ratio ≤ 3). Also: the peak RSS
+ *   of the Ferry process (web and worker in one) and the Redis memory a cluster's rollout state takes.
+ */
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import pLimit from "p-limit";
+import { parse, stringify } from "yaml";
+import { KubeClient } from "../src/kube/kube-client.js";
+import { readKubeconfigContext } from "../src/kube/kubeconfig.js";
+import { configMapYaml, FerryHarness } from "../test/support/ferry-harness.js";
+import { benchCase, type BenchCase, type BenchContext } from "./bench-case.js";
+
+const RUNS = 5;
+const OBJECTS = 20;
+const CONCURRENCY = 32;
+const SCHEDULE_CLUSTERS = Number(process.env.FLEET_CLUSTERS ?? 10_000);
+const CONTEXT = "ferry/deploy/production";
+
+interface Kubeconfig {
+  clusters: Array<{ name: string; cluster: Record<string, unknown> }>;
+  users: Array<{ name: string; user: Record<string, unknown> }>;
+  contexts: Array<{ name: string; context: { cluster: string; user: string } }>;
+}
+
+/** Writes one kubeconfig per cluster (context `edge`), cluster n on API server n mod the run's servers, as a fleet of mounted Secrets would be. */
+async function writeKubeconfigs(context: BenchContext, dir: string, count: number): Promise<string[]> {
+  const base = parse(await readFile(context.kubeconfig, "utf8")) as Kubeconfig;
+  await mkdir(dir, { recursive: true });
+  const files: string[] = [];
+  for (let n = 0; n < count; n++) {
+    const ctx = base.contexts.find((c) => c.name === context.contexts[n % context.contexts.length]);
+    const cluster = base.clusters.find((c) => c.name === ctx?.context.cluster);
+    const user = base.users.find((u) => u.name === ctx?.context.user);
+    const file = join(dir, `edge-${n}.yaml`);
+    await writeFile(file, stringify({ apiVersion: "v1", kind: "Config", clusters: [cluster], users: [user], contexts: [{ name: "edge", context: ctx?.context }], "current-context": "edge" }));
+    files.push(file);
+  }
+  return files;
+}
+
+/** Merges `files` and returns the milliseconds from delivering the webhook to the final status. */
+async function timedMerge(h: FerryHarness, repo: Awaited<ReturnType<FerryHarness["createRepo"]>>, files: Record<string, string>, timeoutMs: number): Promise<number> {
+  const merge = await h.merge(repo, files);
+  const start = performance.now();
+  await h.deliver(merge.delivery);
+  const statuses = await h.finalStatus(repo, merge.sha, CONTEXT, timeoutMs);
+  const took = performance.now() - start;
+  if (statuses.at(-1)?.state !== "success") throw new Error(`the release failed: ${JSON.stringify(statuses.at(-1))}`);
+  return took;
+}
+
+const objects = (v: string) => Object.fromEntries(Array.from({ length: OBJECTS }, (_, i) => [`deploy/cm-${i}.yaml`, configMapYaml(`cm-${i}`, { v, pad: "x".repeat(200) })]));
+
+async function tenClusters(context: BenchContext): Promise<BenchCase> {
+  const clusters = context.contexts.map((ctx, i) => ({ name: `c${i}`, context: ctx, kubeconfig: context.kubeconfig, labels: { fleet: "bench" } }));
+  const h = await FerryHarness.start("github", {}, { logLevel: "warn", concurrency: CONCURRENCY, serverConfig: { clusters, policy: [{ repositories: ["acme/*"], clusters: ["*"], namespaces: ["e2e-*"] }] } });
+  try {
+    const fleet: number[] = [];
+    const single: number[] = [];
+    for (let run = 0; run < RUNS; run++) {
+      const one = await h.createRepo({ environments: (namespace) => [{ name: "production", branch: "main", path: "deploy", cluster: "c0", namespace, wait: false }] });
+      single.push(await timedMerge(h, one, objects(String(run)), 120_000));
+      const ten = await h.createRepo({ environments: (namespace) => [{ name: "production", branch: "main", path: "deploy", clusters: { matchLabels: { fleet: "bench" } }, namespace, wait: false }] });
+      fleet.push(await timedMerge(h, ten, objects(String(run)), 120_000));
+    }
+    console.log(`  fleet-10 runs ${fleet.map(Math.round).join(", ")} ms; one cluster ${single.map(Math.round).join(", ")} ms`);
+    return benchCase("fleet-10-clusters", "ms", fleet, "the same release to one cluster", single);
+  } finally {
+    await h.close();
+  }
+}
+
+async function schedule(context: BenchContext): Promise<BenchCase[]> {
+  const files = await writeKubeconfigs(context, join(context.workDir, "fleet-kubeconfigs"), SCHEDULE_CLUSTERS);
+  const clusters = files.map((file, n) => ({ name: `edge-${n}`, context: "edge", kubeconfig: file, labels: { ring: n < 10 ? "canary" : "main", half: n % 2 === 0 ? "a" : "b" } }));
+  const namespace = (n: number, prefix: string) => `${prefix}-edge-${n}`;
+
+  // Baseline: the same namespaces and ConfigMaps, a client per cluster, CONCURRENCY at once.
+  const limit = pLimit(CONCURRENCY);
+  const clients = new Map<number, KubeClient>();
+  const baselineStart = performance.now();
+  await Promise.all(
+    files.map((file, n) =>
+      limit(async () => {
+        const found = await readKubeconfigContext({ file, context: "edge", what: `edge-${n}` });
+        if (found.kind !== "static") throw new Error("static kubeconfig expected");
+        const client = KubeClient.fromConnection(found.connection);
+        clients.set(n, client);
+        const ns = namespace(n, "e2e-base");
+        await client.call("PATCH", `/api/v1/namespaces/${ns}?fieldManager=bench&force=true`, { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } }, "application/apply-patch+yaml");
+        const cm = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "site", namespace: ns }, data: { v: "1" } };
+        await client.call("PATCH", `/api/v1/namespaces/${ns}/configmaps/site?fieldManager=bench&force=true`, cm, "application/apply-patch+yaml");
+      }),
+    ),
+  );
+  const baselineMs = performance.now() - baselineStart;
+  for (const client of clients.values()) client.close();
+
+  const h = await FerryHarness.start("github", {}, {
+    logLevel: "warn",
+    concurrency: CONCURRENCY,
+    serverConfig: { clusters, policy: [{ repositories: ["acme/*"], clusters: ["*"], namespaces: ["e2e-*"] }] },
+  });
+  try {
+    let peakRss = process.memoryUsage().rss;
+    const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
+    const redisBefore = await usedMemory(h);
+    const repo = await h.createRepo({
+      environments: () => [
+        {
+          name: "production",
+          branch: "main",
+          path: "deploy",
+          render: "plain",
+          namespace: "e2e-f-${cluster.name}",
+          clusters: { matchExpressions: [{ key: "ring", operator: "Exists" }] },
+          wait: false,
+          rollout: { waves: [{ name: "canary", clusters: { matchLabels: { ring: "canary" } } }, { name: "half", clusters: { matchLabels: { half: "a" } } }, { name: "rest" }] },
+        },
+      ],
+    });
+    const ferryMs = await timedMerge(h, repo, { "deploy/site.yaml": configMapYaml("site", { v: "1" }) }, 3_600_000);
+    clearInterval(sampler);
+    const redisPerCluster = (await usedMemory(h)) - redisBefore;
+    console.log(`  fleet-${SCHEDULE_CLUSTERS}: ferry ${Math.round(ferryMs)} ms, loop ${Math.round(baselineMs)} ms, peak rss ${Math.round(peakRss / 2 ** 20)} MiB, redis ${Math.round(redisPerCluster / SCHEDULE_CLUSTERS)} B per cluster`);
+    return [
+      benchCase(`fleet-${SCHEDULE_CLUSTERS}-schedule`, "ms", [ferryMs], "a plain loop of namespace + server-side apply per cluster, same concurrency", [baselineMs]),
+      benchCase(`fleet-${SCHEDULE_CLUSTERS}-peak-rss`, "MiB", [peakRss / 2 ** 20], "the same process before the rollout", [idleRss / 2 ** 20]),
+      benchCase(`fleet-${SCHEDULE_CLUSTERS}-redis-bytes-per-cluster`, "B", [redisPerCluster / SCHEDULE_CLUSTERS], "one ConfigMap's manifest, as rendered", [Buffer.byteLength(configMapYaml("site", { v: "1" }))]),
+    ];
+  } finally {
+    await h.close();
+  }
+}
+
+let idleRss = 0;
+
+/** Redis's used_memory in bytes. */
+async function usedMemory(h: FerryHarness): Promise<number> {
+  const { Redis } = await import("ioredis");
+  const redis = new Redis(h.redisUrl);
+  try {
+    const info = await redis.info("memory");
+    return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Runs both cases. */
+export async function run(context: BenchContext): Promise<BenchCase[]> {
+  process.env.FERRY_TEST_KUBECONFIG = context.kubeconfig;
+  const ten = await tenClusters(context);
+  idleRss = process.memoryUsage().rss;
+  return [ten, ...(await schedule(context))];
+}
+
