@@ -85,7 +85,8 @@ for (const forge of FORGES) describe(`a storm of ${MERGES} merges (${forge})`, (
         assert.equal(finals.length, 1, `seed ${seed}, commit ${index.get(sha)}: ${JSON.stringify(statuses)}`);
         assert.equal(statuses.at(-1), finals[0]);
         assert.equal(finals[0]?.state, "success", JSON.stringify(finals));
-        const included = /^included in release of ([0-9a-f]{7})/.exec(finals[0]?.description ?? "")?.[1];
+        // Included in a newer release, or superseded by a newer rollout before or while it released.
+        const included = /^(?:included in release of|superseded by) ([0-9a-f]{7})/.exec(finals[0]?.description ?? "")?.[1];
         if (included !== undefined) {
           const by = shas.find((s) => s.startsWith(included));
           assert.ok(by !== undefined && (index.get(by) ?? -1) > (index.get(sha) ?? 0), `commit ${index.get(sha)} reported as included in an older release ${included}`);

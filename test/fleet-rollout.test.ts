@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { ApiextensionsV1Api, CoreV1Api, KubernetesObjectApi, type KubeConfig } from "@kubernetes/client-node";
+import { ApiextensionsV1Api, CoreV1Api, KubernetesObjectApi, PatchStrategy, type KubeConfig } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import type { SeenStatus } from "./support/forge-doubles/forge-double.js";
 import { configMapYaml, FerryHarness, FORGES, type TestRepo } from "./support/ferry-harness.js";
@@ -26,7 +26,7 @@ const WAVES = [
   { name: "rest" },
 ];
 
-/** A CRD of kind Widget, installed on some clusters so that a release fails on the others. */
+/** A CRD of kind Widget (no fields beyond metadata), installed on some clusters so that a release fails on the others. */
 const WIDGET_CRD = {
   apiVersion: "apiextensions.k8s.io/v1",
   kind: "CustomResourceDefinition",
@@ -35,11 +35,11 @@ const WIDGET_CRD = {
     group: "fleet.ferry.dev",
     scope: "Namespaced",
     names: { plural: "widgets", singular: "widget", kind: "Widget" },
-    versions: [{ name: "v1", served: true, storage: true, schema: { openAPIV3Schema: { type: "object", properties: { spec: { type: "object", "x-kubernetes-preserve-unknown-fields": true } } } } }],
+    versions: [{ name: "v1", served: true, storage: true, schema: { openAPIV3Schema: { type: "object" } } }],
   },
 };
 
-const widgetYaml = stringify({ apiVersion: "fleet.ferry.dev/v1", kind: "Widget", metadata: { name: "w" }, spec: { size: 1 } });
+const widgetYaml = stringify({ apiVersion: "fleet.ferry.dev/v1", kind: "Widget", metadata: { name: "w" } });
 
 const final = (s: SeenStatus) => s.state === "success" || s.state === "failure";
 
@@ -135,6 +135,24 @@ for (const forge of FORGES) describe(`fleet rollouts in waves (${forge})`, () =>
     const comments = await h.comments(repo, merge.number, /Ferry release/);
     assert.equal(comments.filter((b) => /Ferry release/.test(b)).length, 1);
     await waitUntil(() => "the comment never showed the finished rollout", () => h.rawComments(repo, merge.number).some((c) => /production/.test(c.body) && /canary/.test(c.body) && /rest/.test(c.body) && /succeeded|deployed/.test(c.body)), 30_000, 100);
+  });
+
+  test("a fleet's plan shows each distinct diff once with its clusters, and a cluster apart where its live state differs", async () => {
+    const repo = await fleetRepo();
+    const merge = await h.merge(repo, { "deploy/a.yaml": configMapYaml("a", { v: "1" }) });
+    await h.deliver(merge.delivery);
+    assert.equal((await finalStatus(repo, merge.sha)).at(-1)?.state, "success");
+    // Someone edits fleet-5's copy by hand: its plan differs from the other five's.
+    await KubernetesObjectApi.makeApiClient(kcs.get("fleet-5") as KubeConfig).patch(
+      { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "a", namespace: repo.namespace }, data: { v: "9" } },
+      undefined, undefined, "by-hand", undefined, PatchStrategy.MergePatch,
+    );
+    const pr = await h.openPullRequest(repo, { "deploy/a.yaml": configMapYaml("a", { v: "2" }) });
+    await h.deliver(pr.delivery);
+    const [comment = ""] = await h.comments(repo, pr.number, /Ferry plan/, 60_000);
+    assert.match(comment, /\| production \| fleet-0, fleet-1, fleet-2, fleet-3, fleet-4 \| 0 \| 1 \| 0 \| 1 to change \|/, comment);
+    assert.match(comment, /\| production \| fleet-5 \| 0 \| 1 \| 0 \| 1 to change \|/, comment);
+    assert.equal(comment.match(/\| production \|/g)?.length, 2, comment);
   });
 
   test("a failure in the canary halts the rollout: later waves are never touched; with failureBudget 1 it goes on", async () => {

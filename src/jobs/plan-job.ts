@@ -80,8 +80,13 @@ export async function runPlanJob(request: PlanRequest, attempt: Attempt, deps: P
     }
     const url = planUrl(deps.publicUrl, await deps.plans.save(fullPlanText({ sha: request.headSha, plans })));
     await writeComment(forge, request, { ...deps, log }, plans, undefined, url);
-    for (const plan of plans) {
-      await forge.setStatus(request.headSha, { context: planContext(plan.environment), state: plan.error ? "failure" : "success", description: planStatusDescription(plan), targetUrl: url });
+    // One status per environment: a fleet's groups of clusters report their first failure, else the first group.
+    for (const env of new Set(plans.map((p) => p.environment))) {
+      const groups = plans.filter((p) => p.environment === env);
+      const plan = groups.find((p) => p.error !== undefined) ?? groups[0];
+      if (!plan) continue;
+      const more = groups.length > 1 ? ` (${groups.length} distinct plans across its clusters)` : "";
+      await forge.setStatus(request.headSha, { context: planContext(env), state: plan.error ? "failure" : "success", description: `${planStatusDescription(plan)}${more}`, targetUrl: url });
     }
     log.info({ environments: plans.map((p) => [p.environment, p.counts]) }, "planned");
     return plans;

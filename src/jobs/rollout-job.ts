@@ -71,6 +71,7 @@ async function step(ctx: RolloutContext, rollout: Rollout): Promise<Rollout> {
         await ctx.reporter.rolloutChanged(rollout, { comment: true });
       }
       await ctx.job.moveToDelayed(until, ctx.token);
+      await wakeIfAsked(ctx, rollout);
       throw new DelayedError();
     }
     case "advance": {
@@ -82,6 +83,17 @@ async function step(ctx: RolloutContext, rollout: Rollout): Promise<Rollout> {
     case "finish":
       return finish(ctx, rollout, next.state, next.reason);
   }
+}
+
+/**
+ * A command (`/ferry continue`, `/ferry abort`) or a newer rollout that came while this step was
+ * parking the job found it not yet delayed, so nobody woke it: wake it now.
+ */
+async function wakeIfAsked(ctx: RolloutContext, rollout: Rollout): Promise<void> {
+  const { store } = ctx.deps;
+  const current = await store.current(rollout.repo, rollout.environment);
+  const asked = (await store.continuedBy(rollout.id, rollout.wave)) !== undefined || (await store.abortedBy(rollout.id)) !== undefined || (current !== undefined && current !== rollout.id);
+  if (asked) await ctx.deps.queues.wakeRollout(rollout.id);
 }
 
 /** A rollout `after` another environment starts once that environment's rollout of the same commit succeeded. */

@@ -1,4 +1,5 @@
 import type { CommitStatus, Forge } from "../forge/types.js";
+import { withLock } from "../queue/environment-lock.js";
 import type { RedisClient } from "../queue/redis-connection.js";
 
 /** Options for {@link finalStatusOnce}. */
@@ -26,12 +27,19 @@ export function finalStatusKey(forge: Forge, sha: string, context: string): stri
  * every worker shares, remembers what was posted, and the forge is asked when Redis does not know
  * (the worker that posted may have died before telling Redis); a post that failed is tried again.
  */
-export function finalStatusOnce(forge: Forge, redis: Pick<RedisClient, "get" | "set">, options: FinalStatusOnceOptions = {}): Forge {
+export function finalStatusOnce(forge: Forge, redis: RedisClient, options: FinalStatusOnceOptions = {}): Forge {
   const frozen = options.frozen ?? isDeployContext;
   const ttl = options.ttlSeconds ?? 30 * 24 * 3600;
   const setStatus = async (sha: string, status: CommitStatus): Promise<void> => {
     if (!frozen(status.context)) return forge.setStatus(sha, status);
     const key = finalStatusKey(forge, sha, status.context);
+    if ((await redis.get(key)) !== null) return;
+    // Several jobs may report one commit at once (a rollout ending while a later job joins it): a
+    // final post is made under a lock, so only the first of them lands.
+    if (status.state === "success" || status.state === "failure") return withLock(redis, `${key}:lock`, () => post(sha, status, key));
+    return post(sha, status, key);
+  };
+  const post = async (sha: string, status: CommitStatus, key: string): Promise<void> => {
     if ((await redis.get(key)) !== null) return;
     // Redis learns of a final status only after the forge took it; a worker killed in between left
     // it on the forge alone, so the forge is asked too.
