@@ -34,14 +34,14 @@ interface ReleaseContext {
  * still current? → open the session (reads the inventory) → already released? → apply the
  * rollout's render → wait for health (rolling back when the environment asks) → record (writes
  * the inventory) → the outcome, stored with the rollout. Transient errors are retried by BullMQ
- * until the last attempt, which records them as the cluster's failure.
+ * until the last attempt, which records them as the cluster's failure. Returns the outcome's kind.
  */
-export async function runReleaseJob(data: ReleaseJobData, attempt: Attempt, shared: ReleaseDeps): Promise<ClusterOutcome> {
+export async function runReleaseJob(data: ReleaseJobData, attempt: Attempt, shared: ReleaseDeps): Promise<ClusterOutcome["kind"]> {
   let deps = shared;
   const rollout = await deps.store.get(data.rolloutId);
   if (!rollout) throw permanent(`rollout ${data.rolloutId} is gone (expired?)`);
   const done = (await deps.store.cluster(rollout.id, data.cluster))?.outcome;
-  if (done) return done;
+  if (done) return done.kind;
   // Every line names the delivery, repository, commit, environment and cluster.
   deps = { ...deps, log: deps.log.child({ delivery: rollout.delivery, repository: rollout.repo.fullName, sha: rollout.sha, environment: rollout.environment, cluster: data.cluster }) };
   const { reporter } = await forgeAndReporter(rollout.repo, deps);
@@ -68,7 +68,8 @@ export async function runReleaseJob(data: ReleaseJobData, attempt: Attempt, shar
   await deps.store.finishCluster(rollout.id, data.cluster, data.wave, outcome, startedAt);
   deps.metrics?.deployed([{ ...outcome, env: { name: rollout.environment, cluster: data.cluster } }], (Date.now() - startedAt) / 1000);
   await reporter.clusterFinished(rollout);
-  return outcome;
+  // The outcome itself is in the rollout's state; BullMQ keeps only its kind for the parent.
+  return outcome.kind;
 }
 
 /** The release under the lock: it re-reads what may have changed while it waited. */

@@ -116,7 +116,10 @@ export class Queues {
       releases.map(({ index, ...data }) => ({
         name: "release",
         data,
-        opts: { ...JOB_OPTIONS, ...retry, jobId: `release-${data.rolloutId}-${index}`, parent: parentRef, ignoreDependencyOnFailure: true },
+        // A finished release is kept in the rollout's state, not as a job: at 10,000 clusters the
+        // jobs would hold most of a rollout's memory. A step that adds a finished cluster again is
+        // answered by its stored outcome.
+        opts: { ...JOB_OPTIONS, ...retry, removeOnComplete: true, jobId: `release-${data.rolloutId}-${index}`, parent: parentRef, ignoreDependencyOnFailure: true },
       })),
     );
   }

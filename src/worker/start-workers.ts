@@ -20,7 +20,7 @@ export interface WorkerJobs {
   /** Runs a step of a rollout job (parks it with BullMQ's DelayedError or WaitingChildrenError); its final state. */
   rollout: (job: Job<RolloutJobData>, token: string) => Promise<RolloutState>;
   /** Runs one cluster's release; how it ended. */
-  release: (data: ReleaseJobData, attempt: Attempt) => Promise<ClusterOutcome>;
+  release: (data: ReleaseJobData, attempt: Attempt) => Promise<ClusterOutcome["kind"]>;
   /** Runs a plan job; the plan of each environment. */
   plan: (request: PlanRequest, attempt: Attempt) => Promise<EnvironmentPlan[]>;
   /** Runs a comment-command job. */
@@ -62,7 +62,7 @@ export function startWorkers(options: StartWorkersOptions): { close(): Promise<v
   const workers = [
     worker<DeployRequest, string[]>({ queue: DEPLOY_QUEUE, run: options.deploy, context: (r) => ({ delivery: r.deliveryId, repository: r.repo.fullName, sha: r.sha }) }, options),
     worker<RolloutJobData, RolloutState>({ queue: ROLLOUT_QUEUE, run: (_data, _attempt, job, token) => options.rollout(job, token), context: (r) => ({ rollout: r.rolloutId }) }, options),
-    worker<ReleaseJobData, ClusterOutcome>({ queue: RELEASE_QUEUE, run: options.release, context: (r) => ({ rollout: r.rolloutId, cluster: r.cluster }) }, options),
+    worker<ReleaseJobData, ClusterOutcome["kind"]>({ queue: RELEASE_QUEUE, run: options.release, context: (r) => ({ rollout: r.rolloutId, cluster: r.cluster }) }, options),
     worker<PlanRequest, EnvironmentPlan[]>(
       { queue: PLAN_QUEUE, run: options.plan, context: (r) => ({ delivery: r.deliveryId, repository: r.repo.fullName, change: r.change, sha: r.headSha }), record: (plans, seconds) => metrics?.planned(plans, seconds) },
       options,
