@@ -83,3 +83,6 @@ export interface Rollout {
 
 /** How many clusters of a rollout (or wave) are in each state. */
 export type ClusterCounts = Record<ClusterState, number>;
+
+/** A rollout without its waves: what a cluster's release needs (a fleet's waves list every cluster). */
+export type RolloutSummary = Omit<Rollout, "waves">;

@@ -1,6 +1,6 @@
 import { waitTimeoutMs, type Environment } from "../config/ferry-config.js";
 import type { ClusterOutcome, ReleaseResult, RollbackOutcome } from "../domain/release.js";
-import type { Rollout } from "../domain/rollout.js";
+import type { RolloutSummary } from "../domain/rollout.js";
 import { isPermanent, permanent } from "../errors.js";
 import { environmentFor } from "../fleet/environment-for-cluster.js";
 import { waitForHealth } from "../kube/wait-for-health.js";
@@ -19,7 +19,7 @@ import { forgeAndReporter, releaseLockKey, type Attempt, type ReleaseDeps } from
 
 /** One cluster's release, as its steps see it. */
 interface ReleaseContext {
-  rollout: Rollout;
+  rollout: RolloutSummary;
   cluster: string;
   wave: number;
   env: Environment;
@@ -38,7 +38,7 @@ interface ReleaseContext {
  */
 export async function runReleaseJob(data: ReleaseJobData, attempt: Attempt, shared: ReleaseDeps): Promise<ClusterOutcome["kind"]> {
   let deps = shared;
-  const rollout = await deps.store.get(data.rolloutId);
+  const rollout = await deps.store.summary(data.rolloutId);
   if (!rollout) throw permanent(`rollout ${data.rolloutId} is gone (expired?)`);
   const done = (await deps.store.cluster(rollout.id, data.cluster))?.outcome;
   if (done) return done.kind;
@@ -76,7 +76,7 @@ export async function runReleaseJob(data: ReleaseJobData, attempt: Attempt, shar
 async function release(ctx: ReleaseContext): Promise<ClusterOutcome> {
   const { rollout, env, deps } = ctx;
   const current = await deps.store.current(rollout.repo, rollout.environment);
-  if (current !== undefined && current !== rollout.id) return { kind: "superseded", sha: rollout.sha, by: (await deps.store.get(current))?.sha ?? "a newer commit" };
+  if (current !== undefined && current !== rollout.id) return { kind: "superseded", sha: rollout.sha, by: (await deps.store.summary(current))?.sha ?? "a newer commit" };
   const abortedBy = await deps.store.abortedBy(rollout.id);
   if (abortedBy !== undefined) return { kind: "skipped", sha: rollout.sha, reason: `aborted by @${abortedBy}` };
 

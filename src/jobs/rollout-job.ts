@@ -122,7 +122,7 @@ async function startClusters(ctx: RolloutContext, rollout: Rollout, wave: number
   const states = await store.clusterStates(rollout.id, plan.clusters);
   const offset = rollout.waves.slice(0, wave).reduce((n, w) => n + w.clusters.length, 0);
   const picked = plan.clusters.map((cluster, i) => ({ cluster, index: offset + i })).filter((c) => states.get(c.cluster) === "pending").slice(0, count);
-  for (const { cluster } of picked) await store.setCluster(rollout.id, { cluster, wave, state: "releasing", startedAt: Date.now() });
+  await store.setClusters(rollout.id, picked.map(({ cluster }) => ({ cluster, wave, state: "releasing", startedAt: Date.now() })));
   await ctx.deps.queues.addReleases(ctx.job, picked.map(({ cluster, index }) => ({ rolloutId: rollout.id, cluster, wave, index })), ctx.retry);
   ctx.deps.log.info({ rollout: rollout.id, environment: rollout.environment, wave: plan.name, clusters: picked.length }, "clusters started");
 }
@@ -147,13 +147,11 @@ async function recoverLostReleases(ctx: RolloutContext, rollout: Rollout): Promi
 /** Ends the rollout: clusters never started are skipped (or superseded), then the final status and comment. */
 async function finish(ctx: RolloutContext, rollout: Rollout, state: RolloutState, reason?: string, supersededBy?: string): Promise<Rollout> {
   const { store } = ctx.deps;
+  const outcome = state === "superseded" && supersededBy ? { kind: "superseded" as const, sha: rollout.sha, by: supersededBy } : { kind: "skipped" as const, sha: rollout.sha, reason: reason ?? state };
   for (const plan of rollout.waves.slice(rollout.wave)) {
     const states = await store.clusterStates(rollout.id, plan.clusters);
-    for (const cluster of plan.clusters) {
-      if (states.get(cluster) !== "pending") continue;
-      const outcome = state === "superseded" && supersededBy ? { kind: "superseded" as const, sha: rollout.sha, by: supersededBy } : { kind: "skipped" as const, sha: rollout.sha, reason: reason ?? state };
-      await store.finishCluster(rollout.id, cluster, plan.index, outcome);
-    }
+    const untouched = plan.clusters.filter((cluster) => states.get(cluster) === "pending");
+    await store.setClusters(rollout.id, untouched.map((cluster) => ({ cluster, wave: plan.index, state: outcome.kind, finishedAt: Date.now(), outcome })));
   }
   if (state === "succeeded" || state === "failed") ctx.deps.metrics?.waveFinished(rollout.environment, (Date.now() - (rollout.waveStartedAt ?? rollout.createdAt)) / 1000);
   const done = await store.update(rollout.id, { state, finishedAt: Date.now(), ...(reason === undefined ? {} : { reason }), ...(supersededBy === undefined ? {} : { supersededBy }) });

@@ -1,5 +1,5 @@
 import type { ClusterOutcome } from "../domain/release.js";
-import type { ClusterProgress, Rollout } from "../domain/rollout.js";
+import type { ClusterProgress, Rollout, RolloutSummary } from "../domain/rollout.js";
 import { FINAL_ROLLOUT_STATES } from "../domain/rollout.js";
 import type { Forge, StatusState } from "../forge/types.js";
 import { withLock } from "../queue/environment-lock.js";
@@ -52,20 +52,21 @@ export class ReleaseReporter {
   }
 
   /** A one-cluster release's progress (deploying, waiting for health, rolling back), as a running status. */
-  async progress(rollout: Rollout, description: string): Promise<void> {
+  async progress(rollout: RolloutSummary, description: string): Promise<void> {
     await this.post(rollout, "running", () => description);
   }
 
   /** A cluster's release failed for a reason that may pass and will be tried again. */
-  async retrying(rollout: Rollout, attempt: { number: number; of: number }, message: string): Promise<void> {
+  async retrying(rollout: RolloutSummary, attempt: { number: number; of: number }, message: string): Promise<void> {
     if (!rollout.single) return;
     await this.post(rollout, "pending", () => `retrying (attempt ${attempt.number}/${attempt.of}): ${firstLine(message)}`).catch(() => undefined);
   }
 
   /** A cluster of a fleet finished: the environment's counts move (at most every 2 s across all workers). */
-  async clusterFinished(rollout: Rollout): Promise<void> {
+  async clusterFinished(rollout: RolloutSummary): Promise<void> {
     if (rollout.single || !(await this.store.throttle(rollout.id, "status", FLEET_PROGRESS_MS))) return;
-    await this.rolloutChanged(rollout);
+    const full = await this.store.get(rollout.id);
+    if (full) await this.rolloutChanged(full);
   }
 
   /** The rollout moved (a wave began or ended, a gate, a final state): its status, and at wave ends and the end its comment. */
@@ -117,7 +118,7 @@ export class ReleaseReporter {
   }
 
   /** Posts a status on every commit the rollout reports to; `describe` words it for each. */
-  private async post(rollout: Rollout, state: StatusState, describe: (sha: string) => string, targetUrl?: string): Promise<void> {
+  private async post(rollout: RolloutSummary, state: StatusState, describe: (sha: string) => string, targetUrl?: string): Promise<void> {
     const context = deployContext(rollout.environment);
     for (const { sha } of unique(await this.store.reports(rollout.id))) {
       await this.forge.setStatus(sha, { context, state, description: describe(sha), ...(targetUrl === undefined ? {} : { targetUrl }) });

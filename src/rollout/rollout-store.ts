@@ -2,7 +2,7 @@ import { gunzipSync, gzipSync } from "node:zlib";
 import type { DeclaredEnvironment } from "../config/ferry-config.js";
 import type { ClusterOutcome } from "../domain/release.js";
 import type { RepoRef } from "../domain/repo.js";
-import type { ClusterCounts, ClusterProgress, ClusterState, Rollout } from "../domain/rollout.js";
+import type { ClusterCounts, ClusterProgress, ClusterState, Rollout, RolloutSummary, WavePlan } from "../domain/rollout.js";
 import type { RedisClient } from "../queue/redis-connection.js";
 import type { RenderedObject } from "../render/types.js";
 
@@ -60,8 +60,8 @@ export class RolloutStore {
     const { rollout } = input;
     const k = keys(rollout.id);
     const multi = this.redis.multi();
-    const { state, wave, waveStartedAt, pausedUntil, reason, supersededBy, finishedAt, ...fixed } = rollout;
-    multi.hset(k.meta, { fixed: JSON.stringify(fixed), declared: JSON.stringify(input.declared), mutable: JSON.stringify({ state, wave, waveStartedAt, pausedUntil, reason, supersededBy, finishedAt }) });
+    const { state, wave, waveStartedAt, pausedUntil, reason, supersededBy, finishedAt, waves, ...fixed } = rollout;
+    multi.hset(k.meta, { fixed: JSON.stringify(fixed), waves: JSON.stringify(waves), declared: JSON.stringify(input.declared), mutable: JSON.stringify({ state, wave, waveStartedAt, pausedUntil, reason, supersededBy, finishedAt }) });
     for (const [key, rendered] of input.renders) multi.hset(k.renders, key, gzipSync(JSON.stringify(rendered)));
     const progress: Record<string, string> = {};
     const states: Record<string, string> = {};
@@ -84,9 +84,16 @@ export class RolloutStore {
 
   /** A rollout, or undefined when unknown or expired. */
   async get(id: string): Promise<Rollout | undefined> {
+    const [fixed, mutable, waves] = await this.redis.hmget(keys(id).meta, "fixed", "mutable", "waves");
+    if (!fixed || !mutable || !waves) return undefined;
+    return { ...(JSON.parse(fixed) as Omit<RolloutSummary, keyof MutableFields>), ...(JSON.parse(mutable) as MutableFields), waves: JSON.parse(waves) as WavePlan[] };
+  }
+
+  /** A rollout without its waves (cheap however many clusters it has), or undefined when unknown or expired. */
+  async summary(id: string): Promise<RolloutSummary | undefined> {
     const [fixed, mutable] = await this.redis.hmget(keys(id).meta, "fixed", "mutable");
     if (!fixed || !mutable) return undefined;
-    return { ...(JSON.parse(fixed) as Omit<Rollout, keyof MutableFields>), ...(JSON.parse(mutable) as MutableFields) };
+    return { ...(JSON.parse(fixed) as Omit<RolloutSummary, keyof MutableFields>), ...(JSON.parse(mutable) as MutableFields) };
   }
 
   /** The environment as the rollout's commit declares it. */
@@ -129,6 +136,16 @@ export class RolloutStore {
   async setCluster(id: string, progress: ClusterProgress): Promise<void> {
     const k = keys(id);
     await this.redis.eval(MOVE, 3, k.clusters, k.states, k.counts, progress.cluster, progress.wave, progress.state, JSON.stringify(progress));
+  }
+
+  /** Moves many clusters at once, in one round trip. */
+  async setClusters(id: string, progress: ClusterProgress[]): Promise<void> {
+    const k = keys(id);
+    const pipeline = this.redis.pipeline();
+    for (const p of progress) pipeline.eval(MOVE, 3, k.clusters, k.states, k.counts, p.cluster, p.wave, p.state, JSON.stringify(p));
+    const results = await pipeline.exec();
+    const failed = results?.find(([error]) => error !== null);
+    if (failed?.[0]) throw failed[0];
   }
 
   /** Records how a cluster's release ended. */
@@ -222,7 +239,7 @@ export class RolloutStore {
   }
 
   private async repoOf(id: string): Promise<RepoRef> {
-    const rollout = await this.get(id);
+    const rollout = await this.summary(id);
     if (!rollout) throw new Error(`rollout ${id} is gone`);
     return rollout.repo;
   }

@@ -1,4 +1,4 @@
-import type { Rollout } from "../domain/rollout.js";
+import type { RolloutSummary } from "../domain/rollout.js";
 import type { RolloutStore } from "./rollout-store.js";
 
 /** A watch for a newer rollout of the same environment, started while a cluster's release waits for health. */
@@ -16,7 +16,7 @@ export interface NewerRolloutWatch {
  * fires when a newer one took the environment: the release then stops waiting and lets the newer
  * one start at once (Flux's `CancelHealthCheckOnNewRevision`). One Redis read a second.
  */
-export function watchForNewerRollout(store: RolloutStore, rollout: Rollout, intervalMs = 1_000): NewerRolloutWatch {
+export function watchForNewerRollout(store: RolloutStore, rollout: RolloutSummary, intervalMs = 1_000): NewerRolloutWatch {
   const controller = new AbortController();
   let newer: string | undefined;
   let busy = false;
@@ -26,7 +26,7 @@ export function watchForNewerRollout(store: RolloutStore, rollout: Rollout, inte
     try {
       const current = await store.current(rollout.repo, rollout.environment);
       if (current !== undefined && current !== rollout.id) {
-        newer = (await store.get(current))?.sha ?? "a newer commit";
+        newer = (await store.summary(current))?.sha ?? "a newer commit";
         controller.abort();
       }
     } catch {
