@@ -110,7 +110,11 @@ describe("worker killed in the middle of a release", () => {
 
       // Another worker takes the job over once the dead one's claim lapses.
       worker = await startWorker();
-      await h.finalStatus(repo, merge.sha, CONTEXT, WAIT_MS);
+      const taker = worker;
+      // On a timeout, the worker's own log says where it stopped.
+      await h.finalStatus(repo, merge.sha, CONTEXT, WAIT_MS).catch((error: Error) => {
+        throw new Error(`${error.message}\nthe worker that took over logged:\n${taker.output().slice(-20_000)}`);
+      });
       await jobs.settled(WAIT_MS);
 
       const all = statuses();

@@ -16,7 +16,7 @@ import { waitUntil } from "./support/wait-until.js";
 const ROOT = new URL("..", import.meta.url).pathname;
 const CLUSTERS = ["fleet-0", "fleet-1", "fleet-2", "fleet-3", "fleet-4", "fleet-5"];
 const CONTEXT = "ferry/deploy/production";
-const WAIT_MS = 180_000;
+const WAIT_MS = 120_000;
 /** How long a dead worker's jobs and locks stay claimed, for this test. */
 const CLAIM_MS = 2000;
 
@@ -101,7 +101,10 @@ describe("a fleet rollout survives its worker being killed between waves and mid
     await kill(worker);
     worker = await startWorker();
 
-    const final = await h.finalStatus(repo, merge.sha, CONTEXT, WAIT_MS);
+    const taker = worker;
+    const final = await h.finalStatus(repo, merge.sha, CONTEXT, WAIT_MS).catch((error: Error) => {
+      throw new Error(`${error.message}\nthe worker that took over logged:\n${taker.output().slice(-20_000)}`);
+    });
     assert.equal(final.at(-1)?.state, "success", JSON.stringify(final));
     assert.match(final.at(-1)?.description ?? "", /6\/6 clusters in 2 waves/);
     assert.equal(final.filter((s) => s.state === "success" || s.state === "failure").length, 1);

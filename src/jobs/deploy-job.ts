@@ -78,28 +78,34 @@ async function branchEnvironments(ctx: DeployContext): Promise<DeclaredEnvironme
 async function startRollout(ctx: DeployContext, env: DeclaredEnvironment): Promise<string | undefined> {
   const { request, deps } = ctx;
   const lockKey = `ferry:lock:rollout:${request.repo.forge}:${request.repo.fullName}:${env.name}`;
-  return withLock(deps.redis, lockKey, async () => {
-    const head = await ctx.forge.branchHead(request.branch);
-    const headTargets = head === request.sha ? ctx.targets : [...ctx.targets, { sha: head }];
-    let id = await deps.store.idOf(request.repo, env.name, head);
-    if (id === undefined) {
-      id = await createRollout(ctx, env, head, headTargets);
-      if (id === undefined) return undefined;
-      const previous = await deps.store.current(request.repo, env.name);
-      await deps.store.setCurrent(request.repo, env.name, id);
-      for (const target of headTargets) await deps.store.attach(id, target);
-      await deps.queues.startRollout(id, ctx.retry);
-      // The older rollout may be parked at a gate: wake it so it sees it was superseded now.
-      if (previous !== undefined) await deps.queues.wakeRollout(previous);
-      return id;
-    }
-    // The head's rollout exists: this commit is included in it, and hears how it goes.
-    let joined = false;
-    for (const target of headTargets) joined = (await deps.store.attach(id, target)) || joined;
-    const rollout = await deps.store.get(id);
-    if (joined && rollout) await ctx.reporter.rolloutChanged(rollout, { comment: true });
+  return withLock(deps.redis, lockKey, () => startHeadRollout(ctx, env), deps.claimMs === undefined ? {} : { ttlMs: deps.claimMs });
+}
+
+/** Under the environment's rollout lock: the head's rollout, started once, with this deploy's commits attached. */
+async function startHeadRollout(ctx: DeployContext, env: DeclaredEnvironment): Promise<string | undefined> {
+  const { request, deps } = ctx;
+  const head = await ctx.forge.branchHead(request.branch);
+  const headTargets = head === request.sha ? ctx.targets : [...ctx.targets, { sha: head }];
+  let id = await deps.store.idOf(request.repo, env.name, head);
+  if (id === undefined) {
+    id = await createRollout(ctx, env, head, headTargets);
+    if (id === undefined) return undefined;
+    const previous = await deps.store.current(request.repo, env.name);
+    await deps.store.setCurrent(request.repo, env.name, id);
+    for (const target of headTargets) await deps.store.attach(id, target);
+    await deps.queues.startRollout(id, ctx.retry);
+    // The older rollout may be parked at a gate: wake it so it sees it was superseded now.
+    if (previous !== undefined) await deps.queues.wakeRollout(previous);
     return id;
-  });
+  }
+  // The head's rollout exists: this commit is included in it, and hears how it goes. Its job is
+  // queued again (a no-op unless a killed attempt of the job that created the rollout never queued it).
+  await deps.queues.startRollout(id, ctx.retry);
+  let joined = false;
+  for (const target of headTargets) joined = (await deps.store.attach(id, target)) || joined;
+  const rollout = await deps.store.get(id);
+  if (joined && rollout) await ctx.reporter.rolloutChanged(rollout, { comment: true });
+  return id;
 }
 
 /** Resolves, checks and renders an environment's clusters at `head`, and stores the rollout; undefined when it cannot start (reported). */

@@ -10,6 +10,12 @@ export interface FinalStatusOnceOptions {
   ttlSeconds?: number;
 }
 
+/**
+ * How long a lock around one forge call stays taken when its holder dies: short, as the holder renews
+ * it while it works, and a killed worker's successor should not wait long.
+ */
+export const SHORT_LOCK_MS = 5_000;
+
 const isDeployContext = (context: string) => context === "ferry/deploy" || context.startsWith("ferry/deploy/");
 
 /** The Redis key remembering that `sha` got its final status for `context`. */
@@ -36,7 +42,7 @@ export function finalStatusOnce(forge: Forge, redis: RedisClient, options: Final
     if ((await redis.get(key)) !== null) return;
     // Several jobs may report one commit at once (a rollout ending while a later job joins it): a
     // final post is made under a lock, so only the first of them lands.
-    if (status.state === "success" || status.state === "failure") return withLock(redis, `${key}:lock`, () => post(sha, status, key));
+    if (status.state === "success" || status.state === "failure") return withLock(redis, `${key}:lock`, () => post(sha, status, key), { ttlMs: SHORT_LOCK_MS });
     return post(sha, status, key);
   };
   const post = async (sha: string, status: CommitStatus, key: string): Promise<void> => {

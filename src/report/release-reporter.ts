@@ -7,6 +7,7 @@ import type { RedisClient } from "../queue/redis-connection.js";
 import type { ReportTarget, RolloutStore } from "../rollout/rollout-store.js";
 import { deployContext, failureDescription, firstLine, releaseSummary, resultComment, resultMarker, short, supersededDescription, type EnvironmentOutcome } from "./deploy-report.js";
 import { fleetSection } from "./fleet-comment.js";
+import { SHORT_LOCK_MS } from "./final-status-once.js";
 import { fleetStatus } from "./fleet-status.js";
 
 /** Where a rollout's page is: `<publicUrl>/rollouts/<id>`. */
@@ -98,7 +99,7 @@ export class ReleaseReporter {
       await withLock(this.redis, lockKey, async () => {
         const body = await this.resultBody(target.sha);
         await this.forge.ensureComment(change, resultMarker(target.sha), body);
-      });
+      }, { ttlMs: SHORT_LOCK_MS });
     }
   }
 
