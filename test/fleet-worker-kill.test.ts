@@ -16,7 +16,7 @@ import { waitUntil } from "./support/wait-until.js";
 const ROOT = new URL("..", import.meta.url).pathname;
 const CLUSTERS = ["fleet-0", "fleet-1", "fleet-2", "fleet-3", "fleet-4", "fleet-5"];
 const CONTEXT = "ferry/deploy/production";
-const WAIT_MS = 120_000;
+const WAIT_MS = 60_000;
 /** How long a dead worker's jobs and locks stay claimed, for this test. */
 const CLAIM_MS = 2000;
 
