@@ -6,16 +6,19 @@ import { findTooDeepYaml, tooDeepMessage } from "../yaml/yaml-nesting.js";
 /** Most aliases a config may use; stops "billion laughs" documents before they expand. */
 const MAX_ALIASES = 50;
 
-/** Largest config file Ferry reads, in bytes. */
+/** Largest config file a repository may hold (`.ferry.yml`), in bytes. */
 export const MAX_CONFIG_BYTES = 256 * 1024;
+
+/** Largest server config, in bytes: the operator's, and a fleet of 10,000 clusters takes a few MiB. */
+export const MAX_SERVER_CONFIG_BYTES = 32 * 1024 * 1024;
 
 /**
  * Parses YAML text and validates it against a zod schema, reporting every problem at once as
  * `file:line:column: field: message` lines in one permanent FerryError.
  */
-export function parseYamlConfig<S extends z.ZodType>(text: string, file: string, schema: S): z.output<S> {
-  if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) {
-    throw permanent(`${file}: larger than ${MAX_CONFIG_BYTES / 1024} KiB`);
+export function parseYamlConfig<S extends z.ZodType>(text: string, file: string, schema: S, maxBytes = MAX_CONFIG_BYTES): z.output<S> {
+  if (Buffer.byteLength(text) > maxBytes) {
+    throw permanent(`${file}: larger than ${maxBytes / 1024} KiB`);
   }
   // Refused before the parser recurses into it (see MAX_YAML_NESTING).
   const deep = findTooDeepYaml(text);

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { permanent } from "../errors.js";
 import { clusterSelectorObjectSchema } from "./cluster-selector.js";
 import { labelsSchema } from "./label-syntax.js";
-import { parseYamlConfig } from "./parse-yaml-config.js";
+import { MAX_SERVER_CONFIG_BYTES, parseYamlConfig } from "./parse-yaml-config.js";
 
 /** A Kubernetes API endpoint Ferry may write to, registered by the operator. */
 export const clusterSchema = z
@@ -85,7 +85,7 @@ export type ServerConfig = z.output<typeof serverConfigSchema>;
 
 /** Parses server config text; throws a permanent FerryError listing every problem with line and column. */
 export function parseServerConfig(text: string, file: string): ServerConfig {
-  return parseYamlConfig(text, file, serverConfigSchema);
+  return parseYamlConfig(text, file, serverConfigSchema, MAX_SERVER_CONFIG_BYTES);
 }
 
 /** Reads and validates the server config file; with no file, an empty config (no clusters, no policy). */
