@@ -7,15 +7,15 @@ export interface WavePlan {
   index: number;
   /** `canary`, `eu`; `wave-<n>` when `.ferry.yml` gives none, `all` for a fleet without waves. */
   name: string;
-  /** Cluster names, in the server config's order. */
+  /** Cluster names, in the server config's order; never empty. */
   clusters: string[];
   /** Clusters released at once. */
   maxParallel: number;
   /** Clusters of the wave that may fail before the rollout halts. */
   failureBudget: number;
-  /** Wait this long after the wave before the next one starts (`/ferry continue` ends it early). */
+  /** Wait this long after the wave before the next one starts (`/ferry continue` ends it early); never on the last wave. */
   pauseMs?: number;
-  /** Wait for `/ferry continue` after the wave before the next one starts. */
+  /** Wait for `/ferry continue` after the wave before the next one starts; never on the last wave. */
   approval: boolean;
 }
 

@@ -3,7 +3,8 @@ import { describe, it } from "node:test";
 import { parseFerryConfig, type DeclaredEnvironment } from "../config/ferry-config.js";
 import { serverConfigSchema, type ServerConfig } from "../config/server-config.js";
 import { FerryError } from "../errors.js";
-import { rolloutWaves, type WavePlan } from "./rollout-waves.js";
+import type { WavePlan } from "../domain/rollout.js";
+import { rolloutWaves } from "./rollout-waves.js";
 
 /** The one environment of a `.ferry.yml` whose environment entry is `yaml` (indented 4). */
 function declared(yaml: string): DeclaredEnvironment {

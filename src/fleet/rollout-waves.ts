@@ -3,6 +3,7 @@ import type { ClusterSelector } from "../config/cluster-selector.js";
 import type { DeclaredEnvironment, Environment } from "../config/ferry-config.js";
 import type { Wave } from "../config/rollout.js";
 import type { ClusterConfig, ServerConfig } from "../config/server-config.js";
+import type { WavePlan } from "../domain/rollout.js";
 import { FerryError, permanent } from "../errors.js";
 import { clusterMatcher } from "./cluster-matcher.js";
 import { environmentFor, environmentResolver } from "./environment-for-cluster.js";
@@ -11,24 +12,6 @@ import { describeSelector, selectClusters } from "./select-clusters.js";
 
 /** Most clusters an error lists by name. */
 const MAX_LISTED = 10;
-
-/** One wave of a release, resolved against the registered clusters. */
-export interface WavePlan {
-  /** Position in the rollout, from 0. */
-  index: number;
-  /** The wave's name: as declared, `wave-<n>`, `all` for an environment without `rollout:`, or the cluster's name for `cluster:`. */
-  name: string;
-  /** The clusters released in this wave, in the server config's order; never empty. */
-  clusters: string[];
-  /** Most clusters released at once, from 1 to the wave's size. */
-  maxParallel: number;
-  /** Clusters of this wave that may fail without stopping the rollout, from 0 to the wave's size. */
-  failureBudget: number;
-  /** How long to wait after this wave succeeds before the next starts; never set on the last wave. */
-  pauseMs?: number;
-  /** Whether the next wave waits for an approval once this one succeeds; never true on the last wave. */
-  approval: boolean;
-}
 
 /** How one environment is released: its waves, and the environment resolved for each of its clusters. */
 export interface RolloutWaves {

@@ -1,6 +1,7 @@
 import type { ClusterProgress, RolloutState } from "../domain/rollout.js";
 import { failureDescription } from "./deploy-report.js";
 import { fleetStatus, formatDuration, notTouchedOf, releasedOf, waveSummaries, type RolloutView, type WaveState, type WaveSummary } from "./fleet-status.js";
+import { clip } from "./clip.js";
 
 /** Failed clusters listed by name and reason; the rest are counted and linked to the rollout page. */
 export const LISTED_FAILURES = 20;
@@ -30,15 +31,6 @@ const WAVE_ICON: Record<WaveState, string> = {
   superseded: "⏭️",
   "not started": "➖",
 };
-
-/** Cuts text to `max` characters, with `…` marking the cut, never splitting a surrogate pair. */
-function clip(text: string, max: number): string {
-  if (text.length <= max) return text;
-  if (max <= 0) return "";
-  let end = max - 1;
-  if (end > 0 && /[\uD800-\uDBFF]/.test(text.charAt(end - 1))) end--;
-  return `${text.slice(0, end)}…`;
-}
 
 /**
  * Text made inert in markdown, on one line: newlines become spaces, `<`, `>` and `&` entities (no

@@ -1,6 +1,7 @@
 import { describeRef } from "../kube/object-ref.js";
 import type { EnvironmentPlan, ObjectAction, ObjectPlan } from "../plan/types.js";
 import { firstLine, short } from "./deploy-report.js";
+import { clip } from "./clip.js";
 
 /** The hidden marker that finds a change's sticky plan comment again, so each plan edits it in place. */
 export const PLAN_MARKER = "<!-- ferry:plan -->";
@@ -15,15 +16,6 @@ const TABLE_ERROR_LENGTH = 120;
 const SHORT_TEXT_LENGTH = 1_000;
 
 const SYMBOL: Record<ObjectAction, string> = { create: "+", update: "~", delete: "−", unchanged: "=" };
-
-/** Cuts text to `max` characters, with `…` marking the cut, never splitting a surrogate pair. */
-function clip(text: string, max: number): string {
-  if (text.length <= max) return text;
-  if (max <= 0) return "";
-  let end = max - 1;
-  if (end > 0 && /[\uD800-\uDBFF]/.test(text.charAt(end - 1))) end--;
-  return `${text.slice(0, end)}…`;
-}
 
 function plural(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`;
