@@ -4,6 +4,7 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import { Pool, type Dispatcher } from "undici";
 import { permanent, transient } from "../errors.js";
 import type { ClusterConnection } from "./kubeconfig.js";
+import { secureContextFor } from "./secure-context.js";
 import { groupOf } from "./object-ref.js";
 
 /** What the API server says about a kind: its resource path segment and whether it is namespaced. */
@@ -86,7 +87,7 @@ export class KubeClient {
     const server = new URL(connection.server);
     const pool = new Pool(server.origin, {
       connections: MAX_CONNECTIONS,
-      connect: { ca: connection.ca, cert: connection.cert, key: connection.key, rejectUnauthorized: connection.rejectUnauthorized },
+      connect: server.protocol === "https:" ? { secureContext: secureContextFor(connection), rejectUnauthorized: connection.rejectUnauthorized } : {},
       headersTimeout: 60_000,
       bodyTimeout: 60_000,
     });

@@ -40,10 +40,11 @@ export function finalStatusOnce(forge: Forge, redis: RedisClient, options: Final
     if (!frozen(status.context)) return forge.setStatus(sha, status);
     const key = finalStatusKey(forge, sha, status.context);
     if ((await redis.get(key)) !== null) return;
-    // Several jobs may report one commit at once (a rollout ending while a later job joins it): a
-    // final post is made under a lock, so only the first of them lands.
-    if (status.state === "success" || status.state === "failure") return withLock(redis, `${key}:lock`, () => post(sha, status, key), { ttlMs: SHORT_LOCK_MS });
-    return post(sha, status, key);
+    // Several jobs may report one commit at once (a rollout ending while a later job joins it, a
+    // push and a merge of one commit): each post is made under a lock, so only the first final
+    // status lands, and a forge that reads the current status before posting (GitLab refuses a
+    // status that is no transition) never reads one another worker is about to replace.
+    return withLock(redis, `${key}:lock`, () => post(sha, status, key), { ttlMs: SHORT_LOCK_MS });
   };
   const post = async (sha: string, status: CommitStatus, key: string): Promise<void> => {
     if ((await redis.get(key)) !== null) return;

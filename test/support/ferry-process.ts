@@ -1,0 +1,51 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { readFile } from "node:fs/promises";
+import type { FerryHarness } from "./ferry-harness.js";
+import { waitUntil } from "./wait-until.js";
+
+const ROOT = new URL("../..", import.meta.url).pathname;
+
+/** A Ferry role (`ferry web` or `ferry worker`) running as a process of its own, on the harness's Redis, forge and server config. */
+export class FerryProcess {
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly log: { text: string },
+    /** Where the process serves HTTP (webhooks for the web role; health and metrics for both). */
+    readonly url: string,
+  ) {}
+
+  /** Starts `ferry <role>` and returns once it says it started; `env` adds to the harness's forge environment. */
+  static async start(h: FerryHarness, role: "web" | "worker", env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<FerryProcess> {
+    const fullEnv: NodeJS.ProcessEnv = { ...process.env, ...h.forge.ferryEnv(), REDIS_URL: h.redisUrl, LOG_FORMAT: "json", LOG_LEVEL: "info", ...env };
+    const child = spawn(process.execPath, ["bin/ferry.js", role, "--config", h.configFile, "--port", "0"], { cwd: ROOT, env: fullEnv, stdio: ["ignore", "pipe", "pipe"] });
+    const log = { text: "" };
+    const keep = (chunk: Buffer) => (log.text = (log.text + chunk.toString()).slice(-100_000));
+    child.stdout?.on("data", keep);
+    child.stderr?.on("data", keep);
+    const started = role === "web" ? '"msg":"web listening"' : '"msg":"worker started"';
+    await waitUntil(() => `ferry ${role} did not start:\n${log.text}\n`, () => child.exitCode !== null || log.text.includes(started), timeoutMs, 50);
+    if (child.exitCode !== null) throw new Error(`ferry ${role} exited before it started:\n${log.text}`);
+    const port = /"msg":"(?:web|health and metrics) listening"/.test(log.text) ? /"port":(\d+)/.exec(log.text)?.[1] : undefined;
+    return new FerryProcess(child, log, port === undefined ? "" : `http://127.0.0.1:${port}`);
+  }
+
+  /** The last 100,000 characters the process wrote. */
+  output(): string {
+    return this.log.text;
+  }
+
+  /** The most memory the process has held so far (VmHWM, bytes). */
+  async peakRss(): Promise<number> {
+    const status = await readFile(`/proc/${this.child.pid}/status`, "utf8");
+    return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+  }
+
+  /** Ends the process with `signal` (SIGKILL: as a node that dies) and waits until it exited. */
+  async stop(signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = once(this.child, "exit");
+    this.child.kill(signal);
+    await exited;
+  }
+}
