@@ -37,7 +37,7 @@ describe("waitForHealth against real controllers", () => {
     const progress: string[] = [];
     const started = Date.now();
     const outcome = await waitForHealth(client, refs, { timeoutMs: 30_000, onProgress: (d) => progress.push(d) });
-    assert.deepEqual(outcome, { kind: "healthy" });
+    assert.deepEqual(outcome, { kind: "healthy", suspended: [] });
     assert.ok(Date.now() - started < 15_000, `took ${Date.now() - started} ms`);
     assert.match(progress[0] ?? "", /^waiting: [0-2]\/3 Deployments available|^waiting: .*Job complete/);
     const live = (await client.call("GET", await client.path(refs[0] as ObjectRef))) as { status?: { availableReplicas?: number } };

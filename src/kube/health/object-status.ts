@@ -10,6 +10,11 @@ export function inProgress(message: string, reason?: string): Health {
   return reason === undefined ? { status: "in-progress", message } : { status: "in-progress", message, reason };
 }
 
+/** A suspended verdict: held on purpose until someone resumes it. */
+export function suspended(message: string): Health {
+  return { status: "suspended", message };
+}
+
 /** A failed verdict, with the condition reason that says so. */
 export function failed(message: string, reason: string): Health {
   return { status: "failed", message, reason };

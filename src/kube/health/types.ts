@@ -1,5 +1,9 @@
-/** Where an object stands: up as applied, still converging, or stuck until someone changes something. */
-export type HealthStatus = "current" | "in-progress" | "failed";
+/**
+ * Where an object stands: up as applied, still converging, stuck until someone changes something, or
+ * suspended: held on purpose (a paused Deployment, a suspended Job), so it does nothing until someone
+ * resumes it. Like Argo CD's `Suspended`, suspended is not failed, and there is nothing to wait for.
+ */
+export type HealthStatus = "current" | "in-progress" | "failed" | "suspended";
 
 /** One object's health, in words a person can act on. */
 export interface Health {
