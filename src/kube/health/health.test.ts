@@ -7,6 +7,9 @@ import { healthCheckFor, healthOf, isStatusless, type HealthStatus, type LiveRes
 
 const TESTDATA = join(import.meta.dirname, "testdata");
 
+/** The time of every poll in these tests: the fixtures' timestamps are a few seconds or minutes before it. */
+const NOW = Date.parse("2026-01-01T00:10:00Z");
+
 /** Each fixture in `testdata/`, the verdict it must get, and what its message must say. */
 const CASES: Array<[file: string, status: HealthStatus, message: RegExp, reason?: string]> = [
   ["deployment-available", "current", /^3\/3 replicas available$/],
@@ -30,9 +33,20 @@ const CASES: Array<[file: string, status: HealthStatus, message: RegExp, reason?
   ["replica-set-replica-failure", "failed", /^FailedCreate: .*exceeded quota/, "FailedCreate"],
   ["pod-ready", "current", /^ready$/],
   ["pod-unschedulable", "in-progress", /^not scheduled: Unschedulable: 0\/2 nodes are available/, "Unschedulable"],
-  ["pod-crash-loop", "in-progress", /^container debug waiting: CrashLoopBackOff: back-off/, "CrashLoopBackOff"],
+  ["pod-crash-loop", "failed", /^container debug: back-off 1m20s restarting failed container=debug .*; it last exited with code 1 \(Error\)$/, "CrashLoopBackOff"],
+  ["pod-crash-loop-on-failure", "failed", /^container seed: back-off .*; it last exited with code 2 \(Error\): cannot reach postgres:5432$/, "CrashLoopBackOff"],
+  ["pod-container-error", "failed", /^container debug exited with code 1$/, "Error"],
+  ["pod-oom-killed", "failed", /^container cache exited with code 137$/, "OOMKilled"],
+  ["pod-image-pull-back-off", "failed", /^container web: Back-off pulling image "registry\.example\.com\/shop\/web:1\.9\.0" \(failing for 180s\)$/, "ImagePullBackOff"],
+  ["pod-image-pull-retrying", "in-progress", /^container web waiting: ErrImagePull: failed to pull/, "ErrImagePull"],
+  ["pod-invalid-image-name", "failed", /^container web: Failed to apply default image tag "shop\/Web:1\.9\.0"/, "InvalidImageName"],
+  ["pod-create-container-config-error", "in-progress", /^container web waiting: CreateContainerConfigError: secret "web-db" not found$/, "CreateContainerConfigError"],
+  ["pod-terminating", "in-progress", /^being deleted$/],
+  ["pod-running-restart-never", "in-progress", /^running; restartPolicy Never: current once it succeeds$/],
+  ["pod-running-restart-on-failure", "in-progress", /^running; restartPolicy OnFailure: current once it succeeds$/],
   ["pod-succeeded", "current", /^completed$/],
   ["pod-failed", "failed", /^The node was low on resource: memory\.$/, "Evicted"],
+  ["pod-failed-container-error", "failed", /^container migrate exited with code 1: relation "orders" already exists$/, "Error"],
   ["job-complete", "current", /^completed$/],
   ["job-running", "in-progress", /^1\/3 pods succeeded, 1 running$/],
   ["job-failed", "failed", /^Job has reached the specified backoff limit$/, "BackoffLimitExceeded"],
@@ -64,7 +78,7 @@ describe("health checks", () => {
   for (const [file, status, message, reason] of CASES) {
     it(`${file}: ${status}`, () => {
       const object = fixture(file);
-      const health = healthOf(object, object);
+      const health = healthOf(object, object, NOW);
       assert.equal(health.status, status, health.message);
       assert.match(health.message, message);
       assert.equal(health.reason, reason);

@@ -40,8 +40,8 @@ export function isStatusless(ref: Pick<ObjectRef, "apiVersion" | "kind">): boole
   return STATUSLESS.has(groupKind(ref));
 }
 
-/** The health of a live object (`undefined`: not found, so in progress until it appears). */
-export function healthOf(ref: Pick<ObjectRef, "apiVersion" | "kind">, object: LiveResource | undefined): Health {
+/** The health of a live object read at `now` (`undefined`: not found, so in progress until it appears). */
+export function healthOf(ref: Pick<ObjectRef, "apiVersion" | "kind">, object: LiveResource | undefined, now = Date.now()): Health {
   if (object === undefined) return inProgress("not found");
-  return healthCheckFor(ref).check(object);
+  return healthCheckFor(ref).check(object, now);
 }
