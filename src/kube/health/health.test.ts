@@ -57,6 +57,19 @@ const CASES: Array<[file: string, status: HealthStatus, message: RegExp, reason?
   ["service-cluster-ip", "current", /^applied$/],
   ["service-load-balancer-pending", "in-progress", /load balancer address/],
   ["service-load-balancer-assigned", "current", /203\.0\.113\.7/],
+  ["horizontal-pod-autoscaler-active", "current", /^scaling active: 1 replica \(1–2\)$/],
+  ["horizontal-pod-autoscaler-v1-active", "current", /^scaling active: 2 replicas \(1–2\)$/],
+  ["horizontal-pod-autoscaler-scaling-disabled", "current", /^scaling disabled: the target has 0 replicas$/],
+  ["horizontal-pod-autoscaler-waiting", "in-progress", /^waiting for the autoscaler's first reading$/],
+  ["horizontal-pod-autoscaler-observed-generation-stale", "in-progress", /observe generation 2/],
+  ["horizontal-pod-autoscaler-no-metrics", "in-progress", /^ScalingActive is False: FailedGetResourceMetric: .*no metrics returned/, "FailedGetResourceMetric"],
+  ["horizontal-pod-autoscaler-failed-get-scale", "failed", /^the HPA controller was unable to get the target's current scale: deployments\/scale\.apps "wbe" not found$/, "FailedGetScale"],
+  ["horizontal-pod-autoscaler-v1-failed-get-scale", "failed", /deployments\/scale\.apps "wbe" not found$/, "FailedGetScale"],
+  ["horizontal-pod-autoscaler-invalid-selector", "failed", /^the HPA target's scale is missing a selector$/, "InvalidSelector"],
+  ["ingress-address-assigned", "current", /^load balancer at 203\.0\.113\.9$/],
+  ["ingress-hostname-assigned", "current", /^load balancer at k8s-shop-web-0123456789\.eu-west-1\.elb\.amazonaws\.com$/],
+  ["ingress-empty-entry", "current", /^load balancer at an address$/],
+  ["ingress-pending", "in-progress", /^waiting for a load balancer address$/],
   ["custom-resource-definition-established", "current", /^established$/],
   ["custom-resource-definition-pending", "in-progress", /^not established: Installing/],
   ["custom-resource-definition-names-not-accepted", "failed", /"Widget" is already in use/, "KindConflict"],
@@ -104,6 +117,8 @@ describe("health checks", () => {
     assert.equal(healthCheckFor({ apiVersion: "example.com/v1", kind: "Deployment" }).kind, "*", "a Deployment of another group is not apps'");
     assert.equal(healthCheckFor({ apiVersion: "batch/v1", kind: "Job" }).kind, "batch/Job");
     assert.equal(healthCheckFor({ apiVersion: "v1", kind: "Pod" }).kind, "/Pod");
+    assert.equal(healthCheckFor({ apiVersion: "autoscaling/v1", kind: "HorizontalPodAutoscaler" }).kind, "autoscaling/HorizontalPodAutoscaler");
+    assert.equal(healthCheckFor({ apiVersion: "networking.k8s.io/v1", kind: "Ingress" }).kind, "networking.k8s.io/Ingress");
   });
 
   it("needs no read for kinds without a status, and calls a missing object in progress", () => {

@@ -58,6 +58,18 @@ export function staleGeneration(object: LiveResource, required = true): Health |
   return undefined;
 }
 
+/**
+ * Where a Service's or Ingress's load balancer is reached, from `status.loadBalancer.ingress`: its
+ * first IP or hostname, `an address` when the controller published an entry without either, or
+ * undefined while it has published none.
+ */
+export function loadBalancerAddress(object: LiveResource): string | undefined {
+  const ingress = (object.status?.loadBalancer as { ingress?: Array<{ ip?: string; hostname?: string }> } | undefined)?.ingress;
+  const first = Array.isArray(ingress) ? ingress[0] : undefined;
+  if (!first) return undefined;
+  return first.ip ?? first.hostname ?? "an address";
+}
+
 /** `reason: message` of a condition, or whichever of the two it has. */
 export function conditionText(c: Condition): string {
   return [c.reason, c.message].filter((part) => part !== undefined && part !== "").join(": ") || `${c.type} is ${c.status}`;

@@ -40,6 +40,7 @@ export interface LiveResource {
     name?: string;
     namespace?: string;
     generation?: number;
+    annotations?: Record<string, string>;
     /** Set once the object is being deleted. */
     deletionTimestamp?: string;
     managedFields?: Array<{ manager?: string; operation?: string; subresource?: string; time?: string }>;
