@@ -3,8 +3,9 @@ import { after, before, describe, test } from "node:test";
 import { KubeClient } from "../src/kube/kube-client.js";
 import { refOf, type ObjectRef } from "../src/kube/object-ref.js";
 import { waitForHealth } from "../src/kube/wait-for-health.js";
-import { ensureFakeNodes } from "./support/kwok.js";
+import { ensureFakeNodes, FAKE_NODE_LABEL, FAKE_NODE_VALUE } from "./support/kwok.js";
 import { createTestNamespace, testKubeConfig } from "./support/kube.js";
+import { waitUntil } from "./support/wait-until.js";
 import { deployment, job } from "./support/workloads.js";
 
 /** Real rollouts: kube-controller-manager, kube-scheduler and kwok's fake nodes move these objects. */
@@ -37,7 +38,7 @@ describe("waitForHealth against real controllers", () => {
     const progress: string[] = [];
     const started = Date.now();
     const outcome = await waitForHealth(client, refs, { timeoutMs: 30_000, onProgress: (d) => progress.push(d) });
-    assert.deepEqual(outcome, { kind: "healthy" });
+    assert.deepEqual(outcome, { kind: "healthy", suspended: [] });
     assert.ok(Date.now() - started < 15_000, `took ${Date.now() - started} ms`);
     assert.match(progress[0] ?? "", /^waiting: [0-2]\/3 Deployments available|^waiting: .*Job complete/);
     const live = (await client.call("GET", await client.path(refs[0] as ObjectRef))) as { status?: { availableReplicas?: number } };
@@ -69,6 +70,53 @@ describe("waitForHealth against real controllers", () => {
     const outcome = await waitForHealth(client, refs, { timeoutMs: 30_000 });
     assert.ok(outcome.kind === "failed", JSON.stringify(outcome));
     assert.match(outcome.message, new RegExp(`^Job ${namespace}/never: DeadlineExceeded: Job was active longer than specified deadline`));
+  });
+
+  test("a paused Deployment is not waited for: healthy at once, named as suspended", async () => {
+    const paused = deployment("held", { nodes: "none" });
+    const refs = await create({ ...paused, spec: { ...(paused.spec as object), paused: true } });
+    const started = Date.now();
+    const outcome = await waitForHealth(client, refs, { timeoutMs: 30_000 });
+    assert.deepEqual(outcome, { kind: "healthy", suspended: [{ ref: refs[0], health: { status: "suspended", message: "paused: not rolled out until resumed" } }] });
+    assert.ok(Date.now() - started < 5_000, `took ${Date.now() - started} ms`);
+  });
+
+  test("a restartPolicy: Never Pod that is ready but still running is not healthy until it completes", async () => {
+    const refs = await create({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "once" },
+      spec: { restartPolicy: "Never", nodeSelector: { [FAKE_NODE_LABEL]: FAKE_NODE_VALUE }, containers: [{ name: "once", image: "shop/once:1" }] },
+    });
+    const ref = refs[0] as ObjectRef;
+    // kwok runs the pod and keeps it running (it completes only Job pods): ready, never done.
+    const ready = async () => {
+      const pod = (await client.call("GET", await client.path(ref))) as { status?: { conditions?: Array<{ type: string; status: string }> } };
+      return pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") === true;
+    };
+    await waitUntil("the pod ready", ready, 30_000);
+    const outcome = await waitForHealth(client, refs, { timeoutMs: 2_000 });
+    assert.ok(outcome.kind === "failed", JSON.stringify(outcome));
+    assert.equal(outcome.timedOut, true);
+    assert.equal(outcome.message, `Pod ${namespace}/once: not ready within 2s: running; restartPolicy Never: current once it succeeds`);
+  });
+
+  test("a HorizontalPodAutoscaler whose target does not exist fails with the autoscaler's FailedGetScale", async () => {
+    const refs = await create({
+      apiVersion: "autoscaling/v2",
+      kind: "HorizontalPodAutoscaler",
+      metadata: { name: "orphan" },
+      spec: {
+        scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "missing" },
+        minReplicas: 1,
+        maxReplicas: 2,
+        metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 80 } } }],
+      },
+    });
+    const outcome = await waitForHealth(client, refs, { timeoutMs: 60_000 });
+    assert.ok(outcome.kind === "failed", JSON.stringify(outcome));
+    assert.equal(outcome.timedOut, false);
+    assert.match(outcome.message, new RegExp(`^HorizontalPodAutoscaler ${namespace}/orphan: FailedGetScale: the HPA controller was unable to get the target's current scale: .*"missing" not found`));
   });
 
   test("an aborted wait ends at once as cancelled", async () => {

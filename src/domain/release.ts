@@ -14,6 +14,14 @@ export interface ReleaseResult extends ReleaseChanges {
   objects: ObjectRef[];
 }
 
+/** An object a release left suspended: held on purpose (a paused Deployment, a suspended Job) until someone resumes it. */
+export interface SuspendedObject {
+  /** The object. */
+  ref: ObjectRef;
+  /** What its health check says, e.g. `paused: not rolled out until resumed`. */
+  message: string;
+}
+
 /** How a rollback after an unhealthy release ended. */
 export interface RollbackOutcome {
   /** The commit rolled back to; absent when no earlier release succeeded. */
@@ -28,7 +36,8 @@ export interface RollbackOutcome {
 
 /** How one cluster's release of a rollout ended. */
 export type ClusterOutcome =
-  | { kind: "released"; sha: string; result: ReleaseChanges }
+  /** Released and healthy; `suspended` names the objects held on purpose (a paused Deployment), which were not waited for. */
+  | { kind: "released"; sha: string; result: ReleaseChanges; suspended?: SuspendedObject[] }
   /** The cluster already ran this commit, released by an earlier job. */
   | { kind: "already-released"; sha: string }
   /** A newer commit's rollout took the cluster: before this one started (no `result`) or while it waited for health. */

@@ -95,7 +95,8 @@ async function release(ctx: ReleaseContext): Promise<ClusterOutcome> {
 }
 
 /**
- * Waits until the release's workloads are up and records the verdict: released; superseded (a
+ * Waits until the release's workloads are up and records the verdict: released (naming what is
+ * suspended: a paused Deployment does not fail a release, it is reported beside it); superseded (a
  * newer rollout took the environment and ended the wait); or failed, naming the object and reason,
  * after rolling back to the last good release when the environment asks for it.
  */
@@ -106,7 +107,8 @@ async function gateOnHealth(ctx: ReleaseContext, session: ReleaseSession, result
     const health = await withProgress((d) => ctx.progress(d), (onProgress) => waitForHealth(session.target.client, result.objects, { timeoutMs, signal: newer.signal, onProgress }));
     if (health.kind === "healthy") {
       await session.record("success");
-      return { kind: "released", sha: rollout.sha, result: changes(result) };
+      const suspended = health.suspended.map((s) => ({ ref: s.ref, message: s.health.message }));
+      return { kind: "released", sha: rollout.sha, result: changes(result), ...(suspended.length > 0 ? { suspended } : {}) };
     }
     if (health.kind === "cancelled") {
       await session.record("superseded");

@@ -18,7 +18,11 @@ export interface WaitForHealthOptions {
 
 /** How a wait for health ended. */
 export type HealthOutcome =
-  | { kind: "healthy" }
+  | {
+      kind: "healthy";
+      /** Objects held on purpose (a paused Deployment, a suspended Job): not waited for, but worth saying. */
+      suspended: JudgedObject[];
+    }
   | {
       kind: "failed";
       /** The object named first: the first that failed, or the first still in progress at the timeout. */
@@ -43,16 +47,36 @@ export interface JudgedObject {
   health: Health;
 }
 
+/** What one poll's verdicts decide. */
+export type PollVerdict =
+  | { kind: "healthy"; suspended: JudgedObject[] }
+  | { kind: "failed"; failed: JudgedObject[] }
+  | { kind: "waiting"; pending: JudgedObject[] };
+
 /**
- * Polls the live state of `refs` until every object is current (healthy), one failed, the timeout
- * passed (failed, naming what was still in progress), or `signal` fired (cancelled). Kinds without
- * a status are current once applied and never read; the rest are read with one LIST per kind and
- * namespace per poll. Polls start fast (a Deployment on a quick cluster is up in a second or two)
- * and slow down to one every two seconds.
+ * What one poll's verdicts decide: failed as soon as one object failed; healthy once none is in
+ * progress, suspended objects included, since they wait for a person rather than for time (a paused
+ * Deployment stays paused however long Ferry waits, and pausing is not a fault: Argo CD too calls
+ * such an application Suspended, not Degraded); otherwise still waiting for those in progress.
+ */
+export function settle(judged: JudgedObject[]): PollVerdict {
+  const failed = judged.filter((j) => j.health.status === "failed");
+  if (failed.length > 0) return { kind: "failed", failed };
+  const pending = judged.filter((j) => j.health.status === "in-progress");
+  if (pending.length > 0) return { kind: "waiting", pending };
+  return { kind: "healthy", suspended: judged.filter((j) => j.health.status === "suspended") };
+}
+
+/**
+ * Polls the live state of `refs` until no object is in progress (healthy, naming the suspended
+ * ones), one failed, the timeout passed (failed, naming what was still in progress), or `signal`
+ * fired (cancelled). Kinds without a status are current once applied and never read; the rest are
+ * read with one LIST per kind and namespace per poll. Polls start fast (a Deployment on a quick
+ * cluster is up in a second or two) and slow down to one every two seconds.
  */
 export async function waitForHealth(client: KubeClient, refs: ObjectRef[], options: WaitForHealthOptions): Promise<HealthOutcome> {
   const watched = refs.filter((ref) => !isStatusless(ref));
-  if (watched.length === 0) return { kind: "healthy" };
+  if (watched.length === 0) return { kind: "healthy", suspended: [] };
   const deadline = Date.now() + options.timeoutMs;
   let pause = options.pollMs ?? 250;
   for (;;) {
@@ -60,29 +84,34 @@ export async function waitForHealth(client: KubeClient, refs: ObjectRef[], optio
     const live = await readLiveObjects(client, watched);
     if (options.signal?.aborted) return { kind: "cancelled" };
     const judged = watched.map((ref) => ({ ref, health: healthOf(ref, live.get(refKey(ref))) }));
-    const failed = judged.filter((j) => j.health.status === "failed");
-    if (failed.length > 0) return failure(client, failed, false);
-    const pending = judged.filter((j) => j.health.status === "in-progress");
-    if (pending.length === 0) return { kind: "healthy" };
+    const verdict = settle(judged);
+    if (verdict.kind === "failed") return failure(client, verdict.failed, false);
+    if (verdict.kind === "healthy") return verdict;
     options.onProgress?.(describeProgress(judged));
     const left = deadline - Date.now();
-    if (left <= 0) return failure(client, pending, true, options.timeoutMs);
+    if (left <= 0) return failure(client, verdict.pending, true, options.timeoutMs);
     await sleep(Math.min(pause, left), options.signal);
     pause = Math.min(pause * 2, MAX_POLL_MS);
   }
 }
 
-/** `waiting: 2/3 Deployments available, 0/1 Jobs complete`: per kind with objects in progress, how many are up. */
+/**
+ * `waiting: 2/3 Deployments available (1 suspended), 0/1 Jobs complete`: per kind with objects in
+ * progress, how many are up, and how many of the rest are suspended (not waited for).
+ */
 export function describeProgress(judged: JudgedObject[]): string {
-  const byKind = new Map<string, { kind: string; ready: string; up: number; total: number }>();
+  const byKind = new Map<string, { kind: string; ready: string; up: number; held: number; total: number }>();
   for (const { ref, health } of judged) {
     const key = refKey({ ...ref, namespace: undefined, name: "" });
-    const entry = byKind.get(key) ?? { kind: ref.kind, ready: healthCheckFor(ref).ready, up: 0, total: 0 };
+    const entry = byKind.get(key) ?? { kind: ref.kind, ready: healthCheckFor(ref).ready, up: 0, held: 0, total: 0 };
     entry.total++;
     if (health.status === "current") entry.up++;
+    if (health.status === "suspended") entry.held++;
     byKind.set(key, entry);
   }
-  const parts = [...byKind.values()].filter((e) => e.up < e.total).map((e) => `${e.up}/${e.total} ${plural(e.kind, e.total)} ${e.ready}`);
+  const parts = [...byKind.values()]
+    .filter((e) => e.up + e.held < e.total)
+    .map((e) => `${e.up}/${e.total} ${plural(e.kind, e.total)} ${e.ready}${e.held > 0 ? ` (${e.held} suspended)` : ""}`);
   return `waiting: ${parts.join(", ")}`;
 }
 

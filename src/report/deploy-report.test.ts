@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import type { Environment } from "../config/ferry-config.js";
 import type { ObjectRef } from "../kube/object-ref.js";
 import type { ReleaseResult } from "../domain/release.js";
-import { deployContext, failureDescription, firstLine, releaseSummary, resultComment, resultMarker, short, supersededDescription } from "./deploy-report.js";
+import { deployContext, failureDescription, firstLine, releasedDescription, releaseSummary, resultComment, resultMarker, short, supersededDescription } from "./deploy-report.js";
 
 const merged = "3f2a9c1d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b";
 const newer = "9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c";
@@ -64,6 +64,16 @@ describe("resultComment", () => {
     assert.ok(body.includes("- **pruned**: `ConfigMap shop/old`"), body);
     assert.ok(body.includes("</details>"), body);
     assert.ok(!body.includes("<sub>"), body);
+  });
+
+  it("says which objects a released environment left suspended, and why", () => {
+    const api: ObjectRef = { ...web, name: "api" };
+    const suspended = [{ ref: web, message: "paused: not rolled out until resumed" }, { ref: api, message: "paused: not rolled out until resumed" }];
+    const body = resultComment(merged, [{ env: env("staging", "s"), kind: "released", sha: merged, result, suspended }]);
+    assert.ok(body.includes("| staging | s | ✅ deployed `3f2a9c1`, ⏸️ 2 suspended | 2 | 1 | 1 | 4 |"), body);
+    assert.ok(body.includes(["**staging** holds suspended objects, which do nothing until someone resumes them:", "", "- `Deployment shop/web`: paused: not rolled out until resumed", "- `Deployment shop/api`: paused: not rolled out until resumed"].join("\n")), body);
+    const plain = resultComment(merged, [{ env: env("staging", "s"), kind: "released", sha: merged, result }]);
+    assert.ok(!plain.includes("suspended"), plain);
   });
 
   it("leaves out the details and empty lists when nothing changed", () => {
@@ -139,6 +149,15 @@ describe("status descriptions of health-gated releases", () => {
     assert.equal(failureDescription(error, { sha: newer, state: "success", message: "" }), 'rolled back to 9b8c7d6: Deployment shop/web: ProgressDeadlineExceeded: ReplicaSet "web-74f" has timed out progressing.');
     assert.match(failureDescription(error, { sha: newer, state: "failure", message: "x" }), /^rollback to 9b8c7d6 failed too: Deployment shop\/web/);
     assert.match(failureDescription(error, { state: "none", message: "" }), /^not rolled back \(no earlier successful release\): Deployment/);
+  });
+
+  it("words a release, naming what it left suspended", () => {
+    const quiet = { created: [], configured: [web], unchanged: 3, pruned: [] };
+    assert.equal(releasedDescription(quiet), "deployed: +0 ~1 −0 (3 unchanged)");
+    assert.equal(releasedDescription(quiet, [{ ref: web, message: "paused" }]), "deployed: +0 ~1 −0 (3 unchanged); suspended: Deployment shop/web");
+    const three = ["a", "b", "c"].map((name) => ({ ref: { ...web, name }, message: "paused" }));
+    assert.equal(releasedDescription(quiet, three), "deployed: +0 ~1 −0 (3 unchanged); suspended: Deployment shop/a and 2 more");
+    assert.equal(releasedDescription(quiet, [], "included in release of 3f2a9c1"), "included in release of 3f2a9c1: +0 ~1 −0 (3 unchanged)");
   });
 
   it("reports a superseded release as included in the newer one", () => {

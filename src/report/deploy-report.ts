@@ -1,4 +1,4 @@
-import type { ClusterOutcome, ReleaseChanges, RollbackOutcome } from "../domain/release.js";
+import type { ClusterOutcome, ReleaseChanges, RollbackOutcome, SuspendedObject } from "../domain/release.js";
 import { describeRef, type ObjectRef } from "../kube/object-ref.js";
 
 /** How a one-cluster environment's release ended, as its result comment row shows it. */
@@ -17,6 +17,17 @@ export function short(sha: string): string {
 /** `+2 ~1 −1` with the unchanged count: the status line of a release. */
 export function releaseSummary(result: ReleaseChanges): string {
   return `+${result.created.length} ~${result.configured.length} −${result.pruned.length} (${result.unchanged} unchanged)`;
+}
+
+/**
+ * The success status of a release: `deployed: +2 ~1 −0 (4 unchanged)`, then what it left suspended
+ * (`; suspended: Deployment shop/web and 1 more`), which succeeds because pausing is a choice, not a
+ * fault, but should not pass unseen. `head` words whose release it was.
+ */
+export function releasedDescription(result: ReleaseChanges, suspended: SuspendedObject[] = [], head = "deployed"): string {
+  const [first] = suspended;
+  const held = first ? `; suspended: ${describeRef(first.ref)}${suspended.length > 1 ? ` and ${suspended.length - 1} more` : ""}` : "";
+  return `${head}: ${releaseSummary(result)}${held}`;
 }
 
 /** The first line of an error, as a status description holds it. */
@@ -64,7 +75,7 @@ export function resultComment(mergedSha: string, outcomes: EnvironmentOutcome[],
   const row = (o: EnvironmentOutcome, result: string, r?: ReleaseChanges) =>
     `| ${o.env.name} | ${o.env.cluster} | ${result} | ${r ? `${r.created.length} | ${r.configured.length} | ${r.pruned.length} | ${r.unchanged}` : "| | |"} |`;
   for (const o of outcomes) {
-    if (o.kind === "released") lines.push(row(o, `✅ deployed \`${short(o.sha)}\``, o.result));
+    if (o.kind === "released") lines.push(row(o, `✅ deployed \`${short(o.sha)}\`${o.suspended?.length ? `, ⏸️ ${o.suspended.length} suspended` : ""}`, o.result));
     else if (o.kind === "already-released") lines.push(row(o, `✅ included in release \`${short(o.sha)}\``));
     else if (o.kind === "superseded") lines.push(row(o, o.result ? `⏭️ applied \`${short(o.sha)}\`, superseded by \`${short(o.by)}\`` : `⏭️ superseded by \`${short(o.by)}\``, o.result));
     else if (o.kind === "skipped") lines.push(row(o, `⏸️ not released: ${o.reason}`));
@@ -82,6 +93,9 @@ export function resultComment(mergedSha: string, outcomes: EnvironmentOutcome[],
         r.pruned.length ? `- **pruned**: ${list(r.pruned)}` : "",
       ].filter(Boolean);
       if (parts.length) lines.push("", `<details><summary>${o.env.name}: what changed</summary>`, "", ...parts, "", "</details>");
+      if (o.kind === "released" && o.suspended?.length) {
+        lines.push("", `**${o.env.name}** holds suspended objects, which do nothing until someone resumes them:`, "", ...o.suspended.map((h) => `- \`${describeRef(h.ref)}\`: ${h.message}`));
+      }
       if (o.kind === "superseded") lines.push("", `**${o.env.name}**: a newer release (\`${short(o.by)}\`) took the environment while this one waited for its workloads; its status tells how it went.`);
     } else if (o.kind === "failed") {
       const what = o.result ? `**${o.env.name}** was applied but did not become healthy:` : `**${o.env.name} failed**; the cluster was not changed unless the error says so:`;

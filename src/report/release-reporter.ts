@@ -5,7 +5,7 @@ import type { Forge, StatusState } from "../forge/types.js";
 import { withLock } from "../queue/environment-lock.js";
 import type { RedisClient } from "../queue/redis-connection.js";
 import type { ReportTarget, RolloutStore } from "../rollout/rollout-store.js";
-import { deployContext, failureDescription, firstLine, releaseSummary, resultComment, resultMarker, short, supersededDescription, type EnvironmentOutcome } from "./deploy-report.js";
+import { deployContext, failureDescription, firstLine, releasedDescription, resultComment, resultMarker, short, supersededDescription, type EnvironmentOutcome } from "./deploy-report.js";
 import { fleetSection } from "./fleet-comment.js";
 import { SHORT_LOCK_MS } from "./final-status-once.js";
 import { fleetStatus } from "./fleet-status.js";
@@ -132,7 +132,7 @@ function singleFinal(outcome: ClusterOutcome, rollout: Rollout): { state: Status
   const head = outcome.sha;
   switch (outcome.kind) {
     case "released":
-      return { state: "success", description: (sha) => (sha === head ? `deployed: ${releaseSummary(outcome.result)}` : `included in release of ${short(head)}: ${releaseSummary(outcome.result)}`) };
+      return { state: "success", description: (sha) => releasedDescription(outcome.result, outcome.suspended, sha === head ? "deployed" : `included in release of ${short(head)}`) };
     case "already-released":
       return { state: "success", description: (sha) => (sha === head ? `deployed ${short(head)} (released by an earlier job)` : `included in release of ${short(head)}`) };
     case "superseded":

@@ -1,4 +1,4 @@
-import { condition, conditionText, current, failed, inProgress, predatesSpec, specNumber, staleGeneration, statusNumber } from "./object-status.js";
+import { condition, conditionText, current, failed, inProgress, predatesSpec, specNumber, staleGeneration, statusNumber, suspended } from "./object-status.js";
 import type { HealthCheck } from "./types.js";
 
 /**
@@ -6,13 +6,13 @@ import type { HealthCheck } from "./types.js";
  * new template, no old replica is left and every replica is available. It fails when its
  * `Progressing` condition says `ProgressDeadlineExceeded` (the controller gave up after
  * `progressDeadlineSeconds`) after the latest change to its spec. A paused Deployment does not roll
- * out, so it is not waited for.
+ * out until someone resumes it: suspended, so it is not waited for (as gitops-engine calls it).
  */
 export const deploymentHealth: HealthCheck = {
   kind: "apps/Deployment",
   ready: "available",
   check(deployment) {
-    if (deployment.spec?.paused === true) return current("paused: not rolled out");
+    if (deployment.spec?.paused === true) return suspended("paused: not rolled out until resumed");
     const stale = staleGeneration(deployment);
     if (stale) return stale;
     const progressing = condition(deployment, "Progressing");

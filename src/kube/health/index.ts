@@ -3,6 +3,8 @@ import { customResourceDefinitionHealth } from "./custom-resource-definition.js"
 import { daemonSetHealth } from "./daemon-set.js";
 import { deploymentHealth } from "./deployment.js";
 import { genericHealth } from "./generic-conditions.js";
+import { horizontalPodAutoscalerHealth } from "./horizontal-pod-autoscaler.js";
+import { ingressHealth } from "./ingress.js";
 import { jobHealth } from "./job.js";
 import { inProgress } from "./object-status.js";
 import { persistentVolumeClaimHealth } from "./persistent-volume-claim.js";
@@ -16,7 +18,10 @@ export type { Health, HealthCheck, HealthStatus, LiveResource } from "./types.js
 
 /** The kinds with a health check of their own, by `group/kind`. */
 const CHECKS = new Map<string, HealthCheck>(
-  [deploymentHealth, statefulSetHealth, daemonSetHealth, replicaSetHealth, podHealth, jobHealth, persistentVolumeClaimHealth, serviceHealth, customResourceDefinitionHealth].map((c) => [c.kind, c]),
+  [
+    deploymentHealth, statefulSetHealth, daemonSetHealth, replicaSetHealth, podHealth, jobHealth, persistentVolumeClaimHealth,
+    serviceHealth, ingressHealth, customResourceDefinitionHealth, horizontalPodAutoscalerHealth,
+  ].map((c) => [c.kind, c]),
 );
 
 /** Kinds that have no status to wait for: current once applied, so never read back. */
@@ -40,8 +45,8 @@ export function isStatusless(ref: Pick<ObjectRef, "apiVersion" | "kind">): boole
   return STATUSLESS.has(groupKind(ref));
 }
 
-/** The health of a live object (`undefined`: not found, so in progress until it appears). */
-export function healthOf(ref: Pick<ObjectRef, "apiVersion" | "kind">, object: LiveResource | undefined): Health {
+/** The health of a live object read at `now` (`undefined`: not found, so in progress until it appears). */
+export function healthOf(ref: Pick<ObjectRef, "apiVersion" | "kind">, object: LiveResource | undefined, now = Date.now()): Health {
   if (object === undefined) return inProgress("not found");
-  return healthCheckFor(ref).check(object);
+  return healthCheckFor(ref).check(object, now);
 }

@@ -10,6 +10,11 @@ export function inProgress(message: string, reason?: string): Health {
   return reason === undefined ? { status: "in-progress", message } : { status: "in-progress", message, reason };
 }
 
+/** A suspended verdict: held on purpose until someone resumes it. */
+export function suspended(message: string): Health {
+  return { status: "suspended", message };
+}
+
 /** A failed verdict, with the condition reason that says so. */
 export function failed(message: string, reason: string): Health {
   return { status: "failed", message, reason };
@@ -51,6 +56,18 @@ export function staleGeneration(object: LiveResource, required = true): Health |
   if (typeof observed !== "number" && !required) return undefined;
   if (typeof observed !== "number" || observed < generation) return inProgress(`waiting for the controller to observe generation ${generation}`);
   return undefined;
+}
+
+/**
+ * Where a Service's or Ingress's load balancer is reached, from `status.loadBalancer.ingress`: its
+ * first IP or hostname, `an address` when the controller published an entry without either, or
+ * undefined while it has published none.
+ */
+export function loadBalancerAddress(object: LiveResource): string | undefined {
+  const ingress = (object.status?.loadBalancer as { ingress?: Array<{ ip?: string; hostname?: string }> } | undefined)?.ingress;
+  const first = Array.isArray(ingress) ? ingress[0] : undefined;
+  if (!first) return undefined;
+  return first.ip ?? first.hostname ?? "an address";
 }
 
 /** `reason: message` of a condition, or whichever of the two it has. */

@@ -1,4 +1,4 @@
-import { current, inProgress } from "./object-status.js";
+import { current, inProgress, loadBalancerAddress } from "./object-status.js";
 import type { HealthCheck } from "./types.js";
 
 /**
@@ -10,9 +10,8 @@ export const serviceHealth: HealthCheck = {
   ready: "with an address",
   check(service) {
     if (service.spec?.type !== "LoadBalancer") return current("applied");
-    const ingress = (service.status?.loadBalancer as { ingress?: Array<{ ip?: string; hostname?: string }> } | undefined)?.ingress ?? [];
-    const first = ingress[0];
-    if (first) return current(`load balancer at ${first.ip ?? first.hostname ?? "an address"}`);
+    const address = loadBalancerAddress(service);
+    if (address !== undefined) return current(`load balancer at ${address}`);
     return inProgress("waiting for a load balancer address");
   },
 };

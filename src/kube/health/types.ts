@@ -1,5 +1,9 @@
-/** Where an object stands: up as applied, still converging, or stuck until someone changes something. */
-export type HealthStatus = "current" | "in-progress" | "failed";
+/**
+ * Where an object stands: up as applied, still converging, stuck until someone changes something, or
+ * suspended: held on purpose (a paused Deployment, a suspended Job), so it does nothing until someone
+ * resumes it. Like Argo CD's `Suspended`, suspended is not failed, and there is nothing to wait for.
+ */
+export type HealthStatus = "current" | "in-progress" | "failed" | "suspended";
 
 /** One object's health, in words a person can act on. */
 export interface Health {
@@ -32,7 +36,15 @@ export interface Condition {
 /** A live object as the API server returns it; health checks read fields through the helpers in `object-status.ts`. */
 export interface LiveResource {
   /** Identity, the spec's generation, and who wrote which fields when. */
-  metadata?: { name?: string; namespace?: string; generation?: number; managedFields?: Array<{ manager?: string; operation?: string; subresource?: string; time?: string }> };
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    generation?: number;
+    annotations?: Record<string, string>;
+    /** Set once the object is being deleted. */
+    deletionTimestamp?: string;
+    managedFields?: Array<{ manager?: string; operation?: string; subresource?: string; time?: string }>;
+  };
   /** What was asked for. */
   spec?: Record<string, unknown>;
   /** What the controllers report. */
@@ -45,6 +57,6 @@ export interface HealthCheck {
   kind: string;
   /** How a person says an object of the kind is up, as progress reads it: `available` in `2/3 Deployments available`. */
   ready: string;
-  /** Judges one live object. */
-  check(object: LiveResource): Health;
+  /** Judges one live object, read at `now` (epoch ms): some states fail only once they have lasted a while. */
+  check(object: LiveResource, now: number): Health;
 }
