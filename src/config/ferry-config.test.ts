@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { FerryError } from "../errors.js";
-import { durationMs, parseFerryConfig, waitTimeoutMs } from "./ferry-config.js";
+import { durationMs, parseFerryConfig, unsupportedDryRun, waitTimeoutMs } from "./ferry-config.js";
 import { MAX_CONFIG_BYTES } from "./parse-yaml-config.js";
 
 /** The error lines `parseFerryConfig` throws for `text`; fails when it does not throw a permanent FerryError. */
@@ -299,6 +299,27 @@ environments:
     onFailure: rollback
 `);
     assert.deepEqual(lines, [".ferry.yml:9:16: environments.0.onFailure: rollback needs a release that waits for health: drop wait: false"]);
+  });
+
+  it("accepts validation.unsupportedDryRun skip or fail, fail when absent, and refuses anything else", () => {
+    let n = 0;
+    const env = (validation: string) => `  - name: e${++n}
+    branch: main
+    path: x
+    cluster: c
+    namespace: shop
+${validation}`;
+    const config = parseFerryConfig(`version: 1
+environments:
+${env("")}${env("    validation: {unsupportedDryRun: skip}\n")}${env("    validation: {unsupportedDryRun: fail}\n")}${env("    validation: {}\n")}`);
+    assert.deepEqual(config.environments.map(unsupportedDryRun), ["fail", "skip", "fail", "fail"]);
+    const lines = errorLines(`version: 1
+environments:
+${env("    validation: {unsupportedDryRun: ignore}\n")}${env("    validation: {dryRun: false}\n")}`);
+    assert.deepEqual(lines, [
+      '.ferry.yml:8:37: environments.0.validation.unsupportedDryRun: Invalid option: expected one of "fail"|"skip"',
+      '.ferry.yml:14:17: environments.1.validation: Unrecognized key: "dryRun"',
+    ]);
   });
 
   it("reads durations as people write them", () => {

@@ -106,6 +106,20 @@ export const waitSchema = z.union([z.boolean(), z.strictObject({ timeout: durati
 export const onFailureSchema = z.enum(["none", "rollback"]);
 
 /**
+ * What a plan and a release do with an object the API server refuses to dry-run because an admission
+ * webhook on its kind declares side effects (`sideEffects: Some` or `Unknown`): `fail` (the default)
+ * the plan and the release, naming the webhook; or `skip` its dry-run, saying so in the plan, and apply
+ * it without one (the webhook still judges the real apply).
+ */
+export const unsupportedDryRunSchema = z.enum(["fail", "skip"]);
+
+/** How an environment's objects are validated before anything is applied. */
+export const validationSchema = z.strictObject({
+  /** Objects whose dry-run a webhook without dry-run support refuses: `fail` (default) or `skip`. */
+  unsupportedDryRun: unsupportedDryRunSchema.optional(),
+});
+
+/**
  * One deploy target of a repository, as declared: one cluster (`cluster:`) or many (`clusters:`, a
  * selector, released in the waves of `rollout:`). `path`, `namespace` and Helm values may use
  * `${cluster.name}` and `${cluster.labels.<key>}`, filled in for each cluster.
@@ -132,6 +146,8 @@ export const environmentSchema = z
     wait: waitSchema.optional(),
     /** What a release that does not become healthy does; absent means `none`. */
     onFailure: onFailureSchema.optional(),
+    /** How objects are validated; absent means `{ unsupportedDryRun: fail }`. */
+    validation: validationSchema.optional(),
     /** The waves a release of `clusters` goes in; absent: every cluster at once. */
     rollout: rolloutSchema.optional(),
   })
@@ -192,4 +208,9 @@ export function parseFerryConfig(text: string, file = FERRY_CONFIG_FILE): FerryC
 export function waitTimeoutMs(env: Pick<Environment, "wait">): number | undefined {
   if (env.wait === false) return undefined;
   return durationMs((typeof env.wait === "object" ? env.wait.timeout : undefined) ?? DEFAULT_WAIT);
+}
+
+/** What `env` does with objects a webhook without dry-run support keeps from being dry-run; `fail` unless it says otherwise. */
+export function unsupportedDryRun(env: Pick<Environment, "validation">): z.output<typeof unsupportedDryRunSchema> {
+  return env.validation?.unsupportedDryRun ?? "fail";
 }

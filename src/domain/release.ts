@@ -1,5 +1,12 @@
 import type { ObjectRef } from "../kube/object-ref.js";
 
+/** An object applied without a server-side dry-run, and the admission webhook that kept the server from one. */
+export interface NotDryRun {
+  ref: ObjectRef;
+  /** The webhook (`sideEffects: Some` or `Unknown`) the server would not call for a dry-run. */
+  webhook: string;
+}
+
 /** What a release changed, object by object. */
 export interface ReleaseChanges {
   created: ObjectRef[];
@@ -7,6 +14,8 @@ export interface ReleaseChanges {
   /** Objects already as Git says. */
   unchanged: number;
   pruned: ObjectRef[];
+  /** Objects applied without a dry-run (`validation.unsupportedDryRun: skip`); absent when none. */
+  notDryRun?: NotDryRun[];
 }
 
 /** What a release did, and every object it holds (changed or not): what its health is judged on. */

@@ -85,7 +85,7 @@ async function release(ctx: ReleaseContext): Promise<ClusterOutcome> {
   if (last?.sha === rollout.sha && last.result === "success") return { kind: "already-released", sha: rollout.sha };
   await ctx.progress(`deploying ${short(rollout.sha)} to ${ctx.cluster}`);
   const result = await session.apply(await deps.store.rendered(rollout.id, ctx.cluster), rollout.sha, rollout.actor);
-  deps.log.info({ rollout: rollout.id, cluster: ctx.cluster, created: result.created.length, configured: result.configured.length, pruned: result.pruned.length, unchanged: result.unchanged }, "released");
+  deps.log.info({ rollout: rollout.id, cluster: ctx.cluster, created: result.created.length, configured: result.configured.length, pruned: result.pruned.length, unchanged: result.unchanged, ...(result.notDryRun ? { notDryRun: result.notDryRun } : {}) }, "released");
   const timeoutMs = waitTimeoutMs(env);
   if (timeoutMs === undefined) {
     await session.record("success");

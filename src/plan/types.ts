@@ -14,6 +14,12 @@ export interface ObjectPlan {
    * masked. Empty for unchanged objects.
    */
   diff: string;
+  /**
+   * Set when the server could not dry-run the object because this admission webhook on its kind does
+   * not support dry run (`validation.unsupportedDryRun: skip`): nothing validated it, and an update's
+   * diff is empty, for only the server's dry-run result says what applying it would change.
+   */
+  notDryRunBy?: string;
 }
 
 /** The plan of one commit for one environment. */

@@ -8,14 +8,29 @@ import { COMMAND_QUEUE, commandJobId, PLAN_QUEUE, planJobId } from "./plan-reque
 import type { CommandRequest, PlanRequest } from "../domain/requests.js";
 import type { RedisClient } from "./redis-connection.js";
 
+/** How long an intake job's id is remembered, so a redelivered webhook queues nothing: a week. */
+export const DEDUPE_WINDOW_MS = 7 * 24 * 3600 * 1000;
+
 /** Retries with exponential backoff (2 s, 4 s, 8 s ... about 4 minutes in all), then the job fails. */
 const JOB_OPTIONS: JobsOptions = {
   attempts: 8,
   backoff: { type: "exponential", delay: 2000 },
-  // Finished jobs are kept for a week so their ids keep deduplicating redelivered webhooks.
+  // Finished jobs are for looking at (the dashboard), bounded in count as well as age: a week or the
+  // last 10,000, whichever is fewer. Deduplication does not rest on them (see intakeOptions).
   removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
   removeOnFail: { age: 30 * 24 * 3600 },
 };
+
+/**
+ * Options of a job the intake queues under `jobId`. Besides the job itself, BullMQ keeps a key of
+ * its own per id (`<prefix>:<queue>:de:<jobId>`, a few dozen bytes) that expires after
+ * {@link DEDUPE_WINDOW_MS}: an add with an id seen in that window is dropped even when the job's
+ * record is gone, which happens sooner under load (only the last 10,000 finished jobs are kept).
+ * Removing the job by hand (the dashboard) removes its key too, so the next delivery runs.
+ */
+function intakeOptions(jobId: string): JobsOptions {
+  return { ...JOB_OPTIONS, jobId, deduplication: { id: jobId, ttl: DEDUPE_WINDOW_MS } };
+}
 
 /** Name of the queue of rollouts: one job per (environment, commit), the parent of its clusters' release jobs. */
 export const ROLLOUT_QUEUE = "ferry-rollout";
@@ -76,27 +91,27 @@ export class Queues {
     return Object.fromEntries(counts);
   }
 
-  /** Queues a deploy once per (repository, branch, commit); resolves with the job id once Redis has it. */
+  /** Queues a deploy once per (repository, branch, commit) in {@link DEDUPE_WINDOW_MS}; resolves with the job id once Redis has it. */
   async enqueueDeploy(request: DeployRequest): Promise<string> {
     const jobId = deployJobId(request);
-    await this.deployAdds.add({ name: "deploy", data: request, opts: { ...JOB_OPTIONS, jobId } });
+    await this.deployAdds.add({ name: "deploy", data: request, opts: intakeOptions(jobId) });
     return jobId;
   }
 
   /**
-   * Queues a plan once per (change, head commit, environment filter); `trigger` (a comment id)
+   * Queues a plan once per (change, head commit, environment filter) in {@link DEDUPE_WINDOW_MS}; `trigger` (a comment id)
    * makes a re-plan asked for by a comment command a job of its own.
    */
   async enqueuePlan(request: PlanRequest, trigger?: string): Promise<string> {
     const jobId = trigger ? `${planJobId(request)}-${trigger}` : planJobId(request);
-    await this.planAdds.add({ name: "plan", data: request, opts: { ...JOB_OPTIONS, jobId } });
+    await this.planAdds.add({ name: "plan", data: request, opts: intakeOptions(jobId) });
     return jobId;
   }
 
-  /** Queues a comment command once per comment. */
+  /** Queues a comment command once per comment (in {@link DEDUPE_WINDOW_MS}). */
   async enqueueCommand(request: CommandRequest): Promise<string> {
     const jobId = commandJobId(request);
-    await this.commandAdds.add({ name: "command", data: request, opts: { ...JOB_OPTIONS, jobId } });
+    await this.commandAdds.add({ name: "command", data: request, opts: intakeOptions(jobId) });
     return jobId;
   }
 

@@ -1,4 +1,4 @@
-import { serverSideApply, throwIfRefused } from "../kube/apply.js";
+import { serverSideApply } from "../kube/apply.js";
 import { applyWaves } from "../kube/apply-order.js";
 import type { DesiredObject } from "../kube/desired-object.js";
 import { readLiveObjects, readLiveState } from "../kube/live-state.js";
@@ -7,6 +7,7 @@ import { diffObjects } from "../plan/diff-objects.js";
 import type { EnvironmentPlan, ObjectPlan } from "../plan/types.js";
 import { inventoryLocation, readInventory } from "../kube/inventory.js";
 import type { RenderedObject } from "../render/types.js";
+import { checkDryRun } from "./check-dry-run.js";
 import { compareWithCluster, type ReleaseTarget } from "./compare-with-cluster.js";
 import { ensureNamespace, inNamespace, VALIDATION_NAMESPACE } from "./validation-namespace.js";
 
@@ -15,7 +16,10 @@ import { ensureNamespace, inNamespace, VALIDATION_NAMESPACE } from "./validation
  * unchanged. An update's diff compares the live object with the server's dry-run result of applying
  * the new one (as `kubectl diff --server-side` does), both normalised, Secret values masked. Objects
  * whose manifest and live version match the last release are unchanged without asking the server.
- * Writes nothing. A permanent error (policy, server validation) is thrown for the caller to report.
+ * An object a webhook without dry-run support keeps from being dry-run fails the plan, or with
+ * `validation.unsupportedDryRun: skip` is planned with `notDryRunBy` naming the webhook, as a release
+ * would apply it. Writes nothing. A permanent error (policy, server validation) is thrown for the
+ * caller to report.
  */
 export async function planEnvironment(input: ReleaseTarget & { rendered: RenderedObject[]; sha: string }): Promise<EnvironmentPlan> {
   const { client, env } = input;
@@ -36,18 +40,21 @@ export async function planEnvironment(input: ReleaseTarget & { rendered: Rendere
     serverSideApply(client, validateCreates.map((d) => (missingNamespace(d) ? inNamespace(d, VALIDATION_NAMESPACE) : d)), { dryRun: true, absent: new Set(validateCreates.map((d) => d.key)) }),
     serverSideApply(client, updates, { dryRun: true }),
   ]);
-  throwIfRefused([...created.refused, ...updated.refused].map((r) => ({ ...r, object: candidates.find((d) => d.key === r.object.key) ?? r.object })), "server-side validation: merging this would fail");
+  const refused = [...created.refused, ...updated.refused].map((r) => ({ ...r, object: candidates.find((d) => d.key === r.object.key) ?? r.object }));
+  const notDryRun = new Map(checkDryRun(env, refused, "server-side validation: merging this would fail").map((n) => [n.object.key, n.webhook]));
 
   const after = new Map(updated.applied.map((a) => [a.key, a.result]));
   const objects: ObjectPlan[] = [];
   for (const wave of applyWaves(candidates, (d) => d.ref.kind)) {
     for (const d of wave) {
+      const webhook = notDryRun.get(d.key);
+      const unvalidated = webhook === undefined ? {} : { notDryRunBy: webhook };
       if (!live.has(d.key)) {
-        objects.push({ ref: d.ref, action: "create", source: d.source, diff: diffObjects(undefined, d.object) });
+        objects.push({ ref: d.ref, action: "create", source: d.source, diff: diffObjects(undefined, d.object), ...unvalidated });
         continue;
       }
-      const diff = diffObjects(liveObjects.get(d.key), after.get(d.key));
-      if (diff !== "") objects.push({ ref: d.ref, action: "update", source: d.source, diff });
+      const diff = webhook === undefined ? diffObjects(liveObjects.get(d.key), after.get(d.key)) : "";
+      if (diff !== "" || webhook !== undefined) objects.push({ ref: d.ref, action: "update", source: d.source, diff, ...unvalidated });
     }
   }
   for (const ref of gone) objects.push({ ref, action: "delete", diff: diffObjects(liveObjects.get(refKey(ref)), undefined) });

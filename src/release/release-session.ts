@@ -8,6 +8,7 @@ import { prune } from "../kube/prune.js";
 import { waitForCrds } from "../kube/wait-for-crds.js";
 import type { RenderedObject } from "../render/types.js";
 import type { ReleaseResult } from "../domain/release.js";
+import { checkDryRun } from "./check-dry-run.js";
 import { compareWithCluster, type ReleaseTarget } from "./compare-with-cluster.js";
 import { ensureNamespace, inNamespace, VALIDATION_NAMESPACE } from "./validation-namespace.js";
 
@@ -46,7 +47,9 @@ export class ReleaseSession {
    * Releases `rendered` as commit `sha`: prepare → check policy → compare with the inventory and the
    * live objects → validate every changed object with a server-side dry-run → apply in order →
    * prune. Nothing is written unless every object validated (objects in a namespace or of a CRD the
-   * same release creates are validated right after those are created). The result is recorded by
+   * same release creates are validated right after those are created), or, with
+   * `validation.unsupportedDryRun: skip`, could not be dry-run only because an admission webhook on its
+   * kind does not support dry run (the result lists those as `notDryRun`). The result is recorded by
    * {@link record}; a release that fails part way records its failure itself.
    */
   async apply(rendered: RenderedObject[], sha: string, actor: string): Promise<ReleaseResult> {
@@ -68,7 +71,7 @@ export class ReleaseSession {
     if (validateNow.some(inNewNamespace) && !live.has(refKey(validationRef))) await ensureNamespace(client, VALIDATION_NAMESPACE);
     const absent = new Set(changed.filter((d) => !live.has(d.key)).map((d) => d.key));
     const { refused } = await serverSideApply(client, validateNow.map((d) => (inNewNamespace(d) ? inNamespace(d, VALIDATION_NAMESPACE) : d)), { dryRun: true, absent, metadataOnly: true });
-    throwIfRefused(refused.map((r) => ({ ...r, object: changed.find((d) => d.key === r.object.key) ?? r.object })), "server-side validation failed: nothing was applied");
+    const notDryRun = checkDryRun(env, refused.map((r) => ({ ...r, object: changed.find((d) => d.key === r.object.key) ?? r.object })), "server-side validation failed: nothing was applied");
 
     const applied: AppliedObject[] = [];
     const entries = (): InventoryEntry[] => {
@@ -79,12 +82,16 @@ export class ReleaseSession {
       if (newNamespaces.has(env.namespace) && !desired.some((d) => d.key === refKey(namespaceRef))) await ensureNamespace(client, env.namespace);
       const foundation = changed.filter((d) => FOUNDATION_KINDS.has(d.ref.kind));
       const crds = foundation.filter((d) => d.ref.kind === "CustomResourceDefinition").map((d) => d.ref.name);
-      await applyChecked(client, foundation, applied, applyFieldValidation(false));
+      const unvalidated = new Set(notDryRun.map((n) => n.object.key));
+      await applyChecked(client, foundation, applied, applyFieldValidation(false), unvalidated);
       await waitForCrds(client, crds);
       const rest = changed.filter((d) => !FOUNDATION_KINDS.has(d.ref.kind));
       const late = await serverSideApply(client, rest.filter((d) => d.pendingCrd), { dryRun: true, absent, metadataOnly: true });
-      throwIfRefused(late.refused, "server-side validation failed after creating CRDs: nothing else was applied");
-      for (const wave of applyWaves(rest, (d) => d.ref.kind)) await applyChecked(client, wave, applied, applyFieldValidation(crds.length > 0));
+      for (const n of checkDryRun(env, late.refused, "server-side validation failed after creating CRDs: nothing else was applied")) {
+        notDryRun.push(n);
+        unvalidated.add(n.object.key);
+      }
+      for (const wave of applyWaves(rest, (d) => d.ref.kind)) await applyChecked(client, wave, applied, applyFieldValidation(crds.length > 0), unvalidated);
       const pruned = env.prune ? await prune(client, gone, live, at.id) : [];
       const appliedByKey = new Map(applied.map((a) => [a.key, a]));
       const result: ReleaseResult = {
@@ -97,6 +104,7 @@ export class ReleaseSession {
         pruned,
         objects: desired.map((d) => d.ref),
       };
+      if (notDryRun.length > 0) result.notDryRun = notDryRun.map((n) => ({ ref: n.object.ref, webhook: n.webhook }));
       result.unchanged = desired.length - result.created.length - result.configured.length;
       this.applied = { sha, actor, objects: entries(), summary: `+${result.created.length} ~${result.configured.length} -${pruned.length}` };
       return result;
@@ -127,11 +135,21 @@ export class ReleaseSession {
   }
 }
 
-async function applyChecked(client: KubeClient, objects: DesiredObject[], applied: AppliedObject[], fieldValidation: "Strict" | "Ignore"): Promise<void> {
-  if (objects.length === 0) return;
-  const out = await serverSideApply(client, objects, { metadataOnly: true, fieldValidation });
-  applied.push(...out.applied);
-  throwIfRefused(out.refused, "the apply failed part way: objects before this one were applied");
+/**
+ * Applies one wave. `fieldValidation` holds for objects a strict dry-run accepted; the keys in
+ * `unvalidated` had no dry-run, so they are applied `Strict` whatever it says.
+ */
+async function applyChecked(client: KubeClient, objects: DesiredObject[], applied: AppliedObject[], fieldValidation: "Strict" | "Ignore", unvalidated: Set<string>): Promise<void> {
+  const batches: Array<[DesiredObject[], "Strict" | "Ignore"]> = [
+    [objects.filter((d) => !unvalidated.has(d.key)), fieldValidation],
+    [objects.filter((d) => unvalidated.has(d.key)), "Strict"],
+  ];
+  for (const [batch, validation] of batches) {
+    if (batch.length === 0) continue;
+    const out = await serverSideApply(client, batch, { metadataOnly: true, fieldValidation: validation });
+    applied.push(...out.applied);
+    throwIfRefused(out.refused, "the apply failed part way: objects before this one were applied");
+  }
 }
 
 /** Releases `rendered` as `sha` in a session of its own and records it as successful at once: a release that does not wait for health. */

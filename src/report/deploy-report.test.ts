@@ -76,6 +76,13 @@ describe("resultComment", () => {
     assert.ok(!plain.includes("suspended"), plain);
   });
 
+  it("names the objects applied without a dry-run, and the webhook of each", () => {
+    const notDryRun = [{ ref: svc, webhook: "audit.example.com" }];
+    const body = resultComment(merged, [{ env: env("staging", "kind-staging"), kind: "released", sha: merged, result: { ...result, notDryRun } }]);
+    assert.ok(body.includes("⚠️ **staging**: applied without a dry-run (validation.unsupportedDryRun: skip): `Service shop/web` (admission webhook `audit.example.com` does not support dry run)"), body);
+    assert.ok(!resultComment(merged, [{ env: env("staging", "kind-staging"), kind: "released", sha: merged, result }]).includes("dry-run"));
+  });
+
   it("leaves out the details and empty lists when nothing changed", () => {
     const quiet: ReleaseResult = { created: [], configured: [web], unchanged: 3, pruned: [], objects: [web] };
     const body = resultComment(merged, [{ env: env("staging", "s"), kind: "released", sha: merged, result: quiet }]);

@@ -1,4 +1,4 @@
-import type { ClusterOutcome, ReleaseChanges, RollbackOutcome, SuspendedObject } from "../domain/release.js";
+import type { ClusterOutcome, NotDryRun, ReleaseChanges, RollbackOutcome, SuspendedObject } from "../domain/release.js";
 import { describeRef, type ObjectRef } from "../kube/object-ref.js";
 
 /** How a one-cluster environment's release ended, as its result comment row shows it. */
@@ -69,6 +69,9 @@ export function resultMarker(sha: string): string {
 
 const list = (refs: ObjectRef[]) => refs.map((r) => `\`${describeRef(r)}\``).join(", ");
 
+/** Objects applied without a dry-run, each with the webhook that does not support one. */
+const notDryRunList = (objects: NotDryRun[]) => objects.map((n) => `\`${describeRef(n.ref)}\` (admission webhook \`${n.webhook}\` does not support dry run)`).join(", ");
+
 /** The result comment on a merged change: per environment what was created, configured, unchanged and pruned, or the error, and how a rollback went. */
 export function resultComment(mergedSha: string, outcomes: EnvironmentOutcome[], sections: string[] = []): string {
   const lines = [resultMarker(mergedSha), `### Ferry release · \`${short(mergedSha)}\``, "", "| environment | cluster | result | + | ~ | − | unchanged |", "| --- | --- | --- | ---: | ---: | ---: | ---: |"];
@@ -96,6 +99,7 @@ export function resultComment(mergedSha: string, outcomes: EnvironmentOutcome[],
       if (o.kind === "released" && o.suspended?.length) {
         lines.push("", `**${o.env.name}** holds suspended objects, which do nothing until someone resumes them:`, "", ...o.suspended.map((h) => `- \`${describeRef(h.ref)}\`: ${h.message}`));
       }
+      if (r.notDryRun?.length) lines.push("", `⚠️ **${o.env.name}**: applied without a dry-run (validation.unsupportedDryRun: skip): ${notDryRunList(r.notDryRun)}`);
       if (o.kind === "superseded") lines.push("", `**${o.env.name}**: a newer release (\`${short(o.by)}\`) took the environment while this one waited for its workloads; its status tells how it went.`);
     } else if (o.kind === "failed") {
       const what = o.result ? `**${o.env.name}** was applied but did not become healthy:` : `**${o.env.name} failed**; the cluster was not changed unless the error says so:`;

@@ -144,6 +144,29 @@ describe("planComment", () => {
   });
 });
 
+describe("a plan with objects not dry-run", () => {
+  const audited = plan("staging", [
+    { ref: old, action: "create", source: "deploy/old.yaml", diff: "+kind: ConfigMap", notDryRunBy: "audit.example.com" },
+    { ref: web, action: "update", source: "deploy/web.yaml", diff: "", notDryRunBy: "audit.example.com" },
+    { ref: env, action: "update", source: "deploy/env.yaml", diff: " data:\n+  TOKEN: (hidden, added)" },
+  ]);
+  const why = 'not dry-run: admission webhook "audit.example.com" does not support dry run, so the server did not validate this object; a release applies it unvalidated (validation.unsupportedDryRun: skip)';
+
+  it("counts them in the status and the table", () => {
+    assert.equal(planStatusDescription(audited), "+1 ~2 −0 (7 unchanged); 2 not dry-run");
+    assert.ok(planComment({ sha, plans: [audited], maxLength: GITHUB }).includes("| staging | staging | 1 | 2 | 0 | 3 to change, ⚠️ 2 not dry-run |"));
+  });
+
+  it("says in each one's section which webhook kept it from a dry-run, and that an update has no diff without one", () => {
+    const text = planComment({ sha, plans: [audited], maxLength: GITHUB });
+    assert.ok(text.includes(`<details><summary>staging · + ConfigMap shop/old ⚠️ not dry-run</summary>\n\n> ⚠️ ${why}\n\n\`\`\`diff\n+kind: ConfigMap\n\`\`\`\n</details>`), text);
+    assert.ok(text.includes(`<details><summary>staging · ~ Deployment shop/web ⚠️ not dry-run</summary>\n\n> ⚠️ ${why}; without a dry-run the server cannot say what this update changes\n</details>`), text);
+    assert.ok(text.includes("<details><summary>staging · ~ Secret shop/web-env (values hidden)</summary>\n\n```diff"));
+    const full = fullPlanText({ sha, plans: [audited] });
+    assert.ok(full.includes(`~ Deployment shop/web from deploy/web.yaml\n${why}\n`), full);
+  });
+});
+
 describe("fullPlanText", () => {
   it("holds every diff whole and every error", () => {
     const huge = bigDiff(30_000);

@@ -43,14 +43,31 @@ function changed(plan: EnvironmentPlan): number {
   return plan.counts.create + plan.counts.update + plan.counts.delete;
 }
 
+/** How many of a plan's objects were not dry-run (an admission webhook on their kind does not support it). */
+function notDryRun(plan: EnvironmentPlan): number {
+  return plan.objects.filter((o) => o.notDryRunBy !== undefined).length;
+}
+
+/** What a plan says of an object it could not dry-run, and why. */
+function notDryRunNote(webhook: string): string {
+  return `not dry-run: admission webhook "${webhook}" does not support dry run, so the server did not validate this object; a release applies it unvalidated (validation.unsupportedDryRun: skip)`;
+}
+
 function errorText(error: string): string {
   return firstLine(error) || "unknown error";
 }
 
-/** A plan's commit status description: `+2 ~1 −0 (14 unchanged)`, or `failed: ` and the error's first line. */
+/**
+ * A plan's commit status description: `+2 ~1 −0 (14 unchanged)`, then `; 1 not dry-run` when objects
+ * could not be dry-run; or `failed: ` and the error's first line.
+ */
 export function planStatusDescription(plan: EnvironmentPlan): string {
   const c = plan.counts;
-  const text = plan.error !== undefined ? `failed: ${errorText(plan.error)}` : `+${c.create} ~${c.update} −${c.delete} (${c.unchanged} unchanged)`;
+  const skipped = notDryRun(plan);
+  const text =
+    plan.error !== undefined
+      ? `failed: ${errorText(plan.error)}`
+      : `+${c.create} ~${c.update} −${c.delete} (${c.unchanged} unchanged)${skipped > 0 ? `; ${skipped} not dry-run` : ""}`;
   return clip(text, STATUS_LENGTH);
 }
 
@@ -58,12 +75,27 @@ function tableRow(plan: EnvironmentPlan): string {
   const c = plan.counts;
   if (plan.error !== undefined) return `| ${cell(plan.environment)} | ${cell(plan.cluster)} | | | | ❌ ${cell(clip(errorText(plan.error), TABLE_ERROR_LENGTH))} |`;
   const n = changed(plan);
-  return `| ${cell(plan.environment)} | ${cell(plan.cluster)} | ${c.create} | ${c.update} | ${c.delete} | ${n === 0 ? "no changes" : `${n} to change`} |`;
+  const skipped = notDryRun(plan);
+  const result = `${n === 0 ? "no changes" : `${n} to change`}${skipped > 0 ? `, ⚠️ ${skipped} not dry-run` : ""}`;
+  return `| ${cell(plan.environment)} | ${cell(plan.cluster)} | ${c.create} | ${c.update} | ${c.delete} | ${result} |`;
 }
 
 function summary(env: string, object: ObjectPlan): string {
   const hidden = object.ref.kind === "Secret" ? " (values hidden)" : "";
-  return `<details><summary>${escapeHtml(`${env} · ${SYMBOL[object.action]} ${describeRef(object.ref)}${hidden}`)}</summary>`;
+  const unvalidated = object.notDryRunBy !== undefined ? " ⚠️ not dry-run" : "";
+  return `<details><summary>${escapeHtml(`${env} · ${SYMBOL[object.action]} ${describeRef(object.ref)}${hidden}${unvalidated}`)}</summary>`;
+}
+
+/** What an object's section says before its diff: why it was not dry-run, if it was not. */
+function objectNote(object: ObjectPlan): string {
+  if (object.notDryRunBy === undefined) return "";
+  const noDiff = object.diff === "" ? "; without a dry-run the server cannot say what this update changes" : "";
+  return `> ⚠️ ${escapeHtml(notDryRunNote(object.notDryRunBy) + noDiff)}\n\n`;
+}
+
+/** An object's diff, or nothing when it has none (an update that could not be dry-run). */
+function diffBlock(object: ObjectPlan): string {
+  return object.diff === "" ? "" : `\n\n${fenced(object.diff, "diff")}`;
 }
 
 /** A block of the comment that can be shown whole or in a shorter form when the comment runs out of room. */
@@ -122,9 +154,9 @@ export function planComment(input: { sha: string; plans: EnvironmentPlan[]; full
   for (const plan of plans) {
     for (const object of plan.objects) {
       if (object.action === "unchanged") continue;
-      const open = summary(plan.environment, object);
+      const open = `${summary(plan.environment, object)}\n\n${objectNote(object)}`.trimEnd();
       objects.push({
-        full: `${open}\n\n${fenced(object.diff, "diff")}\n</details>`,
+        full: `${open}${diffBlock(object)}\n</details>`,
         short: `${open}\n\ndiff too large for this comment (${lineCount(object.diff)} lines): see the full plan\n</details>`,
         weight: object.diff.length,
         order: objects.length,
@@ -204,7 +236,9 @@ export function fullPlanText(input: { sha: string; plans: EnvironmentPlan[] }): 
     for (const object of plan.objects) {
       if (object.action === "unchanged") continue;
       const hidden = object.ref.kind === "Secret" ? " (values hidden)" : "";
-      out.push("", `${SYMBOL[object.action]} ${describeRef(object.ref)}${hidden}${object.source ? ` from ${object.source}` : ""}`, object.diff);
+      out.push("", `${SYMBOL[object.action]} ${describeRef(object.ref)}${hidden}${object.source ? ` from ${object.source}` : ""}`);
+      if (object.notDryRunBy !== undefined) out.push(notDryRunNote(object.notDryRunBy));
+      if (object.diff !== "") out.push(object.diff);
     }
   }
   return `${out.join("\n")}\n`;
