@@ -8,8 +8,9 @@
  *   with a kubeconfig of its own naming one of the 10 API servers, the namespace templated by
  *   `${cluster.name}` so each cluster's ConfigMap lands in a namespace of its own, in 3 waves; against
  *   a plain loop that creates the same namespaces and server-side applies the same ConfigMaps, one
- *   client per cluster as Ferry has, at the same concurrency (target ratio ≤ 3). Also: the peak RSS
- *   of the Ferry process (web and worker in one) and the Redis memory a cluster's rollout state takes.
+ *   client per cluster as Ferry has, at the same concurrency (target ratio ≤ 3); medians of FLEET_RUNS
+ *   (default 3) runs, the loop and Ferry in turn. Also: the peak RSS of the web and of the worker
+ *   process (each a process of its own) and the Redis memory a cluster's rollout state takes.
  */
 import { randomUUID } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
@@ -26,6 +27,8 @@ const RUNS = 5;
 const OBJECTS = 20;
 const CONCURRENCY = 32;
 const SCHEDULE_CLUSTERS = Number(process.env.FLEET_CLUSTERS ?? 10_000);
+/** Runs of the schedule case (FLEET_RUNS to change it); each writes namespaces of its own. */
+const SCHEDULE_RUNS = Number(process.env.FLEET_RUNS ?? 3);
 const CONTEXT = "ferry/deploy/production";
 
 interface Kubeconfig {
@@ -82,32 +85,33 @@ async function tenClusters(context: BenchContext): Promise<BenchCase> {
   }
 }
 
-async function schedule(context: BenchContext): Promise<BenchCase[]> {
-  const files = await writeKubeconfigs(context, join(context.workDir, "fleet-kubeconfigs"), SCHEDULE_CLUSTERS);
-  const clusters = files.map((file, n) => ({ name: `edge-${n}`, context: "edge", kubeconfig: file, labels: { ring: n < 10 ? "canary" : "main", half: n % 2 === 0 ? "a" : "b" } }));
-  const namespace = (n: number, prefix: string) => `${prefix}-edge-${n}`;
-
-  // Baseline: the same namespaces and ConfigMaps, a client per cluster, CONCURRENCY at once.
+/** The same namespaces and ConfigMaps by a plain loop: a client per cluster, CONCURRENCY at once; returns the milliseconds taken. */
+async function plainLoop(files: string[], prefix: string): Promise<number> {
   const limit = pLimit(CONCURRENCY);
-  const clients = new Map<number, KubeClient>();
-  const baselineStart = performance.now();
+  const clients: KubeClient[] = [];
+  const start = performance.now();
   await Promise.all(
     files.map((file, n) =>
       limit(async () => {
         const found = await readKubeconfigContext({ file, context: "edge", what: `edge-${n}` });
         if (found.kind !== "static") throw new Error("static kubeconfig expected");
         const client = KubeClient.fromConnection(found.connection);
-        clients.set(n, client);
-        const ns = namespace(n, "e2e-base");
+        clients.push(client);
+        const ns = `${prefix}-edge-${n}`;
         await client.call("PATCH", `/api/v1/namespaces/${ns}?fieldManager=bench&force=true`, { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } }, "application/apply-patch+yaml");
         const cm = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "site", namespace: ns }, data: { v: "1" } };
         await client.call("PATCH", `/api/v1/namespaces/${ns}/configmaps/site?fieldManager=bench&force=true`, cm, "application/apply-patch+yaml");
       }),
     ),
   );
-  const baselineMs = performance.now() - baselineStart;
-  for (const client of clients.values()) client.close();
+  const took = performance.now() - start;
+  for (const client of clients) client.close();
+  return took;
+}
 
+async function schedule(context: BenchContext): Promise<BenchCase[]> {
+  const files = await writeKubeconfigs(context, join(context.workDir, "fleet-kubeconfigs"), SCHEDULE_CLUSTERS);
+  const clusters = files.map((file, n) => ({ name: `edge-${n}`, context: "edge", kubeconfig: file, labels: { ring: n < 10 ? "canary" : "main", half: n % 2 === 0 ? "a" : "b" } }));
   // Web and worker each in a process of their own, as an install that scales them apart runs them,
   // so each one's peak memory is its own; the harness holds Redis and the forge's simulator.
   const h = await FerryHarness.start("github", {}, { roles: { web: false, worker: false }, logLevel: "warn", serverConfig: { clusters, policy: [{ repositories: ["acme/*"], clusters: ["*"], namespaces: ["e2e-*"] }] } });
@@ -118,31 +122,38 @@ async function schedule(context: BenchContext): Promise<BenchCase[]> {
     const worker = await FerryProcess.start(h, "worker", env);
     processes.push(web, worker);
     const idle = { web: await web.peakRss(), worker: await worker.peakRss() };
-    const redisBefore = await usedMemory(h);
-    const repo = await h.createRepo({
-      environments: () => [
-        {
-          name: "production",
-          branch: "main",
-          path: "deploy",
-          render: "plain",
-          namespace: "e2e-f-${cluster.name}",
-          clusters: { matchExpressions: [{ key: "ring", operator: "Exists" }] },
-          wait: false,
-          rollout: { waves: [{ name: "canary", clusters: { matchLabels: { ring: "canary" } } }, { name: "half", clusters: { matchLabels: { half: "a" } } }, { name: "rest" }] },
-        },
-      ],
-    });
-    const ferryMs = await timedMerge(h, repo, { "deploy/site.yaml": configMapYaml("site", { v: "1" }) }, 3_600_000, web.url);
-    const redisPerCluster = ((await usedMemory(h)) - redisBefore) / SCHEDULE_CLUSTERS;
+    const ferry: number[] = [];
+    const loop: number[] = [];
+    const redis: number[] = [];
+    // Each run writes namespaces of its own (new ones, as on a first release), the loop and Ferry in turn.
+    for (let run = 0; run < SCHEDULE_RUNS; run++) {
+      loop.push(await plainLoop(files, `e2e-base${run}`));
+      const redisBefore = await usedMemory(h);
+      const repo = await h.createRepo({
+        environments: () => [
+          {
+            name: "production",
+            branch: "main",
+            path: "deploy",
+            render: "plain",
+            namespace: `e2e-f${run}-\${cluster.name}`,
+            clusters: { matchExpressions: [{ key: "ring", operator: "Exists" }] },
+            wait: false,
+            rollout: { waves: [{ name: "canary", clusters: { matchLabels: { ring: "canary" } } }, { name: "half", clusters: { matchLabels: { half: "a" } } }, { name: "rest" }] },
+          },
+        ],
+      });
+      ferry.push(await timedMerge(h, repo, { "deploy/site.yaml": configMapYaml("site", { v: "1" }) }, 3_600_000, web.url));
+      redis.push(((await usedMemory(h)) - redisBefore) / SCHEDULE_CLUSTERS);
+    }
     const peak = { web: await web.peakRss(), worker: await worker.peakRss() };
     const mib = (b: number) => b / 2 ** 20;
-    console.log(`  fleet-${SCHEDULE_CLUSTERS}: ferry ${Math.round(ferryMs)} ms, loop ${Math.round(baselineMs)} ms, peak rss web ${Math.round(mib(peak.web))} MiB, worker ${Math.round(mib(peak.worker))} MiB, redis ${Math.round(redisPerCluster)} B per cluster`);
+    console.log(`  fleet-${SCHEDULE_CLUSTERS}: ferry ${ferry.map(Math.round).join(", ")} ms; loop ${loop.map(Math.round).join(", ")} ms; peak rss web ${Math.round(mib(peak.web))} MiB, worker ${Math.round(mib(peak.worker))} MiB; redis ${redis.map(Math.round).join(", ")} B per cluster`);
     return [
-      benchCase(`fleet-${SCHEDULE_CLUSTERS}-schedule`, "ms", [ferryMs], "a plain loop of namespace + server-side apply per cluster, same concurrency", [baselineMs]),
+      benchCase(`fleet-${SCHEDULE_CLUSTERS}-schedule`, "ms", ferry, "a plain loop of namespace + server-side apply per cluster, same concurrency", loop),
       benchCase(`fleet-${SCHEDULE_CLUSTERS}-web-peak-rss`, "MiB", [mib(peak.web)], "the web process, started and idle", [mib(idle.web)]),
       benchCase(`fleet-${SCHEDULE_CLUSTERS}-worker-peak-rss`, "MiB", [mib(peak.worker)], "the worker process, started and idle", [mib(idle.worker)]),
-      benchCase(`fleet-${SCHEDULE_CLUSTERS}-redis-bytes-per-cluster`, "B", [redisPerCluster], "one ConfigMap's manifest, as rendered", [Buffer.byteLength(configMapYaml("site", { v: "1" }))]),
+      benchCase(`fleet-${SCHEDULE_CLUSTERS}-redis-bytes-per-cluster`, "B", redis, "one ConfigMap's manifest, as rendered", [Buffer.byteLength(configMapYaml("site", { v: "1" }))]),
     ];
   } finally {
     for (const p of processes) await p.stop();
@@ -165,7 +176,6 @@ async function usedMemory(h: FerryHarness): Promise<number> {
 /** Runs both cases. */
 export async function run(context: BenchContext): Promise<BenchCase[]> {
   process.env.FERRY_TEST_KUBECONFIG = context.kubeconfig;
-  if (process.env.FLEET_SKIP_TEN) return schedule(context);
   return [await tenClusters(context), ...(await schedule(context))];
 }
 
