@@ -2,10 +2,11 @@ import { createHash } from "node:crypto";
 import { permanent } from "../errors.js";
 import type { KubeObject, RenderedObject } from "../render/types.js";
 import type { KubeClient } from "./kube-client.js";
-import { INVENTORY_ANNOTATION, MANAGED_BY_LABEL } from "./labels.js";
+import { INVENTORY_ANNOTATION } from "./labels.js";
+import { labelsToApply } from "./managed-by-label.js";
 import { describeRef, refKey, refOf, type ObjectRef } from "./object-ref.js";
 
-/** An object ready to apply: namespace resolved, Ferry's label and owner annotation added, hashed. */
+/** An object ready to apply: namespace resolved, Ferry's label (see {@link labelsToApply}) and owner annotation added, hashed. */
 export interface DesiredObject {
   object: KubeObject;
   ref: ObjectRef;
@@ -23,7 +24,8 @@ const CRD_KIND = "CustomResourceDefinition";
 /**
  * Resolves rendered objects against the cluster's discovery: namespaced kinds get the environment's
  * namespace when they name none, cluster-scoped ones lose any namespace (as kubectl does), Ferry's
- * label and owner annotation are added. Every unknown kind is reported at once.
+ * label (where it does not stop the server's defaulting: {@link labelsToApply}) and owner annotation
+ * are added. Every unknown kind is reported at once.
  */
 export async function prepareObjects(client: KubeClient, rendered: RenderedObject[], defaultNamespace: string, inventoryId: string): Promise<DesiredObject[]> {
   const crdScopes = new Map<string, boolean>();
@@ -47,7 +49,9 @@ export async function prepareObjects(client: KubeClient, rendered: RenderedObjec
       const metadata = { ...object.metadata };
       if (namespaced) metadata.namespace ??= defaultNamespace;
       else delete metadata.namespace;
-      metadata.labels = { ...metadata.labels, [MANAGED_BY_LABEL]: "ferry" };
+      const labels = labelsToApply(object);
+      if (labels === undefined) delete metadata.labels;
+      else metadata.labels = labels;
       metadata.annotations = { ...metadata.annotations, [INVENTORY_ANNOTATION]: inventoryId };
       const prepared: KubeObject = { ...object, metadata };
       const ref = refOf(prepared);
