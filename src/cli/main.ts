@@ -49,6 +49,7 @@ export function buildCli(): Command {
           "an embedded redis-server (from PATH) with data under .ferry/redis.\n" +
           "GitHub App: APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH, WEBHOOK_SECRET (GHE_HOST/GHE_PROTOCOL for Enterprise Server).\n" +
           "GitLab: GITLAB_URL, GITLAB_TOKEN, GITLAB_WEBHOOK_SECRET. Queue dashboard at /admin/queues: FERRY_ADMIN_USER and FERRY_ADMIN_PASSWORD.\n" +
+          "Links in statuses and comments: FERRY_PUBLIC_URL (or publicUrl in the server config), else this process's own address.\n" +
           "Every role serves /healthz, /readyz and /metrics on its port.",
       )
       .addOption(new Option("-c, --config <file>", "server config: clusters and policy (YAML)").env("FERRY_CONFIG"))
