@@ -21,7 +21,7 @@ function crd(group: string, kind: string): RenderedObject {
   };
 }
 
-describe("a release with kinds in versions nobody serves", () => {
+describe("a release's kinds and the versions that serve them", () => {
   const kc = testKubeConfig();
   let client: KubeClient;
   let namespace: string;
@@ -30,6 +30,26 @@ describe("a release with kinds in versions nobody serves", () => {
     namespace = await createTestNamespace(kc, "unserved");
   });
   after(() => client.close());
+
+  /** Releases `rendered` into the test's namespace, with leave to create CRDs. */
+  const release = (rendered: RenderedObject[]) =>
+    releaseEnvironment({
+      client,
+      repository: "acme/unserved",
+      env: { name: "unserved", branch: "main", path: ".", cluster: "ferry-test", namespace, prune: false },
+      grant: { cluster: "ferry-test", namespaces: [namespace], clusterScopedKinds: ["CustomResourceDefinition"] },
+      rendered,
+      sha: "one",
+      actor: "test",
+    });
+
+  test("objects in the version their release's CRD serves are applied once the CRD is established", async () => {
+    const group = `${uniqueName("served")}.example.com`;
+    const widget = { object: { apiVersion: `${group}/v1`, kind: "Widget", metadata: { name: "w" } }, source: "deploy/widget.yaml" };
+    const result = await release([crd(group, "Widget"), widget]);
+    assert.deepEqual(result.created.map((r) => r.kind).sort(), ["CustomResourceDefinition", "Widget"]);
+    assert.equal((await client.request("GET", `/apis/${group}/v1/namespaces/${namespace}/widgets/w`)).status, 200);
+  });
 
   test("fails at once, naming every such object in kubectl's words, and applies nothing (not even its CRDs)", async () => {
     const group = `${uniqueName("unserved")}.example.com`;
@@ -40,15 +60,7 @@ describe("a release with kinds in versions nobody serves", () => {
       { object: { apiVersion: `${group}/v1alpha1`, kind: "Gadget", metadata: { name: "g" } }, source: "deploy/gadget.yaml" },
       { object: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "fine" } }, source: "deploy/cm.yaml" },
     ];
-    const failure = await releaseEnvironment({
-      client,
-      repository: "acme/unserved",
-      env: { name: "unserved", branch: "main", path: ".", cluster: "ferry-test", namespace, prune: false },
-      grant: { cluster: "ferry-test", namespaces: [namespace], clusterScopedKinds: ["CustomResourceDefinition"] },
-      rendered,
-      sha: "one",
-      actor: "test",
-    }).then(
+    const failure = await release(rendered).then(
       () => assert.fail("the release succeeded"),
       (error: unknown) => error as Error,
     );
