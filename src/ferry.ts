@@ -6,6 +6,7 @@ import type { RedisOptions } from "ioredis";
 import type { Router } from "express";
 import type { Logger } from "pino";
 import { createProbot } from "probot";
+import { publicUrlOf } from "./config/public-url.js";
 import type { ServerConfig } from "./config/server-config.js";
 import { permanent } from "./errors.js";
 import { ferryOctokit } from "./forge/github/ferry-octokit.js";
@@ -167,7 +168,14 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
       };
       const queues = new Queues(redis, { prefix });
       closers.push(() => queues.close());
-      const publicUrl = options.config.publicUrl ?? options.env.FERRY_PUBLIC_URL ?? running.url;
+      const { url: publicUrl, fallback } = publicUrlOf(options.config, options.env, running.url);
+      if (fallback && (github || gitlabForges)) {
+        log.warn(
+          { publicUrl },
+          `no public URL: links in statuses and comments point at ${publicUrl}, which people on the forge cannot open; ` +
+            "set FERRY_PUBLIC_URL or publicUrl in the server config to the address the forge's users reach Ferry at",
+        );
+      }
       const renderer = createRenderer({ kustomize: options.env.FERRY_KUSTOMIZE ?? "kustomize", helm: options.env.FERRY_HELM ?? "helm" });
       const store = new RolloutStore(redis);
       const common: ReleaseDeps = { config: options.config, forges, clusters, renderer, redis, store, queues, publicUrl, log, metrics, ...(options.claimMs !== undefined ? { claimMs: options.claimMs } : {}) };

@@ -6,18 +6,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { freePort } from "../src/redis/redis-server.js";
+import { waitUntil } from "./support/wait-until.js";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
-/** The `node bin/ferry.js` process `npm start` started, in the process group led by npm. */
-function ferryPid(group: number): number {
+/** The processes in process group `group` (npm's, when npm leads it): `pid args` lines. */
+function processesIn(group: number): string[] {
   const out = execFileSync("ps", ["-eo", "pid=,pgid=,args="], { encoding: "utf8" });
-  const line = out.split("\n").find((l) => {
-    const [, pgid, program] = l.trim().split(/\s+/);
-    return Number(pgid) === group && /(^|\/)node$/.test(program ?? "") && l.includes("bin/ferry.js serve");
-  });
-  assert.ok(line, `no Ferry process in group ${group}:\n${out}`);
-  return Number(line.trim().split(/\s+/)[0]);
+  return out
+    .split("\n")
+    .map((line) => line.trim().split(/\s+/))
+    .filter(([, pgid]) => Number(pgid) === group)
+    .map(([pid, , ...args]) => `${pid} ${args.join(" ")}`);
 }
 
 /** redis-server processes working in `dir` (redis-server changes its working directory to --dir). */
@@ -38,7 +38,7 @@ function safeReadlink(path: string): string {
   }
 }
 
-test("`npm start` with no configuration starts an embedded Redis, answers /healthz and stops cleanly on SIGTERM", async () => {
+test("`npm start` with no configuration starts an embedded Redis, answers /healthz, and stops cleanly, Redis and all, when npm gets SIGTERM", async () => {
   const dataDir = await mkdtemp(join(tmpdir(), "ferry-start-"));
   const port = await freePort();
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), FERRY_DATA_DIR: dataDir, LOG_FORMAT: "json" };
@@ -47,14 +47,12 @@ test("`npm start` with no configuration starts an embedded Redis, answers /healt
   let output = "";
   child.stdout.on("data", (c: Buffer) => (output += c.toString()));
   child.stderr.on("data", (c: Buffer) => (output += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  let [exited, closed] = [false, false];
+  child.once("exit", () => (exited = true));
+  child.once("close", () => (closed = true)); // npm's output read to its end
   try {
-    let health: Response | undefined;
-    for (let i = 0; i < 150 && !health; i++) {
-      health = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
-      if (!health) await new Promise((r) => setTimeout(r, 200));
-    }
-    assert.ok(health, `Ferry did not answer /healthz:\n${output}`);
+    await waitUntil(() => `Ferry to answer /healthz:\n${output}`, async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, 30_000, 200);
+    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
     assert.equal(health.status, 200);
     assert.deepEqual(await health.json(), { status: "ok" });
     assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200);
@@ -64,16 +62,21 @@ test("`npm start` with no configuration starts an embedded Redis, answers /healt
     assert.equal(redisServersUnder(dataDir).length, 1, "an embedded redis-server runs with data in the data dir");
     assert.ok((await readdir(join(dataDir, "redis"))).length > 0, "Redis keeps its files in .ferry/redis");
 
-    // npm does not pass signals on to its script, so SIGTERM goes to Ferry's own process, as a
-    // container runtime would send it (the image runs `node bin/ferry.js` as PID 1).
-    process.kill(ferryPid(child.pid!), "SIGTERM");
-    for (let i = 0; i < 100 && !/"msg":"stopped"/.test(output); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(processesIn(child.pid!).some((p) => / node bin\/ferry\.js serve$/.test(p)), "npm runs Ferry in its process group");
+
+    // A process supervisor stops what it started: npm. npm passes SIGTERM to its script, which must be
+    // Ferry itself (`exec`), not a shell that dies of it and leaves Ferry and its redis-server running.
+    process.kill(child.pid!, "SIGTERM");
+    await waitUntil(() => `npm to exit:\n${output}`, () => exited, 20_000);
+    assert.deepEqual(processesIn(child.pid!), [], "npm ended after everything it started, Ferry and its redis-server included");
+    await waitUntil("npm's output to end", () => closed, 5_000);
+    assert.equal(child.exitCode, 0, output);
     assert.match(output, /shutting down/);
-    assert.match(output, /"msg":"stopped"/, output);
+    assert.match(output, /"msg":"stopped"/);
     assert.deepEqual(redisServersUnder(dataDir), [], "no redis-server is left behind");
-    await exited; // npm ends once its script has
   } finally {
-    if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, "SIGKILL");
+    // Whatever is left in npm's process group (npm, or what it left behind), so a failure leaks nothing.
+    if (processesIn(child.pid!).length > 0) process.kill(-child.pid!, "SIGKILL");
     await rm(dataDir, { recursive: true, force: true });
   }
 });

@@ -380,7 +380,7 @@ const manifestCases: RepoCase[] = [
     name: "a kind no cluster serves",
     files: () => ({ "deploy/a.yaml": stringify({ apiVersion: "evil.example.com/v1", kind: "Backdoor", metadata: { name: "x" } }) }),
     context: "ferry/deploy/staging",
-    description: () => "Backdoor x (deploy/a.yaml): the cluster has no kind Backdoor in evil.example.com/v1",
+    description: () => 'Backdoor x (deploy/a.yaml): no matches for kind "Backdoor" in version "evil.example.com/v1" (ensure CRDs are installed first)',
   },
   {
     name: "the same object twice, so one would silently win",

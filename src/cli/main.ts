@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { Command, Option } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import { loadServerConfig } from "../config/server-config.js";
 import { startFerry, type Roles } from "../ferry.js";
 import { createLogger } from "../logger.js";
@@ -14,11 +14,31 @@ interface RunOptions {
   claimMs: string;
 }
 
-/** Builds the `ferry` command line. */
+/** What `ferry plan --help` says above its options: what the command does, then its exit codes (as `flux diff`'s). */
+const PLAN_DESCRIPTION = [
+  "Show what applying a local directory of manifests would change in a cluster, without a forge.",
+  "",
+  "Renders --dir as a release renders it (Kustomize, Helm or plain YAML/JSON, inside its git work tree), " +
+    "reads the live objects, validates each new or changed object with a server-side dry-run and prints the plan: " +
+    "each object to create, update or delete, with a diff (Secret values hidden). It writes nothing to the cluster; " +
+    "credentials come from the kubeconfig (--kubeconfig, --context).",
+  "",
+  "Exit codes:",
+  "  0  no changes: the cluster matches the directory",
+  "  1  changes: the plan lists them",
+  "  2  error: bad options, a failed render, a policy violation, an object the",
+  "     server refuses, an unreachable cluster",
+  "",
+  "The codes are those of `flux diff`, so a CI step can tell a change from a failure.",
+].join("\n");
+
+/** Builds the `ferry` command line; usage errors throw (see {@link main}) instead of exiting. */
 export function buildCli(): Command {
   const program = new Command("ferry")
     .description("Ferry carries merged commits to Kubernetes clusters: a GitHub App and GitLab webhook receiver that plans on every change and deploys on merge.")
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // Set before the commands are added, which inherit it: commander would exit 1, which to `ferry plan` means "changes".
+    .exitOverride();
   const role = (name: string, roles: Roles, summary: string, port = "3000") =>
     program
       .command(name)
@@ -29,6 +49,7 @@ export function buildCli(): Command {
           "an embedded redis-server (from PATH) with data under .ferry/redis.\n" +
           "GitHub App: APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH, WEBHOOK_SECRET (GHE_HOST/GHE_PROTOCOL for Enterprise Server).\n" +
           "GitLab: GITLAB_URL, GITLAB_TOKEN, GITLAB_WEBHOOK_SECRET. Queue dashboard at /admin/queues: FERRY_ADMIN_USER and FERRY_ADMIN_PASSWORD.\n" +
+          "Links in statuses and comments: FERRY_PUBLIC_URL (or publicUrl in the server config), else this process's own address.\n" +
           "Every role serves /healthz, /readyz and /metrics on its port.",
       )
       .addOption(new Option("-c, --config <file>", "server config: clusters and policy (YAML)").env("FERRY_CONFIG"))
@@ -42,6 +63,7 @@ export function buildCli(): Command {
   program
     .command("plan")
     .summary("Show what applying a local directory of manifests would change in a cluster (exit 0 no changes, 1 changes, 2 error).")
+    .description(PLAN_DESCRIPTION)
     .requiredOption("--dir <path>", "directory of YAML/JSON manifests, a kustomization or a Helm chart")
     .addOption(new Option("--render <mode>", "how to render --dir: auto picks kustomize, then helm, then plain by the files it holds").choices(["auto", "plain", "kustomize", "helm"]).default("auto"))
     .option("--release-name <name>", "Helm release name", "local")
@@ -91,11 +113,13 @@ async function run(roles: Roles, opts: RunOptions): Promise<void> {
   process.on("SIGINT", stop);
 }
 
-/** Runs the CLI with `argv`, printing errors (config errors list every problem) and exiting 2. */
+/** Runs the CLI with `argv`; errors (config errors list every problem) and usage errors exit 2, help exits 0. */
 export async function main(argv: string[]): Promise<void> {
   try {
     await buildCli().parseAsync(argv);
   } catch (error) {
+    // Commander has already printed what was wrong (or the help asked for).
+    if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
     console.error(`ferry: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(2);
   }

@@ -56,6 +56,24 @@ describe("serverSideApply against a real kube-apiserver", () => {
     assert.equal((await client.request("GET", `/api/v1/namespaces/${namespace}/configmaps/ignored`)).status, 404);
   });
 
+  it("refuses every object of a kind the server does not serve, in kubectl's words, rather than throwing at the first", async () => {
+    const unserved = (apiVersion: string, kind: string): DesiredObject => {
+      const object = { apiVersion, kind, metadata: { name: "x", namespace } };
+      const ref = refOf(object);
+      return { object, ref, key: refKey(ref), source: `deploy/${kind}.yaml`, hash: "h", pendingCrd: true };
+    };
+    const objects = [unserved("apps/v1beta1", "Deployment"), unserved("example.com/v1", "Widget")];
+    const { applied, refused } = await serverSideApply(client, objects, { dryRun: true, metadataOnly: true });
+    assert.deepEqual(applied, []);
+    assert.deepEqual(
+      refused.map((r) => [r.object.source, r.status, r.message]).sort(),
+      [
+        ["deploy/Deployment.yaml", 404, 'no matches for kind "Deployment" in version "apps/v1beta1"'],
+        ["deploy/Widget.yaml", 404, 'no matches for kind "Widget" in version "example.com/v1"'],
+      ],
+    );
+  });
+
   it("keeps applies strict when the release changed CRDs after validating", () => {
     assert.equal(applyFieldValidation(false), "Ignore");
     assert.equal(applyFieldValidation(true), "Strict");

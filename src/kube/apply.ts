@@ -1,7 +1,7 @@
 import pLimit from "p-limit";
 import { permanent, transient } from "../errors.js";
 import type { DesiredObject } from "./desired-object.js";
-import { apiError, isTransientStatus, type KubeClient } from "./kube-client.js";
+import { apiError, isTransientStatus, KubeApiError, type KubeClient } from "./kube-client.js";
 import { FIELD_MANAGER } from "./labels.js";
 import { describeRef } from "./object-ref.js";
 import { redactSecretValues } from "./redact-secret.js";
@@ -72,7 +72,16 @@ export async function serverSideApply(client: KubeClient, objects: DesiredObject
     objects.map((desired) =>
       limit(async () => {
         const create = options.dryRun === true && options.absent?.has(desired.key) === true;
-        const path = await client.path(create ? { ...desired.ref, name: undefined } : desired.ref);
+        const path = await client.path(create ? { ...desired.ref, name: undefined } : desired.ref).catch((error: unknown) => {
+          // A kind the server does not serve is this object's problem, reported with the others' (a CRD's
+          // unserved version); anything else (discovery unreachable) is the whole batch's.
+          if (error instanceof KubeApiError && error.status === 404) return error;
+          throw error;
+        });
+        if (path instanceof KubeApiError) {
+          refused.push({ object: desired, status: path.status, reason: path.reason, message: path.message });
+          return;
+        }
         const res = create
           ? await client.request("POST", `${path}?fieldManager=${FIELD_MANAGER}&fieldValidation=Strict&dryRun=All`, desired.object, "application/json", accept)
           : await client.request("PATCH", path + query, desired.object, "application/apply-patch+yaml", accept);

@@ -1,11 +1,12 @@
 import { createHash } from "node:crypto";
 import { permanent } from "../errors.js";
 import type { KubeObject, RenderedObject } from "../render/types.js";
-import type { KubeClient } from "./kube-client.js";
-import { INVENTORY_ANNOTATION, MANAGED_BY_LABEL } from "./labels.js";
-import { describeRef, refKey, refOf, type ObjectRef } from "./object-ref.js";
+import { noMatchesFor, type KubeClient } from "./kube-client.js";
+import { INVENTORY_ANNOTATION } from "./labels.js";
+import { labelsToApply } from "./managed-by-label.js";
+import { describeRef, groupOf, refKey, refOf, type ObjectRef } from "./object-ref.js";
 
-/** An object ready to apply: namespace resolved, Ferry's label and owner annotation added, hashed. */
+/** An object ready to apply: namespace resolved, Ferry's label (see {@link labelsToApply}) and owner annotation added, hashed. */
 export interface DesiredObject {
   object: KubeObject;
   ref: ObjectRef;
@@ -20,34 +21,67 @@ export interface DesiredObject {
 
 const CRD_KIND = "CustomResourceDefinition";
 
+/** What a CustomResourceDefinition in the release defines: whether its kind is namespaced, and the versions it serves. */
+interface CrdInRelease {
+  namespaced: boolean;
+  /** Group versions (`example.com/v1`) the CRD serves once established. */
+  served: string[];
+}
+
+/** The kinds the release's own CustomResourceDefinitions define, by `group/kind`. */
+function crdsInRelease(rendered: RenderedObject[]): Map<string, CrdInRelease> {
+  const crds = new Map<string, CrdInRelease>();
+  for (const { object } of rendered) {
+    if (object.kind !== CRD_KIND) continue;
+    const spec = object.spec as { group?: string; names?: { kind?: string }; scope?: string; versions?: Array<{ name?: string; served?: boolean }> } | undefined;
+    const served = (spec?.versions ?? []).filter((v) => v.served !== false).map((v) => `${spec?.group}/${v.name}`);
+    crds.set(`${spec?.group}/${spec?.names?.kind}`, { namespaced: spec?.scope !== "Cluster", served });
+  }
+  return crds;
+}
+
+/**
+ * Why `object` cannot be applied though its kind exists: in kubectl's words (`no matches for kind`),
+ * then the versions that do serve it, from the release's CRD or the cluster's discovery.
+ */
+async function unservedProblem(client: KubeClient, object: KubeObject, crd: CrdInRelease | undefined): Promise<string> {
+  const noMatches = noMatchesFor(object.kind, object.apiVersion);
+  if (crd && crd.served.length > 0) return `${noMatches} (the CustomResourceDefinition in this release serves it as ${crd.served.join(", ")})`;
+  const serving = await client.versionsServing(object.apiVersion, object.kind);
+  if (serving.length > 0) return `${noMatches} (the cluster serves it as ${serving.join(", ")})`;
+  return `${noMatches} (ensure CRDs are installed first)`;
+}
+
 /**
  * Resolves rendered objects against the cluster's discovery: namespaced kinds get the environment's
  * namespace when they name none, cluster-scoped ones lose any namespace (as kubectl does), Ferry's
- * label and owner annotation are added. Every unknown kind is reported at once.
+ * label (where it does not stop the server's defaulting: {@link labelsToApply}) and owner annotation
+ * are added. Every kind in a version neither the cluster nor a CustomResourceDefinition of the
+ * release serves is reported at once, in one permanent error.
  */
 export async function prepareObjects(client: KubeClient, rendered: RenderedObject[], defaultNamespace: string, inventoryId: string): Promise<DesiredObject[]> {
-  const crdScopes = new Map<string, boolean>();
-  for (const { object } of rendered) {
-    if (object.kind !== CRD_KIND) continue;
-    const spec = object.spec as { group?: string; names?: { kind?: string }; scope?: string; versions?: Array<{ name?: string }> } | undefined;
-    for (const version of spec?.versions ?? []) {
-      crdScopes.set(`${spec?.group}/${version.name}/${spec?.names?.kind}`, spec?.scope !== "Cluster");
-    }
-  }
-  const problems: string[] = [];
+  const crds = crdsInRelease(rendered);
+  // By kind and version: a thousand objects of one unserved kind ask discovery once what serves it.
+  const unserved = new Map<string, Promise<string>>();
+  const problems: Array<string | undefined> = [];
   const desired = await Promise.all(
-    rendered.map(async ({ object, source }) => {
+    rendered.map(async ({ object, source }, i) => {
       const info = await client.resource(object.apiVersion, object.kind);
-      const fromCrd = crdScopes.get(`${object.apiVersion}/${object.kind}`);
-      if (!info && fromCrd === undefined) {
-        problems.push(`${describeRef(refOf(object))} (${source}): the cluster has no kind ${object.kind} in ${object.apiVersion}`);
+      const crd = crds.get(`${groupOf(object.apiVersion)}/${object.kind}`);
+      const fromCrd = crd?.served.includes(object.apiVersion) ? crd : undefined;
+      if (!info && !fromCrd) {
+        const key = `${object.apiVersion}/${object.kind}`;
+        if (!unserved.has(key)) unserved.set(key, unservedProblem(client, object, crd));
+        problems[i] = `${describeRef(refOf(object))} (${source}): ${await unserved.get(key)}`;
         return undefined;
       }
-      const namespaced = info?.namespaced ?? fromCrd === true;
+      const namespaced = info?.namespaced ?? fromCrd?.namespaced === true;
       const metadata = { ...object.metadata };
       if (namespaced) metadata.namespace ??= defaultNamespace;
       else delete metadata.namespace;
-      metadata.labels = { ...metadata.labels, [MANAGED_BY_LABEL]: "ferry" };
+      const labels = labelsToApply(object);
+      if (labels === undefined) delete metadata.labels;
+      else metadata.labels = labels;
       metadata.annotations = { ...metadata.annotations, [INVENTORY_ANNOTATION]: inventoryId };
       const prepared: KubeObject = { ...object, metadata };
       const ref = refOf(prepared);
@@ -61,6 +95,7 @@ export async function prepareObjects(client: KubeClient, rendered: RenderedObjec
       } satisfies DesiredObject;
     }),
   );
-  if (problems.length > 0) throw permanent(problems.join("\n"));
+  const found = problems.filter((p) => p !== undefined);
+  if (found.length > 0) throw permanent(found.join("\n"));
   return desired.filter((d): d is DesiredObject => d !== undefined);
 }

@@ -157,10 +157,25 @@ export class KubeClient {
     return found ?? (await this.discover(apiVersion, true)).get(kind);
   }
 
-  /** The URL path of a resource collection or object. */
+  /**
+   * The group versions (`apps/v1`) in which the server serves `kind` of `apiVersion`'s group, from
+   * its discovery: what to write instead of a version it does not serve. Empty when there are none.
+   */
+  async versionsServing(apiVersion: string, kind: string): Promise<string[]> {
+    const group = groupOf(apiVersion);
+    const res = await this.request("GET", group === "" ? "/api" : `/apis/${group}`);
+    if (res.status !== 200) return [];
+    // `/api` lists its versions as strings (`v1`); a group lists objects with their groupVersion.
+    const listed = (res.body as { versions?: Array<string | { groupVersion?: string }> }).versions ?? [];
+    const versions = listed.map((v) => (typeof v === "string" ? v : (v.groupVersion ?? ""))).filter((v) => v !== "" && v !== apiVersion);
+    const serving = await Promise.all(versions.map(async (version) => ((await this.resource(version, kind)) ? version : undefined)));
+    return serving.filter((v): v is string => v !== undefined);
+  }
+
+  /** The URL path of a resource collection or object; a kind the server does not serve throws a 404 {@link KubeApiError} saying so. */
   async path(ref: { apiVersion: string; kind: string; namespace?: string; name?: string }): Promise<string> {
     const info = await this.resource(ref.apiVersion, ref.kind);
-    if (!info) throw new KubeApiError(404, "NotFound", `the server has no kind ${ref.kind} in ${ref.apiVersion}`);
+    if (!info) throw new KubeApiError(404, "NotFound", noMatchesFor(ref.kind, ref.apiVersion));
     const base = groupOf(ref.apiVersion) === "" ? `/api/${ref.apiVersion}` : `/apis/${ref.apiVersion}`;
     const ns = info.namespaced && ref.namespace ? `/namespaces/${encodeURIComponent(ref.namespace)}` : "";
     return `${base}${ns}/${info.plural}${ref.name ? `/${encodeURIComponent(ref.name)}` : ""}`;
@@ -185,6 +200,11 @@ export class KubeClient {
     loading.catch(() => this.discovery.delete(apiVersion));
     return loading;
   }
+}
+
+/** What kubectl says of a kind its cluster's discovery does not list in a version: `no matches for kind "X" in version "g/v"`. */
+export function noMatchesFor(kind: string, apiVersion: string): string {
+  return `no matches for kind "${kind}" in version "${apiVersion}"`;
 }
 
 /** Turns an error response into a KubeApiError with the server's message; 5xx, 429 and timeouts count as transient. */

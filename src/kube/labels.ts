@@ -1,6 +1,6 @@
-/** Label Ferry puts on every object it applies (the recommended `managed-by` label). */
+/** Label Ferry puts on the objects it applies (the recommended `managed-by` label), save where it would stop the server's defaulting (managed-by-label.ts). */
 export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
-/** Annotation naming the inventory that owns an object (`namespace/name` of the inventory ConfigMap); prune deletes only what it owns. */
+/** Annotation naming the inventory that owns an object (`namespace/name` of the inventory ConfigMap), on every object Ferry applies; prune deletes only what it owns. */
 export const INVENTORY_ANNOTATION = "ferry.dev/inventory";
 /** Field manager for server-side apply. */
 export const FIELD_MANAGER = "ferry";

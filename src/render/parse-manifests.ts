@@ -82,11 +82,27 @@ function isList(value: unknown): value is Record<string, unknown> {
   return value.kind === "List" || (value.kind.endsWith("List") && "items" in value);
 }
 
-/** Adds `value` to `objects` when it is a Kubernetes object, otherwise says what is missing. */
+/** Adds `value` to `objects` when it is a Kubernetes object Ferry can apply, otherwise says what is wrong. */
 function addObject(value: unknown, source: string, objects: RenderedObject[], problems: string[]): void {
+  const generated = generateNameProblem(value);
+  if (generated !== undefined) {
+    problems.push(`${source}: ${generated}`);
+    return;
+  }
   const problem = objectProblem(value);
   if (problem === undefined) objects.push({ object: value as KubeObject, source });
   else problems.push(`${source}: not a Kubernetes object: ${problem}`);
+}
+
+/**
+ * An object named only by `generateName` is a Kubernetes object, but one that apply cannot handle:
+ * apply finds its object by name, and a generated name is new on every create. Said in kubectl's words.
+ */
+function generateNameProblem(value: unknown): string | undefined {
+  const metadata = isRecord(value) ? value.metadata : undefined;
+  if (!isRecord(metadata) || (typeof metadata.name === "string" && metadata.name !== "")) return undefined;
+  if (typeof metadata.generateName !== "string" || metadata.generateName === "") return undefined;
+  return `from ${metadata.generateName}: cannot use generate name with apply (server-side apply needs metadata.name: give the object a fixed name)`;
 }
 
 /** What stops `value` from being a `KubeObject`, or undefined when nothing does. */
