@@ -4,3 +4,5 @@ export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
 export const INVENTORY_ANNOTATION = "ferry.dev/inventory";
 /** Field manager for server-side apply. */
 export const FIELD_MANAGER = "ferry";
+/** Annotation by which one object opts out of drift detection: `ferry.dev/drift: ignore`. */
+export const DRIFT_ANNOTATION = "ferry.dev/drift";
