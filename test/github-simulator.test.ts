@@ -7,7 +7,7 @@ import { verify } from "@octokit/webhooks-methods";
 import express from "express";
 import { createProbot, ProbotOctokit } from "probot";
 import { GitRepo } from "./support/git-repo.js";
-import { GitHubSimulator } from "./support/github-simulator.js";
+import { defaultInstallationPermissions, GitHubSimulator } from "./support/github-simulator.js";
 import { githubPayload, issueCommentEvent, mergedPullRequest, pullRequestEvent, pushEvent, sendGitHubWebhook, zeroSha } from "./support/webhooks.js";
 
 const fullName = "acme/deploy";
@@ -274,6 +274,98 @@ describe("GitHubSimulator through Probot's Octokit", () => {
     assert.deepEqual([first.status, again.status], [201, 200]);
     assert.deepEqual(sim.comments(fullName, 15).map((c) => [c.user, c.reactions]), [["alice", ["eyes"]]]);
     assert.throws(() => sim.addComment(fullName, 404, { user: "alice", body: "hi" }), /not registered/);
+  });
+
+  test("opens, lists and edits issues as GitHub does: pull requests listed too, labels made on the fly, refusals", async () => {
+    sim.addPullRequest(fullName, { number: 16, headSha: featureSha, headRef: "feature/x", baseRef: "main", user: "alice", labels: ["Drift"] });
+    const { data: opened, status, headers } = await octokit.rest.issues.create({ owner, repo, title: "Drift in prod", body: "x", labels: ["drift", "new-one"] });
+    assert.deepEqual([status, opened.number, opened.user?.login, opened.state, opened.labels.map((l) => (typeof l === "string" ? l : l.name))], [201, 17, "ferry[bot]", "open", ["Drift", "new-one"]]);
+    assert.equal(headers.location, `${sim.apiUrl}/repos/${fullName}/issues/17`);
+    assert.deepEqual(sim.labels(fullName).slice(-2), ["Drift", "new-one"], "label names match case-insensitively; missing ones are created");
+    const alices = sim.addIssue(fullName, { user: "alice", title: "Bug", labels: ["drift"] });
+    sim.addIssue(fullName, { user: "alice", title: "Old", labels: ["drift"], state: "closed" });
+
+    const list = async (query: Record<string, string>) =>
+      (await octokit.rest.issues.listForRepo({ owner, repo, ...query })).data.map((i) => [i.number, i.pull_request === undefined ? "issue" : "pull"]);
+    assert.deepEqual(await list({ labels: "DRIFT", direction: "asc" }), [[16, "pull"], [17, "issue"], [alices, "issue"]]);
+    assert.deepEqual(await list({ labels: "drift,new-one" }), [[17, "issue"]]);
+    assert.deepEqual(await list({ labels: "drift", creator: "Alice" }), [[alices, "issue"], [16, "pull"]]);
+    assert.equal((await list({ labels: "drift", state: "all" })).length, 4);
+
+    const { data: closed } = await octokit.rest.issues.update({ owner, repo, issue_number: 17, state: "closed", state_reason: "completed" });
+    const { data: again } = await octokit.rest.issues.update({ owner, repo, issue_number: 17, state: "closed" });
+    assert.deepEqual([closed.state, closed.state_reason, again.state, closed.closed_by?.login], ["closed", "completed", "closed", "ferry[bot]"]);
+    await octokit.rest.issues.createComment({ owner, repo, issue_number: 17, body: "done" });
+    assert.deepEqual(sim.comments(fullName, 17).map((c) => c.body), ["done"]);
+
+    const refused = async (promise: Promise<unknown>) => {
+      try {
+        await promise;
+      } catch (error) {
+        const { status: code, response } = error as { status: number; response: { data: unknown } };
+        return [code, response.data];
+      }
+      assert.fail("expected the request to fail");
+    };
+    const validation = (field: string, code: string, message?: string) => ({
+      message: "Validation Failed",
+      errors: [{ resource: "Issue", code, field, ...(message === undefined ? {} : { message }) }],
+      documentation_url: "https://docs.github.com/enterprise-server@3.14/rest",
+      status: "422",
+    });
+    assert.deepEqual(await refused(octokit.request("POST /repos/{owner}/{repo}/issues", { owner, repo, body: "no title" } as unknown as { owner: string; repo: string; title: string })), [422, validation("title", "missing_field")]);
+    assert.deepEqual(await refused(octokit.rest.issues.create({ owner, repo, title: "big", body: "x".repeat(65537) })), [
+      422,
+      validation("body", "custom", "body is too long (maximum is 65536 characters)"),
+    ]);
+    assert.equal((await octokit.rest.issues.create({ owner, repo, title: "fits", body: "x".repeat(65536) })).status, 201);
+    assert.equal((await refused(octokit.rest.issues.update({ owner, repo, issue_number: 999, title: "x" })))[0], 404);
+    assert.equal((await refused(octokit.rest.issues.listForRepo({ owner, repo: "nope" })))[0], 404);
+    sim.setIssuesEnabled(fullName, false);
+    assert.deepEqual((await refused(octokit.rest.issues.create({ owner, repo, title: "x" })))[0], 410);
+    sim.setIssuesEnabled(fullName, true);
+    assert.throws(() => sim.addPullRequest(fullName, { number: 17, headSha: featureSha, headRef: "x", baseRef: "main", user: "alice" }), /share numbers/);
+  });
+
+  test("refuses what the installation's permissions do not cover, as GitHub does", async () => {
+    const locked = await GitRepo.create("locked");
+    try {
+      await locked.commit("empty");
+      sim.addRepo("acme/locked", locked, { installationId: 3 });
+      const as3 = new ProbotOctokit({
+        auth: { appId: sim.appId, privateKey: sim.privateKeyPem, installationId: 3 },
+        baseUrl: sim.apiUrl,
+        throttle: { enabled: false },
+        retry: { enabled: false },
+      });
+      const params = { owner, repo: "locked" };
+      sim.setInstallationPermissions(3, { ...defaultInstallationPermissions, issues: "read", statuses: "read" });
+      const { data: token } = await new ProbotOctokit({ auth: { appId: sim.appId, privateKey: sim.privateKeyPem }, baseUrl: sim.apiUrl }).rest.apps.createInstallationAccessToken({ installation_id: 3 });
+      assert.deepEqual([token.permissions?.issues, token.permissions?.statuses], ["read", "read"]);
+      assert.deepEqual((await as3.rest.issues.listForRepo(params)).data, []);
+      const forbidden = async (promise: Promise<unknown>) => {
+        try {
+          await promise;
+        } catch (error) {
+          const { status: code, response } = error as { status: number; response: { data: { message: string } } };
+          return [code, response.data.message];
+        }
+        return "allowed";
+      };
+      const denied = [403, "Resource not accessible by integration"];
+      assert.deepEqual(await forbidden(as3.rest.issues.create({ ...params, title: "x" })), denied);
+      const sha = await locked.resolve("main");
+      assert.deepEqual(await forbidden(as3.rest.repos.createCommitStatus({ ...params, sha: sha ?? "", state: "success" })), denied);
+      sim.setInstallationPermissions(3, { ...defaultInstallationPermissions, issues: "write" });
+      const { data: issue } = await as3.rest.issues.create({ ...params, title: "x" });
+      sim.setInstallationPermissions(3, { ...defaultInstallationPermissions, issues: "read" });
+      // Commenting on an issue needs issues: write; pull_requests: write covers only pull requests.
+      assert.deepEqual(await forbidden(as3.rest.issues.createComment({ ...params, issue_number: issue.number, body: "hi" })), denied);
+      sim.addPullRequest("acme/locked", { number: 50, headSha: sha ?? "", headRef: "main", baseRef: "main", user: "alice" });
+      assert.equal(await forbidden(as3.rest.issues.createComment({ ...params, issue_number: 50, body: "hi" })), "allowed");
+    } finally {
+      await locked.dispose();
+    }
   });
 
   test("records unknown endpoints and hides repositories of other installations", async () => {

@@ -202,6 +202,44 @@ describe("GitLabSimulator over HTTP", () => {
     assert.deepEqual(sim.notes(path, 1).find((n) => n.id === id)?.awards.map((a) => [a.name, a.user]), [["eyes", sim.botUsername], ["eyes", "bob"]]);
   });
 
+  test("opens, lists, edits and closes issues with notes, refusing what GitLab refuses", async () => {
+    const opened = await api.Issues.create(7, "Drift in prod", { description: "x", labels: "drift,new-one" });
+    assert.deepEqual([opened.iid, opened.state, opened.author.username, opened.labels, opened.web_url], [1, "opened", sim.botUsername, ["drift", "new-one"], `${sim.url}/${path}/-/issues/1`]);
+    const alices = sim.addIssue(path, { author: "alice", title: "Bug", labels: ["Drift"] });
+    sim.addIssue(path, { author: "alice", title: "Old", labels: ["drift"], state: "closed" });
+    assert.deepEqual(sim.labels(path), ["drift", "new-one"], "label names match case-insensitively; missing ones are created");
+
+    const iids = async (query: string) => ((await call("GET", `/projects/7/issues?${query}`)).json as Array<{ iid: number }>).map((i) => i.iid);
+    assert.deepEqual(await iids("labels=DRIFT"), [3, alices, 1], "every state, newest first, by default");
+    assert.deepEqual(await iids("state=opened&labels=drift&sort=asc&order_by=created_at"), [1, alices]);
+    assert.deepEqual(await iids(`state=opened&author_username=${sim.botUsername}`), [1]);
+    assert.deepEqual(await iids("labels=drift,new-one"), [1]);
+    const all = await api.Issues.all({ projectId: 7, state: "opened", labels: "drift", authorUsername: "alice", perPage: 1 });
+    assert.deepEqual(all.map((i) => i.iid), [alices]);
+    assert.deepEqual((await call("GET", "/projects/7/issues?author_id=1&author_username=alice")).status, 400);
+
+    const note = await api.IssueNotes.create(7, 1, "back in sync");
+    assert.deepEqual([note.noteable_type, note.author.username], ["Issue", sim.botUsername]);
+    const closed = await api.Issues.edit(7, 1, { stateEvent: "close" });
+    const again = await api.Issues.edit(7, 1, { stateEvent: "close" });
+    assert.deepEqual([closed.state, again.state, (closed.closed_by as unknown as { username: string } | null)?.username], ["closed", "closed", sim.botUsername]);
+    assert.deepEqual(sim.issueNotes(path, 1).map((n) => n.body), ["back in sync"]);
+    assert.deepEqual(sim.issues(path).find((i) => i.iid === 1)?.edits, 0, "closing is no edit");
+
+    assert.deepEqual(await call("POST", "/projects/7/issues", { description: "no title" }).then((r) => [r.status, r.json]), [400, { error: "title is missing" }]);
+    assert.deepEqual((await call("POST", "/projects/7/issues", { title: " " })).json, { message: { title: ["can't be blank"] } });
+    assert.deepEqual((await call("POST", "/projects/7/issues", { title: "x".repeat(256) })).json, { message: { title: ["is too long (maximum is 255 characters)"] } });
+    // 1 MiB in bytes: 349,526 euro signs are 1,048,578 bytes.
+    assert.deepEqual((await call("POST", "/projects/7/issues", { title: "big", description: "€".repeat(349_526) })).json, {
+      message: { description: ["is too long (maximum is 1048576 characters)"] },
+    });
+    assert.equal((await call("POST", "/projects/7/issues", { title: "fits", description: "y".repeat(1_048_576) })).status, 201);
+    assert.deepEqual(await call("PUT", "/projects/7/issues/99", { title: "x" }).then((r) => [r.status, r.json]), [404, { message: "404 Not found" }]);
+    assert.equal(await call("PUT", "/projects/7/issues/1", {}).then((r) => r.status), 400);
+    assert.deepEqual(await call("POST", "/projects/99/issues", { title: "x" }).then((r) => [r.status, r.json]), [404, { message: "404 Project Not Found" }]);
+    assert.equal((await call("PUT", `/projects/7/issues/${alices}`, { title: "hijack" }, sim.tokenFor("guest"))).status, 403);
+  });
+
   test("finds users by username and reports members' access levels", async () => {
     sim.setAccessLevel(path, "dora", accessLevels.developer);
     const [dora] = await api.Users.all({ username: "dora" });

@@ -41,6 +41,11 @@ export interface Forge {
   readonly repo: RepoRef;
   /** The largest comment body the forge accepts, in characters. */
   readonly maxCommentLength: number;
+  /**
+   * The largest issue body the forge accepts, as a JavaScript string length (marker included);
+   * GitLab counts bytes, so its value is what fits however many bytes each character takes.
+   */
+  readonly maxIssueBodyLength: number;
   /** The commit a branch points at now. */
   branchHead(branch: string): Promise<string>;
   /** The repository's files at `sha`, as a gzip-compressed tarball. */
@@ -64,6 +69,30 @@ export interface Forge {
   changeHead(change: number): Promise<ChangeHead>;
   /** Adds a reaction to comment `commentId` on change `change`; the same reaction twice stays one. */
   react(change: number, commentId: number, reaction: Reaction): Promise<void>;
+  /**
+   * Keeps one open issue holding `marker`: edits the open one Ferry opened (title, trimmed, and
+   * body, only when either differs), or opens one labelled `ferryIssueLabel`. Only open issues Ferry's own
+   * user opened, still carrying the label, count; newer duplicates (two jobs racing) are closed.
+   */
+  ensureIssue(marker: string, title: string, body: string): Promise<EnsuredIssue>;
+  /**
+   * Comments `comment` on the open issue Ferry opened holding `marker` (once, however often this is
+   * repeated) and closes it; false when none was open.
+   */
+  closeIssue(marker: string, comment: string): Promise<boolean>;
+}
+
+/** The label Ferry puts on the issues it opens, so it finds them again with one filtered list. */
+export const ferryIssueLabel = "ferry-drift";
+
+/** The open issue `Forge.ensureIssue` left holding its marker. */
+export interface EnsuredIssue {
+  /** The issue's number (GitLab: its iid). */
+  number: number;
+  /** Whether this call opened it; false when an open one was found (and edited or left as it was). */
+  created: boolean;
+  /** The issue's web page. */
+  url: string;
 }
 
 /** Options of `Forge.ensureComment`. */

@@ -7,12 +7,16 @@ import { AppAuth } from "./github-simulator/app-auth.js";
 import { appRoutes } from "./github-simulator/app-routes.js";
 import { sendError, type SimulatorContext } from "./github-simulator/context.js";
 import { feedbackRoutes } from "./github-simulator/feedback-routes.js";
+import { ensureLabels, issueRoutes, nextIssueNumber } from "./github-simulator/issue-routes.js";
 import { errorJson, timestamp, type Urls } from "./github-simulator/json.js";
 import {
+  defaultInstallationPermissions,
   repoKey,
   type CommentRecord,
   type FaultMatcher,
   type FaultResponse,
+  type InstallationPermissions,
+  type IssueRecord,
   type Permission,
   type PullRequestInput,
   type PullRequestPatch,
@@ -20,20 +24,25 @@ import {
   type SimRepo,
   type StatusRecord,
   type UserComment,
+  type UserIssue,
 } from "./github-simulator/model.js";
 import { codeloadRoutes, repoRoutes } from "./github-simulator/repo-routes.js";
 import { FaultPlan } from "./simulator-faults.js";
 
+export { defaultInstallationPermissions } from "./github-simulator/model.js";
 export type {
   CommentRecord,
   FaultMatcher,
   FaultResponse,
+  InstallationPermissions,
+  IssueRecord,
   Permission,
   PullRequestInput,
   PullRequestPatch,
   RequestRecord,
   StatusRecord,
   UserComment,
+  UserIssue,
 } from "./github-simulator/model.js";
 
 /** Installation id repositories get when `addRepo` is not told otherwise (the webhook examples use 1 too). */
@@ -52,8 +61,9 @@ export interface GitHubSimulatorOptions {
 
 /**
  * A local stand-in for GitHub Enterprise Server's REST API over real HTTP: it authenticates the
- * app's JWT and installation tokens, serves archives of real git repositories, and records the
- * statuses, comments and requests it receives.
+ * app's JWT and installation tokens, refuses what an installation's permissions do not cover,
+ * serves archives of real git repositories, and records the statuses, comments, issues and
+ * requests it receives.
  */
 export class GitHubSimulator {
   /** Server root, e.g. `http://127.0.0.1:PORT`; Probot's base URL is `${url}/api/v3`. */
@@ -81,6 +91,7 @@ export class GitHubSimulator {
       urls,
       appSlug: options.appSlug ?? "ferry",
       repos: new Map(),
+      installationPermissions: new Map(),
       archiveTokens: new Map(),
       nextId: () => ++lastId,
     };
@@ -138,9 +149,30 @@ export class GitHubSimulator {
       permissions: new Map(),
       pulls: new Map(),
       comments: [],
+      issues: new Map(),
+      labels: new Map(),
+      issuesEnabled: true,
       statuses: [],
       archives: new Map(),
     });
+  }
+
+  /**
+   * Sets what an installation is granted (replacing the default, which is what `app.yml` asks
+   * for); endpoints needing a permission it lacks answer 403 "Resource not accessible by integration".
+   */
+  setInstallationPermissions(installationId: number, permissions: InstallationPermissions): void {
+    this.ctx.installationPermissions.set(installationId, { ...permissions });
+  }
+
+  /** The permissions an installation is granted now. */
+  installationPermissions(installationId: number): InstallationPermissions {
+    return { ...(this.ctx.installationPermissions.get(installationId) ?? defaultInstallationPermissions) };
+  }
+
+  /** Turns the repository's Issues on or off (off: creating an issue answers 410, as GitHub does). */
+  setIssuesEnabled(fullName: string, enabled: boolean): void {
+    this.repo(fullName).issuesEnabled = enabled;
   }
 
   /** Serves `bytes` as the tarball of `sha` instead of `git archive` of it (for hostile-archive tests). */
@@ -155,7 +187,41 @@ export class GitHubSimulator {
 
   /** Registers (or replaces) a pull request; its number also accepts issue comments. */
   addPullRequest(fullName: string, pr: PullRequestInput): void {
-    this.repo(fullName).pulls.set(pr.number, { ...pr });
+    const repo = this.repo(fullName);
+    if (repo.issues.has(pr.number)) throw new Error(`${fullName}#${pr.number} is an issue; pull requests and issues share numbers`);
+    repo.pulls.set(pr.number, { ...pr, ...(pr.labels === undefined ? {} : { labels: ensureLabels(this.ctx, repo, pr.labels) }) });
+  }
+
+  /** Opens an issue by `issue.user` (a person or another app, unlike the issues Ferry opens); returns its number. */
+  addIssue(fullName: string, issue: UserIssue): number {
+    const repo = this.repo(fullName);
+    const now = timestamp();
+    const state = issue.state ?? "open";
+    const number = nextIssueNumber(repo);
+    repo.issues.set(number, {
+      number,
+      title: issue.title,
+      body: issue.body ?? null,
+      user: issue.user,
+      state,
+      stateReason: state === "closed" ? "completed" : null,
+      labels: ensureLabels(this.ctx, repo, issue.labels ?? []),
+      edits: 0,
+      created_at: now,
+      updated_at: now,
+      closed_at: state === "closed" ? now : null,
+    });
+    return number;
+  }
+
+  /** The repository's issues (not pull requests), in number order, as they stand now. */
+  issues(fullName: string): IssueRecord[] {
+    return [...this.repo(fullName).issues.values()].sort((a, b) => a.number - b.number).map((i) => ({ ...i, labels: [...i.labels] }));
+  }
+
+  /** Names of the repository's labels, in the order they were created. */
+  labels(fullName: string): string[] {
+    return [...this.repo(fullName).labels.values()].map((l) => l.name);
   }
 
   /** Changes a registered pull request, e.g. its head sha after a push, or its state once closed. */
@@ -165,10 +231,10 @@ export class GitHubSimulator {
     Object.assign(pr, patch);
   }
 
-  /** Adds a comment by `comment.user` (a person, unlike the app's comments) to a registered pull request; returns its id. */
+  /** Adds a comment by `comment.user` (a person, unlike the app's comments) to a registered pull request or issue; returns its id. */
   addComment(fullName: string, number: number, comment: UserComment): number {
     const repo = this.repo(fullName);
-    if (!repo.pulls.has(number)) throw new Error(`pull request ${fullName}#${number} is not registered with the simulator`);
+    if (!repo.pulls.has(number) && !repo.issues.has(number)) throw new Error(`pull request or issue ${fullName}#${number} is not registered with the simulator`);
     const now = timestamp();
     const id = this.ctx.nextId();
     repo.comments.push({ id, issueNumber: number, body: comment.body, user: comment.user, edits: 0, reactions: [], created_at: now, updated_at: now });
@@ -233,7 +299,7 @@ export class GitHubSimulator {
     });
     app.use(express.json({ limit: "25mb" }));
     app.use(codeloadRoutes(this.ctx));
-    app.use(apiPrefix, appRoutes(this.ctx), repoRoutes(this.ctx), feedbackRoutes(this.ctx));
+    app.use(apiPrefix, appRoutes(this.ctx), repoRoutes(this.ctx), issueRoutes(this.ctx), feedbackRoutes(this.ctx));
     app.use((req, res) => {
       this.unhandled.push({ method: req.method, path: req.path });
       sendError(res, 404, "Not Found");

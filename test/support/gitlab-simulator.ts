@@ -4,17 +4,20 @@ import type { AddressInfo } from "node:net";
 import express, { type ErrorRequestHandler, type Express } from "express";
 import type { GitRepo } from "./git-repo.js";
 import { defaultErrorBody, ensureUser, sendMessage, timestamp, type GitLabSimContext } from "./gitlab-simulator/context.js";
+import { ensureLabels, issueRoutes } from "./gitlab-simulator/issue-routes.js";
 import { mergeRequestRoutes } from "./gitlab-simulator/merge-request-routes.js";
 import {
   accessLevels,
   type GitLabAccessLevel,
   type GitLabProjectRef,
+  type IssueRecord,
   type MergeRequestInput,
   type MergeRequestPatch,
   type NoteRecord,
   type SimProject,
   type StateMachineError,
   type StatusRecord,
+  type UserIssue,
   type UserNote,
 } from "./gitlab-simulator/model.js";
 import { repositoryRoutes } from "./gitlab-simulator/repository-routes.js";
@@ -30,6 +33,8 @@ export type {
   FaultResponse,
   GitLabAccessLevel,
   GitLabProjectRef,
+  IssueRecord,
+  IssueState,
   MergeRequestInput,
   MergeRequestPatch,
   MergeRequestState,
@@ -37,6 +42,7 @@ export type {
   RequestRecord,
   StateMachineError,
   StatusRecord,
+  UserIssue,
   UserNote,
 } from "./gitlab-simulator/model.js";
 
@@ -52,8 +58,8 @@ export interface GitLabSimulatorOptions {
 /**
  * A local stand-in for GitLab's REST API v4 over real HTTP: it authenticates access tokens
  * (`PRIVATE-TOKEN` or `Authorization: Bearer`), serves archives of real git repositories, enforces
- * the commit status state machine as GitLab does, and records statuses, notes, award emoji and
- * requests for assertions.
+ * the commit status state machine as GitLab does, and records statuses, notes, award emoji, issues
+ * and requests for assertions.
  */
 export class GitLabSimulator {
   /** Server root, e.g. `http://127.0.0.1:PORT`: the GitLab URL Ferry is configured with. */
@@ -128,6 +134,9 @@ export class GitLabSimulator {
       git: repo,
       mergeRequests: new Map(),
       notes: [],
+      issues: new Map(),
+      issueNotes: [],
+      labels: new Map(),
       statuses: [],
       statusLog: [],
       pipelines: new Map(),
@@ -195,6 +204,46 @@ export class GitLabSimulator {
     return id;
   }
 
+  /** Opens an issue by `issue.author` (a person, unlike the issues Ferry opens); returns its iid. */
+  addIssue(pathWithNamespace: string, issue: UserIssue): number {
+    const project = this.simProject(pathWithNamespace);
+    ensureUser(this.ctx, issue.author);
+    const now = timestamp();
+    const closed = issue.state === "closed";
+    const iid = Math.max(0, ...project.issues.keys()) + 1;
+    project.issues.set(iid, {
+      iid,
+      title: issue.title,
+      description: issue.description ?? null,
+      author: issue.author,
+      state: issue.state ?? "opened",
+      labels: ensureLabels(project, issue.labels ?? []),
+      edits: 0,
+      createdAt: now,
+      updatedAt: now,
+      closedAt: closed ? now : null,
+      closedBy: closed ? issue.author : null,
+    });
+    return iid;
+  }
+
+  /** The project's issues, in iid order, as they stand now. */
+  issues(pathWithNamespace: string): IssueRecord[] {
+    return [...this.simProject(pathWithNamespace).issues.values()].sort((a, b) => a.iid - b.iid).map((i) => ({ ...i, labels: [...i.labels] }));
+  }
+
+  /** The current notes on an issue, in creation order. */
+  issueNotes(pathWithNamespace: string, iid: number): NoteRecord[] {
+    return this.simProject(pathWithNamespace)
+      .issueNotes.filter((n) => n.iid === iid)
+      .map((n) => ({ ...n, awards: n.awards.map((a) => ({ ...a })) }));
+  }
+
+  /** Names of the project's labels, in the order they were created. */
+  labels(pathWithNamespace: string): string[] {
+    return [...this.simProject(pathWithNamespace).labels.values()];
+  }
+
   /** Every accepted status post on the project (optionally one sha), in the order received, as the status stood after it. */
   statuses(pathWithNamespace: string, sha?: string): StatusRecord[] {
     return this.simProject(pathWithNamespace)
@@ -243,7 +292,7 @@ export class GitLabSimulator {
       next();
     });
     app.use(express.json({ limit: "25mb" }), express.urlencoded({ extended: false, limit: "25mb" }));
-    app.use(apiPrefix, userRoutes(this.ctx), repositoryRoutes(this.ctx), statusRoutes(this.ctx), mergeRequestRoutes(this.ctx));
+    app.use(apiPrefix, userRoutes(this.ctx), repositoryRoutes(this.ctx), statusRoutes(this.ctx), mergeRequestRoutes(this.ctx), issueRoutes(this.ctx));
     app.use((req, res) => {
       this.unhandled.push({ method: req.method, path: req.path });
       sendMessage(res, 404, "404 Not Found");

@@ -7,9 +7,10 @@ import { createProbot, type Probot, type ProbotOctokit } from "probot";
 import { createDeployRepo } from "../../../test/support/deploy-repo.js";
 import { ferryError } from "../../../test/support/ferry-error.js";
 import type { GitRepo } from "../../../test/support/git-repo.js";
-import { GitHubSimulator } from "../../../test/support/github-simulator.js";
+import { defaultInstallationPermissions, GitHubSimulator } from "../../../test/support/github-simulator.js";
 import { untarGz } from "../../../test/support/untar-gz.js";
 import type { RepoRef } from "../../domain/repo.js";
+import { ferryIssueLabel } from "../types.js";
 import { ferryOctokit } from "./ferry-octokit.js";
 import { GitHubForge } from "./github-forge.js";
 import { githubForgeFactory } from "./github-forge-factory.js";
@@ -353,5 +354,159 @@ describe("GitHubForge against the GitHub simulator", () => {
     assert.equal(error.kind, "transient");
     assert.match(error.message, /^GitHub: reading branch main: network error: /);
     assert.ok(!error.message.includes(token));
+  });
+
+  describe("drift issues", () => {
+    const issuesPath = `/repos/${fullName}/issues`;
+    /** Ferry's issues holding `marker`, as the simulator has them. */
+    const issuesWith = (marker: string) => sim.issues(fullName).filter((i) => i.body?.includes(marker) === true);
+
+    test("ensureIssue opens the issue once, labelled, then edits it in place, and sends nothing when unchanged", async () => {
+      const marker = "<!-- ferry:drift:staging -->";
+      const opened = await forge.ensureIssue(marker, "Drift in staging", "spec.replicas: 3 → 5");
+      assert.equal(opened.created, true);
+      assert.equal(opened.url, `${sim.url}/${fullName}/issues/${opened.number}`);
+
+      let from = sim.requests.length;
+      assert.deepEqual(await forge.ensureIssue(marker, "Drift in staging", "spec.replicas: 3 → 5"), { ...opened, created: false });
+      assert.deepEqual(requestsTo(from, "POST", "/repos/"), []);
+      assert.deepEqual(requestsTo(from, "PATCH", "/repos/"), []);
+
+      from = sim.requests.length;
+      await forge.ensureIssue(marker, "Drift in staging", "spec.replicas: 3 → 6");
+      await forge.ensureIssue(marker, "Drift in staging (2 objects)", "spec.replicas: 3 → 6");
+      assert.deepEqual(requestsTo(from, "PATCH", issuesPath).map((r) => [r.path, r.status]), [
+        [`/api/v3${issuesPath}/${opened.number}`, 200],
+        [`/api/v3${issuesPath}/${opened.number}`, 200],
+      ]);
+      assert.deepEqual(
+        issuesWith(marker).map((i) => [i.number, i.title, i.body, i.user, i.state, i.labels, i.edits]),
+        [[opened.number, "Drift in staging (2 objects)", `${marker}\nspec.replicas: 3 → 6`, "ferry[bot]", "open", [ferryIssueLabel], 2]],
+      );
+      assert.ok(sim.labels(fullName).includes(ferryIssueLabel), "GitHub created the label with the first issue");
+    });
+
+    test("ensureIssue never takes an issue by someone else, a pull request, or another environment's issue", async () => {
+      const marker = "<!-- ferry:drift:canary -->";
+      const mallory = sim.addIssue(fullName, { user: "mallory", title: "Drift in canary", body: `${marker}\nfake`, labels: [ferryIssueLabel] });
+      const otherApp = sim.addIssue(fullName, { user: "other[bot]", title: "Drift in canary", body: `${marker}\nfake`, labels: [ferryIssueLabel] });
+      sim.addPullRequest(fullName, { number: 900, headSha: featureSha, headRef: "feature/x", baseRef: "main", user: sim.botLogin, body: `${marker}\na pull request`, labels: [ferryIssueLabel] });
+      const other = await forge.ensureIssue("<!-- ferry:drift:qa -->", "Drift in qa", "1 field");
+      // GitHub's list holds all of them: the forge has to filter them out itself.
+      const listed = await octokit.rest.issues.listForRepo({ owner: "acme", repo: "deploy", state: "open", labels: ferryIssueLabel, per_page: 100 });
+      assert.deepEqual(
+        [mallory, otherApp, 900, other.number].map((n) => listed.data.some((i) => i.number === n)),
+        [true, true, true, true],
+      );
+
+      const ensured = await forge.ensureIssue(marker, "Drift in canary", "1 field");
+      assert.equal(ensured.created, true);
+      assert.ok(![mallory, otherApp, 900, other.number].includes(ensured.number));
+      assert.deepEqual(sim.issues(fullName).filter((i) => [mallory, otherApp, other.number].includes(i.number)).map((i) => [i.edits, i.state]), [
+        [0, "open"],
+        [0, "open"],
+        [0, "open"],
+      ]);
+      assert.equal(await forge.closeIssue(marker, "Back in sync."), true);
+      assert.deepEqual([mallory, otherApp].map((n) => sim.issues(fullName).find((i) => i.number === n)?.state), ["open", "open"]);
+    });
+
+    test("closeIssue comments and closes as completed, is false when none is open, and new drift opens a new issue", async () => {
+      const marker = "<!-- ferry:drift:production -->";
+      assert.equal(await forge.closeIssue(marker, "Back in sync."), false);
+      const first = await forge.ensureIssue(marker, "Drift in production", "data.key changed");
+      assert.equal(await forge.closeIssue(marker, "Back in sync at abc1234."), true);
+      const closed = sim.issues(fullName).find((i) => i.number === first.number);
+      assert.deepEqual([closed?.state, closed?.stateReason], ["closed", "completed"]);
+      assert.deepEqual(sim.comments(fullName, first.number).map((c) => [c.user, c.body]), [["ferry[bot]", "Back in sync at abc1234."]]);
+
+      const from = sim.requests.length;
+      assert.equal(await forge.closeIssue(marker, "Back in sync at abc1234."), false);
+      assert.deepEqual([...requestsTo(from, "POST", "/repos/"), ...requestsTo(from, "PATCH", "/repos/")], []);
+
+      const second = await forge.ensureIssue(marker, "Drift in production", "data.key changed again");
+      assert.equal(second.created, true);
+      assert.notEqual(second.number, first.number);
+      assert.deepEqual(issuesWith(marker).map((i) => [i.number, i.state]), [
+        [first.number, "closed"],
+        [second.number, "open"],
+      ]);
+    });
+
+    test("a closeIssue retried after the close failed comments once", async () => {
+      const marker = "<!-- ferry:drift:retry -->";
+      const { number } = await forge.ensureIssue(marker, "Drift in retry", "1 field");
+      sim.failNext({ method: "PATCH", pathPrefix: `${issuesPath}/${number}` }, Array.from({ length: 4 }, () => ({ status: 500 })));
+      const failed = await ferryError(forge.closeIssue(marker, "Back in sync."));
+      assert.deepEqual([failed.kind, failed.message], ["transient", `GitHub: closing issue #${number}: 500 Internal Server Error`]);
+      assert.equal(await forge.closeIssue(marker, "Back in sync."), true);
+      assert.deepEqual(sim.comments(fullName, number).map((c) => c.body), ["Back in sync."]);
+      assert.equal(sim.issues(fullName).find((i) => i.number === number)?.state, "closed");
+    });
+
+    test("issues that raced in are closed as duplicates of the oldest, which is kept", async () => {
+      const marker = "<!-- ferry:drift:race -->";
+      const open = () => octokit.rest.issues.create({ owner: "acme", repo: "deploy", title: "Drift in race", body: `${marker}\nx`, labels: [ferryIssueLabel] });
+      const { data: oldest } = await open();
+      const { data: newer } = await open();
+      const ensured = await forge.ensureIssue(marker, "Drift in race", "x");
+      assert.deepEqual([ensured.number, ensured.created], [oldest.number, false]);
+      assert.deepEqual(issuesWith(marker).map((i) => [i.number, i.state]), [
+        [oldest.number, "open"],
+        [newer.number, "closed"],
+      ]);
+      assert.deepEqual(sim.comments(fullName, newer.number).map((c) => c.body), [`Closed as a duplicate of #${oldest.number}.`]);
+    });
+
+    test("a 502 on opening is not sent again, and a secondary rate limit is waited out", async () => {
+      const marker = "<!-- ferry:drift:flaky -->";
+      let from = sim.requests.length;
+      sim.failNext({ method: "POST", pathPrefix: issuesPath }, [{ status: 502 }]);
+      const failed = await ferryError(forge.ensureIssue(marker, "Drift in flaky", "1 field"));
+      assert.deepEqual([failed.kind, failed.message], ["transient", 'GitHub: opening issue "Drift in flaky": 502 Bad Gateway']);
+      assert.equal(requestsTo(from, "POST", issuesPath).length, 1, "GitHub may have opened it before failing");
+
+      from = sim.requests.length;
+      sim.failNext({ method: "POST", pathPrefix: issuesPath }, [{ status: 403, headers: { "retry-after": "1" }, body: { message: secondaryRateLimit } }]);
+      assert.equal((await forge.ensureIssue(marker, "Drift in flaky", "1 field")).created, true);
+      assert.deepEqual(requestsTo(from, "POST", issuesPath).map((r) => r.status), [403, 201]);
+      assert.equal(issuesWith(marker).length, 1);
+    });
+
+    test("refusals are worded like other GitHub errors, naming what to fix", async () => {
+      const tooLong = await ferryError(forge.ensureIssue("<!-- ferry:drift:big -->", "Drift in big", "x".repeat(forge.maxIssueBodyLength)));
+      assert.deepEqual([tooLong.kind, tooLong.message], ["permanent", 'GitHub: opening issue "Drift in big": 422 Validation Failed: body is too long (maximum is 65536 characters)']);
+      const untitled = await ferryError(forge.ensureIssue("<!-- ferry:drift:untitled -->", "", "x"));
+      assert.deepEqual([untitled.kind, untitled.message], ["permanent", 'GitHub: opening issue "": 422 Validation Failed: missing_field']);
+
+      const elsewhere = new GitHubForge({ octokit, repo: { forge: "github", fullName: "acme/missing", installationId: 1 }, botLogin: sim.botLogin });
+      const missing = await ferryError(elsewhere.ensureIssue("<!-- ferry:drift:x -->", "Drift in x", "x"));
+      assert.deepEqual([missing.kind, missing.message], ["permanent", `GitHub: reading the open issues labelled ${ferryIssueLabel}: 404 Not Found`]);
+
+      sim.addRepo("acme/quiet", git);
+      sim.setIssuesEnabled("acme/quiet", false);
+      const quiet = await githubForgeFactory(probot, { botLogin: sim.botLogin })({ forge: "github", fullName: "acme/quiet", installationId: 1 });
+      const disabled = await ferryError(quiet.ensureIssue("<!-- ferry:drift:x -->", "Drift in x", "x"));
+      assert.deepEqual(
+        [disabled.kind, disabled.message],
+        ["permanent", `GitHub: opening issue "Drift in x": 410 Issues are disabled for this repo (turn Issues on in the repository's settings)`],
+      );
+    });
+
+    test("an installation without issues: write is told which permission it lacks", async () => {
+      sim.addRepo("acme/locked", git, { installationId: 2 });
+      sim.setInstallationPermissions(2, { ...defaultInstallationPermissions, issues: "read" });
+      const locked = await githubForgeFactory(probot, { botLogin: sim.botLogin })({ forge: "github", fullName: "acme/locked", installationId: 2 });
+      const hint = `(the GitHub App needs the "issues: write" permission: add it in the app's settings, then accept it on the installation)`;
+      const opening = await ferryError(locked.ensureIssue("<!-- ferry:drift:x -->", "Drift in x", "x"));
+      assert.deepEqual([opening.kind, opening.message], ["permanent", `GitHub: opening issue "Drift in x": 403 Resource not accessible by integration ${hint}`]);
+
+      const { issues: _issues, ...withoutIssues } = defaultInstallationPermissions;
+      sim.setInstallationPermissions(2, withoutIssues);
+      const reading = await ferryError(locked.closeIssue("<!-- ferry:drift:x -->", "Back in sync."));
+      assert.deepEqual([reading.kind, reading.message], ["permanent", `GitHub: reading the open issues labelled ${ferryIssueLabel}: 403 Resource not accessible by integration ${hint}`]);
+      // Statuses need no issues permission.
+      await locked.setStatus(mainSha, { context: "ferry/deploy/x", state: "success", description: "ok" });
+    });
   });
 });

@@ -2,10 +2,13 @@ import { Readable } from "node:stream";
 import type { ProbotOctokit } from "probot";
 import { permanent } from "../../errors.js";
 import { forgeCall } from "../forge-call.js";
+import { closeMarkedIssue, ensureMarkedIssue } from "../marked-issue.js";
 import { trimDescription } from "../trim-description.js";
-import type { AccessLevel, ChangeHead, CommitStatus, EnsureCommentOptions, Forge, Reaction, StatusState } from "../types.js";
+import type { AccessLevel, ChangeHead, CommitStatus, EnsureCommentOptions, EnsuredIssue, Forge, Reaction, StatusState } from "../types.js";
+import { withMarker } from "../with-marker.js";
 import type { RepoRef } from "../../domain/repo.js";
 import { githubError, githubStatus } from "./github-error.js";
+import { GitHubIssues } from "./github-issues.js";
 
 /** GitHub's limit on a commit status description, in characters. */
 const maxDescriptionLength = 140;
@@ -57,11 +60,14 @@ export class GitHubForge implements Forge {
   readonly repo: RepoRef;
   /** GitHub's limit on an issue comment body. */
   readonly maxCommentLength = 65536;
+  /** GitHub's limit on an issue body, the same as a comment's (65,536 characters, answered with 422 past it). */
+  readonly maxIssueBodyLength = 65536;
 
   private readonly octokit: ProbotOctokit;
   private readonly owner: string;
   private readonly name: string;
   private readonly botLogin: string;
+  private readonly issues: GitHubIssues;
 
   /** Binds the installation's Octokit to one repository. */
   constructor(options: GitHubForgeOptions) {
@@ -71,6 +77,7 @@ export class GitHubForge implements Forge {
     this.owner = owner;
     this.name = name;
     this.botLogin = options.botLogin;
+    this.issues = new GitHubIssues({ octokit: options.octokit, owner, name, botLogin: options.botLogin });
   }
 
   /** The commit `branch` points at. */
@@ -145,8 +152,7 @@ export class GitHubForge implements Forge {
    * `keep`, an existing one is left as it is.
    */
   async ensureComment(change: number, marker: string, body: string, options: EnsureCommentOptions = {}): Promise<void> {
-    if (marker === "") throw new Error("ensureComment needs a non-empty marker");
-    const content = body.includes(marker) ? body : `${marker}\n${body}`;
+    const content = withMarker(body, marker);
     const existing = await this.call(`reading the comments of #${change}`, () => this.findOwnComment(change, marker));
     if (existing === undefined) {
       await this.createComment(change, content);
@@ -198,6 +204,16 @@ export class GitHubForge implements Forge {
     await this.call(`reacting ${reaction} to comment ${commentId}`, () =>
       this.octokit.rest.reactions.createForIssueComment({ owner: this.owner, repo: this.name, comment_id: commentId, content: reaction }),
     );
+  }
+
+  /** Keeps one open issue holding `marker`, opened by the app's bot and labelled `ferry-drift` (see `Forge.ensureIssue`). */
+  async ensureIssue(marker: string, title: string, body: string): Promise<EnsuredIssue> {
+    return ensureMarkedIssue(this.issues, marker, title, body);
+  }
+
+  /** Comments on and closes the bot's open issue holding `marker` (see `Forge.closeIssue`). */
+  async closeIssue(marker: string, comment: string): Promise<boolean> {
+    return closeMarkedIssue(this.issues, marker, comment);
   }
 
   /** The first comment on `change` with `marker` that the bot wrote, reading page by page. */

@@ -8,7 +8,7 @@ import { ferryError } from "../../../test/support/ferry-error.js";
 import type { GitRepo } from "../../../test/support/git-repo.js";
 import { accessLevels, GitLabSimulator, type GitLabProjectRef } from "../../../test/support/gitlab-simulator.js";
 import { untarGz } from "../../../test/support/untar-gz.js";
-import type { Forge } from "../types.js";
+import { ferryIssueLabel, type Forge } from "../types.js";
 import type { RepoRef } from "../../domain/repo.js";
 import { GitLabForge } from "./gitlab-forge.js";
 import { gitlabForgeFactory } from "./gitlab-forge-factory.js";
@@ -240,5 +240,116 @@ describe("GitLabForge against the GitLab simulator", () => {
     assert.deepEqual([github.kind, github.message], ["permanent", "GitLab: cannot act on a github repository (acme/deploy)"]);
     const badToken = await ferryError(gitlabForgeFactory({ url: sim.url, token: "glpat-wrong" })(repo));
     assert.deepEqual([badToken.kind, badToken.message], ["permanent", "GitLab: reading the token's user: 401 Unauthorized"]);
+  });
+
+  describe("drift issues", () => {
+    /** Issues holding `marker`, as the simulator has them. */
+    const issuesWith = (marker: string) => sim.issues(path).filter((i) => i.description?.includes(marker) === true);
+    const issuesPath = () => `/projects/${project.id}/issues`;
+
+    test("ensureIssue opens the issue once, labelled, then edits it in place, and sends nothing when unchanged", async () => {
+      const marker = "<!-- ferry:drift:staging -->";
+      const opened = await forge.ensureIssue(marker, "Drift in staging", "spec.replicas: 3 → 5");
+      assert.equal(opened.created, true);
+      assert.equal(opened.url, `${sim.url}/${path}/-/issues/${opened.number}`);
+
+      let from = sim.requests.length;
+      assert.deepEqual(await forge.ensureIssue(marker, "Drift in staging", "spec.replicas: 3 → 5"), { ...opened, created: false });
+      assert.deepEqual([...requestsTo(from, "POST", "/projects/"), ...requestsTo(from, "PUT", "/projects/")], []);
+      const listed = requestsTo(from, "GET", issuesPath());
+      assert.equal(listed.length, 1, "one filtered list");
+
+      from = sim.requests.length;
+      await forge.ensureIssue(marker, "Drift in staging", "spec.replicas: 3 → 6");
+      await forge.ensureIssue(marker, "Drift in staging (2 objects)", "spec.replicas: 3 → 6");
+      assert.equal(requestsTo(from, "PUT", `${issuesPath()}/${opened.number}`).length, 2);
+      assert.deepEqual(
+        issuesWith(marker).map((i) => [i.iid, i.title, i.description, i.author, i.state, i.labels, i.edits]),
+        [[opened.number, "Drift in staging (2 objects)", `${marker}\nspec.replicas: 3 → 6`, sim.botUsername, "opened", [ferryIssueLabel], 2]],
+      );
+      assert.ok(sim.labels(path).includes(ferryIssueLabel), "GitLab created the label with the first issue");
+    });
+
+    test("ensureIssue never takes an issue by someone else, or one whose label was removed", async () => {
+      const marker = "<!-- ferry:drift:canary -->";
+      const mallory = sim.addIssue(path, { author: "mallory", title: "Drift in canary", description: `${marker}\nfake`, labels: [ferryIssueLabel] });
+      const unlabelled = sim.addIssue(path, { author: sim.botUsername, title: "Drift in canary", description: `${marker}\nold` });
+      const ensured = await forge.ensureIssue(marker, "Drift in canary", "1 field");
+      assert.equal(ensured.created, true);
+      assert.ok(![mallory, unlabelled].includes(ensured.number));
+      assert.equal(await forge.closeIssue(marker, "Back in sync."), true);
+      assert.deepEqual(sim.issues(path).filter((i) => [mallory, unlabelled].includes(i.iid)).map((i) => [i.state, i.edits]), [
+        ["opened", 0],
+        ["opened", 0],
+      ]);
+      assert.deepEqual([mallory, unlabelled].map((iid) => sim.issueNotes(path, iid).length), [0, 0]);
+    });
+
+    test("closeIssue comments and closes, is false when none is open, and new drift opens a new issue", async () => {
+      const marker = "<!-- ferry:drift:production -->";
+      assert.equal(await forge.closeIssue(marker, "Back in sync."), false);
+      const first = await forge.ensureIssue(marker, "Drift in production", "data.key changed");
+      assert.equal(await forge.closeIssue(marker, "Back in sync at abc1234."), true);
+      const closed = sim.issues(path).find((i) => i.iid === first.number);
+      assert.deepEqual([closed?.state, closed?.closedBy], ["closed", sim.botUsername]);
+      assert.deepEqual(sim.issueNotes(path, first.number).map((n) => [n.author, n.body]), [[sim.botUsername, "Back in sync at abc1234."]]);
+
+      const from = sim.requests.length;
+      assert.equal(await forge.closeIssue(marker, "Back in sync at abc1234."), false);
+      assert.deepEqual([...requestsTo(from, "POST", "/projects/"), ...requestsTo(from, "PUT", "/projects/")], []);
+
+      const second = await forge.ensureIssue(marker, "Drift in production", "data.key changed again");
+      assert.equal(second.created, true);
+      assert.deepEqual(issuesWith(marker).map((i) => [i.iid, i.state]), [
+        [first.number, "closed"],
+        [second.number, "opened"],
+      ]);
+    });
+
+    test("a closeIssue retried after the close failed notes once; a 502 on opening is not sent again", async () => {
+      const marker = "<!-- ferry:drift:retry -->";
+      let from = sim.requests.length;
+      sim.failNext({ method: "POST", pathPrefix: issuesPath() }, [{ status: 502 }]);
+      const failed = await ferryError(forge.ensureIssue(marker, "Drift in retry", "1 field"));
+      assert.deepEqual([failed.kind, failed.message], ["transient", 'GitLab: opening issue "Drift in retry": 502 Bad Gateway']);
+      assert.equal(requestsTo(from, "POST", issuesPath()).length, 1, "GitLab may have opened it before failing");
+
+      const { number } = await forge.ensureIssue(marker, "Drift in retry", "1 field");
+      from = sim.requests.length;
+      sim.failNext({ method: "PUT", pathPrefix: `${issuesPath()}/${number}` }, Array.from({ length: 5 }, () => ({ status: 500 })));
+      const closing = await ferryError(forge.closeIssue(marker, "Back in sync."));
+      assert.deepEqual([closing.kind, closing.message], ["transient", `GitLab: closing issue #${number}: 500 Internal Server Error`]);
+      assert.equal(requestsTo(from, "PUT", `${issuesPath()}/${number}`).length, 5, "a PUT is safe to repeat, so it was retried");
+      assert.equal(await forge.closeIssue(marker, "Back in sync."), true);
+      assert.deepEqual(sim.issueNotes(path, number).map((n) => n.body), ["Back in sync."]);
+    });
+
+    test("issues that raced in are closed as duplicates of the oldest, which is kept", async () => {
+      const marker = "<!-- ferry:drift:race -->";
+      const api = new Gitlab({ host: sim.url, token: sim.token });
+      const oldest = await api.Issues.create(project.id, "Drift in race", { description: `${marker}\nx`, labels: ferryIssueLabel });
+      const newer = await api.Issues.create(project.id, "Drift in race", { description: `${marker}\nx`, labels: ferryIssueLabel });
+      const ensured = await forge.ensureIssue(marker, "Drift in race", "x");
+      assert.deepEqual([ensured.number, ensured.created], [oldest.iid, false]);
+      assert.deepEqual(issuesWith(marker).map((i) => [i.iid, i.state]), [
+        [oldest.iid, "opened"],
+        [newer.iid, "closed"],
+      ]);
+      assert.deepEqual(sim.issueNotes(path, newer.iid).map((n) => n.body), [`Closed as a duplicate of #${oldest.iid}.`]);
+    });
+
+    test("takes descriptions up to maxIssueBodyLength of any characters; GitLab's refusals read like other GitLab errors", async () => {
+      const marker = "<!-- ferry:drift:big -->";
+      // Three UTF-8 bytes each: the most a JavaScript character takes.
+      const widest = "€".repeat(forge.maxIssueBodyLength - marker.length - 1);
+      assert.equal((await forge.ensureIssue(marker, "Drift in big", widest)).created, true);
+      const tooLong = await ferryError(forge.ensureIssue("<!-- ferry:drift:bigger -->", "Drift in bigger", "y".repeat(1_048_576)));
+      assert.deepEqual([tooLong.kind, tooLong.message], ["permanent", 'GitLab: opening issue "Drift in bigger": 400 description is too long (maximum is 1048576 characters)']);
+      const untitled = await ferryError(forge.ensureIssue("<!-- ferry:drift:untitled -->", "", "x"));
+      assert.deepEqual([untitled.kind, untitled.message], ["permanent", `GitLab: opening issue "": 400 title can't be blank`]);
+      const elsewhere = new GitLabForge({ api: new Gitlab({ host: sim.url, token: sim.token }), repo: { forge: "gitlab", fullName: "acme/missing" }, botUsername: sim.botUsername });
+      const missing = await ferryError(elsewhere.ensureIssue("<!-- ferry:drift:x -->", "Drift in x", "x"));
+      assert.deepEqual([missing.kind, missing.message], ["permanent", `GitLab: reading the open issues labelled ${ferryIssueLabel}: 404 Project Not Found`]);
+    });
   });
 });

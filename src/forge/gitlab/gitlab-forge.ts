@@ -3,10 +3,13 @@ import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import type { CommitablePipelineStatus, Gitlab, MergeRequestNoteSchema, MergeRequestSchema } from "@gitbeaker/rest";
 import { permanent } from "../../errors.js";
 import { forgeCall } from "../forge-call.js";
+import { closeMarkedIssue, ensureMarkedIssue } from "../marked-issue.js";
 import { trimDescription } from "../trim-description.js";
-import type { AccessLevel, ChangeHead, CommitStatus, EnsureCommentOptions, Forge, Reaction, StatusState } from "../types.js";
+import type { AccessLevel, ChangeHead, CommitStatus, EnsureCommentOptions, EnsuredIssue, Forge, Reaction, StatusState } from "../types.js";
+import { withMarker } from "../with-marker.js";
 import type { RepoRef } from "../../domain/repo.js";
 import { gitlabError, gitlabMessage, gitlabStatus } from "./gitlab-error.js";
+import { GitLabIssues } from "./gitlab-issues.js";
 
 /** A status description longer than this is cut (GitLab keeps statuses short; 255 is safe on every version). */
 const maxDescriptionLength = 255;
@@ -50,10 +53,17 @@ export class GitLabForge implements Forge {
   readonly repo: RepoRef;
   /** GitLab's limit on a note body. */
   readonly maxCommentLength = 1_000_000;
+  /**
+   * GitLab refuses an issue description over 1 MiB in bytes (Issuable's `DESCRIPTION_LENGTH_MAX =
+   * 1.megabyte`, a bytesize validation); a JavaScript character takes at most 3 bytes in UTF-8 (a
+   * surrogate pair, two characters, takes 4), so this many always fit.
+   */
+  readonly maxIssueBodyLength = Math.floor(1_048_576 / 3);
 
   private readonly api: Gitlab;
   private readonly project: number | string;
   private readonly bot: string;
+  private readonly issues: GitLabIssues;
 
   /** Binds the client to one project. */
   constructor(options: GitLabForgeOptions) {
@@ -62,6 +72,7 @@ export class GitLabForge implements Forge {
     this.api = options.api;
     this.project = options.repo.projectId ?? options.repo.fullName;
     this.bot = options.botUsername.toLowerCase();
+    this.issues = new GitLabIssues({ api: options.api, project: this.project, botUsername: this.bot });
   }
 
   /** The commit `branch` points at. */
@@ -133,8 +144,7 @@ export class GitLabForge implements Forge {
    * existing one is left as it is.
    */
   async ensureComment(change: number, marker: string, body: string, options: EnsureCommentOptions = {}): Promise<void> {
-    if (marker === "") throw new Error("ensureComment needs a non-empty marker");
-    const content = body.includes(marker) ? body : `${marker}\n${body}`;
+    const content = withMarker(body, marker);
     const existing = await this.call(`reading the notes of !${change}`, () => this.findOwnNote(change, marker));
     if (existing === undefined) {
       await this.createComment(change, content);
@@ -185,6 +195,16 @@ export class GitLabForge implements Forge {
       if (gitlabStatus(error) === 404 && /has already been taken/.test(gitlabMessage(error) ?? "")) return;
       throw gitlabError(error, `awarding ${name} to note ${commentId} on !${change}`);
     }
+  }
+
+  /** Keeps one open issue holding `marker`, opened by Ferry's user and labelled `ferry-drift` (see `Forge.ensureIssue`). */
+  async ensureIssue(marker: string, title: string, body: string): Promise<EnsuredIssue> {
+    return ensureMarkedIssue(this.issues, marker, title, body);
+  }
+
+  /** Comments on and closes the open issue of Ferry's user holding `marker` (see `Forge.closeIssue`). */
+  async closeIssue(marker: string, comment: string): Promise<boolean> {
+    return closeMarkedIssue(this.issues, marker, comment);
   }
 
   /** The latest status named `name` on `sha` that Ferry's user posted (GitLab transitions only the poster's own). */

@@ -25,6 +25,23 @@ export interface SeenComment {
   reactions: string[];
 }
 
+/** An issue as the tests see it across forges (GitLab's `opened` reads `open`). */
+export interface SeenIssue {
+  /** Number (GitLab: iid). */
+  number: number;
+  title: string;
+  /** Body (GitLab: description); empty when it has none. */
+  body: string;
+  state: "open" | "closed";
+  /** Login or username of who opened it. */
+  author: string;
+  labels: string[];
+  /** How many times its title or body was edited. */
+  edits: number;
+  /** Its comments (GitLab: notes other than system notes), oldest first. */
+  comments: string[];
+}
+
 /** What a merged change or an open change is, across forges. */
 export interface ChangeInfo {
   number: number;
@@ -63,6 +80,8 @@ export interface ForgeDouble {
   statuses(fullName: string, sha?: string): SeenStatus[];
   /** Comments on a change, in creation order. */
   comments(fullName: string, change: number): SeenComment[];
+  /** The repository's issues (not pull requests), in number order. */
+  issues(fullName: string): SeenIssue[];
   /** Gives a user read or write access to the repository. */
   setAccess(fullName: string, user: string, access: "read" | "write"): void;
   /** Answers the next requests matching `matcher` with `responses` (see FaultPlan). */
@@ -89,4 +108,6 @@ export interface ForgeApiPaths {
   archive: string;
   /** Reading the head of `main`. */
   branch: string;
+  /** Listing and opening issues; with `/<number>` after it, editing and closing one. */
+  issues: string;
 }

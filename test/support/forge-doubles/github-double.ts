@@ -2,7 +2,7 @@ import type { GitRepo } from "../git-repo.js";
 import { GitHubSimulator } from "../github-simulator.js";
 import { issueCommentEvent, mergedPullRequest, pullRequestEvent, pushEvent, sendGitHubWebhook } from "../webhooks.js";
 import type { FaultMatcher, FaultResponse, RequestRecord } from "../simulator-faults.js";
-import type { ChangeInfo, Delivery, ForgeApiPaths, ForgeDouble, SeenComment, SeenStatus } from "./forge-double.js";
+import type { ChangeInfo, Delivery, ForgeApiPaths, ForgeDouble, SeenComment, SeenIssue, SeenStatus } from "./forge-double.js";
 
 const SECRET = "harness-github-webhook-secret";
 
@@ -69,6 +69,19 @@ export class GitHubDouble implements ForgeDouble {
     return this.sim.comments(fullName, change).map((c) => ({ id: c.id, body: c.body, edits: c.edits, reactions: c.reactions }));
   }
 
+  issues(fullName: string): SeenIssue[] {
+    return this.sim.issues(fullName).map((i) => ({
+      number: i.number,
+      title: i.title,
+      body: i.body ?? "",
+      state: i.state,
+      author: i.user,
+      labels: i.labels,
+      edits: i.edits,
+      comments: this.sim.comments(fullName, i.number).map((c) => c.body),
+    }));
+  }
+
   setAccess(fullName: string, user: string, access: "read" | "write"): void {
     this.sim.setPermission(fullName, user, access);
   }
@@ -88,6 +101,7 @@ export class GitHubDouble implements ForgeDouble {
       archive: `/repos/${fullName}/tarball/`,
       // Octokit sends the ref encoded (heads%2Fmain).
       branch: `/repos/${fullName}/git/ref/heads`,
+      issues: `/repos/${fullName}/issues`,
     };
   }
 

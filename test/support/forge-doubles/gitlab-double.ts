@@ -2,7 +2,7 @@ import type { GitRepo } from "../git-repo.js";
 import { GitLabSimulator } from "../gitlab-simulator.js";
 import { gitlabMergeRequestEvent, gitlabNoteEvent, gitlabPushEvent, sendGitLabWebhook, type GitLabEventName } from "../gitlab-webhooks.js";
 import type { FaultMatcher, FaultResponse, RequestRecord } from "../simulator-faults.js";
-import type { ChangeInfo, Delivery, ForgeApiPaths, ForgeDouble, SeenComment, SeenStatus } from "./forge-double.js";
+import type { ChangeInfo, Delivery, ForgeApiPaths, ForgeDouble, SeenComment, SeenIssue, SeenStatus } from "./forge-double.js";
 
 const SECRET = "harness-gitlab-webhook-secret";
 
@@ -86,6 +86,22 @@ export class GitLabDouble implements ForgeDouble {
       .map((n) => ({ id: n.id, body: n.body, edits: n.edits, reactions: n.awards.map((a) => a.name) }));
   }
 
+  issues(fullName: string): SeenIssue[] {
+    return this.sim.issues(fullName).map((i) => ({
+      number: i.iid,
+      title: i.title,
+      body: i.description ?? "",
+      state: i.state === "opened" ? "open" : "closed",
+      author: i.author,
+      labels: i.labels,
+      edits: i.edits,
+      comments: this.sim
+        .issueNotes(fullName, i.iid)
+        .filter((n) => !n.system)
+        .map((n) => n.body),
+    }));
+  }
+
   setAccess(fullName: string, user: string, access: "read" | "write"): void {
     this.sim.setAccessLevel(fullName, user, access === "write" ? 30 : 20);
   }
@@ -105,6 +121,7 @@ export class GitLabDouble implements ForgeDouble {
       comments: (change) => `/projects/${id}/merge_requests/${change}/notes`,
       archive: `/projects/${id}/repository/archive`,
       branch: `/projects/${id}/repository/branches/main`,
+      issues: `/projects/${id}/issues`,
     };
   }
 

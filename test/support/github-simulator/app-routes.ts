@@ -1,16 +1,7 @@
 import express, { type Request, type RequestHandler, type Response, type Router } from "express";
-import { param, sendError, type SimulatorContext } from "./context.js";
+import { param, permissionsOf, sendError, type SimulatorContext } from "./context.js";
 import { userJson } from "./json.js";
-import { repoKey } from "./model.js";
-
-/** Permissions the simulated installation grants. */
-const installationPermissions = {
-  contents: "read",
-  metadata: "read",
-  pull_requests: "write",
-  issues: "write",
-  statuses: "write",
-};
+import { defaultInstallationPermissions, repoKey } from "./model.js";
 
 /** Endpoints that authenticate as the app itself (JWT), mounted under `/api/v3`. */
 export function appRoutes(ctx: SimulatorContext): Router {
@@ -36,7 +27,7 @@ export function appRoutes(ctx: SimulatorContext): Router {
     app_slug: ctx.appSlug,
     target_id: userJson(owner, ctx.urls)["id"],
     target_type: "Organization",
-    permissions: installationPermissions,
+    permissions: permissionsOf(ctx, id),
     events: ["pull_request", "push", "issue_comment"],
     created_at: "2024-01-01T00:00:00Z",
     updated_at: "2024-01-01T00:00:00Z",
@@ -56,7 +47,7 @@ export function appRoutes(ctx: SimulatorContext): Router {
       html_url: `${ctx.urls.web}/github-apps/${ctx.appSlug}`,
       created_at: "2024-01-01T00:00:00Z",
       updated_at: "2024-01-01T00:00:00Z",
-      permissions: installationPermissions,
+      permissions: defaultInstallationPermissions,
       events: ["pull_request", "push", "issue_comment"],
       installations_count: new Set([...ctx.repos.values()].map((r) => r.installationId)).size,
     });
@@ -82,7 +73,7 @@ export function appRoutes(ctx: SimulatorContext): Router {
     res.status(201).json({
       token: issued.token,
       expires_at: issued.expiresAt.toISOString().replace(/\.\d{3}Z$/, "Z"),
-      permissions: installationPermissions,
+      permissions: permissionsOf(ctx, id),
       repository_selection: "all",
     });
   }));

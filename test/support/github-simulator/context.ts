@@ -1,7 +1,7 @@
 import type { Request, RequestHandler, Response } from "express";
 import type { AppAuth } from "./app-auth.js";
 import { errorJson, type Urls } from "./json.js";
-import { repoKey, type SimRepo } from "./model.js";
+import { defaultInstallationPermissions, repoKey, type InstallationPermissions, type SimRepo } from "./model.js";
 
 /** What the route handlers share: the app's credentials and the simulated repositories. */
 export interface SimulatorContext {
@@ -13,6 +13,8 @@ export interface SimulatorContext {
   appSlug: string;
   /** Repositories by lower-cased "owner/name". */
   repos: Map<string, SimRepo>;
+  /** Permissions of installations a test changed; the others have `defaultInstallationPermissions`. */
+  installationPermissions: Map<number, InstallationPermissions>;
   /** Short-lived archive download tokens, mapped to what they download. */
   archiveTokens: Map<string, { repo: SimRepo; sha: string }>;
   /** Next id for a created object (comment, status, reaction). */
@@ -47,11 +49,36 @@ export function sendValidationFailed(res: Response, resource: string, field: str
 /** A handler for a repository endpoint, given the repository the installation token may access. */
 export type RepoHandler = (req: Request, res: Response, repo: SimRepo) => Promise<void> | void;
 
+/** What an endpoint needs of the installation: one of `anyOf` at `access` (write implies read). */
+export interface Needs {
+  /** Permission names, any one of which will do (GitHub's "at least one of the following permission sets"). */
+  anyOf: string[];
+  /** The access needed. */
+  access: "read" | "write";
+}
+
+/** The permissions an installation holds now. */
+export function permissionsOf(ctx: SimulatorContext, installationId: number): InstallationPermissions {
+  return ctx.installationPermissions.get(installationId) ?? { ...defaultInstallationPermissions };
+}
+
+/**
+ * Whether the repository's installation holds what `needs` names; when it does not, answers 403
+ * "Resource not accessible by integration" as GitHub does and returns false.
+ */
+export function permitted(ctx: SimulatorContext, res: Response, repo: SimRepo, needs: Needs): boolean {
+  const held = permissionsOf(ctx, repo.installationId);
+  const ok = needs.anyOf.some((name) => held[name] === "write" || (needs.access === "read" && held[name] === "read"));
+  if (!ok) sendError(res, 403, "Resource not accessible by integration");
+  return ok;
+}
+
 /**
  * Wraps a `/repos/:owner/:repo/...` handler: 401 without a valid installation token, 404 when the
- * repository is unknown or belongs to another installation (GitHub hides what a token cannot see).
+ * repository is unknown or belongs to another installation (GitHub hides what a token cannot see),
+ * 403 when the installation lacks the permission `needs` names.
  */
-export function withRepo(ctx: SimulatorContext, handler: RepoHandler): RequestHandler {
+export function withRepo(ctx: SimulatorContext, handler: RepoHandler, needs?: Needs): RequestHandler {
   return async (req, res) => {
     const check = ctx.auth.verifyInstallationToken(req.get("authorization"));
     if (!check.ok) {
@@ -63,6 +90,26 @@ export function withRepo(ctx: SimulatorContext, handler: RepoHandler): RequestHa
       sendError(res, 404, "Not Found");
       return;
     }
+    if (needs !== undefined && !permitted(ctx, res, repo, needs)) return;
     await handler(req, res, repo);
   };
+}
+
+/** Sends one page of a list with GitHub's `per_page`/`page` query and `Link` header. */
+export function sendPage(req: Request, res: Response, ctx: SimulatorContext, items: unknown[]): void {
+  const perPage = Math.min(intQuery(req, "per_page", 30), 100);
+  const page = intQuery(req, "page", 1);
+  const lastPage = Math.max(1, Math.ceil(items.length / perPage));
+  const pageUrl = (n: number): string => {
+    const url = new URL(req.originalUrl, ctx.urls.web);
+    url.searchParams.set("per_page", String(perPage));
+    url.searchParams.set("page", String(n));
+    return url.toString();
+  };
+  const links: string[] = [];
+  if (page > 1) links.push(`<${pageUrl(page - 1)}>; rel="prev"`);
+  if (page < lastPage) links.push(`<${pageUrl(page + 1)}>; rel="next"`, `<${pageUrl(lastPage)}>; rel="last"`);
+  if (page > 1) links.push(`<${pageUrl(1)}>; rel="first"`);
+  if (links.length > 0) res.set("link", links.join(", "));
+  res.json(items.slice((page - 1) * perPage, page * perPage));
 }

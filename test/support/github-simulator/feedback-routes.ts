@@ -1,17 +1,23 @@
 import express, { type Request, type Response, type Router } from "express";
-import { intQuery, param, sendError, sendValidationFailed, withRepo, type SimulatorContext } from "./context.js";
+import { param, permitted, sendError, sendPage, sendValidationFailed, withRepo, type Needs, type SimulatorContext } from "./context.js";
 import { commentJson, repoJson, statusJson, timestamp } from "./json.js";
 import { reactionContents, statusStates, type CommentRecord, type SimRepo, type StatusRecord, type StatusState } from "./model.js";
 
 /** GitHub's limit on an issue comment body. */
-const maxCommentLength = 65536;
+export const maxCommentLength = 65536;
 /** GitHub's limit on a commit status description. */
 const maxDescriptionLength = 140;
 
-/** Commit status, issue comment and reaction endpoints, mounted under `/api/v3`. */
+/**
+ * Commit status, issue comment and reaction endpoints, mounted under `/api/v3`, each refused with
+ * 403 when the installation lacks the permission GitHub documents for it: `statuses` for statuses;
+ * `issues` for an issue's comments, `issues` or `pull_requests` for a pull request's.
+ */
 export function feedbackRoutes(ctx: SimulatorContext): Router {
   const router = express.Router();
   const bot = `${ctx.appSlug}[bot]`;
+  const statuses = (access: Needs["access"]): Needs => ({ anyOf: ["statuses"], access });
+  const comments = (access: Needs["access"]): Needs => ({ anyOf: ["issues", "pull_requests"], access });
 
   router.post("/repos/:owner/:repo/statuses/:sha", withRepo(ctx, async (req, res, repo) => {
     const body = objectBody(req);
@@ -42,7 +48,7 @@ export function feedbackRoutes(ctx: SimulatorContext): Router {
     };
     repo.statuses.push(status);
     res.status(201).json(statusJson(repo, status, ctx.urls));
-  }));
+  }, statuses("write")));
 
   router.get("/repos/:owner/:repo/commits/*ref/statuses", withRepo(ctx, async (req, res, repo) => {
     const sha = await repo.git.resolve(param(req, "ref"));
@@ -52,7 +58,7 @@ export function feedbackRoutes(ctx: SimulatorContext): Router {
     }
     const newestFirst = repo.statuses.filter((s) => s.sha === sha).reverse();
     sendPage(req, res, ctx, newestFirst.map((s) => statusJson(repo, s, ctx.urls)));
-  }));
+  }, statuses("read")));
 
   router.get("/repos/:owner/:repo/commits/*ref/status", withRepo(ctx, async (req, res, repo) => {
     const sha = await repo.git.resolve(param(req, "ref"));
@@ -70,24 +76,18 @@ export function feedbackRoutes(ctx: SimulatorContext): Router {
       commit_url: `${ctx.urls.api}/repos/${repo.fullName}/commits/${sha}`,
       url: `${ctx.urls.api}/repos/${repo.fullName}/commits/${sha}/status`,
     });
-  }));
+  }, statuses("read")));
 
   router.get("/repos/:owner/:repo/issues/:number/comments", withRepo(ctx, (req, res, repo) => {
     const number = Number(param(req, "number"));
-    if (!repo.pulls.has(number)) {
-      sendError(res, 404, "Not Found");
-      return;
-    }
+    if (!commentable(ctx, res, repo, number, "read")) return;
     const comments = repo.comments.filter((c) => c.issueNumber === number);
     sendPage(req, res, ctx, comments.map((c) => commentJson(repo, c, ctx.urls)));
   }));
 
   router.post("/repos/:owner/:repo/issues/:number/comments", withRepo(ctx, (req, res, repo) => {
     const number = Number(param(req, "number"));
-    if (!repo.pulls.has(number)) {
-      sendError(res, 404, "Not Found");
-      return;
-    }
+    if (!commentable(ctx, res, repo, number, "write")) return;
     const body = validCommentBody(req, res);
     if (body === undefined) return;
     const now = timestamp();
@@ -112,7 +112,7 @@ export function feedbackRoutes(ctx: SimulatorContext): Router {
       return;
     }
     res.json(commentJson(repo, comment, ctx.urls));
-  }));
+  }, comments("read")));
 
   router.patch("/repos/:owner/:repo/issues/comments/:id", withRepo(ctx, (req, res, repo) => {
     const comment = findComment(repo, param(req, "id"));
@@ -126,7 +126,7 @@ export function feedbackRoutes(ctx: SimulatorContext): Router {
     comment.edits += 1;
     comment.updated_at = timestamp();
     res.json(commentJson(repo, comment, ctx.urls));
-  }));
+  }, comments("write")));
 
   router.post("/repos/:owner/:repo/issues/comments/:id/reactions", withRepo(ctx, (req, res, repo) => {
     const comment = findComment(repo, param(req, "id"));
@@ -149,28 +149,20 @@ export function feedbackRoutes(ctx: SimulatorContext): Router {
       content,
       created_at: timestamp(),
     });
-  }));
+  }, comments("write")));
 
   return router;
 }
 
-/** Sends one page of a list with GitHub's `per_page`/`page` query and `Link` header. */
-function sendPage(req: Request, res: Response, ctx: SimulatorContext, items: unknown[]): void {
-  const perPage = Math.min(intQuery(req, "per_page", 30), 100);
-  const page = intQuery(req, "page", 1);
-  const lastPage = Math.max(1, Math.ceil(items.length / perPage));
-  const pageUrl = (n: number): string => {
-    const url = new URL(req.originalUrl, ctx.urls.web);
-    url.searchParams.set("per_page", String(perPage));
-    url.searchParams.set("page", String(n));
-    return url.toString();
-  };
-  const links: string[] = [];
-  if (page > 1) links.push(`<${pageUrl(page - 1)}>; rel="prev"`);
-  if (page < lastPage) links.push(`<${pageUrl(page + 1)}>; rel="next"`, `<${pageUrl(lastPage)}>; rel="last"`);
-  if (page > 1) links.push(`<${pageUrl(1)}>; rel="first"`);
-  if (links.length > 0) res.set("link", links.join(", "));
-  res.json(items.slice((page - 1) * perPage, page * perPage));
+/**
+ * Whether issue or pull request `number` exists and the installation may read or write its comments
+ * (an issue's need `issues`; a pull request's `issues` or `pull_requests`); answers 404 or 403 when not.
+ */
+function commentable(ctx: SimulatorContext, res: Response, repo: SimRepo, number: number, access: Needs["access"]): boolean {
+  if (repo.issues.has(number)) return permitted(ctx, res, repo, { anyOf: ["issues"], access });
+  if (repo.pulls.has(number)) return permitted(ctx, res, repo, { anyOf: ["issues", "pull_requests"], access });
+  sendError(res, 404, "Not Found");
+  return false;
 }
 
 /** The latest status of each context, most recent first, as the combined status lists them. */
@@ -205,7 +197,8 @@ function validCommentBody(req: Request, res: Response): string | undefined {
   return body;
 }
 
-function objectBody(req: Request): Record<string, unknown> {
+/** The JSON body of a request as an object (empty when it is none). */
+export function objectBody(req: Request): Record<string, unknown> {
   const body: unknown = req.body;
   return typeof body === "object" && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
 }

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { CommentRecord, PullRequestInput, SimRepo, StatusRecord } from "./model.js";
+import type { CommentRecord, IssueRecord, LabelRecord, PullRequestInput, SimRepo, StatusRecord } from "./model.js";
 
 /** Base URLs GitHub objects link to: `web` is the server root, `api` is `<web>/api/v3`. */
 export interface Urls {
@@ -100,6 +100,94 @@ function headJson(repo: SimRepo, pr: PullRequestInput, repository: Record<string
     user: userJson(owner, urls),
     repo: own ? repository : forkJson,
   };
+}
+
+/** GitHub's label object. */
+export function labelJson(repo: SimRepo, label: LabelRecord, urls: Urls): Record<string, unknown> {
+  return {
+    id: label.id,
+    node_id: Buffer.from(`03:Label${label.id}`).toString("base64"),
+    url: `${urls.api}/repos/${repo.fullName}/labels/${encodeURIComponent(label.name)}`,
+    name: label.name,
+    description: null,
+    color: label.color,
+    default: false,
+  };
+}
+
+/** GitHub's issue object for an issue. */
+export function issueJson(repo: SimRepo, issue: IssueRecord, bot: string, urls: Urls): Record<string, unknown> {
+  return {
+    ...issueShape(repo, issue.number, urls),
+    state: issue.state,
+    state_reason: issue.stateReason,
+    title: issue.title,
+    body: issue.body,
+    user: userJson(issue.user, urls),
+    labels: labelsJson(repo, issue.labels, urls),
+    comments: repo.comments.filter((c) => c.issueNumber === issue.number).length,
+    created_at: issue.created_at,
+    updated_at: issue.updated_at,
+    closed_at: issue.closed_at,
+    closed_by: issue.state === "closed" ? userJson(bot, urls) : null,
+    html_url: `${urls.web}/${repo.fullName}/issues/${issue.number}`,
+  };
+}
+
+/** A pull request as the issues endpoints show it: an issue with a `pull_request` key. */
+export function pullAsIssueJson(repo: SimRepo, pr: PullRequestInput, urls: Urls): Record<string, unknown> {
+  const pull = pullJson(repo, pr, urls);
+  return {
+    ...issueShape(repo, pr.number, urls),
+    state: pull["state"],
+    state_reason: null,
+    title: pull["title"],
+    body: pr.body ?? null,
+    user: pull["user"],
+    labels: labelsJson(repo, pr.labels ?? [], urls),
+    comments: repo.comments.filter((c) => c.issueNumber === pr.number).length,
+    created_at: "2024-01-01T00:00:00Z",
+    updated_at: "2024-01-01T00:00:00Z",
+    closed_at: pull["closed_at"],
+    closed_by: null,
+    html_url: pull["html_url"],
+    pull_request: {
+      url: pull["url"],
+      html_url: pull["html_url"],
+      diff_url: `${String(pull["html_url"])}.diff`,
+      patch_url: `${String(pull["html_url"])}.patch`,
+      merged_at: pull["merged_at"],
+    },
+  };
+}
+
+/** What every issue object has whatever it is. */
+function issueShape(repo: SimRepo, number: number, urls: Urls): Record<string, unknown> {
+  const url = `${urls.api}/repos/${repo.fullName}/issues/${number}`;
+  return {
+    id: repo.id * 10_000 + number,
+    node_id: Buffer.from(`05:Issue${repo.id * 10_000 + number}`).toString("base64"),
+    url,
+    repository_url: `${urls.api}/repos/${repo.fullName}`,
+    labels_url: `${url}/labels{/name}`,
+    comments_url: `${url}/comments`,
+    events_url: `${url}/events`,
+    number,
+    locked: false,
+    active_lock_reason: null,
+    assignee: null,
+    assignees: [],
+    milestone: null,
+    author_association: "NONE",
+    performed_via_github_app: null,
+  };
+}
+
+function labelsJson(repo: SimRepo, names: string[], urls: Urls): Array<Record<string, unknown>> {
+  return names.flatMap((name) => {
+    const label = repo.labels.get(name.toLowerCase());
+    return label === undefined ? [] : [labelJson(repo, label, urls)];
+  });
 }
 
 /** GitHub's issue comment object. */

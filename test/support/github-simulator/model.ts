@@ -9,6 +9,18 @@ export const statusStates = ["error", "failure", "pending", "success"] as const;
 /** One commit status state. */
 export type StatusState = (typeof statusStates)[number];
 
+/** Repository permissions of an app installation, by name (`issues`, `statuses`, …), as GitHub reports them. */
+export type InstallationPermissions = Record<string, "read" | "write">;
+
+/** What an installation is granted unless a test says otherwise: what `app.yml` asks for. */
+export const defaultInstallationPermissions: Readonly<InstallationPermissions> = {
+  contents: "read",
+  metadata: "read",
+  pull_requests: "write",
+  issues: "write",
+  statuses: "write",
+};
+
 /** Reactions GitHub accepts on an issue comment. */
 export const reactionContents = ["+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes"] as const;
 
@@ -37,6 +49,10 @@ export interface PullRequestInput {
   title?: string;
   /** State; defaults to "closed" when merged, else "open". */
   state?: "open" | "closed";
+  /** Description; defaults to none. */
+  body?: string;
+  /** Label names; defaults to none. */
+  labels?: string[];
 }
 
 /** What `updatePullRequest` may change: anything but the number. */
@@ -48,6 +64,56 @@ export interface UserComment {
   user: string;
   /** Comment body. */
   body: string;
+}
+
+/** An issue a user (not the app) opens, for `addIssue`. */
+export interface UserIssue {
+  /** Login of the author; a login ending in `[bot]` is a bot. */
+  user: string;
+  /** Title. */
+  title: string;
+  /** Body; defaults to none. */
+  body?: string;
+  /** Label names (created in the repository when missing). */
+  labels?: string[];
+  /** State; defaults to "open". */
+  state?: "open" | "closed";
+}
+
+/** An issue's current state, for assertions. */
+export interface IssueRecord {
+  /** Issue number (shared with pull requests, as on GitHub). */
+  number: number;
+  /** Current title. */
+  title: string;
+  /** Current body, or null when it has none. */
+  body: string | null;
+  /** Login of the author. */
+  user: string;
+  /** Open or closed. */
+  state: "open" | "closed";
+  /** Why it was closed or reopened (`completed`, `not_planned`, `reopened`), or null. */
+  stateReason: string | null;
+  /** Label names, in the order added. */
+  labels: string[];
+  /** How many PATCHes changed its title or body. */
+  edits: number;
+  /** Creation time (ISO 8601). */
+  created_at: string;
+  /** Last update time (ISO 8601). */
+  updated_at: string;
+  /** When it was closed, or null while open. */
+  closed_at: string | null;
+}
+
+/** A repository label. */
+export interface LabelRecord {
+  /** Label id. */
+  id: number;
+  /** Name, as first written. */
+  name: string;
+  /** Hex color without `#`. */
+  color: string;
 }
 
 /** A commit status as received, for assertions. */
@@ -110,8 +176,14 @@ export interface SimRepo {
   permissions: Map<string, Permission>;
   /** Registered pull requests by number. */
   pulls: Map<number, PullRequestInput>;
-  /** Issue comments in creation order. */
+  /** Issue comments (on issues and pull requests) in creation order. */
   comments: CommentRecord[];
+  /** Issues (not pull requests) by number. */
+  issues: Map<number, IssueRecord>;
+  /** Labels by lower-cased name (GitHub matches label names case-insensitively). */
+  labels: Map<string, LabelRecord>;
+  /** Whether the repository has Issues turned on (off: creating one answers 410). */
+  issuesEnabled: boolean;
   /** Commit statuses in the order received. */
   statuses: StatusRecord[];
   /** Archives served for a commit in place of `git archive` (hand-made hostile tarballs), by sha. */

@@ -1,5 +1,5 @@
 import type { GitLabSimContext } from "./context.js";
-import type { AwardRecord, CommitStatusObject, GitLabAccessLevel, MergeRequestInput, NoteRecord, SimProject, SimUser } from "./model.js";
+import type { AwardRecord, CommitStatusObject, GitLabAccessLevel, IssueRecord, MergeRequestInput, NoteRecord, SimProject, SimUser } from "./model.js";
 
 /** Id offset of the fork a `fromFork` merge request comes from. */
 const forkIdOffset = 500_000;
@@ -75,8 +75,48 @@ export function mergeRequestJson(project: SimProject, mr: MergeRequestInput, aut
   };
 }
 
-/** GitLab's note object. */
-export function noteJson(project: SimProject, note: NoteRecord, author: SimUser, ctx: GitLabSimContext): Record<string, unknown> {
+/** GitLab's issue object (the fields clients read, and the usual neighbours). */
+export function issueJson(project: SimProject, issue: IssueRecord, author: SimUser, closedBy: SimUser | null, ctx: GitLabSimContext): Record<string, unknown> {
+  const namespace = project.path.slice(0, project.path.length - project.name.length - 1);
+  const self = `${ctx.api}/projects/${project.id}/issues/${issue.iid}`;
+  return {
+    id: project.id * 10_000 + issue.iid,
+    iid: issue.iid,
+    project_id: project.id,
+    title: issue.title,
+    description: issue.description,
+    state: issue.state,
+    created_at: issue.createdAt,
+    updated_at: issue.updatedAt,
+    closed_at: issue.closedAt,
+    closed_by: closedBy === null ? null : userJson(closedBy, ctx),
+    labels: issue.labels,
+    milestone: null,
+    assignees: [],
+    assignee: null,
+    author: userJson(author, ctx),
+    type: "ISSUE",
+    issue_type: "issue",
+    user_notes_count: project.issueNotes.filter((n) => n.iid === issue.iid && !n.system).length,
+    merge_requests_count: 0,
+    upvotes: 0,
+    downvotes: 0,
+    due_date: null,
+    confidential: false,
+    discussion_locked: null,
+    web_url: `${ctx.web}/${project.path}/-/issues/${issue.iid}`,
+    references: { short: `#${issue.iid}`, relative: `#${issue.iid}`, full: `${namespace}/${project.name}#${issue.iid}` },
+    time_stats: { time_estimate: 0, total_time_spent: 0, human_time_estimate: null, human_total_time_spent: null },
+    has_tasks: false,
+    task_completion_status: { count: 0, completed_count: 0 },
+    _links: { self, notes: `${self}/notes`, award_emoji: `${self}/award_emoji`, project: `${ctx.api}/projects/${project.id}` },
+    moved_to_id: null,
+    severity: "UNKNOWN",
+  };
+}
+
+/** GitLab's note object, on a merge request unless `noteableType` says otherwise. */
+export function noteJson(project: SimProject, note: NoteRecord, author: SimUser, ctx: GitLabSimContext, noteableType: "MergeRequest" | "Issue" = "MergeRequest"): Record<string, unknown> {
   return {
     id: note.id,
     type: null,
@@ -87,7 +127,7 @@ export function noteJson(project: SimProject, note: NoteRecord, author: SimUser,
     updated_at: note.updatedAt,
     system: note.system,
     noteable_id: project.id * 10_000 + note.iid,
-    noteable_type: "MergeRequest",
+    noteable_type: noteableType,
     project_id: project.id,
     noteable_iid: note.iid,
     resolvable: false,

@@ -105,7 +105,7 @@ function findNote(req: Request, res: Response, project: SimProject): NoteRecord 
 }
 
 /** The note body of a create or edit, or undefined after answering 400 as GitLab does. */
-function validNoteBody(req: Request, res: Response): string | undefined {
+export function validNoteBody(req: Request, res: Response): string | undefined {
   const body = stringParam(req, "body");
   if (body === undefined) {
     res.status(400).json({ error: "body is missing" });

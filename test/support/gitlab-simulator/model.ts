@@ -66,6 +66,49 @@ export interface UserNote {
   system?: boolean;
 }
 
+/** Issue states GitLab reports. */
+export type IssueState = "opened" | "closed";
+
+/** An issue a person (not the token's user) opens, for `addIssue`. */
+export interface UserIssue {
+  /** Username of the author. */
+  author: string;
+  /** Title. */
+  title: string;
+  /** Description; defaults to none. */
+  description?: string;
+  /** Label names (created in the project when missing). */
+  labels?: string[];
+  /** State; defaults to "opened". */
+  state?: IssueState;
+}
+
+/** An issue's current state, for assertions. */
+export interface IssueRecord {
+  /** The issue's number within the project. */
+  iid: number;
+  /** Current title. */
+  title: string;
+  /** Current description, or null when it has none. */
+  description: string | null;
+  /** Username of the author. */
+  author: string;
+  /** Opened or closed. */
+  state: IssueState;
+  /** Label names, in the order added. */
+  labels: string[];
+  /** How many PUTs changed its title or description. */
+  edits: number;
+  /** Creation time (ISO 8601). */
+  createdAt: string;
+  /** Last update time (ISO 8601). */
+  updatedAt: string;
+  /** When it was closed, or null while open. */
+  closedAt: string | null;
+  /** Username of who closed it, or null while open. */
+  closedBy: string | null;
+}
+
 /** An award emoji on a note. */
 export interface AwardRecord {
   /** Award id. */
@@ -76,11 +119,11 @@ export interface AwardRecord {
   user: string;
 }
 
-/** A merge request note's current state, for assertions. */
+/** A merge request's or issue's note as it stands, for assertions. */
 export interface NoteRecord {
   /** Note id. */
   id: number;
-  /** The merge request's iid. */
+  /** The iid of the merge request (or, for an issue's note, the issue) it is on. */
   iid: number;
   /** Current body. */
   body: string;
@@ -176,6 +219,12 @@ export interface SimProject {
   mergeRequests: Map<number, MergeRequestInput>;
   /** Merge request notes in creation order. */
   notes: NoteRecord[];
+  /** Issues by iid. */
+  issues: Map<number, IssueRecord>;
+  /** Issue notes in creation order (`iid` is the issue's). */
+  issueNotes: NoteRecord[];
+  /** Label names by lower-cased name (GitLab matches label titles case-insensitively). */
+  labels: Map<string, string>;
   /** Commit status objects in creation order. */
   statuses: CommitStatusObject[];
   /** Every accepted status post, in order. */
