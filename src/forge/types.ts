@@ -27,6 +27,18 @@ export interface ChangeHead {
   fromFork: boolean;
 }
 
+/** An open change (pull or merge request), as the forge lists them. */
+export interface OpenChange {
+  /** Its number. */
+  number: number;
+  /** Its head commit. */
+  headSha: string;
+  /** Whether the head lives in another repository (a fork). */
+  fromFork: boolean;
+  /** Who opened it. */
+  author: string;
+}
+
 /** Reactions Ferry leaves on a comment: seen, done, refused. */
 export type Reaction = "eyes" | "+1" | "-1";
 
@@ -65,6 +77,8 @@ export interface Forge {
   createComment(change: number, body: string): Promise<void>;
   /** The access a user has to the repository. */
   accessLevel(user: string): Promise<AccessLevel>;
+  /** The open changes that would merge into `baseBranch`, newest first. */
+  openChanges(baseBranch: string): Promise<OpenChange[]>;
   /** The current head, base branch and state of a change, read fresh (a queued job's copy may be stale). */
   changeHead(change: number): Promise<ChangeHead>;
   /** Adds a reaction to comment `commentId` on change `change`; the same reaction twice stays one. */

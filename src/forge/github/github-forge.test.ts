@@ -207,6 +207,19 @@ describe("GitHubForge against the GitHub simulator", () => {
     assert.equal(await forge.accessLevel("tess"), "read");
   });
 
+  test("openChanges lists the open pull requests into a branch, newest first, past the first page of 100", async () => {
+    for (let n = 700; n < 802; n++) sim.addPullRequest(fullName, { number: n, headSha: featureSha, headRef: `f-${n}`, baseRef: "release/v9", user: "alice" });
+    sim.addPullRequest(fullName, { number: 802, headSha: mainSha, headRef: "fork-x", baseRef: "release/v9", user: "eve", headRepo: "eve/deploy" });
+    sim.addPullRequest(fullName, { number: 803, headSha: featureSha, headRef: "done", baseRef: "release/v9", user: "bob", merged: true, mergeCommitSha: mergeSha });
+    sim.addPullRequest(fullName, { number: 804, headSha: featureSha, headRef: "gone", baseRef: "release/v9", user: "bob", state: "closed" });
+    sim.addPullRequest(fullName, { number: 805, headSha: featureSha, headRef: "other", baseRef: "main", user: "bob" });
+    const open = await forge.openChanges("release/v9");
+    assert.equal(open.length, 103);
+    assert.deepEqual(open[0], { number: 802, headSha: mainSha, fromFork: true, author: "eve" });
+    assert.deepEqual(open[1], { number: 801, headSha: featureSha, fromFork: false, author: "alice" });
+    assert.deepEqual(open.at(-1)?.number, 700);
+  });
+
   test("changeHead reads the pull request's current head, base, state and origin", async () => {
     sim.addPullRequest(fullName, { number: 20, headSha: mainSha, headRef: "feature/x", baseRef: "main", user: "alice" });
     assert.deepEqual(await forge.changeHead(20), { sha: mainSha, baseBranch: "main", open: true, fromFork: false });

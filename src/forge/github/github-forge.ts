@@ -4,7 +4,7 @@ import { permanent } from "../../errors.js";
 import { forgeCall } from "../forge-call.js";
 import { closeMarkedIssue, ensureMarkedIssue } from "../marked-issue.js";
 import { trimDescription } from "../trim-description.js";
-import type { AccessLevel, ChangeHead, CommitStatus, EnsureCommentOptions, EnsuredIssue, Forge, Reaction, StatusState } from "../types.js";
+import type { AccessLevel, ChangeHead, CommitStatus, EnsureCommentOptions, EnsuredIssue, Forge, OpenChange, Reaction, StatusState } from "../types.js";
 import { withMarker } from "../with-marker.js";
 import type { RepoRef } from "../../domain/repo.js";
 import { githubError, githubStatus } from "./github-error.js";
@@ -186,6 +186,14 @@ export class GitHubForge implements Forge {
   }
 
   /** The pull request's head and base; merged pull requests are closed, and a deleted fork counts as a fork. */
+  async openChanges(baseBranch: string): Promise<OpenChange[]> {
+    return this.call(`listing the open pull requests into ${baseBranch}`, async () => {
+      const pulls = await this.octokit.paginate(this.octokit.rest.pulls.list, { owner: this.owner, repo: this.name, state: "open", base: baseBranch, per_page: 100 });
+      const own = `${this.owner}/${this.name}`.toLowerCase();
+      return pulls.map((pr) => ({ number: pr.number, headSha: pr.head.sha, fromFork: pr.head.repo?.full_name?.toLowerCase() !== own, author: pr.user?.login ?? "" }));
+    });
+  }
+
   async changeHead(change: number): Promise<ChangeHead> {
     return this.call(`reading pull request #${change}`, async () => {
       const { data } = await this.octokit.rest.pulls.get({ owner: this.owner, repo: this.name, pull_number: change });

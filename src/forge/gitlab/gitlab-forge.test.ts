@@ -164,6 +164,19 @@ describe("GitLabForge against the GitLab simulator", () => {
     assert.equal(await forge.accessLevel("developer"), "none");
   });
 
+  test("lists the open merge requests into a branch, newest first, past the first page of 100", async () => {
+    for (let iid = 700; iid < 802; iid++) sim.addMergeRequest(path, { iid, sourceBranch: `f-${iid}`, targetBranch: "release/v9", sha: featureSha, author: "alice" });
+    sim.addMergeRequest(path, { iid: 802, sourceBranch: "x", targetBranch: "release/v9", sha: mainSha, author: "eve", fromFork: true });
+    sim.addMergeRequest(path, { iid: 803, sourceBranch: "done", targetBranch: "release/v9", sha: featureSha, author: "bob", mergeCommitSha: mergeSha });
+    sim.addMergeRequest(path, { iid: 804, sourceBranch: "gone", targetBranch: "release/v9", sha: featureSha, author: "bob", state: "closed" });
+    sim.addMergeRequest(path, { iid: 805, sourceBranch: "other", targetBranch: "main", sha: featureSha, author: "bob" });
+    const open = await forge.openChanges("release/v9");
+    assert.equal(open.length, 103);
+    assert.deepEqual(open[0], { number: 802, headSha: mainSha, fromFork: true, author: "eve" });
+    assert.deepEqual(open[1], { number: 801, headSha: featureSha, fromFork: false, author: "alice" });
+    assert.equal(open.at(-1)?.number, 700);
+  });
+
   test("reads a merge request's head, target, state and fork", async () => {
     assert.deepEqual(await forge.changeHead(7), { sha: featureSha, baseBranch: "main", open: true, fromFork: false });
     assert.deepEqual(await forge.changeHead(3), { sha: featureSha, baseBranch: "main", open: false, fromFork: false });

@@ -5,7 +5,7 @@ import { permanent } from "../../errors.js";
 import { forgeCall } from "../forge-call.js";
 import { closeMarkedIssue, ensureMarkedIssue } from "../marked-issue.js";
 import { trimDescription } from "../trim-description.js";
-import type { AccessLevel, ChangeHead, CommitStatus, EnsureCommentOptions, EnsuredIssue, Forge, Reaction, StatusState } from "../types.js";
+import type { AccessLevel, ChangeHead, CommitStatus, EnsureCommentOptions, EnsuredIssue, Forge, OpenChange, Reaction, StatusState } from "../types.js";
 import { withMarker } from "../with-marker.js";
 import type { RepoRef } from "../../domain/repo.js";
 import { gitlabError, gitlabMessage, gitlabStatus } from "./gitlab-error.js";
@@ -174,6 +174,13 @@ export class GitLabForge implements Forge {
   }
 
   /** The merge request's head and target branch; only `opened` counts as open, and a source in another (or a deleted) project is a fork. */
+  async openChanges(baseBranch: string): Promise<OpenChange[]> {
+    return this.call(`listing the open merge requests into ${baseBranch}`, async () => {
+      const mrs = await this.api.MergeRequests.all({ projectId: this.project, state: "opened", targetBranch: baseBranch, perPage: 100 });
+      return mrs.map((mr) => ({ number: mr.iid, headSha: mr.sha, fromFork: mr.source_project_id !== mr.target_project_id, author: mr.author.username }));
+    });
+  }
+
   async changeHead(change: number): Promise<ChangeHead> {
     return this.call(`reading merge request !${change}`, async () => {
       const mr = await this.api.MergeRequests.show(this.project, change);

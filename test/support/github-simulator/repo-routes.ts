@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import express, { type Router } from "express";
-import { param, sendError, withRepo, type SimulatorContext } from "./context.js";
+import { param, sendError, sendPage, sendValidationFailed, withRepo, type SimulatorContext } from "./context.js";
 import { pullJson, userJson } from "./json.js";
 import { repoKey } from "./model.js";
 
@@ -61,6 +61,21 @@ export function repoRoutes(ctx: SimulatorContext): Router {
       .map((pr) => pullJson(repo, pr, ctx.urls));
     res.json(pulls);
   }));
+
+  // GET /repos/{owner}/{repo}/pulls: `state` open (default), closed or all; `base` filters by base
+  // branch; newest first (sort=created, direction=desc by default); paginated.
+  router.get("/repos/:owner/:repo/pulls", withRepo(ctx, (req, res, repo) => {
+    const state = typeof req.query.state === "string" ? req.query.state : "open";
+    if (!["open", "closed", "all"].includes(state)) {
+      sendValidationFailed(res, "PullRequest", "state", "invalid");
+      return;
+    }
+    const base = typeof req.query.base === "string" ? req.query.base : undefined;
+    const pulls = [...repo.pulls.values()]
+      .filter((pr) => (state === "all" || (pr.state ?? (pr.merged ? "closed" : "open")) === state) && (base === undefined || pr.baseRef === base))
+      .sort((a, b) => b.number - a.number);
+    sendPage(req, res, ctx, pulls.map((pr) => pullJson(repo, pr, ctx.urls)));
+  }, { anyOf: ["pull_requests"], access: "read" }));
 
   router.get("/repos/:owner/:repo/pulls/:number", withRepo(ctx, (req, res, repo) => {
     const pr = repo.pulls.get(Number(param(req, "number")));

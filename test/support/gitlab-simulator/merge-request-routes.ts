@@ -1,6 +1,6 @@
 import express, { type Request, type Response, type Router } from "express";
 import { ensureUser, param, sendMessage, sendNotFound, sendPage, stringParam, timestamp, withProject, type GitLabSimContext } from "./context.js";
-import { awardJson, mergeRequestJson, noteJson } from "./json.js";
+import { awardJson, mergeRequestJson, mergeRequestState, noteJson } from "./json.js";
 import type { MergeRequestInput, NoteRecord, SimProject } from "./model.js";
 
 /** GitLab's limit on a note body, in characters. */
@@ -12,6 +12,21 @@ const emojiNames = new Set(["thumbsup", "thumbsdown", "eyes", "rocket", "tada", 
 /** Merge request, note and award emoji endpoints, mounted under `/api/v4`. */
 export function mergeRequestRoutes(ctx: GitLabSimContext): Router {
   const router = express.Router();
+
+  // GET /projects/:id/merge_requests: `state` opened, closed, locked, merged or all (default all);
+  // `target_branch` filters; newest first (order_by created_at, sort desc by default); paginated.
+  router.get("/projects/:id/merge_requests", withProject(ctx, (req, res, project) => {
+    const state = stringParam(req, "state") ?? "all";
+    if (!["opened", "closed", "locked", "merged", "all"].includes(state)) {
+      res.status(400).json({ error: "state does not have a valid value" });
+      return;
+    }
+    const target = stringParam(req, "target_branch");
+    const listed = [...project.mergeRequests.values()]
+      .filter((mr) => (state === "all" || mergeRequestState(mr) === state) && (target === undefined || mr.targetBranch === target))
+      .sort((a, b) => b.iid - a.iid);
+    sendPage(req, res, ctx, listed.map((mr) => mergeRequestJson(project, mr, ensureUser(ctx, mr.author), ctx)));
+  }));
 
   router.get("/projects/:id/merge_requests/:iid", withProject(ctx, (req, res, project) => {
     const mr = findMergeRequest(req, res, project);
