@@ -32,6 +32,11 @@ export interface PlanRequest {
   fromFork: boolean;
   /** Plan only this environment (from `/ferry plan <env>`); all of the base branch's when absent. */
   environment?: string;
+  /**
+   * A re-plan after a release of the base branch (the cluster changed under the plan): statuses and
+   * comment are rewritten only when the plan came out different.
+   */
+  refresh?: boolean;
 }
 
 /** The comment commands Ferry answers: re-plan a change; end a rollout's pause or approve its next wave; halt a rollout. */

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { RedisClient } from "../queue/redis-connection.js";
 import type { Logger } from "pino";
 import pLimit from "p-limit";
@@ -34,6 +35,9 @@ export interface PlanJobDeps {
   log: Logger;
 }
 
+/** How long the fingerprint of a change's last plan is kept, to leave an unchanged re-plan unwritten. */
+const FINGERPRINT_TTL_SECONDS = 30 * 24 * 3600;
+
 /** The commit status context of an environment's plans. */
 export function planContext(env: string): string {
   return `ferry/plan/${env}`;
@@ -42,7 +46,8 @@ export function planContext(env: string): string {
 /**
  * Plans a change's head commit for every environment deployed from its base branch: statuses
  * pending → result on the head commit, and the one sticky plan comment, written only while the
- * planned commit is still the change's head, so an older plan never overwrites a newer one.
+ * planned commit is still the change's head, so an older plan never overwrites a newer one. A
+ * re-plan after a release (`refresh`) writes only when the plan came out different from the last.
  */
 export async function runPlanJob(request: PlanRequest, attempt: Attempt, deps: PlanJobDeps): Promise<EnvironmentPlan[]> {
   const log = deps.log.child({ delivery: request.deliveryId, repository: request.repo.fullName, change: request.change, sha: request.headSha });
@@ -66,7 +71,7 @@ export async function runPlanJob(request: PlanRequest, attempt: Attempt, deps: P
       return [];
     }
     if (environments.length === 0) return [];
-    await Promise.all(environments.map((env) => forge.setStatus(request.headSha, { context: planContext(env.name), state: "pending", description: "planning" })));
+    if (!request.refresh) await Promise.all(environments.map((env) => forge.setStatus(request.headSha, { context: planContext(env.name), state: "pending", description: "planning" })));
     let plans: EnvironmentPlan[];
     try {
       plans = (await Promise.all(environments.map((env) => planFleet(env, checkout, request, deps)))).flat();
@@ -78,8 +83,15 @@ export async function runPlanJob(request: PlanRequest, attempt: Attempt, deps: P
       }
       throw error;
     }
+    const fingerprint = createHash("sha256").update(JSON.stringify(plans)).digest("hex");
+    const fingerprintKey = `ferry:plan-fingerprint:${request.repo.forge}:${request.repo.fullName}:${request.change}`;
+    if (request.refresh && (await deps.redis.get(fingerprintKey)) === fingerprint) {
+      log.info("re-planned after a release: the plan is unchanged, so its comment and statuses are left as they are");
+      return plans;
+    }
     const url = planUrl(deps.publicUrl, await deps.plans.save(fullPlanText({ sha: request.headSha, plans })));
     await writeComment(forge, request, { ...deps, log }, plans, undefined, url);
+    await deps.redis.set(fingerprintKey, fingerprint, "EX", FINGERPRINT_TTL_SECONDS);
     // One status per environment: a fleet's groups of clusters report their first failure, else the first group.
     for (const env of new Set(plans.map((p) => p.environment))) {
       const groups = plans.filter((p) => p.environment === env);
@@ -146,7 +158,7 @@ async function writeComment(forge: Forge, request: PlanRequest, deps: PlanJobDep
       deps.log.info({ head: head.sha }, "a newer commit is the head: not overwriting its plan comment");
       return;
     }
-    const body = planComment({ sha: request.headSha, plans, fullPlanUrl: url, maxLength: forge.maxCommentLength, note: configError });
+    const body = planComment({ sha: request.headSha, plans, fullPlanUrl: url, maxLength: forge.maxCommentLength, note: configError, plannedAt: new Date() });
     await forge.ensureComment(request.change, PLAN_MARKER, body);
   });
 }

@@ -1,6 +1,7 @@
 import { DelayedError, WaitingChildrenError, type Job } from "bullmq";
 import type { Rollout, RolloutState } from "../domain/rollout.js";
 import { FINAL_ROLLOUT_STATES } from "../domain/rollout.js";
+import type { Forge } from "../forge/types.js";
 import type { RetryBudget, RolloutJobData } from "../queue/queues.js";
 import type { ReleaseReporter } from "../report/release-reporter.js";
 import { nextStep } from "../rollout/next-step.js";
@@ -16,6 +17,7 @@ interface RolloutContext {
   job: Job<RolloutJobData>;
   token: string;
   deps: ReleaseDeps;
+  forge: Forge;
   reporter: ReleaseReporter;
   retry: RetryBudget;
 }
@@ -30,8 +32,8 @@ interface RolloutContext {
 export async function runRolloutJob(job: Job<RolloutJobData>, token: string, deps: ReleaseDeps): Promise<RolloutState> {
   let rollout = await deps.store.get(job.data.rolloutId);
   if (!rollout) return "failed";
-  const { reporter } = await forgeAndReporter(rollout.repo, deps);
-  const ctx: RolloutContext = { job, token, deps, reporter, retry: { attempts: job.opts.attempts ?? 1, ...(job.opts.backoff === undefined ? {} : { backoff: job.opts.backoff }) } };
+  const { forge, reporter } = await forgeAndReporter(rollout.repo, deps);
+  const ctx: RolloutContext = { job, token, deps, forge, reporter, retry: { attempts: job.opts.attempts ?? 1, ...(job.opts.backoff === undefined ? {} : { backoff: job.opts.backoff }) } };
   // A rollout already final when its job runs was ended by an earlier attempt whose report failed
   // part way (the forge was down): report it again (final statuses are frozen, comments edited).
   if (FINAL_ROLLOUT_STATES.has(rollout.state)) await reporter.rolloutChanged(rollout, { comment: true });
@@ -157,6 +159,27 @@ async function finish(ctx: RolloutContext, rollout: Rollout, state: RolloutState
   const done = await store.update(rollout.id, { state, finishedAt: Date.now(), ...(reason === undefined ? {} : { reason }), ...(supersededBy === undefined ? {} : { supersededBy }) });
   ctx.deps.log.info({ rollout: rollout.id, environment: rollout.environment, sha: rollout.sha, state, reason }, "rollout finished");
   ctx.deps.metrics?.rolloutFinished(rollout.environment, state);
+  // Queued before the final report, so whoever sees the final status knows which changes it re-plans.
+  if (state !== "superseded" && state !== "blocked") await refreshPlans(ctx, done);
   await ctx.reporter.rolloutChanged(done, { comment: true });
   return done;
+}
+
+/**
+ * The cluster may have changed under the plans of the open changes into the rollout's branch:
+ * re-plan them (debounced; a plan that came out the same is not rewritten). Listing them is
+ * decoration: when the forge cannot, the rollout still ends as it did, and the log says why.
+ */
+async function refreshPlans(ctx: RolloutContext, rollout: Rollout): Promise<void> {
+  const { store, queues, log } = ctx.deps;
+  try {
+    const branch = (await store.declared(rollout.id)).branch;
+    const open = await ctx.forge.openChanges(branch);
+    await queues.refreshPlans(
+      open.map((change) => ({ repo: rollout.repo, change: change.number, headSha: change.headSha, baseBranch: branch, actor: change.author, deliveryId: `refresh-${rollout.id}`, fromFork: change.fromFork })),
+    );
+    if (open.length > 0) log.info({ rollout: rollout.id, branch, changes: open.map((c) => c.number) }, "open changes re-planned after the rollout");
+  } catch (error) {
+    log.warn({ err: error, rollout: rollout.id }, "could not re-plan the open changes after the rollout");
+  }
 }

@@ -33,4 +33,6 @@ export interface EnvironmentPlan {
   counts: Record<ObjectAction, number>;
   /** Set when the plan could not be made (render, config, policy or server validation); the message says why. */
   error?: string;
+  /** The commit the environment last released on the cluster: what the plan was made against (absent: never released). */
+  releasedSha?: string;
 }

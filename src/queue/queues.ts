@@ -32,6 +32,9 @@ function intakeOptions(jobId: string): JobsOptions {
   return { ...JOB_OPTIONS, jobId, deduplication: { id: jobId, ttl: DEDUPE_WINDOW_MS } };
 }
 
+/** How long a re-plan after a release waits for more releases of the branch to join it. */
+export const REFRESH_DELAY_MS = 2_000;
+
 /** Name of the queue of rollouts: one job per (environment, commit), the parent of its clusters' release jobs. */
 export const ROLLOUT_QUEUE = "ferry-rollout";
 
@@ -106,6 +109,22 @@ export class Queues {
     const jobId = trigger ? `${planJobId(request)}-${trigger}` : planJobId(request);
     await this.planAdds.add({ name: "plan", data: request, opts: intakeOptions(jobId) });
     return jobId;
+  }
+
+  /**
+   * Queues re-plans of open changes after a release of their base branch, debounced: each change's
+   * re-plan waits {@link REFRESH_DELAY_MS}, one waiting per change at a time (later asks join it),
+   * and one asked while it runs runs once more after it, so the last release is always planned against.
+   */
+  async refreshPlans(requests: PlanRequest[]): Promise<void> {
+    if (requests.length === 0) return;
+    await this.plan.addBulk(
+      requests.map((request) => ({
+        name: "plan",
+        data: { ...request, refresh: true },
+        opts: { ...JOB_OPTIONS, delay: REFRESH_DELAY_MS, deduplication: { id: `refresh-${planJobId({ ...request, headSha: "", environment: undefined })}`, keepLastIfActive: true } },
+      })),
+    );
   }
 
   /** Queues a comment command once per comment (in {@link DEDUPE_WINDOW_MS}). */

@@ -59,10 +59,12 @@ export async function planEnvironment(input: ReleaseTarget & { rendered: Rendere
   }
   for (const ref of gone) objects.push({ ref, action: "delete", diff: diffObjects(liveObjects.get(refKey(ref)), undefined) });
   const count = (action: ObjectPlan["action"]) => objects.filter((o) => o.action === action).length;
+  const released = (await inventory).releases.find((r) => r.result === "success")?.sha;
   return {
     environment: env.name,
     cluster: env.cluster,
     sha: input.sha,
+    ...(released === undefined ? {} : { releasedSha: released }),
     objects,
     counts: { create: count("create"), update: count("update"), delete: count("delete"), unchanged: desired.length - count("create") - count("update") },
   };

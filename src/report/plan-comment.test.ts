@@ -55,6 +55,13 @@ describe("planStatusDescription", () => {
 describe("planComment", () => {
   const comment = planComment({ sha, plans: [staging, production, failed], fullPlanUrl: url, maxLength: GITHUB });
 
+  it("says under the heading what each environment was planned against, and when", () => {
+    const released = { ...staging, releasedSha: "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d" };
+    const body = planComment({ sha, plans: [released, production, { ...released, cluster: "other" }], maxLength: GITHUB, plannedAt: new Date("2026-12-06T12:04:31Z") });
+    assert.equal(body.split("\n")[2], "<sub>planned against staging at `9e8d7c6`, production never released · 12:04 UTC</sub>");
+    assert.ok(!comment.includes("planned against"), "no line without a planning time");
+  });
+
   it("starts with the marker and heading, then the summary table", () => {
     const lines = comment.split("\n");
     assert.equal(lines[0], PLAN_MARKER);

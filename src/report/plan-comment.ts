@@ -136,9 +136,10 @@ function cutNotice(cut: number, dropped: number, shortTexts: number, url: string
  * sections are dropped, and the comment says what it left out and where the full plan is. `note`
  * (e.g. a configuration error) is shown under the heading.
  */
-export function planComment(input: { sha: string; plans: EnvironmentPlan[]; fullPlanUrl?: string; maxLength: number; note?: string }): string {
+export function planComment(input: { sha: string; plans: EnvironmentPlan[]; fullPlanUrl?: string; maxLength: number; note?: string; plannedAt?: Date }): string {
   const { plans, fullPlanUrl: url, maxLength } = input;
-  const head = [PLAN_MARKER, `### Ferry plan · \`${short(input.sha)}\``].join("\n");
+  const against = input.plannedAt === undefined || plans.length === 0 ? [] : [plannedAgainst(plans, input.plannedAt)];
+  const head = [PLAN_MARKER, `### Ferry plan · \`${short(input.sha)}\``, ...against].join("\n");
   const table = plans.length === 0 ? "" : ["| environment | cluster | + | ~ | − | result |", "| --- | --- | ---: | ---: | ---: | --- |", ...plans.map(tableRow)].join("\n");
 
   const texts: Block[] = [];
@@ -242,4 +243,15 @@ export function fullPlanText(input: { sha: string; plans: EnvironmentPlan[] }): 
     }
   }
   return `${out.join("\n")}\n`;
+}
+
+/**
+ * What the plan was made against, as the comment's second line: each environment's commit on its
+ * cluster when planned (`planned against staging at \`3f2a9c1\`, production never released · 12:04 UTC`).
+ */
+export function plannedAgainst(plans: EnvironmentPlan[], at: Date): string {
+  const first = new Map<string, EnvironmentPlan>();
+  for (const plan of plans) if (!first.has(plan.environment)) first.set(plan.environment, plan);
+  const envs = [...first.values()].map((p) => (p.releasedSha === undefined ? `${p.environment} never released` : `${p.environment} at \`${short(p.releasedSha)}\``));
+  return `<sub>planned against ${envs.join(", ")} · ${at.toISOString().slice(11, 16)} UTC</sub>`;
 }
