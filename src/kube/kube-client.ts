@@ -21,6 +21,13 @@ export interface KubeResponse {
   body: unknown;
 }
 
+/** One event of a watch, as the API server streams it. */
+export interface WatchEvent {
+  type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
+  /** The object (for ERROR, a Status; for BOOKMARK, only its kind and metadata.resourceVersion). */
+  object: { metadata?: { name?: string; namespace?: string; resourceVersion?: string }; code?: number; message?: string } & Record<string, unknown>;
+}
+
 /** A Kubernetes `Status` as the API server returns it on errors. */
 export interface KubeStatus {
   kind?: string;
@@ -59,10 +66,13 @@ const MAX_CONNECTIONS = 32;
 export class KubeClient {
   private readonly discovery = new Map<string, Promise<Map<string, ResourceInfo>>>();
 
+  private watchPool: Pool | undefined;
+
   private constructor(
     private readonly server: URL,
     private readonly headers: Record<string, string>,
     private readonly pool: Pool,
+    private readonly connectOptions: Pick<Pool.Options, "connect">,
   ) {}
 
   /** Connects to the current context of `kc` (for users whose auth plugin only @kubernetes/client-node runs). */
@@ -85,18 +95,15 @@ export class KubeClient {
   /** Connects to the API server `connection` describes. */
   static fromConnection(connection: ClusterConnection): KubeClient {
     const server = new URL(connection.server);
-    const pool = new Pool(server.origin, {
-      connections: MAX_CONNECTIONS,
-      connect: server.protocol === "https:" ? { secureContext: secureContextFor(connection), rejectUnauthorized: connection.rejectUnauthorized } : {},
-      headersTimeout: 60_000,
-      bodyTimeout: 60_000,
-    });
-    return new KubeClient(server, { ...connection.headers }, pool);
+    const connect = { connect: server.protocol === "https:" ? { secureContext: secureContextFor(connection), rejectUnauthorized: connection.rejectUnauthorized } : {} };
+    const pool = new Pool(server.origin, { connections: MAX_CONNECTIONS, ...connect, headersTimeout: 60_000, bodyTimeout: 60_000 });
+    return new KubeClient(server, { ...connection.headers }, pool, connect);
   }
 
-  /** Closes the kept-alive connections. */
+  /** Closes the kept-alive connections, and any watch. */
   close(): void {
     void this.pool.destroy();
+    void this.watchPool?.destroy();
   }
 
   /** Sends one request; resolves with any HTTP answer, rejects with a transient error when the server cannot be reached. */
@@ -140,6 +147,62 @@ export class KubeClient {
         },
         onResponseEnd: () => resolve({ status, text: Buffer.concat(chunks).toString("utf8") }),
         onResponseError: (_controller, error) => reject(error),
+      });
+    });
+  }
+
+  /**
+   * Watches a collection (`path` with its query, e.g. `…/configmaps?watch=1&resourceVersion=42`):
+   * calls `onEvent` with each event the API server streams, and resolves when the server ends the
+   * watch (its timeout) or `signal` aborts it; rejects with a KubeApiError when the server refuses it
+   * (a 410 Gone: the version is too old to start from), or a transient error when it cannot be reached.
+   * Watches run on connections of their own, so they never hold up requests.
+   */
+  watch(path: string, onEvent: (event: WatchEvent) => void, signal: AbortSignal): Promise<void> {
+    this.watchPool ??= new Pool(this.server.origin, { ...this.connectOptions, bodyTimeout: 0, headersTimeout: 60_000 });
+    const pool = this.watchPool;
+    return new Promise((resolve, reject) => {
+      let status = 0;
+      let pending = "";
+      const errorBody: Buffer[] = [];
+      if (signal.aborted) return resolve();
+      pool.dispatch({ method: "GET", path, headers: { ...this.headers, accept: "application/json" } }, {
+        onRequestStart: (controller) => {
+          const stop = () => controller.abort(new Error("watch stopped"));
+          signal.addEventListener("abort", stop, { once: true });
+        },
+        onResponseStart: (_controller, statusCode) => {
+          status = statusCode;
+        },
+        onResponseData: (_controller, chunk) => {
+          if (status !== 200) {
+            errorBody.push(chunk);
+            return;
+          }
+          pending += chunk.toString("utf8");
+          let newline = pending.indexOf("\n");
+          while (newline >= 0) {
+            const line = pending.slice(0, newline).trim();
+            pending = pending.slice(newline + 1);
+            if (line !== "") onEvent(JSON.parse(line) as WatchEvent);
+            newline = pending.indexOf("\n");
+          }
+        },
+        onResponseEnd: () => {
+          if (status === 200) return resolve();
+          const text = Buffer.concat(errorBody).toString("utf8");
+          let body: unknown = text;
+          try {
+            body = JSON.parse(text);
+          } catch {
+            // Not JSON: keep the text.
+          }
+          reject(apiError({ status, body }));
+        },
+        onResponseError: (_controller, error) => {
+          if (signal.aborted) resolve();
+          else reject(transient(`Kubernetes API ${this.server.host} unreachable (watch ${path.split("?")[0]}): ${error.message}`, { cause: error }));
+        },
       });
     });
   }
