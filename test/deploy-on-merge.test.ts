@@ -2,16 +2,25 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { KubernetesObjectApi, PatchStrategy } from "@kubernetes/client-node";
 import { stringify } from "yaml";
+import { DEPLOY_QUEUE } from "../src/queue/deploy-request.js";
 import type { SeenStatus } from "./support/forge-doubles/forge-double.js";
 import { configMapYaml, FerryHarness, FORGES } from "./support/ferry-harness.js";
+import { JobCounter } from "./support/job-counter.js";
 
 /** The states a commit's deploy status went through, in order. */
 const states = (statuses: SeenStatus[]) => statuses.map((s) => s.state);
 
 for (const forge of FORGES) describe(`merge to deploy (${forge})`, () => {
   let h: FerryHarness;
-  before(async () => (h = await FerryHarness.start(forge)));
-  after(async () => h.close());
+  let jobs: JobCounter;
+  before(async () => {
+    h = await FerryHarness.start(forge);
+    jobs = JobCounter.open(h.redisUrl);
+  });
+  after(async () => {
+    await jobs?.close();
+    await h?.close();
+  });
   // GitHub has no `running` state: Ferry reports it as `pending` there.
   const releaseStates = forge === "github" ? ["pending", "pending", "success"] : ["pending", "running", "success"];
 
@@ -65,7 +74,7 @@ for (const forge of FORGES) describe(`merge to deploy (${forge})`, () => {
     assert.equal(await h.namespaceExists(repo.namespace), false, "not even the namespace was created");
   });
 
-  test("the same webhook five times, and a push plus a merged pull request for one commit, give one release", async () => {
+  test("the same webhook five times, a push plus a merged pull request for one commit, and a redelivery once released, give one release", async () => {
     const repo = await h.createRepo();
     const before = await repo.git.head("main");
     const merge = await h.merge(repo, { "deploy/a.yaml": configMapYaml("a", { v: "1" }) });
@@ -75,10 +84,16 @@ for (const forge of FORGES) describe(`merge to deploy (${forge})`, () => {
     ]);
     assert.deepEqual(answers.map((a) => a.status), [202, 202, 202, 202, 202, 202]);
     await h.finalStatus(repo, merge.sha);
-    await new Promise((r) => setTimeout(r, 500));
+    // A redelivery after the release finished (its job gone from the queue's waiting list) must not release again.
+    answers.push(await h.deliver(merge.delivery, "delivery-1"));
+    const ids = answers.map((a) => (JSON.parse(a.body) as { queued: string }).queued);
+    // Each add is answered by BullMQ as queued or dropped: wait for all seven, every job they queued, and what those queued.
+    const adds = await jobs.adds(DEPLOY_QUEUE, ids, 60_000);
+    await jobs.settled(60_000);
+    assert.deepEqual([adds.queued.length, adds.dropped], [1, 6], `one deploy job for seven deliveries of one commit: ${JSON.stringify(adds)}`);
     const statuses = h.statuses(repo, merge.sha).filter((s) => s.context === "ferry/deploy/staging");
     assert.deepEqual(states(statuses), releaseStates, "one job, one release");
-    assert.equal((await h.comments(repo, merge.number, /Ferry release/)).length, 1);
+    assert.equal(h.rawComments(repo, merge.number).filter((c) => /Ferry release/.test(c.body)).length, 1, "one release comment");
   });
 
   test("two merges delivered in reverse order leave the cluster at the newer commit", async () => {

@@ -8,6 +8,7 @@ import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { freePort } from "../src/redis/redis-server.js";
 import { startTestRedis } from "./support/redis.js";
+import { waitUntil } from "./support/wait-until.js";
 
 const run = promisify(execFile);
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -211,12 +212,13 @@ describe("Dockerfile", () => {
     child.stderr.on("data", (c: Buffer) => (output += c.toString()));
     const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
     try {
-      let health: Response | undefined;
-      for (let i = 0; i < 100 && !health; i++) {
-        health = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
-        if (!health) await new Promise((r) => setTimeout(r, 100));
-      }
-      assert.equal(health?.status, 200, output);
+      // Until the server listens, fetch rejects: each rejection is another look.
+      let health = 0;
+      await waitUntil(() => `ferry web did not answer /healthz:\n${output}\n`, async () => {
+        health = (await fetch(`http://127.0.0.1:${port}/healthz`)).status;
+        return true;
+      }, 10_000);
+      assert.equal(health, 200, output);
       assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200);
       assert.match(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text(), /^# HELP ferry_webhooks_received_total/m);
       assert.match(output.split("\n")[0] ?? "", /^\{"level":30,/, "JSON logs");

@@ -42,14 +42,16 @@ class ApiServer {
   async stop(): Promise<void> {
     const pid = Number(readFileSync(join(this.dir, "kube-apiserver.pid"), "utf8").trim());
     process.kill(pid, "SIGKILL");
-    for (let i = 0; i < 100; i++) {
+    // Signal 0 throws once no such process is left; as before, ten seconds is enough to go on regardless.
+    const gone = () => {
       try {
         process.kill(pid, 0);
+        return false;
       } catch {
-        return;
+        return true;
       }
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    };
+    await waitUntil(`kube-apiserver ${pid} did not exit`, gone, 10_000).catch(() => undefined);
   }
 
   /** Starts it again, same binary, same flags, same port, same certificates. */

@@ -14,6 +14,7 @@ import { DEPLOY_QUEUE } from "../src/queue/deploy-request.js";
 import { connectRedis } from "../src/queue/redis-connection.js";
 import { GitHubSimulator } from "./support/github-simulator.js";
 import { startTestRedis } from "./support/redis.js";
+import { waitUntil } from "./support/wait-until.js";
 import { githubPayload, mergedPullRequest } from "./support/webhooks.js";
 
 const SECRET = "intake-secret";
@@ -133,11 +134,7 @@ describe("GitHub webhook intake", () => {
     const restarted = await startRedisServer({ dir: redis.dir, port, appendOnly: false });
     redis = { ...restarted, dir: redis.dir, stop: async () => restarted.stop() };
     let ready = 503;
-    for (let i = 0; i < 100 && ready !== 200; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      ready = (await request(ferry.url ?? "").get("/readyz")).status;
-    }
-    assert.equal(ready, 200);
+    await waitUntil(() => `/readyz did not answer 200 (last ${ready})`, async () => (ready = (await request(ferry.url ?? "").get("/readyz")).status) === 200, 10_000);
     assert.equal((await post(body, await signed("pull_request", body, "d-up"))).status, 202);
   });
 });

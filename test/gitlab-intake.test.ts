@@ -17,6 +17,7 @@ import { createWebApp } from "../src/web/web-app.js";
 import { webhookRoute } from "../src/web/webhook-route.js";
 import { gitlabFixture, gitlabFixtureFiles, gitlabMergeRequestEvent, gitlabNoteEvent, gitlabPushEvent, sendGitLabWebhook, type GitLabEventName } from "./support/gitlab-webhooks.js";
 import { startTestRedis } from "./support/redis.js";
+import { waitUntil } from "./support/wait-until.js";
 
 const SHARED_SECRET = "shared-secret";
 const SHOP_SECRET = "shop-only-secret";
@@ -173,12 +174,7 @@ describe("GitLab webhook intake", () => {
     assert.deepEqual(JSON.parse(res.body), { error: "queue unavailable, redeliver later" });
     const restarted = await startRedisServer({ dir: redis.dir, port, appendOnly: false });
     redis = { ...restarted, dir: redis.dir, stop: async () => restarted.stop() };
-    let ready = false;
-    for (let i = 0; i < 100 && !ready; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      ready = await redisIsUp(intakeRedis);
-    }
-    assert.ok(ready, "intake reconnects to Redis");
+    await waitUntil("intake did not reconnect to Redis", () => redisIsUp(intakeRedis), 10_000);
     assert.equal((await send("Merge Request Hook", merged, SHOP_SECRET, "uuid-down")).status, 202);
   });
 });

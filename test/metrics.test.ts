@@ -6,25 +6,22 @@ import type { GitHubDouble } from "./support/forge-doubles/github-double.js";
 import type { GitLabDouble } from "./support/forge-doubles/gitlab-double.js";
 import { parsePrometheusText, sampleValue, type Sample } from "./support/prometheus-text.js";
 import { sendGitHubWebhook } from "./support/webhooks.js";
+import { waitUntil } from "./support/wait-until.js";
 
 const secondaryRateLimit = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.";
 
 /** Scrapes Ferry's `/metrics` until `check` passes (jobs record their metrics just after their last status), then returns the samples. */
 async function scrapeUntil(h: FerryHarness, check: (samples: Sample[]) => void, timeoutMs = 30_000): Promise<Sample[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  let samples: Sample[] = [];
+  await waitUntil("/metrics never passed the check", async () => {
     const response = await fetch(`${h.url}/metrics`);
     assert.equal(response.status, 200);
     assert.match(response.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
-    const samples = parsePrometheusText(await response.text());
-    try {
-      check(samples);
-      return samples;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+    samples = parsePrometheusText(await response.text());
+    check(samples);
+    return true;
+  }, timeoutMs);
+  return samples;
 }
 
 describe("/metrics after end-to-end releases and a plan (github)", () => {

@@ -1,15 +1,29 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { stringify } from "yaml";
+import { COMMAND_QUEUE, PLAN_QUEUE } from "../src/queue/plan-request.js";
 import { configMapYaml, FerryHarness, FORGES } from "./support/ferry-harness.js";
+import { JobCounter } from "./support/job-counter.js";
 
 const secretYaml = (name: string, data: Record<string, string>) =>
   stringify({ apiVersion: "v1", kind: "Secret", metadata: { name }, type: "Opaque", stringData: data });
 
 for (const forge of FORGES) describe(`plan preview on changes (${forge})`, () => {
   let h: FerryHarness;
-  before(async () => (h = await FerryHarness.start(forge)));
-  after(async () => h.close());
+  let jobs: JobCounter;
+  before(async () => {
+    h = await FerryHarness.start(forge);
+    jobs = JobCounter.open(h.redisUrl);
+  });
+  after(async () => {
+    await jobs?.close();
+    await h?.close();
+  });
+  /** The id of the job a webhook's answer says it queued. */
+  const queuedId = (answer: { status: number; body: string }): string => {
+    assert.equal(answer.status, 202, answer.body);
+    return (JSON.parse(answer.body) as { queued: string }).queued;
+  };
 
   test("the plan comment's counts and diffs match what merging then does; a second push edits the same comment", async () => {
     const repo = await h.createRepo();
@@ -105,9 +119,11 @@ for (const forge of FORGES) describe(`plan preview on changes (${forge})`, () =>
     h.forge.setAccess(repo.fullName, "reader", "read");
     h.forge.setAccess(repo.fullName, "writer", "write");
     const pr = await h.openPullRequest(repo, { "deploy/a.yaml": configMapYaml("a", { v: "1" }) });
-    assert.equal((await h.deliver(h.comment(repo, pr, "reader", "/ferry plan"))).status, 202);
-    await h.comments(repo, pr.number, /@reader only people with write access/);
-    await new Promise((r) => setTimeout(r, 300));
+    const command = queuedId(await h.deliver(h.comment(repo, pr, "reader", "/ferry plan")));
+    // The command job is what would queue a plan; once it finished, whatever it queued has run too when the queues settle.
+    assert.equal((await jobs.finished(COMMAND_QUEUE, command, 30_000)).state, "completed");
+    await jobs.settled(30_000);
+    assert.match(h.rawComments(repo, pr.number).map((c) => c.body).join("\n"), /@reader only people with write access/);
     assert.deepEqual(h.statuses(repo, pr.headSha), [], "nothing planned");
 
     const request = h.comment(repo, pr, "writer", "/ferry plan staging");
@@ -120,10 +136,11 @@ for (const forge of FORGES) describe(`plan preview on changes (${forge})`, () =>
   test("a pull request from a fork is not planned", async () => {
     const repo = await h.createRepo();
     const pr = await h.openPullRequest(repo, { "deploy/a.yaml": configMapYaml("a", { v: "1" }) }, { fromFork: true });
-    assert.equal((await h.deliver(pr.delivery)).status, 202);
-    await new Promise((r) => setTimeout(r, 500));
-    assert.deepEqual(h.statuses(repo, pr.headSha), []);
-    assert.deepEqual(h.rawComments(repo, pr.number), []);
+    // The plan job is queued, and is what would plan: it must finish having done nothing.
+    const plan = queuedId(await h.deliver(pr.delivery));
+    assert.equal((await jobs.finished(PLAN_QUEUE, plan, 30_000)).state, "completed");
+    assert.deepEqual(h.statuses(repo, pr.headSha), [], "no plan status on a fork's commit");
+    assert.deepEqual(h.rawComments(repo, pr.number), [], "no plan comment on a fork's change");
   });
 
   test("an older plan delivered after a newer one never overwrites the newer comment", async () => {
@@ -132,12 +149,13 @@ for (const forge of FORGES) describe(`plan preview on changes (${forge})`, () =>
     const second = await h.pushToPullRequest(repo, first, { "deploy/a.yaml": configMapYaml("a", { v: "2" }) });
     await h.deliver(second.delivery);
     await h.finalStatus(repo, second.headSha, "ferry/plan/staging");
-    await h.deliver(first.delivery);
-    await h.finalStatus(repo, first.headSha, "ferry/plan/staging");
-    await new Promise((r) => setTimeout(r, 200));
+    // The older plan's job is what would overwrite the comment: wait until it finished.
+    const older = queuedId(await h.deliver(first.delivery));
+    assert.equal((await jobs.finished(PLAN_QUEUE, older, 60_000)).state, "completed");
+    assert.equal(h.statuses(repo, first.headSha).filter((s) => s.context === "ferry/plan/staging").at(-1)?.state, "success", "the older commit is still planned");
     const comments = h.rawComments(repo, first.number);
-    assert.equal(comments.length, 1);
-    assert.match(comments[0]?.body ?? "", new RegExp(second.headSha.slice(0, 7)));
+    assert.equal(comments.length, 1, "one sticky comment");
+    assert.match(comments[0]?.body ?? "", new RegExp(second.headSha.slice(0, 7)), "the comment still shows the newer plan");
   });
 
   test("the forge refused no status transition in this suite", () => {

@@ -75,11 +75,7 @@ async function ferryOn(env: NodeJS.ProcessEnv): Promise<void> {
   });
   try {
     let ready = 0;
-    for (let i = 0; i < 100 && ready !== 200; i++) {
-      ready = (await fetch(`${ferry.url}/readyz`)).status;
-      if (ready !== 200) await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.equal(ready, 200);
+    await waitUntil(() => `/readyz did not answer 200 (last ${ready})`, async () => (ready = (await fetch(`${ferry.url}/readyz`)).status) === 200, 10_000);
     const samples = parsePrometheusText(await (await fetch(`${ferry.url}/metrics`)).text());
     assert.equal(sampleValue(samples, "ferry_queue_jobs", { queue: "ferry-deploy", state: "waiting" }), 0);
   } finally {

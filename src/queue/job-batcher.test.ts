@@ -3,6 +3,7 @@ import { after, before, describe, it } from "node:test";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { startTestRedis } from "../../test/support/redis.js";
+import { waitUntil } from "../../test/support/wait-until.js";
 import { JobBatcher } from "./job-batcher.js";
 import { connectRedis } from "./redis-connection.js";
 
@@ -85,7 +86,7 @@ describe("JobBatcher", () => {
     const { startRedisServer } = await import("../redis/redis-server.js");
     const restarted = await startRedisServer({ dir: server.dir, port, appendOnly: false });
     server = { ...restarted, dir: server.dir, stop: () => restarted.stop() };
-    for (let i = 0; i < 100 && redis.status !== "ready"; i++) await new Promise((r) => setTimeout(r, 100));
+    await waitUntil("the connection did not come back", () => redis.status === "ready", 10_000);
     await batcher.add({ name: "job", data: { n: 4 }, opts: { jobId: "up-4" } });
     assert.ok(await queue.getJob("up-4"));
   });

@@ -14,6 +14,7 @@ import { GitLabDouble } from "./forge-doubles/gitlab-double.js";
 import { GitRepo } from "./git-repo.js";
 import { testKubeConfig, testKubeConfigPath, uniqueName } from "./kube.js";
 import { startTestRedis } from "./redis.js";
+import { waitUntil } from "./wait-until.js";
 
 /** The name of the test cluster in the harness's server config. */
 export const TEST_CLUSTER = "test";
@@ -195,13 +196,9 @@ export class FerryHarness {
 
   /** Waits until `sha` has a final (success or failure) status for `context`, and returns every status it got for it. */
   async finalStatus(repo: TestRepo, sha: string, context = "ferry/deploy/staging", timeoutMs = 60_000): Promise<SeenStatus[]> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const statuses = this.statuses(repo, sha).filter((s) => s.context === context);
-      if (statuses.some((s) => s.state === "success" || s.state === "failure")) return statuses;
-      if (Date.now() > deadline) throw new Error(`no final ${context} status on ${sha.slice(0, 7)} within ${timeoutMs} ms; got ${JSON.stringify(statuses)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const statuses = () => this.statuses(repo, sha).filter((s) => s.context === context);
+    await waitUntil(() => `no final ${context} status on ${sha.slice(0, 7)} (got ${JSON.stringify(statuses())})`, () => statuses().some((s) => s.state === "success" || s.state === "failure"), timeoutMs, 50);
+    return statuses();
   }
 
   /** Comments on a change now. */
@@ -211,13 +208,9 @@ export class FerryHarness {
 
   /** Waits for the comments on a change to hold one matching `pattern`, and returns their bodies. */
   async comments(repo: TestRepo, change: number, pattern: RegExp = /./, timeoutMs = 30_000): Promise<string[]> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const bodies = this.rawComments(repo, change).map((c) => c.body);
-      if (bodies.some((b) => pattern.test(b))) return bodies;
-      if (Date.now() > deadline) throw new Error(`no comment matching ${pattern} on #${change} within ${timeoutMs} ms; got ${JSON.stringify(bodies)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const bodies = () => this.rawComments(repo, change).map((c) => c.body);
+    await waitUntil(() => `no comment matching ${pattern} on #${change} (got ${JSON.stringify(bodies())})`, () => bodies().some((b) => pattern.test(b)), timeoutMs, 50);
+    return bodies();
   }
 
   /** Objects of a kind in a namespace, by name. */

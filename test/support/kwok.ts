@@ -1,4 +1,5 @@
 import { CoreV1Api, type KubeConfig, type V1Node } from "@kubernetes/client-node";
+import { waitUntil } from "./wait-until.js";
 
 /** The annotation kwok (started by scripts/control-plane) selects the nodes it plays by. */
 export const KWOK_ANNOTATION = "kwok.x-k8s.io/node";
@@ -22,13 +23,13 @@ export async function ensureFakeNodes(kc: KubeConfig, timeoutMs = 30_000): Promi
   await Promise.all(NODE_NAMES.map((name) => api.createNode({ body: fakeNode(name) }).catch((error: unknown) => {
     if ((error as { code?: number }).code !== 409) throw error;
   })));
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const nodes = await Promise.all(NODE_NAMES.map((name) => api.readNode({ name })));
-    if (nodes.every(schedulable)) return NODE_NAMES;
-    if (Date.now() > deadline) throw new Error(`fake nodes not ready within ${timeoutMs} ms: is kwok running (scripts/control-plane up)? ${JSON.stringify(nodes.map((n) => n.status?.conditions))}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  let nodes: V1Node[] = [];
+  await waitUntil(
+    () => `fake nodes not ready (is kwok running? scripts/control-plane up): ${JSON.stringify(nodes.map((n) => n.status?.conditions))}`,
+    async () => (nodes = await Promise.all(NODE_NAMES.map((name) => api.readNode({ name })))).every(schedulable),
+    timeoutMs,
+  );
+  return NODE_NAMES;
 }
 
 function fakeNode(name: string): V1Node {

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import { freePort, startRedisServer, type RedisServer } from "../../src/redis/redis-server.js";
+import { waitUntil } from "./wait-until.js";
 
 /** A real redis-server on a free loopback port in a temp dir, for one test file; `stop` removes the dir. */
 export async function startTestRedis(options: { appendOnly?: boolean } = {}): Promise<RedisServer & { dir: string }> {
@@ -35,13 +36,14 @@ async function spawnRedis(args: string[], ready: () => Promise<boolean>): Promis
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     await exited;
   };
-  const deadline = Date.now() + 10_000;
-  while (!(await ready().catch(() => false))) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      await stop();
-      throw new Error(`redis-server ${args.join(" ")} did not start: ${stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
+  const failed = () => `redis-server ${args.join(" ")} did not start: ${stderr}`;
+  try {
+    // An exited server ends the wait at once.
+    await waitUntil(failed, async () => child.exitCode !== null || (await ready()), 10_000, 50);
+    if (child.exitCode !== null) throw new Error(failed());
+  } catch (error) {
+    await stop();
+    throw error;
   }
   return { stop };
 }
@@ -97,13 +99,8 @@ export async function startTestRedisCluster(): Promise<{ ports: number[]; stop()
       nodes.push(await spawnRedis(args, () => answers(port, ["PING"], (reply) => reply === "PONG")));
     }
     await promisify(execFile)("redis-cli", ["--cluster", "create", ...ports.map((p) => `127.0.0.1:${p}`), "--cluster-replicas", "0", "--cluster-yes"]);
-    const deadline = Date.now() + 20_000;
-    for (const port of ports) {
-      while (!(await answers(port, ["CLUSTER", "INFO"], (reply) => String(reply).includes("cluster_state:ok")).catch(() => false))) {
-        if (Date.now() > deadline) throw new Error("the Redis Cluster did not reach cluster_state:ok");
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    const ok = (port: number) => answers(port, ["CLUSTER", "INFO"], (reply) => String(reply).includes("cluster_state:ok"));
+    await waitUntil("the Redis Cluster did not reach cluster_state:ok", async () => (await Promise.all(ports.map(ok))).every(Boolean), 20_000);
     return { ports, stop };
   } catch (error) {
     await stop();

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Readable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { createProbot, type Probot, type ProbotOctokit } from "probot";
 import { createDeployRepo } from "../../../test/support/deploy-repo.js";
@@ -10,7 +9,7 @@ import type { GitRepo } from "../../../test/support/git-repo.js";
 import { defaultInstallationPermissions, GitHubSimulator } from "../../../test/support/github-simulator.js";
 import { untarGz } from "../../../test/support/untar-gz.js";
 import type { RepoRef } from "../../domain/repo.js";
-import { ferryIssueLabel } from "../types.js";
+import { ferryIssueLabel, type Forge } from "../types.js";
 import { ferryOctokit } from "./ferry-octokit.js";
 import { GitHubForge } from "./github-forge.js";
 import { githubForgeFactory } from "./github-forge-factory.js";
@@ -23,7 +22,7 @@ describe("GitHubForge against the GitHub simulator", () => {
   let sim: GitHubSimulator;
   let git: GitRepo;
   let probot: Probot;
-  let forge: GitHubForge;
+  let forge: Forge;
   let octokit: ProbotOctokit;
   let mainSha: string;
   let featureSha: string;
@@ -48,9 +47,7 @@ describe("GitHubForge against the GitHub simulator", () => {
       },
       overrides: { Octokit: ferryOctokit({ writeSpacing: false, retryBackoffMs: 10 }) },
     });
-    const made = await githubForgeFactory(probot)(repoRef);
-    assert.ok(made instanceof GitHubForge);
-    forge = made;
+    forge = await githubForgeFactory(probot)(repoRef);
     octokit = await probot.auth(1);
   });
 
@@ -84,9 +81,7 @@ describe("GitHubForge against the GitHub simulator", () => {
 
   test("downloadArchive streams the tarball through GitHub's redirect", async () => {
     const from = sim.requests.length;
-    const archive = await forge.downloadArchive(featureSha);
-    assert.ok(archive instanceof Readable);
-    const files = await untarGz(archive);
+    const files = await untarGz(await forge.downloadArchive(featureSha));
     const prefix = `acme-deploy-${featureSha.slice(0, 7)}`;
     assert.equal(files.get(`${prefix}/envs/staging/app.yaml`), "kind: Secret\n");
     assert.equal(files.get(`${prefix}/README.md`), "hello\n");
