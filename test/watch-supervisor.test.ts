@@ -39,8 +39,8 @@ describe("WatchSupervisor", () => {
       redis: connection,
       owner,
       leaseMs: 900,
-      targets: async () => targets,
-      client: async () => client,
+      targets: () => Promise.resolve(targets),
+      client: () => Promise.resolve(client),
       onChange: (target, event) => seen.push(`${target.path.split("/")[4]} ${event.type} ${event.object.metadata?.name ?? ""}`),
       onResync: () => seen.push("resync"),
       log,
@@ -81,7 +81,7 @@ describe("WatchSupervisor", () => {
       targets = kept.slice(0, 1);
       await waitUntil(() => `c holds ${JSON.stringify(c.s.held())}`, () => c.s.held().length === 1, 10_000);
       const dropped = kept[1]?.id ?? "";
-      assert.equal(await connections[0]?.get(`ferry:watch-lease:{${dropped}}`), null, "the dropped target's lease is free");
+      await waitUntil("the dropped target's lease was never freed", async () => (await connections[0]?.get(`ferry:watch-lease:{${dropped}}`)) === null, 10_000);
       targets = kept;
     } finally {
       await c.s.stop();
