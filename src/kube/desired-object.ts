@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { permanent } from "../errors.js";
 import type { KubeObject, RenderedObject } from "../render/types.js";
 import { noMatchesFor, type KubeClient } from "./kube-client.js";
-import { INVENTORY_ANNOTATION } from "./labels.js";
+import { INVENTORY_ANNOTATION, TAKE_OVER_ANNOTATION } from "./labels.js";
 import { labelsToApply } from "./managed-by-label.js";
 import { describeRef, groupOf, refKey, refOf, type ObjectRef } from "./object-ref.js";
 
@@ -57,7 +57,8 @@ async function unservedProblem(client: KubeClient, object: KubeObject, crd: CrdI
  * namespace when they name none, cluster-scoped ones lose any namespace (as kubectl does), Ferry's
  * label (where it does not stop the server's defaulting: {@link labelsToApply}) and owner annotation
  * are added. Every kind in a version neither the cluster nor a CustomResourceDefinition of the
- * release serves is reported at once, in one permanent error.
+ * release serves, and every `ferry.dev/take-over` annotation other than `"true"`, is reported at
+ * once, in one permanent error.
  */
 export async function prepareObjects(client: KubeClient, rendered: RenderedObject[], defaultNamespace: string, inventoryId: string): Promise<DesiredObject[]> {
   const crds = crdsInRelease(rendered);
@@ -73,6 +74,11 @@ export async function prepareObjects(client: KubeClient, rendered: RenderedObjec
         const key = `${object.apiVersion}/${object.kind}`;
         if (!unserved.has(key)) unserved.set(key, unservedProblem(client, object, crd));
         problems[i] = `${describeRef(refOf(object))} (${source}): ${await unserved.get(key)}`;
+        return undefined;
+      }
+      const takeOver = object.metadata.annotations?.[TAKE_OVER_ANNOTATION];
+      if (takeOver !== undefined && takeOver !== "true") {
+        problems[i] = `${describeRef(refOf(object))} (${source}): annotation ${TAKE_OVER_ANNOTATION} must be "true" (take the object over from the environment that owns it), not ${JSON.stringify(takeOver)}`;
         return undefined;
       }
       const namespaced = info?.namespaced ?? fromCrd?.namespaced === true;

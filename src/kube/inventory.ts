@@ -37,6 +37,10 @@ export interface Inventory {
   releases: ReleaseRecord[];
 }
 
+/** Annotations of an inventory ConfigMap naming whose it is (see {@link readInventoryOwner}). */
+const REPOSITORY_ANNOTATION = "ferry.dev/repository";
+const ENVIRONMENT_ANNOTATION = "ferry.dev/environment";
+
 /** Releases kept in the history. */
 const HISTORY = 20;
 
@@ -77,9 +81,39 @@ export async function writeInventory(client: KubeClient, at: InventoryLocation, 
       name: at.name,
       namespace: at.namespace,
       labels: { [MANAGED_BY_LABEL]: "ferry", "ferry.dev/role": "inventory" },
-      annotations: { "ferry.dev/repository": inventory.repository, "ferry.dev/environment": inventory.environment },
+      annotations: { [REPOSITORY_ANNOTATION]: inventory.repository, [ENVIRONMENT_ANNOTATION]: inventory.environment },
     },
     binaryData: { "inventory.json.gz": gzipSync(JSON.stringify({ ...inventory, releases: inventory.releases.slice(0, HISTORY) })).toString("base64") },
   };
   await client.call("PATCH", `/api/v1/namespaces/${at.namespace}/configmaps/${at.name}?fieldManager=${FIELD_MANAGER}&force=true`, body, "application/apply-patch+yaml");
+}
+
+/** The environment an inventory belongs to, as its ConfigMap's annotations name it. */
+export interface InventoryOwner {
+  repository: string;
+  environment: string;
+}
+
+/**
+ * Whose inventory `id` (`namespace/name`, an owner annotation's value) is, read from its ConfigMap's
+ * annotations (metadata only); `undefined` when it does not exist, `"unreadable"` when the credentials
+ * may not read it or it names no owner.
+ */
+export async function readInventoryOwner(client: KubeClient, id: string): Promise<InventoryOwner | undefined | "unreadable"> {
+  const [namespace = "", name = ""] = id.split("/");
+  if (namespace === "" || name === "") return "unreadable";
+  const accept = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";
+  const res = await client.request("GET", `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps/${encodeURIComponent(name)}`, undefined, undefined, accept);
+  if (res.status === 404) return undefined;
+  if (res.status >= 500 || res.status === 429) throw transient(`reading inventory ${id}: ${apiError(res).message}`);
+  if (res.status !== 200) return "unreadable";
+  const annotations = (res.body as { metadata?: { annotations?: Record<string, string> } }).metadata?.annotations ?? {};
+  const repository = annotations[REPOSITORY_ANNOTATION];
+  const environment = annotations[ENVIRONMENT_ANNOTATION];
+  return repository !== undefined && environment !== undefined ? { repository, environment } : "unreadable";
+}
+
+/** How messages name an environment: `acme/shop@staging`. */
+export function describeOwner(owner: InventoryOwner): string {
+  return `${owner.repository}@${owner.environment}`;
 }

@@ -6,3 +6,9 @@ export const INVENTORY_ANNOTATION = "ferry.dev/inventory";
 export const FIELD_MANAGER = "ferry";
 /** Annotation by which one object opts out of drift detection: `ferry.dev/drift: ignore`. */
 export const DRIFT_ANNOTATION = "ferry.dev/drift";
+/**
+ * Annotation a manifest sets (`"true"`, the only value accepted) to take over an object another
+ * environment owns; without it Ferry refuses to apply an object whose owner annotation names
+ * another environment, so two environments never fight over one object.
+ */
+export const TAKE_OVER_ANNOTATION = "ferry.dev/take-over";

@@ -8,6 +8,7 @@ import type { Environment } from "../config/ferry-config.js";
 import type { KubeClient } from "../kube/kube-client.js";
 import type { Grant } from "../policy/policy.js";
 import type { RenderedObject } from "../render/types.js";
+import { checkOwnership } from "./check-ownership.js";
 
 /** An environment on one cluster, and what the policy grants it there. */
 export interface ReleaseTarget {
@@ -44,8 +45,10 @@ export interface Comparison {
 /**
  * The first steps shared by a plan and a release: prepare the rendered objects → check them against
  * policy (a violation is a permanent error, before anything is read from the cluster counts) →
- * compare them with the inventory and the live objects. An object whose manifest hash and live
- * resourceVersion both match the inventory is unchanged and costs no further request.
+ * compare them with the inventory and the live objects → refuse to take over objects another
+ * environment owns (`checkOwnership`, a permanent error before anything is written). An object
+ * whose manifest hash and live resourceVersion both match the inventory is unchanged and costs no
+ * further request.
  */
 export async function compareWithCluster(input: CompareInput, alsoRead: ObjectRef[] = []): Promise<Comparison> {
   const { client, env } = input;
@@ -58,6 +61,7 @@ export async function compareWithCluster(input: CompareInput, alsoRead: ObjectRe
   const inventory = await reading;
 
   const live = await readLiveState(client, [...desired.map((d) => d.ref), ...inventory.objects, ...alsoRead]);
+  await checkOwnership(client, at, { repository: input.repository, environment: env.name }, desired, live);
   const previous = new Map(inventory.objects.map((o) => [refKey(o), o]));
   const changed = desired.filter((d) => {
     const before = previous.get(d.key);
