@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { FerryError } from "../errors.js";
-import { durationMs, parseFerryConfig, unsupportedDryRun, waitTimeoutMs } from "./ferry-config.js";
+import { durationMs, parseFerryConfig, pruneNamespaces, unsupportedDryRun, waitTimeoutMs } from "./ferry-config.js";
 import { MAX_CONFIG_BYTES } from "./parse-yaml-config.js";
 
 /** The error lines `parseFerryConfig` throws for `text`; fails when it does not throw a permanent FerryError. */
@@ -319,6 +319,27 @@ ${env("    validation: {unsupportedDryRun: ignore}\n")}${env("    validation: {d
     assert.deepEqual(lines, [
       '.ferry.yml:8:37: environments.0.validation.unsupportedDryRun: Invalid option: expected one of "fail"|"skip"',
       '.ferry.yml:14:17: environments.1.validation: Unrecognized key: "dryRun"',
+    ]);
+  });
+
+  it("accepts pruneNamespaces safe or cascade, safe when absent; refuses anything else, and with prune: false", () => {
+    let n = 0;
+    const env = (extra: string) => `  - name: e${++n}
+    branch: main
+    path: x
+    cluster: c
+    namespace: shop
+${extra}`;
+    const config = parseFerryConfig(`version: 1
+environments:
+${env("")}${env("    pruneNamespaces: cascade\n")}${env("    pruneNamespaces: safe\n")}`);
+    assert.deepEqual(config.environments.map(pruneNamespaces), ["safe", "cascade", "safe"]);
+    const lines = errorLines(`version: 1
+environments:
+${env("    pruneNamespaces: always\n")}${env("    prune: false\n    pruneNamespaces: cascade\n")}`);
+    assert.deepEqual(lines, [
+      '.ferry.yml:8:22: environments.0.pruneNamespaces: Invalid option: expected one of "safe"|"cascade"',
+      ".ferry.yml:15:22: environments.1.pruneNamespaces: pruneNamespaces says how prune deletes Namespaces, and prune is false: drop one of them",
     ]);
   });
 

@@ -113,6 +113,13 @@ export const onFailureSchema = z.enum(["none", "rollback"]);
  */
 export const unsupportedDryRunSchema = z.enum(["fail", "skip"]);
 
+/**
+ * What prune does with a Namespace Ferry applied and Git no longer has, when it still holds objects
+ * this environment does not own (deleting a Namespace deletes everything in it): `safe` (the default)
+ * refuses, naming a few of them; `cascade` deletes it all the same.
+ */
+export const pruneNamespacesSchema = z.enum(["safe", "cascade"]);
+
 /** How an environment's objects are validated before anything is applied. */
 export const validationSchema = z.strictObject({
   /** Objects whose dry-run a webhook without dry-run support refuses: `fail` (default) or `skip`. */
@@ -137,6 +144,8 @@ export const environmentSchema = z
     /** Namespace for objects that name none; a DNS label once cluster templates are filled in. */
     namespace,
     prune: z.boolean().default(true),
+    /** Whether prune may delete a Namespace that holds objects this environment does not own; absent means `safe` (refuse). */
+    pruneNamespaces: pruneNamespacesSchema.optional(),
     /** Another environment of the same branch that must have released a commit before this one does. */
     after: z.string().optional(),
     /** How `path` is rendered; absent means `auto`. */
@@ -162,6 +171,9 @@ export const environmentSchema = z
     }
     if (env.helm !== undefined && env.render !== undefined && env.render !== "auto" && env.render !== "helm") {
       ctx.addIssue({ code: "custom", path: ["helm"], message: `helm options need render: helm or auto, not ${env.render}` });
+    }
+    if (env.pruneNamespaces !== undefined && !env.prune) {
+      ctx.addIssue({ code: "custom", path: ["pruneNamespaces"], message: "pruneNamespaces says how prune deletes Namespaces, and prune is false: drop one of them" });
     }
     if (env.onFailure === "rollback" && env.wait === false) {
       ctx.addIssue({ code: "custom", path: ["onFailure"], message: "rollback needs a release that waits for health: drop wait: false" });
@@ -213,4 +225,9 @@ export function waitTimeoutMs(env: Pick<Environment, "wait">): number | undefine
 /** What `env` does with objects a webhook without dry-run support keeps from being dry-run; `fail` unless it says otherwise. */
 export function unsupportedDryRun(env: Pick<Environment, "validation">): z.output<typeof unsupportedDryRunSchema> {
   return env.validation?.unsupportedDryRun ?? "fail";
+}
+
+/** What prune does with a Namespace that holds objects the environment does not own; `safe` (refuse) unless it says otherwise. */
+export function pruneNamespaces(env: Pick<Environment, "pruneNamespaces">): z.output<typeof pruneNamespacesSchema> {
+  return env.pruneNamespaces ?? "safe";
 }

@@ -12,6 +12,14 @@ export interface ResourceInfo {
   /** Plural resource name, e.g. `deployments`. */
   plural: string;
   namespaced: boolean;
+  /** What the server lets clients do with it (`get`, `list`, `delete`...). */
+  verbs: string[];
+}
+
+/** A kind the server serves, in its group's preferred version. */
+export interface ServedKind extends ResourceInfo {
+  apiVersion: string;
+  kind: string;
 }
 
 /** An API server response. */
@@ -235,6 +243,28 @@ export class KubeClient {
     return serving.filter((v): v is string => v !== undefined);
   }
 
+  /**
+   * Every namespaced kind the server serves, one entry per kind in its group's preferred version,
+   * from discovery (`/api/v1`, then `/apis` and each group's preferred version). A group whose
+   * discovery fails (an aggregated API that is down) is left out: nothing of it can be listed either.
+   */
+  async namespacedKinds(): Promise<ServedKind[]> {
+    const res = await this.request("GET", "/apis");
+    if (res.status !== 200) throw apiError(res);
+    const groups = (res.body as { groups?: Array<{ preferredVersion?: { groupVersion?: string } }> }).groups ?? [];
+    const versions = ["v1", ...groups.map((g) => g.preferredVersion?.groupVersion).filter((v): v is string => v !== undefined)];
+    const kinds = await Promise.all(
+      versions.map(async (apiVersion) => {
+        const served = await this.discover(apiVersion, false).catch((error: unknown) => {
+          if (apiVersion === "v1") throw error;
+          return new Map<string, ResourceInfo>();
+        });
+        return [...served].filter(([, info]) => info.namespaced).map(([kind, info]) => ({ apiVersion, kind, ...info }));
+      }),
+    );
+    return kinds.flat();
+  }
+
   /** The URL path of a resource collection or object; a kind the server does not serve throws a 404 {@link KubeApiError} saying so. */
   async path(ref: { apiVersion: string; kind: string; namespace?: string; name?: string }): Promise<string> {
     const info = await this.resource(ref.apiVersion, ref.kind);
@@ -253,9 +283,9 @@ export class KubeClient {
       const kinds = new Map<string, ResourceInfo>();
       if (res.status === 404) return kinds;
       if (res.status !== 200) throw apiError(res);
-      const list = res.body as { resources?: Array<{ name: string; kind: string; namespaced: boolean }> };
+      const list = res.body as { resources?: Array<{ name: string; kind: string; namespaced: boolean; verbs?: string[] }> };
       for (const r of list.resources ?? []) {
-        if (!r.name.includes("/")) kinds.set(r.kind, { plural: r.name, namespaced: r.namespaced });
+        if (!r.name.includes("/")) kinds.set(r.kind, { plural: r.name, namespaced: r.namespaced, verbs: r.verbs ?? [] });
       }
       return kinds;
     })();

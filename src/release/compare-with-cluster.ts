@@ -1,10 +1,11 @@
 import { permanent } from "../errors.js";
 import { prepareObjects, type DesiredObject } from "../kube/desired-object.js";
-import { inventoryLocation, type Inventory, type InventoryLocation } from "../kube/inventory.js";
+import { describeOwner, inventoryLocation, type Inventory, type InventoryLocation } from "../kube/inventory.js";
 import { readLiveState, type LiveObject } from "../kube/live-state.js";
-import { refKey, type ObjectRef } from "../kube/object-ref.js";
+import { namespaceStrangers } from "../kube/namespace-contents.js";
+import { describeRef, refKey, type ObjectRef } from "../kube/object-ref.js";
 import { policyViolations } from "../policy/policy.js";
-import type { Environment } from "../config/ferry-config.js";
+import { pruneNamespaces, type Environment } from "../config/ferry-config.js";
 import type { KubeClient } from "../kube/kube-client.js";
 import type { Grant } from "../policy/policy.js";
 import type { RenderedObject } from "../render/types.js";
@@ -38,17 +39,20 @@ export interface Comparison {
   live: Map<string, LiveObject>;
   /** Desired objects that are new, or whose manifest or live version differs from the last release's. */
   changed: DesiredObject[];
-  /** Objects the inventory holds that Git no longer has. */
-  gone: ObjectRef[];
+  /** Objects the inventory holds that Git no longer has and that prune deletes (prune is on, and the environment still owns them). */
+  prunable: ObjectRef[];
+  /** Objects the inventory holds, Git no longer has and the environment still owns, left in place because prune is off. */
+  kept: ObjectRef[];
 }
 
 /**
  * The first steps shared by a plan and a release: prepare the rendered objects → check them against
  * policy (a violation is a permanent error, before anything is read from the cluster counts) →
  * compare them with the inventory and the live objects → refuse to take over objects another
- * environment owns (`checkOwnership`, a permanent error before anything is written). An object
- * whose manifest hash and live resourceVersion both match the inventory is unchanged and costs no
- * further request.
+ * environment owns (`checkOwnership`) → refuse to prune a Namespace holding objects the environment
+ * does not own, unless it says `pruneNamespaces: cascade`. Every refusal is a permanent error thrown
+ * before anything is written. An object whose manifest hash and live resourceVersion both match the
+ * inventory is unchanged and costs no further request.
  */
 export async function compareWithCluster(input: CompareInput, alsoRead: ObjectRef[] = []): Promise<Comparison> {
   const { client, env } = input;
@@ -61,7 +65,8 @@ export async function compareWithCluster(input: CompareInput, alsoRead: ObjectRe
   const inventory = await reading;
 
   const live = await readLiveState(client, [...desired.map((d) => d.ref), ...inventory.objects, ...alsoRead]);
-  await checkOwnership(client, at, { repository: input.repository, environment: env.name }, desired, live);
+  const self = { repository: input.repository, environment: env.name };
+  await checkOwnership(client, at, self, desired, live);
   const previous = new Map(inventory.objects.map((o) => [refKey(o), o]));
   const changed = desired.filter((d) => {
     const before = previous.get(d.key);
@@ -69,6 +74,34 @@ export async function compareWithCluster(input: CompareInput, alsoRead: ObjectRe
     return !before || !now || before.hash !== d.hash || before.resourceVersion !== now.resourceVersion;
   });
   const desiredKeys = new Set(desired.map((d) => d.key));
-  const gone = inventory.objects.filter((o) => !desiredKeys.has(refKey(o)));
-  return { at, desired, inventory, live, changed, gone };
+  const owned = inventory.objects.filter((o) => !desiredKeys.has(refKey(o)) && live.get(refKey(o))?.inventory === at.id);
+  const prunable = env.prune ? owned : [];
+  if (pruneNamespaces(env) === "safe") await refuseUnsafeNamespacePrune(client, at, describeOwner(self), env.name, prunable);
+  return { at, desired, inventory, live, changed, prunable, kept: env.prune ? [] : owned };
+}
+
+/**
+ * Throws when a Namespace prune would delete holds objects the environment does not own: deleting
+ * a Namespace deletes everything in it (Kubernetes cascades), Ferry's or not.
+ */
+async function refuseUnsafeNamespacePrune(client: KubeClient, at: InventoryLocation, owner: string, envName: string, prunable: ObjectRef[]): Promise<void> {
+  const namespaces = prunable.filter((ref) => ref.kind === "Namespace" && ref.apiVersion === "v1");
+  const ownInventory = new Set([refKey({ apiVersion: "v1", kind: "ConfigMap", namespace: at.namespace, name: at.name })]);
+  const problems: string[] = [];
+  for (const ns of namespaces) {
+    const found = await namespaceStrangers(client, ns.name, at.id, ownInventory);
+    if (found.count === 0 && found.unlisted.length === 0) continue;
+    const more = found.count > found.some.length ? `, and ${found.count - found.some.length} more` : "";
+    const listed = found.count > 0 ? `holds ${found.count} object${found.count === 1 ? "" : "s"} ${owner} does not own (${found.some.map(describeRef).join(", ")}${more})` : "";
+    const unlisted = found.unlisted.length > 0 ? `${listed ? "; and " : ""}could not list ${found.unlisted.join(", ")}, which may hold more` : "";
+    problems.push(`${describeRef(ns)}: Ferry would prune it, but it ${listed}${unlisted}`);
+  }
+  if (problems.length === 0) return;
+  throw permanent(
+    [
+      ...problems,
+      `(deleting a Namespace deletes everything in it, so Ferry applies nothing to ${owner}; keep the Namespace in Git, move those objects out, ` +
+        `or set pruneNamespaces: cascade on environment ${envName} to delete it with everything inside)`,
+    ].join("\n"),
+  );
 }

@@ -2,7 +2,7 @@ import { serverSideApply } from "../kube/apply.js";
 import { applyWaves } from "../kube/apply-order.js";
 import type { DesiredObject } from "../kube/desired-object.js";
 import { readLiveObjects, readLiveState } from "../kube/live-state.js";
-import { refKey, type ObjectRef } from "../kube/object-ref.js";
+import { refKey } from "../kube/object-ref.js";
 import { diffObjects } from "../plan/diff-objects.js";
 import type { EnvironmentPlan, ObjectPlan } from "../plan/types.js";
 import { inventoryLocation, readInventory } from "../kube/inventory.js";
@@ -24,8 +24,7 @@ import { ensureNamespace, inNamespace, VALIDATION_NAMESPACE } from "./validation
 export async function planEnvironment(input: ReleaseTarget & { rendered: RenderedObject[]; sha: string }): Promise<EnvironmentPlan> {
   const { client, env } = input;
   const inventory = readInventory(client, inventoryLocation(input.repository, env.name, env.namespace), input.repository, env.name);
-  const { at, desired, live, changed: candidates, gone: unwanted } = await compareWithCluster({ ...input, inventory });
-  const gone: ObjectRef[] = env.prune ? unwanted.filter((o) => live.get(refKey(o))?.inventory === at.id) : [];
+  const { desired, live, changed: candidates, prunable: gone } = await compareWithCluster({ ...input, inventory });
 
   const creates = candidates.filter((d) => !live.has(d.key));
   const updates = candidates.filter((d) => live.has(d.key));

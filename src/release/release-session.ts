@@ -45,8 +45,9 @@ export class ReleaseSession {
 
   /**
    * Releases `rendered` as commit `sha`: prepare → check policy → compare with the inventory and the
-   * live objects → validate every changed object with a server-side dry-run → apply in order →
-   * prune. Nothing is written unless every object validated (objects in a namespace or of a CRD the
+   * live objects (refusing to take over another environment's objects, or to prune a Namespace
+   * holding objects it does not own) → validate every changed object with a server-side dry-run →
+   * apply in order → prune. Nothing is written unless every object validated (objects in a namespace or of a CRD the
    * same release creates are validated right after those are created), or, with
    * `validation.unsupportedDryRun: skip`, could not be dry-run only because an admission webhook on its
    * kind does not support dry run (the result lists those as `notDryRun`). The result is recorded by
@@ -56,7 +57,7 @@ export class ReleaseSession {
     const { client, env } = this.target;
     const namespaceRef: ObjectRef = { apiVersion: "v1", kind: "Namespace", name: env.namespace };
     const validationRef: ObjectRef = { apiVersion: "v1", kind: "Namespace", name: VALIDATION_NAMESPACE };
-    const { at, desired, inventory, live, changed, gone } = await compareWithCluster({ ...this.target, rendered, inventory: this.inventory }, [namespaceRef, validationRef]);
+    const { at, desired, inventory, live, changed, prunable } = await compareWithCluster({ ...this.target, rendered, inventory: this.inventory }, [namespaceRef, validationRef]);
     const desiredKeys = new Set(desired.map((d) => d.key));
 
     // Namespaces this release brings into being. The server cannot dry-run an object in a namespace
@@ -92,7 +93,7 @@ export class ReleaseSession {
         unvalidated.add(n.object.key);
       }
       for (const wave of applyWaves(rest, (d) => d.ref.kind)) await applyChecked(client, wave, applied, applyFieldValidation(crds.length > 0), unvalidated);
-      const pruned = env.prune ? await prune(client, gone, live, at.id) : [];
+      const pruned = await prune(client, prunable, live, at.id);
       const appliedByKey = new Map(applied.map((a) => [a.key, a]));
       const result: ReleaseResult = {
         created: changed.filter((d) => appliedByKey.get(d.key)?.created).map((d) => d.ref),
