@@ -91,4 +91,75 @@ describe("ferry plan --dir", () => {
     assert.equal(chart.code, 1, chart.out);
     assert.match(chart.out, /\+ ConfigMap [^ ]+\/web-settings from chart\/templates\/cm\.yaml/);
   });
+
+  /** Releases the plain manifests under `root`/`path` as the server releases `repository`'s environment `env`. */
+  async function serverRelease(repository: string, env: string, root: string, path: string, ns: string): Promise<void> {
+    const client = await KubeClient.fromKubeConfig(kc);
+    await releaseEnvironment({
+      client,
+      repository,
+      env: { name: env, branch: "main", path, cluster: "ferry-test", namespace: ns, prune: true },
+      grant: { cluster: "ferry-test", namespaces: [ns], clusterScopedKinds: [] },
+      rendered: await new PlainRenderer().render(root, { path }),
+      sha: "server",
+      actor: "test",
+    });
+    client.close();
+  }
+
+  test("plans as the environment the server released: --repo and --env exit 0 on the unchanged directory; as local, the objects are that environment's", async () => {
+    const ns = await createTestNamespace(kc, "local-plan-as");
+    const served = join(dir, "served");
+    await writeTree(served, { "c.yaml": configMapYaml("c", { v: "1" }), "d.yaml": configMapYaml("d", { v: "1" }) });
+    const repository = `acme/${ns}`;
+    await serverRelease(repository, "staging", served, ".", ns);
+
+    const same = await ferryPlan("--dir", served, "--namespace", ns, "--repo", repository, "--env", "staging");
+    assert.equal(same.code, 0, same.out);
+    assert.match(same.out, /\(cluster ferry-test\): \+0 ~0 −0 \(2 unchanged\)/);
+
+    const asLocal = await ferryPlan("--dir", served, "--namespace", ns);
+    assert.equal(asLocal.code, 2, asLocal.out);
+    assert.match(asLocal.out, new RegExp(`ConfigMap ${ns}/c \\(c\\.yaml\\) is owned by ${repository}@staging \\(inventory ${ns}/ferry-staging-[0-9a-f]+\\) \\(and 1 more\\)`));
+    assert.match(asLocal.out, /to plan as the environment that released these objects, name it, e\.g\. --repo acme\/shop --env staging/);
+
+    const half = await ferryPlan("--dir", served, "--namespace", ns, "--repo", repository);
+    assert.equal(half.code, 2, half.out);
+    assert.match(half.out, /give --repo and --env together/);
+  });
+
+  test("with .ferry.yml in --dir, --env plans that environment as configured, showing what its prune deletes, or that prune is off", async () => {
+    const ns = await createTestNamespace(kc, "local-plan-config");
+    const repo = join(dir, "configured");
+    const ferryYml = (prune: boolean) =>
+      stringify({ version: 1, environments: [{ name: "staging", branch: "main", path: "deploy", cluster: "staging", namespace: ns, prune }, { name: "other", branch: "main", path: "x", cluster: "c", namespace: ns }] });
+    await writeTree(repo, { ".ferry.yml": ferryYml(true), "deploy/keep.yaml": configMapYaml("keep", { v: "1" }), "deploy/old.yaml": configMapYaml("old", { v: "1" }) });
+    const repository = `acme/${ns}`;
+    await serverRelease(repository, "staging", repo, "deploy", ns);
+
+    const same = await ferryPlan("--dir", repo, "--repo", repository, "--env", "staging");
+    assert.equal(same.code, 0, same.out);
+
+    await rm(join(repo, "deploy/old.yaml"));
+    const pruning = await ferryPlan("--dir", repo, "--repo", repository, "--env", "staging");
+    assert.equal(pruning.code, 1, pruning.out);
+    assert.match(pruning.out, /\+0 ~0 −1 \(1 unchanged\)/);
+    assert.match(pruning.out, new RegExp(`− ConfigMap ${ns}/old\n-apiVersion: v1`));
+
+    await writeFile(join(repo, ".ferry.yml"), ferryYml(false));
+    const kept = await ferryPlan("--dir", repo, "--repo", repository, "--env", "staging");
+    assert.equal(kept.code, 0, kept.out);
+    assert.match(kept.out, new RegExp(`note: prune is off for staging: ConfigMap ${ns}/old no longer in Git stays on the cluster`));
+
+    const unnamed = await ferryPlan("--dir", repo, "--repo", repository);
+    assert.equal(unnamed.code, 2, unnamed.out);
+    const noEnv = await ferryPlan("--dir", repo);
+    assert.equal(noEnv.code, 2, noEnv.out);
+    assert.match(noEnv.out, /\.ferry\.yml: name the environment to plan with --env \(staging, other\)/);
+    const unknown = await ferryPlan("--dir", repo, "--repo", repository, "--env", "prod");
+    assert.match(unknown.out, /has no environment "prod" \(it has staging, other\)/);
+    const overridden = await ferryPlan("--dir", repo, "--repo", repository, "--env", "staging", "--namespace", "elsewhere");
+    assert.equal(overridden.code, 2, overridden.out);
+    assert.match(overridden.out, /--namespace: environment staging of .*\.ferry\.yml sets these/);
+  });
 });

@@ -23,11 +23,16 @@ const PLAN_DESCRIPTION = [
     "each object to create, update or delete, with a diff (Secret values hidden). It writes nothing to the cluster; " +
     "credentials come from the kubeconfig (--kubeconfig, --context).",
   "",
+  "It plans as an environment: --repo and --env name the one the server releases (its inventory says what " +
+    "prune would delete and which objects it owns; an object another environment owns is an error). Without them " +
+    "it plans as repository local, environment local. When --dir holds .ferry.yml (a repository's root), --env " +
+    "picks the environment whose path, namespace, rendering and prune are planned.",
+  "",
   "Exit codes:",
   "  0  no changes: the cluster matches the directory",
   "  1  changes: the plan lists them",
   "  2  error: bad options, a failed render, a policy violation, an object the",
-  "     server refuses, an unreachable cluster",
+  "     server refuses or another environment owns, an unreachable cluster",
   "",
   "The codes are those of `flux diff`, so a CI step can tell a change from a failure.",
 ].join("\n");
@@ -65,10 +70,12 @@ export function buildCli(): Command {
     .summary("Show what applying a local directory of manifests would change in a cluster (exit 0 no changes, 1 changes, 2 error).")
     .description(PLAN_DESCRIPTION)
     .requiredOption("--dir <path>", "directory of YAML/JSON manifests, a kustomization or a Helm chart")
-    .addOption(new Option("--render <mode>", "how to render --dir: auto picks kustomize, then helm, then plain by the files it holds").choices(["auto", "plain", "kustomize", "helm"]).default("auto"))
-    .option("--release-name <name>", "Helm release name", "local")
+    .addOption(new Option("--render <mode>", "how to render --dir: auto picks kustomize, then helm, then plain by the files it holds (default: auto)").choices(["auto", "plain", "kustomize", "helm"]))
+    .option("--repo <owner/name>", "plan as this repository, as Ferry names it (with --env)")
+    .option("--env <name>", "plan as this environment of --repo; with .ferry.yml in --dir, its settings")
+    .option("--release-name <name>", "Helm release name (default: the environment's name)")
     .option("--context <name>", "kubeconfig context (default: the current one)")
-    .option("--namespace <ns>", "namespace for objects that name none", "default")
+    .option("--namespace <ns>", "namespace for objects that name none (default: default)")
     .option("--kubeconfig <file>", "kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
     .action(async (opts: LocalPlanOptions) => {
       // Loaded here, not at the top: `ferry plan` reads kubeconfigs with @kubernetes/client-node, which the server roles never load.

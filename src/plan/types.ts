@@ -35,4 +35,6 @@ export interface EnvironmentPlan {
   error?: string;
   /** The commit the environment last released on the cluster: what the plan was made against (absent: never released). */
   releasedSha?: string;
+  /** What a reader should know besides the objects, e.g. objects left in place because prune is off. */
+  notes?: string[];
 }

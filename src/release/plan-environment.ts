@@ -2,7 +2,7 @@ import { serverSideApply } from "../kube/apply.js";
 import { applyWaves } from "../kube/apply-order.js";
 import type { DesiredObject } from "../kube/desired-object.js";
 import { readLiveObjects, readLiveState } from "../kube/live-state.js";
-import { refKey } from "../kube/object-ref.js";
+import { describeRef, refKey } from "../kube/object-ref.js";
 import { diffObjects } from "../plan/diff-objects.js";
 import type { EnvironmentPlan, ObjectPlan } from "../plan/types.js";
 import { inventoryLocation, readInventory } from "../kube/inventory.js";
@@ -10,6 +10,9 @@ import type { RenderedObject } from "../render/types.js";
 import { checkDryRun } from "./check-dry-run.js";
 import { compareWithCluster, type ReleaseTarget } from "./compare-with-cluster.js";
 import { ensureNamespace, inNamespace, VALIDATION_NAMESPACE } from "./validation-namespace.js";
+
+/** How many objects a note lists by name before saying how many more. */
+const NOTE_NAMES = 5;
 
 /**
  * Plans one commit for one environment: what a release would create, update, delete, or leave
@@ -24,7 +27,7 @@ import { ensureNamespace, inNamespace, VALIDATION_NAMESPACE } from "./validation
 export async function planEnvironment(input: ReleaseTarget & { rendered: RenderedObject[]; sha: string }): Promise<EnvironmentPlan> {
   const { client, env } = input;
   const inventory = readInventory(client, inventoryLocation(input.repository, env.name, env.namespace), input.repository, env.name);
-  const { desired, live, changed: candidates, prunable: gone } = await compareWithCluster({ ...input, inventory });
+  const { desired, live, changed: candidates, prunable: gone, kept } = await compareWithCluster({ ...input, inventory });
 
   const creates = candidates.filter((d) => !live.has(d.key));
   const updates = candidates.filter((d) => live.has(d.key));
@@ -59,6 +62,7 @@ export async function planEnvironment(input: ReleaseTarget & { rendered: Rendere
   for (const ref of gone) objects.push({ ref, action: "delete", diff: diffObjects(liveObjects.get(refKey(ref)), undefined) });
   const count = (action: ObjectPlan["action"]) => objects.filter((o) => o.action === action).length;
   const released = (await inventory).releases.find((r) => r.result === "success")?.sha;
+  const notes = kept.length > 0 ? [`prune is off for ${env.name}: ${names(kept.map(describeRef))} no longer in Git ${kept.length === 1 ? "stays" : "stay"} on the cluster`] : [];
   return {
     environment: env.name,
     cluster: env.cluster,
@@ -66,5 +70,11 @@ export async function planEnvironment(input: ReleaseTarget & { rendered: Rendere
     ...(released === undefined ? {} : { releasedSha: released }),
     objects,
     counts: { create: count("create"), update: count("update"), delete: count("delete"), unchanged: desired.length - count("create") - count("update") },
+    ...(notes.length > 0 ? { notes } : {}),
   };
+}
+
+/** The first few names, then how many more. */
+function names(all: string[]): string {
+  return all.length <= NOTE_NAMES ? all.join(", ") : `${all.slice(0, NOTE_NAMES).join(", ")} and ${all.length - NOTE_NAMES} more`;
 }

@@ -174,6 +174,17 @@ describe("a plan with objects not dry-run", () => {
   });
 });
 
+describe("a plan with notes", () => {
+  const noted: EnvironmentPlan = { ...plan("staging", []), notes: ["prune is off for staging: ConfigMap shop/old no longer in Git stays on the cluster"] };
+
+  it("shows them under the table and in the full plan", () => {
+    const text = planComment({ sha, plans: [noted], maxLength: GITHUB });
+    assert.ok(text.includes("> ℹ️ **staging** (staging): prune is off for staging: ConfigMap shop/old no longer in Git stays on the cluster"), text);
+    const full = fullPlanText({ sha, plans: [noted] });
+    assert.ok(full.includes("== staging (cluster staging): +0 ~0 −0 (7 unchanged)\nnote: prune is off for staging"), full);
+  });
+});
+
 describe("fullPlanText", () => {
   it("holds every diff whole and every error", () => {
     const huge = bigDiff(30_000);

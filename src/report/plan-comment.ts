@@ -98,6 +98,12 @@ function diffBlock(object: ObjectPlan): string {
   return object.diff === "" ? "" : `\n\n${fenced(object.diff, "diff")}`;
 }
 
+/** A plan's notes as the comment shows them, or "" when it has none. */
+function notesBlock(plan: EnvironmentPlan): string {
+  if (!plan.notes?.length) return "";
+  return plan.notes.map((note) => `> ℹ️ **${escapeHtml(plan.environment)}** (${escapeHtml(plan.cluster)}): ${escapeHtml(note)}`).join("\n>\n");
+}
+
 /** A block of the comment that can be shown whole or in a shorter form when the comment runs out of room. */
 interface Block {
   full: string;
@@ -145,6 +151,10 @@ export function planComment(input: { sha: string; plans: EnvironmentPlan[]; full
   const texts: Block[] = [];
   if (input.note !== undefined && input.note !== "") {
     texts.push({ full: noteBlock(input.note), short: noteBlock(clip(input.note, SHORT_TEXT_LENGTH)), weight: input.note.length, order: 0, state: "full" });
+  }
+  for (const plan of plans) {
+    const notes = notesBlock(plan);
+    if (notes !== "") texts.push({ full: notes, short: notes, weight: notes.length, order: texts.length, state: "full" });
   }
   for (const plan of plans) {
     if (plan.error === undefined) continue;
@@ -233,6 +243,7 @@ export function fullPlanText(input: { sha: string; plans: EnvironmentPlan[] }): 
   for (const plan of input.plans) {
     const c = plan.counts;
     out.push("", `== ${plan.environment} (cluster ${plan.cluster}): +${c.create} ~${c.update} −${c.delete} (${c.unchanged} unchanged)`);
+    for (const note of plan.notes ?? []) out.push(`note: ${note}`);
     if (plan.error !== undefined) out.push("", "The plan failed:", plan.error);
     for (const object of plan.objects) {
       if (object.action === "unchanged") continue;
