@@ -103,6 +103,8 @@ describe("Helm chart charts/ferry", () => {
         assert.deepEqual(byKind(objects, "PodDisruptionBudget").map((p) => p.metadata.name).sort(), ["ferry-web", "ferry-worker"]);
         const [service] = byKind(objects, "Service");
         assert.deepEqual((service?.spec?.selector as Record<string, string>)["app.kubernetes.io/component"], "web");
+        // Installation creates the validation namespace: plans write nothing, releases only use it.
+        assert.deepEqual(byKind(objects, "Namespace").map((n) => n.metadata.name), ["ferry-validation"]);
       },
     },
     {
@@ -171,8 +173,13 @@ describe("Helm chart charts/ferry", () => {
     },
     {
       name: "Redis Cluster, and RBAC limited to named namespaces",
-      values: () => ({ redis: { url: "", cluster: { nodes: ["redis-0.redis:6379", "redis-1.redis:6379", "redis-2.redis:6379"] }, tls: true }, rbac: { namespaces: deployNamespaces, createNamespaces: false } }),
+      values: () => ({
+        redis: { url: "", cluster: { nodes: ["redis-0.redis:6379", "redis-1.redis:6379", "redis-2.redis:6379"] }, tls: true },
+        rbac: { namespaces: deployNamespaces, createNamespaces: false },
+        validationNamespace: { create: false },
+      }),
       check(objects) {
+        assert.deepEqual(byKind(objects, "Namespace"), [], "validationNamespace.create: false leaves it to whoever made it");
         const env = envOf(deployment(objects, "worker").container);
         assert.equal(env.get("REDIS_CLUSTER_NODES")?.value, "redis-0.redis:6379,redis-1.redis:6379,redis-2.redis:6379");
         assert.equal(env.get("REDIS_TLS")?.value, "true");
@@ -246,7 +253,7 @@ describe("Helm chart charts/ferry", () => {
       const objects = parseAllDocuments(stdout).map((d) => d.toJS() as K8sObject | null).filter((o): o is K8sObject => o !== null);
       assert.ok(objects.length >= 10, `${objects.length} objects`);
       for (const o of objects) {
-        if (["ClusterRole", "ClusterRoleBinding"].includes(o.kind)) assert.equal(o.metadata.namespace, undefined);
+        if (["ClusterRole", "ClusterRoleBinding", "Namespace"].includes(o.kind)) assert.equal(o.metadata.namespace, undefined);
         else if (o.kind !== "RoleBinding") assert.equal(o.metadata.namespace, namespace, `${o.kind} ${o.metadata.name}`);
       }
       c.check(objects);

@@ -70,6 +70,8 @@ for (const forge of FORGES) describe(`plan preview on changes (${forge})`, () =>
     const pr = await h.openPullRequest(repo, { "deploy/a.yaml": configMapYaml("a", { v: "1" }), "deploy/b.yaml": configMapYaml("b", { v: "1" }) });
     await h.deliver(pr.delivery);
     assert.equal((await h.finalStatus(repo, pr.headSha, "ferry/plan/staging")).at(-1)?.description, "+2 ~0 −0 (0 unchanged)");
+    const [comment = ""] = await h.comments(repo, pr.number, /Ferry plan/);
+    assert.ok(comment.includes(`**staging** (test): namespace ${repo.namespace} does not exist yet (a release creates it): its 2 objects are dry-run in ferry-validation`), comment);
     assert.equal(await h.namespaceExists(repo.namespace), false, "planning wrote nothing");
   });
 

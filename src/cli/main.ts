@@ -5,6 +5,7 @@ import { startFerry, type Roles } from "../ferry.js";
 import { createLogger } from "../logger.js";
 import { redisTargetFromEnv } from "../queue/redis-connection.js";
 import type { LocalPlanOptions } from "./local-plan.js";
+import type { SetupClusterOptions } from "./setup-cluster.js";
 
 /** Options shared by the roles that run a server or a worker. */
 interface RunOptions {
@@ -21,7 +22,8 @@ const PLAN_DESCRIPTION = [
   "Renders --dir as a release renders it (Kustomize, Helm or plain YAML/JSON, inside its git work tree), " +
     "reads the live objects, validates each new or changed object with a server-side dry-run and prints the plan: " +
     "each object to create, update or delete, with a diff (Secret values hidden). It writes nothing to the cluster; " +
-    "credentials come from the kubeconfig (--kubeconfig, --context).",
+    "credentials come from the kubeconfig (--kubeconfig, --context). Read-only credentials work: objects they may " +
+    "not dry-run are shown, marked not dry-run.",
   "",
   "It plans as an environment: --repo and --env name the one the server releases (its inventory says what " +
     "prune would delete and which objects it owns; an object another environment owns is an error). Without them " +
@@ -35,6 +37,16 @@ const PLAN_DESCRIPTION = [
   "     server refuses or another environment owns, an unreachable cluster",
   "",
   "The codes are those of `flux diff`, so a CI step can tell a change from a failure.",
+].join("\n");
+
+/** What `ferry setup-cluster --help` says above its options. */
+const SETUP_DESCRIPTION = [
+  "Prepare a cluster for Ferry: create the namespace ferry-validation, where plans and releases dry-run objects " +
+    "whose own namespace does not exist yet. Plans write nothing, so they never create it; the Helm chart creates it " +
+    "in Ferry's own cluster, and this command in any other (run it once per cluster, with credentials that may " +
+    "create namespaces). Safe to run again.",
+  "",
+  "Exit codes: 0 ready, 2 error.",
 ].join("\n");
 
 /** Builds the `ferry` command line; usage errors throw (see {@link main}) instead of exiting. */
@@ -81,6 +93,16 @@ export function buildCli(): Command {
       // Loaded here, not at the top: `ferry plan` reads kubeconfigs with @kubernetes/client-node, which the server roles never load.
       const { localPlan } = await import("./local-plan.js");
       process.exitCode = await localPlan(opts);
+    });
+  program
+    .command("setup-cluster")
+    .summary("Prepare a cluster for Ferry: create the namespace ferry-validation (once per cluster; safe to repeat).")
+    .description(SETUP_DESCRIPTION)
+    .option("--context <names...>", "kubeconfig contexts to prepare (default: the current one)")
+    .option("--kubeconfig <file>", "kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
+    .action(async (opts: SetupClusterOptions) => {
+      const { setupCluster } = await import("./setup-cluster.js");
+      process.exitCode = await setupCluster(opts);
     });
   return program;
 }

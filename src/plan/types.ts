@@ -20,6 +20,13 @@ export interface ObjectPlan {
    * diff is empty, for only the server's dry-run result says what applying it would change.
    */
   notDryRunBy?: string;
+  /**
+   * Set when the server refused the dry-run because the credentials may not make the write it
+   * simulates (Kubernetes authorizes a dry-run as that write): the server's message. Nothing
+   * validated the object; an update's diff compares the live object, field by field, with what the
+   * manifest sets, without the server's defaults and merge.
+   */
+  dryRunForbidden?: string;
 }
 
 /** The plan of one commit for one environment. */
@@ -35,6 +42,9 @@ export interface EnvironmentPlan {
   error?: string;
   /** The commit the environment last released on the cluster: what the plan was made against (absent: never released). */
   releasedSha?: string;
-  /** What a reader should know besides the objects, e.g. objects left in place because prune is off. */
+  /**
+   * What a reader should know besides the objects: a namespace that does not exist yet (its objects
+   * are dry-run in Ferry's validation namespace), objects left in place because prune is off.
+   */
   notes?: string[];
 }

@@ -18,6 +18,11 @@ export interface ReleaseTarget {
   repository: string;
   env: Environment;
   grant: Grant;
+  /**
+   * The namespace objects whose own namespace does not exist yet are dry-run in: default
+   * `ferry-validation`, which installation creates (the Helm chart, `ferry setup-cluster`).
+   */
+  validationNamespace?: string;
 }
 
 /** What a comparison needs: the target, its rendered objects and its inventory (being read). */

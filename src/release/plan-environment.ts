@@ -1,15 +1,16 @@
-import { serverSideApply } from "../kube/apply.js";
+import { serverSideApply, type RefusedObject } from "../kube/apply.js";
 import { applyWaves } from "../kube/apply-order.js";
 import type { DesiredObject } from "../kube/desired-object.js";
 import { readLiveObjects, readLiveState } from "../kube/live-state.js";
 import { describeRef, refKey } from "../kube/object-ref.js";
 import { diffObjects } from "../plan/diff-objects.js";
+import { asStored, projectLive } from "../plan/project-live.js";
 import type { EnvironmentPlan, ObjectPlan } from "../plan/types.js";
 import { inventoryLocation, readInventory } from "../kube/inventory.js";
 import type { RenderedObject } from "../render/types.js";
 import { checkDryRun } from "./check-dry-run.js";
 import { compareWithCluster, type ReleaseTarget } from "./compare-with-cluster.js";
-import { ensureNamespace, inNamespace, VALIDATION_NAMESPACE } from "./validation-namespace.js";
+import { inNamespace, namespaceRef, VALIDATION_NAMESPACE, validationNamespaceMissing } from "./validation-namespace.js";
 
 /** How many objects a note lists by name before saying how many more. */
 const NOTE_NAMES = 5;
@@ -21,48 +22,71 @@ const NOTE_NAMES = 5;
  * whose manifest and live version match the last release are unchanged without asking the server.
  * An object a webhook without dry-run support keeps from being dry-run fails the plan, or with
  * `validation.unsupportedDryRun: skip` is planned with `notDryRunBy` naming the webhook, as a release
- * would apply it. Writes nothing. A permanent error (policy, server validation) is thrown for the
- * caller to report.
+ * would apply it. Objects in a namespace that does not exist yet are dry-run in the validation
+ * namespace, which must exist (installation creates it); the plan's notes say so. A dry-run the
+ * credentials may not make (read-only credentials: Kubernetes authorizes a dry-run as the write)
+ * is planned with `dryRunForbidden`, an update diffed field by field against the live object.
+ * Writes nothing. A permanent error (policy, ownership, server validation) is thrown for the caller
+ * to report.
  */
 export async function planEnvironment(input: ReleaseTarget & { rendered: RenderedObject[]; sha: string }): Promise<EnvironmentPlan> {
   const { client, env } = input;
+  const validationNamespace = input.validationNamespace ?? VALIDATION_NAMESPACE;
   const inventory = readInventory(client, inventoryLocation(input.repository, env.name, env.namespace), input.repository, env.name);
   const { desired, live, changed: candidates, prunable: gone, kept } = await compareWithCluster({ ...input, inventory });
 
   const creates = candidates.filter((d) => !live.has(d.key));
   const updates = candidates.filter((d) => live.has(d.key));
   const liveObjects = await readLiveObjects(client, [...updates.map((d) => d.ref), ...gone]);
-  const namespaces = await readLiveState(client, [...new Set(creates.map((d) => d.ref.namespace).filter((n) => n !== undefined))].map((name) => ({ apiVersion: "v1", kind: "Namespace", name })));
-  const missingNamespace = (d: DesiredObject) => d.ref.namespace !== undefined && !namespaces.has(refKey({ apiVersion: "v1", kind: "Namespace", name: d.ref.namespace }));
-  // Creates are validated with a dry-run create (in Ferry's validation namespace when theirs does
-  // not exist yet, so they still plan as creates); updates with a dry-run apply, whose result is the diff's "after".
+  const createNamespaces = [...new Set(creates.map((d) => d.ref.namespace).filter((n) => n !== undefined))];
+  const namespaces = await readLiveState(client, [...createNamespaces, validationNamespace].map(namespaceRef));
+  const missingNamespace = (d: DesiredObject) => d.ref.namespace !== undefined && !namespaces.has(refKey(namespaceRef(d.ref.namespace)));
+  // Creates are validated with a dry-run create (in the validation namespace when theirs does not
+  // exist yet, so they still plan as creates); updates with a dry-run apply, whose result is the diff's "after".
   const validateCreates = creates.filter((d) => !d.pendingCrd);
-  if (validateCreates.some(missingNamespace)) await ensureNamespace(client, VALIDATION_NAMESPACE);
+  const moved = validateCreates.filter(missingNamespace);
+  if (moved.length > 0 && !namespaces.has(refKey(namespaceRef(validationNamespace)))) {
+    throw validationNamespaceMissing(moved, validationNamespace, env.cluster, "a release would fail the same way");
+  }
   const [created, updated] = await Promise.all([
-    serverSideApply(client, validateCreates.map((d) => (missingNamespace(d) ? inNamespace(d, VALIDATION_NAMESPACE) : d)), { dryRun: true, absent: new Set(validateCreates.map((d) => d.key)) }),
+    serverSideApply(client, validateCreates.map((d) => (missingNamespace(d) ? inNamespace(d, validationNamespace) : d)), { dryRun: true, absent: new Set(validateCreates.map((d) => d.key)) }),
     serverSideApply(client, updates, { dryRun: true }),
   ]);
   const refused = [...created.refused, ...updated.refused].map((r) => ({ ...r, object: candidates.find((d) => d.key === r.object.key) ?? r.object }));
-  const notDryRun = new Map(checkDryRun(env, refused, "server-side validation: merging this would fail").map((n) => [n.object.key, n.webhook]));
+  const forbidden = new Map(refused.filter(isForbidden).map((r) => [r.object.key, r.message]));
+  const notDryRun = new Map(checkDryRun(env, refused.filter((r) => !isForbidden(r)), "server-side validation: merging this would fail").map((n) => [n.object.key, n.webhook]));
 
   const after = new Map(updated.applied.map((a) => [a.key, a.result]));
   const objects: ObjectPlan[] = [];
   for (const wave of applyWaves(candidates, (d) => d.ref.kind)) {
     for (const d of wave) {
       const webhook = notDryRun.get(d.key);
-      const unvalidated = webhook === undefined ? {} : { notDryRunBy: webhook };
+      const denied = forbidden.get(d.key);
+      const unvalidated = { ...(webhook === undefined ? {} : { notDryRunBy: webhook }), ...(denied === undefined ? {} : { dryRunForbidden: denied }) };
       if (!live.has(d.key)) {
         objects.push({ ref: d.ref, action: "create", source: d.source, diff: diffObjects(undefined, d.object), ...unvalidated });
         continue;
       }
-      const diff = webhook === undefined ? diffObjects(liveObjects.get(d.key), after.get(d.key)) : "";
+      const current = liveObjects.get(d.key);
+      const diff =
+        denied !== undefined
+          ? diffObjects(current && (projectLive(current, asStored(d.object)) as Record<string, unknown>), asStored(d.object))
+          : webhook === undefined
+            ? diffObjects(current, after.get(d.key))
+            : "";
       if (diff !== "" || webhook !== undefined) objects.push({ ref: d.ref, action: "update", source: d.source, diff, ...unvalidated });
     }
   }
   for (const ref of gone) objects.push({ ref, action: "delete", diff: diffObjects(liveObjects.get(refKey(ref)), undefined) });
   const count = (action: ObjectPlan["action"]) => objects.filter((o) => o.action === action).length;
   const released = (await inventory).releases.find((r) => r.result === "success")?.sha;
-  const notes = kept.length > 0 ? [`prune is off for ${env.name}: ${names(kept.map(describeRef))} no longer in Git ${kept.length === 1 ? "stays" : "stay"} on the cluster`] : [];
+  const notes = [
+    ...[...new Set(moved.map((d) => d.ref.namespace ?? ""))].map((ns) => {
+      const n = moved.filter((d) => d.ref.namespace === ns).length;
+      return `namespace ${ns} does not exist yet (a release creates it): its ${n === 1 ? "object is" : `${n} objects are`} dry-run in ${validationNamespace}`;
+    }),
+    ...(kept.length > 0 ? [`prune is off for ${env.name}: ${names(kept.map(describeRef))} no longer in Git ${kept.length === 1 ? "stays" : "stay"} on the cluster`] : []),
+  ];
   return {
     environment: env.name,
     cluster: env.cluster,
@@ -72,6 +96,15 @@ export async function planEnvironment(input: ReleaseTarget & { rendered: Rendere
     counts: { create: count("create"), update: count("update"), delete: count("delete"), unchanged: desired.length - count("create") - count("update") },
     ...(notes.length > 0 ? { notes } : {}),
   };
+}
+
+/**
+ * True when the server's authorizer refused a dry-run because the credentials may not make the write
+ * (`configmaps "a" is forbidden: User "..." cannot patch resource "configmaps"...`); not an admission
+ * webhook's or a quota's refusal, which are 403s too but judge the object.
+ */
+function isForbidden(r: RefusedObject): boolean {
+  return r.status === 403 && /is forbidden: User "[^"]*" cannot [a-z]+ resource /.test(r.message);
 }
 
 /** The first few names, then how many more. */

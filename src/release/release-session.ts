@@ -3,14 +3,14 @@ import { applyWaves, FOUNDATION_KINDS } from "../kube/apply-order.js";
 import type { DesiredObject } from "../kube/desired-object.js";
 import { inventoryLocation, readInventory, writeInventory, type Inventory, type InventoryEntry, type InventoryLocation, type ReleaseRecord } from "../kube/inventory.js";
 import type { KubeClient } from "../kube/kube-client.js";
-import { refKey, type ObjectRef } from "../kube/object-ref.js";
+import { refKey } from "../kube/object-ref.js";
 import { prune } from "../kube/prune.js";
 import { waitForCrds } from "../kube/wait-for-crds.js";
 import type { RenderedObject } from "../render/types.js";
 import type { ReleaseResult } from "../domain/release.js";
 import { checkDryRun } from "./check-dry-run.js";
 import { compareWithCluster, type ReleaseTarget } from "./compare-with-cluster.js";
-import { ensureNamespace, inNamespace, VALIDATION_NAMESPACE } from "./validation-namespace.js";
+import { ensureNamespace, inNamespace, namespaceRef, VALIDATION_NAMESPACE, validationNamespaceMissing } from "./validation-namespace.js";
 
 /** What an apply left to record: the objects the environment now owns, and the release's summary. */
 interface Applied {
@@ -47,31 +47,35 @@ export class ReleaseSession {
    * Releases `rendered` as commit `sha`: prepare → check policy → compare with the inventory and the
    * live objects (refusing to take over another environment's objects, or to prune a Namespace
    * holding objects it does not own) → validate every changed object with a server-side dry-run →
-   * apply in order → prune. Nothing is written unless every object validated (objects in a namespace or of a CRD the
-   * same release creates are validated right after those are created), or, with
-   * `validation.unsupportedDryRun: skip`, could not be dry-run only because an admission webhook on its
-   * kind does not support dry run (the result lists those as `notDryRun`). The result is recorded by
-   * {@link record}; a release that fails part way records its failure itself.
+   * apply in order → prune. Nothing is written unless every object validated (objects in a
+   * namespace the release creates are dry-run in the validation namespace, which must exist; objects
+   * of a CRD the release creates, right after it is established), or, with
+   * `validation.unsupportedDryRun: skip`, could not be dry-run only because an admission webhook on
+   * its kind does not support dry run (the result lists those as `notDryRun`). The result is
+   * recorded by {@link record}; a release that fails part way records its failure itself.
    */
   async apply(rendered: RenderedObject[], sha: string, actor: string): Promise<ReleaseResult> {
     const { client, env } = this.target;
-    const namespaceRef: ObjectRef = { apiVersion: "v1", kind: "Namespace", name: env.namespace };
-    const validationRef: ObjectRef = { apiVersion: "v1", kind: "Namespace", name: VALIDATION_NAMESPACE };
-    const { at, desired, inventory, live, changed, prunable } = await compareWithCluster({ ...this.target, rendered, inventory: this.inventory }, [namespaceRef, validationRef]);
+    const validationNamespace = this.target.validationNamespace ?? VALIDATION_NAMESPACE;
+    const ownNamespace = namespaceRef(env.namespace);
+    const validationRef = namespaceRef(validationNamespace);
+    const { at, desired, inventory, live, changed, prunable } = await compareWithCluster({ ...this.target, rendered, inventory: this.inventory }, [ownNamespace, validationRef]);
     const desiredKeys = new Set(desired.map((d) => d.key));
 
     // Namespaces this release brings into being. The server cannot dry-run an object in a namespace
-    // that does not exist, so such objects are validated in Ferry's empty validation namespace instead:
-    // an invalid manifest then writes nothing, not even the namespace. Objects of a CRD the release
-    // itself creates can only be validated once the CRD is established.
+    // that does not exist, so such objects are validated in Ferry's empty validation namespace instead
+    // (installation creates it; a release does not): an invalid manifest then writes nothing, not
+    // even the namespace. Objects of a CRD the release itself creates can only be validated once the
+    // CRD is established.
     const newNamespaces = new Set(desired.filter((d) => d.ref.kind === "Namespace" && !live.has(d.key)).map((d) => d.ref.name));
-    if (!live.has(refKey(namespaceRef))) newNamespaces.add(env.namespace);
+    if (!live.has(refKey(ownNamespace))) newNamespaces.add(env.namespace);
     const inNewNamespace = (d: DesiredObject) => d.ref.namespace !== undefined && newNamespaces.has(d.ref.namespace);
     const validateNow = changed.filter((d) => !d.pendingCrd);
-    // The Namespace LIST in the live state says whether the validation namespace already exists.
-    if (validateNow.some(inNewNamespace) && !live.has(refKey(validationRef))) await ensureNamespace(client, VALIDATION_NAMESPACE);
+    // The live state read above says whether the validation namespace exists.
+    const moved = validateNow.filter(inNewNamespace);
+    if (moved.length > 0 && !live.has(refKey(validationRef))) throw validationNamespaceMissing(moved, validationNamespace, env.cluster, "nothing was applied");
     const absent = new Set(changed.filter((d) => !live.has(d.key)).map((d) => d.key));
-    const { refused } = await serverSideApply(client, validateNow.map((d) => (inNewNamespace(d) ? inNamespace(d, VALIDATION_NAMESPACE) : d)), { dryRun: true, absent, metadataOnly: true });
+    const { refused } = await serverSideApply(client, validateNow.map((d) => (inNewNamespace(d) ? inNamespace(d, validationNamespace) : d)), { dryRun: true, absent, metadataOnly: true });
     const notDryRun = checkDryRun(env, refused.map((r) => ({ ...r, object: changed.find((d) => d.key === r.object.key) ?? r.object })), "server-side validation failed: nothing was applied");
 
     const applied: AppliedObject[] = [];
@@ -80,7 +84,7 @@ export class ReleaseSession {
       return desired.map((d) => ({ ...d.ref, hash: d.hash, resourceVersion: appliedByKey.get(d.key)?.resourceVersion ?? live.get(d.key)?.resourceVersion ?? "" }));
     };
     try {
-      if (newNamespaces.has(env.namespace) && !desired.some((d) => d.key === refKey(namespaceRef))) await ensureNamespace(client, env.namespace);
+      if (newNamespaces.has(env.namespace) && !desired.some((d) => d.key === refKey(ownNamespace))) await ensureNamespace(client, env.namespace);
       const foundation = changed.filter((d) => FOUNDATION_KINDS.has(d.ref.kind));
       const crds = foundation.filter((d) => d.ref.kind === "CustomResourceDefinition").map((d) => d.ref.name);
       const unvalidated = new Set(notDryRun.map((n) => n.object.key));

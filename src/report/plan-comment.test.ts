@@ -185,6 +185,24 @@ describe("a plan with notes", () => {
   });
 });
 
+describe("a plan made with credentials that may not write", () => {
+  const denied = 'configmaps "old" is forbidden: User "system:serviceaccount:ci:viewer" cannot create resource "configmaps" in API group "" in the namespace "shop"';
+  const readOnly = plan("staging", [
+    { ref: old, action: "create", source: "deploy/old.yaml", diff: "+kind: ConfigMap", dryRunForbidden: denied },
+    { ref: web, action: "update", source: "deploy/web.yaml", diff: "-  replicas: 2\n+  replicas: 3", dryRunForbidden: denied },
+  ]);
+
+  it("counts the objects not dry-run, says why in each section, and what an update's diff is", () => {
+    assert.equal(planStatusDescription(readOnly), "+1 ~1 −0 (7 unchanged); 2 not dry-run");
+    const text = planComment({ sha, plans: [readOnly], maxLength: GITHUB });
+    assert.ok(text.includes("<details><summary>staging · + ConfigMap shop/old ⚠️ not dry-run</summary>"), text);
+    assert.ok(text.includes("Kubernetes authorizes a dry-run as the write it simulates, so these credentials cannot validate this object"), text);
+    assert.ok(text.includes("the diff compares the live object with what the manifest sets, field by field"), text);
+    const full = fullPlanText({ sha, plans: [readOnly] });
+    assert.ok(full.includes(`+ ConfigMap shop/old from deploy/old.yaml\nnot dry-run: the server refused the dry-run (${denied})`), full);
+  });
+});
+
 describe("fullPlanText", () => {
   it("holds every diff whole and every error", () => {
     const huge = bigDiff(30_000);

@@ -43,9 +43,22 @@ function changed(plan: EnvironmentPlan): number {
   return plan.counts.create + plan.counts.update + plan.counts.delete;
 }
 
-/** How many of a plan's objects were not dry-run (an admission webhook on their kind does not support it). */
+/** How many of a plan's objects were not dry-run (an admission webhook on their kind does not support it, or the credentials may not). */
 function notDryRun(plan: EnvironmentPlan): number {
-  return plan.objects.filter((o) => o.notDryRunBy !== undefined).length;
+  return plan.objects.filter(unvalidated).length;
+}
+
+/** True when the server did not dry-run the object. */
+function unvalidated(object: ObjectPlan): boolean {
+  return object.notDryRunBy !== undefined || object.dryRunForbidden !== undefined;
+}
+
+/** What a plan says of an object whose dry-run the credentials may not make. */
+function forbiddenNote(message: string): string {
+  return (
+    `not dry-run: the server refused the dry-run (${message}); Kubernetes authorizes a dry-run as the write it simulates, ` +
+    "so these credentials cannot validate this object, and a release with them would be refused too"
+  );
 }
 
 /** What a plan says of an object it could not dry-run, and why. */
@@ -82,26 +95,36 @@ function tableRow(plan: EnvironmentPlan): string {
 
 function summary(env: string, object: ObjectPlan): string {
   const hidden = object.ref.kind === "Secret" ? " (values hidden)" : "";
-  const unvalidated = object.notDryRunBy !== undefined ? " ⚠️ not dry-run" : "";
-  return `<details><summary>${escapeHtml(`${env} · ${SYMBOL[object.action]} ${describeRef(object.ref)}${hidden}${unvalidated}`)}</summary>`;
+  const warning = unvalidated(object) ? " ⚠️ not dry-run" : "";
+  return `<details><summary>${escapeHtml(`${env} · ${SYMBOL[object.action]} ${describeRef(object.ref)}${hidden}${warning}`)}</summary>`;
+}
+
+/** Why an object was not dry-run, and what its diff then shows; "" when it was dry-run. */
+function unvalidatedText(object: ObjectPlan): string {
+  if (object.dryRunForbidden !== undefined) {
+    const diff = object.action === "update" ? "; the diff compares the live object with what the manifest sets, field by field" : "";
+    return forbiddenNote(object.dryRunForbidden) + diff;
+  }
+  if (object.notDryRunBy === undefined) return "";
+  const noDiff = object.diff === "" ? "; without a dry-run the server cannot say what this update changes" : "";
+  return notDryRunNote(object.notDryRunBy) + noDiff;
 }
 
 /** What an object's section says before its diff: why it was not dry-run, if it was not. */
 function objectNote(object: ObjectPlan): string {
-  if (object.notDryRunBy === undefined) return "";
-  const noDiff = object.diff === "" ? "; without a dry-run the server cannot say what this update changes" : "";
-  return `> ⚠️ ${escapeHtml(notDryRunNote(object.notDryRunBy) + noDiff)}\n\n`;
-}
-
-/** An object's diff, or nothing when it has none (an update that could not be dry-run). */
-function diffBlock(object: ObjectPlan): string {
-  return object.diff === "" ? "" : `\n\n${fenced(object.diff, "diff")}`;
+  const text = unvalidatedText(object);
+  return text === "" ? "" : `> ⚠️ ${escapeHtml(text)}\n\n`;
 }
 
 /** A plan's notes as the comment shows them, or "" when it has none. */
 function notesBlock(plan: EnvironmentPlan): string {
   if (!plan.notes?.length) return "";
   return plan.notes.map((note) => `> ℹ️ **${escapeHtml(plan.environment)}** (${escapeHtml(plan.cluster)}): ${escapeHtml(note)}`).join("\n>\n");
+}
+
+/** An object's diff, or nothing when it has none (an update that could not be dry-run). */
+function diffBlock(object: ObjectPlan): string {
+  return object.diff === "" ? "" : `\n\n${fenced(object.diff, "diff")}`;
 }
 
 /** A block of the comment that can be shown whole or in a shorter form when the comment runs out of room. */
@@ -249,7 +272,8 @@ export function fullPlanText(input: { sha: string; plans: EnvironmentPlan[] }): 
       if (object.action === "unchanged") continue;
       const hidden = object.ref.kind === "Secret" ? " (values hidden)" : "";
       out.push("", `${SYMBOL[object.action]} ${describeRef(object.ref)}${hidden}${object.source ? ` from ${object.source}` : ""}`);
-      if (object.notDryRunBy !== undefined) out.push(notDryRunNote(object.notDryRunBy));
+      if (object.dryRunForbidden !== undefined) out.push(unvalidatedText(object));
+      else if (object.notDryRunBy !== undefined) out.push(notDryRunNote(object.notDryRunBy));
       if (object.diff !== "") out.push(object.diff);
     }
   }
