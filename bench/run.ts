@@ -28,6 +28,11 @@ const kubeconfig = execFileSync(join(root, "scripts/control-plane"), ["up", join
 const contexts = ["ferry-test", ...Array.from({ length: CLUSTERS - 1 }, (_, i) => `ferry-test-${i + 1}`)];
 const context: BenchContext = { kubeconfig, contexts, kubectl: join(bin, "kubectl"), workDir: state };
 try {
+  // Installation's part, once per cluster, as an operator does it: the validation namespace where
+  // releases dry-run the objects of namespaces they create (they never create it themselves).
+  const { setupCluster } = await import("../src/cli/setup-cluster.js");
+  let said = "";
+  if ((await setupCluster({ kubeconfig, context: contexts }, (text) => (said += text))) !== 0) throw new Error(`ferry setup-cluster failed:\n${said}`);
   await mkdir(join(root, "bench/results"), { recursive: true });
   for (const name of names) {
     const bench = (await import(`./${name}.bench.ts`)) as { run(context: BenchContext): Promise<BenchCase[]> };
