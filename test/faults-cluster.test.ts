@@ -75,6 +75,8 @@ describe("the cluster down during a release", () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "ferry-faults-cluster-"));
     const kubeconfig = execFileSync(join(ROOT, "scripts/control-plane"), ["up", join(dir, "control-plane")], { encoding: "utf8" }).trim();
+    // Installation's part on this cluster of its own, as scripts/test does on the run's.
+    execFileSync(process.execPath, [join(ROOT, "bin/ferry.js"), "setup-cluster", "--kubeconfig", kubeconfig]);
     api = ApiServer.of(join(dir, "control-plane"));
     h = await FerryHarness.start("github", {}, { kubeconfig });
     jobs = JobCounter.open(h.redisUrl);
