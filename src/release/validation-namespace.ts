@@ -11,14 +11,17 @@ import type { ObjectRef } from "../kube/object-ref.js";
  */
 export const VALIDATION_NAMESPACE = "ferry-validation";
 
-/** The validation namespace as installation creates it: labelled as Ferry's, annotated with what it is for. */
+/**
+ * The validation namespace as `ferry setup-cluster` creates it: annotated with what it is for, as
+ * the Helm chart's is, and without a managed-by label, which the chart sets to Helm (the same label
+ * with another value would make the two conflict).
+ */
 export function validationNamespaceObject(): Record<string, unknown> {
   return {
     apiVersion: "v1",
     kind: "Namespace",
     metadata: {
       name: VALIDATION_NAMESPACE,
-      labels: { [MANAGED_BY_LABEL]: "ferry" },
       annotations: { "ferry.dev/purpose": "Ferry dry-runs here the objects of namespaces that do not exist yet; keep it empty" },
     },
   };
