@@ -129,10 +129,13 @@ function spawnTool(run: ToolRun, env: NodeJS.ProcessEnv): Promise<string> {
   });
 }
 
+/** Terminal colour and cursor sequences, which tools print even into a pipe. */
+// eslint-disable-next-line no-control-regex
+const ANSI_ESCAPES = /\x1b\[[0-9;]*[A-Za-z]/g;
+
 /** The tool's own message, fit for a status or comment: no colours, no `Error: ` prefix, the first few lines. */
 export function toolMessage(stderr: string): string {
-  // eslint-disable-next-line no-control-regex
-  const lines = stderr.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "").split("\n").map((line) => line.trimEnd()).filter((line) => line.trim() !== "");
+  const lines = stderr.replace(ANSI_ESCAPES, "").split("\n").map((line) => line.trimEnd()).filter((line) => line.trim() !== "");
   const shown = lines.slice(0, MESSAGE_LINES);
   if (shown[0] !== undefined) shown[0] = shown[0].replace(/^Error: /, "");
   let text = shown.join("\n");
