@@ -126,6 +126,30 @@ export const validationSchema = z.strictObject({
   unsupportedDryRun: unsupportedDryRunSchema.optional(),
 });
 
+/** What continuous reconciliation does with drift: report it (the default), heal it, or not look. */
+export const driftModeSchema = z.enum(["report", "heal", "ignore"]);
+
+/** What a reconcile does with drift. */
+export type DriftMode = z.output<typeof driftModeSchema>;
+
+/** How often a reconcile runs when neither `.ferry.yml` nor the server config says. */
+export const DEFAULT_RECONCILE_INTERVAL = "10m";
+
+/**
+ * Continuous reconciliation of an environment: how often each of its clusters is checked (up to a
+ * day; the server config may raise it to its floor) and what drift does. `watch` is refused until
+ * watches exist, so that no key is accepted that does nothing.
+ */
+export const reconcileSchema = z
+  .strictObject({
+    interval: durationSchema("24h").optional(),
+    drift: driftModeSchema.optional(),
+    watch: z.boolean().optional(),
+  })
+  .superRefine((reconcile, ctx) => {
+    if (reconcile.watch === true) ctx.addIssue({ code: "custom", path: ["watch"], message: "reconcile.watch is not supported yet: drop it (reconciles run every reconcile.interval)" });
+  });
+
 /**
  * One deploy target of a repository, as declared: one cluster (`cluster:`) or many (`clusters:`, a
  * selector, released in the waves of `rollout:`). `path`, `namespace` and Helm values may use
@@ -159,6 +183,8 @@ export const environmentSchema = z
     validation: validationSchema.optional(),
     /** The waves a release of `clusters` goes in; absent: every cluster at once. */
     rollout: rolloutSchema.optional(),
+    /** Continuous reconciliation; absent means every 10m (or the server's default), reporting drift. */
+    reconcile: reconcileSchema.optional(),
   })
   .superRefine((env, ctx) => {
     if (env.cluster === undefined && env.clusters === undefined) {
@@ -230,4 +256,9 @@ export function unsupportedDryRun(env: Pick<Environment, "validation">): z.outpu
 /** What prune does with a Namespace that holds objects the environment does not own; `safe` (refuse) unless it says otherwise. */
 export function pruneNamespaces(env: Pick<Environment, "pruneNamespaces">): z.output<typeof pruneNamespacesSchema> {
   return env.pruneNamespaces ?? "safe";
+}
+
+/** What `env` does with drift; `report` unless it says otherwise. */
+export function driftMode(env: Pick<Environment, "reconcile">): DriftMode {
+  return env.reconcile?.drift ?? "report";
 }

@@ -3,6 +3,8 @@ import { z } from "zod";
 import { permanent } from "../errors.js";
 import { clusterSelectorObjectSchema } from "./cluster-selector.js";
 import { labelsSchema } from "./label-syntax.js";
+import { durationSchema } from "./duration.js";
+import { DEFAULT_RECONCILE_INTERVAL } from "./ferry-config.js";
 import { MAX_SERVER_CONFIG_BYTES, parseYamlConfig } from "./parse-yaml-config.js";
 
 /** A Kubernetes API endpoint Ferry may write to, registered by the operator. */
@@ -55,6 +57,13 @@ export const serverConfigSchema = z
     /** Repositories (globs) whose pull requests from forks are planned; none by default, as fork code is untrusted. */
     forkPlans: z.array(z.string().min(1)).default([]),
     policy: z.array(policyRuleSchema).default([]),
+    /**
+     * Continuous reconciliation: `defaultInterval` for environments that give none, and `minInterval`,
+     * the floor: a shorter `reconcile.interval` in `.ferry.yml` is raised to it (and the worker logs so).
+     */
+    reconcile: z
+      .strictObject({ minInterval: durationSchema("24h").default("1m"), defaultInterval: durationSchema("24h").default(DEFAULT_RECONCILE_INTERVAL) })
+      .default({ minInterval: "1m", defaultInterval: DEFAULT_RECONCILE_INTERVAL }),
   })
   .superRefine((config, ctx) => {
     const names = new Set<string>();

@@ -13,7 +13,12 @@ export interface DeployRequest {
   deliveryId: string;
   /** The change merged as `sha`, when the event named it. */
   change?: number;
+  /** What queued it when no webhook did: `reconcile` (a catch-up of a commit whose webhook never came). */
+  trigger?: DeployTrigger;
 }
+
+/** What queues a deploy besides a webhook: a reconcile that found the branch ahead of the cluster. */
+export type DeployTrigger = "reconcile";
 
 /** A pull request to plan at its head commit, as the intake queues it. */
 export interface PlanRequest {
@@ -39,8 +44,11 @@ export interface PlanRequest {
   refresh?: boolean;
 }
 
-/** The comment commands Ferry answers: re-plan a change; end a rollout's pause or approve its next wave; halt a rollout. */
-export type CommandName = "plan" | "continue" | "abort";
+/**
+ * The comment commands Ferry answers: re-plan a change; end a rollout's pause or approve its next
+ * wave; halt a rollout; heal the drift of the environments the change's branch deploys, once.
+ */
+export type CommandName = "plan" | "continue" | "abort" | "heal";
 
 /**
  * A command a user wrote in a comment on a change, as the intake queues it. The worker checks the

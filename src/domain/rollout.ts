@@ -1,5 +1,6 @@
 import type { ClusterOutcome } from "./release.js";
 import type { RepoRef } from "./repo.js";
+import type { DeployTrigger } from "./requests.js";
 
 /** One wave of a rollout: its clusters, in order, and how it is paced and gated. */
 export interface WavePlan {
@@ -60,6 +61,8 @@ export interface Rollout {
   actor: string;
   /** The forge's delivery that started it, for logs. */
   delivery: string;
+  /** What started it when no webhook did (`reconcile`: the branch's webhook never came). */
+  trigger?: DeployTrigger;
   /** The environment whose rollout of the same commit must succeed first. */
   after?: string;
   /** True when the environment names one `cluster:` (reported as one release, not as a fleet). */

@@ -1,7 +1,7 @@
 import type { CommandName, CommandRequest, WebhookIntent } from "../domain/requests.js";
 
 /** Every command a comment may hold; a Record so that adding a CommandName without it fails to compile. */
-const COMMANDS: Record<CommandName, true> = { plan: true, continue: true, abort: true };
+const COMMANDS: Record<CommandName, true> = { plan: true, continue: true, abort: true, heal: true };
 const NAMES = Object.keys(COMMANDS).join("|");
 
 /** A comment line holding a command: `/ferry <command>`, or `/ferry <command> <env>`. */
@@ -17,7 +17,7 @@ const QUOTED_LINE_MAX = 60;
 export type CommentSource = Pick<CommandRequest, "repo" | "change" | "commentId" | "user" | "deliveryId">;
 
 /**
- * The command a comment asks for when a line of its `body` is `/ferry plan|continue|abort [env]`
+ * The command a comment asks for when a line of its `body` is `/ferry plan|continue|abort|heal [env]`
  * (the first such line counts), or an ignore saying what the `noun` ("comment", "note") held
  * instead: a `/ferry` line that is not a command, a command named but not on a line of its own, or nothing.
  */

@@ -43,7 +43,7 @@ export async function runDeployJob(request: DeployRequest, attempt: Attempt, dep
   try {
     const environments = await branchEnvironments(ctx);
     if (environments === undefined) return [];
-    if (attempt.number === 1) await reporter.queued(request.sha, environments.map((e) => e.name));
+    if (attempt.number === 1) await reporter.queued(request.sha, environments.map((e) => e.name), request.trigger);
     const ids: string[] = [];
     for (const env of environments) {
       const id = await startRollout(ctx, env);
@@ -135,6 +135,7 @@ async function createRollout(ctx: DeployContext, env: DeclaredEnvironment, head:
       sha: head,
       actor: request.actor,
       delivery: request.deliveryId,
+      ...(request.trigger === undefined ? {} : { trigger: request.trigger }),
       ...(declared.after === undefined ? {} : { after: declared.after }),
       single: declared.cluster !== undefined,
       waves,

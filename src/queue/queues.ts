@@ -3,9 +3,11 @@ import type { QueueCounts } from "../metrics/metrics.js";
 import { QUEUE_STATES } from "../metrics/metrics.js";
 import { DEPLOY_QUEUE, deployJobId } from "./deploy-request.js";
 import type { DeployRequest } from "../domain/requests.js";
+import type { RepoRef } from "../domain/repo.js";
 import { JobBatcher } from "./job-batcher.js";
 import { COMMAND_QUEUE, commandJobId, PLAN_QUEUE, planJobId } from "./plan-request.js";
 import type { CommandRequest, PlanRequest } from "../domain/requests.js";
+import { RECONCILE_QUEUE, reconcileSchedulerId, type ReconcileJobData } from "./reconcile-request.js";
 import type { RedisClient } from "./redis-connection.js";
 
 /** How long an intake job's id is remembered, so a redelivered webhook queues nothing: a week. */
@@ -34,6 +36,17 @@ function intakeOptions(jobId: string): JobsOptions {
 
 /** How long a re-plan after a release waits for more releases of the branch to join it. */
 export const REFRESH_DELAY_MS = 2_000;
+
+/**
+ * A reconcile is tried three times (2 s, 4 s): the next run comes at the next interval anyway, and
+ * only its failure is kept, for a day.
+ */
+const RECONCILE_JOB_OPTIONS = {
+  attempts: 3,
+  backoff: { type: "exponential", delay: 2000 },
+  removeOnComplete: { count: 1000 },
+  removeOnFail: { age: 24 * 3600, count: 1000 },
+} satisfies JobsOptions;
 
 /** Name of the queue of rollouts: one job per (environment, commit), the parent of its clusters' release jobs. */
 export const ROLLOUT_QUEUE = "ferry-rollout";
@@ -64,6 +77,7 @@ export class Queues {
   private readonly command: Queue<CommandRequest>;
   private readonly rollout: Queue<RolloutJobData>;
   private readonly release: Queue<ReleaseJobData>;
+  private readonly reconcile: Queue<ReconcileJobData>;
   // Adds go through batchers: a burst of webhooks is one Redis write per queue and loop turn (see JobBatcher).
   private readonly deployAdds: JobBatcher<DeployRequest>;
   private readonly planAdds: JobBatcher<PlanRequest>;
@@ -77,6 +91,7 @@ export class Queues {
     this.command = new Queue<CommandRequest>(COMMAND_QUEUE, settings);
     this.rollout = new Queue<RolloutJobData>(ROLLOUT_QUEUE, settings);
     this.release = new Queue<ReleaseJobData>(RELEASE_QUEUE, settings);
+    this.reconcile = new Queue<ReconcileJobData>(RECONCILE_QUEUE, settings);
     for (const queue of this.all()) queue.on("error", () => undefined);
     this.deployAdds = new JobBatcher(this.deploy);
     this.planAdds = new JobBatcher(this.plan);
@@ -85,7 +100,7 @@ export class Queues {
 
   /** Every queue, for the dashboard. */
   all(): Queue[] {
-    return [this.deploy, this.plan, this.command, this.rollout, this.release];
+    return [this.deploy, this.plan, this.command, this.rollout, this.release, this.reconcile];
   }
 
   /** How many jobs each queue holds in each state of `QUEUE_STATES`, for the queue-depth metric. */
@@ -162,6 +177,35 @@ export class Queues {
   async wakeRollout(rolloutId: string): Promise<void> {
     const job = await this.rollout.getJob(rolloutJobId(rolloutId));
     if (job && (await job.isDelayed())) await job.promote().catch(() => undefined);
+  }
+
+  /**
+   * Reconciles one environment on one cluster every `data.everyMs` with BullMQ's job scheduler, whose
+   * id is derived from (repository, environment, cluster): a later call updates its interval and data.
+   * The scheduler makes the next job only once the last one started, so runs never pile up.
+   */
+  async scheduleReconcile(data: ReconcileJobData): Promise<void> {
+    const id = reconcileSchedulerId(data.repo, data.environment, data.cluster);
+    await this.reconcile.upsertJobScheduler(id, { every: data.everyMs }, { name: "reconcile", data, opts: RECONCILE_JOB_OPTIONS });
+  }
+
+  /** The reconciles scheduled for a repository's branch (every environment and cluster it deploys to). */
+  async reconcileSchedules(repo: RepoRef, branch: string): Promise<ReconcileJobData[]> {
+    const found: ReconcileJobData[] = [];
+    const page = 500;
+    for (let start = 0; ; start += page) {
+      const schedulers = await this.reconcile.getJobSchedulers(start, start + page - 1, true);
+      for (const s of schedulers) {
+        const data = s.template?.data;
+        if (data && data.repo.forge === repo.forge && data.repo.fullName === repo.fullName && data.branch === branch) found.push(data);
+      }
+      if (schedulers.length < page) return found;
+    }
+  }
+
+  /** Stops reconciling one environment on one cluster; true when it was scheduled. */
+  async unscheduleReconcile(repo: RepoRef, environment: string, cluster: string): Promise<boolean> {
+    return this.reconcile.removeJobScheduler(reconcileSchedulerId(repo, environment, cluster));
   }
 
   /** Closes the queues (not the connection, which the caller owns). */

@@ -14,6 +14,14 @@ export function short(sha: string): string {
   return sha.slice(0, 7);
 }
 
+/**
+ * How a release that a reconcile queued is announced: no webhook came for the commit, so the reader
+ * learns why it was deployed late and by whom.
+ */
+export function caughtUpHead(sha: string): string {
+  return `deployed by reconcile: no webhook was received for ${short(sha)}`;
+}
+
 /** `+2 ~1 −1` with the unchanged count: the status line of a release. */
 export function releaseSummary(result: ReleaseChanges): string {
   return `+${result.created.length} ~${result.configured.length} −${result.pruned.length} (${result.unchanged} unchanged)`;

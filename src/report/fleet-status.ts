@@ -1,6 +1,6 @@
 import type { ClusterCounts, ClusterProgress, ClusterState, Rollout, WavePlan } from "../domain/rollout.js";
 import { trimDescription } from "../forge/trim-description.js";
-import { firstLine, short } from "./deploy-report.js";
+import { caughtUpHead, firstLine, short } from "./deploy-report.js";
 
 /** A rollout with where each of its clusters stands: what its status, comment section and page are written from. */
 export interface RolloutView {
@@ -197,7 +197,7 @@ export function fleetStatus(view: RolloutView, now = Date.now()): FleetStatus {
       return { state: "running", description: fit(`${wave} done${failed}; /ferry continue ${rollout.environment} starts wave ${next + 1}${nameOf(rollout, next)}`) };
     }
     case "succeeded":
-      return { state: "success", description: fit(`deployed ${sha} to ${releasedOf(counts)}/${totalOf(counts)} clusters in ${plural(rollout.waves.length, "wave", "waves")}${failed}${counts.superseded > 0 ? `, ${counts.superseded} superseded` : ""}`) };
+      return { state: "success", description: fit(`${rollout.trigger === "reconcile" ? `${caughtUpHead(rollout.sha)};` : `deployed ${sha}`} to ${releasedOf(counts)}/${totalOf(counts)} clusters in ${plural(rollout.waves.length, "wave", "waves")}${failed}${counts.superseded > 0 ? `, ${counts.superseded} superseded` : ""}`) };
     case "failed": {
       const plan = rollout.waves[rollout.wave];
       const inWave = view.clusters.reduce((n, c) => n + (c.wave === rollout.wave && c.state === "failed" ? 1 : 0), 0);

@@ -1,11 +1,12 @@
 import type { ClusterOutcome } from "../domain/release.js";
+import type { DeployTrigger } from "../domain/requests.js";
 import type { ClusterProgress, Rollout, RolloutSummary } from "../domain/rollout.js";
 import { FINAL_ROLLOUT_STATES } from "../domain/rollout.js";
 import type { Forge, StatusState } from "../forge/types.js";
 import { withLock } from "../queue/environment-lock.js";
 import type { RedisClient } from "../queue/redis-connection.js";
 import type { ReportTarget, RolloutStore } from "../rollout/rollout-store.js";
-import { deployContext, failureDescription, firstLine, releasedDescription, resultComment, resultMarker, short, supersededDescription, type EnvironmentOutcome } from "./deploy-report.js";
+import { caughtUpHead, deployContext, failureDescription, firstLine, releasedDescription, resultComment, resultMarker, short, supersededDescription, type EnvironmentOutcome } from "./deploy-report.js";
 import { fleetSection } from "./fleet-comment.js";
 import { SHORT_LOCK_MS } from "./final-status-once.js";
 import { fleetStatus } from "./fleet-status.js";
@@ -33,9 +34,10 @@ export class ReleaseReporter {
     private readonly publicUrl: string,
   ) {}
 
-  /** A deploy was queued: each environment pending on the merged commit. */
-  async queued(sha: string, environments: string[]): Promise<void> {
-    for (const env of environments) await this.forge.setStatus(sha, { context: deployContext(env), state: "pending", description: "queued" });
+  /** A deploy was queued: each environment pending on the merged commit (saying so when a reconcile queued it). */
+  async queued(sha: string, environments: string[], trigger?: DeployTrigger): Promise<void> {
+    const description = trigger === "reconcile" ? `queued by reconcile: no webhook was received for ${short(sha)}` : "queued";
+    for (const env of environments) await this.forge.setStatus(sha, { context: deployContext(env), state: "pending", description });
   }
 
   /** The commit's files or configuration could not be read: nothing was deployed. */
@@ -132,7 +134,7 @@ function singleFinal(outcome: ClusterOutcome, rollout: Rollout): { state: Status
   const head = outcome.sha;
   switch (outcome.kind) {
     case "released":
-      return { state: "success", description: (sha) => releasedDescription(outcome.result, outcome.suspended, sha === head ? "deployed" : `included in release of ${short(head)}`) };
+      return { state: "success", description: (sha) => releasedDescription(outcome.result, outcome.suspended, sha !== head ? `included in release of ${short(head)}` : rollout.trigger === "reconcile" ? caughtUpHead(head) : "deployed") };
     case "already-released":
       return { state: "success", description: (sha) => (sha === head ? `deployed ${short(head)} (released by an earlier job)` : `included in release of ${short(head)}`) };
     case "superseded":
