@@ -16,6 +16,7 @@ import type { ForgeFactory } from "./forge/types.js";
 import { runCommandJob } from "./jobs/command-job.js";
 import { runDeployJob } from "./jobs/deploy-job.js";
 import type { ReleaseDeps } from "./jobs/release-deps.js";
+import { healBranch, runReconcileJob } from "./jobs/reconcile-job.js";
 import { runReleaseJob } from "./jobs/release-job.js";
 import { runRolloutJob } from "./jobs/rollout-job.js";
 import { RolloutStore } from "./rollout/rollout-store.js";
@@ -190,7 +191,16 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
         rollout: (job, token) => runRolloutJob(job, token, common),
         release: (data, attempt) => runReleaseJob(data, attempt, common),
         plan: (request, attempt) => runPlanJob(request, attempt, { ...common, plans: new PlanStore(redis), publicUrl }),
-        command: (request) => runCommandJob(request, { forges, log, store, wakeRollout: (id) => queues.wakeRollout(id), enqueuePlan: (plan) => queues.enqueuePlan(plan, `comment-${request.commentId}`) }),
+        reconcile: (data) => runReconcileJob(data, common),
+        command: (request) =>
+          runCommandJob(request, {
+            forges,
+            log,
+            store,
+            wakeRollout: (id) => queues.wakeRollout(id),
+            enqueuePlan: (plan) => queues.enqueuePlan(plan, `comment-${request.commentId}`),
+            heal: (branch, environment) => healBranch(request.repo, branch, environment, request.user, common),
+          }),
       });
       closers.push(() => workers.close());
       log.info({ concurrency: options.concurrency ?? 4 }, "worker started");

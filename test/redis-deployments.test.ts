@@ -42,6 +42,7 @@ async function queueAndRun(target: RedisTarget): Promise<void> {
     command: () => Promise.resolve(undefined),
     rollout: () => Promise.resolve("succeeded" as const),
     release: () => Promise.reject(new Error("no releases in this test")),
+    reconcile: () => Promise.reject(new Error("no reconciles in this test")),
   });
   const queues = new Queues(connections[0]!, prefix !== undefined ? { prefix } : {});
   try {

@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { CommandRequest, PlanRequest } from "../domain/requests.js";
 import { FINAL_ROLLOUT_STATES, type Rollout } from "../domain/rollout.js";
 import type { AccessLevel, Forge, ForgeFactory } from "../forge/types.js";
+import { healAnswer, type HealAnswer } from "../report/drift-status.js";
 import type { RolloutStore } from "../rollout/rollout-store.js";
 
 /** What a comment-command job needs. */
@@ -13,19 +14,23 @@ export interface CommandJobDeps {
   store: RolloutStore;
   /** Wakes a rollout's job parked at a gate, so it acts on a command at once. */
   wakeRollout(rolloutId: string): Promise<void>;
+  /** Heals, once, each cluster of the environments `branch` deploys (or only `environment`); an answer per cluster. */
+  heal(branch: string, environment: string | undefined): Promise<HealAnswer[]>;
   log: Logger;
 }
 
 const MAY_COMMAND: AccessLevel[] = ["write", "admin"];
 
 /** How a command ended. */
-export type CommandResult = "planned" | "continued" | "aborted" | "refused" | "closed" | "nothing";
+export type CommandResult = "planned" | "continued" | "aborted" | "healed" | "refused" | "closed" | "nothing";
 
 /**
  * Runs a command from a change comment; only users with write access may. `/ferry plan [env]`
  * queues a plan of the change's current head; `/ferry continue [env]` ends the pause or gives the
  * approval a rollout of the change waits for; `/ferry abort [env]` halts it (clusters releasing
- * finish; no further cluster is touched). Each is acknowledged with a reaction or a short answer.
+ * finish; no further cluster is touched); `/ferry heal [env]` re-applies, once, what the last release
+ * of each environment the change's base branch deploys applied, undoing drift whatever
+ * `reconcile.drift` says. Each is acknowledged with a reaction or a short answer.
  */
 export async function runCommandJob(request: CommandRequest, deps: CommandJobDeps): Promise<CommandResult> {
   const log = deps.log.child({ delivery: request.deliveryId, repository: request.repo.fullName, change: request.change });
@@ -39,6 +44,7 @@ export async function runCommandJob(request: CommandRequest, deps: CommandJobDep
     return "refused";
   }
   if (request.command === "plan") return plan(request, forge, deps, reply);
+  if (request.command === "heal") return heal(request, forge, deps, reply);
   return steerRollout(request, forge, deps, reply);
 }
 
@@ -60,6 +66,20 @@ async function plan(request: CommandRequest, forge: Forge, deps: CommandJobDeps,
     ...(request.environment ? { environment: request.environment } : {}),
   });
   return "planned";
+}
+
+/** `/ferry heal [env]`: heal the environments of the change's base branch, and say what was restored. */
+async function heal(request: CommandRequest, forge: Forge, deps: CommandJobDeps, reply: (text: string) => Promise<void>): Promise<CommandResult> {
+  const { baseBranch } = await forge.changeHead(request.change);
+  await forge.react(request.change, request.commentId, "eyes");
+  const answers = await deps.heal(baseBranch, request.environment);
+  if (answers.length === 0) {
+    const which = request.environment === undefined ? "no environment" : `no environment ${request.environment}`;
+    await reply(`@${request.user} ${which} deployed from ${baseBranch} has been released yet; there is nothing to heal.`);
+    return "nothing";
+  }
+  await reply(healAnswer(request.user, answers));
+  return "healed";
 }
 
 /** `/ferry continue` and `/ferry abort`: find the change's rollout of the named (or only running) environment and act on it. */

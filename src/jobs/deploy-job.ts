@@ -8,6 +8,7 @@ import { rolloutWaves } from "../fleet/rollout-waves.js";
 import { grantFor } from "../policy/policy.js";
 import { withLock } from "../queue/environment-lock.js";
 import type { RetryBudget } from "../queue/queues.js";
+import { scheduleReconciles } from "../reconcile/schedule-reconciles.js";
 import { Checkouts } from "../release/checkout.js";
 import { renderKey } from "../render/render-key.js";
 import { detectRenderMode } from "../render/select-renderer.js";
@@ -45,10 +46,14 @@ export async function runDeployJob(request: DeployRequest, attempt: Attempt, dep
     if (environments === undefined) return [];
     if (attempt.number === 1) await reporter.queued(request.sha, environments.map((e) => e.name), request.trigger);
     const ids: string[] = [];
+    const rolledOut = new Set<string>();
     for (const env of environments) {
       const id = await startRollout(ctx, env);
-      if (id !== undefined) ids.push(id);
+      if (id === undefined) continue;
+      ids.push(id);
+      rolledOut.add(env.name);
     }
+    await scheduleReconciles({ queues: deps.queues, config: deps.config, log: deps.log, repo: request.repo, branch: request.branch, environments, rolledOut });
     return ids;
   } finally {
     await ctx.checkouts.dispose();

@@ -9,6 +9,7 @@ import { withLock } from "../queue/environment-lock.js";
 import type { ReleaseJobData } from "../queue/queues.js";
 import { Checkouts } from "../release/checkout.js";
 import { ReleaseSession } from "../release/release-session.js";
+import { renderAt } from "../release/render-at.js";
 import { rollBack } from "../release/roll-back.js";
 import type { RenderedObject } from "../render/types.js";
 import { short } from "../report/deploy-report.js";
@@ -123,7 +124,7 @@ async function gateOnHealth(ctx: ReleaseContext, session: ReleaseSession, result
       try {
         rollback = await withProgress(
           (d) => ctx.progress(`rolling back: ${d}`),
-          (onProgress) => rollBack(session, { failedSha: rollout.sha, actor: rollout.actor, renderAt: (sha) => renderAt(ctx, checkouts, sha), timeoutMs, signal: newer.signal, onProgress }),
+          (onProgress) => rollBack(session, { failedSha: rollout.sha, actor: rollout.actor, renderAt: (sha) => renderEarlier(ctx, checkouts, sha), timeoutMs, signal: newer.signal, onProgress }),
         );
       } finally {
         await checkouts.dispose();
@@ -137,14 +138,10 @@ async function gateOnHealth(ctx: ReleaseContext, session: ReleaseSession, result
 }
 
 /** An earlier commit rendered for this cluster, as that commit's `.ferry.yml` declares the environment (in the same namespace, where its history lives). */
-async function renderAt(ctx: ReleaseContext, checkouts: Checkouts, sha: string): Promise<RenderedObject[]> {
-  const checkout = await checkouts.get(sha);
-  const declared = (await checkout.config()).environments.find((e) => e.name === ctx.env.name);
-  if (!declared) throw permanent(`${short(sha)}'s .ferry.yml has no environment ${ctx.env.name}`);
-  const clusterConfig = ctx.deps.config.clusters.find((c) => c.name === ctx.cluster);
-  if (!clusterConfig) throw permanent(`cluster "${ctx.cluster}" is no longer registered with Ferry`);
-  const target = { ...environmentFor(declared, clusterConfig), namespace: ctx.env.namespace };
-  return ctx.deps.renderer.render(checkout.root, target);
+async function renderEarlier(ctx: ReleaseContext, checkouts: Checkouts, sha: string): Promise<RenderedObject[]> {
+  const { deps } = ctx;
+  const input = { checkouts, renderer: deps.renderer, config: deps.config, sha, environment: ctx.env.name, cluster: ctx.cluster, namespace: ctx.env.namespace };
+  return (await renderAt(input)).rendered;
 }
 
 /** Runs `wait`, posting its progress as a throttled running status, and returns once the last post landed. */

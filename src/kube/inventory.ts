@@ -26,6 +26,12 @@ export interface ReleaseRecord {
   result: "success" | "failure" | "waiting" | "superseded";
   /** Short outcome, e.g. `+2 ~1 -1`. */
   summary: string;
+  /**
+   * True for a heal: the same commit applied again to undo drift. It counts as a successful release
+   * of its commit (an "already released" check and a rollback treat it so); consecutive heals of one
+   * commit keep only the newest.
+   */
+  heal?: boolean;
 }
 
 /** The record, kept in the target cluster, of which objects an environment owns and of its last releases. */

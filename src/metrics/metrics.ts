@@ -1,3 +1,4 @@
+import type { ReconcileOutcome } from "../domain/reconcile.js";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { ForgeKind } from "../domain/repo.js";
 import { FINAL_ROLLOUT_STATES, type ClusterCounts, type RolloutState } from "../domain/rollout.js";
@@ -83,6 +84,9 @@ export class Metrics {
   private readonly forgeCalls = this.counter("ferry_forge_api_calls_total", "Forge API calls, by forge, endpoint and status class (2xx, 4xx, 5xx, or error when no answer came).", ["forge", "endpoint", "status"]);
   private readonly rateLimitWaits = this.counter("ferry_forge_rate_limit_waits_total", "Times a forge client waited before sending a request again, by forge and kind (primary: GitHub's quota; retry-after: a wait the forge named).", ["forge", "kind"]);
   private readonly rateLimitSeconds = this.counter("ferry_forge_rate_limit_wait_seconds_total", "Seconds forge clients waited for rate limits to lift, by forge and kind.", ["forge", "kind"]);
+  private readonly driftedObjects = this.gauge("ferry_drifted_objects", "Objects drifted from the last release at the last reconcile, by environment and cluster (gone and taken-over objects count, ignored ones do not; 0 once healed).", ["environment", "cluster"]);
+  private readonly reconcileLastSuccess = this.gauge("ferry_reconcile_last_success_timestamp_seconds", "When a reconcile of the environment on the cluster last completed, in Unix seconds.", ["environment", "cluster"]);
+  private readonly catchUpDeploys = this.counter("ferry_reconcile_catch_up_deploys_total", "Deploys a reconcile queued because no webhook was received for the branch head, by environment.", ["environment"]);
   private readonly queueJobs: Gauge<"queue" | "state"> = new Gauge({
     name: "ferry_queue_jobs",
     help: "Jobs in each queue by state (waiting, prioritized, delayed, active, failed), read from Redis at scrape time.",
@@ -177,6 +181,14 @@ export class Metrics {
       this.plans.inc({ environment: plan.environment, cluster: plan.cluster, result });
       this.planDuration.observe({ environment: plan.environment, result }, seconds);
     }
+  }
+
+  /** What a completed reconcile found: its time, the drifted objects (when it looked) and a catch-up deploy. */
+  reconciled(outcome: ReconcileOutcome): void {
+    const labels = { environment: outcome.environment, cluster: outcome.cluster };
+    if (outcome.drifted !== undefined) this.driftedObjects.set(labels, outcome.drifted);
+    if (outcome.state !== "busy") this.reconcileLastSuccess.set(labels, Date.now() / 1000);
+    if (outcome.caughtUp !== undefined) this.catchUpDeploys.inc({ environment: outcome.environment });
   }
 
   /** Sets `ferry_queue_jobs` from Redis; reports no series when Redis does not answer in time (a scrape must not hang on it). */

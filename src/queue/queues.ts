@@ -117,6 +117,16 @@ export class Queues {
   }
 
   /**
+   * Queues a deploy a reconcile asks for, unless a deploy of the same (repository, branch, commit) is
+   * already known (a webhook's, or an earlier reconcile's); true when it queued one.
+   */
+  async enqueueCatchUp(request: DeployRequest): Promise<boolean> {
+    if (await this.deploy.getJob(deployJobId(request))) return false;
+    await this.enqueueDeploy(request);
+    return true;
+  }
+
+  /**
    * Queues a plan once per (change, head commit, environment filter) in {@link DEDUPE_WINDOW_MS}; `trigger` (a comment id)
    * makes a re-plan asked for by a comment command a job of its own.
    */

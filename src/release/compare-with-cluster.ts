@@ -30,6 +30,8 @@ export interface CompareInput extends ReleaseTarget {
   rendered: RenderedObject[];
   /** The inventory, read while the objects are prepared; its outcome counts only once policy allowed them. */
   inventory: Promise<Inventory>;
+  /** Ref keys of objects the caller leaves alone (a heal: ignored and taken-over objects), so their owner is not checked. */
+  leave?: ReadonlySet<string>;
 }
 
 /** An environment's rendered objects set against its inventory and the live cluster. */
@@ -71,7 +73,8 @@ export async function compareWithCluster(input: CompareInput, alsoRead: ObjectRe
 
   const live = await readLiveState(client, [...desired.map((d) => d.ref), ...inventory.objects, ...alsoRead]);
   const self = { repository: input.repository, environment: env.name };
-  await checkOwnership(client, at, self, desired, live);
+  const leave = input.leave ?? new Set<string>();
+  await checkOwnership(client, at, self, desired.filter((d) => !leave.has(d.key)), live);
   const previous = new Map(inventory.objects.map((o) => [refKey(o), o]));
   const changed = desired.filter((d) => {
     const before = previous.get(d.key);

@@ -12,6 +12,16 @@ import { checkDryRun } from "./check-dry-run.js";
 import { compareWithCluster, type ReleaseTarget } from "./compare-with-cluster.js";
 import { ensureNamespace, inNamespace, namespaceRef, VALIDATION_NAMESPACE, validationNamespaceMissing } from "./validation-namespace.js";
 
+/** How {@link ReleaseSession.apply} may be narrowed. */
+export interface ApplyOptions {
+  /**
+   * Ref keys of objects left as they are even when their live version moved (a heal leaves objects
+   * marked `ferry.dev/drift: ignore` and those another inventory took over): neither validated nor
+   * applied, and kept in the inventory with the version it had.
+   */
+  leave?: ReadonlySet<string>;
+}
+
 /** What an apply left to record: the objects the environment now owns, and the release's summary. */
 interface Applied {
   sha: string;
@@ -54,13 +64,18 @@ export class ReleaseSession {
    * its kind does not support dry run (the result lists those as `notDryRun`). The result is
    * recorded by {@link record}; a release that fails part way records its failure itself.
    */
-  async apply(rendered: RenderedObject[], sha: string, actor: string): Promise<ReleaseResult> {
+  async apply(rendered: RenderedObject[], sha: string, actor: string, options: ApplyOptions = {}): Promise<ReleaseResult> {
     const { client, env } = this.target;
     const validationNamespace = this.target.validationNamespace ?? VALIDATION_NAMESPACE;
     const ownNamespace = namespaceRef(env.namespace);
     const validationRef = namespaceRef(validationNamespace);
-    const { at, desired, inventory, live, changed, prunable } = await compareWithCluster({ ...this.target, rendered, inventory: this.inventory }, [ownNamespace, validationRef]);
+    const leave = options.leave ?? new Set<string>();
+    const compared = await compareWithCluster({ ...this.target, rendered, inventory: this.inventory, leave }, [ownNamespace, validationRef]);
+    const { at, desired, inventory, live, prunable } = compared;
+    const changed = compared.changed.filter((d) => !leave.has(d.key));
     const desiredKeys = new Set(desired.map((d) => d.key));
+    // An object left alone keeps the version the inventory had, so the next release still sees it moved.
+    const before = new Map(inventory.objects.map((o) => [refKey(o), o.resourceVersion]));
 
     // Namespaces this release brings into being. The server cannot dry-run an object in a namespace
     // that does not exist, so such objects are validated in Ferry's empty validation namespace instead
@@ -81,7 +96,8 @@ export class ReleaseSession {
     const applied: AppliedObject[] = [];
     const entries = (): InventoryEntry[] => {
       const appliedByKey = new Map(applied.map((a) => [a.key, a]));
-      return desired.map((d) => ({ ...d.ref, hash: d.hash, resourceVersion: appliedByKey.get(d.key)?.resourceVersion ?? live.get(d.key)?.resourceVersion ?? "" }));
+      const version = (d: DesiredObject) => (leave.has(d.key) ? before.get(d.key) : undefined) ?? appliedByKey.get(d.key)?.resourceVersion ?? live.get(d.key)?.resourceVersion ?? "";
+      return desired.map((d) => ({ ...d.ref, hash: d.hash, resourceVersion: version(d) }));
     };
     try {
       if (newNamespaces.has(env.namespace) && !desired.some((d) => d.key === refKey(ownNamespace))) await ensureNamespace(client, env.namespace);
@@ -128,12 +144,15 @@ export class ReleaseSession {
    * Records how the last {@link apply} ended, with the objects it left the environment owning.
    * The objects stay as they are whatever the verdict: applied is applied, healthy or not.
    */
-  async record(result: ReleaseRecord["result"], summary?: string): Promise<void> {
+  async record(result: ReleaseRecord["result"], summary?: string, options: { heal?: boolean } = {}): Promise<void> {
     const applied = this.applied;
     if (!applied) return;
     const inventory = await this.inventory;
-    const release: ReleaseRecord = { sha: applied.sha, time: new Date().toISOString(), actor: applied.actor, result, summary: summary ?? applied.summary };
-    const next: Inventory = { ...inventory, objects: applied.objects, releases: [release, ...inventory.releases] };
+    const release: ReleaseRecord = { sha: applied.sha, time: new Date().toISOString(), actor: applied.actor, result, summary: summary ?? applied.summary, ...(options.heal ? { heal: true } : {}) };
+    // Heals of one release replace each other, so drift healed every interval never pushes releases out of the history.
+    const [newest, ...older] = inventory.releases;
+    const kept = options.heal && newest?.heal && newest.sha === release.sha ? older : inventory.releases;
+    const next: Inventory = { ...inventory, objects: applied.objects, releases: [release, ...kept] };
     await writeInventory(this.target.client, this.at, next);
     this.inventory = Promise.resolve(next);
     this.applied = undefined;

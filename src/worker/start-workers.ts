@@ -11,7 +11,9 @@ import { RELEASE_QUEUE, ROLLOUT_QUEUE, type ReleaseJobData, type RolloutJobData 
 import type { ClusterOutcome } from "../domain/release.js";
 import type { RolloutState } from "../domain/rollout.js";
 import type { CommandRequest, PlanRequest } from "../domain/requests.js";
+import { RECONCILE_QUEUE, type ReconcileJobData } from "../queue/reconcile-request.js";
 import type { RedisClient } from "../queue/redis-connection.js";
+import type { ReconcileOutcome } from "../domain/reconcile.js";
 
 /** The job functions the worker role runs, one per queue. */
 export interface WorkerJobs {
@@ -23,6 +25,8 @@ export interface WorkerJobs {
   release: (data: ReleaseJobData, attempt: Attempt) => Promise<ClusterOutcome["kind"]>;
   /** Runs a plan job; the plan of each environment. */
   plan: (request: PlanRequest, attempt: Attempt) => Promise<EnvironmentPlan[]>;
+  /** Runs a reconcile of one environment on one cluster; what it found. */
+  reconcile: (data: ReconcileJobData, attempt: Attempt) => Promise<ReconcileOutcome>;
   /** Runs a comment-command job. */
   command: (request: CommandRequest, attempt: Attempt) => Promise<unknown>;
 }
@@ -65,6 +69,10 @@ export function startWorkers(options: StartWorkersOptions): { close(): Promise<v
     worker<ReleaseJobData, ClusterOutcome["kind"]>({ queue: RELEASE_QUEUE, run: options.release, context: (r) => ({ rollout: r.rolloutId, cluster: r.cluster }) }, options),
     worker<PlanRequest, EnvironmentPlan[]>(
       { queue: PLAN_QUEUE, run: options.plan, context: (r) => ({ delivery: r.deliveryId, repository: r.repo.fullName, change: r.change, sha: r.headSha }), record: (plans, seconds) => metrics?.planned(plans, seconds) },
+      options,
+    ),
+    worker<ReconcileJobData, ReconcileOutcome>(
+      { queue: RECONCILE_QUEUE, run: options.reconcile, context: (r) => ({ repository: r.repo.fullName, environment: r.environment, cluster: r.cluster }), record: (outcome) => metrics?.reconciled(outcome) },
       options,
     ),
     worker<CommandRequest, unknown>({ queue: COMMAND_QUEUE, run: options.command, context: (r) => ({ delivery: r.deliveryId, repository: r.repo.fullName, change: r.change }) }, options),

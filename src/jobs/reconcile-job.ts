@@ -1,0 +1,155 @@
+import type { Logger } from "pino";
+import type { ReconcileOutcome } from "../domain/reconcile.js";
+import type { RepoRef } from "../domain/repo.js";
+import { summarizeDrift, type ObjectDrift } from "../drift/summarize-drift.js";
+import { isPermanent, permanent } from "../errors.js";
+import type { Forge } from "../forge/types.js";
+import { inventoryLocation, readInventory, type Inventory } from "../kube/inventory.js";
+import type { KubeClient } from "../kube/kube-client.js";
+import { describeRef } from "../kube/object-ref.js";
+import { grantFor } from "../policy/policy.js";
+import { withLock } from "../queue/environment-lock.js";
+import type { ReconcileJobData } from "../queue/reconcile-request.js";
+import { CATCH_UP_ACTOR, catchUp } from "../reconcile/catch-up.js";
+import { findDrift, healable } from "../reconcile/find-drift.js";
+import { healDrift } from "../reconcile/heal-drift.js";
+import { releasedRender } from "../reconcile/released-render.js";
+import { Checkouts } from "../release/checkout.js";
+import { DriftReporter } from "../report/drift-reporter.js";
+import type { HealAnswer } from "../report/drift-status.js";
+import { finalStatusOnce } from "../report/final-status-once.js";
+import { releaseLockKey, type ReleaseDeps } from "./release-deps.js";
+
+/** How a run was asked for: on its schedule, or by `/ferry heal` (heal whatever the mode, no catch-up). */
+export interface ReconcileOptions {
+  /** Heal drift now, whatever the environment's `reconcile.drift` says. */
+  heal?: boolean;
+  /** Who asked for the heal. */
+  actor?: string;
+  /** How long to wait for a release holding the cluster before giving this run up (default 2 s). */
+  lockWaitMs?: number;
+}
+
+/** One reconcile's work, shared by its steps. */
+interface ReconcileContext {
+  data: ReconcileJobData;
+  deps: ReleaseDeps;
+  options: ReconcileOptions;
+  forge: Forge;
+  reporter: DriftReporter;
+  client: KubeClient;
+  checkouts: Checkouts;
+  log: Logger;
+}
+
+/** A run waits this long for a release holding the cluster before leaving it to the next run. */
+const SCHEDULED_LOCK_WAIT_MS = 2_000;
+
+/**
+ * Reconciles one environment on one cluster, under the same (environment, cluster) lock as its
+ * releases: read the inventory → catch up (deploy the branch head when its webhook never came) →
+ * the last release's render → drift, judged object by object → heal (mode `heal`, or `/ferry
+ * heal`) → report the verdict (`ferry/drift/<env>`). When a release holds the cluster, the run is
+ * left to the next one.
+ */
+export async function runReconcileJob(data: ReconcileJobData, deps: ReleaseDeps, options: ReconcileOptions = {}): Promise<ReconcileOutcome> {
+  const log = deps.log.child({ repository: data.repo.fullName, environment: data.environment, cluster: data.cluster });
+  if (!deps.config.clusters.some((c) => c.name === data.cluster)) throw permanent(`cluster "${data.cluster}" is no longer registered with Ferry`);
+  const forge = finalStatusOnce(await deps.forges(data.repo), deps.redis);
+  const ctx: ReconcileContext = { data, deps, options, forge, reporter: new DriftReporter(forge, deps.redis), client: await deps.clusters.client(data.cluster), checkouts: new Checkouts(forge), log };
+  let locked = false;
+  try {
+    const lockOptions = { waitMs: options.lockWaitMs ?? SCHEDULED_LOCK_WAIT_MS, ...(deps.claimMs === undefined ? {} : { ttlMs: deps.claimMs }) };
+    return await withLock(deps.redis, releaseLockKey(data.repo, data.environment, data.cluster), () => ((locked = true), reconcile(ctx)), lockOptions);
+  } catch (error) {
+    if (locked || isPermanent(error)) throw error;
+    log.info("a release holds the cluster: the next reconcile looks at it");
+    return { environment: data.environment, cluster: data.cluster, state: "busy" };
+  } finally {
+    await ctx.checkouts.dispose();
+  }
+}
+
+/** The reconcile under the lock. */
+async function reconcile(ctx: ReconcileContext): Promise<ReconcileOutcome> {
+  const { data, deps, options } = ctx;
+  const outcome: ReconcileOutcome = { environment: data.environment, cluster: data.cluster, state: "checked" };
+  const at = inventoryLocation(data.repo.fullName, data.environment, data.namespace);
+  const inventory = await readInventory(ctx.client, at, data.repo.fullName, data.environment);
+  if (!options.heal) {
+    const caughtUp = await catchUp({ forge: ctx.forge, store: deps.store, queues: deps.queues, repo: data.repo, branch: data.branch, environment: data.environment, inventory });
+    if (caughtUp !== undefined) {
+      ctx.log.info({ sha: caughtUp }, "no webhook was received for the branch head: deploy queued by reconcile");
+      outcome.caughtUp = caughtUp;
+    }
+  }
+  if (data.drift === "ignore" && !options.heal) return outcome;
+  const released = await lastRelease(ctx, inventory);
+  if (released === undefined) return { ...outcome, state: "unreleased" };
+
+  const { env, rendered } = await releasedRender({ ...deps, checkouts: ctx.checkouts, repo: data.repo, environment: data.environment, cluster: data.cluster, namespace: data.namespace, sha: released });
+  const objects = await findDrift({ client: ctx.client, at, namespace: env.namespace, inventory, rendered });
+  let drifted = objects.filter(healable);
+  let healed: string[] | undefined;
+  if (drifted.length > 0 && (options.heal || data.drift === "heal")) {
+    const target = { client: ctx.client, repository: data.repo.fullName, env, grant: grantFor(deps.config, data.repo.fullName, env) };
+    healed = (await healDrift({ target, rendered, sha: released, actor: options.actor ?? CATCH_UP_ACTOR, objects })).map(describeRef);
+    ctx.log.info({ sha: released, healed }, "drift healed");
+    drifted = [];
+  } else if (drifted.length > 0) {
+    ctx.log.info({ sha: released, drifted: drifted.length, summary: summarizeDrift(drifted) }, "drift found");
+  }
+  await report(ctx, released, drifted, healed);
+  return { ...outcome, drifted: drifted.length, ...(healed === undefined ? {} : { healed }) };
+}
+
+/**
+ * The commit the cluster last released, when its newest record is a success (a heal counts); none
+ * while a release of the environment is under way there or the newest release failed: the cluster
+ * then holds what that release left, which its own status reports.
+ */
+async function lastRelease(ctx: ReconcileContext, inventory: Inventory): Promise<string | undefined> {
+  const [newest] = inventory.releases;
+  if (newest?.result !== "success") return undefined;
+  // A release whose worker died mid-wait left its objects applied but not recorded: its retry comes first.
+  const current = await ctx.deps.store.current(ctx.data.repo, ctx.data.environment);
+  const progress = current === undefined ? undefined : await ctx.deps.store.cluster(current, ctx.data.cluster);
+  return progress?.state === "releasing" ? undefined : newest.sha;
+}
+
+/** Keeps the cluster's verdict and reports the environment's. */
+async function report(ctx: ReconcileContext, sha: string, drifted: ObjectDrift[], healed: string[] | undefined): Promise<void> {
+  const now = Date.now();
+  const summary = summarizeDrift(drifted);
+  await ctx.reporter.checked(ctx.data.environment, {
+    cluster: ctx.data.cluster,
+    sha,
+    drifted: drifted.length,
+    ...(summary === undefined ? {} : { summary }),
+    ...(healed === undefined ? {} : { healed: healed.length }),
+    checkedAt: now,
+    // A verdict stands for three intervals (and a minute): a cluster no longer reconciled drops out.
+    until: now + 3 * ctx.data.everyMs + 60_000,
+  });
+}
+
+/**
+ * `/ferry heal [env]` on a change of `branch`: heals, once and whatever their mode, the clusters of
+ * each environment the branch deploys to (or only `environment`), waiting for a release holding one.
+ */
+export async function healBranch(repo: RepoRef, branch: string, environment: string | undefined, actor: string, deps: ReleaseDeps): Promise<HealAnswer[]> {
+  const schedules = (await deps.queues.reconcileSchedules(repo, branch)).filter((s) => environment === undefined || s.environment === environment);
+  const answers: HealAnswer[] = [];
+  for (const data of schedules) {
+    const where = { environment: data.environment, cluster: data.cluster };
+    try {
+      const outcome = await runReconcileJob(data, deps, { heal: true, actor, lockWaitMs: 5 * 60_000 });
+      if (outcome.state === "checked") answers.push({ ...where, restored: outcome.healed ?? [] });
+      else answers.push({ ...where, reason: outcome.state === "busy" ? "a release held the cluster throughout" : "nothing was successfully released there yet" });
+    } catch (error) {
+      if (!isPermanent(error)) throw error;
+      answers.push({ ...where, reason: (error as Error).message.split("\n")[0] ?? "" });
+    }
+  }
+  return answers;
+}

@@ -1,0 +1,54 @@
+import type { Logger } from "pino";
+import { driftMode, type DeclaredEnvironment } from "../config/ferry-config.js";
+import { reconcileInterval } from "../config/reconcile-interval.js";
+import type { ServerConfig } from "../config/server-config.js";
+import type { RepoRef } from "../domain/repo.js";
+import { rolloutWaves } from "../fleet/rollout-waves.js";
+import type { Queues } from "../queue/queues.js";
+import type { ReconcileJobData } from "../queue/reconcile-request.js";
+
+/** What scheduling a branch's reconciles needs. */
+export interface ScheduleReconcilesInput {
+  queues: Queues;
+  config: ServerConfig;
+  log: Logger;
+  repo: RepoRef;
+  branch: string;
+  /** The environments the branch head's `.ferry.yml` deploys from the branch. */
+  environments: DeclaredEnvironment[];
+  /** The names of those whose rollout of the head started (or was already running). */
+  rolledOut: ReadonlySet<string>;
+}
+
+/**
+ * After a deploy of a branch: each (environment, cluster) the head rolls out to is reconciled at
+ * its interval (the scheduler is made, or updated with the head's settings), and every scheduler of
+ * the branch for an environment or cluster the head's `.ferry.yml` no longer targets is removed.
+ * An environment that declares itself but could not start (a selector matching nothing, policy) keeps
+ * its schedulers: its clusters still run what they last released.
+ */
+export async function scheduleReconciles(input: ScheduleReconcilesInput): Promise<void> {
+  const { queues, config, log, repo, branch } = input;
+  const kept = new Set<string>();
+  for (const declared of input.environments) {
+    if (!input.rolledOut.has(declared.name)) {
+      kept.add(declared.name);
+      continue;
+    }
+    const { targets } = rolloutWaves(declared, config);
+    for (const [cluster, env] of targets) {
+      const interval = reconcileInterval(env, config);
+      if (interval.raisedFrom !== undefined) {
+        log.warn({ repository: repo.fullName, environment: env.name, cluster, asked: interval.raisedFrom, floor: config.reconcile.minInterval }, "reconcile.interval is below the server's reconcile.minInterval: raised to it");
+      }
+      const data: ReconcileJobData = { repo, branch, environment: env.name, cluster, namespace: env.namespace, drift: driftMode(env), everyMs: interval.everyMs };
+      await queues.scheduleReconcile(data);
+      kept.add(`${env.name}\n${cluster}`);
+    }
+  }
+  for (const scheduled of await queues.reconcileSchedules(repo, branch)) {
+    if (kept.has(scheduled.environment) || kept.has(`${scheduled.environment}\n${scheduled.cluster}`)) continue;
+    await queues.unscheduleReconcile(repo, scheduled.environment, scheduled.cluster);
+    log.info({ repository: repo.fullName, environment: scheduled.environment, cluster: scheduled.cluster }, "no longer reconciled: the branch head no longer deploys there");
+  }
+}
