@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { FerryError } from "../errors.js";
-import { durationMs, parseFerryConfig, pruneNamespaces, unsupportedDryRun, waitTimeoutMs } from "./ferry-config.js";
+import { driftMode, durationMs, parseFerryConfig, pruneNamespaces, unsupportedDryRun, waitTimeoutMs } from "./ferry-config.js";
+import { reconcileInterval } from "./reconcile-interval.js";
+import { serverConfigSchema } from "./server-config.js";
 import { MAX_CONFIG_BYTES } from "./parse-yaml-config.js";
 
 /** The error lines `parseFerryConfig` throws for `text`; fails when it does not throw a permanent FerryError. */
@@ -642,6 +644,62 @@ helm:
       ".ferry.yml:12:16: environments.1.namespace: must be at most 63 characters",
       ".ferry.yml:17:16: environments.2.namespace: must be a DNS label (lower-case letters, digits, -)",
       ".ferry.yml:23:26: environments.3.helm.valuesFiles.0: must be a relative path inside the chart's directory (no leading /, no ..)",
+    ]);
+  });
+
+  it("reads reconcile settings, defaulting to every 10m reporting drift, and raises an interval below the server's floor", () => {
+    const config = parseFerryConfig(`version: 1
+environments:
+  - name: a
+    branch: main
+    path: x
+    cluster: c
+    namespace: shop
+  - name: b
+    branch: main
+    path: x
+    cluster: c
+    namespace: shop
+    reconcile: {interval: 30s, drift: heal}
+  - name: c
+    branch: main
+    path: x
+    cluster: c
+    namespace: shop
+    reconcile: {interval: 1h, drift: ignore, watch: false}
+`);
+    const [a, b, c] = config.environments;
+    assert.ok(a && b && c);
+    const server = serverConfigSchema.parse({});
+    assert.deepEqual([driftMode(a), driftMode(b), driftMode(c)], ["report", "heal", "ignore"]);
+    assert.deepEqual(reconcileInterval(a, server), { everyMs: 600_000 });
+    assert.deepEqual(reconcileInterval(b, server), { everyMs: 60_000, raisedFrom: "30s" }, "the default floor is 1m");
+    assert.deepEqual(reconcileInterval(c, server), { everyMs: 3_600_000 });
+    const lenient = serverConfigSchema.parse({ reconcile: { minInterval: "1s", defaultInterval: "5m" } });
+    assert.deepEqual(reconcileInterval(a, lenient), { everyMs: 300_000 });
+    assert.deepEqual(reconcileInterval(b, lenient), { everyMs: 30_000 });
+  });
+
+  it("refuses reconcile.watch, which is not built yet, and bad reconcile settings, naming the field", () => {
+    const lines = errorLines(`version: 1
+environments:
+  - name: a
+    branch: main
+    path: x
+    cluster: c
+    namespace: shop
+    reconcile: {watch: true}
+  - name: b
+    branch: main
+    path: x
+    cluster: c
+    namespace: shop
+    reconcile: {interval: 2d, drift: fix}
+`);
+    assert.deepEqual(lines, [
+      ".ferry.yml:8:24: environments.0.reconcile.watch: reconcile.watch is not supported yet: drop it (reconciles run every reconcile.interval)",
+      ".ferry.yml:14:27: environments.1.reconcile.interval: must be a duration such as 30s, 5m or 1h30m",
+      '.ferry.yml:14:38: environments.1.reconcile.drift: Invalid option: expected one of "report"|"heal"|"ignore"',
     ]);
   });
 });

@@ -14,6 +14,8 @@ describe("commentCommandIntent", () => {
       ["/ferry continue production", "continue", "production"],
       ["/ferry abort", "abort", undefined],
       ["/ferry abort eu-west", "abort", "eu-west"],
+      ["/ferry heal", "heal", undefined],
+      ["/ferry heal production", "heal", "production"],
     ];
     for (const [body, command, environment] of cases) {
       assert.deepEqual(read(body), { kind: "command", request: { ...source, command, ...(environment === undefined ? {} : { environment }) } }, body);
@@ -31,13 +33,13 @@ describe("commentCommandIntent", () => {
 
   it("says which /ferry line is not a command", () => {
     for (const line of ["/ferry deploy", "/ferry plan a b", "/ferry continue staging prod", "/ferry  abort", "/ferry aborted", "/ferry", "/ferry Plan"]) {
-      assert.deepEqual(read(`Please:\n${line}\n`), { kind: "ignore", reason: `comment line "${line}" is not a command: /ferry plan|continue|abort [environment]` }, line);
+      assert.deepEqual(read(`Please:\n${line}\n`), { kind: "ignore", reason: `comment line "${line}" is not a command: /ferry plan|continue|abort|heal [environment]` }, line);
     }
   });
 
   it("quotes at most 60 characters of a line that is not a command", () => {
     const intent = read(`/ferry deploy ${"x".repeat(10_000)}`);
-    assert.equal(intent.kind === "ignore" && intent.reason, `comment line "/ferry deploy ${"x".repeat(46)}…" is not a command: /ferry plan|continue|abort [environment]`);
+    assert.equal(intent.kind === "ignore" && intent.reason, `comment line "/ferry deploy ${"x".repeat(46)}…" is not a command: /ferry plan|continue|abort|heal [environment]`);
   });
 
   it("names a command written inside a sentence, a quote or code, which is not one", () => {

@@ -239,10 +239,10 @@ describe("parseGitHubWebhook: issue_comment", () => {
       ["please /ferry plan", "comment holds no /ferry plan command"],
       ["> /ferry continue", "comment holds no /ferry continue command"],
       ["`/ferry abort`", "comment holds no /ferry abort command"],
-      ["/ferry  deploy", 'comment line "/ferry  deploy" is not a command: /ferry plan|continue|abort [environment]'],
-      ["/ferry deploy", 'comment line "/ferry deploy" is not a command: /ferry plan|continue|abort [environment]'],
-      ["/ferry planning", 'comment line "/ferry planning" is not a command: /ferry plan|continue|abort [environment]'],
-      ["/ferry plan staging prod", 'comment line "/ferry plan staging prod" is not a command: /ferry plan|continue|abort [environment]'],
+      ["/ferry  deploy", 'comment line "/ferry  deploy" is not a command: /ferry plan|continue|abort|heal [environment]'],
+      ["/ferry deploy", 'comment line "/ferry deploy" is not a command: /ferry plan|continue|abort|heal [environment]'],
+      ["/ferry planning", 'comment line "/ferry planning" is not a command: /ferry plan|continue|abort|heal [environment]'],
+      ["/ferry plan staging prod", 'comment line "/ferry plan staging prod" is not a command: /ferry plan|continue|abort|heal [environment]'],
     ];
     for (const [body, reason] of reasons) {
       assert.deepEqual(parseGitHubWebhook("issue_comment", "d", comment(body)), { kind: "ignore", reason }, JSON.stringify(body));
