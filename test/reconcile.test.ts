@@ -99,12 +99,20 @@ for (const forge of FORGES) describe(`reconcile and drift (${forge})`, () => {
     const ref = { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web", namespace: repo.namespace } };
     await objects().patch({ ...ref, spec: { replicas: 5 } }, undefined, undefined, "kubectl-edit", undefined, PatchStrategy.MergePatch);
     await waitForDrift(repo, env, "failure", new RegExp(`^1 object drifted: Deployment ${repo.namespace}/web spec\\.replicas 2→5 by kubectl-edit$`));
+    // One issue, with the field, its values, who changed it, and how to heal.
+    await waitUntil(() => `no drift issue; issues ${JSON.stringify(h.forge.issues(repo.fullName))}`, () => h.forge.issues(repo.fullName).some((i) => i.state === "open"), 30_000);
+    const [issue] = h.forge.issues(repo.fullName);
+    assert.equal(issue?.title, `Drift in ${env}`);
+    assert.match(issue?.body ?? "", /\| `Deployment [^`]+\/web` \| `spec\.replicas` \| `2` \| `5` \| `kubectl-edit` \(Update\) \|/);
+    assert.match(issue?.body ?? "", new RegExp(`/ferry heal ${env}`));
 
     h.forge.setAccess(repo.fullName, "lead", "write");
     await h.deliver(h.comment(repo, { number: merge.number } as never, "lead", "/ferry heal"));
     await h.comments(repo, merge.number, /restored 1 object \(`Deployment [^`]+\/web`\)/);
     assert.equal((await deployment(repo))?.spec.replicas, 2, "the heal put Ferry's replicas back");
     await waitForDrift(repo, env, "success", /^(in sync|healed 1 object) \(checked/);
+    await waitUntil("the drift issue was never closed", () => h.forge.issues(repo.fullName).every((i) => i.state === "closed"), 30_000);
+    assert.match(h.forge.issues(repo.fullName)[0]?.comments.at(-1) ?? "", /^Back in sync/);
 
     await objects().patch({ ...ref, spec: { template: { spec: { containers: [{ name: "web", env: [{ name: "FOO", value: "2" }] }] } } } }, undefined, undefined, "kubectl-edit", undefined, PatchStrategy.StrategicMergePatch);
     await waitForDrift(repo, env, "failure", /spec\.template\.spec\.containers\[name=web\]\.env\[name=FOO\]\.value "1"→"2" by kubectl-edit$/);
@@ -116,6 +124,8 @@ for (const forge of FORGES) describe(`reconcile and drift (${forge})`, () => {
     await objects().patch({ ...ref, metadata: { ...ref.metadata, labels: { tier: "by-hand" } } }, undefined, undefined, "kubectl-label", undefined, PatchStrategy.MergePatch);
     await waitForDrift(repo, env, "failure", /metadata\.labels\.tier "web"→"by-hand" by kubectl-label$/);
     assert.equal(await metric("ferry_drifted_objects", env), 1);
+    await waitUntil("the drift issue was never opened again", () => h.forge.issues(repo.fullName).filter((i) => i.state === "open").length === 1, 30_000);
+    assert.equal(h.forge.issues(repo.fullName).filter((i) => i.state === "open").length, 1, "never more than one open drift issue");
   });
 
   test("drift: heal restores edited fields and re-creates deleted objects on its own; report mode reports a deletion", async () => {

@@ -16,6 +16,7 @@ import { healDrift } from "../reconcile/heal-drift.js";
 import { releasedRender } from "../reconcile/released-render.js";
 import { Checkouts } from "../release/checkout.js";
 import { DriftReporter } from "../report/drift-reporter.js";
+import type { DriftedObjectView } from "../report/drift-issue.js";
 import type { HealAnswer } from "../report/drift-status.js";
 import { finalStatusOnce } from "../report/final-status-once.js";
 import { releaseLockKey, type ReleaseDeps } from "./release-deps.js";
@@ -40,6 +41,17 @@ interface ReconcileContext {
   client: KubeClient;
   checkouts: Checkouts;
   log: Logger;
+}
+
+/** Drifted objects a cluster's verdict keeps for the drift issue. */
+const ISSUE_OBJECTS = 50;
+
+/** A drifted object as the drift issue lists it. */
+function objectView({ ref, drift }: ObjectDrift): DriftedObjectView {
+  const object = describeRef(ref);
+  if (drift?.kind === "taken-over") return { object, kind: "taken-over", by: drift.by };
+  if (drift?.kind === "drifted") return { object, kind: "drifted", fields: drift.fields };
+  return { object, kind: "gone" };
 }
 
 /** A run waits this long for a release holding the cluster before leaving it to the next run. */
@@ -121,11 +133,11 @@ async function lastRelease(ctx: ReconcileContext, inventory: Inventory): Promise
 async function report(ctx: ReconcileContext, sha: string, drifted: ObjectDrift[], healed: string[] | undefined): Promise<void> {
   const now = Date.now();
   const summary = summarizeDrift(drifted);
-  await ctx.reporter.checked(ctx.data.environment, {
+  await ctx.reporter.checked(ctx.data.environment, ctx.data.branch, {
     cluster: ctx.data.cluster,
     sha,
     drifted: drifted.length,
-    ...(summary === undefined ? {} : { summary }),
+    ...(summary === undefined ? {} : { summary, objects: drifted.slice(0, ISSUE_OBJECTS).map(objectView) }),
     ...(healed === undefined ? {} : { healed: healed.length }),
     checkedAt: now,
     // A verdict stands for three intervals (and a minute): a cluster no longer reconciled drops out.

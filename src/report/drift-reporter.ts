@@ -1,5 +1,6 @@
 import type { Forge } from "../forge/types.js";
 import type { RedisClient } from "../queue/redis-connection.js";
+import { driftClosedComment, driftIssueBody, driftIssueMarker, driftIssueTitle } from "./drift-issue.js";
 import { driftContext, driftStatus, type ClusterVerdict } from "./drift-status.js";
 
 /** How long an environment's verdicts are kept without any check: 30 days. */
@@ -7,7 +8,8 @@ const VERDICTS_TTL_SECONDS = 30 * 24 * 3600;
 
 /**
  * Everything a reconcile tells the forge about drift: the `ferry/drift/<env>` status on the
- * environment's released commit, worded in `drift-status.ts`. Each cluster's latest verdict is kept
+ * environment's released commit, worded in `drift-status.ts`, and the environment's drift issue
+ * (`drift-issue.ts`). Each cluster's latest verdict is kept
  * in Redis, so a fleet's status covers all its clusters whichever worker checked each. Jobs never
  * post drift statuses themselves.
  */
@@ -18,23 +20,31 @@ export class DriftReporter {
     private readonly redis: RedisClient,
   ) {}
 
-  /** A cluster of `environment` was checked: its verdict is kept, and the environment's status and drift issue follow. */
-  async checked(environment: string, verdict: ClusterVerdict): Promise<void> {
+  /** A cluster of `environment` (deployed from `branch`) was checked: its verdict is kept, and the environment's status and drift issue follow. */
+  async checked(environment: string, branch: string, verdict: ClusterVerdict): Promise<void> {
     const key = this.verdictsKey(environment);
     await this.redis.multi().hset(key, verdict.cluster, JSON.stringify(verdict)).expire(key, VERDICTS_TTL_SECONDS).exec();
     const verdicts = await this.verdicts(environment, verdict.checkedAt);
     const { state, description } = driftStatus(verdicts, verdict);
     await this.forge.setStatus(verdict.sha, { context: driftContext(environment), state, description });
-    await this.driftIssue(environment, verdicts);
+    await this.driftIssue(environment, branch, verdicts, verdict);
   }
 
   /**
-   * The seam for the environment's drift issue (`Drift in <env>`: opened when drift appears, edited as
-   * it changes, closed when back in sync). Forge.ensureIssue/closeIssue are being built apart; until
-   * they exist the status is drift's only report, and this does nothing.
+   * The environment's one drift issue (`Drift in <env>`): opened when drift appears, edited in place as
+   * it changes (the forge leaves an unchanged issue alone), closed with a comment once every cluster is
+   * back in sync. Redis remembers that it is open, so an environment in sync costs no forge call.
    */
-  private async driftIssue(_environment: string, _verdicts: ClusterVerdict[]): Promise<void> {
-    // Wire Forge.ensureIssue / Forge.closeIssue here once the forge has them.
+  private async driftIssue(environment: string, branch: string, verdicts: ClusterVerdict[], latest: ClusterVerdict): Promise<void> {
+    const marker = driftIssueMarker(environment);
+    const openKey = `${this.verdictsKey(environment)}:issue`;
+    if (verdicts.some((v) => v.drifted > 0)) {
+      await this.forge.ensureIssue(marker, driftIssueTitle(environment), driftIssueBody(environment, branch, verdicts, this.forge.maxIssueBodyLength));
+      await this.redis.set(openKey, "1", "EX", VERDICTS_TTL_SECONDS);
+    } else if ((await this.redis.get(openKey)) !== null) {
+      await this.forge.closeIssue(marker, driftClosedComment(latest));
+      await this.redis.del(openKey);
+    }
   }
 
   /** The latest verdict of each cluster still reconciled (a verdict older than its cluster's next due check is dropped). */

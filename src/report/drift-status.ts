@@ -1,5 +1,6 @@
 import type { StatusState } from "../forge/types.js";
 import { clip } from "./clip.js";
+import type { DriftedObjectView } from "./drift-issue.js";
 
 /** The commit status context of an environment's drift. */
 export function driftContext(environment: string): string {
@@ -18,6 +19,8 @@ export interface ClusterVerdict {
   drifted: number;
   /** `summarizeDrift`'s line, while drifted. */
   summary?: string;
+  /** The drifted objects, field by field, for the drift issue (at most a few dozen kept). */
+  objects?: DriftedObjectView[];
   /** Objects a heal restored in this check. */
   healed?: number;
   /** Epoch ms of the check. */
