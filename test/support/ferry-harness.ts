@@ -138,6 +138,9 @@ export class FerryHarness {
 
   /** Opens a change from a new branch off main that writes `files` (null deletes); not yet delivered. */
   async openPullRequest(repo: TestRepo, files: Record<string, string | null>, options: { fromFork?: boolean } = {}): Promise<PullRequest> {
+    // GitHub numbers issues and pull requests from one sequence: skip the numbers Ferry's issues took.
+    const taken = new Set(this.forge.issues(repo.fullName).map((i) => i.number));
+    while (taken.has(repo.nextChange)) repo.nextChange++;
     const number = repo.nextChange++;
     const branch = `feature-${number}`;
     await repo.git.branch(branch, "main");
