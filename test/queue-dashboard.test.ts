@@ -28,7 +28,7 @@ describe("queue dashboard at /admin/queues, with credentials configured", () => 
     const api = await fetch(`${h.url}/admin/queues/api/queues`, { headers: { authorization } });
     assert.equal(api.status, 200);
     const { queues } = (await api.json()) as { queues: Array<{ name: string }> };
-    assert.deepEqual(queues.map((q) => q.name).sort(), ["ferry-command", "ferry-deploy", "ferry-plan", "ferry-release", "ferry-rollout"]);
+    assert.deepEqual(queues.map((q) => q.name).sort(), ["ferry-command", "ferry-deploy", "ferry-plan", "ferry-reconcile", "ferry-release", "ferry-rollout"]);
   });
 });
 

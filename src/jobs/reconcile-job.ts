@@ -72,7 +72,10 @@ export async function runReconcileJob(data: ReconcileJobData, deps: ReleaseDeps,
   let locked = false;
   try {
     const lockOptions = { waitMs: options.lockWaitMs ?? SCHEDULED_LOCK_WAIT_MS, ...(deps.claimMs === undefined ? {} : { ttlMs: deps.claimMs }) };
-    return await withLock(deps.redis, releaseLockKey(data.repo, data.environment, data.cluster), () => ((locked = true), reconcile(ctx)), lockOptions);
+    return await withLock(deps.redis, releaseLockKey(data.repo, data.environment, data.cluster), () => {
+      locked = true;
+      return reconcile(ctx);
+    }, lockOptions);
   } catch (error) {
     if (locked || isPermanent(error)) throw error;
     log.info("a release holds the cluster: the next reconcile looks at it");

@@ -3,6 +3,7 @@ import { driftMode, type DeclaredEnvironment } from "../config/ferry-config.js";
 import { reconcileInterval } from "../config/reconcile-interval.js";
 import type { ServerConfig } from "../config/server-config.js";
 import type { RepoRef } from "../domain/repo.js";
+import { isPermanent } from "../errors.js";
 import { rolloutWaves } from "../fleet/rollout-waves.js";
 import type { Queues } from "../queue/queues.js";
 import type { ReconcileJobData } from "../queue/reconcile-request.js";
@@ -35,7 +36,14 @@ export async function scheduleReconciles(input: ScheduleReconcilesInput): Promis
       kept.add(declared.name);
       continue;
     }
-    const { targets } = rolloutWaves(declared, config);
+    let targets: ReturnType<typeof rolloutWaves>["targets"];
+    try {
+      targets = rolloutWaves(declared, config).targets;
+    } catch (error) {
+      if (!isPermanent(error)) throw error;
+      kept.add(declared.name);
+      continue;
+    }
     for (const [cluster, env] of targets) {
       const interval = reconcileInterval(env, config);
       if (interval.raisedFrom !== undefined) {
