@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { AppsV1Api, KubernetesObjectApi, PatchStrategy } from "@kubernetes/client-node";
+import { AppsV1Api, KubernetesObjectApi, PatchStrategy, type KubeConfig } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import type { SeenStatus } from "./support/forge-doubles/forge-double.js";
 import { configMapYaml, FerryHarness, FORGES, TEST_CLUSTER, type TestRepo } from "./support/ferry-harness.js";
-import { testKubeConfigPath } from "./support/kube.js";
+import { testFleetContexts, testKubeConfigFor, testKubeConfigPath } from "./support/kube.js";
 import { waitUntil } from "./support/wait-until.js";
 
 /** A Deployment `web` (nginx, env FOO, label tier), with `replicas` unless undefined. */
@@ -211,5 +211,46 @@ for (const forge of FORGES) describe(`reconcile and drift (${forge})`, () => {
     const raised = h.logLines.find((l) => l.includes("below the server's reconcile.minInterval") && l.includes('"environment":"floor"'));
     assert.ok(raised, "the raised interval is logged");
     assert.match(raised, /"asked":"1s".*"floor":"2s"/);
+  });
+});
+
+/** Two real API servers of the run's fleet, both in region eu: a fleet environment's drift is reported across them. */
+for (const forge of FORGES) describe(`drift of a fleet (${forge})`, () => {
+  let h: FerryHarness;
+  let clusters: Array<{ name: string; kc: KubeConfig }>;
+  before(async () => {
+    const contexts = testFleetContexts();
+    assert.ok(contexts.length >= 2, `the run's control plane has ${contexts.length} clusters; this suite needs 2 (FERRY_TEST_CLUSTERS=2)`);
+    clusters = contexts.slice(0, 2).map((context, i) => ({ name: `drift-${i}`, context, kc: testKubeConfigFor(context) }));
+    h = await FerryHarness.start(forge, {}, {
+      serverConfig: {
+        clusters: contexts.slice(0, 2).map((context, i) => ({ name: `drift-${i}`, context, kubeconfig: testKubeConfigPath(), labels: { region: "eu" } })),
+        policy: [{ repositories: ["acme/*"], clusters: ["*"], namespaces: ["e2e-*"], clusterScopedKinds: [] }],
+        reconcile: { minInterval: "1s" },
+      },
+    });
+  });
+  after(async () => h.close());
+
+  test("the status fails while any cluster drifted, naming how many and the first; /ferry heal mends that one", async () => {
+    const repo = await h.createRepo({ environments: (namespace) => [{ name: "fleet", branch: "main", path: "deploy", clusters: { matchLabels: { region: "eu" } }, namespace, wait: false, reconcile: { interval: "1s" } }] });
+    const merge = await h.merge(repo, { "deploy/cm.yaml": configMapYaml("flags", { v: "1" }) });
+    await h.deliver(merge.delivery);
+    assert.equal((await h.finalStatus(repo, merge.sha, "ferry/deploy/fleet")).at(-1)?.state, "success");
+    const latest = () => h.statuses(repo).filter((s) => s.context === "ferry/drift/fleet").at(-1);
+    await waitUntil(() => `never in sync on both; latest ${JSON.stringify(latest())}`, () => /^in sync on 2 clusters \(checked/.test(latest()?.description ?? ""), 60_000);
+
+    const [, second] = clusters;
+    assert.ok(second);
+    await KubernetesObjectApi.makeApiClient(second.kc).patch({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "flags", namespace: repo.namespace }, data: { v: "2" } }, undefined, undefined, "kubectl-edit", undefined, PatchStrategy.MergePatch);
+    const drifted = new RegExp(`^1 of 2 clusters drifted; drift-1: 1 object drifted: ConfigMap ${repo.namespace}/flags data\\.v "1"→"2" by kubectl-edit$`);
+    await waitUntil(() => `no fleet drift; latest ${JSON.stringify(latest())}`, () => latest()?.state === "failure" && drifted.test(latest()?.description ?? ""), 60_000);
+
+    h.forge.setAccess(repo.fullName, "lead", "write");
+    await h.deliver(h.comment(repo, { number: merge.number } as never, "lead", "/ferry heal fleet"));
+    const answer = (await h.comments(repo, merge.number, /healed drift/)).find((b) => /healed drift/.test(b)) ?? "";
+    assert.match(answer, /\*\*fleet\*\* on drift-0: in sync, nothing to heal/);
+    assert.match(answer, new RegExp(`\\*\\*fleet\\*\\* on drift-1: restored 1 object \\(\`ConfigMap ${repo.namespace}/flags\`\\)`));
+    await waitUntil(() => `never back in sync; latest ${JSON.stringify(latest())}`, () => latest()?.state === "success" && /^in sync on 2 clusters/.test(latest()?.description ?? ""), 60_000);
   });
 });
