@@ -49,7 +49,16 @@ describe("parseServerConfig", () => {
         { repositories: ["acme/*"], clusters: ["staging"], namespaces: ["shop-*"], clusterScopedKinds: [] },
         { repositories: ["acme/platform"], clusters: ["*"], namespaces: ["*"], clusterScopedKinds: ["Namespace", "CustomResourceDefinition"] },
       ],
+      reconcile: { minInterval: "1m", defaultInterval: "10m" },
     });
+  });
+
+  it("reads the reconcile floor and default, refusing what is not a duration", () => {
+    assert.deepEqual(parseServerConfig("reconcile:\n  minInterval: 5s\n", "ferry.yaml").reconcile, { minInterval: "5s", defaultInterval: "10m" });
+    assert.deepEqual(errorLines("reconcile:\n  minInterval: 0s\n  defaultInterval: soon\n"), [
+      "ferry.yaml:2:16: reconcile.minInterval: must be more than 0s and at most 24h",
+      "ferry.yaml:3:20: reconcile.defaultInterval: must be a duration such as 30s, 5m or 1h30m",
+    ]);
   });
 
   it("refuses a cluster with neither a context nor inCluster", () => {
@@ -194,6 +203,6 @@ describe("loadServerConfig", () => {
   });
 
   it("gives an empty config when there is no file", async () => {
-    assert.deepEqual(await loadServerConfig(undefined), { clusters: [], forkPlans: [], gitlab: { projectSecrets: {} }, policy: [] });
+    assert.deepEqual(await loadServerConfig(undefined), { clusters: [], forkPlans: [], gitlab: { projectSecrets: {} }, policy: [], reconcile: { minInterval: "1m", defaultInterval: "10m" } });
   });
 });
