@@ -1,10 +1,11 @@
 import type { Logger } from "pino";
+import type { Environment } from "../config/ferry-config.js";
 import type { ReconcileOutcome } from "../domain/reconcile.js";
 import type { RepoRef } from "../domain/repo.js";
 import { summarizeDrift, type ObjectDrift } from "../drift/summarize-drift.js";
 import { isPermanent, permanent } from "../errors.js";
 import type { Forge } from "../forge/types.js";
-import { inventoryLocation, readInventory, type Inventory } from "../kube/inventory.js";
+import { inventoryLocation, readInventory, type Inventory, type InventoryLocation } from "../kube/inventory.js";
 import type { KubeClient } from "../kube/kube-client.js";
 import { describeRef } from "../kube/object-ref.js";
 import { grantFor } from "../policy/policy.js";
@@ -15,6 +16,7 @@ import { findDrift, healable } from "../reconcile/find-drift.js";
 import { healDrift } from "../reconcile/heal-drift.js";
 import { releasedRender } from "../reconcile/released-render.js";
 import { Checkouts } from "../release/checkout.js";
+import type { RenderedObject } from "../render/types.js";
 import { DriftReporter } from "../report/drift-reporter.js";
 import type { DriftedObjectView } from "../report/drift-issue.js";
 import type { HealAnswer } from "../report/drift-status.js";
@@ -85,37 +87,56 @@ export async function runReconcileJob(data: ReconcileJobData, deps: ReleaseDeps,
   }
 }
 
-/** The reconcile under the lock. */
+/** The reconcile under the lock: inventory → catch-up → last release → drift → heal → report. */
 async function reconcile(ctx: ReconcileContext): Promise<ReconcileOutcome> {
-  const { data, deps, options } = ctx;
-  const outcome: ReconcileOutcome = { environment: data.environment, cluster: data.cluster, state: "checked" };
+  const { data, options } = ctx;
   const at = inventoryLocation(data.repo.fullName, data.environment, data.namespace);
   const inventory = await readInventory(ctx.client, at, data.repo.fullName, data.environment);
-  if (!options.heal) {
-    const caughtUp = await catchUp({ forge: ctx.forge, store: deps.store, queues: deps.queues, repo: data.repo, branch: data.branch, environment: data.environment, inventory });
-    if (caughtUp !== undefined) {
-      ctx.log.info({ sha: caughtUp }, "no webhook was received for the branch head: deploy queued by reconcile");
-      outcome.caughtUp = caughtUp;
-    }
-  }
+  const caughtUp = options.heal ? undefined : await catchUpStep(ctx, inventory);
+  const outcome: ReconcileOutcome = { environment: data.environment, cluster: data.cluster, state: "checked", ...(caughtUp === undefined ? {} : { caughtUp }) };
   if (data.drift === "ignore" && !options.heal) return outcome;
   const released = await lastRelease(ctx, inventory);
   if (released === undefined) return { ...outcome, state: "unreleased" };
+  const check = await driftStep(ctx, at, inventory, released);
+  const drifted = check.objects.filter(healable);
+  const healed = drifted.length > 0 && (options.heal || data.drift === "heal") ? await healStep(ctx, check, released) : undefined;
+  const left = healed === undefined ? drifted : [];
+  await report(ctx, released, left, healed);
+  return { ...outcome, drifted: left.length, ...(healed === undefined ? {} : { healed }) };
+}
 
-  const { env, rendered } = await releasedRender({ ...deps, checkouts: ctx.checkouts, repo: data.repo, environment: data.environment, cluster: data.cluster, namespace: data.namespace, sha: released });
+/** A lost webhook caught up: the branch head's deploy queued, when it was due. */
+async function catchUpStep(ctx: ReconcileContext, inventory: Inventory): Promise<string | undefined> {
+  const { data, deps } = ctx;
+  const caughtUp = await catchUp({ forge: ctx.forge, store: deps.store, queues: deps.queues, repo: data.repo, branch: data.branch, environment: data.environment, inventory });
+  if (caughtUp !== undefined) ctx.log.info({ sha: caughtUp }, "no webhook was received for the branch head: deploy queued by reconcile");
+  return caughtUp;
+}
+
+/** The last release's environment, render, and how each of its objects stands. */
+interface DriftCheck {
+  env: Environment;
+  rendered: RenderedObject[];
+  objects: ObjectDrift[];
+}
+
+/** Drift against the release of `sha`: its render (stored, or rendered again), judged object by object. */
+async function driftStep(ctx: ReconcileContext, at: InventoryLocation, inventory: Inventory, sha: string): Promise<DriftCheck> {
+  const { data, deps } = ctx;
+  const { env, rendered } = await releasedRender({ ...deps, checkouts: ctx.checkouts, repo: data.repo, environment: data.environment, cluster: data.cluster, namespace: data.namespace, sha });
   const objects = await findDrift({ client: ctx.client, at, namespace: env.namespace, inventory, rendered });
-  let drifted = objects.filter(healable);
-  let healed: string[] | undefined;
-  if (drifted.length > 0 && (options.heal || data.drift === "heal")) {
-    const target = { client: ctx.client, repository: data.repo.fullName, env, grant: grantFor(deps.config, data.repo.fullName, env) };
-    healed = (await healDrift({ target, rendered, sha: released, actor: options.actor ?? CATCH_UP_ACTOR, objects })).map(describeRef);
-    ctx.log.info({ sha: released, healed }, "drift healed");
-    drifted = [];
-  } else if (drifted.length > 0) {
-    ctx.log.info({ sha: released, drifted: drifted.length, summary: summarizeDrift(drifted) }, "drift found");
-  }
-  await report(ctx, released, drifted, healed);
-  return { ...outcome, drifted: drifted.length, ...(healed === undefined ? {} : { healed }) };
+  const drifted = objects.filter(healable);
+  if (drifted.length > 0) ctx.log.info({ sha, drifted: drifted.length, summary: summarizeDrift(drifted) }, "drift found");
+  return { env, rendered, objects };
+}
+
+/** Heals the drift found: the objects restored, by description. */
+async function healStep(ctx: ReconcileContext, check: DriftCheck, sha: string): Promise<string[]> {
+  const { data, deps } = ctx;
+  const target = { client: ctx.client, repository: data.repo.fullName, env: check.env, grant: grantFor(deps.config, data.repo.fullName, check.env) };
+  const healed = (await healDrift({ target, rendered: check.rendered, sha, actor: ctx.options.actor ?? CATCH_UP_ACTOR, objects: check.objects })).map(describeRef);
+  ctx.log.info({ sha, healed }, "drift healed");
+  return healed;
 }
 
 /**
