@@ -123,7 +123,8 @@ for (const forge of FORGES) describe(`reconcile and drift (${forge})`, () => {
 
     await objects().patch({ ...ref, metadata: { ...ref.metadata, labels: { tier: "by-hand" } } }, undefined, undefined, "kubectl-label", undefined, PatchStrategy.MergePatch);
     await waitForDrift(repo, env, "failure", /metadata\.labels\.tier "web"→"by-hand" by kubectl-label$/);
-    assert.equal(await metric("ferry_drifted_objects", env), 1);
+    // The gauge is set once the run that posted the status has completed.
+    await waitUntil("ferry_drifted_objects never said 1", async () => (await metric("ferry_drifted_objects", env)) === 1, 30_000);
     await waitUntil("the drift issue was never opened again", () => h.forge.issues(repo.fullName).filter((i) => i.state === "open").length === 1, 30_000);
     assert.equal(h.forge.issues(repo.fullName).filter((i) => i.state === "open").length, 1, "never more than one open drift issue");
   });
