@@ -157,7 +157,7 @@ async function lastRelease(ctx: ReconcileContext, inventory: Inventory): Promise
 async function report(ctx: ReconcileContext, sha: string, drifted: ObjectDrift[], healed: string[] | undefined): Promise<void> {
   const now = Date.now();
   const summary = summarizeDrift(drifted);
-  await ctx.reporter.checked(ctx.data.environment, ctx.data.branch, {
+  const { issueError } = await ctx.reporter.checked(ctx.data.environment, ctx.data.branch, {
     cluster: ctx.data.cluster,
     sha,
     drifted: drifted.length,
@@ -167,6 +167,7 @@ async function report(ctx: ReconcileContext, sha: string, drifted: ObjectDrift[]
     // A verdict stands for three intervals (and a minute): a cluster no longer reconciled drops out.
     until: now + 3 * ctx.data.everyMs + 60_000,
   });
+  if (issueError !== undefined) ctx.log.warn({ reason: issueError }, "the drift issue could not be kept up to date");
 }
 
 /**

@@ -1,3 +1,4 @@
+import { isPermanent } from "../errors.js";
 import type { Forge } from "../forge/types.js";
 import type { RedisClient } from "../queue/redis-connection.js";
 import { driftClosedComment, driftIssueBody, driftIssueMarker, driftIssueTitle } from "./drift-issue.js";
@@ -20,14 +21,26 @@ export class DriftReporter {
     private readonly redis: RedisClient,
   ) {}
 
-  /** A cluster of `environment` (deployed from `branch`) was checked: its verdict is kept, and the environment's status and drift issue follow. */
-  async checked(environment: string, branch: string, verdict: ClusterVerdict): Promise<void> {
+  /**
+   * A cluster of `environment` (deployed from `branch`) was checked: its verdict is kept, and the
+   * environment's status and drift issue follow; says why the issue could not be kept when the forge
+   * refused it for good.
+   */
+  async checked(environment: string, branch: string, verdict: ClusterVerdict): Promise<{ issueError?: string }> {
     const key = this.verdictsKey(environment);
     await this.redis.multi().hset(key, verdict.cluster, JSON.stringify(verdict)).expire(key, VERDICTS_TTL_SECONDS).exec();
     const verdicts = await this.verdicts(environment, verdict.checkedAt);
     const { state, description } = driftStatus(verdicts, verdict);
     await this.forge.setStatus(verdict.sha, { context: driftContext(environment), state, description });
-    await this.driftIssue(environment, branch, verdicts, verdict);
+    try {
+      await this.driftIssue(environment, branch, verdicts, verdict);
+      return {};
+    } catch (error) {
+      // A forge refusing issues for good (the app lacks issues: write, Issues turned off) must not fail
+      // every reconcile: the status is posted, and the caller logs why the issue is not.
+      if (!isPermanent(error)) throw error;
+      return { issueError: (error as Error).message };
+    }
   }
 
   /**
