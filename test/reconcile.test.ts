@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { AppsV1Api, KubernetesObjectApi, PatchStrategy, type KubeConfig } from "@kubernetes/client-node";
+import { Queue } from "bullmq";
+import { Redis } from "ioredis";
 import { stringify } from "yaml";
+import type { ReconcileJobData } from "../src/queue/reconcile-request.js";
 import type { SeenStatus } from "./support/forge-doubles/forge-double.js";
 import { configMapYaml, FerryHarness, FORGES, TEST_CLUSTER, type TestRepo } from "./support/ferry-harness.js";
 import { testFleetContexts, testKubeConfigFor, testKubeConfigPath } from "./support/kube.js";
@@ -198,6 +201,25 @@ for (const forge of FORGES) describe(`reconcile and drift (${forge})`, () => {
       assert.equal((await configMap(repo, "flags"))?.v, "3", "the newest commit stays on the cluster");
     });
     assert.ok(driftStatuses(repo, env, newer.sha).length > 0, "drift is reported on the newest release");
+  });
+
+  test("a deploy schedules a reconcile per environment and cluster, and the next deploy removes those the head no longer targets", async () => {
+    const repo = await h.createRepo({
+      environments: (namespace) => ["keep", "drop"].map((name) => ({ name, branch: "main", path: "deploy", cluster: TEST_CLUSTER, namespace: `${namespace}-${name}`, wait: false, reconcile: { interval: "1s" } })),
+    });
+    await deploy(repo, "keep", { "deploy/cm.yaml": configMapYaml("flags", { v: "1" }) });
+    const redis = new Redis(h.redisUrl, { maxRetriesPerRequest: null });
+    const queue = new Queue<ReconcileJobData>("ferry-reconcile", { connection: redis });
+    try {
+      const scheduled = async () => (await queue.getJobSchedulers(0, -1)).map((s) => s.template?.data).filter((d) => d?.repo.fullName === repo.fullName);
+      assert.deepEqual((await scheduled()).map((d) => [d?.environment, d?.cluster, d?.everyMs]).sort(), [["drop", TEST_CLUSTER, 2000], ["keep", TEST_CLUSTER, 2000]]);
+      const config = stringify({ version: 1, environments: [{ name: "keep", branch: "main", path: "deploy", cluster: TEST_CLUSTER, namespace: `${repo.namespace}-keep`, wait: false, reconcile: { interval: "1s", drift: "heal" } }] });
+      await deploy(repo, "keep", { ".ferry.yml": config, "deploy/cm.yaml": configMapYaml("flags", { v: "2" }) });
+      assert.deepEqual((await scheduled()).map((d) => [d?.environment, d?.drift]), [["keep", "heal"]], "drop's scheduler is gone; keep's carries the head's settings");
+    } finally {
+      await queue.close();
+      redis.disconnect();
+    }
   });
 
   test("reconcile.watch is refused with a clear error, and an interval below the server's floor is raised to it", async () => {
