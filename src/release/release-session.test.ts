@@ -68,5 +68,12 @@ describe("releaseEnvironment against a real kube-apiserver", () => {
     const next = await release(namespace, configMaps("blue"), "two");
     assert.deepEqual(next.configured.map((r) => r.name), ["b"]);
     assert.equal(await color("b"), "blue");
+    // An object another inventory took over is left to it: the heal neither applies it nor refuses for it.
+    const elsewhere = { metadata: { annotations: { "ferry.dev/inventory": "elsewhere/ferry-other" } }, data: { color: "red" } };
+    await client.call("PATCH", `/api/v1/namespaces/${namespace}/configmaps/b?fieldManager=kubectl-edit`, elsewhere, "application/merge-patch+json");
+    await edit("a");
+    const third = await heal();
+    assert.deepEqual(third.result.configured.map((r) => r.name), ["a"]);
+    assert.equal(await color("b"), "red");
   });
 });
