@@ -16,7 +16,10 @@ export interface ReconcileInterval {
  * it rather than refused: the floor is the operator's (what their API servers bear) and may change
  * without every repository's `.ferry.yml` having to follow; the caller logs that it was raised.
  */
-export function reconcileInterval(env: Pick<Environment, "reconcile">, server: Pick<ServerConfig, "reconcile">): ReconcileInterval {
+export function reconcileInterval(
+  env: Pick<Environment, "reconcile">,
+  server: Pick<ServerConfig, "reconcile">,
+): ReconcileInterval {
   const asked = env.reconcile?.interval ?? server.reconcile?.defaultInterval ?? DEFAULT_RECONCILE_INTERVAL;
   const floor = durationMs(server.reconcile?.minInterval ?? "1m");
   const everyMs = durationMs(asked);

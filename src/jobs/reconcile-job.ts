@@ -66,18 +66,40 @@ const SCHEDULED_LOCK_WAIT_MS = 2_000;
  * heal`) → report the verdict (`ferry/drift/<env>`). When a release holds the cluster, the run is
  * left to the next one.
  */
-export async function runReconcileJob(data: ReconcileJobData, deps: ReleaseDeps, options: ReconcileOptions = {}): Promise<ReconcileOutcome> {
+export async function runReconcileJob(
+  data: ReconcileJobData,
+  deps: ReleaseDeps,
+  options: ReconcileOptions = {},
+): Promise<ReconcileOutcome> {
   const log = deps.log.child({ repository: data.repo.fullName, environment: data.environment, cluster: data.cluster });
-  if (!deps.config.clusters.some((c) => c.name === data.cluster)) throw permanent(`cluster "${data.cluster}" is no longer registered with Ferry`);
+  if (!deps.config.clusters.some((c) => c.name === data.cluster))
+    throw permanent(`cluster "${data.cluster}" is no longer registered with Ferry`);
   const forge = finalStatusOnce(await deps.forges(data.repo), deps.redis);
-  const ctx: ReconcileContext = { data, deps, options, forge, reporter: new DriftReporter(forge, deps.redis), client: await deps.clusters.client(data.cluster), checkouts: new Checkouts(forge), log };
+  const ctx: ReconcileContext = {
+    data,
+    deps,
+    options,
+    forge,
+    reporter: new DriftReporter(forge, deps.redis),
+    client: await deps.clusters.client(data.cluster),
+    checkouts: new Checkouts(forge),
+    log,
+  };
   let locked = false;
   try {
-    const lockOptions = { waitMs: options.lockWaitMs ?? SCHEDULED_LOCK_WAIT_MS, ...(deps.claimMs === undefined ? {} : { ttlMs: deps.claimMs }) };
-    return await withLock(deps.redis, releaseLockKey(data.repo, data.environment, data.cluster), () => {
-      locked = true;
-      return reconcile(ctx);
-    }, lockOptions);
+    const lockOptions = {
+      waitMs: options.lockWaitMs ?? SCHEDULED_LOCK_WAIT_MS,
+      ...(deps.claimMs === undefined ? {} : { ttlMs: deps.claimMs }),
+    };
+    return await withLock(
+      deps.redis,
+      releaseLockKey(data.repo, data.environment, data.cluster),
+      () => {
+        locked = true;
+        return reconcile(ctx);
+      },
+      lockOptions,
+    );
   } catch (error) {
     if (locked || isPermanent(error)) throw error;
     log.info("a release holds the cluster: the next reconcile looks at it");
@@ -93,13 +115,19 @@ async function reconcile(ctx: ReconcileContext): Promise<ReconcileOutcome> {
   const at = inventoryLocation(data.repo.fullName, data.environment, data.namespace);
   const inventory = await readInventory(ctx.client, at, data.repo.fullName, data.environment);
   const caughtUp = options.heal ? undefined : await catchUpStep(ctx, inventory);
-  const outcome: ReconcileOutcome = { environment: data.environment, cluster: data.cluster, state: "checked", ...(caughtUp === undefined ? {} : { caughtUp }) };
+  const outcome: ReconcileOutcome = {
+    environment: data.environment,
+    cluster: data.cluster,
+    state: "checked",
+    ...(caughtUp === undefined ? {} : { caughtUp }),
+  };
   if (data.drift === "ignore" && !options.heal) return outcome;
   const released = await lastRelease(ctx, inventory);
   if (released === undefined) return { ...outcome, state: "unreleased" };
   const check = await driftStep(ctx, at, inventory, released);
   const drifted = check.objects.filter(healable);
-  const healed = drifted.length > 0 && (options.heal || data.drift === "heal") ? await healStep(ctx, check, released) : undefined;
+  const healed =
+    drifted.length > 0 && (options.heal || data.drift === "heal") ? await healStep(ctx, check, released) : undefined;
   const left = healed === undefined ? drifted : [];
   await report(ctx, released, left, healed);
   return { ...outcome, drifted: left.length, ...(healed === undefined ? {} : { healed }) };
@@ -108,8 +136,17 @@ async function reconcile(ctx: ReconcileContext): Promise<ReconcileOutcome> {
 /** A lost webhook caught up: the branch head's deploy queued, when it was due. */
 async function catchUpStep(ctx: ReconcileContext, inventory: Inventory): Promise<string | undefined> {
   const { data, deps } = ctx;
-  const caughtUp = await catchUp({ forge: ctx.forge, store: deps.store, queues: deps.queues, repo: data.repo, branch: data.branch, environment: data.environment, inventory });
-  if (caughtUp !== undefined) ctx.log.info({ sha: caughtUp }, "no webhook was received for the branch head: deploy queued by reconcile");
+  const caughtUp = await catchUp({
+    forge: ctx.forge,
+    store: deps.store,
+    queues: deps.queues,
+    repo: data.repo,
+    branch: data.branch,
+    environment: data.environment,
+    inventory,
+  });
+  if (caughtUp !== undefined)
+    ctx.log.info({ sha: caughtUp }, "no webhook was received for the branch head: deploy queued by reconcile");
   return caughtUp;
 }
 
@@ -121,20 +158,47 @@ interface DriftCheck {
 }
 
 /** Drift against the release of `sha`: its render (stored, or rendered again), judged object by object. */
-async function driftStep(ctx: ReconcileContext, at: InventoryLocation, inventory: Inventory, sha: string): Promise<DriftCheck> {
+async function driftStep(
+  ctx: ReconcileContext,
+  at: InventoryLocation,
+  inventory: Inventory,
+  sha: string,
+): Promise<DriftCheck> {
   const { data, deps } = ctx;
-  const { env, rendered } = await releasedRender({ ...deps, checkouts: ctx.checkouts, repo: data.repo, environment: data.environment, cluster: data.cluster, namespace: data.namespace, sha });
+  const { env, rendered } = await releasedRender({
+    ...deps,
+    checkouts: ctx.checkouts,
+    repo: data.repo,
+    environment: data.environment,
+    cluster: data.cluster,
+    namespace: data.namespace,
+    sha,
+  });
   const objects = await findDrift({ client: ctx.client, at, namespace: env.namespace, inventory, rendered });
   const drifted = objects.filter(healable);
-  if (drifted.length > 0) ctx.log.info({ sha, drifted: drifted.length, summary: summarizeDrift(drifted) }, "drift found");
+  if (drifted.length > 0)
+    ctx.log.info({ sha, drifted: drifted.length, summary: summarizeDrift(drifted) }, "drift found");
   return { env, rendered, objects };
 }
 
 /** Heals the drift found: the objects restored, by description. */
 async function healStep(ctx: ReconcileContext, check: DriftCheck, sha: string): Promise<string[]> {
   const { data, deps } = ctx;
-  const target = { client: ctx.client, repository: data.repo.fullName, env: check.env, grant: grantFor(deps.config, data.repo.fullName, check.env) };
-  const healed = (await healDrift({ target, rendered: check.rendered, sha, actor: ctx.options.actor ?? CATCH_UP_ACTOR, objects: check.objects })).map(describeRef);
+  const target = {
+    client: ctx.client,
+    repository: data.repo.fullName,
+    env: check.env,
+    grant: grantFor(deps.config, data.repo.fullName, check.env),
+  };
+  const healed = (
+    await healDrift({
+      target,
+      rendered: check.rendered,
+      sha,
+      actor: ctx.options.actor ?? CATCH_UP_ACTOR,
+      objects: check.objects,
+    })
+  ).map(describeRef);
   ctx.log.info({ sha, healed }, "drift healed");
   return healed;
 }
@@ -154,7 +218,12 @@ async function lastRelease(ctx: ReconcileContext, inventory: Inventory): Promise
 }
 
 /** Keeps the cluster's verdict and reports the environment's. */
-async function report(ctx: ReconcileContext, sha: string, drifted: ObjectDrift[], healed: string[] | undefined): Promise<void> {
+async function report(
+  ctx: ReconcileContext,
+  sha: string,
+  drifted: ObjectDrift[],
+  healed: string[] | undefined,
+): Promise<void> {
   const now = Date.now();
   const summary = summarizeDrift(drifted);
   const { issueError } = await ctx.reporter.checked(ctx.data.environment, ctx.data.branch, {
@@ -174,15 +243,30 @@ async function report(ctx: ReconcileContext, sha: string, drifted: ObjectDrift[]
  * `/ferry heal [env]` on a change of `branch`: heals, once and whatever their mode, the clusters of
  * each environment the branch deploys to (or only `environment`), waiting for a release holding one.
  */
-export async function healBranch(repo: RepoRef, branch: string, environment: string | undefined, actor: string, deps: ReleaseDeps): Promise<HealAnswer[]> {
-  const schedules = (await deps.queues.reconcileSchedules(repo, branch)).filter((s) => environment === undefined || s.environment === environment);
+export async function healBranch(
+  repo: RepoRef,
+  branch: string,
+  environment: string | undefined,
+  actor: string,
+  deps: ReleaseDeps,
+): Promise<HealAnswer[]> {
+  const schedules = (await deps.queues.reconcileSchedules(repo, branch)).filter(
+    (s) => environment === undefined || s.environment === environment,
+  );
   const answers: HealAnswer[] = [];
   for (const data of schedules) {
     const where = { environment: data.environment, cluster: data.cluster };
     try {
       const outcome = await runReconcileJob(data, deps, { heal: true, actor, lockWaitMs: 5 * 60_000 });
       if (outcome.state === "checked") answers.push({ ...where, restored: outcome.healed ?? [] });
-      else answers.push({ ...where, reason: outcome.state === "busy" ? "a release held the cluster throughout" : "nothing was successfully released there yet" });
+      else
+        answers.push({
+          ...where,
+          reason:
+            outcome.state === "busy"
+              ? "a release held the cluster throughout"
+              : "nothing was successfully released there yet",
+        });
     } catch (error) {
       if (!isPermanent(error)) throw error;
       answers.push({ ...where, reason: (error as Error).message.split("\n")[0] ?? "" });

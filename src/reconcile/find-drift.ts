@@ -32,7 +32,10 @@ export async function findDrift(input: FindDriftInput): Promise<ObjectDrift[]> {
   const extra = input.inventory.objects.filter((o) => !desiredKeys.has(refKey(o)));
   const live = await readLiveObjects(client, [...desired.map((d) => d.ref), ...extra]);
   return [
-    ...desired.map((d) => ({ ref: d.ref, drift: detectDrift(d.object, live.get(d.key) as KubeObject | undefined, { inventory: at.id }) })),
+    ...desired.map((d) => ({
+      ref: d.ref,
+      drift: detectDrift(d.object, live.get(d.key) as KubeObject | undefined, { inventory: at.id }),
+    })),
     ...extra.map((ref) => ({ ref, drift: live.has(refKey(ref)) ? undefined : ({ kind: "gone" } as const) })),
   ];
 }

@@ -25,7 +25,11 @@ export interface HealInput {
  * nothing to prune). Recorded as a heal of that commit. Returns the objects it restored.
  */
 export async function healDrift(input: HealInput): Promise<ObjectRef[]> {
-  const leave = new Set(input.objects.filter((o) => o.drift?.kind === "ignored" || o.drift?.kind === "taken-over").map((o) => refKey(o.ref)));
+  const leave = new Set(
+    input.objects
+      .filter((o) => o.drift?.kind === "ignored" || o.drift?.kind === "taken-over")
+      .map((o) => refKey(o.ref)),
+  );
   const session = new ReleaseSession(input.target);
   const result = await session.apply(input.rendered, input.sha, input.actor, { leave });
   const restored = [...result.created, ...result.configured];

@@ -27,7 +27,9 @@ export interface ReleasedRenderInput {
  * rollout store for 30 days, or once that expired the commit rendered again as its `.ferry.yml`
  * declares the environment (the renderers are deterministic, so it is the same render).
  */
-export async function releasedRender(input: ReleasedRenderInput): Promise<{ env: Environment; rendered: RenderedObject[] }> {
+export async function releasedRender(
+  input: ReleasedRenderInput,
+): Promise<{ env: Environment; rendered: RenderedObject[] }> {
   const id = await input.store.idOf(input.repo, input.environment, input.sha);
   if (id !== undefined) {
     const stored = await storedRender(input, id).catch(() => undefined);
@@ -36,7 +38,10 @@ export async function releasedRender(input: ReleasedRenderInput): Promise<{ env:
   return renderAt(input);
 }
 
-async function storedRender(input: ReleasedRenderInput, id: string): Promise<{ env: Environment; rendered: RenderedObject[] }> {
+async function storedRender(
+  input: ReleasedRenderInput,
+  id: string,
+): Promise<{ env: Environment; rendered: RenderedObject[] }> {
   const clusterConfig = input.config.clusters.find((c) => c.name === input.cluster);
   if (!clusterConfig) throw permanent(`cluster "${input.cluster}" is no longer registered with Ferry`);
   const env = { ...environmentFor(await input.store.declared(id), clusterConfig), namespace: input.namespace };

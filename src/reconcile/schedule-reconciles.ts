@@ -47,9 +47,26 @@ export async function scheduleReconciles(input: ScheduleReconcilesInput): Promis
     for (const [cluster, env] of targets) {
       const interval = reconcileInterval(env, config);
       if (interval.raisedFrom !== undefined) {
-        log.warn({ repository: repo.fullName, environment: env.name, cluster, asked: interval.raisedFrom, floor: config.reconcile.minInterval }, "reconcile.interval is below the server's reconcile.minInterval: raised to it");
+        log.warn(
+          {
+            repository: repo.fullName,
+            environment: env.name,
+            cluster,
+            asked: interval.raisedFrom,
+            floor: config.reconcile.minInterval,
+          },
+          "reconcile.interval is below the server's reconcile.minInterval: raised to it",
+        );
       }
-      const data: ReconcileJobData = { repo, branch, environment: env.name, cluster, namespace: env.namespace, drift: driftMode(env), everyMs: interval.everyMs };
+      const data: ReconcileJobData = {
+        repo,
+        branch,
+        environment: env.name,
+        cluster,
+        namespace: env.namespace,
+        drift: driftMode(env),
+        everyMs: interval.everyMs,
+      };
       await queues.scheduleReconcile(data);
       kept.add(`${env.name}\n${cluster}`);
     }
@@ -57,6 +74,9 @@ export async function scheduleReconciles(input: ScheduleReconcilesInput): Promis
   for (const scheduled of await queues.reconcileSchedules(repo, branch)) {
     if (kept.has(scheduled.environment) || kept.has(`${scheduled.environment}\n${scheduled.cluster}`)) continue;
     await queues.unscheduleReconcile(repo, scheduled.environment, scheduled.cluster);
-    log.info({ repository: repo.fullName, environment: scheduled.environment, cluster: scheduled.cluster }, "no longer reconciled: the branch head no longer deploys there");
+    log.info(
+      { repository: repo.fullName, environment: scheduled.environment, cluster: scheduled.cluster },
+      "no longer reconciled: the branch head no longer deploys there",
+    );
   }
 }

@@ -39,8 +39,14 @@ function rows(view: DriftedObjectView): string[] {
   if (view.kind === "gone") return [`| ${object} | *deleted* | | | | |`];
   if (view.kind === "taken-over") return [`| ${object} | *taken over by ${cell(view.by)}* | | | | |`];
   const fields = view.fields ?? [];
-  const listed = fields.slice(0, MAX_FIELDS).map((f) => `| ${object} | ${cell(f.path)} | ${cell(f.desired)} | ${f.live === undefined ? "*removed*" : cell(f.live)} | ${f.manager === undefined ? "" : `${cell(f.manager)}${f.operation ? ` (${f.operation})` : ""}`} | ${f.time ?? ""} |`);
-  if (fields.length > MAX_FIELDS) listed.push(`| ${object} | *and ${fields.length - MAX_FIELDS} more fields* | | | | |`);
+  const listed = fields
+    .slice(0, MAX_FIELDS)
+    .map(
+      (f) =>
+        `| ${object} | ${cell(f.path)} | ${cell(f.desired)} | ${f.live === undefined ? "*removed*" : cell(f.live)} | ${f.manager === undefined ? "" : `${cell(f.manager)}${f.operation ? ` (${f.operation})` : ""}`} | ${f.time ?? ""} |`,
+    );
+  if (fields.length > MAX_FIELDS)
+    listed.push(`| ${object} | *and ${fields.length - MAX_FIELDS} more fields* | | | | |`);
   return listed;
 }
 
@@ -57,15 +63,25 @@ export function driftIssueBody(environment: string, branch: string, verdicts: Cl
     "",
   ];
   for (const v of drifted) {
-    lines.push(`#### ${v.cluster} · released \`${short(v.sha)}\` · ${v.drifted} ${v.drifted === 1 ? "object" : "objects"} drifted`, "");
+    lines.push(
+      `#### ${v.cluster} · released \`${short(v.sha)}\` · ${v.drifted} ${v.drifted === 1 ? "object" : "objects"} drifted`,
+      "",
+    );
     lines.push("| object | field | applied | live | changed by | when |", "| --- | --- | --- | --- | --- | --- |");
     const objects = v.objects ?? [];
     for (const view of objects.slice(0, MAX_OBJECTS)) lines.push(...rows(view));
-    if (v.drifted > Math.min(objects.length, MAX_OBJECTS)) lines.push(`| *and ${v.drifted - Math.min(objects.length, MAX_OBJECTS)} more objects* | | | | | |`);
+    if (v.drifted > Math.min(objects.length, MAX_OBJECTS))
+      lines.push(`| *and ${v.drifted - Math.min(objects.length, MAX_OBJECTS)} more objects* | | | | | |`);
     lines.push("");
   }
   lines.push(
-    "**To heal**: merge a change to `" + branch + "` that sets these fields as you want them, or comment `/ferry heal " + environment + "` on a pull request into `" + branch + "` (write access) to put back what the last release applied.",
+    "**To heal**: merge a change to `" +
+      branch +
+      "` that sets these fields as you want them, or comment `/ferry heal " +
+      environment +
+      "` on a pull request into `" +
+      branch +
+      "` (write access) to put back what the last release applied.",
     "Objects annotated `ferry.dev/drift: ignore` are never reported. This issue is edited as the drift changes and closed once the environment is back in sync.",
   );
   return clip(lines.join("\n"), max);
@@ -73,6 +89,9 @@ export function driftIssueBody(environment: string, branch: string, verdicts: Cl
 
 /** The comment closing the drift issue. */
 export function driftClosedComment(latest: ClusterVerdict): string {
-  const how = latest.healed !== undefined && latest.healed > 0 ? `healed ${latest.healed} ${latest.healed === 1 ? "object" : "objects"} on ${latest.cluster}; ` : "";
+  const how =
+    latest.healed !== undefined && latest.healed > 0
+      ? `healed ${latest.healed} ${latest.healed === 1 ? "object" : "objects"} on ${latest.cluster}; `
+      : "";
   return `Back in sync: ${how}every cluster holds what its last release applied (checked ${new Date(latest.checkedAt).toISOString().slice(0, 16).replace("T", " ")} UTC).`;
 }

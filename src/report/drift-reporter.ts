@@ -28,7 +28,11 @@ export class DriftReporter {
    */
   async checked(environment: string, branch: string, verdict: ClusterVerdict): Promise<{ issueError?: string }> {
     const key = this.verdictsKey(environment);
-    await this.redis.multi().hset(key, verdict.cluster, JSON.stringify(verdict)).expire(key, VERDICTS_TTL_SECONDS).exec();
+    await this.redis
+      .multi()
+      .hset(key, verdict.cluster, JSON.stringify(verdict))
+      .expire(key, VERDICTS_TTL_SECONDS)
+      .exec();
     const verdicts = await this.verdicts(environment, verdict.checkedAt);
     const { state, description } = driftStatus(verdicts, verdict);
     await this.forge.setStatus(verdict.sha, { context: driftContext(environment), state, description });
@@ -48,11 +52,20 @@ export class DriftReporter {
    * it changes (the forge leaves an unchanged issue alone), closed with a comment once every cluster is
    * back in sync. Redis remembers that it is open, so an environment in sync costs no forge call.
    */
-  private async driftIssue(environment: string, branch: string, verdicts: ClusterVerdict[], latest: ClusterVerdict): Promise<void> {
+  private async driftIssue(
+    environment: string,
+    branch: string,
+    verdicts: ClusterVerdict[],
+    latest: ClusterVerdict,
+  ): Promise<void> {
     const marker = driftIssueMarker(environment);
     const openKey = `${this.verdictsKey(environment)}:issue`;
     if (verdicts.some((v) => v.drifted > 0)) {
-      await this.forge.ensureIssue(marker, driftIssueTitle(environment), driftIssueBody(environment, branch, verdicts, this.forge.maxIssueBodyLength));
+      await this.forge.ensureIssue(
+        marker,
+        driftIssueTitle(environment),
+        driftIssueBody(environment, branch, verdicts, this.forge.maxIssueBodyLength),
+      );
       await this.redis.set(openKey, "1", "EX", VERDICTS_TTL_SECONDS);
     } else if ((await this.redis.get(openKey)) !== null) {
       await this.forge.closeIssue(marker, driftClosedComment(latest));
@@ -63,7 +76,10 @@ export class DriftReporter {
   /** The latest verdict of each cluster still reconciled (a verdict older than its cluster's next due check is dropped). */
   private async verdicts(environment: string, now: number): Promise<ClusterVerdict[]> {
     const key = this.verdictsKey(environment);
-    const all = Object.entries(await this.redis.hgetall(key)).map(([cluster, json]) => ({ cluster, verdict: JSON.parse(json) as ClusterVerdict }));
+    const all = Object.entries(await this.redis.hgetall(key)).map(([cluster, json]) => ({
+      cluster,
+      verdict: JSON.parse(json) as ClusterVerdict,
+    }));
     const stale = all.filter((v) => v.verdict.until < now).map((v) => v.cluster);
     if (stale.length > 0) await this.redis.hdel(key, ...stale);
     return all.filter((v) => v.verdict.until >= now).map((v) => v.verdict);

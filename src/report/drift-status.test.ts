@@ -3,25 +3,45 @@ import { describe, it } from "node:test";
 import { driftStatus, healAnswer, type ClusterVerdict } from "./drift-status.js";
 
 const at = Date.UTC(2026, 11, 6, 12, 4, 30);
-const verdict = (cluster: string, extra: Partial<ClusterVerdict> = {}): ClusterVerdict => ({ cluster, sha: "a".repeat(40), drifted: 0, checkedAt: at, until: at + 60_000, ...extra });
+const verdict = (cluster: string, extra: Partial<ClusterVerdict> = {}): ClusterVerdict => ({
+  cluster,
+  sha: "a".repeat(40),
+  drifted: 0,
+  checkedAt: at,
+  until: at + 60_000,
+  ...extra,
+});
 const line = "1 object drifted: Deployment shop/web spec.replicas 3→5 by kubectl-edit";
 
 describe("driftStatus", () => {
   it("words one cluster: in sync with the time checked, healed, or the drift's own line", () => {
-    assert.deepEqual(driftStatus([verdict("eu")], verdict("eu")), { state: "success", description: "in sync (checked 12:04 UTC)" });
+    assert.deepEqual(driftStatus([verdict("eu")], verdict("eu")), {
+      state: "success",
+      description: "in sync (checked 12:04 UTC)",
+    });
     const healed = verdict("eu", { healed: 2 });
-    assert.deepEqual(driftStatus([healed], healed), { state: "success", description: "healed 2 objects (checked 12:04 UTC)" });
+    assert.deepEqual(driftStatus([healed], healed), {
+      state: "success",
+      description: "healed 2 objects (checked 12:04 UTC)",
+    });
     const drifted = verdict("eu", { drifted: 1, summary: line });
     assert.deepEqual(driftStatus([drifted], drifted), { state: "failure", description: line });
   });
 
   it("fails a fleet while any cluster drifted, naming how many and the first, within 140 characters", () => {
-    const verdicts = [verdict("us"), verdict("eu-2", { drifted: 1, summary: line }), verdict("eu-1", { drifted: 3, summary: `3 objects drifted: ${"ConfigMap shop/x".repeat(10)}` })];
+    const verdicts = [
+      verdict("us"),
+      verdict("eu-2", { drifted: 1, summary: line }),
+      verdict("eu-1", { drifted: 3, summary: `3 objects drifted: ${"ConfigMap shop/x".repeat(10)}` }),
+    ];
     const status = driftStatus(verdicts, verdict("us"));
     assert.equal(status.state, "failure");
     assert.match(status.description, /^2 of 3 clusters drifted; eu-1: 3 objects drifted: ConfigMap/);
     assert.ok(status.description.length <= 140);
-    assert.deepEqual(driftStatus([verdict("us"), verdict("eu")], verdict("eu")), { state: "success", description: "in sync on 2 clusters (checked 12:04 UTC)" });
+    assert.deepEqual(driftStatus([verdict("us"), verdict("eu")], verdict("eu")), {
+      state: "success",
+      description: "in sync on 2 clusters (checked 12:04 UTC)",
+    });
   });
 });
 

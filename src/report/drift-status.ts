@@ -45,19 +45,31 @@ function plural(n: number, one: string, many: string): string {
  * else success `in sync (checked 12:04 UTC)`, or `healed 2 objects (checked 12:04 UTC)` when this
  * check healed. `latest` is the verdict just reached; the time shown is its check's.
  */
-export function driftStatus(verdicts: ClusterVerdict[], latest: ClusterVerdict): { state: StatusState; description: string } {
+export function driftStatus(
+  verdicts: ClusterVerdict[],
+  latest: ClusterVerdict,
+): { state: StatusState; description: string } {
   const drifted = verdicts.filter((v) => v.drifted > 0).sort((a, b) => a.cluster.localeCompare(b.cluster));
   const checked = `(checked ${clock(latest.checkedAt)})`;
   const first = drifted[0];
   if (first) {
     const line = first.summary ?? `${plural(first.drifted, "object", "objects")} drifted`;
     if (verdicts.length === 1) return { state: "failure", description: clip(line, STATUS_LENGTH) };
-    return { state: "failure", description: clip(`${drifted.length} of ${verdicts.length} clusters drifted; ${first.cluster}: ${line}`, STATUS_LENGTH) };
+    return {
+      state: "failure",
+      description: clip(
+        `${drifted.length} of ${verdicts.length} clusters drifted; ${first.cluster}: ${line}`,
+        STATUS_LENGTH,
+      ),
+    };
   }
   const where = verdicts.length > 1 ? ` on ${plural(verdicts.length, "cluster", "clusters")}` : "";
   if (latest.healed !== undefined && latest.healed > 0) {
     const on = verdicts.length > 1 ? ` on ${latest.cluster}` : "";
-    return { state: "success", description: clip(`healed ${plural(latest.healed, "object", "objects")}${on} ${checked}`, STATUS_LENGTH) };
+    return {
+      state: "success",
+      description: clip(`healed ${plural(latest.healed, "object", "objects")}${on} ${checked}`, STATUS_LENGTH),
+    };
   }
   return { state: "success", description: `in sync${where} ${checked}` };
 }
@@ -77,7 +89,10 @@ export function healAnswer(user: string, answers: HealAnswer[]): string {
     const where = `**${a.environment}** on ${a.cluster}`;
     if (a.restored === undefined) return `- ${where}: not healed: ${a.reason ?? "unknown"}`;
     if (a.restored.length === 0) return `- ${where}: in sync, nothing to heal`;
-    const listed = a.restored.slice(0, 10).map((r) => `\`${r}\``).join(", ");
+    const listed = a.restored
+      .slice(0, 10)
+      .map((r) => `\`${r}\``)
+      .join(", ");
     return `- ${where}: restored ${plural(a.restored.length, "object", "objects")} (${listed}${a.restored.length > 10 ? ", …" : ""})`;
   });
   return [`@${user} healed drift, re-applying what the last release applied:`, "", ...lines].join("\n");
