@@ -191,10 +191,21 @@ for (const forge of FORGES)
         "failure",
         /spec\.template\.spec\.containers\[name=web\]\.env\[name=FOO\]\.value "1"→"2" by kubectl-edit$/,
       );
-      // A merge that sets the field ends the drift: Ferry owns it again, with Git's value.
+      // The drift issue opens again; a change opened before it would race it for GitHub's shared numbers.
+      await waitUntil(
+        "the drift issue never opened again",
+        () => h.forge.issues(repo.fullName).some((i) => i.state === "open"),
+        30_000,
+      );
+      // A merge that sets the field ends the drift (and closes the issue): Ferry owns it again, with Git's value.
       await deploy(repo, env, { "deploy/web.yaml": deploymentYaml({ replicas: 2, foo: "3" }) });
       await waitForDrift(repo, env, "success", /^in sync/);
       assert.equal((await deployment(repo))?.spec.template.spec.containers[0]?.env?.[0]?.value, "3");
+      await waitUntil(
+        "the merge never closed the drift issue",
+        () => h.forge.issues(repo.fullName).every((i) => i.state === "closed"),
+        30_000,
+      );
 
       await objects().patch(
         { ...ref, metadata: { ...ref.metadata, labels: { tier: "by-hand" } } },
@@ -281,14 +292,12 @@ for (const forge of FORGES)
       });
       await waitForDrift(repo, env, "success", /^in sync/);
       // As an HPA does: the scale subresource, by a manager of its own, on a Deployment Ferry applied without replicas.
-      await h.kc
-        .makeApiClient(AppsV1Api)
-        .replaceNamespacedDeploymentScale({
-          name: "web",
-          namespace: repo.namespace,
-          fieldManager: "autoscaler",
-          body: { metadata: { name: "web", namespace: repo.namespace }, spec: { replicas: 3 } },
-        });
+      await h.kc.makeApiClient(AppsV1Api).replaceNamespacedDeploymentScale({
+        name: "web",
+        namespace: repo.namespace,
+        fieldManager: "autoscaler",
+        body: { metadata: { name: "web", namespace: repo.namespace }, spec: { replicas: 3 } },
+      });
       await objects().patch(
         {
           apiVersion: "v1",
@@ -450,14 +459,12 @@ for (const forge of FORGES)
         {},
         {
           serverConfig: {
-            clusters: contexts
-              .slice(0, 2)
-              .map((context, i) => ({
-                name: `drift-${i}`,
-                context,
-                kubeconfig: testKubeConfigPath(),
-                labels: { region: "eu" },
-              })),
+            clusters: contexts.slice(0, 2).map((context, i) => ({
+              name: `drift-${i}`,
+              context,
+              kubeconfig: testKubeConfigPath(),
+              labels: { region: "eu" },
+            })),
             policy: [{ repositories: ["acme/*"], clusters: ["*"], namespaces: ["e2e-*"], clusterScopedKinds: [] }],
             reconcile: { minInterval: "1s" },
           },
