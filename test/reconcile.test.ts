@@ -330,6 +330,21 @@ for (const forge of FORGES)
       assert.equal((await deployment(repo))?.spec.replicas, 3, "the autoscaler's replicas stay");
     });
 
+    test("drift found re-plans the open changes into the branch, so their plans describe the cluster as it is", async () => {
+      const env = "replan";
+      const repo = await reconciledRepo(env);
+      const merged = await h.merge(repo, { "deploy/settings.yaml": configMapYaml("settings", { v: "one" }) });
+      await h.deliver(merged.delivery);
+      await h.finalStatus(repo, merged.sha, `ferry/deploy/${env}`);
+      const pr = await h.openPullRequest(repo, { "deploy/settings.yaml": configMapYaml("settings", { v: "two" }) });
+      await h.deliver(pr.delivery);
+      await h.comments(repo, pr.number, /- {2}v: one\n\+ {2}v: two/, 60_000);
+
+      const ref = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "settings", namespace: repo.namespace } };
+      await objects().patch({ ...ref, data: { v: "nine" } }, undefined, undefined, "kubectl-edit", undefined, PatchStrategy.MergePatch);
+      await h.comments(repo, pr.number, /- {2}v: nine\n\+ {2}v: two/, 60_000);
+    });
+
     test("a merge whose webhook never came is deployed by the next reconcile, saying so", async () => {
       const env = "lost";
       const repo = await reconciledRepo(env);

@@ -130,7 +130,38 @@ async function reconcile(ctx: ReconcileContext): Promise<ReconcileOutcome> {
     drifted.length > 0 && (options.heal || data.drift === "heal") ? await healStep(ctx, check, released) : undefined;
   const left = healed === undefined ? drifted : [];
   await report(ctx, released, left, healed);
+  await replanStep(ctx, left, healed);
   return { ...outcome, drifted: left.length, ...(healed === undefined ? {} : { healed }) };
+}
+
+/**
+ * The cluster moved under the open changes' plans (drift found, or healed away): re-plan the open
+ * changes into the branch, once per new verdict, not on every run while the same drift stays. Like
+ * every re-plan it is decoration: a forge that cannot list the changes only costs a log line.
+ */
+async function replanStep(ctx: ReconcileContext, left: ObjectDrift[], healed: string[] | undefined): Promise<void> {
+  const { data, deps } = ctx;
+  const verdict = healed !== undefined ? `healed ${healed.join(", ")}` : (summarizeDrift(left) ?? "");
+  const key = `ferry:drift-replanned:${data.repo.forge}:${data.repo.fullName}:${data.environment}:${data.cluster}`;
+  const before = await deps.redis.getset(key, verdict);
+  await deps.redis.expire(key, 30 * 24 * 3600);
+  if (verdict === "" || before === verdict) return;
+  try {
+    const open = await ctx.forge.openChanges(data.branch);
+    await deps.queues.refreshPlans(
+      open.map((change) => ({
+        repo: data.repo,
+        change: change.number,
+        headSha: change.headSha,
+        baseBranch: data.branch,
+        actor: change.author,
+        deliveryId: `drift-${data.environment}-${data.cluster}`,
+        fromFork: change.fromFork,
+      })),
+    );
+  } catch (error) {
+    ctx.log.warn({ err: error }, "could not re-plan the open changes after drift");
+  }
 }
 
 /** A lost webhook caught up: the branch head's deploy queued, when it was due. */
