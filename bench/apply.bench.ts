@@ -22,7 +22,12 @@ async function writeManifests(dir: string, changed: boolean): Promise<void> {
   for (let file = 0; file < 10; file++) {
     const docs = Array.from({ length: OBJECTS / 10 }, (_, i) => {
       const n = file * (OBJECTS / 10) + i;
-      return stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: `cm-${n}`, labels: { app: "bench", shard: String(file) } }, data: { index: String(n), color: changed && n === 500 ? "green" : "blue", payload: "x".repeat(200) } });
+      return stringify({
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: `cm-${n}`, labels: { app: "bench", shard: String(file) } },
+        data: { index: String(n), color: changed && n === 500 ? "green" : "blue", payload: "x".repeat(200) },
+      });
     });
     await writeFile(join(dir, `objects-${file}.yaml`), docs.join("---\n"));
   }
@@ -55,15 +60,34 @@ export async function run(context: BenchContext): Promise<BenchCase[]> {
     return seconds(start);
   };
   const kubectl = (dir: string, namespace: string) => {
-    execFileSync(context.kubectl, ["--kubeconfig", context.kubeconfig, "create", "namespace", namespace], { stdio: "ignore" });
+    execFileSync(context.kubectl, ["--kubeconfig", context.kubeconfig, "create", "namespace", namespace], {
+      stdio: "ignore",
+    });
     return kubectlApply(dir, namespace);
   };
   const kubectlApply = (dir: string, namespace: string) => {
     const start = process.hrtime.bigint();
-    execFileSync(context.kubectl, ["--kubeconfig", context.kubeconfig, "apply", "--server-side", "--field-manager=kubectl-bench", "-n", namespace, "-f", join(dir, "deploy")], { stdio: "ignore" });
+    execFileSync(
+      context.kubectl,
+      [
+        "--kubeconfig",
+        context.kubeconfig,
+        "apply",
+        "--server-side",
+        "--field-manager=kubectl-bench",
+        "-n",
+        namespace,
+        "-f",
+        join(dir, "deploy"),
+      ],
+      { stdio: "ignore" },
+    );
     return seconds(start);
   };
-  const ferryNew: number[] = [], kubectlNew: number[] = [], ferryOne: number[] = [], kubectlAll: number[] = [];
+  const ferryNew: number[] = [],
+    kubectlNew: number[] = [],
+    ferryOne: number[] = [],
+    kubectlAll: number[] = [];
   try {
     for (let i = 0; i < RUNS; i++) {
       // Alternate who goes first, so neither always meets a warmer server.
@@ -83,6 +107,12 @@ export async function run(context: BenchContext): Promise<BenchCase[]> {
   const ms = (values: number[]) => values.map((v) => v * 1000);
   return [
     benchCase(`apply-${OBJECTS}-new`, "ms", ms(ferryNew), "kubectl apply --server-side", ms(kubectlNew)),
-    benchCase(`apply-${OBJECTS}-one-changed`, "ms", ms(ferryOne), "kubectl apply --server-side (whole set)", ms(kubectlAll)),
+    benchCase(
+      `apply-${OBJECTS}-one-changed`,
+      "ms",
+      ms(ferryOne),
+      "kubectl apply --server-side (whole set)",
+      ms(kubectlAll),
+    ),
   ];
 }

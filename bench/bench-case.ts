@@ -30,9 +30,22 @@ export function median(values: number[]): number {
 }
 
 /** A case from the median of Ferry's runs and of the baseline's, rounded for reading. */
-export function benchCase(name: string, unit: string, values: number[], baseline: string, baselineValues: number[]): BenchCase {
+export function benchCase(
+  name: string,
+  unit: string,
+  values: number[],
+  baseline: string,
+  baselineValues: number[],
+): BenchCase {
   const value = median(values);
   const baselineValue = median(baselineValues);
   const round = (n: number) => Math.round(n * 100) / 100;
-  return { name, value: round(value), unit, baseline, baseline_value: round(baselineValue), ratio: Math.round((value / baselineValue) * 1000) / 1000 };
+  return {
+    name,
+    value: round(value),
+    unit,
+    baseline,
+    baseline_value: round(baselineValue),
+    ratio: Math.round((value / baselineValue) * 1000) / 1000,
+  };
 }

@@ -47,14 +47,30 @@ async function writeKubeconfigs(context: BenchContext, dir: string, count: numbe
     const cluster = base.clusters.find((c) => c.name === ctx?.context.cluster);
     const user = base.users.find((u) => u.name === ctx?.context.user);
     const file = join(dir, `edge-${n}.yaml`);
-    await writeFile(file, stringify({ apiVersion: "v1", kind: "Config", clusters: [cluster], users: [user], contexts: [{ name: "edge", context: ctx?.context }], "current-context": "edge" }));
+    await writeFile(
+      file,
+      stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [cluster],
+        users: [user],
+        contexts: [{ name: "edge", context: ctx?.context }],
+        "current-context": "edge",
+      }),
+    );
     files.push(file);
   }
   return files;
 }
 
 /** Merges `files` and returns the milliseconds from delivering the webhook to the final status. */
-async function timedMerge(h: FerryHarness, repo: Awaited<ReturnType<FerryHarness["createRepo"]>>, files: Record<string, string>, timeoutMs: number, url = h.url): Promise<number> {
+async function timedMerge(
+  h: FerryHarness,
+  repo: Awaited<ReturnType<FerryHarness["createRepo"]>>,
+  files: Record<string, string>,
+  timeoutMs: number,
+  url = h.url,
+): Promise<number> {
   const merge = await h.merge(repo, files);
   const start = performance.now();
   await h.forge.deliver(url, merge.delivery, randomUUID());
@@ -64,21 +80,57 @@ async function timedMerge(h: FerryHarness, repo: Awaited<ReturnType<FerryHarness
   return took;
 }
 
-const objects = (v: string) => Object.fromEntries(Array.from({ length: OBJECTS }, (_, i) => [`deploy/cm-${i}.yaml`, configMapYaml(`cm-${i}`, { v, pad: "x".repeat(200) })]));
+const objects = (v: string) =>
+  Object.fromEntries(
+    Array.from({ length: OBJECTS }, (_, i) => [
+      `deploy/cm-${i}.yaml`,
+      configMapYaml(`cm-${i}`, { v, pad: "x".repeat(200) }),
+    ]),
+  );
 
 async function tenClusters(context: BenchContext): Promise<BenchCase> {
-  const clusters = context.contexts.map((ctx, i) => ({ name: `c${i}`, context: ctx, kubeconfig: context.kubeconfig, labels: { fleet: "bench" } }));
-  const h = await FerryHarness.start("github", {}, { logLevel: "warn", concurrency: CONCURRENCY, serverConfig: { clusters, policy: [{ repositories: ["acme/*"], clusters: ["*"], namespaces: ["e2e-*"] }] } });
+  const clusters = context.contexts.map((ctx, i) => ({
+    name: `c${i}`,
+    context: ctx,
+    kubeconfig: context.kubeconfig,
+    labels: { fleet: "bench" },
+  }));
+  const h = await FerryHarness.start(
+    "github",
+    {},
+    {
+      logLevel: "warn",
+      concurrency: CONCURRENCY,
+      serverConfig: { clusters, policy: [{ repositories: ["acme/*"], clusters: ["*"], namespaces: ["e2e-*"] }] },
+    },
+  );
   try {
     const fleet: number[] = [];
     const single: number[] = [];
     for (let run = 0; run < RUNS; run++) {
-      const one = await h.createRepo({ environments: (namespace) => [{ name: "production", branch: "main", path: "deploy", cluster: "c0", namespace, wait: false }] });
+      const one = await h.createRepo({
+        environments: (namespace) => [
+          { name: "production", branch: "main", path: "deploy", cluster: "c0", namespace, wait: false },
+        ],
+      });
       single.push(await timedMerge(h, one, objects(String(run)), 120_000));
-      const ten = await h.createRepo({ environments: (namespace) => [{ name: "production", branch: "main", path: "deploy", clusters: { matchLabels: { fleet: "bench" } }, namespace, wait: false }] });
+      const ten = await h.createRepo({
+        environments: (namespace) => [
+          {
+            name: "production",
+            branch: "main",
+            path: "deploy",
+            clusters: { matchLabels: { fleet: "bench" } },
+            namespace,
+            wait: false,
+          },
+        ],
+      });
       fleet.push(await timedMerge(h, ten, objects(String(run)), 120_000));
     }
-    console.log(`  fleet-10 runs ${fleet.map(Math.round).join(", ")} ms; one cluster ${single.map(Math.round).join(", ")} ms`);
+    console.log(
+      `  fleet-10 runs ${fleet.map(Math.round).join(", ")} ms; one cluster ${single.map(Math.round).join(", ")} ms`,
+    );
     return benchCase("fleet-10-clusters", "ms", fleet, "the same release to one cluster", single);
   } finally {
     await h.close();
@@ -98,9 +150,19 @@ async function plainLoop(files: string[], prefix: string): Promise<number> {
         const client = KubeClient.fromConnection(found.connection);
         clients.push(client);
         const ns = `${prefix}-edge-${n}`;
-        await client.call("PATCH", `/api/v1/namespaces/${ns}?fieldManager=bench&force=true`, { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } }, "application/apply-patch+yaml");
+        await client.call(
+          "PATCH",
+          `/api/v1/namespaces/${ns}?fieldManager=bench&force=true`,
+          { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } },
+          "application/apply-patch+yaml",
+        );
         const cm = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "site", namespace: ns }, data: { v: "1" } };
-        await client.call("PATCH", `/api/v1/namespaces/${ns}/configmaps/site?fieldManager=bench&force=true`, cm, "application/apply-patch+yaml");
+        await client.call(
+          "PATCH",
+          `/api/v1/namespaces/${ns}/configmaps/site?fieldManager=bench&force=true`,
+          cm,
+          "application/apply-patch+yaml",
+        );
       }),
     ),
   );
@@ -111,10 +173,23 @@ async function plainLoop(files: string[], prefix: string): Promise<number> {
 
 async function schedule(context: BenchContext): Promise<BenchCase[]> {
   const files = await writeKubeconfigs(context, join(context.workDir, "fleet-kubeconfigs"), SCHEDULE_CLUSTERS);
-  const clusters = files.map((file, n) => ({ name: `edge-${n}`, context: "edge", kubeconfig: file, labels: { ring: n < 10 ? "canary" : "main", half: n % 2 === 0 ? "a" : "b" } }));
+  const clusters = files.map((file, n) => ({
+    name: `edge-${n}`,
+    context: "edge",
+    kubeconfig: file,
+    labels: { ring: n < 10 ? "canary" : "main", half: n % 2 === 0 ? "a" : "b" },
+  }));
   // Web and worker each in a process of their own, as an install that scales them apart runs them,
   // so each one's peak memory is its own; the harness holds Redis and the forge's simulator.
-  const h = await FerryHarness.start("github", {}, { roles: { web: false, worker: false }, logLevel: "warn", serverConfig: { clusters, policy: [{ repositories: ["acme/*"], clusters: ["*"], namespaces: ["e2e-*"] }] } });
+  const h = await FerryHarness.start(
+    "github",
+    {},
+    {
+      roles: { web: false, worker: false },
+      logLevel: "warn",
+      serverConfig: { clusters, policy: [{ repositories: ["acme/*"], clusters: ["*"], namespaces: ["e2e-*"] }] },
+    },
+  );
   const processes: FerryProcess[] = [];
   try {
     const env: NodeJS.ProcessEnv = { FERRY_CONCURRENCY: String(CONCURRENCY) };
@@ -139,21 +214,55 @@ async function schedule(context: BenchContext): Promise<BenchCase[]> {
             namespace: `e2e-f${run}-\${cluster.name}`,
             clusters: { matchExpressions: [{ key: "ring", operator: "Exists" }] },
             wait: false,
-            rollout: { waves: [{ name: "canary", clusters: { matchLabels: { ring: "canary" } } }, { name: "half", clusters: { matchLabels: { half: "a" } } }, { name: "rest" }] },
+            rollout: {
+              waves: [
+                { name: "canary", clusters: { matchLabels: { ring: "canary" } } },
+                { name: "half", clusters: { matchLabels: { half: "a" } } },
+                { name: "rest" },
+              ],
+            },
           },
         ],
       });
-      ferry.push(await timedMerge(h, repo, { "deploy/site.yaml": configMapYaml("site", { v: "1" }) }, 3_600_000, web.url));
+      ferry.push(
+        await timedMerge(h, repo, { "deploy/site.yaml": configMapYaml("site", { v: "1" }) }, 3_600_000, web.url),
+      );
       redis.push(((await usedMemory(h)) - redisBefore) / SCHEDULE_CLUSTERS);
     }
     const peak = { web: await web.peakRss(), worker: await worker.peakRss() };
     const mib = (b: number) => b / 2 ** 20;
-    console.log(`  fleet-${SCHEDULE_CLUSTERS}: ferry ${ferry.map(Math.round).join(", ")} ms; loop ${loop.map(Math.round).join(", ")} ms; peak rss web ${Math.round(mib(peak.web))} MiB, worker ${Math.round(mib(peak.worker))} MiB; redis ${redis.map(Math.round).join(", ")} B per cluster`);
+    console.log(
+      `  fleet-${SCHEDULE_CLUSTERS}: ferry ${ferry.map(Math.round).join(", ")} ms; loop ${loop.map(Math.round).join(", ")} ms; peak rss web ${Math.round(mib(peak.web))} MiB, worker ${Math.round(mib(peak.worker))} MiB; redis ${redis.map(Math.round).join(", ")} B per cluster`,
+    );
     return [
-      benchCase(`fleet-${SCHEDULE_CLUSTERS}-schedule`, "ms", ferry, "a plain loop of namespace + server-side apply per cluster, same concurrency", loop),
-      benchCase(`fleet-${SCHEDULE_CLUSTERS}-web-peak-rss`, "MiB", [mib(peak.web)], "the web process, started and idle", [mib(idle.web)]),
-      benchCase(`fleet-${SCHEDULE_CLUSTERS}-worker-peak-rss`, "MiB", [mib(peak.worker)], "the worker process, started and idle", [mib(idle.worker)]),
-      benchCase(`fleet-${SCHEDULE_CLUSTERS}-redis-bytes-per-cluster`, "B", redis, "one ConfigMap's manifest, as rendered", [Buffer.byteLength(configMapYaml("site", { v: "1" }))]),
+      benchCase(
+        `fleet-${SCHEDULE_CLUSTERS}-schedule`,
+        "ms",
+        ferry,
+        "a plain loop of namespace + server-side apply per cluster, same concurrency",
+        loop,
+      ),
+      benchCase(
+        `fleet-${SCHEDULE_CLUSTERS}-web-peak-rss`,
+        "MiB",
+        [mib(peak.web)],
+        "the web process, started and idle",
+        [mib(idle.web)],
+      ),
+      benchCase(
+        `fleet-${SCHEDULE_CLUSTERS}-worker-peak-rss`,
+        "MiB",
+        [mib(peak.worker)],
+        "the worker process, started and idle",
+        [mib(idle.worker)],
+      ),
+      benchCase(
+        `fleet-${SCHEDULE_CLUSTERS}-redis-bytes-per-cluster`,
+        "B",
+        redis,
+        "one ConfigMap's manifest, as rendered",
+        [Buffer.byteLength(configMapYaml("site", { v: "1" }))],
+      ),
     ];
   } finally {
     for (const p of processes) await p.stop();
@@ -178,4 +287,3 @@ export async function run(context: BenchContext): Promise<BenchCase[]> {
   process.env.FERRY_TEST_KUBECONFIG = context.kubeconfig;
   return [await tenClusters(context), ...(await schedule(context))];
 }
-

@@ -49,7 +49,11 @@ interface Child {
 }
 
 function start(args: string[], env: NodeJS.ProcessEnv): Child {
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
   const onData = (chunk: Buffer) => {
@@ -70,7 +74,10 @@ function start(args: string[], env: NodeJS.ProcessEnv): Child {
     output: () => output,
     waitFor: (pattern, timeoutMs) =>
       new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no output matching ${pattern} within ${timeoutMs} ms:\n${output}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`no output matching ${pattern} within ${timeoutMs} ms:\n${output}`)),
+          timeoutMs,
+        );
         const found = output.split("\n").find((l) => pattern.test(l));
         if (found !== undefined) {
           clearTimeout(timer);
@@ -98,7 +105,15 @@ function start(args: string[], env: NodeJS.ProcessEnv): Child {
 
 /** Runs the load generator once against `url`. */
 async function load(url: string, runId: number): Promise<LoadResult> {
-  const options: LoadOptions = { url, warmup: WARMUP, count: COUNT, concurrency: CONCURRENCY, timeoutMs: 120_000, secret: SECRET, runId };
+  const options: LoadOptions = {
+    url,
+    warmup: WARMUP,
+    count: COUNT,
+    concurrency: CONCURRENCY,
+    timeoutMs: 120_000,
+    secret: SECRET,
+    runId,
+  };
   const generator = start(["--import", "tsx", "bench/intake/load-generator.ts", JSON.stringify(options)], {});
   const line = await generator.waitFor(/^\{"statuses"/, 180_000);
   await generator.stop();
@@ -109,7 +124,9 @@ const ready = (url: string) => () => fetch(`${url}/readyz`).then((r) => r.status
 
 /** An RSA key for a GitHub App nobody contacts: Probot needs one to start. */
 function appKey(): string {
-  return generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+  return generateKeyPairSync("rsa", { modulusLength: 2048 })
+    .privateKey.export({ type: "pkcs1", format: "pem" })
+    .toString();
 }
 
 /** Deploy jobs Redis holds, in every state. */
@@ -161,7 +178,10 @@ async function intake(context: BenchContext): Promise<BenchCase[]> {
       }
     }
     for (const [i, r] of ferryRuns.entries()) {
-      if (r.queued !== COUNT) throw new Error(`ferry run ${i}: ${r.queued} of ${COUNT} deliveries queued; statuses ${JSON.stringify(r.statuses)}`);
+      if (r.queued !== COUNT)
+        throw new Error(
+          `ferry run ${i}: ${r.queued} of ${COUNT} deliveries queued; statuses ${JSON.stringify(r.statuses)}`,
+        );
     }
     const accepted = RUNS * (COUNT + WARMUP);
     // Durably queued: Redis killed (as a crash would) and restarted from its append-only file still holds every job.
@@ -169,12 +189,33 @@ async function intake(context: BenchContext): Promise<BenchCase[]> {
     await redis.kill();
     redis = await startRedisServer({ dir: join(dir, "redis"), port: redis.port, appendOnly: true });
     const after = await deployJobs(redis.url);
-    if (before !== accepted || after !== accepted) throw new Error(`accepted ${accepted} deliveries; Redis held ${before} jobs, ${after} after a restart`);
-    console.log(`  ferry runs: ${JSON.stringify(ferryRuns)}\n  bare runs: ${JSON.stringify(bareRuns)}\n  ${after} of ${accepted} accepted deliveries are jobs after Redis was killed and restarted`);
+    if (before !== accepted || after !== accepted)
+      throw new Error(`accepted ${accepted} deliveries; Redis held ${before} jobs, ${after} after a restart`);
+    console.log(
+      `  ferry runs: ${JSON.stringify(ferryRuns)}\n  bare runs: ${JSON.stringify(bareRuns)}\n  ${after} of ${accepted} accepted deliveries are jobs after Redis was killed and restarted`,
+    );
     return [
-      benchCase("intake-throughput", "requests/s", ferryRuns.map((r) => r.rps), "bare express endpoint answering 202", bareRuns.map((r) => r.rps)),
-      benchCase("intake-p50", "ms", ferryRuns.map((r) => r.p50), "bare express endpoint answering 202 (p50)", bareRuns.map((r) => r.p50)),
-      benchCase("intake-p99", "ms", ferryRuns.map((r) => r.p99), "bare express endpoint answering 202 (p99)", bareRuns.map((r) => r.p99)),
+      benchCase(
+        "intake-throughput",
+        "requests/s",
+        ferryRuns.map((r) => r.rps),
+        "bare express endpoint answering 202",
+        bareRuns.map((r) => r.rps),
+      ),
+      benchCase(
+        "intake-p50",
+        "ms",
+        ferryRuns.map((r) => r.p50),
+        "bare express endpoint answering 202 (p50)",
+        bareRuns.map((r) => r.p50),
+      ),
+      benchCase(
+        "intake-p99",
+        "ms",
+        ferryRuns.map((r) => r.p99),
+        "bare express endpoint answering 202 (p99)",
+        bareRuns.map((r) => r.p99),
+      ),
     ];
   } finally {
     await Promise.all([ferry.stop(), bare.stop()]);
@@ -196,7 +237,12 @@ async function writeObjects(git: GitRepo): Promise<void> {
   for (let file = 0; file < OBJECTS / 100; file++) {
     files[`deploy/objects-${String(file).padStart(2, "0")}.yaml`] = Array.from({ length: 100 }, (_, i) => {
       const n = file * 100 + i;
-      return stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: `cm-${n}`, labels: { app: "bench", shard: String(file) } }, data: { index: String(n), payload: "x".repeat(200) } });
+      return stringify({
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: `cm-${n}`, labels: { app: "bench", shard: String(file) } },
+        data: { index: String(n), payload: "x".repeat(200) },
+      });
     }).join("---\n");
   }
   await git.writeFiles(files);
@@ -212,14 +258,25 @@ async function workerRss(context: BenchContext): Promise<BenchCase[]> {
   sim.addRepo(fullName, git);
   await writeObjects(git);
   const configFile = join(dir, "server.yml");
-  await writeFile(configFile, stringify({ clusters: [{ name: "bench", context: "ferry-test", kubeconfig: context.kubeconfig }], policy: [{ repositories: ["bench/*"], clusters: ["bench"], namespaces: ["*"] }] }));
+  await writeFile(
+    configFile,
+    stringify({
+      clusters: [{ name: "bench", context: "ferry-test", kubeconfig: context.kubeconfig }],
+      policy: [{ repositories: ["bench/*"], clusters: ["bench"], namespaces: ["*"] }],
+    }),
+  );
   const queueRedis = connectRedis(redis.url);
   const queues = new Queues(queueRedis);
   const peaks: number[] = [];
   const befores: number[] = [];
   try {
     for (let i = 0; i < RUNS; i++) {
-      await git.writeFiles({ ".ferry.yml": stringify({ version: 1, environments: [{ name: "bench", branch: "main", path: "deploy", cluster: "bench", namespace: `rss-${i}` }] }) });
+      await git.writeFiles({
+        ".ferry.yml": stringify({
+          version: 1,
+          environments: [{ name: "bench", branch: "main", path: "deploy", cluster: "bench", namespace: `rss-${i}` }],
+        }),
+      });
       const sha = await git.commit(`release ${i}`);
       const port = await freePort();
       const worker = start(["bin/ferry.js", "worker", "--config", configFile, "--port", String(port)], {
@@ -240,20 +297,35 @@ async function workerRss(context: BenchContext): Promise<BenchCase[]> {
         befores.push(await memory(pid, "VmRSS"));
         // Resets VmHWM to the current RSS, so it then holds the peak of the job alone.
         await writeFile(`/proc/${pid}/clear_refs`, "5");
-        const jobId = await queues.enqueueDeploy({ repo: { forge: "github", fullName, installationId: 1 }, branch: "main", sha, actor: "bench", deliveryId: `rss-${i}` });
+        const jobId = await queues.enqueueDeploy({
+          repo: { forge: "github", fullName, installationId: 1 },
+          branch: "main",
+          sha,
+          actor: "bench",
+          deliveryId: `rss-${i}`,
+        });
         await waitUntil(
           `the deploy job ${jobId} did not finish`,
-          () => Promise.resolve(sim.statuses(fullName, sha).some((s) => s.context === "ferry/deploy/bench" && s.state !== "pending")),
+          () =>
+            Promise.resolve(
+              sim.statuses(fullName, sha).some((s) => s.context === "ferry/deploy/bench" && s.state !== "pending"),
+            ),
           600_000,
         );
-        const final = sim.statuses(fullName, sha).filter((s) => s.context === "ferry/deploy/bench").at(-1);
-        if (final?.state !== "success" || !final.description?.startsWith(`deployed: +${OBJECTS} `)) throw new Error(`release ${i} ended ${JSON.stringify(final)}\n${worker.output()}`);
+        const final = sim
+          .statuses(fullName, sha)
+          .filter((s) => s.context === "ferry/deploy/bench")
+          .at(-1);
+        if (final?.state !== "success" || !final.description?.startsWith(`deployed: +${OBJECTS} `))
+          throw new Error(`release ${i} ended ${JSON.stringify(final)}\n${worker.output()}`);
         peaks.push(await memory(pid, "VmHWM"));
       } finally {
         await worker.stop();
       }
     }
-    console.log(`  worker RSS before the job (MB): ${befores.map((b) => b.toFixed(1)).join(", ")}; peak during it: ${peaks.map((p) => p.toFixed(1)).join(", ")}`);
+    console.log(
+      `  worker RSS before the job (MB): ${befores.map((b) => b.toFixed(1)).join(", ")}; peak during it: ${peaks.map((p) => p.toFixed(1)).join(", ")}`,
+    );
     return [benchCase(`worker-rss-${OBJECTS}`, "MB", peaks, "the same worker process's RSS before the job", befores)];
   } finally {
     await queues.close();

@@ -25,7 +25,12 @@ async function writeManifests(dir: string, changedEvery: number): Promise<void> 
     const docs = Array.from({ length: OBJECTS / 10 }, (_, i) => {
       const n = file * (OBJECTS / 10) + i;
       const changed = changedEvery > 0 && n % changedEvery === 0;
-      return stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: `cm-${n}`, labels: { app: "bench" } }, data: { index: String(n), color: changed ? "green" : "blue", payload: "x".repeat(200) } });
+      return stringify({
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: `cm-${n}`, labels: { app: "bench" } },
+        data: { index: String(n), color: changed ? "green" : "blue", payload: "x".repeat(200) },
+      });
     });
     await writeFile(join(dir, `objects-${file}.yaml`), docs.join("---\n"));
   }
@@ -44,22 +49,48 @@ export async function run(context: BenchContext): Promise<BenchCase[]> {
   const client = await KubeClient.fromKubeConfig(kc);
   const renderer = new PlainRenderer();
   const grant: Grant = { cluster: "bench", namespaces: ["*"], clusterScopedKinds: [] };
-  const env = (namespace: string): Environment => ({ name: "bench", branch: "main", path: "deploy", cluster: "bench", namespace, prune: true });
-  const kubectl = (...args: string[]) => spawnSync(context.kubectl, ["--kubeconfig", context.kubeconfig, ...args], { stdio: "ignore" });
+  const env = (namespace: string): Environment => ({
+    name: "bench",
+    branch: "main",
+    path: "deploy",
+    cluster: "bench",
+    namespace,
+    prune: true,
+  });
+  const kubectl = (...args: string[]) =>
+    spawnSync(context.kubectl, ["--kubeconfig", context.kubeconfig, ...args], { stdio: "ignore" });
   const ferry: number[] = [];
   const baseline: number[] = [];
   try {
     for (let i = 0; i < RUNS; i++) {
       const ns = `plan-ferry-${i}`;
-      await releaseEnvironment({ client, repository: "bench/plan", env: env(ns), grant, rendered: await renderer.render(base, { path: "deploy" }), sha: "base", actor: "bench" });
+      await releaseEnvironment({
+        client,
+        repository: "bench/plan",
+        env: env(ns),
+        grant,
+        rendered: await renderer.render(base, { path: "deploy" }),
+        sha: "base",
+        actor: "bench",
+      });
       const kns = `plan-kubectl-${i}`;
-      execFileSync(context.kubectl, ["--kubeconfig", context.kubeconfig, "create", "namespace", kns], { stdio: "ignore" });
+      execFileSync(context.kubectl, ["--kubeconfig", context.kubeconfig, "create", "namespace", kns], {
+        stdio: "ignore",
+      });
       kubectl("apply", "--server-side", "-n", kns, "-f", join(base, "deploy"));
 
       let start = process.hrtime.bigint();
-      const plan = await planEnvironment({ client, repository: "bench/plan", env: env(ns), grant, rendered: await renderer.render(changed, { path: "deploy" }), sha: "changed" });
+      const plan = await planEnvironment({
+        client,
+        repository: "bench/plan",
+        env: env(ns),
+        grant,
+        rendered: await renderer.render(changed, { path: "deploy" }),
+        sha: "changed",
+      });
       ferry.push(seconds(start));
-      if (plan.counts.update !== Math.ceil(OBJECTS / 3)) throw new Error(`expected ${Math.ceil(OBJECTS / 3)} updates, planned ${plan.counts.update}`);
+      if (plan.counts.update !== Math.ceil(OBJECTS / 3))
+        throw new Error(`expected ${Math.ceil(OBJECTS / 3)} updates, planned ${plan.counts.update}`);
 
       start = process.hrtime.bigint();
       const diff = kubectl("diff", "--server-side", "-n", kns, "-f", join(changed, "deploy"));

@@ -12,7 +12,9 @@ import { join } from "node:path";
 import type { BenchCase, BenchContext } from "./bench-case.js";
 
 const root = new URL("..", import.meta.url).pathname;
-const available = (await readdir(join(root, "bench"))).filter((f) => f.endsWith(".bench.ts")).map((f) => f.replace(/\.bench\.ts$/, ""));
+const available = (await readdir(join(root, "bench")))
+  .filter((f) => f.endsWith(".bench.ts"))
+  .map((f) => f.replace(/\.bench\.ts$/, ""));
 const wanted = process.argv.slice(2).filter((a) => a !== "--");
 const unknown = wanted.filter((w) => !available.includes(w));
 if (unknown.length > 0) {
@@ -24,7 +26,11 @@ const state = await mkdtemp(join(tmpdir(), "ferry-bench-"));
 const bin = execFileSync(join(root, "scripts/control-plane"), ["build"], { encoding: "utf8" }).trim();
 // Ten API servers over one etcd (the fleet benchmark's clusters); the others use the first.
 const CLUSTERS = 10;
-const kubeconfig = execFileSync(join(root, "scripts/control-plane"), ["up", join(state, "control-plane"), "--no-controllers", "--clusters", String(CLUSTERS)], { encoding: "utf8" }).trim();
+const kubeconfig = execFileSync(
+  join(root, "scripts/control-plane"),
+  ["up", join(state, "control-plane"), "--no-controllers", "--clusters", String(CLUSTERS)],
+  { encoding: "utf8" },
+).trim();
 const contexts = ["ferry-test", ...Array.from({ length: CLUSTERS - 1 }, (_, i) => `ferry-test-${i + 1}`)];
 const context: BenchContext = { kubeconfig, contexts, kubectl: join(bin, "kubectl"), workDir: state };
 try {
@@ -32,13 +38,17 @@ try {
   // releases dry-run the objects of namespaces they create (they never create it themselves).
   const { setupCluster } = await import("../src/cli/setup-cluster.js");
   let said = "";
-  if ((await setupCluster({ kubeconfig, context: contexts }, (text) => (said += text))) !== 0) throw new Error(`ferry setup-cluster failed:\n${said}`);
+  if ((await setupCluster({ kubeconfig, context: contexts }, (text) => (said += text))) !== 0)
+    throw new Error(`ferry setup-cluster failed:\n${said}`);
   await mkdir(join(root, "bench/results"), { recursive: true });
   for (const name of names) {
     const bench = (await import(`./${name}.bench.ts`)) as { run(context: BenchContext): Promise<BenchCase[]> };
     console.log(`bench ${name}`);
     const cases = await bench.run(context);
-    for (const c of cases) console.log(`  ${c.name}: ${c.value} ${c.unit} vs ${c.baseline} ${c.baseline_value} ${c.unit} → ratio ${c.ratio}`);
+    for (const c of cases)
+      console.log(
+        `  ${c.name}: ${c.value} ${c.unit} vs ${c.baseline} ${c.baseline_value} ${c.unit} → ratio ${c.ratio}`,
+      );
     await writeFile(join(root, "bench/results", `${name}.json`), `${JSON.stringify({ cases }, null, 2)}\n`);
   }
 } finally {

@@ -29,7 +29,14 @@ import { startWorkers } from "./worker/start-workers.js";
 import { ClusterRegistry } from "./kube/cluster-registry.js";
 import { createRenderer } from "./render/select-renderer.js";
 import { Metrics } from "./metrics/metrics.js";
-import { describeRedis, openRedis, queuePrefix, redisIsUp, type RedisClient, type RedisTarget } from "./queue/redis-connection.js";
+import {
+  describeRedis,
+  openRedis,
+  queuePrefix,
+  redisIsUp,
+  type RedisClient,
+  type RedisTarget,
+} from "./queue/redis-connection.js";
 import { startRedisServer, type RedisServer } from "./redis/redis-server.js";
 import { githubIntake } from "./forge/github/github-intake.js";
 import { gitlabIntake } from "./forge/gitlab/gitlab-intake.js";
@@ -90,7 +97,8 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
   const metrics = new Metrics();
   const closers: Array<() => Promise<void>> = [];
   const close = async () => {
-    for (const closer of closers.reverse()) await closer().catch((error: unknown) => log.error({ err: error }, "shutdown step failed"));
+    for (const closer of closers.reverse())
+      await closer().catch((error: unknown) => log.error({ err: error }, "shutdown step failed"));
   };
   try {
     let target = options.redis ?? (options.redisUrl ? { kind: "url" as const, url: options.redisUrl } : undefined);
@@ -98,7 +106,10 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
       const embedded: RedisServer = await startRedisServer({ dir: join(options.dataDir, "redis") });
       closers.push(() => embedded.stop());
       target = { kind: "url", url: embedded.url };
-      log.info({ redis: embedded.url, dir: join(options.dataDir, "redis") }, "started embedded redis-server (set REDIS_URL to use your own)");
+      log.info(
+        { redis: embedded.url, dir: join(options.dataDir, "redis") },
+        "started embedded redis-server (set REDIS_URL to use your own)",
+      );
     } else {
       log.info({ redis: describeRedis(target) }, "using redis");
     }
@@ -110,7 +121,11 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
       return connection;
     };
     const githubConfigured = githubAppConfigured(options.env);
-    const gitlab = { url: options.env.GITLAB_URL, token: options.env.GITLAB_TOKEN, webhookSecret: options.env.GITLAB_WEBHOOK_SECRET };
+    const gitlab = {
+      url: options.env.GITLAB_URL,
+      token: options.env.GITLAB_TOKEN,
+      webhookSecret: options.env.GITLAB_WEBHOOK_SECRET,
+    };
     // Probot is the GitHub App: it verifies webhook signatures and authenticates as installations.
     // It is not given REDIS_URL: with it Probot clusters its request limiters through Redis, where a
     // worker killed during a GitHub call keeps the installation's token or write slot for 60 s
@@ -118,7 +133,13 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
     const probot = githubConfigured
       ? createProbot({
           env: { ...options.env, REDIS_URL: undefined },
-          overrides: { log: log.child({ component: "probot" }), Octokit: ferryOctokit({ writeSpacing: options.githubWriteSpacing ?? true, metrics: metrics.forgeApi("github") }) },
+          overrides: {
+            log: log.child({ component: "probot" }),
+            Octokit: ferryOctokit({
+              writeSpacing: options.githubWriteSpacing ?? true,
+              metrics: metrics.forgeApi("github"),
+            }),
+          },
         })
       : undefined;
     const running: RunningFerry = { redis: describeRedis(redisTarget), metrics, close };
@@ -134,34 +155,53 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
     if (options.roles.web) {
       routes.push(planRoute(new PlanStore(fastRedis)));
       const rollouts = new RolloutStore(fastRedis);
-      routes.push(rolloutRoute({ log, load: async (id) => {
-        const rollout = await rollouts.get(id);
-        return rollout && { rollout, clusters: await rollouts.clusters(id) };
-      } }));
+      routes.push(
+        rolloutRoute({
+          log,
+          load: async (id) => {
+            const rollout = await rollouts.get(id);
+            return rollout && { rollout, clusters: await rollouts.clusters(id) };
+          },
+        }),
+      );
       const intakes: WebhookIntake[] = [];
       if (probot) intakes.push(githubIntake({ verify: (body, signature) => probot.webhooks.verify(body, signature) }));
       if (gitlab.webhookSecret || Object.keys(options.config.gitlab.projectSecrets).length > 0) {
         intakes.push(gitlabIntake({ secretFor: (project) => gitlabSecretFor(options, project) }));
       }
-      for (const intake of intakes) routes.push(webhookRoute({ intake, queues: intakeQueues, log, metrics: metrics.webhooks(intake.forge) }));
+      for (const intake of intakes)
+        routes.push(webhookRoute({ intake, queues: intakeQueues, log, metrics: metrics.webhooks(intake.forge) }));
       const admin = adminCredentialsFromEnv(options.env);
       if (admin) routes.push(queueDashboardRoute({ queues: intakeQueues.all(), credentials: admin }));
     }
     // Both roles serve HTTP: the web role its webhooks, every role /healthz, /readyz and /metrics.
-    const app = createWebApp({ isReady: () => redisIsUp(fastRedis), routes, githubConfigured, metrics, workerOnly: !options.roles.web, log });
+    const app = createWebApp({
+      isReady: () => redisIsUp(fastRedis),
+      routes,
+      githubConfigured,
+      metrics,
+      workerOnly: !options.roles.web,
+      log,
+    });
     const server: Server = app.listen(options.port);
     await once(server, "listening");
     closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
     const { port } = server.address() as AddressInfo;
     running.url = `http://127.0.0.1:${port}`;
-    log.info({ port, web: options.roles.web, worker: options.roles.worker, github: githubConfigured }, options.roles.web ? "web listening" : "health and metrics listening");
+    log.info(
+      { port, web: options.roles.web, worker: options.roles.worker, github: githubConfigured },
+      options.roles.web ? "web listening" : "health and metrics listening",
+    );
 
     if (options.roles.worker) {
       const redis = connect();
       const clusters = new ClusterRegistry(options.config);
       closers.push(() => clusters.close());
       const github = probot ? githubForgeFactory(probot) : undefined;
-      const gitlabForges = gitlab.url && gitlab.token ? gitlabForgeFactory({ url: gitlab.url, token: gitlab.token, metrics: metrics.forgeApi("gitlab") }) : undefined;
+      const gitlabForges =
+        gitlab.url && gitlab.token
+          ? gitlabForgeFactory({ url: gitlab.url, token: gitlab.token, metrics: metrics.forgeApi("gitlab") })
+          : undefined;
       const forges: ForgeFactory = (repo) => {
         if (repo.forge === "github" && github) return github(repo);
         if (repo.forge === "gitlab" && gitlabForges) return gitlabForges(repo);
@@ -177,9 +217,24 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
             "set FERRY_PUBLIC_URL or publicUrl in the server config to the address the forge's users reach Ferry at",
         );
       }
-      const renderer = createRenderer({ kustomize: options.env.FERRY_KUSTOMIZE ?? "kustomize", helm: options.env.FERRY_HELM ?? "helm" });
+      const renderer = createRenderer({
+        kustomize: options.env.FERRY_KUSTOMIZE ?? "kustomize",
+        helm: options.env.FERRY_HELM ?? "helm",
+      });
       const store = new RolloutStore(redis);
-      const common: ReleaseDeps = { config: options.config, forges, clusters, renderer, redis, store, queues, publicUrl, log, metrics, ...(options.claimMs !== undefined ? { claimMs: options.claimMs } : {}) };
+      const common: ReleaseDeps = {
+        config: options.config,
+        forges,
+        clusters,
+        renderer,
+        redis,
+        store,
+        queues,
+        publicUrl,
+        log,
+        metrics,
+        ...(options.claimMs !== undefined ? { claimMs: options.claimMs } : {}),
+      };
       const workers = startWorkers({
         connection: () => connect(),
         ...(prefix !== undefined ? { prefix } : {}),
@@ -187,7 +242,11 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
         ...(options.claimMs !== undefined ? { claimMs: options.claimMs } : {}),
         log,
         metrics,
-        deploy: (request, attempt, job) => runDeployJob(request, attempt, common, { attempts: job.opts.attempts ?? 1, ...(job.opts.backoff === undefined ? {} : { backoff: job.opts.backoff }) }),
+        deploy: (request, attempt, job) =>
+          runDeployJob(request, attempt, common, {
+            attempts: job.opts.attempts ?? 1,
+            ...(job.opts.backoff === undefined ? {} : { backoff: job.opts.backoff }),
+          }),
         rollout: (job, token) => runRolloutJob(job, token, common),
         release: (data, attempt) => runReleaseJob(data, attempt, common),
         plan: (request, attempt) => runPlanJob(request, attempt, { ...common, plans: new PlanStore(redis), publicUrl }),

@@ -55,7 +55,11 @@ describe("app.yml", () => {
   it("subscribes to every event the webhook parser acts on", async () => {
     const events = (await manifest()).default_events as string[];
     const handled = await handledEvents();
-    assert.deepEqual([...handled].sort(), ["issue_comment", "pull_request", "push"], "the parser's events changed: update app.yml and this test");
+    assert.deepEqual(
+      [...handled].sort(),
+      ["issue_comment", "pull_request", "push"],
+      "the parser's events changed: update app.yml and this test",
+    );
     for (const event of handled) assert.ok(events.includes(event), `app.yml does not subscribe to ${event}`);
   });
 });

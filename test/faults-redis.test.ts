@@ -28,7 +28,6 @@ const ACCEPTED = 1000;
 const SECRET = "faults-redis-secret";
 const WAIT_MS = 120_000;
 
-
 describe("Redis restarted between accepting webhooks and processing them", () => {
   let redis: Awaited<ReturnType<typeof startTestRedis>>;
   let sim: GitHubSimulator;
@@ -38,7 +37,13 @@ describe("Redis restarted between accepting webhooks and processing them", () =>
   let worker: RunningFerry | undefined;
   let queueRedis: Redis;
   let queue: Queue;
-  const env = () => ({ APP_ID: String(sim.appId), PRIVATE_KEY: sim.privateKeyPem, WEBHOOK_SECRET: SECRET, GHE_HOST: sim.host, GHE_PROTOCOL: "http" });
+  const env = () => ({
+    APP_ID: String(sim.appId),
+    PRIVATE_KEY: sim.privateKeyPem,
+    WEBHOOK_SECRET: SECRET,
+    GHE_HOST: sim.host,
+    GHE_PROTOCOL: "http",
+  });
   const log = createLogger({ level: "silent", pretty: false });
 
   before(async () => {
@@ -46,13 +51,27 @@ describe("Redis restarted between accepting webhooks and processing them", () =>
     sim = await GitHubSimulator.start();
     git = await GitRepo.create("faults-redis");
     // Pushes go to `side`, which no environment deploys: each job reads the branch and config, then ends.
-    await git.writeFiles({ ".ferry.yml": stringify({ version: 1, environments: [{ name: "staging", branch: "main", path: "deploy", cluster: "test", namespace: "faults-redis" }] }), "deploy/.keep": "" });
+    await git.writeFiles({
+      ".ferry.yml": stringify({
+        version: 1,
+        environments: [{ name: "staging", branch: "main", path: "deploy", cluster: "test", namespace: "faults-redis" }],
+      }),
+      "deploy/.keep": "",
+    });
     await git.commit("initial");
     await git.branch("side");
     sim.addRepo("acme/queued", git);
     dir = await mkdtemp(join(tmpdir(), "ferry-faults-redis-"));
     await writeFile(join(dir, "server.yml"), stringify({ clusters: [], policy: [] }));
-    web = await startFerry({ roles: { web: true, worker: false }, config: await loadServerConfig(join(dir, "server.yml")), log, port: 0, redisUrl: redis.url, dataDir: dir, env: env() });
+    web = await startFerry({
+      roles: { web: true, worker: false },
+      config: await loadServerConfig(join(dir, "server.yml")),
+      log,
+      port: 0,
+      redisUrl: redis.url,
+      dataDir: dir,
+      env: env(),
+    });
     queueRedis = connectRedis(redis.url);
     queue = new Queue(DEPLOY_QUEUE, { connection: queueRedis });
   });
@@ -70,7 +89,13 @@ describe("Redis restarted between accepting webhooks and processing them", () =>
   const deliver = (n: number) =>
     sendGitHubWebhook(web.url ?? "", {
       event: "push",
-      payload: pushEvent({ repo: "acme/queued", ref: "refs/heads/side", before: "0".repeat(40), after: `f${n.toString(16).padStart(39, "0")}`, pusher: "dev" }),
+      payload: pushEvent({
+        repo: "acme/queued",
+        ref: "refs/heads/side",
+        before: "0".repeat(40),
+        after: `f${n.toString(16).padStart(39, "0")}`,
+        pusher: "dev",
+      }),
       secret: SECRET,
       deliveryId: `delivery-${n}`,
     });
@@ -92,9 +117,16 @@ describe("Redis restarted between accepting webhooks and processing them", () =>
     const port = redis.port;
     await redis.kill();
     const refused = await deliver(ACCEPTED);
-    assert.deepEqual([refused.status, JSON.parse(refused.body)], [503, { error: "queue unavailable, redeliver later" }]);
+    assert.deepEqual(
+      [refused.status, JSON.parse(refused.body)],
+      [503, { error: "queue unavailable, redeliver later" }],
+    );
     assert.equal(await readyz(), 503);
-    assert.equal((await fetch(`${web.url}/healthz`)).status, 200, "alive while Redis is away, so the pod is not restarted for it");
+    assert.equal(
+      (await fetch(`${web.url}/healthz`)).status,
+      200,
+      "alive while Redis is away, so the pod is not restarted for it",
+    );
 
     const restarted = await startRedisServer({ dir: redis.dir, port, appendOnly: true });
     redis = { ...restarted, dir: redis.dir, stop: async () => restarted.stop() };
@@ -104,13 +136,35 @@ describe("Redis restarted between accepting webhooks and processing them", () =>
     assert.equal(redelivered.status, 202, redelivered.body);
     jobIds.push((JSON.parse(redelivered.body) as { queued: string }).queued);
 
-    await waitUntil("the test's own connection did not reconnect", () => Promise.resolve(queueRedis.status === "ready"), WAIT_MS);
-    const missing = (await Promise.all(jobIds.map(async (id) => ((await queue.getJob(id)) ? undefined : id)))).filter((id) => id !== undefined);
+    await waitUntil(
+      "the test's own connection did not reconnect",
+      () => Promise.resolve(queueRedis.status === "ready"),
+      WAIT_MS,
+    );
+    const missing = (await Promise.all(jobIds.map(async (id) => ((await queue.getJob(id)) ? undefined : id)))).filter(
+      (id) => id !== undefined,
+    );
     assert.deepEqual(missing, [], `${missing.length} of ${jobIds.length} accepted deliveries lost`);
 
-    worker = await startFerry({ roles: { web: false, worker: true }, config: await loadServerConfig(join(dir, "server.yml")), log, port: 0, redisUrl: redis.url, dataDir: dir, env: env(), githubWriteSpacing: false, concurrency: 8 });
-    await waitUntil(`the worker did not finish all ${jobIds.length} jobs`, async () => (await queue.getCompletedCount()) === jobIds.length, 300_000);
+    worker = await startFerry({
+      roles: { web: false, worker: true },
+      config: await loadServerConfig(join(dir, "server.yml")),
+      log,
+      port: 0,
+      redisUrl: redis.url,
+      dataDir: dir,
+      env: env(),
+      githubWriteSpacing: false,
+      concurrency: 8,
+    });
+    await waitUntil(
+      `the worker did not finish all ${jobIds.length} jobs`,
+      async () => (await queue.getCompletedCount()) === jobIds.length,
+      300_000,
+    );
     assert.equal(await queue.getFailedCount(), 0);
-    console.log(`faults-redis: ${ACCEPTED} accepted before the crash, 1 refused with 503 while down and accepted on redelivery; ${jobIds.length} of ${jobIds.length} processed after the restart`);
+    console.log(
+      `faults-redis: ${ACCEPTED} accepted before the crash, 1 refused with 503 while down and accepted on redelivery; ${jobIds.length} of ${jobIds.length} processed after the restart`,
+    );
   });
 });

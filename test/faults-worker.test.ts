@@ -25,7 +25,10 @@ type KillPoint = { after: "queued" | "running" | "final"; delayMs: number };
 
 const TRIALS: KillPoint[] = [
   ...[0, 40, 150].map((delayMs) => ({ after: "queued" as const, delayMs })),
-  ...[0, 25, 50, 100, 150, 200, 250, 300, 400, 500, 650, 800, 1000, 1300, 1700].map((delayMs) => ({ after: "running" as const, delayMs })),
+  ...[0, 25, 50, 100, 150, 200, 250, 300, 400, 500, 650, 800, 1000, 1300, 1700].map((delayMs) => ({
+    after: "running" as const,
+    delayMs,
+  })),
   ...[0, 30].map((delayMs) => ({ after: "final" as const, delayMs })),
 ];
 
@@ -39,7 +42,9 @@ interface WorkerProcess {
 function objects(trial: number): Record<string, string> {
   const files: Record<string, string> = {};
   for (let f = 0; f < 4; f++) {
-    files[`deploy/objects-${f}.yaml`] = Array.from({ length: OBJECTS / 4 }, (_, i) => configMapYaml(`cm-${f * (OBJECTS / 4) + i}`, { v: String(trial), pad: "x".repeat(100) })).join("---\n");
+    files[`deploy/objects-${f}.yaml`] = Array.from({ length: OBJECTS / 4 }, (_, i) =>
+      configMapYaml(`cm-${f * (OBJECTS / 4) + i}`, { v: String(trial), pad: "x".repeat(100) }),
+    ).join("---\n");
   }
   return files;
 }
@@ -54,12 +59,28 @@ describe("worker killed in the middle of a release", () => {
 
   /** Starts `node bin/ferry.js worker` against the harness's Redis, forge and cluster, and waits until it runs. */
   const startWorker = async (): Promise<WorkerProcess> => {
-    const env: NodeJS.ProcessEnv = { ...process.env, ...h.forge.ferryEnv(), REDIS_URL: h.redisUrl, FERRY_CLAIM_MS: String(CLAIM_MS), LOG_FORMAT: "json", LOG_LEVEL: "info" };
-    const child = spawn(process.execPath, ["bin/ferry.js", "worker", "--config", h.configFile, "--port", "0"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...h.forge.ferryEnv(),
+      REDIS_URL: h.redisUrl,
+      FERRY_CLAIM_MS: String(CLAIM_MS),
+      LOG_FORMAT: "json",
+      LOG_LEVEL: "info",
+    };
+    const child = spawn(process.execPath, ["bin/ferry.js", "worker", "--config", h.configFile, "--port", "0"], {
+      cwd: ROOT,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
     child.stdout?.on("data", (chunk: Buffer) => (output = (output + chunk.toString()).slice(-100_000)));
     child.stderr?.on("data", (chunk: Buffer) => (output = (output + chunk.toString()).slice(-100_000)));
-    await waitUntil(() => `worker did not start:\n${output}\n`, () => child.exitCode !== null || output.includes('"msg":"worker started"'), WAIT_MS, 50);
+    await waitUntil(
+      () => `worker did not start:\n${output}\n`,
+      () => child.exitCode !== null || output.includes('"msg":"worker started"'),
+      WAIT_MS,
+      50,
+    );
     if (child.exitCode !== null) throw new Error(`worker exited before it started:\n${output}`);
     return { child, output: () => output };
   };
@@ -97,8 +118,17 @@ describe("worker killed in the middle of a release", () => {
       const statuses = () => h.statuses(repo, merge.sha).filter((s) => s.context === CONTEXT);
       const reached = () =>
         point.after === "queued" ||
-        statuses().some((s) => (point.after === "running" ? s.description.startsWith("deploying") : s.state === "success" || s.state === "failure"));
-      await waitUntil(() => `never reached ${point.after}; statuses ${JSON.stringify(statuses())}\n${running.output()}\n`, reached, WAIT_MS, 5);
+        statuses().some((s) =>
+          point.after === "running"
+            ? s.description.startsWith("deploying")
+            : s.state === "success" || s.state === "failure",
+        );
+      await waitUntil(
+        () => `never reached ${point.after}; statuses ${JSON.stringify(statuses())}\n${running.output()}\n`,
+        reached,
+        WAIT_MS,
+        5,
+      );
       await new Promise((r) => setTimeout(r, point.delayMs));
       await kill(worker);
       const appliedAtKill = await h.list("v1", "ConfigMap", repo.namespace).then(
@@ -122,7 +152,9 @@ describe("worker killed in the middle of a release", () => {
       assert.equal(all.at(-1), finals[0]);
       assert.equal(finals[0]?.state, "success", JSON.stringify(finals));
       const after = await h.list("v1", "ConfigMap", repo.namespace);
-      const atHead = [...after.values()].filter((cm) => (cm as { data?: { v?: string } }).data?.v === String(trial)).length;
+      const atHead = [...after.values()].filter(
+        (cm) => (cm as { data?: { v?: string } }).data?.v === String(trial),
+      ).length;
       assert.equal(atHead, OBJECTS, `${atHead} of ${OBJECTS} objects at the head`);
       const comments = h.rawComments(repo, merge.number).filter((c) => c.body.includes("Ferry release"));
       assert.equal(comments.length, 1, JSON.stringify(comments));

@@ -31,13 +31,22 @@ describe("a fleet rollout survives its worker being killed between waves and mid
 
   before(async () => {
     contexts = testFleetContexts();
-    h = await FerryHarness.start("github", {}, {
-      roles: { web: true, worker: false },
-      serverConfig: {
-        clusters: CLUSTERS.map((name, i) => ({ name, context: contexts[i], kubeconfig: testKubeConfigPath(), labels: { ring: i === 0 ? "canary" : "main" } })),
-        policy: [{ repositories: ["acme/*"], clusters: ["*"], namespaces: ["e2e-*"], clusterScopedKinds: [] }],
+    h = await FerryHarness.start(
+      "github",
+      {},
+      {
+        roles: { web: true, worker: false },
+        serverConfig: {
+          clusters: CLUSTERS.map((name, i) => ({
+            name,
+            context: contexts[i],
+            kubeconfig: testKubeConfigPath(),
+            labels: { ring: i === 0 ? "canary" : "main" },
+          })),
+          policy: [{ repositories: ["acme/*"], clusters: ["*"], namespaces: ["e2e-*"], clusterScopedKinds: [] }],
+        },
       },
-    });
+    );
   });
   after(async () => {
     for (const w of workers) await kill(w);
@@ -54,17 +63,28 @@ describe("a fleet rollout survives its worker being killed between waves and mid
           clusters: { matchExpressions: [{ key: "ring", operator: "Exists" }] },
           namespace,
           wait: false,
-          rollout: { waves: [{ name: "canary", clusters: { matchLabels: { ring: "canary" } }, approval: true }, { name: "main", maxParallel: 1 }] },
+          rollout: {
+            waves: [
+              { name: "canary", clusters: { matchLabels: { ring: "canary" } }, approval: true },
+              { name: "main", maxParallel: 1 },
+            ],
+          },
         },
       ],
     });
     const files: Record<string, string> = {};
-    for (let i = 0; i < 40; i++) files[`deploy/cm-${i}.yaml`] = configMapYaml(`cm-${i}`, { v: "1", pad: "x".repeat(200) });
+    for (let i = 0; i < 40; i++)
+      files[`deploy/cm-${i}.yaml`] = configMapYaml(`cm-${i}`, { v: "1", pad: "x".repeat(200) });
     const merge = await h.merge(repo, files);
     let worker = await startWorker();
     await h.deliver(merge.delivery);
     const statuses = () => h.statuses(repo, merge.sha).filter((s) => s.context === CONTEXT);
-    await waitUntil(() => `never awaited approval: ${JSON.stringify(statuses())}\n${worker.output()}`, () => statuses().some((s) => /\/ferry continue/.test(s.description)), WAIT_MS, 50);
+    await waitUntil(
+      () => `never awaited approval: ${JSON.stringify(statuses())}\n${worker.output()}`,
+      () => statuses().some((s) => /\/ferry continue/.test(s.description)),
+      WAIT_MS,
+      50,
+    );
     await kill(worker);
 
     worker = await startWorker();
@@ -74,10 +94,17 @@ describe("a fleet rollout survives its worker being killed between waves and mid
     // The rollout page says how far the wave is, without waiting for a throttled status.
     const page = new URL(statuses().find((s) => s.targetUrl)?.targetUrl ?? "").pathname;
     const releasedInWave2 = async () => {
-      const view = (await (await fetch(`${h.url}${page}.json`)).json()) as { clusters: Array<{ wave: number; state: string }> };
+      const view = (await (await fetch(`${h.url}${page}.json`)).json()) as {
+        clusters: Array<{ wave: number; state: string }>;
+      };
       return view.clusters.filter((c) => c.wave === 1 && c.state === "released").length;
     };
-    await waitUntil(() => `the second wave never moved: ${JSON.stringify(statuses())}\n${worker.output()}`, async () => (await releasedInWave2()) >= 1, WAIT_MS, 20);
+    await waitUntil(
+      () => `the second wave never moved: ${JSON.stringify(statuses())}\n${worker.output()}`,
+      async () => (await releasedInWave2()) >= 1,
+      WAIT_MS,
+      20,
+    );
     await kill(worker);
     worker = await startWorker();
 
@@ -95,8 +122,16 @@ describe("a fleet rollout survives its worker being killed between waves and mid
       const inventory = list.items.find((cm) => cm.metadata?.labels?.["ferry.dev/role"] === "inventory");
       const data = inventory?.binaryData?.["inventory.json.gz"];
       assert.ok(data, `no inventory on ${cluster}`);
-      const releases = (JSON.parse(gunzipSync(Buffer.from(data, "base64")).toString("utf8")) as { releases: Array<{ sha: string; result: string }> }).releases;
-      assert.deepEqual(releases.map((r) => [r.sha, r.result]), [[merge.sha, "success"]], `${cluster} released once`);
+      const releases = (
+        JSON.parse(gunzipSync(Buffer.from(data, "base64")).toString("utf8")) as {
+          releases: Array<{ sha: string; result: string }>;
+        }
+      ).releases;
+      assert.deepEqual(
+        releases.map((r) => [r.sha, r.result]),
+        [[merge.sha, "success"]],
+        `${cluster} released once`,
+      );
     }
   });
 });

@@ -14,8 +14,12 @@ describe("the test environment is made of real parts", () => {
   test("a job runs through a real BullMQ queue on a real redis-server", async () => {
     const connections = [connectRedis(redis.url), connectRedis(redis.url)] as const;
     const queue = new Queue("foundation", { connection: connections[0] });
-    const worker = new Worker<{ n: number }, number>("foundation", (job) => Promise.resolve(job.data.n * 2), { connection: connections[1] });
-    const finished = new Promise<[string | undefined, number]>((resolve) => worker.on("completed", (job, result) => resolve([job.id, result])));
+    const worker = new Worker<{ n: number }, number>("foundation", (job) => Promise.resolve(job.data.n * 2), {
+      connection: connections[1],
+    });
+    const finished = new Promise<[string | undefined, number]>((resolve) =>
+      worker.on("completed", (job, result) => resolve([job.id, result])),
+    );
     try {
       await queue.add("double", { n: 21 }, { jobId: "double-21" });
       assert.deepEqual(await finished, ["double-21", 42]);
@@ -47,15 +51,29 @@ describe("server-side apply against a real kube-apiserver", () => {
 
   test("applies a ConfigMap with field manager ferry and reads it back", async () => {
     await api.patch(configMap({ color: "blue" }), undefined, undefined, "ferry", false, PatchStrategy.ServerSideApply);
-    const live = await api.read<V1ConfigMap>({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "settings", namespace } });
+    const live = await api.read<V1ConfigMap>({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "settings", namespace },
+    });
     assert.deepEqual(live.data, { color: "blue" });
-    assert.deepEqual(live.metadata?.managedFields?.map((f) => [f.manager, f.operation]), [["ferry", "Apply"]]);
+    assert.deepEqual(
+      live.metadata?.managedFields?.map((f) => [f.manager, f.operation]),
+      [["ferry", "Apply"]],
+    );
   });
 
   test("another field manager changing ferry's field conflicts unless forced", async () => {
     await api.patch(configMap({ color: "blue" }), undefined, undefined, "ferry", false, PatchStrategy.ServerSideApply);
     await assert.rejects(
-      api.patch(configMap({ color: "red" }), undefined, undefined, "someone-else", false, PatchStrategy.ServerSideApply),
+      api.patch(
+        configMap({ color: "red" }),
+        undefined,
+        undefined,
+        "someone-else",
+        false,
+        PatchStrategy.ServerSideApply,
+      ),
       (error: { code?: number; body?: string }) => {
         assert.equal(error.code, 409);
         const status = JSON.parse(String(error.body)) as { reason: string; message: string };
@@ -64,9 +82,23 @@ describe("server-side apply against a real kube-apiserver", () => {
         return true;
       },
     );
-    await api.patch(configMap({ color: "red" }), undefined, undefined, "someone-else", true, PatchStrategy.ServerSideApply);
-    const live = await api.read<V1ConfigMap>({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "settings", namespace } });
+    await api.patch(
+      configMap({ color: "red" }),
+      undefined,
+      undefined,
+      "someone-else",
+      true,
+      PatchStrategy.ServerSideApply,
+    );
+    const live = await api.read<V1ConfigMap>({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "settings", namespace },
+    });
     assert.equal(live.data?.color, "red");
-    assert.deepEqual(live.metadata?.managedFields?.map((f) => f.manager), ["someone-else"]);
+    assert.deepEqual(
+      live.metadata?.managedFields?.map((f) => f.manager),
+      ["someone-else"],
+    );
   });
 });

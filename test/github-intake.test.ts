@@ -38,7 +38,13 @@ describe("GitHub webhook intake", () => {
       port: 0,
       redisUrl: redis.url,
       dataDir: dir,
-      env: { APP_ID: String(sim.appId), PRIVATE_KEY: sim.privateKeyPem, WEBHOOK_SECRET: SECRET, GHE_HOST: sim.host, GHE_PROTOCOL: "http" },
+      env: {
+        APP_ID: String(sim.appId),
+        PRIVATE_KEY: sim.privateKeyPem,
+        WEBHOOK_SECRET: SECRET,
+        GHE_HOST: sim.host,
+        GHE_PROTOCOL: "http",
+      },
     });
     queueRedis = connectRedis(redis.url);
     queue = new Queue(DEPLOY_QUEUE, { connection: queueRedis });
@@ -52,7 +58,14 @@ describe("GitHub webhook intake", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const merged = mergedPullRequest({ repo: "acme/shop", number: 7, base: "main", headSha: "a".repeat(40), mergeCommitSha: "b".repeat(40), mergedBy: "dev" });
+  const merged = mergedPullRequest({
+    repo: "acme/shop",
+    number: 7,
+    base: "main",
+    headSha: "a".repeat(40),
+    mergeCommitSha: "b".repeat(40),
+    mergedBy: "dev",
+  });
   const queued = async () => (await queue.getJobs(["waiting", "active", "completed", "failed", "delayed"])).length;
   const post = async (body: string, headers: Record<string, string>) => {
     let req = request(ferry.url ?? "").post("/api/github/webhooks");
@@ -78,22 +91,63 @@ describe("GitHub webhook intake", () => {
   });
 
   const cases: Array<[string, () => Promise<{ body: string; headers: Record<string, string> }>, number, RegExp]> = [
-    ["a bad signature", async () => ({ body: JSON.stringify(merged), headers: { ...(await signed("pull_request", "{}")) } }), 401, /signature does not match/],
-    ["a missing signature", async () => {
-      const { ["x-hub-signature-256"]: _, ...headers } = await signed("pull_request", "{}");
-      return { body: JSON.stringify(merged), headers };
-    }, 401, /missing X-Hub-Signature-256/],
-    ["a valid signature over a different body", async () => ({ body: JSON.stringify({ ...merged, number: 8 }), headers: await signed("pull_request", JSON.stringify(merged)) }), 401, /signature does not match/],
-    ["malformed JSON", async () => ({ body: "{not json", headers: await signed("pull_request", "{not json") }), 400, /not valid JSON/],
-    ["a payload missing fields", async () => {
-      const body = JSON.stringify({ action: "closed", repository: { full_name: "acme/shop" } });
-      return { body, headers: await signed("pull_request", body) };
-    }, 400, /pull_request\.closed payload: pull_request/],
-    ["a missing event header", async () => {
-      const { ["x-github-event"]: _, ...headers } = await signed("pull_request", "{}");
-      return { body: "{}", headers };
-    }, 400, /missing headers: x-github-event/],
-    ["a wrong content type", async () => ({ body: "a=b", headers: { ...(await signed("pull_request", "a=b")), "content-type": "application/x-www-form-urlencoded" } }), 415, /application\/json/],
+    [
+      "a bad signature",
+      async () => ({ body: JSON.stringify(merged), headers: { ...(await signed("pull_request", "{}")) } }),
+      401,
+      /signature does not match/,
+    ],
+    [
+      "a missing signature",
+      async () => {
+        const { ["x-hub-signature-256"]: _, ...headers } = await signed("pull_request", "{}");
+        return { body: JSON.stringify(merged), headers };
+      },
+      401,
+      /missing X-Hub-Signature-256/,
+    ],
+    [
+      "a valid signature over a different body",
+      async () => ({
+        body: JSON.stringify({ ...merged, number: 8 }),
+        headers: await signed("pull_request", JSON.stringify(merged)),
+      }),
+      401,
+      /signature does not match/,
+    ],
+    [
+      "malformed JSON",
+      async () => ({ body: "{not json", headers: await signed("pull_request", "{not json") }),
+      400,
+      /not valid JSON/,
+    ],
+    [
+      "a payload missing fields",
+      async () => {
+        const body = JSON.stringify({ action: "closed", repository: { full_name: "acme/shop" } });
+        return { body, headers: await signed("pull_request", body) };
+      },
+      400,
+      /pull_request\.closed payload: pull_request/,
+    ],
+    [
+      "a missing event header",
+      async () => {
+        const { ["x-github-event"]: _, ...headers } = await signed("pull_request", "{}");
+        return { body: "{}", headers };
+      },
+      400,
+      /missing headers: x-github-event/,
+    ],
+    [
+      "a wrong content type",
+      async () => ({
+        body: "a=b",
+        headers: { ...(await signed("pull_request", "a=b")), "content-type": "application/x-www-form-urlencoded" },
+      }),
+      415,
+      /application\/json/,
+    ],
   ];
   for (const [name, make, status, message] of cases) {
     test(`${name} is answered ${status} and queues nothing`, async () => {
@@ -111,7 +165,10 @@ describe("GitHub webhook intake", () => {
     assert.equal(res.status, 202);
     assert.equal((res.body as { ignored: string }).ignored, "Ferry does not act on issues.opened");
     const closed = JSON.stringify(githubPayload("pull_request", "closed"));
-    assert.match(((await post(closed, await signed("pull_request", closed))).body as { ignored: string }).ignored, /closed without merging/);
+    assert.match(
+      ((await post(closed, await signed("pull_request", closed))).body as { ignored: string }).ignored,
+      /closed without merging/,
+    );
     assert.equal(await queued(), 0);
   });
 
@@ -134,7 +191,11 @@ describe("GitHub webhook intake", () => {
     const restarted = await startRedisServer({ dir: redis.dir, port, appendOnly: false });
     redis = { ...restarted, dir: redis.dir, stop: async () => restarted.stop() };
     let ready = 503;
-    await waitUntil(() => `/readyz did not answer 200 (last ${ready})`, async () => (ready = (await request(ferry.url ?? "").get("/readyz")).status) === 200, 10_000);
+    await waitUntil(
+      () => `/readyz did not answer 200 (last ${ready})`,
+      async () => (ready = (await request(ferry.url ?? "").get("/readyz")).status) === 200,
+      10_000,
+    );
     assert.equal((await post(body, await signed("pull_request", body, "d-up"))).status, 202);
   });
 });

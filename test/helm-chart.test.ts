@@ -53,7 +53,10 @@ function byKind(objects: K8sObject[], kind: string): K8sObject[] {
   return objects.filter((o) => o.kind === kind);
 }
 
-function deployment(objects: K8sObject[], role: "web" | "worker"): { object: K8sObject; container: Container; pod: Record<string, unknown> } {
+function deployment(
+  objects: K8sObject[],
+  role: "web" | "worker",
+): { object: K8sObject; container: Container; pod: Record<string, unknown> } {
   const object = byKind(objects, "Deployment").find((d) => d.metadata.labels?.["app.kubernetes.io/component"] === role);
   assert.ok(object, `no ${role} Deployment`);
   const pod = (object.spec?.template as { spec: Record<string, unknown> }).spec;
@@ -98,26 +101,54 @@ describe("Helm chart charts/ferry", () => {
         assert.equal(envOf(worker.container).get("FERRY_CONCURRENCY")?.value, "4");
         assert.notDeepEqual(web.container.resources, worker.container.resources, "resources are set per role");
         // Least privilege: a ClusterRoleBinding for the deployer rules only when no namespaces are named.
-        assert.deepEqual(byKind(objects, "ClusterRoleBinding").map((b) => b.metadata.name).sort(), ["ferry-cluster", "ferry-deployer"]);
+        assert.deepEqual(
+          byKind(objects, "ClusterRoleBinding")
+            .map((b) => b.metadata.name)
+            .sort(),
+          ["ferry-cluster", "ferry-deployer"],
+        );
         assert.deepEqual(byKind(objects, "RoleBinding"), []);
-        assert.deepEqual(byKind(objects, "PodDisruptionBudget").map((p) => p.metadata.name).sort(), ["ferry-web", "ferry-worker"]);
+        assert.deepEqual(
+          byKind(objects, "PodDisruptionBudget")
+            .map((p) => p.metadata.name)
+            .sort(),
+          ["ferry-web", "ferry-worker"],
+        );
         const [service] = byKind(objects, "Service");
         assert.deepEqual((service?.spec?.selector as Record<string, string>)["app.kubernetes.io/component"], "web");
         // Installation creates the validation namespace: plans write nothing, releases only use it.
-        assert.deepEqual(byKind(objects, "Namespace").map((n) => n.metadata.name), ["ferry-validation"]);
+        assert.deepEqual(
+          byKind(objects, "Namespace").map((n) => n.metadata.name),
+          ["ferry-validation"],
+        );
       },
     },
     {
       name: "Ingress on",
-      values: () => ({ ingress: { enabled: true, className: "nginx", host: "ferry.test.example", tls: { secretName: "ferry-tls" } }, web: { replicas: 3 }, worker: { replicas: 5, concurrency: 8 } }),
+      values: () => ({
+        ingress: { enabled: true, className: "nginx", host: "ferry.test.example", tls: { secretName: "ferry-tls" } },
+        web: { replicas: 3 },
+        worker: { replicas: 5, concurrency: 8 },
+      }),
       check(objects) {
         const [ingress] = byKind(objects, "Ingress");
         assert.ok(ingress);
-        const spec = ingress.spec as { ingressClassName: string; tls: Array<{ secretName: string }>; rules: Array<{ host: string; http: { paths: Array<{ path: string }> } }> };
+        const spec = ingress.spec as {
+          ingressClassName: string;
+          tls: Array<{ secretName: string }>;
+          rules: Array<{ host: string; http: { paths: Array<{ path: string }> } }>;
+        };
         assert.equal(spec.ingressClassName, "nginx");
         assert.equal(spec.tls[0]?.secretName, "ferry-tls");
-        assert.deepEqual(spec.rules[0]?.http.paths.map((p) => p.path), ["/api/github/webhooks", "/api/gitlab/webhooks", "/plans/"], "metrics and the dashboard stay internal");
-        assert.deepEqual([deployment(objects, "web").object.spec?.replicas, deployment(objects, "worker").object.spec?.replicas], [3, 5]);
+        assert.deepEqual(
+          spec.rules[0]?.http.paths.map((p) => p.path),
+          ["/api/github/webhooks", "/api/gitlab/webhooks", "/plans/"],
+          "metrics and the dashboard stay internal",
+        );
+        assert.deepEqual(
+          [deployment(objects, "web").object.spec?.replicas, deployment(objects, "worker").object.spec?.replicas],
+          [3, 5],
+        );
         assert.equal(envOf(deployment(objects, "worker").container).get("FERRY_CONCURRENCY")?.value, "8");
         const config = parse(byKind(objects, "ConfigMap")[0]?.data?.["server.yml"] ?? "") as { publicUrl?: string };
         assert.equal(config.publicUrl, "https://ferry.test.example", "publicUrl follows the Ingress");
@@ -130,23 +161,40 @@ describe("Helm chart charts/ferry", () => {
         const [monitor] = byKind(objects, "ServiceMonitor");
         assert.ok(monitor);
         assert.equal(monitor.metadata.labels?.release, "prometheus");
-        assert.deepEqual((monitor.spec?.endpoints as Array<{ port: string; path: string }>).map((e) => [e.port, e.path]), [["http", "/metrics"]]);
+        assert.deepEqual(
+          (monitor.spec?.endpoints as Array<{ port: string; path: string }>).map((e) => [e.port, e.path]),
+          [["http", "/metrics"]],
+        );
         // The worker pods, which have no webhook Service, get a headless one for scraping.
-        const services = byKind(objects, "Service").map((s) => [s.metadata.labels?.["app.kubernetes.io/component"], (s.spec?.ports as Array<{ name: string }>)[0]?.name]);
-        assert.deepEqual(services.sort(), [["web", "http"], ["worker", "http"]]);
+        const services = byKind(objects, "Service").map((s) => [
+          s.metadata.labels?.["app.kubernetes.io/component"],
+          (s.spec?.ports as Array<{ name: string }>)[0]?.name,
+        ]);
+        assert.deepEqual(services.sort(), [
+          ["web", "http"],
+          ["worker", "http"],
+        ]);
       },
     },
     {
       name: "external Redis Sentinel, forge and kubeconfig Secrets, dashboard",
       values: () => ({
-        redis: { existingSecret: "ferry-redis", passwordKey: "password", sentinelPasswordKey: "sentinel-password", sentinel: { nodes: ["sentinel-0.redis:26379", "sentinel-1.redis:26379", "sentinel-2.redis"], name: "ferry" } },
+        redis: {
+          existingSecret: "ferry-redis",
+          passwordKey: "password",
+          sentinelPasswordKey: "sentinel-password",
+          sentinel: { nodes: ["sentinel-0.redis:26379", "sentinel-1.redis:26379", "sentinel-2.redis"], name: "ferry" },
+        },
         github: { existingSecret: "ferry-github", enterpriseHost: "ghe.example.com" },
         gitlab: { url: "https://gitlab.example.com", existingSecret: "ferry-gitlab" },
         kubeconfigs: { existingSecret: "ferry-kubeconfigs" },
         admin: { existingSecret: "ferry-admin" },
         config: {
           publicUrl: "https://ferry.example.com",
-          clusters: [{ name: "local", inCluster: true }, { name: "prod-eu", context: "prod-eu-admin", kubeconfig: "/etc/ferry/kubeconfigs/prod-eu.yaml" }],
+          clusters: [
+            { name: "local", inCluster: true },
+            { name: "prod-eu", context: "prod-eu-admin", kubeconfig: "/etc/ferry/kubeconfigs/prod-eu.yaml" },
+          ],
           policy: [{ repositories: ["acme/*"], clusters: ["local", "prod-eu"], namespaces: ["shop-*"] }],
           forkPlans: [],
         },
@@ -155,39 +203,77 @@ describe("Helm chart charts/ferry", () => {
         const web = envOf(deployment(objects, "web").container);
         const worker = envOf(deployment(objects, "worker").container);
         for (const env of [web, worker]) {
-          assert.equal(env.get("REDIS_SENTINELS")?.value, "sentinel-0.redis:26379,sentinel-1.redis:26379,sentinel-2.redis");
+          assert.equal(
+            env.get("REDIS_SENTINELS")?.value,
+            "sentinel-0.redis:26379,sentinel-1.redis:26379,sentinel-2.redis",
+          );
           assert.equal(env.get("REDIS_SENTINEL_NAME")?.value, "ferry");
           assert.equal(env.has("REDIS_URL"), false);
-          assert.deepEqual(env.get("REDIS_PASSWORD")?.valueFrom?.secretKeyRef, { name: "ferry-redis", key: "password" });
-          assert.deepEqual(env.get("REDIS_SENTINEL_PASSWORD")?.valueFrom?.secretKeyRef, { name: "ferry-redis", key: "sentinel-password" });
-          assert.deepEqual(env.get("PRIVATE_KEY")?.valueFrom?.secretKeyRef, { name: "ferry-github", key: "private-key" });
+          assert.deepEqual(env.get("REDIS_PASSWORD")?.valueFrom?.secretKeyRef, {
+            name: "ferry-redis",
+            key: "password",
+          });
+          assert.deepEqual(env.get("REDIS_SENTINEL_PASSWORD")?.valueFrom?.secretKeyRef, {
+            name: "ferry-redis",
+            key: "sentinel-password",
+          });
+          assert.deepEqual(env.get("PRIVATE_KEY")?.valueFrom?.secretKeyRef, {
+            name: "ferry-github",
+            key: "private-key",
+          });
           assert.deepEqual(env.get("GITLAB_TOKEN")?.valueFrom?.secretKeyRef, { name: "ferry-gitlab", key: "token" });
           // No secret value is ever written into the chart's objects: only references.
-          for (const [name, e] of env) if (/TOKEN|SECRET|PASSWORD|PRIVATE_KEY/.test(name)) assert.equal(e.value, undefined, name);
+          for (const [name, e] of env)
+            if (/TOKEN|SECRET|PASSWORD|PRIVATE_KEY/.test(name)) assert.equal(e.value, undefined, name);
         }
         assert.ok(web.has("FERRY_ADMIN_PASSWORD"), "the dashboard's credentials reach the web role...");
         assert.ok(!worker.has("FERRY_ADMIN_PASSWORD"), "...and only the web role, which serves it");
         const pod = deployment(objects, "worker").pod;
-        assert.deepEqual((pod.volumes as Array<{ name: string; secret?: { secretName: string } }>).find((v) => v.name === "kubeconfigs")?.secret?.secretName, "ferry-kubeconfigs");
+        assert.deepEqual(
+          (pod.volumes as Array<{ name: string; secret?: { secretName: string } }>).find(
+            (v) => v.name === "kubeconfigs",
+          )?.secret?.secretName,
+          "ferry-kubeconfigs",
+        );
       },
     },
     {
       name: "Redis Cluster, and RBAC limited to named namespaces",
       values: () => ({
-        redis: { url: "", cluster: { nodes: ["redis-0.redis:6379", "redis-1.redis:6379", "redis-2.redis:6379"] }, tls: true },
+        redis: {
+          url: "",
+          cluster: { nodes: ["redis-0.redis:6379", "redis-1.redis:6379", "redis-2.redis:6379"] },
+          tls: true,
+        },
         rbac: { namespaces: deployNamespaces, createNamespaces: false },
         validationNamespace: { create: false },
       }),
       check(objects) {
-        assert.deepEqual(byKind(objects, "Namespace"), [], "validationNamespace.create: false leaves it to whoever made it");
+        assert.deepEqual(
+          byKind(objects, "Namespace"),
+          [],
+          "validationNamespace.create: false leaves it to whoever made it",
+        );
         const env = envOf(deployment(objects, "worker").container);
         assert.equal(env.get("REDIS_CLUSTER_NODES")?.value, "redis-0.redis:6379,redis-1.redis:6379,redis-2.redis:6379");
         assert.equal(env.get("REDIS_TLS")?.value, "true");
-        assert.deepEqual(byKind(objects, "RoleBinding").map((b) => b.metadata.namespace).sort(), [...deployNamespaces, "ferry-validation"].sort());
-        assert.deepEqual(byKind(objects, "ClusterRoleBinding").map((b) => b.metadata.name), ["ferry-cluster"]);
+        assert.deepEqual(
+          byKind(objects, "RoleBinding")
+            .map((b) => b.metadata.namespace)
+            .sort(),
+          [...deployNamespaces, "ferry-validation"].sort(),
+        );
+        assert.deepEqual(
+          byKind(objects, "ClusterRoleBinding").map((b) => b.metadata.name),
+          ["ferry-cluster"],
+        );
         const [clusterRole] = byKind(objects, "ClusterRole").filter((r) => r.metadata.name === "ferry-cluster");
         const rules = clusterRole?.rules as Array<{ resources: string[]; verbs: string[] }>;
-        assert.deepEqual(rules.find((r) => r.resources.includes("namespaces"))?.verbs, ["get", "list", "watch"], "no namespace creation");
+        assert.deepEqual(
+          rules.find((r) => r.resources.includes("namespaces"))?.verbs,
+          ["get", "list", "watch"],
+          "no namespace creation",
+        );
       },
     },
   ];
@@ -211,13 +297,30 @@ describe("Helm chart charts/ferry", () => {
       spec: {
         group: "monitoring.coreos.com",
         scope: "Namespaced",
-        names: { plural: "servicemonitors", singular: "servicemonitor", kind: "ServiceMonitor", listKind: "ServiceMonitorList" },
-        versions: [{ name: "v1", served: true, storage: true, schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } } }],
+        names: {
+          plural: "servicemonitors",
+          singular: "servicemonitor",
+          kind: "ServiceMonitor",
+          listKind: "ServiceMonitorList",
+        },
+        versions: [
+          {
+            name: "v1",
+            served: true,
+            storage: true,
+            schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } },
+          },
+        ],
       },
     };
     await writeFile(join(work, "crd.yaml"), stringify(crd));
     await kubectl(["apply", "--server-side", "--field-manager=ferry-chart-test", "-f", join(work, "crd.yaml")]);
-    await kubectl(["wait", "--for=condition=Established", "--timeout=60s", "crd/servicemonitors.monitoring.coreos.com"]);
+    await kubectl([
+      "wait",
+      "--for=condition=Established",
+      "--timeout=60s",
+      "crd/servicemonitors.monitoring.coreos.com",
+    ]);
     const schema = JSON.parse(await readFile(join(CHART, "values.schema.json"), "utf8")) as object;
     validate = new Ajv({ allErrors: true, strict: true }).compile(schema);
     defaults = parse(await readFile(join(CHART, "values.yaml"), "utf8")) as Values;
@@ -249,12 +352,18 @@ describe("Helm chart charts/ferry", () => {
       assert.ok(validate(mergeValues(defaults, overrides)), JSON.stringify(validate.errors));
       const file = await valuesFile(overrides);
       await run(HELM, ["lint", "--strict", CHART, "-f", file, "--namespace", namespace]);
-      const { stdout } = await run(HELM, ["template", "ferry", CHART, "--namespace", namespace, "-f", file], { maxBuffer: 16 << 20 });
-      const objects = parseAllDocuments(stdout).map((d) => d.toJS() as K8sObject | null).filter((o): o is K8sObject => o !== null);
+      const { stdout } = await run(HELM, ["template", "ferry", CHART, "--namespace", namespace, "-f", file], {
+        maxBuffer: 16 << 20,
+      });
+      const objects = parseAllDocuments(stdout)
+        .map((d) => d.toJS() as K8sObject | null)
+        .filter((o): o is K8sObject => o !== null);
       assert.ok(objects.length >= 10, `${objects.length} objects`);
       for (const o of objects) {
-        if (["ClusterRole", "ClusterRoleBinding", "Namespace"].includes(o.kind)) assert.equal(o.metadata.namespace, undefined);
-        else if (o.kind !== "RoleBinding") assert.equal(o.metadata.namespace, namespace, `${o.kind} ${o.metadata.name}`);
+        if (["ClusterRole", "ClusterRoleBinding", "Namespace"].includes(o.kind))
+          assert.equal(o.metadata.namespace, undefined);
+        else if (o.kind !== "RoleBinding")
+          assert.equal(o.metadata.namespace, namespace, `${o.kind} ${o.metadata.name}`);
       }
       c.check(objects);
       // Ferry reads the ConfigMap's server.yml with its own validation.
@@ -262,7 +371,10 @@ describe("Helm chart charts/ferry", () => {
       parseServerConfig(configMap?.data?.["server.yml"] ?? "", "server.yml");
 
       // Every namespaced object names its namespace (the release's, or a granted one for RoleBindings).
-      const applied = await kubectl(["apply", "--server-side", "--dry-run=server", "--field-manager=ferry-chart-test", "-f", "-"], stdout);
+      const applied = await kubectl(
+        ["apply", "--server-side", "--dry-run=server", "--field-manager=ferry-chart-test", "-f", "-"],
+        stdout,
+      );
       const lines = applied.trim().split("\n");
       assert.equal(lines.length, objects.length, applied);
       for (const line of lines) assert.match(line, /serverside-applied \(server dry run\)$/);
@@ -282,14 +394,26 @@ describe("Helm chart charts/ferry", () => {
     for (const values of bad) {
       assert.equal(validate(mergeValues(defaults, values)), false, `ajv accepted ${JSON.stringify(values)}`);
       const file = await valuesFile(values);
-      await assert.rejects(run(HELM, ["template", "ferry", CHART, "-f", file]), /values don't meet the specifications of the schema/, JSON.stringify(values));
+      await assert.rejects(
+        run(HELM, ["template", "ferry", CHART, "-f", file]),
+        /values don't meet the specifications of the schema/,
+        JSON.stringify(values),
+      );
     }
   });
 
   test("helm refuses Sentinel and Cluster at once, and no Redis at all", async () => {
-    const both = await valuesFile({ redis: { sentinel: { nodes: ["s:26379"], name: "m" }, cluster: { nodes: ["c:6379"] } } });
-    await assert.rejects(run(HELM, ["template", "ferry", CHART, "-f", both]), /set sentinel\.nodes or cluster\.nodes, not both/);
+    const both = await valuesFile({
+      redis: { sentinel: { nodes: ["s:26379"], name: "m" }, cluster: { nodes: ["c:6379"] } },
+    });
+    await assert.rejects(
+      run(HELM, ["template", "ferry", CHART, "-f", both]),
+      /set sentinel\.nodes or cluster\.nodes, not both/,
+    );
     const none = await valuesFile({ redis: { url: "" } });
-    await assert.rejects(run(HELM, ["template", "ferry", CHART, "-f", none]), /redis: set url, sentinel\.nodes or cluster\.nodes/);
+    await assert.rejects(
+      run(HELM, ["template", "ferry", CHART, "-f", none]),
+      /redis: set url, sentinel\.nodes or cluster\.nodes/,
+    );
   });
 });

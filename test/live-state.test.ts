@@ -15,7 +15,13 @@ describe("readLiveState and readLiveObjects", () => {
   before(async () => {
     client = await KubeClient.fromKubeConfig(kc);
     namespace = await createTestNamespace(kc, "live");
-    for (const name of ["a", "b", "c", "d"]) await client.call("POST", `/api/v1/namespaces/${namespace}/configmaps`, { apiVersion: "v1", kind: "ConfigMap", metadata: { name, annotations: { "ferry.dev/inventory": "inv-1" } }, data: { v: name } });
+    for (const name of ["a", "b", "c", "d"])
+      await client.call("POST", `/api/v1/namespaces/${namespace}/configmaps`, {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name, annotations: { "ferry.dev/inventory": "inv-1" } },
+        data: { v: name },
+      });
   });
   after(() => client.close());
 
@@ -28,7 +34,10 @@ describe("readLiveState and readLiveObjects", () => {
 
   test("a cluster-scoped kind by name: the Namespace itself, without listing every namespace", async () => {
     const ns: ObjectRef = { apiVersion: "v1", kind: "Namespace", name: namespace };
-    const live = await readLiveState(client, [ns, { apiVersion: "v1", kind: "Namespace", name: `${namespace}-absent` }]);
+    const live = await readLiveState(client, [
+      ns,
+      { apiVersion: "v1", kind: "Namespace", name: `${namespace}-absent` },
+    ]);
     assert.deepEqual([...live.keys()], [refKey(ns)]);
   });
 

@@ -19,7 +19,11 @@ const ROOT = new URL("..", import.meta.url).pathname;
 /** Runs `ferry plan` as a user would and returns its exit code and output. */
 async function ferryPlan(...args: string[]): Promise<{ code: number; out: string }> {
   try {
-    const { stdout } = await run(process.execPath, [join(ROOT, "bin/ferry.js"), "plan", "--kubeconfig", testKubeConfigPath(), ...args], { cwd: ROOT });
+    const { stdout } = await run(
+      process.execPath,
+      [join(ROOT, "bin/ferry.js"), "plan", "--kubeconfig", testKubeConfigPath(), ...args],
+      { cwd: ROOT },
+    );
     return { code: 0, out: stdout };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -61,7 +65,10 @@ describe("ferry plan --dir", () => {
     assert.match(changed.out, /- {2}v: "1"\n\+ {2}v: "2"/);
     assert.match(changed.out, /ConfigMap [^ ]+\/b/);
 
-    await writeFile(join(dir, "bad.yaml"), stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "Not_Valid" } }));
+    await writeFile(
+      join(dir, "bad.yaml"),
+      stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "Not_Valid" } }),
+    );
     const broken = await ferryPlan("--dir", dir, "--namespace", namespace);
     assert.equal(broken.code, 2, broken.out);
     assert.match(broken.out, /ConfigMap [^ ]+\/Not_Valid \(bad\.yaml\): .*Invalid value: "Not_Valid"/);
@@ -72,7 +79,8 @@ describe("ferry plan --dir", () => {
     await writeTree(repo, {
       "base/kustomization.yaml": "resources: [cm.yaml]\n",
       "base/cm.yaml": configMapYaml("from-base", { v: "1" }),
-      "overlays/staging/kustomization.yaml": "resources: [../../base]\nconfigMapGenerator:\n  - name: settings\n    literals: [colour=blue]\n",
+      "overlays/staging/kustomization.yaml":
+        "resources: [../../base]\nconfigMapGenerator:\n  - name: settings\n    literals: [colour=blue]\n",
       "chart/Chart.yaml": "apiVersion: v2\nname: shop\nversion: 0.1.0\n",
       "chart/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-settings\n",
     });
@@ -83,7 +91,14 @@ describe("ferry plan --dir", () => {
     assert.match(overlay.out, /\+ ConfigMap [^ ]+\/from-base from kustomize build overlays\/staging#\d/);
     assert.match(overlay.out, /\+ ConfigMap [^ ]+\/settings-[a-z0-9]{10} /);
 
-    const plain = await ferryPlan("--dir", join(repo, "overlays/staging"), "--namespace", namespace, "--render", "plain");
+    const plain = await ferryPlan(
+      "--dir",
+      join(repo, "overlays/staging"),
+      "--namespace",
+      namespace,
+      "--render",
+      "plain",
+    );
     assert.equal(plain.code, 2, plain.out);
     assert.match(plain.out, /overlays\/staging\/kustomization\.yaml: not a Kubernetes object: missing apiVersion/);
 
@@ -120,8 +135,16 @@ describe("ferry plan --dir", () => {
 
     const asLocal = await ferryPlan("--dir", served, "--namespace", ns);
     assert.equal(asLocal.code, 2, asLocal.out);
-    assert.match(asLocal.out, new RegExp(`ConfigMap ${ns}/c \\(c\\.yaml\\) is owned by ${repository}@staging \\(inventory ${ns}/ferry-staging-[0-9a-f]+\\) \\(and 1 more\\)`));
-    assert.match(asLocal.out, /to plan as the environment that released these objects, name it, e\.g\. --repo acme\/shop --env staging/);
+    assert.match(
+      asLocal.out,
+      new RegExp(
+        `ConfigMap ${ns}/c \\(c\\.yaml\\) is owned by ${repository}@staging \\(inventory ${ns}/ferry-staging-[0-9a-f]+\\) \\(and 1 more\\)`,
+      ),
+    );
+    assert.match(
+      asLocal.out,
+      /to plan as the environment that released these objects, name it, e\.g\. --repo acme\/shop --env staging/,
+    );
 
     const half = await ferryPlan("--dir", served, "--namespace", ns, "--repo", repository);
     assert.equal(half.code, 2, half.out);
@@ -132,8 +155,18 @@ describe("ferry plan --dir", () => {
     const ns = await createTestNamespace(kc, "local-plan-config");
     const repo = join(dir, "configured");
     const ferryYml = (prune: boolean) =>
-      stringify({ version: 1, environments: [{ name: "staging", branch: "main", path: "deploy", cluster: "staging", namespace: ns, prune }, { name: "other", branch: "main", path: "x", cluster: "c", namespace: ns }] });
-    await writeTree(repo, { ".ferry.yml": ferryYml(true), "deploy/keep.yaml": configMapYaml("keep", { v: "1" }), "deploy/old.yaml": configMapYaml("old", { v: "1" }) });
+      stringify({
+        version: 1,
+        environments: [
+          { name: "staging", branch: "main", path: "deploy", cluster: "staging", namespace: ns, prune },
+          { name: "other", branch: "main", path: "x", cluster: "c", namespace: ns },
+        ],
+      });
+    await writeTree(repo, {
+      ".ferry.yml": ferryYml(true),
+      "deploy/keep.yaml": configMapYaml("keep", { v: "1" }),
+      "deploy/old.yaml": configMapYaml("old", { v: "1" }),
+    });
     const repository = `acme/${ns}`;
     await serverRelease(repository, "staging", repo, "deploy", ns);
 
@@ -149,7 +182,10 @@ describe("ferry plan --dir", () => {
     await writeFile(join(repo, ".ferry.yml"), ferryYml(false));
     const kept = await ferryPlan("--dir", repo, "--repo", repository, "--env", "staging");
     assert.equal(kept.code, 0, kept.out);
-    assert.match(kept.out, new RegExp(`note: prune is off for staging: ConfigMap ${ns}/old no longer in Git stays on the cluster`));
+    assert.match(
+      kept.out,
+      new RegExp(`note: prune is off for staging: ConfigMap ${ns}/old no longer in Git stays on the cluster`),
+    );
 
     const unnamed = await ferryPlan("--dir", repo, "--repo", repository);
     assert.equal(unnamed.code, 2, unnamed.out);
@@ -158,7 +194,16 @@ describe("ferry plan --dir", () => {
     assert.match(noEnv.out, /\.ferry\.yml: name the environment to plan with --env \(staging, other\)/);
     const unknown = await ferryPlan("--dir", repo, "--repo", repository, "--env", "prod");
     assert.match(unknown.out, /has no environment "prod" \(it has staging, other\)/);
-    const overridden = await ferryPlan("--dir", repo, "--repo", repository, "--env", "staging", "--namespace", "elsewhere");
+    const overridden = await ferryPlan(
+      "--dir",
+      repo,
+      "--repo",
+      repository,
+      "--env",
+      "staging",
+      "--namespace",
+      "elsewhere",
+    );
     assert.equal(overridden.code, 2, overridden.out);
     assert.match(overridden.out, /--namespace: environment staging of .*\.ferry\.yml sets these/);
   });

@@ -15,7 +15,12 @@ interface LiveMetadata {
 const podSpec = { restartPolicy: "Never", containers: [{ name: "c", image: "busybox" }] };
 
 /** A Job with `metadata` and a pod template without labels. */
-const job = (metadata: Record<string, unknown>) => ({ apiVersion: "batch/v1", kind: "Job", metadata, spec: { template: { spec: podSpec } } });
+const job = (metadata: Record<string, unknown>) => ({
+  apiVersion: "batch/v1",
+  kind: "Job",
+  metadata,
+  spec: { template: { spec: podSpec } },
+});
 
 const manifests = [
   job({ name: "migrate" }),
@@ -24,7 +29,10 @@ const manifests = [
     apiVersion: "v1",
     kind: "ReplicationController",
     metadata: { name: "legacy" },
-    spec: { replicas: 0, template: { metadata: { labels: { app: "legacy" } }, spec: { containers: podSpec.containers } } },
+    spec: {
+      replicas: 0,
+      template: { metadata: { labels: { app: "legacy" } }, spec: { containers: podSpec.containers } },
+    },
   },
   { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "settings" }, data: { v: "1" } },
 ];
@@ -44,7 +52,14 @@ describe("Ferry's managed-by label leaves what the API server defaults alone", (
     releaseEnvironment({
       client,
       repository: "acme/jobs",
-      env: { name: objects === manifests ? "jobs" : "other", branch: "main", path: ".", cluster: "ferry-test", namespace, prune: false },
+      env: {
+        name: objects === manifests ? "jobs" : "other",
+        branch: "main",
+        path: ".",
+        cluster: "ferry-test",
+        namespace,
+        prune: false,
+      },
       grant: { cluster: "ferry-test", namespaces: [namespace], clusterScopedKinds: [] },
       rendered: parseManifests(objects.map((o) => stringify(o)).join("---\n"), "deploy/all.yaml", []),
       sha,
@@ -66,7 +81,10 @@ describe("Ferry's managed-by label leaves what the API server defaults alone", (
       assert.equal(live.metadata.labels?.["batch.kubernetes.io/job-name"], "migrate");
       assert.match(live.metadata.labels?.["controller-uid"] ?? "", /^[0-9a-f-]{36}$/);
       assert.equal(live.metadata.labels?.[MANAGED_BY_LABEL], undefined);
-      assert.ok(live.metadata.annotations?.[INVENTORY_ANNOTATION], "Ferry's ownership is recorded in its inventory annotation");
+      assert.ok(
+        live.metadata.annotations?.[INVENTORY_ANNOTATION],
+        "Ferry's ownership is recorded in its inventory annotation",
+      );
     }
   });
 
@@ -74,7 +92,11 @@ describe("Ferry's managed-by label leaves what the API server defaults alone", (
     const earlier = job({ name: "upgraded", namespace, labels: { [MANAGED_BY_LABEL]: "ferry" } });
     const path = `/apis/batch/v1/namespaces/${namespace}/jobs/upgraded?fieldManager=${FIELD_MANAGER}`;
     await client.call("PATCH", path, earlier, "application/apply-patch+yaml");
-    assert.deepEqual(await select("apis/batch/v1", "jobs", "job-name=upgraded"), [], "the label stopped the defaulting");
+    assert.deepEqual(
+      await select("apis/batch/v1", "jobs", "job-name=upgraded"),
+      [],
+      "the label stopped the defaulting",
+    );
     await release("three", [job({ name: "upgraded" })]);
     assert.deepEqual(await select("apis/batch/v1", "jobs", "job-name=upgraded"), ["upgraded"]);
   });

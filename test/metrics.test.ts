@@ -13,14 +13,18 @@ const secondaryRateLimit = "You have exceeded a secondary rate limit. Please wai
 /** Scrapes Ferry's `/metrics` until `check` passes (jobs record their metrics just after their last status), then returns the samples. */
 async function scrapeUntil(h: FerryHarness, check: (samples: Sample[]) => void, timeoutMs = 30_000): Promise<Sample[]> {
   let samples: Sample[] = [];
-  await waitUntil("/metrics never passed the check", async () => {
-    const response = await fetch(`${h.url}/metrics`);
-    assert.equal(response.status, 200);
-    assert.match(response.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
-    samples = parsePrometheusText(await response.text());
-    check(samples);
-    return true;
-  }, timeoutMs);
+  await waitUntil(
+    "/metrics never passed the check",
+    async () => {
+      const response = await fetch(`${h.url}/metrics`);
+      assert.equal(response.status, 200);
+      assert.match(response.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
+      samples = parsePrometheusText(await response.text());
+      check(samples);
+      return true;
+    },
+    timeoutMs,
+  );
   return samples;
 }
 
@@ -32,10 +36,16 @@ describe("/metrics after end-to-end releases and a plan (github)", () => {
   test("counts webhooks, jobs, releases, plans, objects, forge calls and rate-limit waits with their labels", async () => {
     const sim = (h.forge as GitHubDouble).sim;
     // The first status post meets a secondary rate limit: Ferry waits the second GitHub names, then retries.
-    sim.failNext({ method: "POST", pathPrefix: "/repos/" }, [{ status: 429, headers: { "retry-after": "1" }, body: { message: secondaryRateLimit } }]);
+    sim.failNext({ method: "POST", pathPrefix: "/repos/" }, [
+      { status: 429, headers: { "retry-after": "1" }, body: { message: secondaryRateLimit } },
+    ]);
 
     const repo = await h.createRepo();
-    const first = await h.merge(repo, { "deploy/a.yaml": configMapYaml("a", { v: "1" }), "deploy/b.yaml": configMapYaml("b", { v: "1" }), "deploy/c.yaml": configMapYaml("c", { v: "1" }) });
+    const first = await h.merge(repo, {
+      "deploy/a.yaml": configMapYaml("a", { v: "1" }),
+      "deploy/b.yaml": configMapYaml("b", { v: "1" }),
+      "deploy/c.yaml": configMapYaml("c", { v: "1" }),
+    });
     assert.equal((await h.deliver(first.delivery)).status, 202);
     assert.equal((await h.finalStatus(repo, first.sha)).at(-1)?.state, "success");
     const second = await h.merge(repo, { "deploy/a.yaml": configMapYaml("a", { v: "2" }), "deploy/c.yaml": null });
@@ -43,7 +53,16 @@ describe("/metrics after end-to-end releases and a plan (github)", () => {
     assert.match((await h.finalStatus(repo, second.sha)).at(-1)?.description ?? "", /^deployed: \+0 ~1 −1/);
 
     const broken = await h.createRepo();
-    const invalid = stringify({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web" }, spec: { replicas: -1, selector: { matchLabels: { app: "web" } }, template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "web", image: "nginx" }] } } } });
+    const invalid = stringify({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "web" },
+      spec: {
+        replicas: -1,
+        selector: { matchLabels: { app: "web" } },
+        template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "web", image: "nginx" }] } },
+      },
+    });
     const failing = await h.merge(broken, { "deploy/web.yaml": invalid });
     assert.equal((await h.deliver(failing.delivery)).status, 202);
     assert.equal((await h.finalStatus(broken, failing.sha)).at(-1)?.state, "failure");
@@ -52,7 +71,12 @@ describe("/metrics after end-to-end releases and a plan (github)", () => {
     assert.equal((await h.deliver(pr.delivery)).status, 202);
     assert.equal((await h.finalStatus(repo, pr.headSha, "ferry/plan/staging")).at(-1)?.state, "success");
 
-    const forged = await sendGitHubWebhook(h.url, { event: "push", payload: first.delivery.payload, secret: "not-the-secret", deliveryId: "forged-1" });
+    const forged = await sendGitHubWebhook(h.url, {
+      event: "push",
+      payload: first.delivery.payload,
+      secret: "not-the-secret",
+      deliveryId: "forged-1",
+    });
     assert.equal(forged.status, 401);
 
     const samples = await scrapeUntil(h, (s) => {
@@ -74,7 +98,10 @@ describe("/metrics after end-to-end releases and a plan (github)", () => {
     assert.equal(value("ferry_releases_total", { ...staging, result: "already-released" }), undefined);
     assert.equal(value("ferry_plans_total", { ...staging, result: "changes" }), 1);
     assert.equal(value("ferry_release_duration_seconds_count", { environment: "staging", result: "released" }), 2);
-    assert.equal(value("ferry_release_duration_seconds_bucket", { environment: "staging", result: "released", le: "+Inf" }), 2);
+    assert.equal(
+      value("ferry_release_duration_seconds_bucket", { environment: "staging", result: "released", le: "+Inf" }),
+      2,
+    );
     assert.ok((value("ferry_release_duration_seconds_sum", { environment: "staging", result: "released" }) ?? 0) > 0);
     assert.equal(value("ferry_release_duration_seconds_count", { environment: "staging", result: "failed" }), 1);
     assert.equal(value("ferry_plan_duration_seconds_count", { environment: "staging", result: "changes" }), 1);
@@ -96,9 +123,29 @@ describe("/metrics after end-to-end releases and a plan (github)", () => {
     // Forge calls: one count per status GitHub accepted (the rate-limited attempt and its retry are one call).
     const statusPosts = sim.requests.filter((r) => r.method === "POST" && /\/statuses\/[0-9a-f]{40}$/.test(r.path));
     assert.equal(statusPosts.filter((r) => r.status === 429).length, 1);
-    assert.equal(value("ferry_forge_api_calls_total", { forge: "github", endpoint: "POST /repos/{owner}/{repo}/statuses/{sha}", status: "2xx" }), statusPosts.filter((r) => r.status === 201).length);
-    assert.equal(value("ferry_forge_api_calls_total", { forge: "github", endpoint: "GET /repos/{owner}/{repo}/tarball/{ref}", status: "2xx" }), sim.requests.filter((r) => /\/tarball\//.test(r.path) && r.status < 400).length);
-    assert.ok((value("ferry_forge_api_calls_total", { forge: "github", endpoint: "POST /app/installations/{installation_id}/access_tokens", status: "2xx" }) ?? 0) >= 1);
+    assert.equal(
+      value("ferry_forge_api_calls_total", {
+        forge: "github",
+        endpoint: "POST /repos/{owner}/{repo}/statuses/{sha}",
+        status: "2xx",
+      }),
+      statusPosts.filter((r) => r.status === 201).length,
+    );
+    assert.equal(
+      value("ferry_forge_api_calls_total", {
+        forge: "github",
+        endpoint: "GET /repos/{owner}/{repo}/tarball/{ref}",
+        status: "2xx",
+      }),
+      sim.requests.filter((r) => /\/tarball\//.test(r.path) && r.status < 400).length,
+    );
+    assert.ok(
+      (value("ferry_forge_api_calls_total", {
+        forge: "github",
+        endpoint: "POST /app/installations/{installation_id}/access_tokens",
+        status: "2xx",
+      }) ?? 0) >= 1,
+    );
     assert.equal(value("ferry_forge_rate_limit_waits_total", { forge: "github", kind: "retry-after" }), 1);
     assert.equal(value("ferry_forge_rate_limit_wait_seconds_total", { forge: "github", kind: "retry-after" }), 1);
 
@@ -117,20 +164,36 @@ describe("/metrics after an end-to-end release (gitlab)", () => {
     // GitLab answers the first status post with 429 and Retry-After: Ferry waits as asked, then posts again.
     sim.failNext({ method: "POST", pathPrefix: "/projects/" }, [{ status: 429, headers: { "retry-after": "1" } }]);
     const repo = await h.createRepo();
-    const merge = await h.merge(repo, { "deploy/a.yaml": configMapYaml("a", { v: "1" }), "deploy/b.yaml": configMapYaml("b", { v: "1" }) });
+    const merge = await h.merge(repo, {
+      "deploy/a.yaml": configMapYaml("a", { v: "1" }),
+      "deploy/b.yaml": configMapYaml("b", { v: "1" }),
+    });
     assert.equal((await h.deliver(merge.delivery)).status, 202);
     assert.equal((await h.finalStatus(repo, merge.sha)).at(-1)?.state, "success");
-    const samples = await scrapeUntil(h, (s) => assert.equal(sampleValue(s, "ferry_jobs_total", { queue: "ferry-deploy", result: "completed" }), 1));
+    const samples = await scrapeUntil(h, (s) =>
+      assert.equal(sampleValue(s, "ferry_jobs_total", { queue: "ferry-deploy", result: "completed" }), 1),
+    );
     const value = (name: string, labels: Record<string, string>) => sampleValue(samples, name, labels);
     assert.equal(value("ferry_webhooks_received_total", { forge: "gitlab" }), 1);
     assert.equal(value("ferry_webhooks_accepted_total", { forge: "gitlab", intent: "deploy" }), 1);
     assert.equal(value("ferry_releases_total", { environment: "staging", cluster: "test", result: "released" }), 1);
     assert.equal(value("ferry_objects_applied_total", { environment: "staging", action: "created" }), 2);
-    const statusPosts = sim.requests.filter((r) => r.method === "POST" && /\/statuses\/[0-9a-f]{40}$/.test(r.path) && r.status < 300).length;
+    const statusPosts = sim.requests.filter(
+      (r) => r.method === "POST" && /\/statuses\/[0-9a-f]{40}$/.test(r.path) && r.status < 300,
+    ).length;
     assert.ok(statusPosts >= 2);
-    assert.equal(value("ferry_forge_api_calls_total", { forge: "gitlab", endpoint: "Commits.editStatus", status: "2xx" }), statusPosts);
-    assert.equal(value("ferry_forge_api_calls_total", { forge: "gitlab", endpoint: "Repositories.showArchive", status: "2xx" }), sim.requests.filter((r) => /\/repository\/archive/.test(r.path) && r.status < 300).length);
-    assert.equal(value("ferry_forge_api_calls_total", { forge: "gitlab", endpoint: "Users.showCurrentUser", status: "2xx" }), 1);
+    assert.equal(
+      value("ferry_forge_api_calls_total", { forge: "gitlab", endpoint: "Commits.editStatus", status: "2xx" }),
+      statusPosts,
+    );
+    assert.equal(
+      value("ferry_forge_api_calls_total", { forge: "gitlab", endpoint: "Repositories.showArchive", status: "2xx" }),
+      sim.requests.filter((r) => /\/repository\/archive/.test(r.path) && r.status < 300).length,
+    );
+    assert.equal(
+      value("ferry_forge_api_calls_total", { forge: "gitlab", endpoint: "Users.showCurrentUser", status: "2xx" }),
+      1,
+    );
     assert.equal(sim.requests.filter((r) => r.status === 429).length, 1);
     assert.equal(value("ferry_forge_rate_limit_waits_total", { forge: "gitlab", kind: "retry-after" }), 1);
     assert.equal(value("ferry_forge_rate_limit_wait_seconds_total", { forge: "gitlab", kind: "retry-after" }), 1);

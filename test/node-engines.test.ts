@@ -31,31 +31,47 @@ function bounds(comparator: string): Bounds {
   const given = parts.findIndex((p) => p === undefined);
   const exact = given === -1 ? 3 : given; // how many leading parts are numbers
   const v: Version = [parts[0] ?? 0, exact > 1 ? (parts[1] ?? 0) : 0, exact > 2 ? (parts[2] ?? 0) : 0];
-  const bump = (at: number): Version => (at === 0 ? [v[0] + 1, 0, 0] : at === 1 ? [v[0], v[1] + 1, 0] : [v[0], v[1], v[2] + 1]);
+  const bump = (at: number): Version =>
+    at === 0 ? [v[0] + 1, 0, 0] : at === 1 ? [v[0], v[1] + 1, 0] : [v[0], v[1], v[2] + 1];
   const none: Version = [0, 0, 0];
   if (exact === 0) return { low: none, lowOpen: false, highClosed: false };
   switch (op) {
     case ">=":
       return { low: v, lowOpen: false, highClosed: false };
     case ">":
-      return exact === 3 ? { low: v, lowOpen: true, highClosed: false } : { low: bump(exact - 1), lowOpen: false, highClosed: false };
+      return exact === 3
+        ? { low: v, lowOpen: true, highClosed: false }
+        : { low: bump(exact - 1), lowOpen: false, highClosed: false };
     case "<":
       return { low: none, lowOpen: false, high: v, highClosed: false };
     case "<=":
-      return exact === 3 ? { low: none, lowOpen: false, high: v, highClosed: true } : { low: none, lowOpen: false, high: bump(exact - 1), highClosed: false };
+      return exact === 3
+        ? { low: none, lowOpen: false, high: v, highClosed: true }
+        : { low: none, lowOpen: false, high: bump(exact - 1), highClosed: false };
     case "^":
-      return { low: v, lowOpen: false, high: bump(v[0] > 0 || exact === 1 ? 0 : v[1] > 0 || exact === 2 ? 1 : 2), highClosed: false };
+      return {
+        low: v,
+        lowOpen: false,
+        high: bump(v[0] > 0 || exact === 1 ? 0 : v[1] > 0 || exact === 2 ? 1 : 2),
+        highClosed: false,
+      };
     case "~":
       return { low: v, lowOpen: false, high: bump(exact === 1 ? 0 : 1), highClosed: false };
     default:
-      return exact === 3 ? { low: v, lowOpen: false, high: v, highClosed: true } : { low: v, lowOpen: false, high: bump(exact - 1), highClosed: false };
+      return exact === 3
+        ? { low: v, lowOpen: false, high: v, highClosed: true }
+        : { low: v, lowOpen: false, high: bump(exact - 1), highClosed: false };
   }
 }
 
 /** True when `version` satisfies the npm range `range` (alternatives joined by `||`, comparators by spaces). */
 function satisfies(version: Version, range: string): boolean {
   return range.split("||").some((alternative) => {
-    const comparators = alternative.trim().replace(/(>=|<=|>|<|=|\^|~)\s+/g, "$1").split(/\s+/).filter(Boolean);
+    const comparators = alternative
+      .trim()
+      .replace(/(>=|<=|>|<|=|\^|~)\s+/g, "$1")
+      .split(/\s+/)
+      .filter(Boolean);
     return (comparators.length === 0 ? ["*"] : comparators).map(bounds).every((b) => {
       const fromLow = compare(version, b.low);
       if (fromLow < 0 || (fromLow === 0 && b.lowOpen)) return false;
@@ -100,12 +116,29 @@ describe("the Node.js versions Ferry says it runs on", () => {
     assert.deepEqual(lock.packages[""]?.engines, pkg.engines, "package-lock.json records the same engines");
 
     const refusing = Object.entries(lock.packages)
-      .filter(([path, entry]) => path !== "" && !entry.dev && entry.engines !== undefined && !Array.isArray(entry.engines) && entry.engines.node)
+      .filter(
+        ([path, entry]) =>
+          path !== "" &&
+          !entry.dev &&
+          entry.engines !== undefined &&
+          !Array.isArray(entry.engines) &&
+          entry.engines.node,
+      )
       .filter(([, entry]) => !satisfies(lowest, (entry.engines as { node: string }).node))
-      .map(([path, entry]) => `${path.replace(/^.*node_modules\//, "")} needs node ${(entry.engines as { node: string }).node}`);
-    assert.deepEqual(refusing, [], `Node ${lowest.join(".")}, the lowest engines.node admits, is refused by dependencies`);
+      .map(
+        ([path, entry]) =>
+          `${path.replace(/^.*node_modules\//, "")} needs node ${(entry.engines as { node: string }).node}`,
+      );
+    assert.deepEqual(
+      refusing,
+      [],
+      `Node ${lowest.join(".")}, the lowest engines.node admits, is refused by dependencies`,
+    );
 
     const readme = await readFile(join(ROOT, "README.md"), "utf8");
-    assert.ok(readme.includes(`Node.js ${pkg.engines.node.replace(">=", ">= ")}`), "the README's prerequisites name the same floor");
+    assert.ok(
+      readme.includes(`Node.js ${pkg.engines.node.replace(">=", ">= ")}`),
+      "the README's prerequisites name the same floor",
+    );
   });
 });

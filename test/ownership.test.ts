@@ -23,14 +23,20 @@ describe("objects another environment owns", () => {
       new RegExp(`^ConfigMap ${first.namespace}/shared \\(${escape(source)}\\) is owned by ${escape(owner(repo))}`);
 
     // The plan says what the release would do: refuse, naming the owner.
-    const pr = await h.openPullRequest(second, { "deploy/shared.yaml": configMapYaml("shared", { owner: "second" }), "deploy/own.yaml": configMapYaml("own", { v: "1" }) });
+    const pr = await h.openPullRequest(second, {
+      "deploy/shared.yaml": configMapYaml("shared", { owner: "second" }),
+      "deploy/own.yaml": configMapYaml("own", { v: "1" }),
+    });
     await h.deliver(pr.delivery);
     const plan = (await h.finalStatus(second, pr.headSha, "ferry/plan/staging")).at(-1);
     assert.equal(plan?.state, "failure");
     assert.match(plan?.description ?? "", /^failed: /);
     assert.match((plan?.description ?? "").replace(/^failed: /, ""), ownedBy(first, "deploy/shared.yaml"));
     const [comment = ""] = await h.comments(second, pr.number, /Ferry plan/);
-    assert.match(comment, new RegExp(`is owned by ${escape(owner(first))} \\(inventory ${first.namespace}/ferry-staging-[0-9a-f]+\\)`));
+    assert.match(
+      comment,
+      new RegExp(`is owned by ${escape(owner(first))} \\(inventory ${first.namespace}/ferry-staging-[0-9a-f]+\\)`),
+    );
     assert.ok(comment.includes(`annotate it ${TAKE_OVER_ANNOTATION}: "true"`), comment);
 
     // The release refuses before applying anything: not even the second repository's own object.
@@ -44,7 +50,12 @@ describe("objects another environment owns", () => {
     assert.ok(!live.has("own"), "nothing of the refused release was applied");
 
     // Taken over on purpose, with the annotation.
-    const takeOver = stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "shared", annotations: { [TAKE_OVER_ANNOTATION]: "true" } }, data: { owner: "second" } });
+    const takeOver = stringify({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "shared", annotations: { [TAKE_OVER_ANNOTATION]: "true" } },
+      data: { owner: "second" },
+    });
     const taken = await h.merge(second, { "deploy/shared.yaml": takeOver });
     await h.deliver(taken.delivery);
     assert.equal((await h.finalStatus(second, taken.sha)).at(-1)?.state, "success");

@@ -29,7 +29,12 @@ async function ferry(...args: string[]): Promise<{ code: number; out: string }> 
 }
 
 const configMap = (name: string, data: Record<string, string>, namespace?: string): RenderedObject => ({
-  object: { apiVersion: "v1", kind: "ConfigMap", metadata: { name, ...(namespace === undefined ? {} : { namespace }) }, data },
+  object: {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name, ...(namespace === undefined ? {} : { namespace }) },
+    data,
+  },
   source: `deploy/${name}.yaml`,
 });
 
@@ -55,24 +60,64 @@ describe("plans write nothing", () => {
     const repository = `acme/${uniqueName("read-only")}`;
     const env = { name: "staging", branch: "main", path: ".", cluster: "ferry-test", namespace, prune: true };
     const grant = { cluster: "ferry-test", namespaces: ["*"], clusterScopedKinds: [] };
-    await releaseEnvironment({ client, repository, env, grant, rendered: [configMap("a", { v: "1" }), configMap("gone", { v: "1" }), configMap("same", { v: "1" })], sha: "base", actor: "test" });
+    await releaseEnvironment({
+      client,
+      repository,
+      env,
+      grant,
+      rendered: [configMap("a", { v: "1" }), configMap("gone", { v: "1" }), configMap("same", { v: "1" })],
+      sha: "base",
+      actor: "test",
+    });
 
     const dir = join(work, "read-only-cli");
     await run("mkdir", ["-p", dir]);
     await writeFile(join(dir, "a.yaml"), configMapYaml("a", { v: "2" }));
     await writeFile(join(dir, "same.yaml"), configMapYaml("same", { v: "1" }));
-    await writeFile(join(dir, "b.yaml"), stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "b", namespace: fresh }, data: { v: "1" } }));
-    const plan = await ferry("plan", "--kubeconfig", readOnly.path, "--dir", dir, "--namespace", namespace, "--repo", repository, "--env", "staging");
+    await writeFile(
+      join(dir, "b.yaml"),
+      stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "b", namespace: fresh }, data: { v: "1" } }),
+    );
+    const plan = await ferry(
+      "plan",
+      "--kubeconfig",
+      readOnly.path,
+      "--dir",
+      dir,
+      "--namespace",
+      namespace,
+      "--repo",
+      repository,
+      "--env",
+      "staging",
+    );
     assert.equal(plan.code, 1, plan.out);
     assert.match(plan.out, /\(cluster ferry-test\): \+1 ~1 −1 \(1 unchanged\)/);
-    assert.match(plan.out, new RegExp(`note: namespace ${fresh} does not exist yet \\(a release creates it\\): its object is dry-run in ferry-validation`));
-    assert.match(plan.out, new RegExp(`\\+ ConfigMap ${fresh}/b from b\\.yaml\\nnot dry-run: the server refused the dry-run \\([^\\n]*User "${readOnly.user}" cannot create resource "configmaps"`));
-    assert.match(plan.out, new RegExp(`~ ConfigMap ${namespace}/a from a\\.yaml\\nnot dry-run: [^\\n]*cannot patch resource "configmaps"[^\\n]*the diff compares the live object with what the manifest sets`));
+    assert.match(
+      plan.out,
+      new RegExp(
+        `note: namespace ${fresh} does not exist yet \\(a release creates it\\): its object is dry-run in ferry-validation`,
+      ),
+    );
+    assert.match(
+      plan.out,
+      new RegExp(
+        `\\+ ConfigMap ${fresh}/b from b\\.yaml\\nnot dry-run: the server refused the dry-run \\([^\\n]*User "${readOnly.user}" cannot create resource "configmaps"`,
+      ),
+    );
+    assert.match(
+      plan.out,
+      new RegExp(
+        `~ ConfigMap ${namespace}/a from a\\.yaml\\nnot dry-run: [^\\n]*cannot patch resource "configmaps"[^\\n]*the diff compares the live object with what the manifest sets`,
+      ),
+    );
     assert.match(plan.out, /- {2}v: "1"\n\+ {2}v: "2"/);
     assert.match(plan.out, new RegExp(`− ConfigMap ${namespace}/gone`));
 
     assert.equal(await status(`/api/v1/namespaces/${fresh}`), 404, "the new namespace was not created");
-    const a = (await client.call("GET", `/api/v1/namespaces/${namespace}/configmaps/a`)) as { data: Record<string, string> };
+    const a = (await client.call("GET", `/api/v1/namespaces/${namespace}/configmaps/a`)) as {
+      data: Record<string, string>;
+    };
     assert.deepEqual(a.data, { v: "1" });
     assert.equal(await status(`/api/v1/namespaces/${namespace}/configmaps/gone`), 200);
   });
@@ -82,12 +127,35 @@ describe("plans write nothing", () => {
     try {
       const repo = await h.createRepo();
       const base = [configMap("keep", { v: "1" }), configMap("change", { v: "1" }), configMap("remove", { v: "1" })];
-      const env = { name: "staging", branch: "main", path: "deploy", cluster: "test", namespace: repo.namespace, prune: true };
-      await releaseEnvironment({ client, repository: repo.fullName, env, grant: { cluster: "test", namespaces: ["e2e-*"], clusterScopedKinds: [] }, rendered: base, sha: "base", actor: "test" });
-      await repo.git.writeFiles({ "deploy/keep.yaml": configMapYaml("keep", { v: "1" }), "deploy/change.yaml": configMapYaml("change", { v: "1" }), "deploy/remove.yaml": configMapYaml("remove", { v: "1" }) });
+      const env = {
+        name: "staging",
+        branch: "main",
+        path: "deploy",
+        cluster: "test",
+        namespace: repo.namespace,
+        prune: true,
+      };
+      await releaseEnvironment({
+        client,
+        repository: repo.fullName,
+        env,
+        grant: { cluster: "test", namespaces: ["e2e-*"], clusterScopedKinds: [] },
+        rendered: base,
+        sha: "base",
+        actor: "test",
+      });
+      await repo.git.writeFiles({
+        "deploy/keep.yaml": configMapYaml("keep", { v: "1" }),
+        "deploy/change.yaml": configMapYaml("change", { v: "1" }),
+        "deploy/remove.yaml": configMapYaml("remove", { v: "1" }),
+      });
       await repo.git.commit("base");
 
-      const pr = await h.openPullRequest(repo, { "deploy/add.yaml": configMapYaml("add", { v: "1" }), "deploy/change.yaml": configMapYaml("change", { v: "2" }), "deploy/remove.yaml": null });
+      const pr = await h.openPullRequest(repo, {
+        "deploy/add.yaml": configMapYaml("add", { v: "1" }),
+        "deploy/change.yaml": configMapYaml("change", { v: "2" }),
+        "deploy/remove.yaml": null,
+      });
       await h.deliver(pr.delivery);
       const final = (await h.finalStatus(repo, pr.headSha, "ferry/plan/staging")).at(-1);
       assert.equal(final?.state, "success", final?.description);
@@ -122,8 +190,13 @@ describe("plans write nothing", () => {
       `^namespace ${namespace} does not exist yet, so its object can only be validated in Ferry's validation namespace ${validationNamespace}, ` +
         'which does not exist on cluster "ferry-test": create it with `ferry setup-cluster`',
     );
-    await assert.rejects(planEnvironment({ ...target, rendered, sha: "plan" }), (error: Error) => message.test(error.message));
-    await assert.rejects(releaseEnvironment({ ...target, rendered, sha: "release", actor: "test" }), (error: Error) => message.test(error.message) && /nothing was applied$/.test(error.message));
+    await assert.rejects(planEnvironment({ ...target, rendered, sha: "plan" }), (error: Error) =>
+      message.test(error.message),
+    );
+    await assert.rejects(
+      releaseEnvironment({ ...target, rendered, sha: "release", actor: "test" }),
+      (error: Error) => message.test(error.message) && /nothing was applied$/.test(error.message),
+    );
     assert.equal(await status(`/api/v1/namespaces/${validationNamespace}`), 404);
     assert.equal(await status(`/api/v1/namespaces/${namespace}`), 404);
   });
@@ -132,8 +205,18 @@ describe("plans write nothing", () => {
     const ready = await ferry("setup-cluster", "--kubeconfig", readOnly.path);
     assert.equal(ready.code, 0, ready.out);
     assert.equal(ready.out, "ferry-test: namespace ferry-validation is there already\n");
-    const admin = await ferry("setup-cluster", "--kubeconfig", testKubeConfigPath(), "--context", "ferry-test", "nowhere");
+    const admin = await ferry(
+      "setup-cluster",
+      "--kubeconfig",
+      testKubeConfigPath(),
+      "--context",
+      "ferry-test",
+      "nowhere",
+    );
     assert.equal(admin.code, 2, admin.out);
-    assert.match(admin.out, /^ferry-test: namespace ferry-validation is there already\nferry setup-cluster: nowhere: no context "nowhere" in the kubeconfig\n$/);
+    assert.match(
+      admin.out,
+      /^ferry-test: namespace ferry-validation is there already\nferry setup-cluster: nowhere: no context "nowhere" in the kubeconfig\n$/,
+    );
   });
 });

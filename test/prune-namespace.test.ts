@@ -24,12 +24,25 @@ describe("pruning a Namespace", () => {
       { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } },
       { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "settings", namespace }, data: { v: "1" } },
       { ...deployment("web", { replicas: 0 }), metadata: { name: "web", namespace } },
-      { apiVersion: "v1", kind: "Service", metadata: { name: "web", namespace }, spec: { selector: { app: "web" }, ports: [{ port: 80 }] } },
+      {
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name: "web", namespace },
+        spec: { selector: { app: "web" }, ports: [{ port: 80 }] },
+      },
     ].map((object) => ({ object: object as KubeObject, source: `deploy/${namespace}.yaml` }));
   const target = (namespace: string, repository: string, extra: Partial<Environment> = {}) => ({
     client,
     repository,
-    env: { name: "staging", branch: "main", path: "deploy", cluster: "ferry-test", namespace: home, prune: true, ...extra },
+    env: {
+      name: "staging",
+      branch: "main",
+      path: "deploy",
+      cluster: "ferry-test",
+      namespace: home,
+      prune: true,
+      ...extra,
+    },
     grant: { cluster: "ferry-test", namespaces: [home, namespace], clusterScopedKinds: [] },
   });
   const exists = async (path: string) => (await client.request("GET", path)).status === 200;
@@ -48,7 +61,10 @@ describe("pruning a Namespace", () => {
   /** True while the namespace exists and is not being deleted. */
   const standing = async (namespace: string) => {
     const res = await client.request("GET", `/api/v1/namespaces/${namespace}`);
-    return res.status === 200 && (res.body as { metadata: { deletionTimestamp?: string } }).metadata.deletionTimestamp === undefined;
+    return (
+      res.status === 200 &&
+      (res.body as { metadata: { deletionTimestamp?: string } }).metadata.deletionTimestamp === undefined
+    );
   };
 
   test("holding only the environment's objects and what Kubernetes puts there, it is pruned", async () => {
@@ -57,7 +73,10 @@ describe("pruning a Namespace", () => {
     await releaseEnvironment({ ...target(doomed, repository), rendered: rendered(doomed), sha: "one", actor: "test" });
     await kubernetesFilledIn(doomed);
     const result = await releaseEnvironment({ ...target(doomed, repository), rendered: [], sha: "two", actor: "test" });
-    assert.ok(result.pruned.some((r) => r.kind === "Namespace" && r.name === doomed), JSON.stringify(result.pruned));
+    assert.ok(
+      result.pruned.some((r) => r.kind === "Namespace" && r.name === doomed),
+      JSON.stringify(result.pruned),
+    );
     assert.equal(await standing(doomed), false);
   });
 
@@ -66,21 +85,46 @@ describe("pruning a Namespace", () => {
     const repository = `acme/${uniqueName("prune")}`;
     await releaseEnvironment({ ...target(doomed, repository), rendered: rendered(doomed), sha: "one", actor: "test" });
     await kubernetesFilledIn(doomed);
-    await client.call("POST", `/api/v1/namespaces/${doomed}/configmaps`, { metadata: { name: "by-hand" }, data: { v: "1" } });
-    await client.call("POST", `/api/v1/namespaces/${doomed}/secrets`, { metadata: { name: "by-hand" }, stringData: { token: "t" } });
+    await client.call("POST", `/api/v1/namespaces/${doomed}/configmaps`, {
+      metadata: { name: "by-hand" },
+      data: { v: "1" },
+    });
+    await client.call("POST", `/api/v1/namespaces/${doomed}/secrets`, {
+      metadata: { name: "by-hand" },
+      stringData: { token: "t" },
+    });
 
     const refusal = (message: string) => {
       const [first = "", advice = ""] = message.split("\n");
-      assert.equal(first, `Namespace ${doomed}: Ferry would prune it, but it holds 2 objects ${repository}@staging does not own (ConfigMap ${doomed}/by-hand, Secret ${doomed}/by-hand)`);
-      assert.match(advice, /deleting a Namespace deletes everything in it, .*set pruneNamespaces: cascade on environment staging/);
+      assert.equal(
+        first,
+        `Namespace ${doomed}: Ferry would prune it, but it holds 2 objects ${repository}@staging does not own (ConfigMap ${doomed}/by-hand, Secret ${doomed}/by-hand)`,
+      );
+      assert.match(
+        advice,
+        /deleting a Namespace deletes everything in it, .*set pruneNamespaces: cascade on environment staging/,
+      );
       return true;
     };
-    await assert.rejects(planEnvironment({ ...target(doomed, repository), rendered: [], sha: "plan" }), (e: Error) => refusal(e.message));
-    await assert.rejects(releaseEnvironment({ ...target(doomed, repository), rendered: [], sha: "two", actor: "test" }), (e: Error) => refusal(e.message));
+    await assert.rejects(planEnvironment({ ...target(doomed, repository), rendered: [], sha: "plan" }), (e: Error) =>
+      refusal(e.message),
+    );
+    await assert.rejects(
+      releaseEnvironment({ ...target(doomed, repository), rendered: [], sha: "two", actor: "test" }),
+      (e: Error) => refusal(e.message),
+    );
     assert.equal(await standing(doomed), true);
-    assert.ok(await exists(`/api/v1/namespaces/${doomed}/configmaps/settings`), "nothing was pruned, not even Ferry's own objects");
+    assert.ok(
+      await exists(`/api/v1/namespaces/${doomed}/configmaps/settings`),
+      "nothing was pruned, not even Ferry's own objects",
+    );
 
-    const cascade = await releaseEnvironment({ ...target(doomed, repository, { pruneNamespaces: "cascade" }), rendered: [], sha: "three", actor: "test" });
+    const cascade = await releaseEnvironment({
+      ...target(doomed, repository, { pruneNamespaces: "cascade" }),
+      rendered: [],
+      sha: "three",
+      actor: "test",
+    });
     assert.ok(cascade.pruned.some((r) => r.kind === "Namespace" && r.name === doomed));
     assert.equal(await standing(doomed), false);
   });

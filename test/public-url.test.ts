@@ -55,7 +55,10 @@ describe("links in statuses and comments", () => {
     // Ready (Redis answers, the queues are up) before closing: this test is about start-up, not about closing mid-way.
     await waitUntil("ready", async () => (await fetch(`${ferry.url}/readyz`)).status === 200, 10_000);
     await ferry.close();
-    assert.ok(lines.some((l) => l.msg === "worker started"), "the start-up was logged in full");
+    assert.ok(
+      lines.some((l) => l.msg === "worker started"),
+      "the start-up was logged in full",
+    );
     return { url: ferry.url ?? "", warnings: lines.filter((l) => l.level >= WARN) };
   }
 

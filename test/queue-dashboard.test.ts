@@ -6,7 +6,13 @@ const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:
 
 describe("queue dashboard at /admin/queues, with credentials configured", () => {
   let h: FerryHarness;
-  before(async () => (h = await FerryHarness.start("github", { FERRY_ADMIN_USER: "ops", FERRY_ADMIN_PASSWORD: "correct horse battery staple" })));
+  before(
+    async () =>
+      (h = await FerryHarness.start("github", {
+        FERRY_ADMIN_USER: "ops",
+        FERRY_ADMIN_PASSWORD: "correct horse battery staple",
+      })),
+  );
   after(async () => h.close());
 
   test("answers 401 with a basic-auth challenge without credentials, and with wrong ones", async () => {
@@ -15,7 +21,13 @@ describe("queue dashboard at /admin/queues, with credentials configured", () => 
       assert.equal(bare.status, 401, path);
       assert.match(bare.headers.get("www-authenticate") ?? "", /^Basic realm="Ferry queues"/);
     }
-    for (const authorization of [basic("ops", "wrong"), basic("someone", "correct horse battery staple"), basic("ops", "correct horse battery stapl"), "Bearer x", "Basic !!!"]) {
+    for (const authorization of [
+      basic("ops", "wrong"),
+      basic("someone", "correct horse battery staple"),
+      basic("ops", "correct horse battery stapl"),
+      "Bearer x",
+      "Basic !!!",
+    ]) {
       assert.equal((await fetch(`${h.url}/admin/queues`, { headers: { authorization } })).status, 401, authorization);
     }
   });
@@ -28,7 +40,14 @@ describe("queue dashboard at /admin/queues, with credentials configured", () => 
     const api = await fetch(`${h.url}/admin/queues/api/queues`, { headers: { authorization } });
     assert.equal(api.status, 200);
     const { queues } = (await api.json()) as { queues: Array<{ name: string }> };
-    assert.deepEqual(queues.map((q) => q.name).sort(), ["ferry-command", "ferry-deploy", "ferry-plan", "ferry-reconcile", "ferry-release", "ferry-rollout"]);
+    assert.deepEqual(queues.map((q) => q.name).sort(), [
+      "ferry-command",
+      "ferry-deploy",
+      "ferry-plan",
+      "ferry-reconcile",
+      "ferry-release",
+      "ferry-rollout",
+    ]);
   });
 });
 
@@ -39,6 +58,9 @@ describe("queue dashboard when not configured (a user name without a password)",
 
   test("is not served at all: 404, with or without an Authorization header", async () => {
     assert.equal((await fetch(`${h.url}/admin/queues`)).status, 404);
-    assert.equal((await fetch(`${h.url}/admin/queues/api/queues`, { headers: { authorization: basic("ops", "") } })).status, 404);
+    assert.equal(
+      (await fetch(`${h.url}/admin/queues/api/queues`, { headers: { authorization: basic("ops", "") } })).status,
+      404,
+    );
   });
 });

@@ -341,7 +341,14 @@ for (const forge of FORGES)
       await h.comments(repo, pr.number, /- {2}v: one\n\+ {2}v: two/, 60_000);
 
       const ref = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "settings", namespace: repo.namespace } };
-      await objects().patch({ ...ref, data: { v: "nine" } }, undefined, undefined, "kubectl-edit", undefined, PatchStrategy.MergePatch);
+      await objects().patch(
+        { ...ref, data: { v: "nine" } },
+        undefined,
+        undefined,
+        "kubectl-edit",
+        undefined,
+        PatchStrategy.MergePatch,
+      );
       await h.comments(repo, pr.number, /- {2}v: nine\n\+ {2}v: two/, 60_000);
     });
 

@@ -15,7 +15,13 @@ import { parsePrometheusText, sampleValue } from "./support/prometheus-text.js";
 import { startTestRedisCluster, startTestSentinel } from "./support/redis.js";
 import { waitUntil } from "./support/wait-until.js";
 
-const request = (sha: string): DeployRequest => ({ repo: { forge: "github", fullName: "acme/shop" }, branch: "main", sha, actor: "dev", deliveryId: `d-${sha}` });
+const request = (sha: string): DeployRequest => ({
+  repo: { forge: "github", fullName: "acme/shop" },
+  branch: "main",
+  sha,
+  actor: "dev",
+  deliveryId: `d-${sha}`,
+});
 
 /**
  * Queues a deploy on `target` and has a worker run it, with Ferry's own Queues and startWorkers (the
@@ -49,7 +55,12 @@ async function queueAndRun(target: RedisTarget): Promise<void> {
     await queues.enqueueDeploy(request("a".repeat(40)));
     await queues.enqueueDeploy(request("a".repeat(40)));
     await queues.enqueueDeploy(request("b".repeat(40)));
-    await waitUntil(() => `two jobs ran (ran: ${ran.join(", ")})`, () => ran.length >= 2, 20_000, 50);
+    await waitUntil(
+      () => `two jobs ran (ran: ${ran.join(", ")})`,
+      () => ran.length >= 2,
+      20_000,
+      50,
+    );
     assert.deepEqual(ran.sort(), ["a".repeat(40), "b".repeat(40)], "each job once");
     const counts = await queues.jobCounts();
     assert.equal(counts["ferry-deploy"]?.waiting, 0);
@@ -76,7 +87,11 @@ async function ferryOn(env: NodeJS.ProcessEnv): Promise<void> {
   });
   try {
     let ready = 0;
-    await waitUntil(() => `/readyz did not answer 200 (last ${ready})`, async () => (ready = (await fetch(`${ferry.url}/readyz`)).status) === 200, 10_000);
+    await waitUntil(
+      () => `/readyz did not answer 200 (last ${ready})`,
+      async () => (ready = (await fetch(`${ferry.url}/readyz`)).status) === 200,
+      10_000,
+    );
     const samples = parsePrometheusText(await (await fetch(`${ferry.url}/metrics`)).text());
     assert.equal(sampleValue(samples, "ferry_queue_jobs", { queue: "ferry-deploy", state: "waiting" }), 0);
   } finally {

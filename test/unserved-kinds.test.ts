@@ -9,13 +9,23 @@ import { createTestNamespace, testKubeConfig, uniqueName } from "./support/kube.
 /** A CustomResourceDefinition of `kind` in `group` that serves v1 and keeps v1alpha1 defined but unserved. */
 function crd(group: string, kind: string): RenderedObject {
   const plural = `${kind.toLowerCase()}s`;
-  const version = (name: string, served: boolean) => ({ name, served, storage: served, schema: { openAPIV3Schema: { type: "object" } } });
+  const version = (name: string, served: boolean) => ({
+    name,
+    served,
+    storage: served,
+    schema: { openAPIV3Schema: { type: "object" } },
+  });
   return {
     object: {
       apiVersion: "apiextensions.k8s.io/v1",
       kind: "CustomResourceDefinition",
       metadata: { name: `${plural}.${group}` },
-      spec: { group, scope: "Namespaced", names: { kind, plural }, versions: [version("v1", true), version("v1alpha1", false)] },
+      spec: {
+        group,
+        scope: "Namespaced",
+        names: { kind, plural },
+        versions: [version("v1", true), version("v1alpha1", false)],
+      },
     },
     source: `crds/${plural}.yaml`,
   };
@@ -45,7 +55,10 @@ describe("a release's kinds and the versions that serve them", () => {
 
   test("objects in the version their release's CRD serves are applied once the CRD is established", async () => {
     const group = `${uniqueName("served")}.example.com`;
-    const widget = { object: { apiVersion: `${group}/v1`, kind: "Widget", metadata: { name: "w" } }, source: "deploy/widget.yaml" };
+    const widget = {
+      object: { apiVersion: `${group}/v1`, kind: "Widget", metadata: { name: "w" } },
+      source: "deploy/widget.yaml",
+    };
     const result = await release([crd(group, "Widget"), widget]);
     assert.deepEqual(result.created.map((r) => r.kind).sort(), ["CustomResourceDefinition", "Widget"]);
     assert.equal((await client.request("GET", `/apis/${group}/v1/namespaces/${namespace}/widgets/w`)).status, 200);
@@ -56,8 +69,14 @@ describe("a release's kinds and the versions that serve them", () => {
     const rendered: RenderedObject[] = [
       crd(group, "Widget"),
       crd(group, "Gadget"),
-      { object: { apiVersion: `${group}/v1alpha1`, kind: "Widget", metadata: { name: "w" } }, source: "deploy/widget.yaml" },
-      { object: { apiVersion: `${group}/v1alpha1`, kind: "Gadget", metadata: { name: "g" } }, source: "deploy/gadget.yaml" },
+      {
+        object: { apiVersion: `${group}/v1alpha1`, kind: "Widget", metadata: { name: "w" } },
+        source: "deploy/widget.yaml",
+      },
+      {
+        object: { apiVersion: `${group}/v1alpha1`, kind: "Gadget", metadata: { name: "g" } },
+        source: "deploy/gadget.yaml",
+      },
       { object: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "fine" } }, source: "deploy/cm.yaml" },
     ];
     const failure = await release(rendered).then(
@@ -66,8 +85,18 @@ describe("a release's kinds and the versions that serve them", () => {
     );
     assert.ok(isPermanent(failure), `a permanent error, not one to retry: ${String(failure)}`);
     const lines = failure.message.split("\n");
-    assert.ok(lines.some((l) => l.startsWith(`Widget w (deploy/widget.yaml): no matches for kind "Widget" in version "${group}/v1alpha1"`)), failure.message);
-    assert.ok(lines.some((l) => l.startsWith(`Gadget g (deploy/gadget.yaml): no matches for kind "Gadget" in version "${group}/v1alpha1"`)), failure.message);
+    assert.ok(
+      lines.some((l) =>
+        l.startsWith(`Widget w (deploy/widget.yaml): no matches for kind "Widget" in version "${group}/v1alpha1"`),
+      ),
+      failure.message,
+    );
+    assert.ok(
+      lines.some((l) =>
+        l.startsWith(`Gadget g (deploy/gadget.yaml): no matches for kind "Gadget" in version "${group}/v1alpha1"`),
+      ),
+      failure.message,
+    );
     for (const name of [`widgets.${group}`, `gadgets.${group}`]) {
       const res = await client.request("GET", `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`);
       assert.equal(res.status, 404, `${name} was not created`);

@@ -2,7 +2,12 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { CoreV1Api } from "@kubernetes/client-node";
 import { stringify } from "yaml";
-import { AUDITED_LABEL, registerSideEffectsWebhook, startAdmissionWebhook, type TestAdmissionWebhook } from "./support/admission-webhook.js";
+import {
+  AUDITED_LABEL,
+  registerSideEffectsWebhook,
+  startAdmissionWebhook,
+  type TestAdmissionWebhook,
+} from "./support/admission-webhook.js";
 import { configMapYaml, FerryHarness, type TestRepo } from "./support/ferry-harness.js";
 
 /** A ConfigMap the test's webhook judges (its objectSelector picks the label). */
@@ -36,16 +41,25 @@ describe("an admission webhook that does not support dry run (sideEffects: Some)
   test("by default the plan and the release fail, naming the object, the webhook and the setting; nothing is applied", async () => {
     const repo = await h.createRepo();
     const hook = await guard(repo);
-    const pr = await h.openPullRequest(repo, { "deploy/audited.yaml": auditedYaml("audited", { v: "1" }), "deploy/plain.yaml": configMapYaml("plain", { v: "1" }) });
+    const pr = await h.openPullRequest(repo, {
+      "deploy/audited.yaml": auditedYaml("audited", { v: "1" }),
+      "deploy/plain.yaml": configMapYaml("plain", { v: "1" }),
+    });
     await h.deliver(pr.delivery);
     const plan = (await h.finalStatus(repo, pr.headSha, "ferry/plan/staging")).at(-1);
     assert.equal(plan?.state, "failure");
-    const refusal = new RegExp(`ConfigMap ${repo.namespace}/audited \\(deploy/audited\\.yaml\\): admission webhook "${escape(hook)}" does not support dry run`);
+    const refusal = new RegExp(
+      `ConfigMap ${repo.namespace}/audited \\(deploy/audited\\.yaml\\): admission webhook "${escape(hook)}" does not support dry run`,
+    );
     assert.match(plan?.description ?? "", refusal);
     const [comment = ""] = await h.comments(repo, pr.number, /Ferry plan/);
     assert.match(comment, refusal);
     assert.match(comment, /set validation: \{ unsupportedDryRun: skip \} on environment staging/);
-    assert.doesNotMatch(comment, /ConfigMap e2e-[0-9a-f]+\/plain/, "the other object validated, so the error names only the audited one");
+    assert.doesNotMatch(
+      comment,
+      /ConfigMap e2e-[0-9a-f]+\/plain/,
+      "the other object validated, so the error names only the audited one",
+    );
 
     const merged = await h.mergePullRequest(repo, pr);
     await h.deliver(merged.delivery);
@@ -54,20 +68,32 @@ describe("an admission webhook that does not support dry run (sideEffects: Some)
     assert.match(deploy?.description ?? "", refusal);
     const live = await h.list("v1", "ConfigMap", repo.namespace);
     assert.ok(!live.has("audited") && !live.has("plain"), `nothing applied: ${[...live.keys()].join(", ")}`);
-    assert.deepEqual(webhook.calls.filter((c) => c.namespace === repo.namespace), [], "the webhook was never called");
+    assert.deepEqual(
+      webhook.calls.filter((c) => c.namespace === repo.namespace),
+      [],
+      "the webhook was never called",
+    );
   });
 
   test("with unsupportedDryRun: skip the plan names what was not dry-run and why, everything else is validated, and the release applies it through the webhook", async () => {
     const repo = await h.createRepo({ environment: { validation: { unsupportedDryRun: "skip" } } });
     const hook = await guard(repo);
     const bad = stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "bad" }, spec: { v: 1 } });
-    const pr = await h.openPullRequest(repo, { "deploy/audited.yaml": auditedYaml("audited", { v: "1" }), "deploy/plain.yaml": configMapYaml("plain", { v: "1" }), "deploy/bad.yaml": bad });
+    const pr = await h.openPullRequest(repo, {
+      "deploy/audited.yaml": auditedYaml("audited", { v: "1" }),
+      "deploy/plain.yaml": configMapYaml("plain", { v: "1" }),
+      "deploy/bad.yaml": bad,
+    });
     await h.deliver(pr.delivery);
     const refused = (await h.finalStatus(repo, pr.headSha, "ferry/plan/staging")).at(-1);
     assert.equal(refused?.state, "failure", "an invalid object still fails the plan");
-    assert.match(refused?.description ?? "", new RegExp(`^failed: ConfigMap ${repo.namespace}/bad \\(deploy/bad\\.yaml\\): .*strict decoding error`));
+    assert.match(
+      refused?.description ?? "",
+      new RegExp(`^failed: ConfigMap ${repo.namespace}/bad \\(deploy/bad\\.yaml\\): .*strict decoding error`),
+    );
     assert.doesNotMatch(refused?.description ?? "", /audited|\(and \d+ more\)/);
-    const refusedComment = (await h.comments(repo, pr.number, /unknown field/)).find((b) => b.includes("unknown field")) ?? "";
+    const refusedComment =
+      (await h.comments(repo, pr.number, /unknown field/)).find((b) => b.includes("unknown field")) ?? "";
     assert.doesNotMatch(refusedComment, /audited/, "the refusal names only the invalid object");
 
     const fixed = await h.pushToPullRequest(repo, pr, { "deploy/bad.yaml": null });
@@ -78,7 +104,12 @@ describe("an admission webhook that does not support dry run (sideEffects: Some)
     const [comment = ""] = await h.comments(repo, pr.number, new RegExp(fixed.headSha.slice(0, 7)));
     assert.match(comment, /\| staging \| test \| 2 \| 0 \| 0 \| 2 to change, ⚠️ 1 not dry-run \|/);
     assert.ok(comment.includes(`staging · + ConfigMap ${repo.namespace}/audited ⚠️ not dry-run</summary>`), comment);
-    assert.ok(comment.includes(`> ⚠️ not dry-run: admission webhook "${hook}" does not support dry run, so the server did not validate this object`), comment);
+    assert.ok(
+      comment.includes(
+        `> ⚠️ not dry-run: admission webhook "${hook}" does not support dry run, so the server did not validate this object`,
+      ),
+      comment,
+    );
     assert.ok(comment.includes(`staging · + ConfigMap ${repo.namespace}/plain</summary>`), comment);
 
     const merged = await h.mergePullRequest(repo, fixed);
@@ -94,15 +125,27 @@ describe("an admission webhook that does not support dry run (sideEffects: Some)
       [{ operation: "CREATE", namespace: repo.namespace, name: "audited", dryRun: false }],
       "the webhook judged the real apply, and only that",
     );
-    const result = (await h.comments(repo, merged.number, /Ferry release/)).find((b) => b.includes("Ferry release")) ?? "";
-    assert.ok(result.includes(`⚠️ **staging**: applied without a dry-run (validation.unsupportedDryRun: skip): \`ConfigMap ${repo.namespace}/audited\` (admission webhook \`${hook}\` does not support dry run)`), result);
+    const result =
+      (await h.comments(repo, merged.number, /Ferry release/)).find((b) => b.includes("Ferry release")) ?? "";
+    assert.ok(
+      result.includes(
+        `⚠️ **staging**: applied without a dry-run (validation.unsupportedDryRun: skip): \`ConfigMap ${repo.namespace}/audited\` (admission webhook \`${hook}\` does not support dry run)`,
+      ),
+      result,
+    );
 
     // An update is refused a dry-run apply the same way: planned without a diff, saying why.
     const update = await h.openPullRequest(repo, { "deploy/audited.yaml": auditedYaml("audited", { v: "2" }) });
     await h.deliver(update.delivery);
-    assert.equal((await h.finalStatus(repo, update.headSha, "ferry/plan/staging")).at(-1)?.description, "+0 ~1 −0 (1 unchanged); 1 not dry-run");
+    assert.equal(
+      (await h.finalStatus(repo, update.headSha, "ferry/plan/staging")).at(-1)?.description,
+      "+0 ~1 −0 (1 unchanged); 1 not dry-run",
+    );
     const [updateComment = ""] = await h.comments(repo, update.number, /Ferry plan/);
-    assert.ok(updateComment.includes(`staging · ~ ConfigMap ${repo.namespace}/audited ⚠️ not dry-run</summary>`), updateComment);
+    assert.ok(
+      updateComment.includes(`staging · ~ ConfigMap ${repo.namespace}/audited ⚠️ not dry-run</summary>`),
+      updateComment,
+    );
     assert.match(updateComment, /without a dry-run the server cannot say what this update changes/);
   });
 });

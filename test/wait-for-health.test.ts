@@ -22,7 +22,9 @@ describe("waitForHealth against real controllers", () => {
   after(() => client.close());
 
   /** Creates the objects in the test's namespace and returns their refs. */
-  async function create(...objects: Array<Record<string, unknown> & { metadata: { name: string } }>): Promise<ObjectRef[]> {
+  async function create(
+    ...objects: Array<Record<string, unknown> & { metadata: { name: string } }>
+  ): Promise<ObjectRef[]> {
     const refs: ObjectRef[] = [];
     for (const object of objects) {
       const placed = { ...object, metadata: { ...object.metadata, namespace } } as Parameters<typeof refOf>[0];
@@ -34,14 +36,21 @@ describe("waitForHealth against real controllers", () => {
   }
 
   test("a Deployment, a Job and a ConfigMap are healthy once rolled out, with progress along the way", async () => {
-    const refs = await create(deployment("web", { replicas: 3 }), job("migrate"), { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "settings" }, data: { a: "1" } });
+    const refs = await create(deployment("web", { replicas: 3 }), job("migrate"), {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "settings" },
+      data: { a: "1" },
+    });
     const progress: string[] = [];
     const started = Date.now();
     const outcome = await waitForHealth(client, refs, { timeoutMs: 30_000, onProgress: (d) => progress.push(d) });
     assert.deepEqual(outcome, { kind: "healthy", suspended: [] });
     assert.ok(Date.now() - started < 15_000, `took ${Date.now() - started} ms`);
     assert.match(progress[0] ?? "", /^waiting: [0-2]\/3 Deployments available|^waiting: .*Job complete/);
-    const live = (await client.call("GET", await client.path(refs[0] as ObjectRef))) as { status?: { availableReplicas?: number } };
+    const live = (await client.call("GET", await client.path(refs[0] as ObjectRef))) as {
+      status?: { availableReplicas?: number };
+    };
     assert.equal(live.status?.availableReplicas, 3);
   });
 
@@ -51,8 +60,18 @@ describe("waitForHealth against real controllers", () => {
     assert.equal(outcome.kind, "failed");
     assert.ok(outcome.kind === "failed");
     assert.equal(outcome.timedOut, false);
-    assert.match(outcome.message, new RegExp(`^Deployment ${namespace}/stuck: ProgressDeadlineExceeded: ReplicaSet "stuck-[a-z0-9]+" has timed out progressing\\.$`));
-    assert.ok(outcome.details.some((d) => /^Warning FailedScheduling on Pod .*\/stuck-.*didn't match Pod's node affinity\/selector/.test(d)), outcome.details.join("\n"));
+    assert.match(
+      outcome.message,
+      new RegExp(
+        `^Deployment ${namespace}/stuck: ProgressDeadlineExceeded: ReplicaSet "stuck-[a-z0-9]+" has timed out progressing\\.$`,
+      ),
+    );
+    assert.ok(
+      outcome.details.some((d) =>
+        /^Warning FailedScheduling on Pod .*\/stuck-.*didn't match Pod's node affinity\/selector/.test(d),
+      ),
+      outcome.details.join("\n"),
+    );
   });
 
   test("a wait that times out names what was still in progress and the warning that says why", async () => {
@@ -62,14 +81,22 @@ describe("waitForHealth against real controllers", () => {
     assert.ok(outcome.kind === "failed", JSON.stringify(outcome));
     assert.equal(outcome.timedOut, true);
     assert.ok(Date.now() - started < 6_000);
-    assert.match(outcome.message, new RegExp(`^Deployment ${namespace}/slow: not ready within 2s: 0/1 replicas available; FailedScheduling: 0/\\d+ nodes are available`));
+    assert.match(
+      outcome.message,
+      new RegExp(
+        `^Deployment ${namespace}/slow: not ready within 2s: 0/1 replicas available; FailedScheduling: 0/\\d+ nodes are available`,
+      ),
+    );
   });
 
   test("a Job that cannot finish fails with the Job controller's reason", async () => {
     const refs = await create(job("never", { nodes: "none", activeDeadlineSeconds: 1 }));
     const outcome = await waitForHealth(client, refs, { timeoutMs: 30_000 });
     assert.ok(outcome.kind === "failed", JSON.stringify(outcome));
-    assert.match(outcome.message, new RegExp(`^Job ${namespace}/never: DeadlineExceeded: Job was active longer than specified deadline`));
+    assert.match(
+      outcome.message,
+      new RegExp(`^Job ${namespace}/never: DeadlineExceeded: Job was active longer than specified deadline`),
+    );
   });
 
   test("a paused Deployment is not waited for: healthy at once, named as suspended", async () => {
@@ -77,7 +104,10 @@ describe("waitForHealth against real controllers", () => {
     const refs = await create({ ...paused, spec: { ...(paused.spec as object), paused: true } });
     const started = Date.now();
     const outcome = await waitForHealth(client, refs, { timeoutMs: 30_000 });
-    assert.deepEqual(outcome, { kind: "healthy", suspended: [{ ref: refs[0], health: { status: "suspended", message: "paused: not rolled out until resumed" } }] });
+    assert.deepEqual(outcome, {
+      kind: "healthy",
+      suspended: [{ ref: refs[0], health: { status: "suspended", message: "paused: not rolled out until resumed" } }],
+    });
     assert.ok(Date.now() - started < 5_000, `took ${Date.now() - started} ms`);
   });
 
@@ -86,19 +116,28 @@ describe("waitForHealth against real controllers", () => {
       apiVersion: "v1",
       kind: "Pod",
       metadata: { name: "once" },
-      spec: { restartPolicy: "Never", nodeSelector: { [FAKE_NODE_LABEL]: FAKE_NODE_VALUE }, containers: [{ name: "once", image: "shop/once:1" }] },
+      spec: {
+        restartPolicy: "Never",
+        nodeSelector: { [FAKE_NODE_LABEL]: FAKE_NODE_VALUE },
+        containers: [{ name: "once", image: "shop/once:1" }],
+      },
     });
     const ref = refs[0] as ObjectRef;
     // kwok runs the pod and keeps it running (it completes only Job pods): ready, never done.
     const ready = async () => {
-      const pod = (await client.call("GET", await client.path(ref))) as { status?: { conditions?: Array<{ type: string; status: string }> } };
+      const pod = (await client.call("GET", await client.path(ref))) as {
+        status?: { conditions?: Array<{ type: string; status: string }> };
+      };
       return pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") === true;
     };
     await waitUntil("the pod ready", ready, 30_000);
     const outcome = await waitForHealth(client, refs, { timeoutMs: 2_000 });
     assert.ok(outcome.kind === "failed", JSON.stringify(outcome));
     assert.equal(outcome.timedOut, true);
-    assert.equal(outcome.message, `Pod ${namespace}/once: not ready within 2s: running; restartPolicy Never: current once it succeeds`);
+    assert.equal(
+      outcome.message,
+      `Pod ${namespace}/once: not ready within 2s: running; restartPolicy Never: current once it succeeds`,
+    );
   });
 
   test("a HorizontalPodAutoscaler whose target does not exist fails with the autoscaler's FailedGetScale", async () => {
@@ -110,13 +149,20 @@ describe("waitForHealth against real controllers", () => {
         scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "missing" },
         minReplicas: 1,
         maxReplicas: 2,
-        metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 80 } } }],
+        metrics: [
+          { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 80 } } },
+        ],
       },
     });
     const outcome = await waitForHealth(client, refs, { timeoutMs: 60_000 });
     assert.ok(outcome.kind === "failed", JSON.stringify(outcome));
     assert.equal(outcome.timedOut, false);
-    assert.match(outcome.message, new RegExp(`^HorizontalPodAutoscaler ${namespace}/orphan: FailedGetScale: the HPA controller was unable to get the target's current scale: .*"missing" not found`));
+    assert.match(
+      outcome.message,
+      new RegExp(
+        `^HorizontalPodAutoscaler ${namespace}/orphan: FailedGetScale: the HPA controller was unable to get the target's current scale: .*"missing" not found`,
+      ),
+    );
   });
 
   test("an aborted wait ends at once as cancelled", async () => {
@@ -124,7 +170,9 @@ describe("waitForHealth against real controllers", () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 300);
     const started = Date.now();
-    assert.deepEqual(await waitForHealth(client, refs, { timeoutMs: 60_000, signal: controller.signal }), { kind: "cancelled" });
+    assert.deepEqual(await waitForHealth(client, refs, { timeoutMs: 60_000, signal: controller.signal }), {
+      kind: "cancelled",
+    });
     assert.ok(Date.now() - started < 2_000);
   });
 });

@@ -22,7 +22,11 @@ describe("WatchSupervisor", () => {
     client = await KubeClient.fromKubeConfig(kc);
     redis = await startTestRedis();
     const namespaces = [await createTestNamespace(kc, "sup"), await createTestNamespace(kc, "sup")];
-    targets = namespaces.map((ns) => ({ id: `test/${ns}/configmaps`, cluster: "test", path: `/api/v1/namespaces/${ns}/configmaps` }));
+    targets = namespaces.map((ns) => ({
+      id: `test/${ns}/configmaps`,
+      cluster: "test",
+      path: `/api/v1/namespaces/${ns}/configmaps`,
+    }));
   });
   after(async () => {
     client.close();
@@ -41,23 +45,38 @@ describe("WatchSupervisor", () => {
       leaseMs: 900,
       targets: () => Promise.resolve(targets),
       client: () => Promise.resolve(client),
-      onChange: (target, event) => seen.push(`${target.path.split("/")[4]} ${event.type} ${event.object.metadata?.name ?? ""}`),
+      onChange: (target, event) =>
+        seen.push(`${target.path.split("/")[4]} ${event.type} ${event.object.metadata?.name ?? ""}`),
       onResync: () => seen.push("resync"),
       log,
     });
     s.start();
     return { s, seen };
   };
-  const create = (target: WatchTarget | undefined, name: string) => client.call("POST", target?.path ?? "", { apiVersion: "v1", kind: "ConfigMap", metadata: { name }, data: { v: "1" } });
+  const create = (target: WatchTarget | undefined, name: string) =>
+    client.call("POST", target?.path ?? "", {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name },
+      data: { v: "1" },
+    });
 
   test("each target is watched by one process; when it dies, another takes over and is told what changed meanwhile", async () => {
     const [one, two] = targets;
     const a = supervisor("a");
-    await waitUntil(() => `a holds ${JSON.stringify(a.s.held())}`, () => a.s.held().length === 2, 10_000);
+    await waitUntil(
+      () => `a holds ${JSON.stringify(a.s.held())}`,
+      () => a.s.held().length === 2,
+      10_000,
+    );
     const b = supervisor("b");
     try {
       await create(one, "first");
-      await waitUntil(() => `a saw ${JSON.stringify(a.seen)}`, () => a.seen.some((e) => e.endsWith("ADDED first")), 10_000);
+      await waitUntil(
+        () => `a saw ${JSON.stringify(a.seen)}`,
+        () => a.seen.some((e) => e.endsWith("ADDED first")),
+        10_000,
+      );
       assert.deepEqual(b.s.held(), [], "b waits while a holds the leases");
       assert.equal(b.seen.length, 0);
 
@@ -65,9 +84,21 @@ describe("WatchSupervisor", () => {
       await a.s.stop({ release: false });
       await create(one, "meanwhile");
       await create(two, "meanwhile-too");
-      await waitUntil(() => `b holds ${JSON.stringify(b.s.held())}`, () => b.s.held().length === 2, 10_000);
-      await waitUntil(() => `b saw ${JSON.stringify(b.seen)}`, () => b.seen.some((e) => e.endsWith("ADDED meanwhile")) && b.seen.some((e) => e.endsWith("ADDED meanwhile-too")), 10_000);
-      assert.ok(!b.seen.some((e) => e.endsWith("ADDED first")), `nothing a was told is told again: ${JSON.stringify(b.seen)}`);
+      await waitUntil(
+        () => `b holds ${JSON.stringify(b.s.held())}`,
+        () => b.s.held().length === 2,
+        10_000,
+      );
+      await waitUntil(
+        () => `b saw ${JSON.stringify(b.seen)}`,
+        () =>
+          b.seen.some((e) => e.endsWith("ADDED meanwhile")) && b.seen.some((e) => e.endsWith("ADDED meanwhile-too")),
+        10_000,
+      );
+      assert.ok(
+        !b.seen.some((e) => e.endsWith("ADDED first")),
+        `nothing a was told is told again: ${JSON.stringify(b.seen)}`,
+      );
     } finally {
       await b.s.stop();
     }
@@ -76,12 +107,24 @@ describe("WatchSupervisor", () => {
   test("a target no longer wanted is dropped and its lease freed", async () => {
     const c = supervisor("c");
     try {
-      await waitUntil(() => `c holds ${JSON.stringify(c.s.held())}`, () => c.s.held().length === 2, 10_000);
+      await waitUntil(
+        () => `c holds ${JSON.stringify(c.s.held())}`,
+        () => c.s.held().length === 2,
+        10_000,
+      );
       const kept = targets;
       targets = kept.slice(0, 1);
-      await waitUntil(() => `c holds ${JSON.stringify(c.s.held())}`, () => c.s.held().length === 1, 10_000);
+      await waitUntil(
+        () => `c holds ${JSON.stringify(c.s.held())}`,
+        () => c.s.held().length === 1,
+        10_000,
+      );
       const dropped = kept[1]?.id ?? "";
-      await waitUntil("the dropped target's lease was never freed", async () => (await connections[0]?.get(`ferry:watch-lease:{${dropped}}`)) === null, 10_000);
+      await waitUntil(
+        "the dropped target's lease was never freed",
+        async () => (await connections[0]?.get(`ferry:watch-lease:{${dropped}}`)) === null,
+        10_000,
+      );
       targets = kept;
     } finally {
       await c.s.stop();

@@ -12,7 +12,11 @@ import { waitUntil } from "./support/wait-until.js";
 /** Waits up to five seconds for `/readyz` to answer `status`. */
 async function readiness(ferry: RunningFerry, status: number): Promise<void> {
   let answer = 0;
-  await waitUntil(() => `/readyz did not answer ${status} (last ${answer})`, async () => (answer = (await fetch(`${ferry.url}/readyz`)).status) === status, 5_000);
+  await waitUntil(
+    () => `/readyz did not answer ${status} (last ${answer})`,
+    async () => (answer = (await fetch(`${ferry.url}/readyz`)).status) === status,
+    5_000,
+  );
 }
 
 test("`ferry worker` serves health, readiness and metrics but no webhooks or dashboard; readiness follows Redis, and it stops while Redis is away", async () => {
@@ -43,7 +47,11 @@ test("`ferry worker` serves health, readiness and metrics but no webhooks or das
     await redis.stop();
     await readiness(ferry, 503);
     assert.equal((await fetch(`${ferry.url}/healthz`)).status, 200, "alive while Redis is away");
-    assert.doesNotMatch(await (await fetch(`${ferry.url}/metrics`)).text(), /^ferry_queue_jobs\{/m, "no queue depth without Redis, and the scrape still answers");
+    assert.doesNotMatch(
+      await (await fetch(`${ferry.url}/metrics`)).text(),
+      /^ferry_queue_jobs\{/m,
+      "no queue depth without Redis, and the scrape still answers",
+    );
     // A worker stopping while Redis is away must not wait for Redis forever (a pod would hang in Terminating).
     const stopping = Date.now();
     await ferry.close();

@@ -50,7 +50,16 @@ interface Prepared {
 
 async function prepare(options: LoadOptions): Promise<Prepared[]> {
   const total = options.warmup + options.count;
-  const template = JSON.stringify(mergedPullRequest({ repo: "bench/intake", number: 1, base: "main", headSha: "a".repeat(40), mergeCommitSha: "MERGE_SHA_PLACEHOLDER", mergedBy: "dev" }));
+  const template = JSON.stringify(
+    mergedPullRequest({
+      repo: "bench/intake",
+      number: 1,
+      base: "main",
+      headSha: "a".repeat(40),
+      mergeCommitSha: "MERGE_SHA_PLACEHOLDER",
+      mergedBy: "dev",
+    }),
+  );
   const prepared: Prepared[] = [];
   for (let i = 0; i < total; i++) {
     const sha = `${options.runId.toString(16).padStart(8, "0")}${i.toString(16).padStart(32, "0")}`;
@@ -75,7 +84,8 @@ function percentile(sorted: number[], p: number): number {
 
 async function run(options: LoadOptions): Promise<LoadResult> {
   const url = new URL(options.url);
-  if (!["127.0.0.1", "localhost", "[::1]"].includes(url.hostname)) throw new Error(`loopback only, not ${url.hostname}`);
+  if (!["127.0.0.1", "localhost", "[::1]"].includes(url.hostname))
+    throw new Error(`loopback only, not ${url.hostname}`);
   const deliveries = await prepare(options);
   const pool = new Pool(url.origin, { connections: options.concurrency, pipelining: 1 });
   const deadline = Date.now() + options.timeoutMs;
@@ -90,7 +100,12 @@ async function run(options: LoadOptions): Promise<LoadResult> {
         if (Date.now() > deadline) throw new Error(`load run exceeded ${options.timeoutMs} ms`);
         const delivery = deliveries[i] as Prepared;
         const start = process.hrtime.bigint();
-        const res = await pool.request({ method: "POST", path: "/api/github/webhooks", headers: delivery.headers, body: delivery.body });
+        const res = await pool.request({
+          method: "POST",
+          path: "/api/github/webhooks",
+          headers: delivery.headers,
+          body: delivery.body,
+        });
         const text = await res.body.text();
         if (!measure) continue;
         latencies.push(Number(process.hrtime.bigint() - start) / 1e6);
@@ -107,7 +122,13 @@ async function run(options: LoadOptions): Promise<LoadResult> {
   const elapsed = Number(process.hrtime.bigint() - measuredFrom) / 1e9;
   await pool.close();
   latencies.sort((a, b) => a - b);
-  return { statuses, rps: options.count / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99), queued };
+  return {
+    statuses,
+    rps: options.count / elapsed,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    queued,
+  };
 }
 
 const options = JSON.parse(process.argv[2] ?? "{}") as LoadOptions;

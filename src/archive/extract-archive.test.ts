@@ -26,7 +26,8 @@ async function tarGz(entries: TestEntry[]): Promise<Buffer> {
   const compressed = buffer(pack.pipe(createGzip()));
   for (const { body, zeros, ...header } of entries) {
     if (zeros !== undefined) await writeZeros(pack, header, zeros);
-    else await new Promise<void>((resolve, reject) => pack.entry(header, body ?? "", (e) => (e ? reject(e) : resolve())));
+    else
+      await new Promise<void>((resolve, reject) => pack.entry(header, body ?? "", (e) => (e ? reject(e) : resolve())));
   }
   pack.finalize();
   return compressed;
@@ -61,9 +62,7 @@ async function rejectsPermanent(promise: Promise<unknown>, pattern: RegExp): Pro
 /** Lists every path under `dir`, relative and sorted, directories ending in `/`. */
 async function tree(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries
-    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)) + (e.isDirectory() ? "/" : ""))
-    .sort();
+  return entries.map((e) => path.relative(dir, path.join(e.parentPath, e.name)) + (e.isDirectory() ? "/" : "")).sort();
 }
 
 describe("extractArchive", () => {
@@ -89,7 +88,13 @@ describe("extractArchive", () => {
     const dest = freshDest();
     const result = await extractArchive(archive, dest);
     assert.deepEqual(result, { root: dest, files: 3, bytes: 6 + 16 + 5 });
-    assert.deepEqual(await tree(dest), ["README.md", "deploy/", "deploy/app.yaml", "deploy/nested/", "deploy/nested/x.yml"]);
+    assert.deepEqual(await tree(dest), [
+      "README.md",
+      "deploy/",
+      "deploy/app.yaml",
+      "deploy/nested/",
+      "deploy/nested/x.yml",
+    ]);
     assert.equal(await readFile(path.join(dest, "deploy/app.yaml"), "utf8"), "kind: ConfigMap\n");
   });
 
@@ -128,7 +133,10 @@ describe("extractArchive", () => {
       { name: "repo/../../evil", body: "x" },
     ]);
     const dest = freshDest();
-    await rejectsPermanent(extractArchive(archive, dest), /archive entry repo\/\.\.\/\.\.\/evil: path .* contains \.\./);
+    await rejectsPermanent(
+      extractArchive(archive, dest),
+      /archive entry repo\/\.\.\/\.\.\/evil: path .* contains \.\./,
+    );
     assert.equal(existsSync(dest), false);
     assert.equal(existsSync(path.join(work, "evil")), false);
   });
@@ -139,7 +147,10 @@ describe("extractArchive", () => {
       { name: "other/evil", body: "x" },
     ]);
     const dest = freshDest();
-    await rejectsPermanent(extractArchive(archive, dest), /archive entry other\/evil: outside the archive's top-level directory repo\//);
+    await rejectsPermanent(
+      extractArchive(archive, dest),
+      /archive entry other\/evil: outside the archive's top-level directory repo\//,
+    );
     assert.equal(existsSync(dest), false);
   });
 
@@ -150,7 +161,10 @@ describe("extractArchive", () => {
         { name: "repo/deploy/link", type: "symlink", linkname },
       ]);
       const dest = freshDest();
-      await rejectsPermanent(extractArchive(archive, dest), /archive entry repo\/deploy\/link: symlink to .* points outside the repository/);
+      await rejectsPermanent(
+        extractArchive(archive, dest),
+        /archive entry repo\/deploy\/link: symlink to .* points outside the repository/,
+      );
       assert.equal(existsSync(dest), false);
     }
   });
@@ -162,7 +176,10 @@ describe("extractArchive", () => {
         { name: "repo/hard", type: "link", linkname },
       ]);
       const dest = freshDest();
-      await rejectsPermanent(extractArchive(archive, dest), /archive entry repo\/hard: hard link to .* points outside the repository/);
+      await rejectsPermanent(
+        extractArchive(archive, dest),
+        /archive entry repo\/hard: hard link to .* points outside the repository/,
+      );
       assert.equal(existsSync(dest), false);
     }
   });
@@ -232,7 +249,10 @@ describe("extractArchive", () => {
       { name: "repo/big.bin", zeros: 2 * MiB },
     ]);
     const dest = freshDest();
-    await rejectsPermanent(extractArchive(archive, dest, { maxFileBytes: MiB }), /archive entry repo\/big.bin: larger than the 1048576-byte limit per file/);
+    await rejectsPermanent(
+      extractArchive(archive, dest, { maxFileBytes: MiB }),
+      /archive entry repo\/big.bin: larger than the 1048576-byte limit per file/,
+    );
     assert.equal(existsSync(dest), false);
   });
 

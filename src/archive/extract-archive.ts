@@ -99,7 +99,8 @@ export async function extractArchive(
       const budget = { file: caps.maxFileBytes, total: caps.maxBytes - total };
 
       if (header.type === "file" || header.type === "contiguous-file") {
-        if (relative === "") throw permanent(`archive entry ${header.name}: a file in place of the top-level directory`);
+        if (relative === "")
+          throw permanent(`archive entry ${header.name}: a file in place of the top-level directory`);
         const bytes = await writeFile(entry, insideRoot(root, relative), header.name, budget);
         total += bytes;
         result.bytes += bytes;
@@ -120,7 +121,10 @@ export async function extractArchive(
     return result;
   } catch (error) {
     // Leaving the loop destroys the tar stream, so the pipeline has settled or is about to.
-    const streamError = await piping.then(() => undefined, (e: unknown) => e);
+    const streamError = await piping.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     await rm(root, { recursive: true, force: true });
     throw asFerryError(firstCause(error, streamError));
   }
@@ -165,7 +169,8 @@ function segments(name: string, what: string): string[] {
 function insideRoot(root: string, relative: string): string {
   const file = path.resolve(root, relative);
   const back = path.relative(root, file);
-  if (back === ".." || back.startsWith("../") || path.isAbsolute(back)) throw permanent(`archive entry ${relative}: escapes the target directory`);
+  if (back === ".." || back.startsWith("../") || path.isAbsolute(back))
+    throw permanent(`archive entry ${relative}: escapes the target directory`);
   return file;
 }
 
@@ -216,7 +221,8 @@ async function drain(entry: AsyncIterable<unknown>, name: string, budget: Budget
 /** Throws once an entry holds more than one file or the archive may. */
 function checkBudget(name: string, bytes: number, budget: Budget): void {
   if (bytes > budget.file) throw permanent(`archive entry ${name}: larger than the ${budget.file}-byte limit per file`);
-  if (bytes > budget.total) throw permanent(`archive entry ${name}: archive larger than the total limit once decompressed`);
+  if (bytes > budget.total)
+    throw permanent(`archive entry ${name}: archive larger than the total limit once decompressed`);
 }
 
 /** Turns a file-system error caused by the archive's content (a duplicate, a file where a directory goes) into a permanent one. */

@@ -42,11 +42,16 @@ class UsageError extends Error {}
  * `.ferry.yml` in `dir` (a repository's root) and `env`, it takes path, namespace, rendering and
  * prune from that environment.
  */
-export async function localPlan(options: LocalPlanOptions, out: (text: string) => void = (t) => process.stdout.write(t)): Promise<number> {
+export async function localPlan(
+  options: LocalPlanOptions,
+  out: (text: string) => void = (t) => process.stdout.write(t),
+): Promise<number> {
   let client: KubeClient | undefined;
   try {
     if ((options.repo === undefined) !== (options.env === undefined)) {
-      throw new UsageError("give --repo and --env together: the server keeps an inventory per repository and environment (e.g. --repo acme/shop --env staging)");
+      throw new UsageError(
+        "give --repo and --env together: the server keeps an inventory per repository and environment (e.g. --repo acme/shop --env staging)",
+      );
     }
     const kc = new KubeConfig();
     if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
@@ -55,7 +60,10 @@ export async function localPlan(options: LocalPlanOptions, out: (text: string) =
     const context = options.context ?? kc.getCurrentContext();
     const { root, env } = await target(resolve(options.dir), options, context);
     client = await KubeClient.fromKubeConfig(kc);
-    const renderer = createRenderer({ kustomize: process.env.FERRY_KUSTOMIZE ?? "kustomize", helm: process.env.FERRY_HELM ?? "helm" });
+    const renderer = createRenderer({
+      kustomize: process.env.FERRY_KUSTOMIZE ?? "kustomize",
+      helm: process.env.FERRY_HELM ?? "helm",
+    });
     const rendered = await renderer.render(root, env);
     const plan = await planEnvironment({
       client,
@@ -85,7 +93,11 @@ export async function localPlan(options: LocalPlanOptions, out: (text: string) =
  * (rendered from `dir`, the repository's root), or `dir` itself with the options' settings
  * (rendered inside its git work tree). The environment's cluster is the kubeconfig context.
  */
-async function target(dir: string, options: LocalPlanOptions, context: string): Promise<{ root: string; env: Environment }> {
+async function target(
+  dir: string,
+  options: LocalPlanOptions,
+  context: string,
+): Promise<{ root: string; env: Environment }> {
   const configFile = join(dir, FERRY_CONFIG_FILE);
   const text = await readFile(configFile, "utf8").catch((error: NodeJS.ErrnoException) => {
     if (error.code === "ENOENT") return undefined;
@@ -94,19 +106,33 @@ async function target(dir: string, options: LocalPlanOptions, context: string): 
   if (text === undefined) {
     const root = await workTree(dir);
     const name = options.env ?? LOCAL;
-    const env: Environment = { name, branch: "-", path: relative(root, dir) || ".", cluster: context, namespace: options.namespace ?? "default", prune: true, render: options.render };
+    const env: Environment = {
+      name,
+      branch: "-",
+      path: relative(root, dir) || ".",
+      cluster: context,
+      namespace: options.namespace ?? "default",
+      prune: true,
+      render: options.render,
+    };
     if (options.releaseName !== undefined) env.helm = { releaseName: options.releaseName };
     return { root, env };
   }
   const config = parseFerryConfig(text, configFile);
   const names = config.environments.map((e) => e.name).join(", ");
-  if (options.env === undefined) throw new UsageError(`${configFile}: name the environment to plan with --env (${names}) and its repository with --repo`);
+  if (options.env === undefined)
+    throw new UsageError(
+      `${configFile}: name the environment to plan with --env (${names}) and its repository with --repo`,
+    );
   const declared = config.environments.find((e) => e.name === options.env);
-  if (declared === undefined) throw new UsageError(`${configFile} has no environment "${options.env}" (it has ${names})`);
+  if (declared === undefined)
+    throw new UsageError(`${configFile} has no environment "${options.env}" (it has ${names})`);
   const given = (["namespace", "render", "releaseName"] as const).filter((o) => options[o] !== undefined);
   if (given.length > 0) {
     const flags = given.map((o) => `--${o === "releaseName" ? "release-name" : o}`).join(", ");
-    throw new UsageError(`${flags}: environment ${declared.name} of ${configFile} sets these; leave them out, or plan a directory without .ferry.yml`);
+    throw new UsageError(
+      `${flags}: environment ${declared.name} of ${configFile} sets these; leave them out, or plan a directory without .ferry.yml`,
+    );
   }
   // Cluster templates are filled from the kubeconfig context's name; a cluster's labels are the server config's, unknown here.
   const env = environmentFor(declared, { name: declared.cluster ?? context, labels: {} });
@@ -116,7 +142,13 @@ async function target(dir: string, options: LocalPlanOptions, context: string): 
 /** The git work tree holding `dir` (the nearest ancestor with `.git`), or `dir` itself outside one. */
 async function workTree(dir: string): Promise<string> {
   for (let current = dir; ; current = dirname(current)) {
-    if (await stat(join(current, ".git")).then(() => true, () => false)) return current;
+    if (
+      await stat(join(current, ".git")).then(
+        () => true,
+        () => false,
+      )
+    )
+      return current;
     if (dirname(current) === current) return dir;
   }
 }

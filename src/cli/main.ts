@@ -52,7 +52,9 @@ const SETUP_DESCRIPTION = [
 /** Builds the `ferry` command line; usage errors throw (see {@link main}) instead of exiting. */
 export function buildCli(): Command {
   const program = new Command("ferry")
-    .description("Ferry carries merged commits to Kubernetes clusters: a GitHub App and GitLab webhook receiver that plans on every change and deploys on merge.")
+    .description(
+      "Ferry carries merged commits to Kubernetes clusters: a GitHub App and GitLab webhook receiver that plans on every change and deploys on merge.",
+    )
     .showHelpAfterError()
     // Set before the commands are added, which inherit it: commander would exit 1, which to `ferry plan` means "changes".
     .exitOverride();
@@ -70,19 +72,48 @@ export function buildCli(): Command {
           "Every role serves /healthz, /readyz and /metrics on its port.",
       )
       .addOption(new Option("-c, --config <file>", "server config: clusters and policy (YAML)").env("FERRY_CONFIG"))
-      .addOption(new Option("-p, --port <port>", "HTTP port for webhooks, health and metrics").env("PORT").default(port))
+      .addOption(
+        new Option("-p, --port <port>", "HTTP port for webhooks, health and metrics").env("PORT").default(port),
+      )
       .addOption(new Option("--concurrency <n>", "jobs one worker runs at once").env("FERRY_CONCURRENCY").default("4"))
-      .addOption(new Option("--claim-ms <ms>", "how long a dead worker's jobs and release locks stay claimed before another worker takes them over").env("FERRY_CLAIM_MS").default("30000"))
+      .addOption(
+        new Option(
+          "--claim-ms <ms>",
+          "how long a dead worker's jobs and release locks stay claimed before another worker takes them over",
+        )
+          .env("FERRY_CLAIM_MS")
+          .default("30000"),
+      )
       .action((opts: RunOptions) => run(roles, opts));
-  role("serve", { web: true, worker: true }, "Run the web role and the worker role in one process (the default for small installs).");
-  role("web", { web: true, worker: false }, "Run only the web role: receive webhooks, verify them, queue jobs, answer /healthz and /readyz.");
-  role("worker", { web: false, worker: true }, "Run only the worker role: render, plan, apply and report; scale it apart from the web role.", "3001");
+  role(
+    "serve",
+    { web: true, worker: true },
+    "Run the web role and the worker role in one process (the default for small installs).",
+  );
+  role(
+    "web",
+    { web: true, worker: false },
+    "Run only the web role: receive webhooks, verify them, queue jobs, answer /healthz and /readyz.",
+  );
+  role(
+    "worker",
+    { web: false, worker: true },
+    "Run only the worker role: render, plan, apply and report; scale it apart from the web role.",
+    "3001",
+  );
   program
     .command("plan")
-    .summary("Show what applying a local directory of manifests would change in a cluster (exit 0 no changes, 1 changes, 2 error).")
+    .summary(
+      "Show what applying a local directory of manifests would change in a cluster (exit 0 no changes, 1 changes, 2 error).",
+    )
     .description(PLAN_DESCRIPTION)
     .requiredOption("--dir <path>", "directory of YAML/JSON manifests, a kustomization or a Helm chart")
-    .addOption(new Option("--render <mode>", "how to render --dir: auto picks kustomize, then helm, then plain by the files it holds (default: auto)").choices(["auto", "plain", "kustomize", "helm"]))
+    .addOption(
+      new Option(
+        "--render <mode>",
+        "how to render --dir: auto picks kustomize, then helm, then plain by the files it holds (default: auto)",
+      ).choices(["auto", "plain", "kustomize", "helm"]),
+    )
     .option("--repo <owner/name>", "plan as this repository, as Ferry names it (with --env)")
     .option("--env <name>", "plan as this environment of --repo; with .ferry.yml in --dir, its settings")
     .option("--release-name <name>", "Helm release name (default: the environment's name)")

@@ -14,7 +14,10 @@ export interface SetupClusterOptions {
  * does not exist (nothing is written where it does), saying for each whether it was there.
  * Returns 0 when every cluster is ready, 2 when one is not.
  */
-export async function setupCluster(options: SetupClusterOptions, out: (text: string) => void = (t) => process.stdout.write(t)): Promise<number> {
+export async function setupCluster(
+  options: SetupClusterOptions,
+  out: (text: string) => void = (t) => process.stdout.write(t),
+): Promise<number> {
   let code = 0;
   const kc = new KubeConfig();
   try {
@@ -37,7 +40,11 @@ export async function setupCluster(options: SetupClusterOptions, out: (text: str
         continue;
       }
       if (found.status !== 404) throw apiError(found);
-      const created = await client.request("POST", "/api/v1/namespaces?fieldManager=ferry", validationNamespaceObject());
+      const created = await client.request(
+        "POST",
+        "/api/v1/namespaces?fieldManager=ferry",
+        validationNamespaceObject(),
+      );
       // 409: another run created it meanwhile.
       if (created.status !== 201 && created.status !== 409) throw apiError(created);
       out(`${context}: namespace ${VALIDATION_NAMESPACE} ${created.status === 201 ? "created" : "is there already"}\n`);

@@ -37,7 +37,10 @@ export function afterProblems(environments: AfterLink[]): AfterProblem[] {
     } else if (target === i) {
       problems.push({ index: i, message: `${env.name} cannot wait for itself` });
     } else if (other.branch !== env.branch) {
-      problems.push({ index: i, message: `${other.name} is deployed from branch ${other.branch}, not ${env.branch}: promotion waits for the same commit` });
+      problems.push({
+        index: i,
+        message: `${other.name} is deployed from branch ${other.branch}, not ${env.branch}: promotion waits for the same commit`,
+      });
     } else {
       return target;
     }

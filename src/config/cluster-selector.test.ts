@@ -3,7 +3,10 @@ import { describe, it } from "node:test";
 import { clusterSelectorObjectSchema, clusterSelectorSchema } from "./cluster-selector.js";
 
 /** Each issue of parsing `value` with `schema`, as `path: message`. */
-function issues(schema: { safeParse(value: unknown): { error?: { issues: { path: PropertyKey[]; message: string }[] } } }, value: unknown): string[] {
+function issues(
+  schema: { safeParse(value: unknown): { error?: { issues: { path: PropertyKey[]; message: string }[] } } },
+  value: unknown,
+): string[] {
   return schema.safeParse(value).error?.issues.map((i) => `${i.path.map(String).join(".")}: ${i.message}`) ?? [];
 }
 
@@ -37,7 +40,9 @@ describe("clusterSelectorSchema", () => {
 
   it("refuses what is neither a list nor an object", () => {
     for (const value of ["eu-1", 3, null, true]) {
-      assert.deepEqual(issues(clusterSelectorSchema, value), [": must be a list of cluster names or a selector { names, matchLabels, matchExpressions }"]);
+      assert.deepEqual(issues(clusterSelectorSchema, value), [
+        ": must be a list of cluster names or a selector { names, matchLabels, matchExpressions }",
+      ]);
     }
   });
 
@@ -76,7 +81,9 @@ describe("clusterSelectorSchema", () => {
 
 describe("clusterSelectorObjectSchema", () => {
   it("takes only the object form", () => {
-    assert.deepEqual(clusterSelectorObjectSchema.parse({ matchLabels: { tier: "prod" } }), { matchLabels: { tier: "prod" } });
+    assert.deepEqual(clusterSelectorObjectSchema.parse({ matchLabels: { tier: "prod" } }), {
+      matchLabels: { tier: "prod" },
+    });
     assert.equal(clusterSelectorObjectSchema.safeParse(["eu-1"]).success, false);
   });
 });

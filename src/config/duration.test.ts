@@ -11,7 +11,10 @@ describe("durationMs", () => {
 });
 
 describe("durationSchema", () => {
-  const messages = (max: string, text: string) => durationSchema(max).safeParse(text).error?.issues.map((i) => i.message) ?? [];
+  const messages = (max: string, text: string) =>
+    durationSchema(max)
+      .safeParse(text)
+      .error?.issues.map((i) => i.message) ?? [];
 
   it("accepts durations up to its maximum", () => {
     assert.deepEqual(messages("1h", "1h"), []);

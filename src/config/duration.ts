@@ -6,7 +6,8 @@ const DURATION_UNITS: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1_0
 /** Milliseconds in a duration string (`1m30s` → 90000); 0 for text that is not one. */
 export function durationMs(text: string): number {
   let total = 0;
-  for (const [, amount, unit] of text.matchAll(/(\d+)([hms])/g)) total += Number(amount) * (DURATION_UNITS[unit ?? ""] ?? 0);
+  for (const [, amount, unit] of text.matchAll(/(\d+)([hms])/g))
+    total += Number(amount) * (DURATION_UNITS[unit ?? ""] ?? 0);
   return total;
 }
 
@@ -14,7 +15,9 @@ export function durationMs(text: string): number {
 export function durationSchema(max: string) {
   const maxMs = durationMs(max);
   return z.string().superRefine((text, ctx) => {
-    if (!/^(?=\d)(\d+h)?(\d+m)?(\d+s)?$/.test(text)) ctx.addIssue({ code: "custom", message: "must be a duration such as 30s, 5m or 1h30m" });
-    else if (durationMs(text) === 0 || durationMs(text) > maxMs) ctx.addIssue({ code: "custom", message: `must be more than 0s and at most ${max}` });
+    if (!/^(?=\d)(\d+h)?(\d+m)?(\d+s)?$/.test(text))
+      ctx.addIssue({ code: "custom", message: "must be a duration such as 30s, 5m or 1h30m" });
+    else if (durationMs(text) === 0 || durationMs(text) > maxMs)
+      ctx.addIssue({ code: "custom", message: `must be more than 0s and at most ${max}` });
   });
 }

@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { FerryError } from "../errors.js";
-import { driftMode, durationMs, parseFerryConfig, pruneNamespaces, unsupportedDryRun, waitTimeoutMs } from "./ferry-config.js";
+import {
+  driftMode,
+  durationMs,
+  parseFerryConfig,
+  pruneNamespaces,
+  unsupportedDryRun,
+  waitTimeoutMs,
+} from "./ferry-config.js";
 import { reconcileInterval } from "./reconcile-interval.js";
 import { serverConfigSchema } from "./server-config.js";
 import { MAX_CONFIG_BYTES } from "./parse-yaml-config.js";
@@ -40,7 +47,15 @@ describe("parseFerryConfig", () => {
     assert.equal(config.version, 1);
     assert.deepEqual(config.environments, [
       { name: "staging", branch: "main", path: "deploy/staging", cluster: "staging", namespace: "shop", prune: true },
-      { name: "production", branch: "main", path: "deploy/production", cluster: "prod-eu", namespace: "shop", prune: false, after: "staging" },
+      {
+        name: "production",
+        branch: "main",
+        path: "deploy/production",
+        cluster: "prod-eu",
+        namespace: "shop",
+        prune: false,
+        after: "staging",
+      },
     ]);
   });
 
@@ -74,8 +89,14 @@ environments:
 colour: blue
 `);
     assert.equal(lines.length, 2);
-    assert.ok(lines.some((l) => /^\.ferry\.yml:3:5: environments\.0: .*"replicas"/.test(l)), lines.join("\n"));
-    assert.ok(lines.some((l) => /^\.ferry\.yml:1:1: \(top level\): .*"colour"/.test(l)), lines.join("\n"));
+    assert.ok(
+      lines.some((l) => /^\.ferry\.yml:3:5: environments\.0: .*"replicas"/.test(l)),
+      lines.join("\n"),
+    );
+    assert.ok(
+      lines.some((l) => /^\.ferry\.yml:1:1: \(top level\): .*"colour"/.test(l)),
+      lines.join("\n"),
+    );
   });
 
   it("refuses paths that leave the repository or are absolute", () => {
@@ -162,7 +183,12 @@ environments:
 `);
     const [staging, overlay, detected] = config.environments;
     assert.equal(staging?.render, "helm");
-    assert.deepEqual(staging?.helm, { releaseName: "web", valuesFiles: ["values-staging.yaml", "env/extra.yaml"], values: { replicas: 2, image: { tag: "1.4" } }, hooks: "skip" });
+    assert.deepEqual(staging?.helm, {
+      releaseName: "web",
+      valuesFiles: ["values-staging.yaml", "env/extra.yaml"],
+      values: { replicas: 2, image: { tag: "1.4" } },
+      hooks: "skip",
+    });
     assert.equal(overlay?.render, "kustomize");
     assert.equal(detected?.render, undefined, "absent means auto");
   });
@@ -208,7 +234,9 @@ environments:
     render: kustomize
     helm: {releaseName: web}
 `);
-    assert.deepEqual(lines, [".ferry.yml:9:11: environments.0.helm: helm options need render: helm or auto, not kustomize"]);
+    assert.deepEqual(lines, [
+      ".ferry.yml:9:11: environments.0.helm: helm options need render: helm or auto, not kustomize",
+    ]);
   });
 
   it("accepts health waits and rollback on failure, and defaults to a 5 minute wait without rollback", () => {
@@ -300,7 +328,9 @@ environments:
     wait: false
     onFailure: rollback
 `);
-    assert.deepEqual(lines, [".ferry.yml:9:16: environments.0.onFailure: rollback needs a release that waits for health: drop wait: false"]);
+    assert.deepEqual(lines, [
+      ".ferry.yml:9:16: environments.0.onFailure: rollback needs a release that waits for health: drop wait: false",
+    ]);
   });
 
   it("accepts validation.unsupportedDryRun skip or fail, fail when absent, and refuses anything else", () => {
@@ -360,7 +390,14 @@ ${env("    pruneNamespaces: always\n")}${env("    prune: false\n    pruneNamespa
 
   it("refuses an alias bomb before expanding it", () => {
     const levels = ["a: &a [x, x, x, x, x, x, x, x, x]"];
-    for (const [prev, name] of [["a", "b"], ["b", "c"], ["c", "d"], ["d", "e"], ["e", "f"], ["f", "g"]] as const) {
+    for (const [prev, name] of [
+      ["a", "b"],
+      ["b", "c"],
+      ["c", "d"],
+      ["d", "e"],
+      ["e", "f"],
+      ["f", "g"],
+    ] as const) {
       levels.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(", ")}]`);
     }
     const lines = errorLines(levels.join("\n") + "\n");
@@ -386,7 +423,10 @@ environments:
   });
 
   it("reports a missing top-level field at the document's start", () => {
-    assert.deepEqual(errorLines("version: 1\n").map((l) => l.split(": ").slice(0, 2).join(": ")), [".ferry.yml:1:1: environments"]);
+    assert.deepEqual(
+      errorLines("version: 1\n").map((l) => l.split(": ").slice(0, 2).join(": ")),
+      [".ferry.yml:1:1: environments"],
+    );
   });
 });
 
@@ -397,8 +437,19 @@ function fleetConfig(...environments: string[]): string {
 
 describe("parseFerryConfig: fleets", () => {
   it("accepts clusters: as a list of names, read as { names }", () => {
-    const config = parseFerryConfig(fleetConfig("name: web\nbranch: main\npath: deploy\nclusters: [eu-1, eu-2]\nnamespace: shop"));
-    assert.deepEqual(config.environments, [{ name: "web", branch: "main", path: "deploy", clusters: { names: ["eu-1", "eu-2"] }, namespace: "shop", prune: true }]);
+    const config = parseFerryConfig(
+      fleetConfig("name: web\nbranch: main\npath: deploy\nclusters: [eu-1, eu-2]\nnamespace: shop"),
+    );
+    assert.deepEqual(config.environments, [
+      {
+        name: "web",
+        branch: "main",
+        path: "deploy",
+        clusters: { names: ["eu-1", "eu-2"] },
+        namespace: "shop",
+        prune: true,
+      },
+    ]);
   });
 
   it("accepts clusters: as a selector, {} included", () => {
@@ -430,7 +481,10 @@ namespace: shop`,
 
   it("needs exactly one of cluster: and clusters:", () => {
     const lines = errorLines(
-      fleetConfig("name: a\nbranch: main\npath: x\nnamespace: shop", "name: b\nbranch: main\npath: x\ncluster: c\nclusters: [c]\nnamespace: shop"),
+      fleetConfig(
+        "name: a\nbranch: main\npath: x\nnamespace: shop",
+        "name: b\nbranch: main\npath: x\ncluster: c\nclusters: [c]\nnamespace: shop",
+      ),
     );
     assert.deepEqual(lines, [
       ".ferry.yml:3:5: environments.0.cluster: give either cluster: <name> or clusters: <selector>",
@@ -477,7 +531,13 @@ rollout:
     assert.deepEqual(config.environments[0]?.rollout, {
       waves: [
         { name: "canary", clusters: { names: ["eu-1"] }, approval: true },
-        { name: "wave-2", clusters: { matchLabels: { region: "eu" } }, maxParallel: "25%", failureBudget: 1, pause: "24h" },
+        {
+          name: "wave-2",
+          clusters: { matchLabels: { region: "eu" } },
+          maxParallel: "25%",
+          failureBudget: 1,
+          pause: "24h",
+        },
         { name: "wave-3", maxParallel: 5, failureBudget: "10%" },
       ],
     });
@@ -528,7 +588,7 @@ rollout:
     );
     assert.deepEqual(lines, [
       ".ferry.yml:10:11: environments.0.rollout.waves.0.clusters: only the last wave may leave out clusters: (it takes the rest)",
-      ".ferry.yml:11:18: environments.0.rollout.waves.1.name: duplicate wave name \"wave-1\"",
+      '.ferry.yml:11:18: environments.0.rollout.waves.1.name: duplicate wave name "wave-1"',
       ".ferry.yml:11:65: environments.0.rollout.waves.1.approval: give pause or approval, not both",
       ".ferry.yml:12:37: environments.0.rollout.waves.2.pause: the last wave cannot pause: no wave follows it",
       ".ferry.yml:12:51: environments.0.rollout.waves.2.approval: the last wave cannot ask for approval: no wave follows it",
@@ -549,12 +609,18 @@ rollout:
   });
 
   it("accepts a single last wave without clusters:, and approval: false on the last wave", () => {
-    const config = parseFerryConfig(fleetConfig("name: a\nbranch: main\npath: x\nclusters: {}\nnamespace: shop\nrollout: {waves: [{approval: false}]}"));
+    const config = parseFerryConfig(
+      fleetConfig(
+        "name: a\nbranch: main\npath: x\nclusters: {}\nnamespace: shop\nrollout: {waves: [{approval: false}]}",
+      ),
+    );
     assert.deepEqual(config.environments[0]?.rollout, { waves: [{ name: "wave-1", approval: false }] });
   });
 
   it("keeps the wait timeout at an hour at most while pauses go to 24h", () => {
-    const lines = errorLines(fleetConfig("name: a\nbranch: main\npath: x\ncluster: c\nnamespace: shop\nwait: {timeout: 24h}"));
+    const lines = errorLines(
+      fleetConfig("name: a\nbranch: main\npath: x\ncluster: c\nnamespace: shop\nwait: {timeout: 24h}"),
+    );
     assert.deepEqual(lines, [".ferry.yml:8:21: environments.0.wait.timeout: must be more than 0s and at most 1h"]);
   });
 });
@@ -564,7 +630,9 @@ describe("parseFerryConfig: after", () => {
     `name: ${name}\nbranch: ${branch}\npath: x\ncluster: c\nnamespace: shop${after === undefined ? "" : `\nafter: ${after}`}`;
 
   it("accepts a chain of environments of one branch", () => {
-    const config = parseFerryConfig(fleetConfig(env("dev", "main"), env("staging", "main", "dev"), env("prod", "main", "staging")));
+    const config = parseFerryConfig(
+      fleetConfig(env("dev", "main"), env("staging", "main", "dev"), env("prod", "main", "staging")),
+    );
     assert.deepEqual(
       config.environments.map((e) => e.after),
       [undefined, "dev", "staging"],
@@ -573,7 +641,13 @@ describe("parseFerryConfig: after", () => {
 
   it("refuses after: naming another branch's environment, itself, or closing a cycle", () => {
     const lines = errorLines(
-      fleetConfig(env("staging", "release"), env("production", "main", "staging"), env("loop", "main", "loop"), env("a", "main", "b"), env("b", "main", "a")),
+      fleetConfig(
+        env("staging", "release"),
+        env("production", "main", "staging"),
+        env("loop", "main", "loop"),
+        env("a", "main", "b"),
+        env("b", "main", "a"),
+      ),
     );
     assert.deepEqual(lines, [
       ".ferry.yml:13:12: environments.1.after: staging is deployed from branch release, not main: promotion waits for the same commit",
@@ -600,12 +674,22 @@ helm:
     assert.equal(web?.namespace, "shop-${cluster.labels.topology.kubernetes.io/zone}");
     assert.deepEqual(web?.helm, {
       valuesFiles: ["values-${cluster.name}.yaml"],
-      values: { cluster: "${cluster.name}", hosts: ["${cluster.name}.example.com"], script: "echo $${HOME}", replicas: 3 },
+      values: {
+        cluster: "${cluster.name}",
+        hosts: ["${cluster.name}.example.com"],
+        script: "echo $${HOME}",
+        replicas: 3,
+      },
     });
   });
 
   it("accepts templates with cluster: too", () => {
-    assert.equal(parseFerryConfig(fleetConfig("name: web\nbranch: main\npath: deploy/${cluster.name}\ncluster: eu-1\nnamespace: shop")).environments[0]?.path, "deploy/${cluster.name}");
+    assert.equal(
+      parseFerryConfig(
+        fleetConfig("name: web\nbranch: main\npath: deploy/${cluster.name}\ncluster: eu-1\nnamespace: shop"),
+      ).environments[0]?.path,
+      "deploy/${cluster.name}",
+    );
   });
 
   it("refuses any other ${...}, naming the field, Helm values included", () => {

@@ -47,7 +47,9 @@ const repoPath = templated(z.string().min(1), (p) =>
 );
 
 /** A namespace: a DNS label, once its cluster templates are filled in. */
-const namespace = templated(z.string(), (ns) => (!dnsLabel.test(ns) ? DNS_LABEL_RULE : ns.length > 63 ? "must be at most 63 characters" : undefined));
+const namespace = templated(z.string(), (ns) =>
+  !dnsLabel.test(ns) ? DNS_LABEL_RULE : ns.length > 63 ? "must be at most 63 characters" : undefined,
+);
 
 /** How an environment's directory becomes objects; `auto` picks Kustomize, then Helm, then plain YAML by the files it holds. */
 export const renderModeSchema = z.enum(["auto", "plain", "kustomize", "helm"]);
@@ -100,7 +102,9 @@ const duration = durationSchema("1h");
 export const DEFAULT_WAIT = "5m";
 
 /** How long a release waits for its objects to be current (`true` or `{}`: the default), or `false` to report success once applied. */
-export const waitSchema = z.union([z.boolean(), z.strictObject({ timeout: duration.optional() })], { error: "must be false, true or { timeout: <duration> }" });
+export const waitSchema = z.union([z.boolean(), z.strictObject({ timeout: duration.optional() })], {
+  error: "must be false, true or { timeout: <duration> }",
+});
 
 /** What a release that does not become healthy does: roll back to the last successful release, or leave the cluster as applied. */
 export const onFailureSchema = z.enum(["none", "rollback"]);
@@ -147,7 +151,12 @@ export const reconcileSchema = z
     watch: z.boolean().optional(),
   })
   .superRefine((reconcile, ctx) => {
-    if (reconcile.watch === true) ctx.addIssue({ code: "custom", path: ["watch"], message: "reconcile.watch is not supported yet: drop it (reconciles run every reconcile.interval)" });
+    if (reconcile.watch === true)
+      ctx.addIssue({
+        code: "custom",
+        path: ["watch"],
+        message: "reconcile.watch is not supported yet: drop it (reconciles run every reconcile.interval)",
+      });
   });
 
 /**
@@ -188,21 +197,41 @@ export const environmentSchema = z
   })
   .superRefine((env, ctx) => {
     if (env.cluster === undefined && env.clusters === undefined) {
-      ctx.addIssue({ code: "custom", path: ["cluster"], message: "give either cluster: <name> or clusters: <selector>" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["cluster"],
+        message: "give either cluster: <name> or clusters: <selector>",
+      });
     } else if (env.cluster !== undefined && env.clusters !== undefined) {
       ctx.addIssue({ code: "custom", path: ["clusters"], message: "give either cluster: or clusters:, not both" });
     }
     if (env.rollout !== undefined && env.clusters === undefined) {
-      ctx.addIssue({ code: "custom", path: ["rollout"], message: "rollout needs clusters: (one cluster is released at once)" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["rollout"],
+        message: "rollout needs clusters: (one cluster is released at once)",
+      });
     }
     if (env.helm !== undefined && env.render !== undefined && env.render !== "auto" && env.render !== "helm") {
-      ctx.addIssue({ code: "custom", path: ["helm"], message: `helm options need render: helm or auto, not ${env.render}` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["helm"],
+        message: `helm options need render: helm or auto, not ${env.render}`,
+      });
     }
     if (env.pruneNamespaces !== undefined && !env.prune) {
-      ctx.addIssue({ code: "custom", path: ["pruneNamespaces"], message: "pruneNamespaces says how prune deletes Namespaces, and prune is false: drop one of them" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["pruneNamespaces"],
+        message: "pruneNamespaces says how prune deletes Namespaces, and prune is false: drop one of them",
+      });
     }
     if (env.onFailure === "rollback" && env.wait === false) {
-      ctx.addIssue({ code: "custom", path: ["onFailure"], message: "rollback needs a release that waits for health: drop wait: false" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["onFailure"],
+        message: "rollback needs a release that waits for health: drop wait: false",
+      });
     }
   });
 
@@ -216,7 +245,11 @@ export const ferryConfigSchema = z
     const names = new Set<string>();
     config.environments.forEach((env, i) => {
       if (names.has(env.name)) {
-        ctx.addIssue({ code: "custom", path: ["environments", i, "name"], message: `duplicate environment "${env.name}"` });
+        ctx.addIssue({
+          code: "custom",
+          path: ["environments", i, "name"],
+          message: `duplicate environment "${env.name}"`,
+        });
       }
       names.add(env.name);
     });

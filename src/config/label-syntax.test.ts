@@ -4,13 +4,38 @@ import { isLabelKey, isLabelValue, labelsSchema } from "./label-syntax.js";
 
 describe("isLabelKey", () => {
   it("accepts names and prefixed names", () => {
-    for (const key of ["region", "tier", "a", "A_b.c-d", "topology.kubernetes.io/region", "ferry.dev/wave", "x/y", "a".repeat(63), `${"p".repeat(253)}/n`]) {
+    for (const key of [
+      "region",
+      "tier",
+      "a",
+      "A_b.c-d",
+      "topology.kubernetes.io/region",
+      "ferry.dev/wave",
+      "x/y",
+      "a".repeat(63),
+      `${"p".repeat(253)}/n`,
+    ]) {
       assert.equal(isLabelKey(key), true, key);
     }
   });
 
   it("refuses bad names, prefixes and extra slashes", () => {
-    for (const key of ["", "-a", "a-", "_a", "a b", "a!", "a".repeat(64), "/a", "a/", "Upper.Case/a", "a/b/c", "-x.io/a", `${"p".repeat(254)}/n`, "a..b/c"]) {
+    for (const key of [
+      "",
+      "-a",
+      "a-",
+      "_a",
+      "a b",
+      "a!",
+      "a".repeat(64),
+      "/a",
+      "a/",
+      "Upper.Case/a",
+      "a/b/c",
+      "-x.io/a",
+      `${"p".repeat(254)}/n`,
+      "a..b/c",
+    ]) {
       assert.equal(isLabelKey(key), false, key);
     }
   });
@@ -22,7 +47,8 @@ describe("isLabelValue", () => {
   });
 
   it("refuses values with other characters, bad ends or over 63 characters", () => {
-    for (const value of ["-eu", "eu-", ".a", "a/b", "a b", "a".repeat(64)]) assert.equal(isLabelValue(value), false, value);
+    for (const value of ["-eu", "eu-", ".a", "a/b", "a b", "a".repeat(64)])
+      assert.equal(isLabelValue(value), false, value);
   });
 });
 

@@ -11,7 +11,8 @@ export const LABEL_KEY_RULE =
   "must be a label key: an optional DNS subdomain prefix and /, then a name of at most 63 letters, digits, -, _ or . that starts and ends with a letter or digit";
 
 /** What a label value must look like, as a config error says it. */
-export const LABEL_VALUE_RULE = "must be a label value: empty, or at most 63 letters, digits, -, _ or . that start and end with a letter or digit";
+export const LABEL_VALUE_RULE =
+  "must be a label value: empty, or at most 63 letters, digits, -, _ or . that start and end with a letter or digit";
 
 /** True when `key` is a Kubernetes label key (`tier`, `topology.kubernetes.io/region`). */
 export function isLabelKey(key: string): boolean {
@@ -38,6 +39,7 @@ export const labelValueSchema = z.string().refine(isLabelValue, { message: LABEL
 export const labelsSchema = z.record(z.string(), z.string()).superRefine((labels, ctx) => {
   for (const [key, value] of Object.entries(labels)) {
     if (!isLabelKey(key)) ctx.addIssue({ code: "custom", path: [key], message: `"${key}" ${LABEL_KEY_RULE}` });
-    else if (!isLabelValue(value)) ctx.addIssue({ code: "custom", path: [key], message: `"${value}" ${LABEL_VALUE_RULE}` });
+    else if (!isLabelValue(value))
+      ctx.addIssue({ code: "custom", path: [key], message: `"${value}" ${LABEL_VALUE_RULE}` });
   }
 });

@@ -16,7 +16,12 @@ export const MAX_SERVER_CONFIG_BYTES = 32 * 1024 * 1024;
  * Parses YAML text and validates it against a zod schema, reporting every problem at once as
  * `file:line:column: field: message` lines in one permanent FerryError.
  */
-export function parseYamlConfig<S extends z.ZodType>(text: string, file: string, schema: S, maxBytes = MAX_CONFIG_BYTES): z.output<S> {
+export function parseYamlConfig<S extends z.ZodType>(
+  text: string,
+  file: string,
+  schema: S,
+  maxBytes = MAX_CONFIG_BYTES,
+): z.output<S> {
   if (Buffer.byteLength(text) > maxBytes) {
     throw permanent(`${file}: larger than ${maxBytes / 1024} KiB`);
   }

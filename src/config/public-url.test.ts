@@ -6,7 +6,10 @@ describe("publicUrlOf", () => {
   const listening = "http://127.0.0.1:3000";
   it("takes the server config's publicUrl first, then FERRY_PUBLIC_URL", () => {
     const env = { FERRY_PUBLIC_URL: "https://env.example.com" };
-    assert.deepEqual(publicUrlOf({ publicUrl: "https://config.example.com" }, env, listening), { url: "https://config.example.com", fallback: false });
+    assert.deepEqual(publicUrlOf({ publicUrl: "https://config.example.com" }, env, listening), {
+      url: "https://config.example.com",
+      fallback: false,
+    });
     assert.deepEqual(publicUrlOf({}, env, listening), { url: "https://env.example.com", fallback: false });
   });
 

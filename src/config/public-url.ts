@@ -12,7 +12,11 @@ export interface PublicUrl {
  * `publicUrl`, else FERRY_PUBLIC_URL, else `listening`, Ferry's own address (`http://127.0.0.1:3000`),
  * which people on the forge cannot open.
  */
-export function publicUrlOf(config: Pick<ServerConfig, "publicUrl">, env: NodeJS.ProcessEnv, listening: string): PublicUrl {
+export function publicUrlOf(
+  config: Pick<ServerConfig, "publicUrl">,
+  env: NodeJS.ProcessEnv,
+  listening: string,
+): PublicUrl {
   const given = config.publicUrl ?? (env.FERRY_PUBLIC_URL || undefined);
   return given === undefined ? { url: listening, fallback: true } : { url: given, fallback: false };
 }

@@ -57,14 +57,29 @@ export const rolloutSchema = z
     const names = new Set<string>();
     const last = rollout.waves.length - 1;
     rollout.waves.forEach((wave, i) => {
-      if (names.has(wave.name)) ctx.addIssue({ code: "custom", path: ["waves", i, "name"], message: `duplicate wave name "${wave.name}"` });
+      if (names.has(wave.name))
+        ctx.addIssue({ code: "custom", path: ["waves", i, "name"], message: `duplicate wave name "${wave.name}"` });
       names.add(wave.name);
       if (wave.clusters === undefined && i !== last) {
-        ctx.addIssue({ code: "custom", path: ["waves", i, "clusters"], message: "only the last wave may leave out clusters: (it takes the rest)" });
+        ctx.addIssue({
+          code: "custom",
+          path: ["waves", i, "clusters"],
+          message: "only the last wave may leave out clusters: (it takes the rest)",
+        });
       }
       if (i === last) {
-        if (wave.pause !== undefined) ctx.addIssue({ code: "custom", path: ["waves", i, "pause"], message: "the last wave cannot pause: no wave follows it" });
-        if (wave.approval === true) ctx.addIssue({ code: "custom", path: ["waves", i, "approval"], message: "the last wave cannot ask for approval: no wave follows it" });
+        if (wave.pause !== undefined)
+          ctx.addIssue({
+            code: "custom",
+            path: ["waves", i, "pause"],
+            message: "the last wave cannot pause: no wave follows it",
+          });
+        if (wave.approval === true)
+          ctx.addIssue({
+            code: "custom",
+            path: ["waves", i, "approval"],
+            message: "the last wave cannot ask for approval: no wave follows it",
+          });
       } else if (wave.pause !== undefined && wave.approval === true) {
         ctx.addIssue({ code: "custom", path: ["waves", i, "approval"], message: "give pause or approval, not both" });
       }

@@ -47,14 +47,22 @@ describe("parseServerConfig", () => {
       gitlab: { projectSecrets: {} },
       policy: [
         { repositories: ["acme/*"], clusters: ["staging"], namespaces: ["shop-*"], clusterScopedKinds: [] },
-        { repositories: ["acme/platform"], clusters: ["*"], namespaces: ["*"], clusterScopedKinds: ["Namespace", "CustomResourceDefinition"] },
+        {
+          repositories: ["acme/platform"],
+          clusters: ["*"],
+          namespaces: ["*"],
+          clusterScopedKinds: ["Namespace", "CustomResourceDefinition"],
+        },
       ],
       reconcile: { minInterval: "1m", defaultInterval: "10m" },
     });
   });
 
   it("reads the reconcile floor and default, refusing what is not a duration", () => {
-    assert.deepEqual(parseServerConfig("reconcile:\n  minInterval: 5s\n", "ferry.yaml").reconcile, { minInterval: "5s", defaultInterval: "10m" });
+    assert.deepEqual(parseServerConfig("reconcile:\n  minInterval: 5s\n", "ferry.yaml").reconcile, {
+      minInterval: "5s",
+      defaultInterval: "10m",
+    });
     assert.deepEqual(errorLines("reconcile:\n  minInterval: 0s\n  defaultInterval: soon\n"), [
       "ferry.yaml:2:16: reconcile.minInterval: must be more than 0s and at most 24h",
       "ferry.yaml:3:20: reconcile.defaultInterval: must be a duration such as 30s, 5m or 1h30m",
@@ -62,7 +70,9 @@ describe("parseServerConfig", () => {
   });
 
   it("refuses a cluster with neither a context nor inCluster", () => {
-    assert.deepEqual(errorLines("clusters:\n  - name: staging\n"), ["ferry.yaml:2:5: clusters.0: give either a kubeconfig context or inCluster: true"]);
+    assert.deepEqual(errorLines("clusters:\n  - name: staging\n"), [
+      "ferry.yaml:2:5: clusters.0: give either a kubeconfig context or inCluster: true",
+    ]);
   });
 
   it("refuses a cluster with both a context and inCluster", () => {
@@ -92,7 +102,12 @@ policy:
 `,
       "ferry.yaml",
     );
-    assert.deepEqual(config.clusters[0]?.labels, { region: "eu", "topology.kubernetes.io/zone": "eu-1a", Tier_2: "", "ferry.dev/wave": "1" });
+    assert.deepEqual(config.clusters[0]?.labels, {
+      region: "eu",
+      "topology.kubernetes.io/zone": "eu-1a",
+      Tier_2: "",
+      "ferry.dev/wave": "1",
+    });
   });
 
   it("refuses bad label keys and values, each at its entry", () => {
@@ -107,16 +122,27 @@ policy:
 `);
     assert.deepEqual(
       lines.map((l) => l.split(" must ")[0]),
-      ['ferry.yaml:5:18: clusters.0.labels.bad key: "bad key"', 'ferry.yaml:6:25: clusters.0.labels.Example.com/zone: "Example.com/zone"', 'ferry.yaml:7:15: clusters.0.labels.region: "-eu"', `ferry.yaml:8:13: clusters.0.labels.tier: "${"x".repeat(64)}"`],
+      [
+        'ferry.yaml:5:18: clusters.0.labels.bad key: "bad key"',
+        'ferry.yaml:6:25: clusters.0.labels.Example.com/zone: "Example.com/zone"',
+        'ferry.yaml:7:15: clusters.0.labels.region: "-eu"',
+        `ferry.yaml:8:13: clusters.0.labels.tier: "${"x".repeat(64)}"`,
+      ],
     );
-    assert.match(lines[0] ?? "", /must be a label key: an optional DNS subdomain prefix and \/, then a name of at most 63 letters/);
+    assert.match(
+      lines[0] ?? "",
+      /must be a label key: an optional DNS subdomain prefix and \/, then a name of at most 63 letters/,
+    );
     assert.match(lines[2] ?? "", /must be a label value: empty, or at most 63 letters, digits, -, _ or \./);
   });
 
   it("refuses a cluster name given twice", () => {
-    assert.deepEqual(errorLines("clusters:\n  - {name: eu-1, context: a}\n  - {name: eu-2, context: b}\n  - {name: eu-1, context: c}\n"), [
-      'ferry.yaml:4:12: clusters.2.name: duplicate cluster "eu-1"',
-    ]);
+    assert.deepEqual(
+      errorLines(
+        "clusters:\n  - {name: eu-1, context: a}\n  - {name: eu-2, context: b}\n  - {name: eu-1, context: c}\n",
+      ),
+      ['ferry.yaml:4:12: clusters.2.name: duplicate cluster "eu-1"'],
+    );
   });
 
   it("accepts policy rules by clusterSelector, by clusters, or both", () => {
@@ -135,8 +161,19 @@ policy:
       "ferry.yaml",
     );
     assert.deepEqual(config.policy, [
-      { repositories: ["acme/*"], clusterSelector: { matchLabels: { region: "eu" } }, namespaces: ["shop"], clusterScopedKinds: [] },
-      { repositories: ["acme/*"], clusters: ["eu-1"], clusterSelector: { matchExpressions: [{ key: "tier", operator: "Exists" }] }, namespaces: ["web"], clusterScopedKinds: [] },
+      {
+        repositories: ["acme/*"],
+        clusterSelector: { matchLabels: { region: "eu" } },
+        namespaces: ["shop"],
+        clusterScopedKinds: [],
+      },
+      {
+        repositories: ["acme/*"],
+        clusters: ["eu-1"],
+        clusterSelector: { matchExpressions: [{ key: "tier", operator: "Exists" }] },
+        namespaces: ["web"],
+        clusterScopedKinds: [],
+      },
     ]);
   });
 
@@ -203,6 +240,12 @@ describe("loadServerConfig", () => {
   });
 
   it("gives an empty config when there is no file", async () => {
-    assert.deepEqual(await loadServerConfig(undefined), { clusters: [], forkPlans: [], gitlab: { projectSecrets: {} }, policy: [], reconcile: { minInterval: "1m", defaultInterval: "10m" } });
+    assert.deepEqual(await loadServerConfig(undefined), {
+      clusters: [],
+      forkPlans: [],
+      gitlab: { projectSecrets: {} },
+      policy: [],
+      reconcile: { minInterval: "1m", defaultInterval: "10m" },
+    });
   });
 });

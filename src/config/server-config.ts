@@ -42,7 +42,11 @@ export const policyRuleSchema = z
   })
   .superRefine((rule, ctx) => {
     if (rule.clusters === undefined && rule.clusterSelector === undefined) {
-      ctx.addIssue({ code: "custom", path: ["clusters"], message: "give clusters: [names or *], clusterSelector: {...}, or both" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["clusters"],
+        message: "give clusters: [names or *], clusterSelector: {...}, or both",
+      });
     }
   });
 
@@ -53,7 +57,9 @@ export const serverConfigSchema = z
     publicUrl: z.url().optional(),
     clusters: z.array(clusterSchema).default([]),
     /** GitLab: per-project webhook secrets, as the names of environment variables holding them (others use GITLAB_WEBHOOK_SECRET). */
-    gitlab: z.strictObject({ projectSecrets: z.record(z.string(), z.string().min(1)).default({}) }).default({ projectSecrets: {} }),
+    gitlab: z
+      .strictObject({ projectSecrets: z.record(z.string(), z.string().min(1)).default({}) })
+      .default({ projectSecrets: {} }),
     /** Repositories (globs) whose pull requests from forks are planned; none by default, as fork code is untrusted. */
     forkPlans: z.array(z.string().min(1)).default([]),
     policy: z.array(policyRuleSchema).default([]),
@@ -62,24 +68,36 @@ export const serverConfigSchema = z
      * the floor: a shorter `reconcile.interval` in `.ferry.yml` is raised to it (and the worker logs so).
      */
     reconcile: z
-      .strictObject({ minInterval: durationSchema("24h").default("1m"), defaultInterval: durationSchema("24h").default(DEFAULT_RECONCILE_INTERVAL) })
+      .strictObject({
+        minInterval: durationSchema("24h").default("1m"),
+        defaultInterval: durationSchema("24h").default(DEFAULT_RECONCILE_INTERVAL),
+      })
       .default({ minInterval: "1m", defaultInterval: DEFAULT_RECONCILE_INTERVAL }),
   })
   .superRefine((config, ctx) => {
     const names = new Set<string>();
     config.clusters.forEach((cluster, i) => {
-      if (names.has(cluster.name)) ctx.addIssue({ code: "custom", path: ["clusters", i, "name"], message: `duplicate cluster "${cluster.name}"` });
+      if (names.has(cluster.name))
+        ctx.addIssue({ code: "custom", path: ["clusters", i, "name"], message: `duplicate cluster "${cluster.name}"` });
       names.add(cluster.name);
     });
     config.policy.forEach((rule, i) => {
       rule.clusters?.forEach((cluster, j) => {
         if (cluster !== "*" && !names.has(cluster)) {
-          ctx.addIssue({ code: "custom", path: ["policy", i, "clusters", j], message: `no cluster named "${cluster}"` });
+          ctx.addIssue({
+            code: "custom",
+            path: ["policy", i, "clusters", j],
+            message: `no cluster named "${cluster}"`,
+          });
         }
       });
       rule.clusterSelector?.names?.forEach((cluster, j) => {
         if (!names.has(cluster)) {
-          ctx.addIssue({ code: "custom", path: ["policy", i, "clusterSelector", "names", j], message: `no cluster named "${cluster}"` });
+          ctx.addIssue({
+            code: "custom",
+            path: ["policy", i, "clusterSelector", "names", j],
+            message: `no cluster named "${cluster}"`,
+          });
         }
       });
     });

@@ -27,10 +27,25 @@ export interface WavePlan {
  * abort`), `superseded` (a newer commit's rollout took the environment), `blocked` (the environment
  * it comes after did not release the commit).
  */
-export type RolloutState = "waiting" | "running" | "paused" | "awaiting-approval" | "succeeded" | "failed" | "aborted" | "superseded" | "blocked";
+export type RolloutState =
+  | "waiting"
+  | "running"
+  | "paused"
+  | "awaiting-approval"
+  | "succeeded"
+  | "failed"
+  | "aborted"
+  | "superseded"
+  | "blocked";
 
 /** Final rollout states. */
-export const FINAL_ROLLOUT_STATES: ReadonlySet<RolloutState> = new Set(["succeeded", "failed", "aborted", "superseded", "blocked"]);
+export const FINAL_ROLLOUT_STATES: ReadonlySet<RolloutState> = new Set([
+  "succeeded",
+  "failed",
+  "aborted",
+  "superseded",
+  "blocked",
+]);
 
 /** Where one cluster of a rollout stands. */
 export type ClusterState = "pending" | "releasing" | ClusterOutcome["kind"];

@@ -46,11 +46,29 @@ const CASES: Array<[live: string, manifest: string, expected: Drift | undefined]
   ["secret-in-sync", "secret", undefined],
   ["service-in-sync", "service", undefined],
 
-  ["deployment-scaled", "deployment", { kind: "drifted", fields: [{ path: "spec.replicas", desired: "3", live: "5", manager: "kubectl", operation: "Update" }] }],
+  [
+    "deployment-scaled",
+    "deployment",
+    {
+      kind: "drifted",
+      fields: [{ path: "spec.replicas", desired: "3", live: "5", manager: "kubectl", operation: "Update" }],
+    },
+  ],
   [
     "deployment-set-env",
     "deployment",
-    { kind: "drifted", fields: [{ path: `${CONTAINER}.env[name=LOG_LEVEL].value`, desired: '"info"', live: '"debug"', manager: "kubectl-set", operation: "Update" }] },
+    {
+      kind: "drifted",
+      fields: [
+        {
+          path: `${CONTAINER}.env[name=LOG_LEVEL].value`,
+          desired: '"info"',
+          live: '"debug"',
+          manager: "kubectl-set",
+          operation: "Update",
+        },
+      ],
+    },
   ],
   [
     "deployment-edited",
@@ -58,23 +76,76 @@ const CASES: Array<[live: string, manifest: string, expected: Drift | undefined]
     {
       kind: "drifted",
       fields: [
-        { path: `${CONTAINER}.image`, desired: '"registry.example/shop/web:1.4.2"', live: '"registry.example/shop/web:1.4.3-hotfix"', manager: "kubectl-edit", operation: "Update" },
+        {
+          path: `${CONTAINER}.image`,
+          desired: '"registry.example/shop/web:1.4.2"',
+          live: '"registry.example/shop/web:1.4.3-hotfix"',
+          manager: "kubectl-edit",
+          operation: "Update",
+        },
         { path: `${CONTAINER}.env[name=REGION]`, desired: '{"name":"REGION","value":"eu-west-1"}' },
-        { path: `${CONTAINER}.resources.requests.cpu`, desired: "0.5", live: '"1"', manager: "kubectl-edit", operation: "Update" },
+        {
+          path: `${CONTAINER}.resources.requests.cpu`,
+          desired: "0.5",
+          live: '"1"',
+          manager: "kubectl-edit",
+          operation: "Update",
+        },
       ],
     },
   ],
   [
     "deployment-client-side-applied",
     "deployment",
-    { kind: "drifted", fields: [{ path: `${CONTAINER}.image`, desired: '"registry.example/shop/web:1.4.2"', live: '"registry.example/shop/web:1.5.0-rc1"', manager: "kubectl-client-side-apply", operation: "Update" }] },
+    {
+      kind: "drifted",
+      fields: [
+        {
+          path: `${CONTAINER}.image`,
+          desired: '"registry.example/shop/web:1.4.2"',
+          live: '"registry.example/shop/web:1.5.0-rc1"',
+          manager: "kubectl-client-side-apply",
+          operation: "Update",
+        },
+      ],
+    },
   ],
   // The forcing applier also applied Ferry's own team label: shared, so not drift.
-  ["deployment-force-applied", "deployment", { kind: "drifted", fields: [{ path: "spec.replicas", desired: "3", live: "4", manager: "hotfix", operation: "Apply" }] }],
-  ["deployment-relabelled", "deployment", { kind: "drifted", fields: [{ path: "metadata.labels.team", desired: '"checkout"', live: '"payments"', manager: "kubectl-label", operation: "Update" }] }],
-  ["deployment-unlabelled", "deployment", { kind: "drifted", fields: [{ path: "metadata.labels.team", desired: '"checkout"' }] }],
+  [
+    "deployment-force-applied",
+    "deployment",
+    {
+      kind: "drifted",
+      fields: [{ path: "spec.replicas", desired: "3", live: "4", manager: "hotfix", operation: "Apply" }],
+    },
+  ],
+  [
+    "deployment-relabelled",
+    "deployment",
+    {
+      kind: "drifted",
+      fields: [
+        {
+          path: "metadata.labels.team",
+          desired: '"checkout"',
+          live: '"payments"',
+          manager: "kubectl-label",
+          operation: "Update",
+        },
+      ],
+    },
+  ],
+  [
+    "deployment-unlabelled",
+    "deployment",
+    { kind: "drifted", fields: [{ path: "metadata.labels.team", desired: '"checkout"' }] },
+  ],
   // Without its owner annotation the object is still Ferry's: the annotation is a drifted field.
-  ["deployment-unannotated", "deployment", { kind: "drifted", fields: [{ path: 'metadata.annotations["ferry.dev/inventory"]', desired: `"${INVENTORY}"` }] }],
+  [
+    "deployment-unannotated",
+    "deployment",
+    { kind: "drifted", fields: [{ path: 'metadata.annotations["ferry.dev/inventory"]', desired: `"${INVENTORY}"` }] },
+  ],
   // managedFields reset: values alone decide, and normalised values still match.
   [
     "deployment-fields-reset",
@@ -83,15 +154,38 @@ const CASES: Array<[live: string, manifest: string, expected: Drift | undefined]
       kind: "drifted",
       fields: [
         { path: "spec.replicas", desired: "3", live: "5" },
-        { path: `${CONTAINER}.image`, desired: '"registry.example/shop/web:1.4.2"', live: '"registry.example/shop/web:1.4.3-hotfix"' },
+        {
+          path: `${CONTAINER}.image`,
+          desired: '"registry.example/shop/web:1.4.2"',
+          live: '"registry.example/shop/web:1.4.3-hotfix"',
+        },
       ],
     },
   ],
   ["deployment-ignored", "deployment", { kind: "ignored" }],
   ["deployment-taken-over", "deployment", { kind: "taken-over", by: "shop/ferry-staging-9876543210" }],
-  ["configmap-client-side-applied", "configmap", { kind: "drifted", fields: [{ path: "data.FEATURES", desired: '"search,checkout"', live: '"search"', manager: "kubectl-client-side-apply", operation: "Update" }] }],
+  [
+    "configmap-client-side-applied",
+    "configmap",
+    {
+      kind: "drifted",
+      fields: [
+        {
+          path: "data.FEATURES",
+          desired: '"search,checkout"',
+          live: '"search"',
+          manager: "kubectl-client-side-apply",
+          operation: "Update",
+        },
+      ],
+    },
+  ],
   ["configmap-key-removed", "configmap", { kind: "drifted", fields: [{ path: "data.LOG_FORMAT", desired: '"json"' }] }],
-  ["configmap-flags-finalizer-removed", "configmap-flags", { kind: "drifted", fields: [{ path: "metadata.finalizers", desired: '["example.com/audit"]' }] }],
+  [
+    "configmap-flags-finalizer-removed",
+    "configmap-flags",
+    { kind: "drifted", fields: [{ path: "metadata.finalizers", desired: '["example.com/audit"]' }] },
+  ],
   // DB_PASSWORD is stringData in the manifest, data on the server.
   [
     "secret-edited",
@@ -99,20 +193,54 @@ const CASES: Array<[live: string, manifest: string, expected: Drift | undefined]
     {
       kind: "drifted",
       fields: [
-        { path: "data.API_TOKEN", desired: "(hidden)", live: "(hidden, changed)", manager: "kubectl-edit", operation: "Update" },
-        { path: "data.DB_PASSWORD", desired: "(hidden)", live: "(hidden, changed)", manager: "kubectl-edit", operation: "Update" },
+        {
+          path: "data.API_TOKEN",
+          desired: "(hidden)",
+          live: "(hidden, changed)",
+          manager: "kubectl-edit",
+          operation: "Update",
+        },
+        {
+          path: "data.DB_PASSWORD",
+          desired: "(hidden)",
+          live: "(hidden, changed)",
+          manager: "kubectl-edit",
+          operation: "Update",
+        },
       ],
     },
   ],
-  ["secret-key-removed", "secret", { kind: "drifted", fields: [{ path: "data.API_TOKEN", desired: "(hidden, removed)" }] }],
-  ["service-edited", "service", { kind: "drifted", fields: [{ path: "spec.ports[port=80,protocol=TCP].targetPort", desired: '"http"', live: "8081", manager: "kubectl-edit", operation: "Update" }] }],
+  [
+    "secret-key-removed",
+    "secret",
+    { kind: "drifted", fields: [{ path: "data.API_TOKEN", desired: "(hidden, removed)" }] },
+  ],
+  [
+    "service-edited",
+    "service",
+    {
+      kind: "drifted",
+      fields: [
+        {
+          path: "spec.ports[port=80,protocol=TCP].targetPort",
+          desired: '"http"',
+          live: "8081",
+          manager: "kubectl-edit",
+          operation: "Update",
+        },
+      ],
+    },
+  ],
 ];
 
 describe("detectDrift on objects from a real API server", () => {
   for (const [live, manifest, expected] of CASES) {
     it(`${live}: ${expected ? expected.kind : "in sync"}`, () => {
       const object = load(live);
-      assert.deepEqual(detectDrift(load(`${manifest}.manifest`), object, { inventory: INVENTORY }), withTimes(object, expected));
+      assert.deepEqual(
+        detectDrift(load(`${manifest}.manifest`), object, { inventory: INVENTORY }),
+        withTimes(object, expected),
+      );
     });
   }
 });
@@ -127,7 +255,10 @@ describe("detectDrift", () => {
   it("reports a taken-over object before an ignored one", () => {
     const live = load("deployment-taken-over");
     live.metadata.annotations = { ...live.metadata.annotations, "ferry.dev/drift": "ignore" };
-    assert.deepEqual(detectDrift(desired, live, { inventory: INVENTORY }), { kind: "taken-over", by: "shop/ferry-staging-9876543210" });
+    assert.deepEqual(detectDrift(desired, live, { inventory: INVENTORY }), {
+      kind: "taken-over",
+      by: "shop/ferry-staging-9876543210",
+    });
   });
 
   it("never counts a field Ferry still owns, whatever the server made of it (an admission webhook pinning the image)", () => {
@@ -140,7 +271,10 @@ describe("detectDrift", () => {
   });
 
   it("names fields by the field manager it is told is Ferry's", () => {
-    const drift = detectDrift(desired, load("deployment-in-sync"), { inventory: INVENTORY, fieldManager: "someone-else" });
+    const drift = detectDrift(desired, load("deployment-in-sync"), {
+      inventory: INVENTORY,
+      fieldManager: "someone-else",
+    });
     // With nobody's set counted as Ferry's, values alone decide, and they match.
     assert.equal(drift, undefined);
     const scaled = detectDrift(desired, load("deployment-scaled"), { inventory: INVENTORY, fieldManager: "kubectl" });
@@ -150,7 +284,13 @@ describe("detectDrift", () => {
   it("never shows a Secret's values, in any form", () => {
     const drift = detectDrift(load("secret.manifest"), load("secret-edited"), { inventory: INVENTORY });
     const text = JSON.stringify(drift);
-    for (const value of ["tok-1111-alpha", "hunter2-correct-horse", "tok-2222-bravo", "hunter3-wrong-horse", "added-by-hand"]) {
+    for (const value of [
+      "tok-1111-alpha",
+      "hunter2-correct-horse",
+      "tok-2222-bravo",
+      "hunter3-wrong-horse",
+      "added-by-hand",
+    ]) {
       assert.ok(!text.includes(value), `${value} leaked`);
       assert.ok(!text.includes(Buffer.from(value).toString("base64")), `${value} leaked as base64`);
     }
@@ -159,7 +299,8 @@ describe("detectDrift", () => {
   it("clips long values to short JSON", () => {
     const live = load("deployment-client-side-applied");
     const manifest = load("deployment.manifest");
-    const containers = (manifest.spec as { template: { spec: { containers: Array<{ image: string }> } } }).template.spec.containers;
+    const containers = (manifest.spec as { template: { spec: { containers: Array<{ image: string }> } } }).template.spec
+      .containers;
     if (containers[0]) containers[0].image = `registry.example/${"very-long-path/".repeat(10)}web:1.4.2`;
     const drift = detectDrift(manifest, live, { inventory: INVENTORY });
     const field = drift?.kind === "drifted" ? drift.fields[0] : undefined;

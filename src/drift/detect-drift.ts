@@ -243,7 +243,11 @@ function shown(value: unknown): string {
  * else `drifted` with each field Ferry manages that another writer changed or removed (see the
  * module comment for how ownership keeps server defaults and normalisation from counting).
  */
-export function detectDrift(desired: KubeObject, live: KubeObject | undefined, options: DetectDriftOptions): Drift | undefined {
+export function detectDrift(
+  desired: KubeObject,
+  live: KubeObject | undefined,
+  options: DetectDriftOptions,
+): Drift | undefined {
   if (!live) return { kind: "gone" };
   const owner = live.metadata.annotations?.[INVENTORY_ANNOTATION];
   if (owner !== undefined && owner !== options.inventory) return { kind: "taken-over", by: owner };
@@ -264,9 +268,10 @@ export function detectDrift(desired: KubeObject, live: KubeObject | undefined, o
   if (findings.length === 0) return undefined;
 
   // A Secret's values are shown as plans show them: markers saying only whether each key changed.
-  const masked = desired.kind === "Secret"
-    ? maskSecretPair({ ...object, apiVersion: desired.apiVersion, kind: desired.kind }, live)
-    : undefined;
+  const masked =
+    desired.kind === "Secret"
+      ? maskSecretPair({ ...object, apiVersion: desired.apiVersion, kind: desired.kind }, live)
+      : undefined;
   const show = (side: 0 | 1, path: FieldPath, value: unknown) =>
     masked ? shown(walkPath(masked[side], path)?.value ?? "(hidden)") : showValue(value);
   const fields = findings.map(({ path, desired: want, live: have }): DriftedField => {

@@ -84,9 +84,13 @@ export function formatFieldPath(path: FieldPath): string {
   let out = "";
   for (const element of path) {
     if ("field" in element) {
-      out += PLAIN_NAME.test(element.field) ? `${out ? "." : ""}${element.field}` : `[${JSON.stringify(element.field)}]`;
+      out += PLAIN_NAME.test(element.field)
+        ? `${out ? "." : ""}${element.field}`
+        : `[${JSON.stringify(element.field)}]`;
     } else if ("key" in element) {
-      out += `[${Object.entries(element.key).map(([name, value]) => `${name}=${keyValue(value)}`).join(",")}]`;
+      out += `[${Object.entries(element.key)
+        .map(([name, value]) => `${name}=${keyValue(value)}`)
+        .join(",")}]`;
     } else if ("value" in element) {
       out += `[=${JSON.stringify(element.value)}]`;
     } else {

@@ -6,14 +6,22 @@ import { formatFieldPath } from "./field-path.js";
 import { readManagedFields } from "./managed-fields.js";
 
 function load(name: string): Record<string, unknown> {
-  return JSON.parse(readFileSync(join(import.meta.dirname, "testdata", `${name}.json`), "utf8")) as Record<string, unknown>;
+  return JSON.parse(readFileSync(join(import.meta.dirname, "testdata", `${name}.json`), "utf8")) as Record<
+    string,
+    unknown
+  >;
 }
 
 describe("readManagedFields", () => {
   it("reads each entry of a live object with its manager, operation, subresource and time", () => {
     const entries = readManagedFields(load("deployment-scaled"));
     assert.deepEqual(
-      entries.map(({ manager, operation, subresource, time }) => ({ manager, operation, subresource, time: time !== undefined })),
+      entries.map(({ manager, operation, subresource, time }) => ({
+        manager,
+        operation,
+        subresource,
+        time: time !== undefined,
+      })),
       [
         { manager: "ferry", operation: "Apply", subresource: undefined, time: true },
         // kubectl scale writes through the scale subresource, and the server records no time for it.
@@ -30,8 +38,20 @@ describe("readManagedFields", () => {
   });
 
   it("skips entries it cannot read", () => {
-    const object = { metadata: { managedFields: [null, { manager: "x", fieldsType: "FieldsV2", fieldsV1: {} }, { fieldsV1: {} }, { manager: "y", fieldsV1: { "f:a": {} } }] } };
+    const object = {
+      metadata: {
+        managedFields: [
+          null,
+          { manager: "x", fieldsType: "FieldsV2", fieldsV1: {} },
+          { fieldsV1: {} },
+          { manager: "y", fieldsV1: { "f:a": {} } },
+        ],
+      },
+    };
     const entries = readManagedFields(object);
-    assert.deepEqual(entries.map((e) => [e.manager, e.operation]), [["y", "Update"]]);
+    assert.deepEqual(
+      entries.map((e) => [e.manager, e.operation]),
+      [["y", "Update"]],
+    );
   });
 });

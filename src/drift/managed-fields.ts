@@ -25,7 +25,8 @@ const text = (value: unknown): string | undefined => (typeof value === "string" 
 /** The managedFields entries of a live object; entries in a format other than FieldsV1, or without a manager, are left out. */
 export function readManagedFields(object: Record<string, unknown>): ManagedFieldsEntry[] {
   const metadata = object.metadata;
-  const raw = isPlainObject(metadata) && Array.isArray(metadata.managedFields) ? (metadata.managedFields as unknown[]) : [];
+  const raw =
+    isPlainObject(metadata) && Array.isArray(metadata.managedFields) ? (metadata.managedFields as unknown[]) : [];
   const entries: ManagedFieldsEntry[] = [];
   for (const entry of raw) {
     if (!isPlainObject(entry) || (entry.fieldsType !== undefined && entry.fieldsType !== "FieldsV1")) continue;

@@ -7,11 +7,20 @@ import { parseFieldsV1 } from "./parse-fields-v1.js";
 
 /** A managedFields entry's fieldsV1 from an object captured from a real API server. */
 function fieldsOf(fixture: string, manager: string): unknown {
-  const object = JSON.parse(readFileSync(join(import.meta.dirname, "testdata", `${fixture}.json`), "utf8")) as { metadata: { managedFields: Array<{ manager: string; fieldsV1: unknown }> } };
+  const object = JSON.parse(readFileSync(join(import.meta.dirname, "testdata", `${fixture}.json`), "utf8")) as {
+    metadata: { managedFields: Array<{ manager: string; fieldsV1: unknown }> };
+  };
   return object.metadata.managedFields.find((e) => e.manager === manager)?.fieldsV1;
 }
 
-const web = (...rest: FieldPath): FieldPath => [{ field: "spec" }, { field: "template" }, { field: "spec" }, { field: "containers" }, { key: { name: "web" } }, ...rest];
+const web = (...rest: FieldPath): FieldPath => [
+  { field: "spec" },
+  { field: "template" },
+  { field: "spec" },
+  { field: "containers" },
+  { key: { name: "web" } },
+  ...rest,
+];
 
 describe("parseFieldsV1", () => {
   it("lists every path of Ferry's applied set, leaves and list items", () => {
@@ -49,7 +58,12 @@ describe("parseFieldsV1", () => {
     assert.equal(set.has([{ field: "spec" }]), false);
     assert.equal(set.has(web()), true);
     // The selector is atomic: owned whole, so every field in it is Ferry's.
-    const matchLabel: FieldPath = [{ field: "spec" }, { field: "selector" }, { field: "matchLabels" }, { field: "app.kubernetes.io/name" }];
+    const matchLabel: FieldPath = [
+      { field: "spec" },
+      { field: "selector" },
+      { field: "matchLabels" },
+      { field: "app.kubernetes.io/name" },
+    ];
     assert.equal(set.has(matchLabel), false);
     assert.equal(set.owns(matchLabel), true);
     // A list item owned as a node does not make its other fields Ferry's.
@@ -68,7 +82,10 @@ describe("parseFieldsV1", () => {
 
   it("says how a list's items are named below a path", () => {
     const set = parseFieldsV1(fieldsOf("deployment-in-sync", "ferry"));
-    assert.deepEqual(set.childrenAt(web({ field: "env" })), [{ key: { name: "LOG_LEVEL" } }, { key: { name: "REGION" } }]);
+    assert.deepEqual(set.childrenAt(web({ field: "env" })), [
+      { key: { name: "LOG_LEVEL" } },
+      { key: { name: "REGION" } },
+    ]);
     assert.deepEqual(set.childrenAt(web({ field: "args" })), []);
     assert.deepEqual(set.childrenAt([{ field: "spec" }, { field: "selector" }, { field: "matchLabels" }]), []);
     assert.equal(set.childrenAt([{ field: "status" }]), undefined);
@@ -78,7 +95,10 @@ describe("parseFieldsV1", () => {
     const finalizers = parseFieldsV1(fieldsOf("configmap-flags-finalizer-added", "kubectl-edit"));
     assert.deepEqual(finalizers.paths().map(formatFieldPath), ['metadata.finalizers[="example.com/backup"]']);
     const sidecar = parseFieldsV1(fieldsOf("deployment-sidecar", "sidecar-injector"));
-    assert.equal(sidecar.has([{ field: "spec" }, { field: "template" }, { field: "metadata" }, { field: "annotations" }]), true);
+    assert.equal(
+      sidecar.has([{ field: "spec" }, { field: "template" }, { field: "metadata" }, { field: "annotations" }]),
+      true,
+    );
     assert.equal(sidecar.has(web()), false);
     assert.equal(sidecar.has(web({ field: "env" }, { key: { name: "PROXY_PORT" } }, { field: "value" })), true);
   });

@@ -9,7 +9,10 @@ const data = (name: string): FieldPath => [{ field: "data" }, { field: name }];
 describe("sameValue", () => {
   it("compares a map by the desired keys only: the server adds defaults", () => {
     assert.equal(sameValue({ containerPort: 8080 }, { containerPort: 8080, protocol: "TCP" }, []), true);
-    assert.equal(sameValue({ containerPort: 8080, protocol: "UDP" }, { containerPort: 8080, protocol: "TCP" }, []), false);
+    assert.equal(
+      sameValue({ containerPort: 8080, protocol: "UDP" }, { containerPort: 8080, protocol: "TCP" }, []),
+      false,
+    );
     assert.equal(sameValue({ a: 1 }, "x", []), false);
   });
 
@@ -22,8 +25,10 @@ describe("sameValue", () => {
   });
 
   it("equals an absent live field to an empty desired one, as the server leaves those out", () => {
-    for (const empty of [null, "", 0, false, {}, [], { limits: {} }]) assert.equal(sameValue(empty, undefined, []), true, JSON.stringify(empty));
-    for (const value of ["x", 1, true, { a: "x" }, ["x"]]) assert.equal(sameValue(value, undefined, []), false, JSON.stringify(value));
+    for (const empty of [null, "", 0, false, {}, [], { limits: {} }])
+      assert.equal(sameValue(empty, undefined, []), true, JSON.stringify(empty));
+    for (const value of ["x", 1, true, { a: "x" }, ["x"]])
+      assert.equal(sameValue(value, undefined, []), false, JSON.stringify(value));
     assert.equal(sameValue(null, "anything", []), true);
   });
 

@@ -30,7 +30,9 @@ function isQuantityField(path: FieldPath): boolean {
   const last = path.at(-1);
   const parent = path.at(-2);
   if (!last || !("field" in last)) return false;
-  return QUANTITY_FIELDS.has(last.field) || (parent !== undefined && "field" in parent && QUANTITY_MAPS.has(parent.field));
+  return (
+    QUANTITY_FIELDS.has(last.field) || (parent !== undefined && "field" in parent && QUANTITY_MAPS.has(parent.field))
+  );
 }
 
 /** Values the API server leaves out when it writes an object (Go's `omitempty`): absent in live means the same. */
@@ -62,7 +64,9 @@ export function sameValue(desired: unknown, live: unknown, path: FieldPath): boo
     return desired.every((value, index) => sameValue(value, live[index], [...path, { index }]));
   }
   if (desired === live) return true;
-  if (typeof desired === "number" && typeof live === "string") return String(desired) === live || sameQuantity(desired, live);
-  if (typeof desired === "string" && typeof live === "string" && isQuantityField(path)) return sameQuantity(desired, live);
+  if (typeof desired === "number" && typeof live === "string")
+    return String(desired) === live || sameQuantity(desired, live);
+  if (typeof desired === "string" && typeof live === "string" && isQuantityField(path))
+    return sameQuantity(desired, live);
   return canonicalJson(desired) === canonicalJson(live);
 }

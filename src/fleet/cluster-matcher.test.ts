@@ -27,21 +27,34 @@ describe("clusterMatcher", () => {
   it("matchLabels: every entry must hold", () => {
     assert.deepEqual(matched({ matchLabels: { region: "eu" } }), ["eu-1", "eu-2"]);
     assert.deepEqual(matched({ matchLabels: { region: "eu", tier: "prod" } }), ["eu-1"]);
-    assert.deepEqual(matched({ matchLabels: { gpu: "" } }), ["eu-2"], "an empty value matches only a label that is there and empty");
+    assert.deepEqual(
+      matched({ matchLabels: { gpu: "" } }),
+      ["eu-2"],
+      "an empty value matches only a label that is there and empty",
+    );
   });
 
   it("In: the label is there with one of the values", () => {
-    assert.deepEqual(matched({ matchExpressions: [{ key: "region", operator: "In", values: ["us", "ap"] }] }), ["us-1"]);
+    assert.deepEqual(matched({ matchExpressions: [{ key: "region", operator: "In", values: ["us", "ap"] }] }), [
+      "us-1",
+    ]);
     assert.deepEqual(matched({ matchExpressions: [{ key: "gpu", operator: "In", values: [""] }] }), ["eu-2"]);
   });
 
   it("NotIn: the label is missing or has another value", () => {
-    assert.deepEqual(matched({ matchExpressions: [{ key: "tier", operator: "NotIn", values: ["prod"] }] }), ["eu-2", "lab"]);
+    assert.deepEqual(matched({ matchExpressions: [{ key: "tier", operator: "NotIn", values: ["prod"] }] }), [
+      "eu-2",
+      "lab",
+    ]);
   });
 
   it("Exists and DoesNotExist look at the key only, an empty value included", () => {
     assert.deepEqual(matched({ matchExpressions: [{ key: "gpu", operator: "Exists" }] }), ["eu-2"]);
-    assert.deepEqual(matched({ matchExpressions: [{ key: "gpu", operator: "DoesNotExist" }] }), ["eu-1", "us-1", "lab"]);
+    assert.deepEqual(matched({ matchExpressions: [{ key: "gpu", operator: "DoesNotExist" }] }), [
+      "eu-1",
+      "us-1",
+      "lab",
+    ]);
   });
 
   it("needs matchLabels and every expression to hold together", () => {
@@ -61,7 +74,12 @@ describe("clusterMatcher", () => {
 
   it("does not take inherited properties for labels", () => {
     assert.deepEqual(matched({ matchExpressions: [{ key: "constructor", operator: "Exists" }] }), []);
-    assert.deepEqual(matched({ matchExpressions: [{ key: "toString", operator: "DoesNotExist" }] }), ["eu-1", "eu-2", "us-1", "lab"]);
+    assert.deepEqual(matched({ matchExpressions: [{ key: "toString", operator: "DoesNotExist" }] }), [
+      "eu-1",
+      "eu-2",
+      "us-1",
+      "lab",
+    ]);
     assert.equal(labelOf({}, "hasOwnProperty"), undefined);
     assert.equal(labelOf({ region: "eu" }, "region"), "eu");
   });

@@ -12,7 +12,11 @@ export type SelectableCluster = Pick<ClusterConfig, "name" | "labels">;
 export function clusterMatcher(selector: ClusterSelector): (cluster: SelectableCluster) => boolean {
   const names = new Set(selector.names ?? []);
   const requirements = [
-    ...Object.entries(selector.matchLabels ?? {}).map(([key, value]) => (labels: Record<string, string>) => labelOf(labels, key) === value),
+    ...Object.entries(selector.matchLabels ?? {}).map(
+      ([key, value]) =>
+        (labels: Record<string, string>) =>
+          labelOf(labels, key) === value,
+    ),
     ...(selector.matchExpressions ?? []).map(requirementTest),
   ];
   if (requirements.length === 0) return names.size === 0 ? () => true : (cluster) => names.has(cluster.name);

@@ -64,17 +64,39 @@ helm:
       },
     });
     assert.equal(env.path, "deploy/${cluster.labels.region}", "the declared environment is left as it was");
-    assert.deepEqual((env.helm?.values?.ingress as { hosts: string[] }).hosts, ["web.${cluster.labels.region}.example.com", "${cluster.name}.example.com"]);
+    assert.deepEqual((env.helm?.values?.ingress as { hosts: string[] }).hosts, [
+      "web.${cluster.labels.region}.example.com",
+      "${cluster.name}.example.com",
+    ]);
   });
 
   it("resolves an environment of one cluster, templates and all", () => {
-    const env = declared("name: web\nbranch: main\npath: deploy/${cluster.name}\ncluster: eu-1\nnamespace: shop\nwait: false");
-    assert.deepEqual(environmentFor(env, eu1), { name: "web", branch: "main", path: "deploy/eu-1", cluster: "eu-1", namespace: "shop", prune: true, wait: false });
+    const env = declared(
+      "name: web\nbranch: main\npath: deploy/${cluster.name}\ncluster: eu-1\nnamespace: shop\nwait: false",
+    );
+    assert.deepEqual(environmentFor(env, eu1), {
+      name: "web",
+      branch: "main",
+      path: "deploy/eu-1",
+      cluster: "eu-1",
+      namespace: "shop",
+      prune: true,
+      wait: false,
+    });
   });
 
   it("keeps an environment without templates as it is, minus clusters and rollout", () => {
-    const env = declared("name: web\nbranch: main\npath: deploy\nclusters: [eu-1]\nnamespace: shop\nrollout: {waves: [{}]}");
-    assert.deepEqual(environmentFor(env, eu1), { name: "web", branch: "main", path: "deploy", cluster: "eu-1", namespace: "shop", prune: true });
+    const env = declared(
+      "name: web\nbranch: main\npath: deploy\nclusters: [eu-1]\nnamespace: shop\nrollout: {waves: [{}]}",
+    );
+    assert.deepEqual(environmentFor(env, eu1), {
+      name: "web",
+      branch: "main",
+      path: "deploy",
+      cluster: "eu-1",
+      namespace: "shop",
+      prune: true,
+    });
   });
 
   it("refuses a cluster without a label a template reads, naming environment, cluster, label and field, every one at once", () => {
@@ -98,7 +120,8 @@ helm:
   });
 
   it("refuses a namespace that is no DNS label once filled in", () => {
-    const at = (namespace: string) => () => environmentFor(declared(`name: web\nbranch: main\npath: x\nclusters: {}\nnamespace: ${namespace}`), eu1);
+    const at = (namespace: string) => () =>
+      environmentFor(declared(`name: web\nbranch: main\npath: x\nclusters: {}\nnamespace: ${namespace}`), eu1);
     assert.deepEqual(errorLines(at("shop-${cluster.labels.Tier}")), [
       'environment web: cluster "eu-1": namespace "shop-Prod" is not a DNS label of at most 63 characters (lower-case letters, digits, -)',
     ]);
@@ -106,7 +129,14 @@ helm:
       'environment web: cluster "eu-1": namespace "shop-" is not a DNS label of at most 63 characters (lower-case letters, digits, -)',
     ]);
     const long = { name: "c".repeat(60), labels: {} };
-    assert.throws(() => environmentFor(declared("name: web\nbranch: main\npath: x\nclusters: {}\nnamespace: shop-${cluster.name}"), long), /is not a DNS label of at most 63 characters/);
+    assert.throws(
+      () =>
+        environmentFor(
+          declared("name: web\nbranch: main\npath: x\nclusters: {}\nnamespace: shop-${cluster.name}"),
+          long,
+        ),
+      /is not a DNS label of at most 63 characters/,
+    );
   });
 
   it("refuses a path or values file that leaves its root once filled in", () => {
@@ -116,9 +146,12 @@ path: deploy/.\${cluster.labels.empty}.
 clusters: {}
 namespace: shop
 helm: {valuesFiles: ["\${cluster.name}/values.yaml"]}`);
-    assert.deepEqual(errorLines(() => environmentFor(env, { name: "..", labels: { empty: "" } })), [
-      'environment web: cluster "..": path "deploy/.." leaves the repository',
-      "environment web: cluster \"..\": helm.valuesFiles.0 \"../values.yaml\" leaves the chart's directory",
-    ]);
+    assert.deepEqual(
+      errorLines(() => environmentFor(env, { name: "..", labels: { empty: "" } })),
+      [
+        'environment web: cluster "..": path "deploy/.." leaves the repository',
+        'environment web: cluster "..": helm.valuesFiles.0 "../values.yaml" leaves the chart\'s directory',
+      ],
+    );
   });
 });

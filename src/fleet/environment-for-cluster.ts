@@ -1,5 +1,11 @@
 import { parseTemplates, type TemplateRef } from "../config/cluster-templates.js";
-import { isDnsLabel, isRelativeInside, type DeclaredEnvironment, type Environment, type HelmOptions } from "../config/ferry-config.js";
+import {
+  isDnsLabel,
+  isRelativeInside,
+  type DeclaredEnvironment,
+  type Environment,
+  type HelmOptions,
+} from "../config/ferry-config.js";
 import { permanent } from "../errors.js";
 import { labelOf, type SelectableCluster } from "./cluster-matcher.js";
 
@@ -31,16 +37,25 @@ export function environmentResolver(env: DeclaredEnvironment): (cluster: Selecta
   };
 
   const { cluster: _cluster, clusters: _clusters, rollout: _rollout, ...rest } = env;
-  const path = compile(env.path, "path", (p) => (isRelativeInside(p) ? undefined : `path "${p}" leaves the repository`));
+  const path = compile(env.path, "path", (p) =>
+    isRelativeInside(p) ? undefined : `path "${p}" leaves the repository`,
+  );
   const namespace = compile(env.namespace, "namespace", (ns) =>
-    isDnsLabel(ns) ? undefined : `namespace "${ns}" is not a DNS label of at most 63 characters (lower-case letters, digits, -)`,
+    isDnsLabel(ns)
+      ? undefined
+      : `namespace "${ns}" is not a DNS label of at most 63 characters (lower-case letters, digits, -)`,
   );
   const helm = env.helm === undefined ? undefined : compileHelm(env.helm, compile);
   if (problems.length > 0) throw permanent(problems.join("\n"));
 
   return (cluster) => {
     const fill: Filler = { env: env.name, cluster, problems: [] };
-    const resolved: Environment = { ...rest, path: fillSlot(path, fill), namespace: fillSlot(namespace, fill), cluster: cluster.name };
+    const resolved: Environment = {
+      ...rest,
+      path: fillSlot(path, fill),
+      namespace: fillSlot(namespace, fill),
+      cluster: cluster.name,
+    };
     if (helm !== undefined) resolved.helm = helm(fill);
     if (fill.problems.length > 0) throw permanent(fill.problems.join("\n"));
     return resolved;
@@ -48,7 +63,9 @@ export function environmentResolver(env: DeclaredEnvironment): (cluster: Selecta
 }
 
 /** A string as written (no templates), or one whose templates are filled in per cluster, then checked. */
-type Slot = string | { field: string; pieces: (string | TemplateRef)[]; check?: ((filled: string) => string | undefined) | undefined };
+type Slot =
+  | string
+  | { field: string; pieces: (string | TemplateRef)[]; check?: ((filled: string) => string | undefined) | undefined };
 
 /** Compiles a string of `env` at `field`, checking it when it has no templates. */
 type Compile = (text: string, field: string, check?: (filled: string) => string | undefined) => Slot;
@@ -88,10 +105,16 @@ function fillSlot(slot: Slot, fill: Filler): string {
 function compileHelm(helm: HelmOptions, compile: Compile): (fill: Filler) => HelmOptions {
   const { valuesFiles, values, ...options } = helm;
   const files = valuesFiles?.map((file, i) =>
-    compile(file, `helm.valuesFiles.${i}`, (f) => (isRelativeInside(f) ? undefined : `helm.valuesFiles.${i} "${f}" leaves the chart's directory`)),
+    compile(file, `helm.valuesFiles.${i}`, (f) =>
+      isRelativeInside(f) ? undefined : `helm.valuesFiles.${i} "${f}" leaves the chart's directory`,
+    ),
   );
   const tree = values === undefined ? undefined : compileValue(values, ["helm", "values"], compile);
-  if ((files === undefined || files.every((f) => typeof f === "string")) && (tree === undefined || tree.kind === "constant")) return () => helm;
+  if (
+    (files === undefined || files.every((f) => typeof f === "string")) &&
+    (tree === undefined || tree.kind === "constant")
+  )
+    return () => helm;
   return (fill) => {
     const filled: HelmOptions = { ...options };
     if (files !== undefined) filled.valuesFiles = files.map((slot) => fillSlot(slot, fill));
@@ -118,7 +141,10 @@ function compileValue(value: unknown, path: (string | number)[], compile: Compil
     return items.every((n) => n.kind === "constant") ? { kind: "constant", value } : { kind: "array", items };
   }
   if (typeof value === "object" && value !== null) {
-    const entries = Object.entries(value).map(([key, item]): [string, ValueNode] => [key, compileValue(item, [...path, key], compile)]);
+    const entries = Object.entries(value).map(([key, item]): [string, ValueNode] => [
+      key,
+      compileValue(item, [...path, key], compile),
+    ]);
     return entries.every(([, n]) => n.kind === "constant") ? { kind: "constant", value } : { kind: "object", entries };
   }
   return { kind: "constant", value };

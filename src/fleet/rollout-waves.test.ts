@@ -16,7 +16,9 @@ function declared(yaml: string): DeclaredEnvironment {
 
 /** An environment `web` of `clusters` (YAML) and `rollout` (YAML, optional), its path templated by region. */
 function fleet(clusters: string, rollout?: string): DeclaredEnvironment {
-  return declared(`name: web\nbranch: main\npath: deploy/\${cluster.labels.region}\nclusters: ${clusters}\nnamespace: shop${rollout === undefined ? "" : `\nrollout: ${rollout}`}`);
+  return declared(
+    `name: web\nbranch: main\npath: deploy/\${cluster.labels.region}\nclusters: ${clusters}\nnamespace: shop${rollout === undefined ? "" : `\nrollout: ${rollout}`}`,
+  );
 }
 
 /** A server config registering `clusters` as name → labels, in order. */
@@ -50,10 +52,17 @@ const config = server([
 
 describe("rolloutWaves: one cluster", () => {
   it("makes one wave of the environment's cluster, named after it", () => {
-    const env = declared("name: web\nbranch: main\npath: deploy/${cluster.labels.region}\ncluster: us-1\nnamespace: shop");
+    const env = declared(
+      "name: web\nbranch: main\npath: deploy/${cluster.labels.region}\ncluster: us-1\nnamespace: shop",
+    );
     const { waves, targets } = rolloutWaves(env, config);
-    assert.deepEqual(waves, [{ index: 0, name: "us-1", clusters: ["us-1"], maxParallel: 1, failureBudget: 0, approval: false }]);
-    assert.deepEqual([...targets], [["us-1", { name: "web", branch: "main", path: "deploy/us", cluster: "us-1", namespace: "shop", prune: true }]]);
+    assert.deepEqual(waves, [
+      { index: 0, name: "us-1", clusters: ["us-1"], maxParallel: 1, failureBudget: 0, approval: false },
+    ]);
+    assert.deepEqual(
+      [...targets],
+      [["us-1", { name: "web", branch: "main", path: "deploy/us", cluster: "us-1", namespace: "shop", prune: true }]],
+    );
   });
 
   it("refuses a cluster that is not registered, as the policy says it", () => {
@@ -65,7 +74,9 @@ describe("rolloutWaves: one cluster", () => {
   });
 
   it("passes on a template the cluster cannot fill", () => {
-    const env = declared("name: web\nbranch: main\npath: deploy/${cluster.labels.zone}\ncluster: us-1\nnamespace: shop");
+    const env = declared(
+      "name: web\nbranch: main\npath: deploy/${cluster.labels.zone}\ncluster: us-1\nnamespace: shop",
+    );
     assert.deepEqual(
       errorLines(() => rolloutWaves(env, config)),
       ['environment web: cluster "us-1" has no label "zone" (used in path)'],
@@ -76,7 +87,16 @@ describe("rolloutWaves: one cluster", () => {
 describe("rolloutWaves: many clusters", () => {
   it("without rollout:, releases every selected cluster in one wave named all, in the server config's order", () => {
     const { waves, targets } = rolloutWaves(fleet("{matchLabels: {tier: prod}}"), config);
-    assert.deepEqual(waves, [{ index: 0, name: "all", clusters: ["us-1", "eu-2", "ap-1", "eu-3"], maxParallel: 4, failureBudget: 0, approval: false }]);
+    assert.deepEqual(waves, [
+      {
+        index: 0,
+        name: "all",
+        clusters: ["us-1", "eu-2", "ap-1", "eu-3"],
+        maxParallel: 4,
+        failureBudget: 0,
+        approval: false,
+      },
+    ]);
     assert.deepEqual(
       [...targets].map(([name, env]) => [name, env.cluster, env.path]),
       [
@@ -119,21 +139,42 @@ describe("rolloutWaves: many clusters", () => {
   });
 
   it("leaves out a last wave without clusters: when earlier waves took every cluster, and the gate before it", () => {
-    const env = fleet("{matchLabels: {region: eu}}", "{waves: [{clusters: [eu-1], pause: 5m}, {clusters: {matchLabels: {tier: prod}}, approval: true}, {}]}");
+    const env = fleet(
+      "{matchLabels: {region: eu}}",
+      "{waves: [{clusters: [eu-1], pause: 5m}, {clusters: {matchLabels: {tier: prod}}, approval: true}, {}]}",
+    );
     const { waves } = rolloutWaves(env, config);
     assert.deepEqual(waves, [
-      { index: 0, name: "wave-1", clusters: ["eu-1"], maxParallel: 1, failureBudget: 0, pauseMs: 300_000, approval: false },
+      {
+        index: 0,
+        name: "wave-1",
+        clusters: ["eu-1"],
+        maxParallel: 1,
+        failureBudget: 0,
+        pauseMs: 300_000,
+        approval: false,
+      },
       { index: 1, name: "wave-2", clusters: ["eu-2", "eu-3"], maxParallel: 2, failureBudget: 0, approval: false },
     ]);
   });
 });
 
 describe("rolloutWaves: counts", () => {
-  const many = server(Array.from({ length: 15 }, (_, i): [string, Record<string, string>] => [`c${i}`, { region: "eu", first: i < 10 ? "yes" : "no" }]));
-  const plan = (wave: string) => rolloutWaves(fleet("{}", `{waves: [{clusters: {matchLabels: {first: "yes"}}, ${wave}}, {}]}`), many).waves;
+  const many = server(
+    Array.from({ length: 15 }, (_, i): [string, Record<string, string>] => [
+      `c${i}`,
+      { region: "eu", first: i < 10 ? "yes" : "no" },
+    ]),
+  );
+  const plan = (wave: string) =>
+    rolloutWaves(fleet("{}", `{waves: [{clusters: {matchLabels: {first: "yes"}}, ${wave}}, {}]}`), many).waves;
 
   it("rounds maxParallel percentages up, at least 1, and caps numbers at the wave's size", () => {
-    assert.deepEqual(plan("maxParallel: 25%").map((w) => w.maxParallel), [3, 5], "ceil(2.5) = 3; the rest of 5 all at once");
+    assert.deepEqual(
+      plan("maxParallel: 25%").map((w) => w.maxParallel),
+      [3, 5],
+      "ceil(2.5) = 3; the rest of 5 all at once",
+    );
     assert.equal(plan("maxParallel: 1%")[0]?.maxParallel, 1);
     assert.equal(plan("maxParallel: 100%")[0]?.maxParallel, 10);
     assert.equal(plan("maxParallel: 30%")[0]?.maxParallel, 3);
@@ -142,7 +183,11 @@ describe("rolloutWaves: counts", () => {
   });
 
   it("rounds failureBudget percentages down, 0 when absent, and caps numbers at the wave's size", () => {
-    assert.deepEqual(plan("failureBudget: 15%").map((w) => w.failureBudget), [1, 0], "floor(1.5) = 1; absent = 0");
+    assert.deepEqual(
+      plan("failureBudget: 15%").map((w) => w.failureBudget),
+      [1, 0],
+      "floor(1.5) = 1; absent = 0",
+    );
     assert.equal(plan("failureBudget: 9%")[0]?.failureBudget, 0);
     assert.equal(plan("failureBudget: 0%")[0]?.failureBudget, 0);
     assert.equal(plan("failureBudget: 100%")[0]?.failureBudget, 10);
@@ -151,7 +196,13 @@ describe("rolloutWaves: counts", () => {
   });
 
   it("resolves percentages against each wave's own size", () => {
-    const waves = rolloutWaves(fleet("{}", '{waves: [{clusters: {matchLabels: {first: "yes"}}, maxParallel: 50%, failureBudget: 50%}, {maxParallel: 50%, failureBudget: 50%}]}'), many).waves;
+    const waves = rolloutWaves(
+      fleet(
+        "{}",
+        '{waves: [{clusters: {matchLabels: {first: "yes"}}, maxParallel: 50%, failureBudget: 50%}, {maxParallel: 50%, failureBudget: 50%}]}',
+      ),
+      many,
+    ).waves;
     assert.deepEqual(
       waves.map((w) => [w.clusters.length, w.maxParallel, w.failureBudget]),
       [
@@ -165,20 +216,34 @@ describe("rolloutWaves: counts", () => {
 describe("rolloutWaves: errors", () => {
   it("refuses a selector that selects no registered cluster, naming it", () => {
     assert.deepEqual(
-      errorLines(() => rolloutWaves(fleet("{matchLabels: {tier: staging}, matchExpressions: [{key: region, operator: In, values: [eu]}]}"), config)),
+      errorLines(() =>
+        rolloutWaves(
+          fleet("{matchLabels: {tier: staging}, matchExpressions: [{key: region, operator: In, values: [eu]}]}"),
+          config,
+        ),
+      ),
       ["environment web: clusters: region In (eu), tier=staging selects no registered cluster"],
     );
-    assert.deepEqual(errorLines(() => rolloutWaves(fleet("{}"), server([]))), ["environment web: clusters: every cluster selects no registered cluster"]);
+    assert.deepEqual(
+      errorLines(() => rolloutWaves(fleet("{}"), server([]))),
+      ["environment web: clusters: every cluster selects no registered cluster"],
+    );
   });
 
   it("refuses names that are not registered, even when others are", () => {
     assert.deepEqual(
       errorLines(() => rolloutWaves(fleet("[eu-1, eu-9, mars]"), config)),
-      ['environment web: cluster "eu-9" is not registered with Ferry', 'environment web: cluster "mars" is not registered with Ferry'],
+      [
+        'environment web: cluster "eu-9" is not registered with Ferry',
+        'environment web: cluster "mars" is not registered with Ferry',
+      ],
     );
     assert.deepEqual(
       errorLines(() => rolloutWaves(fleet("[mars]"), config)),
-      ['environment web: cluster "mars" is not registered with Ferry', "environment web: clusters: names (mars) selects no registered cluster"],
+      [
+        'environment web: cluster "mars" is not registered with Ferry',
+        "environment web: clusters: names (mars) selects no registered cluster",
+      ],
     );
   });
 
@@ -196,7 +261,7 @@ describe("rolloutWaves: errors", () => {
       [
         "environment web: wave canary (tier=canary) selects no cluster: none of the environment's clusters (tier=prod) match",
         "environment web: wave again (region=eu) selects no cluster: earlier waves took every cluster it selects",
-        "environment web: wave named: cluster \"eu-1\" is not one of the environment's clusters (tier=prod)",
+        'environment web: wave named: cluster "eu-1" is not one of the environment\'s clusters (tier=prod)',
         'environment web: wave named: cluster "mars" is not registered with Ferry',
         "environment web: 1 cluster is in no wave: ap-1; add a last wave without clusters: to release the rest",
       ],
@@ -204,18 +269,32 @@ describe("rolloutWaves: errors", () => {
   });
 
   it("lists at most 10 clusters left over, then counts the rest", () => {
-    const many = server(Array.from({ length: 25 }, (_, i): [string, Record<string, string>] => [`c${i}`, { region: "eu", canary: i === 0 ? "yes" : "no" }]));
+    const many = server(
+      Array.from({ length: 25 }, (_, i): [string, Record<string, string>] => [
+        `c${i}`,
+        { region: "eu", canary: i === 0 ? "yes" : "no" },
+      ]),
+    );
     assert.deepEqual(
       errorLines(() => rolloutWaves(fleet("{}", '{waves: [{clusters: {matchLabels: {canary: "yes"}}}]}'), many)),
-      ["environment web: 24 clusters are in no wave: c1, c2, c3, c4, c5, c6, c7, c8, c9, c10 and 14 more; add a last wave without clusters: to release the rest"],
+      [
+        "environment web: 24 clusters are in no wave: c1, c2, c3, c4, c5, c6, c7, c8, c9, c10 and 14 more; add a last wave without clusters: to release the rest",
+      ],
     );
   });
 
   it("reports the clusters templates cannot be filled in for, the first 10 in full", () => {
-    const many = server(Array.from({ length: 12 }, (_, i): [string, Record<string, string>] => [`c${i}`, i === 3 ? { region: "eu" } : {}]));
+    const many = server(
+      Array.from({ length: 12 }, (_, i): [string, Record<string, string>] => [
+        `c${i}`,
+        i === 3 ? { region: "eu" } : {},
+      ]),
+    );
     const lines = errorLines(() => rolloutWaves(fleet("{}"), many));
     assert.deepEqual(lines, [
-      ...["c0", "c1", "c2", "c4", "c5", "c6", "c7", "c8", "c9", "c10"].map((c) => `environment web: cluster "${c}" has no label "region" (used in path)`),
+      ...["c0", "c1", "c2", "c4", "c5", "c6", "c7", "c8", "c9", "c10"].map(
+        (c) => `environment web: cluster "${c}" has no label "region" (used in path)`,
+      ),
       "environment web: and 1 more clusters the templates cannot be filled in for",
     ]);
   });
@@ -226,7 +305,11 @@ describe("rolloutWaves: a fleet of 10,000 clusters", () => {
     const regions = ["eu", "us", "ap", "sa"];
     const clusters = Array.from({ length: 10_000 }, (_, i): [string, Record<string, string>] => [
       `cluster-${i}`,
-      { region: regions[i % 4] ?? "eu", tier: i % 10 === 0 ? "canary" : "prod", ...(i % 500 === 0 ? { retired: "true" } : {}) },
+      {
+        region: regions[i % 4] ?? "eu",
+        tier: i % 10 === 0 ? "canary" : "prod",
+        ...(i % 500 === 0 ? { retired: "true" } : {}),
+      },
     ]);
     const env = fleet(
       "{matchExpressions: [{key: retired, operator: DoesNotExist}]}",
@@ -245,7 +328,11 @@ describe("rolloutWaves: a fleet of 10,000 clusters", () => {
     assert.equal(targets.size, 9_980);
     assert.equal(new Set(waves.flatMap((w) => w.clusters)).size, 9_980, "each cluster in one wave only");
     assert.ok(waves[1]?.clusters.every((name) => Number(name.slice(8)) % 4 === 0 && Number(name.slice(8)) % 10 !== 0));
-    assert.deepEqual(waves[0]?.clusters.slice(0, 3), ["cluster-10", "cluster-20", "cluster-30"], "in the server config's order");
+    assert.deepEqual(
+      waves[0]?.clusters.slice(0, 3),
+      ["cluster-10", "cluster-20", "cluster-30"],
+      "in the server config's order",
+    );
     assert.equal(targets.get("cluster-6")?.path, "deploy/ap");
   });
 });

@@ -39,7 +39,9 @@ export function rolloutWaves(env: DeclaredEnvironment, config: ServerConfig): Ro
   const targets = resolveTargets(env, selected, problems);
   if (problems.length > 0) throw permanent(problems.join("\n"));
   // A last wave taking the rest finds nothing when earlier waves took everything: it is left out.
-  const waves = declared.map((wave, index) => plan(wave, index, members[index] ?? [])).filter((wave) => wave.clusters.length > 0);
+  const waves = declared
+    .map((wave, index) => plan(wave, index, members[index] ?? []))
+    .filter((wave) => wave.clusters.length > 0);
   const last = waves.at(-1);
   if (last !== undefined) {
     delete last.pauseMs;
@@ -52,22 +54,32 @@ export function rolloutWaves(env: DeclaredEnvironment, config: ServerConfig): Ro
 function oneCluster(env: DeclaredEnvironment, config: ServerConfig): RolloutWaves {
   const cluster = config.clusters.find((c) => c.name === env.cluster);
   if (cluster === undefined) {
-    throw permanent(`environment ${env.name}: ${env.cluster === undefined ? "names no cluster" : `cluster "${env.cluster}" is not registered with Ferry`}`);
+    throw permanent(
+      `environment ${env.name}: ${env.cluster === undefined ? "names no cluster" : `cluster "${env.cluster}" is not registered with Ferry`}`,
+    );
   }
   return {
-    waves: [{ index: 0, name: cluster.name, clusters: [cluster.name], maxParallel: 1, failureBudget: 0, approval: false }],
+    waves: [
+      { index: 0, name: cluster.name, clusters: [cluster.name], maxParallel: 1, failureBudget: 0, approval: false },
+    ],
     targets: new Map([[cluster.name, environmentFor(env, cluster)]]),
   };
 }
 
 /** The registered clusters `selector` selects; names it lists that are not registered, or selecting none, go to `problems`. */
-function selectedClusters(env: DeclaredEnvironment, selector: ClusterSelector, config: ServerConfig, problems: string[]): ClusterConfig[] {
+function selectedClusters(
+  env: DeclaredEnvironment,
+  selector: ClusterSelector,
+  config: ServerConfig,
+  problems: string[],
+): ClusterConfig[] {
   const registered = new Set(config.clusters.map((c) => c.name));
   for (const name of selector.names ?? []) {
     if (!registered.has(name)) problems.push(`environment ${env.name}: cluster "${name}" is not registered with Ferry`);
   }
   const selected = selectClusters(selector, config.clusters);
-  if (selected.length === 0) problems.push(`environment ${env.name}: clusters: ${describeSelector(selector)} selects no registered cluster`);
+  if (selected.length === 0)
+    problems.push(`environment ${env.name}: clusters: ${describeSelector(selector)} selects no registered cluster`);
   return selected;
 }
 
@@ -76,7 +88,13 @@ function selectedClusters(env: DeclaredEnvironment, selector: ClusterSelector, c
  * `clusters:` takes the rest. A wave selecting none of them, a name a wave lists that is not one of
  * them, and clusters left in no wave go to `problems`.
  */
-function assignWaves(env: DeclaredEnvironment, waves: Wave[], selected: ClusterConfig[], config: ServerConfig, problems: string[]): ClusterConfig[][] {
+function assignWaves(
+  env: DeclaredEnvironment,
+  waves: Wave[],
+  selected: ClusterConfig[],
+  config: ServerConfig,
+  problems: string[],
+): ClusterConfig[][] {
   const say = (text: string) => problems.push(`environment ${env.name}: ${text}`);
   const described = describeSelector(env.clusters ?? {});
   const registered = new Set(config.clusters.map((c) => c.name));
@@ -90,11 +108,15 @@ function assignWaves(env: DeclaredEnvironment, waves: Wave[], selected: ClusterC
       const matches = clusterMatcher(wave.clusters);
       const strangers = (wave.clusters.names ?? []).filter((name) => !chosen.has(name));
       for (const name of strangers) {
-        say(`wave ${wave.name}: cluster "${name}" ${registered.has(name) ? `is not one of the environment's clusters (${described})` : "is not registered with Ferry"}`);
+        say(
+          `wave ${wave.name}: cluster "${name}" ${registered.has(name) ? `is not one of the environment's clusters (${described})` : "is not registered with Ferry"}`,
+        );
       }
       wanted = selected.filter((c) => !taken.has(c.name) && matches(c));
       if (wanted.length === 0 && strangers.length === 0) {
-        const why = selected.some(matches) ? "earlier waves took every cluster it selects" : `none of the environment's clusters (${described}) match`;
+        const why = selected.some(matches)
+          ? "earlier waves took every cluster it selects"
+          : `none of the environment's clusters (${described}) match`;
         say(`wave ${wave.name} (${describeSelector(wave.clusters)}) selects no cluster: ${why}`);
       }
     }
@@ -110,7 +132,11 @@ function assignWaves(env: DeclaredEnvironment, waves: Wave[], selected: ClusterC
 }
 
 /** `env` resolved for each of `clusters`; what cannot be resolved goes to `problems`, the first few clusters in full. */
-function resolveTargets(env: DeclaredEnvironment, clusters: ClusterConfig[], problems: string[]): Map<string, Environment> {
+function resolveTargets(
+  env: DeclaredEnvironment,
+  clusters: ClusterConfig[],
+  problems: string[],
+): Map<string, Environment> {
   const targets = new Map<string, Environment>();
   let resolve: (cluster: ClusterConfig) => Environment;
   try {
@@ -130,7 +156,10 @@ function resolveTargets(env: DeclaredEnvironment, clusters: ClusterConfig[], pro
       failed++;
     }
   }
-  if (failed > MAX_LISTED) problems.push(`environment ${env.name}: and ${failed - MAX_LISTED} more clusters the templates cannot be filled in for`);
+  if (failed > MAX_LISTED)
+    problems.push(
+      `environment ${env.name}: and ${failed - MAX_LISTED} more clusters the templates cannot be filled in for`,
+    );
   return targets;
 }
 

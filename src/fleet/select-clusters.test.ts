@@ -28,7 +28,13 @@ describe("selectClusters", () => {
 
 describe("describeSelector", () => {
   it("says a selector in a few words, requirements sorted by key", () => {
-    assert.equal(describeSelector({ matchLabels: { tier: "prod" }, matchExpressions: [{ key: "region", operator: "In", values: ["eu", "us"] }] }), "region In (eu, us), tier=prod");
+    assert.equal(
+      describeSelector({
+        matchLabels: { tier: "prod" },
+        matchExpressions: [{ key: "region", operator: "In", values: ["eu", "us"] }],
+      }),
+      "region In (eu, us), tier=prod",
+    );
     assert.equal(
       describeSelector({
         matchExpressions: [

@@ -20,7 +20,10 @@ export function describeSelector(selector: ClusterSelector): string {
     ...Object.entries(selector.matchLabels ?? {}).map(([key, value]) => ({ key, text: `${key}=${value}` })),
     ...(selector.matchExpressions ?? []).map(({ key, operator, values }) => ({
       key,
-      text: operator === "In" || operator === "NotIn" ? `${key} ${operator} (${(values ?? []).join(", ")})` : `${key} ${operator}`,
+      text:
+        operator === "In" || operator === "NotIn"
+          ? `${key} ${operator} (${(values ?? []).join(", ")})`
+          : `${key} ${operator}`,
     })),
   ].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const labelPart = requirements.map((r) => r.text).join(", ");

@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { commentCommandIntent, type CommentSource } from "./comment-command.js";
 
-const source: CommentSource = { repo: { forge: "github", fullName: "acme/shop", installationId: 7 }, change: 42, commentId: 9001, user: "octo", deliveryId: "d" };
+const source: CommentSource = {
+  repo: { forge: "github", fullName: "acme/shop", installationId: 7 },
+  change: 42,
+  commentId: 9001,
+  user: "octo",
+  deliveryId: "d",
+};
 const read = (body: string) => commentCommandIntent(body, source, "comment");
 
 describe("commentCommandIntent", () => {
@@ -18,7 +24,11 @@ describe("commentCommandIntent", () => {
       ["/ferry heal production", "heal", "production"],
     ];
     for (const [body, command, environment] of cases) {
-      assert.deepEqual(read(body), { kind: "command", request: { ...source, command, ...(environment === undefined ? {} : { environment }) } }, body);
+      assert.deepEqual(
+        read(body),
+        { kind: "command", request: { ...source, command, ...(environment === undefined ? {} : { environment }) } },
+        body,
+      );
     }
   });
 
@@ -28,22 +38,47 @@ describe("commentCommandIntent", () => {
       request: { ...source, command: "continue", environment: "production" },
     });
     const first = read("/ferry deploy\n/ferry abort\n/ferry plan staging");
-    assert.deepEqual(first.kind === "command" && [first.request.command, first.request.environment], ["abort", undefined]);
+    assert.deepEqual(first.kind === "command" && [first.request.command, first.request.environment], [
+      "abort",
+      undefined,
+    ]);
   });
 
   it("says which /ferry line is not a command", () => {
-    for (const line of ["/ferry deploy", "/ferry plan a b", "/ferry continue staging prod", "/ferry  abort", "/ferry aborted", "/ferry", "/ferry Plan"]) {
-      assert.deepEqual(read(`Please:\n${line}\n`), { kind: "ignore", reason: `comment line "${line}" is not a command: /ferry plan|continue|abort|heal [environment]` }, line);
+    for (const line of [
+      "/ferry deploy",
+      "/ferry plan a b",
+      "/ferry continue staging prod",
+      "/ferry  abort",
+      "/ferry aborted",
+      "/ferry",
+      "/ferry Plan",
+    ]) {
+      assert.deepEqual(
+        read(`Please:\n${line}\n`),
+        {
+          kind: "ignore",
+          reason: `comment line "${line}" is not a command: /ferry plan|continue|abort|heal [environment]`,
+        },
+        line,
+      );
     }
   });
 
   it("quotes at most 60 characters of a line that is not a command", () => {
     const intent = read(`/ferry deploy ${"x".repeat(10_000)}`);
-    assert.equal(intent.kind === "ignore" && intent.reason, `comment line "/ferry deploy ${"x".repeat(46)}…" is not a command: /ferry plan|continue|abort|heal [environment]`);
+    assert.equal(
+      intent.kind === "ignore" && intent.reason,
+      `comment line "/ferry deploy ${"x".repeat(46)}…" is not a command: /ferry plan|continue|abort|heal [environment]`,
+    );
   });
 
   it("names a command written inside a sentence, a quote or code, which is not one", () => {
-    const mentions: Array<[string, string]> = [["could someone run /ferry abort please", "abort"], ["> /ferry continue", "continue"], ["`/ferry plan staging`", "plan"]];
+    const mentions: Array<[string, string]> = [
+      ["could someone run /ferry abort please", "abort"],
+      ["> /ferry continue", "continue"],
+      ["`/ferry plan staging`", "plan"],
+    ];
     for (const [body, command] of mentions) {
       assert.deepEqual(read(body), { kind: "ignore", reason: `comment holds no /ferry ${command} command` }, body);
     }
@@ -53,6 +88,9 @@ describe("commentCommandIntent", () => {
     for (const body of ["LGTM", "", "/Ferry plan", "/ferryplan", "ferry continue"]) {
       assert.deepEqual(read(body), { kind: "ignore", reason: "comment holds no /ferry command" }, body);
     }
-    assert.deepEqual(commentCommandIntent("LGTM", source, "note"), { kind: "ignore", reason: "note holds no /ferry command" });
+    assert.deepEqual(commentCommandIntent("LGTM", source, "note"), {
+      kind: "ignore",
+      reason: "note holds no /ferry command",
+    });
   });
 });

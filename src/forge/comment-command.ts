@@ -31,7 +31,11 @@ export function commentCommandIntent(body: string, source: CommentSource, noun: 
     return { kind: "command", request: { ...source, command, ...(environment === undefined ? {} : { environment }) } };
   }
   const other = lines.find((line) => FERRY_LINE.test(line));
-  if (other !== undefined) return { kind: "ignore", reason: `${noun} line "${quoted(other)}" is not a command: /ferry ${NAMES} [environment]` };
+  if (other !== undefined)
+    return {
+      kind: "ignore",
+      reason: `${noun} line "${quoted(other)}" is not a command: /ferry ${NAMES} [environment]`,
+    };
   const mentioned = MENTION.exec(body)?.[1];
   return { kind: "ignore", reason: `${noun} holds no /ferry ${mentioned === undefined ? "" : `${mentioned} `}command` };
 }

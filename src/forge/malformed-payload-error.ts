@@ -17,7 +17,9 @@ export function parsePayload<S extends z.ZodType>(schema: S, payload: unknown, w
   const result = schema.safeParse(payload);
   if (!result.success) {
     const issue = result.error.issues[0];
-    throw new MalformedPayloadError(`${what} payload: ${issue ? `${issue.path.join(".") || "(top level)"}: ${issue.message}` : "invalid"}`);
+    throw new MalformedPayloadError(
+      `${what} payload: ${issue ? `${issue.path.join(".") || "(top level)"}: ${issue.message}` : "invalid"}`,
+    );
   }
   return result.data;
 }

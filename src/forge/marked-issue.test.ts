@@ -18,7 +18,9 @@ class MemoryIssues implements IssueOps {
 
   ownOpenIssues(): Promise<OpenIssue[]> {
     this.calls.push("list");
-    return Promise.resolve(this.issues.filter((i) => i.open).map(({ number, title, body, url }) => ({ number, title, body, url })));
+    return Promise.resolve(
+      this.issues.filter((i) => i.open).map(({ number, title, body, url }) => ({ number, title, body, url })),
+    );
   }
 
   create(title: string, body: string): Promise<{ number: number; url: string }> {
@@ -60,13 +62,33 @@ class MemoryIssues implements IssueOps {
 describe("ensureMarkedIssue", () => {
   test("opens the issue with the marker once, then edits it only when title or body change", async () => {
     const ops = new MemoryIssues();
-    assert.deepEqual(await ensureMarkedIssue(ops, marker, "Drift in staging", "1 field"), { number: 1, created: true, url: "https://forge.example/issues/1" });
-    assert.deepEqual(await ensureMarkedIssue(ops, marker, "Drift in staging", "1 field"), { number: 1, created: false, url: "https://forge.example/issues/1" });
+    assert.deepEqual(await ensureMarkedIssue(ops, marker, "Drift in staging", "1 field"), {
+      number: 1,
+      created: true,
+      url: "https://forge.example/issues/1",
+    });
+    assert.deepEqual(await ensureMarkedIssue(ops, marker, "Drift in staging", "1 field"), {
+      number: 1,
+      created: false,
+      url: "https://forge.example/issues/1",
+    });
     await ensureMarkedIssue(ops, marker, "Drift in staging", "2 fields");
     await ensureMarkedIssue(ops, marker, "Drift in staging (2)", "2 fields");
     await ensureMarkedIssue(ops, marker, " Drift in staging (2)\n", "2 fields");
-    assert.deepEqual(ops.calls, ["list", "create Drift in staging", "list", "list", "edit #1", "list", "edit #1", "list"]);
-    assert.deepEqual(ops.issues.map((i) => [i.title, i.body]), [["Drift in staging (2)", `${marker}\n2 fields`]]);
+    assert.deepEqual(ops.calls, [
+      "list",
+      "create Drift in staging",
+      "list",
+      "list",
+      "edit #1",
+      "list",
+      "edit #1",
+      "list",
+    ]);
+    assert.deepEqual(
+      ops.issues.map((i) => [i.title, i.body]),
+      [["Drift in staging (2)", `${marker}\n2 fields`]],
+    );
   });
 
   test("keeps the oldest issue holding the marker and closes newer duplicates; other markers are left alone", async () => {
@@ -76,11 +98,14 @@ describe("ensureMarkedIssue", () => {
     ops.add("Drift in staging", `${marker}\nraced`);
     const ensured = await ensureMarkedIssue(ops, marker, "Drift in staging", "new");
     assert.deepEqual([ensured.number, ensured.created], [2, false]);
-    assert.deepEqual(ops.issues.map((i) => [i.number, i.open, i.comments]), [
-      [1, true, []],
-      [2, true, []],
-      [3, false, ["Closed as a duplicate of #2."]],
-    ]);
+    assert.deepEqual(
+      ops.issues.map((i) => [i.number, i.open, i.comments]),
+      [
+        [1, true, []],
+        [2, true, []],
+        [3, false, ["Closed as a duplicate of #2."]],
+      ],
+    );
   });
 });
 
@@ -91,7 +116,10 @@ describe("closeMarkedIssue", () => {
     await ensureMarkedIssue(ops, marker, "Drift in staging", "1 field");
     assert.equal(await closeMarkedIssue(ops, marker, "Back in sync."), true);
     assert.equal(await closeMarkedIssue(ops, marker, "Back in sync."), false);
-    assert.deepEqual(ops.issues.map((i) => [i.number, i.open, i.comments]), [[1, false, ["Back in sync."]]]);
+    assert.deepEqual(
+      ops.issues.map((i) => [i.number, i.open, i.comments]),
+      [[1, false, ["Back in sync."]]],
+    );
     assert.equal((await ensureMarkedIssue(ops, marker, "Drift in staging", "again")).number, 2);
   });
 

@@ -37,7 +37,12 @@ export interface IssueOps {
  * holding it is edited when its title or body differs and left alone otherwise, or one is opened;
  * any newer one holding it (jobs that raced) is closed as a duplicate of it.
  */
-export async function ensureMarkedIssue(ops: IssueOps, marker: string, untrimmed: string, body: string): Promise<EnsuredIssue> {
+export async function ensureMarkedIssue(
+  ops: IssueOps,
+  marker: string,
+  untrimmed: string,
+  body: string,
+): Promise<EnsuredIssue> {
   const content = withMarker(body, marker);
   // Forges strip a title's surrounding blanks (GitLab: `strip_attributes! :title`); compare what they keep.
   const title = untrimmed.trim();
@@ -49,7 +54,8 @@ export async function ensureMarkedIssue(ops: IssueOps, marker: string, untrimmed
     if (kept.title !== title || kept.body !== content) await ops.edit(kept.number, title, content);
     ensured = { number: kept.number, created: false, url: kept.url };
   }
-  for (const duplicate of duplicates) await closeOnce(ops, duplicate.number, `Closed as a duplicate of #${ensured.number}.`);
+  for (const duplicate of duplicates)
+    await closeOnce(ops, duplicate.number, `Closed as a duplicate of #${ensured.number}.`);
   return ensured;
 }
 

@@ -8,7 +8,12 @@ function scripted(answers: Array<{ status: number; retryAfter?: string }>) {
   const fetchImpl = (_input: string | URL | Request, init?: RequestInit) => {
     calls.push({ body: init?.body });
     const next = answers.shift() ?? { status: 200 };
-    return Promise.resolve(new Response(`status ${next.status}`, { status: next.status, headers: next.retryAfter === undefined ? {} : { "retry-after": next.retryAfter } }));
+    return Promise.resolve(
+      new Response(`status ${next.status}`, {
+        status: next.status,
+        headers: next.retryAfter === undefined ? {} : { "retry-after": next.retryAfter },
+      }),
+    );
   };
   return { calls, fetchImpl };
 }
@@ -25,13 +30,20 @@ describe("retryAfterMs", () => {
 
 describe("honourRetryAfter", () => {
   it("waits as each 403, 429 and 503 with Retry-After asks and sends the same body again", async () => {
-    const { calls, fetchImpl } = scripted([{ status: 429, retryAfter: "2" }, { status: 403, retryAfter: "1" }, { status: 503, retryAfter: "0" }]);
+    const { calls, fetchImpl } = scripted([
+      { status: 429, retryAfter: "2" },
+      { status: 403, retryAfter: "1" },
+      { status: 503, retryAfter: "0" },
+    ]);
     const waits: number[] = [];
     const wrapped = honourRetryAfter(fetchImpl, { sleep: (ms) => Promise.resolve(void waits.push(ms)) });
     const response = await wrapped("http://forge.test/x", { method: "POST", body: '{"a":1}' });
     assert.equal(response.status, 200);
     assert.deepEqual(waits, [2000, 1000, 0]);
-    assert.deepEqual(calls.map((c) => c.body), ['{"a":1}', '{"a":1}', '{"a":1}', '{"a":1}']);
+    assert.deepEqual(
+      calls.map((c) => c.body),
+      ['{"a":1}', '{"a":1}', '{"a":1}', '{"a":1}'],
+    );
   });
 
   it("hands back answers without Retry-After, waits past the limit, and the answer after the last retry", async () => {

@@ -38,7 +38,13 @@ export function honourRetryAfter(fetchImpl: typeof fetch, options: RetryAfterOpt
   const maxWaitMs = options.maxWaitMs ?? 120_000;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   return async (input, init) => {
-    const replayable = !(input instanceof Request) && (init?.body === undefined || init.body === null || typeof init.body === "string" || init.body instanceof Uint8Array || init.body instanceof URLSearchParams);
+    const replayable =
+      !(input instanceof Request) &&
+      (init?.body === undefined ||
+        init.body === null ||
+        typeof init.body === "string" ||
+        init.body instanceof Uint8Array ||
+        init.body instanceof URLSearchParams);
     for (let retry = 1; ; retry++) {
       const response = await fetchImpl(input, init);
       const wait = RETRYABLE.has(response.status) ? retryAfterMs(response.headers.get("retry-after")) : undefined;

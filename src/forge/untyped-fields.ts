@@ -2,7 +2,9 @@
 
 /** `value[name]` when `value` is an object holding it, else undefined. */
 export function field(value: unknown, name: string): unknown {
-  return typeof value === "object" && value !== null && name in value ? (value as Record<string, unknown>)[name] : undefined;
+  return typeof value === "object" && value !== null && name in value
+    ? (value as Record<string, unknown>)[name]
+    : undefined;
 }
 
 /** `value[name]` when it is a string, else undefined. */

@@ -33,13 +33,20 @@ export type CommandResult = "planned" | "continued" | "aborted" | "healed" | "re
  * `reconcile.drift` says. Each is acknowledged with a reaction or a short answer.
  */
 export async function runCommandJob(request: CommandRequest, deps: CommandJobDeps): Promise<CommandResult> {
-  const log = deps.log.child({ delivery: request.deliveryId, repository: request.repo.fullName, change: request.change });
+  const log = deps.log.child({
+    delivery: request.deliveryId,
+    repository: request.repo.fullName,
+    change: request.change,
+  });
   const forge = await deps.forges(request.repo);
   const access = await forge.accessLevel(request.user);
   // Replies carry a marker naming the comment they answer, so a retried job edits its reply instead of posting another.
-  const reply = (text: string) => forge.ensureComment(request.change, replyMarker(request.commentId), `${text}\n\n${replyMarker(request.commentId)}`);
+  const reply = (text: string) =>
+    forge.ensureComment(request.change, replyMarker(request.commentId), `${text}\n\n${replyMarker(request.commentId)}`);
   if (!MAY_COMMAND.includes(access)) {
-    await reply(`@${request.user} only people with write access to this repository can run \`/ferry ${request.command}\`.`);
+    await reply(
+      `@${request.user} only people with write access to this repository can run \`/ferry ${request.command}\`.`,
+    );
     log.info({ user: request.user, access, command: request.command }, "comment command refused");
     return "refused";
   }
@@ -48,7 +55,12 @@ export async function runCommandJob(request: CommandRequest, deps: CommandJobDep
   return steerRollout(request, forge, deps, reply);
 }
 
-async function plan(request: CommandRequest, forge: Forge, deps: CommandJobDeps, reply: (text: string) => Promise<void>): Promise<CommandResult> {
+async function plan(
+  request: CommandRequest,
+  forge: Forge,
+  deps: CommandJobDeps,
+  reply: (text: string) => Promise<void>,
+): Promise<CommandResult> {
   const head = await forge.changeHead(request.change);
   if (!head.open) {
     await reply(`@${request.user} this change is closed; there is nothing to plan.`);
@@ -69,13 +81,20 @@ async function plan(request: CommandRequest, forge: Forge, deps: CommandJobDeps,
 }
 
 /** `/ferry heal [env]`: heal the environments of the change's base branch, and say what was restored. */
-async function heal(request: CommandRequest, forge: Forge, deps: CommandJobDeps, reply: (text: string) => Promise<void>): Promise<CommandResult> {
+async function heal(
+  request: CommandRequest,
+  forge: Forge,
+  deps: CommandJobDeps,
+  reply: (text: string) => Promise<void>,
+): Promise<CommandResult> {
   const { baseBranch } = await forge.changeHead(request.change);
   await forge.react(request.change, request.commentId, "eyes");
   const answers = await deps.heal(baseBranch, request.environment);
   if (answers.length === 0) {
     const which = request.environment === undefined ? "no environment" : `no environment ${request.environment}`;
-    await reply(`@${request.user} ${which} deployed from ${baseBranch} has been released yet; there is nothing to heal.`);
+    await reply(
+      `@${request.user} ${which} deployed from ${baseBranch} has been released yet; there is nothing to heal.`,
+    );
     return "nothing";
   }
   await reply(healAnswer(request.user, answers));
@@ -83,17 +102,29 @@ async function heal(request: CommandRequest, forge: Forge, deps: CommandJobDeps,
 }
 
 /** `/ferry continue` and `/ferry abort`: find the change's rollout of the named (or only running) environment and act on it. */
-async function steerRollout(request: CommandRequest, forge: Forge, deps: CommandJobDeps, reply: (text: string) => Promise<void>): Promise<CommandResult> {
+async function steerRollout(
+  request: CommandRequest,
+  forge: Forge,
+  deps: CommandJobDeps,
+  reply: (text: string) => Promise<void>,
+): Promise<CommandResult> {
   const verb = `/ferry ${request.command}`;
-  const running = (await deps.store.ofChange(request.repo, request.change)).filter((r) => !FINAL_ROLLOUT_STATES.has(r.state));
-  const candidates = request.environment === undefined ? running : running.filter((r) => r.environment === request.environment);
+  const running = (await deps.store.ofChange(request.repo, request.change)).filter(
+    (r) => !FINAL_ROLLOUT_STATES.has(r.state),
+  );
+  const candidates =
+    request.environment === undefined ? running : running.filter((r) => r.environment === request.environment);
   const where = request.environment === undefined ? "" : ` of ${request.environment}`;
   if (candidates.length === 0) {
-    await reply(`@${request.user} no rollout${where} of this change is in progress; there is nothing to ${request.command}.`);
+    await reply(
+      `@${request.user} no rollout${where} of this change is in progress; there is nothing to ${request.command}.`,
+    );
     return "nothing";
   }
   if (candidates.length > 1) {
-    await reply(`@${request.user} several rollouts of this change are in progress (${candidates.map((r) => r.environment).join(", ")}): name one, e.g. \`${verb} ${candidates[0]?.environment ?? ""}\`.`);
+    await reply(
+      `@${request.user} several rollouts of this change are in progress (${candidates.map((r) => r.environment).join(", ")}): name one, e.g. \`${verb} ${candidates[0]?.environment ?? ""}\`.`,
+    );
     return "nothing";
   }
   const rollout = candidates[0] as Rollout;
@@ -101,18 +132,24 @@ async function steerRollout(request: CommandRequest, forge: Forge, deps: Command
     await deps.store.requestAbort(rollout.id, request.user);
     await deps.wakeRollout(rollout.id);
     await forge.react(request.change, request.commentId, "+1");
-    await reply(`@${request.user} aborting the rollout of ${rollout.environment}: clusters releasing now finish; no further cluster is touched.`);
+    await reply(
+      `@${request.user} aborting the rollout of ${rollout.environment}: clusters releasing now finish; no further cluster is touched.`,
+    );
     return "aborted";
   }
   if (rollout.state !== "paused" && rollout.state !== "awaiting-approval") {
-    await reply(`@${request.user} the rollout of ${rollout.environment} is ${rollout.state}, not paused or waiting for approval; there is nothing to continue.`);
+    await reply(
+      `@${request.user} the rollout of ${rollout.environment} is ${rollout.state}, not paused or waiting for approval; there is nothing to continue.`,
+    );
     return "nothing";
   }
   await deps.store.requestContinue(rollout.id, rollout.wave, request.user);
   await deps.wakeRollout(rollout.id);
   await forge.react(request.change, request.commentId, "+1");
   const next = rollout.waves[rollout.wave + 1];
-  await reply(`@${request.user} continuing the rollout of ${rollout.environment}: wave ${rollout.wave + 2}/${rollout.waves.length}${next ? ` (${next.name})` : ""} starts now.`);
+  await reply(
+    `@${request.user} continuing the rollout of ${rollout.environment}: wave ${rollout.wave + 2}/${rollout.waves.length}${next ? ` (${next.name})` : ""} starts now.`,
+  );
   return "continued";
 }
 

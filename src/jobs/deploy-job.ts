@@ -36,15 +36,27 @@ interface DeployContext {
  * then reports to that commit too. Each rollout renders its distinct targets once and queues its
  * own job, which releases the clusters wave by wave; this job returns the rollout ids.
  */
-export async function runDeployJob(request: DeployRequest, attempt: Attempt, deps: ReleaseDeps, retry: RetryBudget = {}): Promise<string[]> {
+export async function runDeployJob(
+  request: DeployRequest,
+  attempt: Attempt,
+  deps: ReleaseDeps,
+  retry: RetryBudget = {},
+): Promise<string[]> {
   const { forge, reporter } = await forgeAndReporter(request.repo, deps);
-  const changes = request.change !== undefined ? [request.change] : await forge.changesMergedAs(request.sha).catch(() => []);
-  const targets: ReportTarget[] = changes.length > 0 ? changes.map((change) => ({ sha: request.sha, change })) : [{ sha: request.sha }];
+  const changes =
+    request.change !== undefined ? [request.change] : await forge.changesMergedAs(request.sha).catch(() => []);
+  const targets: ReportTarget[] =
+    changes.length > 0 ? changes.map((change) => ({ sha: request.sha, change })) : [{ sha: request.sha }];
   const ctx: DeployContext = { request, deps, forge, reporter, checkouts: new Checkouts(forge), targets, retry };
   try {
     const environments = await branchEnvironments(ctx);
     if (environments === undefined) return [];
-    if (attempt.number === 1) await reporter.queued(request.sha, environments.map((e) => e.name), request.trigger);
+    if (attempt.number === 1)
+      await reporter.queued(
+        request.sha,
+        environments.map((e) => e.name),
+        request.trigger,
+      );
     const ids: string[] = [];
     const rolledOut = new Set<string>();
     for (const env of environments) {
@@ -53,7 +65,15 @@ export async function runDeployJob(request: DeployRequest, attempt: Attempt, dep
       ids.push(id);
       rolledOut.add(env.name);
     }
-    await scheduleReconciles({ queues: deps.queues, config: deps.config, log: deps.log, repo: request.repo, branch: request.branch, environments, rolledOut });
+    await scheduleReconciles({
+      queues: deps.queues,
+      config: deps.config,
+      log: deps.log,
+      repo: request.repo,
+      branch: request.branch,
+      environments,
+      rolledOut,
+    });
     return ids;
   } finally {
     await ctx.checkouts.dispose();
@@ -66,7 +86,11 @@ async function branchEnvironments(ctx: DeployContext): Promise<DeclaredEnvironme
   try {
     const config = await (await ctx.checkouts.get(head)).config();
     const environments = config.environments.filter((e) => e.branch === ctx.request.branch);
-    if (environments.length === 0) ctx.deps.log.info({ repository: ctx.request.repo.fullName, branch: ctx.request.branch }, "no environment deploys this branch");
+    if (environments.length === 0)
+      ctx.deps.log.info(
+        { repository: ctx.request.repo.fullName, branch: ctx.request.branch },
+        "no environment deploys this branch",
+      );
     return promotionOrder(environments);
   } catch (error) {
     if (!isPermanent(error)) throw error;
@@ -83,7 +107,12 @@ async function branchEnvironments(ctx: DeployContext): Promise<DeclaredEnvironme
 async function startRollout(ctx: DeployContext, env: DeclaredEnvironment): Promise<string | undefined> {
   const { request, deps } = ctx;
   const lockKey = `ferry:lock:rollout:${request.repo.forge}:${request.repo.fullName}:${env.name}`;
-  return withLock(deps.redis, lockKey, () => startHeadRollout(ctx, env), deps.claimMs === undefined ? {} : { ttlMs: deps.claimMs });
+  return withLock(
+    deps.redis,
+    lockKey,
+    () => startHeadRollout(ctx, env),
+    deps.claimMs === undefined ? {} : { ttlMs: deps.claimMs },
+  );
 }
 
 /** Under the environment's rollout lock: the head's rollout, started once, with this deploy's commits attached. */
@@ -114,10 +143,16 @@ async function startHeadRollout(ctx: DeployContext, env: DeclaredEnvironment): P
 }
 
 /** Resolves, checks and renders an environment's clusters at `head`, and stores the rollout; undefined when it cannot start (reported). */
-async function createRollout(ctx: DeployContext, env: DeclaredEnvironment, head: string, targets: ReportTarget[]): Promise<string | undefined> {
+async function createRollout(
+  ctx: DeployContext,
+  env: DeclaredEnvironment,
+  head: string,
+  targets: ReportTarget[],
+): Promise<string | undefined> {
   const { request, deps } = ctx;
   const checkout = await ctx.checkouts.get(head);
-  const declared = (await checkout.config()).environments.find((e) => e.name === env.name && e.branch === request.branch) ?? env;
+  const declared =
+    (await checkout.config()).environments.find((e) => e.name === env.name && e.branch === request.branch) ?? env;
   try {
     const { waves, targets: clusterEnvs } = rolloutWaves(declared, deps.config);
     for (const target of clusterEnvs.values()) grantFor(deps.config, request.repo.fullName, target);
@@ -126,7 +161,10 @@ async function createRollout(ctx: DeployContext, env: DeclaredEnvironment, head:
     // `auto` is resolved once per path, so targets that differ only where the tool never looks share a render.
     const modes = new Map<string, Promise<RenderMode>>();
     for (const [cluster, declaredTarget] of clusterEnvs) {
-      const mode = declaredTarget.render === undefined || declaredTarget.render === "auto" ? await memo(modes, declaredTarget.path, () => detectRenderMode(checkout.root, declaredTarget.path)) : declaredTarget.render;
+      const mode =
+        declaredTarget.render === undefined || declaredTarget.render === "auto"
+          ? await memo(modes, declaredTarget.path, () => detectRenderMode(checkout.root, declaredTarget.path))
+          : declaredTarget.render;
       const target = { ...declaredTarget, render: mode };
       const key = renderKey(target);
       renderKeys.set(cluster, key);
@@ -150,7 +188,17 @@ async function createRollout(ctx: DeployContext, env: DeclaredEnvironment, head:
       waveStartedAt: Date.now(),
     };
     await deps.store.create({ rollout, declared, renders, renderKeys });
-    deps.log.info({ repository: request.repo.fullName, environment: declared.name, sha: head, rollout: rollout.id, clusters: clusterEnvs.size, renders: renders.size }, "rollout created");
+    deps.log.info(
+      {
+        repository: request.repo.fullName,
+        environment: declared.name,
+        sha: head,
+        rollout: rollout.id,
+        clusters: clusterEnvs.size,
+        renders: renders.size,
+      },
+      "rollout created",
+    );
     return rollout.id;
   } catch (error) {
     if (!isPermanent(error)) throw error;

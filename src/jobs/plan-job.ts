@@ -49,8 +49,17 @@ export function planContext(env: string): string {
  * planned commit is still the change's head, so an older plan never overwrites a newer one. A
  * re-plan after a release (`refresh`) writes only when the plan came out different from the last.
  */
-export async function runPlanJob(request: PlanRequest, attempt: Attempt, deps: PlanJobDeps): Promise<EnvironmentPlan[]> {
-  const log = deps.log.child({ delivery: request.deliveryId, repository: request.repo.fullName, change: request.change, sha: request.headSha });
+export async function runPlanJob(
+  request: PlanRequest,
+  attempt: Attempt,
+  deps: PlanJobDeps,
+): Promise<EnvironmentPlan[]> {
+  const log = deps.log.child({
+    delivery: request.deliveryId,
+    repository: request.repo.fullName,
+    change: request.change,
+    sha: request.headSha,
+  });
   if (request.fromFork && !deps.config.forkPlans.some((pattern) => globMatch(pattern, request.repo.fullName))) {
     log.info("pull request from a fork: not planned (server config forkPlans does not list the repository)");
     return [];
@@ -63,23 +72,54 @@ export async function runPlanJob(request: PlanRequest, attempt: Attempt, deps: P
     try {
       // A commit whose archive cannot be extracted safely fails here too, and is reported like a bad config.
       checkout = await checkouts.get(request.headSha);
-      environments = (await checkout.config()).environments.filter((e) => e.branch === request.baseBranch && (request.environment === undefined || e.name === request.environment));
+      environments = (await checkout.config()).environments.filter(
+        (e) => e.branch === request.baseBranch && (request.environment === undefined || e.name === request.environment),
+      );
     } catch (error) {
       if (!isPermanent(error)) throw error;
-      await forge.setStatus(request.headSha, { context: "ferry/plan", state: "failure", description: firstLine((error as Error).message) });
+      await forge.setStatus(request.headSha, {
+        context: "ferry/plan",
+        state: "failure",
+        description: firstLine((error as Error).message),
+      });
       await writeComment(forge, request, { ...deps, log }, [], (error as Error).message, undefined);
       return [];
     }
     if (environments.length === 0) return [];
-    if (!request.refresh) await Promise.all(environments.map((env) => forge.setStatus(request.headSha, { context: planContext(env.name), state: "pending", description: "planning" })));
+    if (!request.refresh)
+      await Promise.all(
+        environments.map((env) =>
+          forge.setStatus(request.headSha, {
+            context: planContext(env.name),
+            state: "pending",
+            description: "planning",
+          }),
+        ),
+      );
     let plans: EnvironmentPlan[];
     try {
       plans = (await Promise.all(environments.map((env) => planFleet(env, checkout, request, deps)))).flat();
     } catch (error) {
       if (attempt.number < attempt.of) {
-        await Promise.all(environments.map((env) => forge.setStatus(request.headSha, { context: planContext(env.name), state: "pending", description: `retrying: ${firstLine((error as Error).message)}` })));
+        await Promise.all(
+          environments.map((env) =>
+            forge.setStatus(request.headSha, {
+              context: planContext(env.name),
+              state: "pending",
+              description: `retrying: ${firstLine((error as Error).message)}`,
+            }),
+          ),
+        );
       } else {
-        await Promise.all(environments.map((env) => forge.setStatus(request.headSha, { context: planContext(env.name), state: "failure", description: firstLine((error as Error).message) })));
+        await Promise.all(
+          environments.map((env) =>
+            forge.setStatus(request.headSha, {
+              context: planContext(env.name),
+              state: "failure",
+              description: firstLine((error as Error).message),
+            }),
+          ),
+        );
       }
       throw error;
     }
@@ -98,7 +138,12 @@ export async function runPlanJob(request: PlanRequest, attempt: Attempt, deps: P
       const plan = groups.find((p) => p.error !== undefined) ?? groups[0];
       if (!plan) continue;
       const more = groups.length > 1 ? ` (${groups.length} distinct plans across its clusters)` : "";
-      await forge.setStatus(request.headSha, { context: planContext(env), state: plan.error ? "failure" : "success", description: `${planStatusDescription(plan)}${more}`, targetUrl: url });
+      await forge.setStatus(request.headSha, {
+        context: planContext(env),
+        state: plan.error ? "failure" : "success",
+        description: `${planStatusDescription(plan)}${more}`,
+        targetUrl: url,
+      });
     }
     log.info({ environments: plans.map((p) => [p.environment, p.counts]) }, "planned");
     return plans;
@@ -112,13 +157,27 @@ export async function runPlanJob(request: PlanRequest, attempt: Attempt, deps: P
  * are identical: a fleet's plan shows each distinct diff once, with the clusters it applies to, and
  * a cluster apart only where its live state makes its diff differ.
  */
-async function planFleet(declared: DeclaredEnvironment, checkout: Checkout, request: PlanRequest, deps: PlanJobDeps): Promise<EnvironmentPlan[]> {
+async function planFleet(
+  declared: DeclaredEnvironment,
+  checkout: Checkout,
+  request: PlanRequest,
+  deps: PlanJobDeps,
+): Promise<EnvironmentPlan[]> {
   let targets: Environment[];
   try {
     targets = [...rolloutWaves(declared, deps.config).targets.values()];
   } catch (error) {
     if (!isPermanent(error)) throw error;
-    return [{ environment: declared.name, cluster: declared.cluster ?? "", sha: request.headSha, objects: [], counts: { create: 0, update: 0, delete: 0, unchanged: 0 }, error: (error as Error).message }];
+    return [
+      {
+        environment: declared.name,
+        cluster: declared.cluster ?? "",
+        sha: request.headSha,
+        objects: [],
+        counts: { create: 0, update: 0, delete: 0, unchanged: 0 },
+        error: (error as Error).message,
+      },
+    ];
   }
   const limit = pLimit(8);
   const plans = await Promise.all(targets.map((env) => limit(() => planOne(env, checkout, request, deps))));
@@ -134,23 +193,51 @@ async function planFleet(declared: DeclaredEnvironment, checkout: Checkout, requ
 
 /** Cluster names as a plan heading shows them: the first five, then how many more. */
 function clusterList(clusters: string[]): string {
-  return clusters.length <= 5 ? clusters.join(", ") : `${clusters.slice(0, 5).join(", ")} and ${clusters.length - 5} more`;
+  return clusters.length <= 5
+    ? clusters.join(", ")
+    : `${clusters.slice(0, 5).join(", ")} and ${clusters.length - 5} more`;
 }
 
-async function planOne(env: Environment, checkout: Checkout, request: PlanRequest, deps: PlanJobDeps): Promise<EnvironmentPlan> {
+async function planOne(
+  env: Environment,
+  checkout: Checkout,
+  request: PlanRequest,
+  deps: PlanJobDeps,
+): Promise<EnvironmentPlan> {
   try {
     const grant = grantFor(deps.config, request.repo.fullName, env);
     const client = await deps.clusters.client(env.cluster);
     const rendered = await deps.renderer.render(checkout.root, env);
-    return await planEnvironment({ client, repository: request.repo.fullName, env, grant, rendered, sha: request.headSha });
+    return await planEnvironment({
+      client,
+      repository: request.repo.fullName,
+      env,
+      grant,
+      rendered,
+      sha: request.headSha,
+    });
   } catch (error) {
     if (!isPermanent(error)) throw error;
-    return { environment: env.name, cluster: env.cluster, sha: request.headSha, objects: [], counts: { create: 0, update: 0, delete: 0, unchanged: 0 }, error: (error as Error).message };
+    return {
+      environment: env.name,
+      cluster: env.cluster,
+      sha: request.headSha,
+      objects: [],
+      counts: { create: 0, update: 0, delete: 0, unchanged: 0 },
+      error: (error as Error).message,
+    };
   }
 }
 
 /** Edits the sticky comment, under a per-change lock and only while the planned commit is still the change's head. */
-async function writeComment(forge: Forge, request: PlanRequest, deps: PlanJobDeps, plans: EnvironmentPlan[], configError: string | undefined, url: string | undefined): Promise<void> {
+async function writeComment(
+  forge: Forge,
+  request: PlanRequest,
+  deps: PlanJobDeps,
+  plans: EnvironmentPlan[],
+  configError: string | undefined,
+  url: string | undefined,
+): Promise<void> {
   const lockKey = `ferry:lock:plan-comment:${request.repo.forge}:${request.repo.fullName}:${request.change}`;
   await withLock(deps.redis, lockKey, async () => {
     const head = await forge.changeHead(request.change);
@@ -158,7 +245,14 @@ async function writeComment(forge: Forge, request: PlanRequest, deps: PlanJobDep
       deps.log.info({ head: head.sha }, "a newer commit is the head: not overwriting its plan comment");
       return;
     }
-    const body = planComment({ sha: request.headSha, plans, fullPlanUrl: url, maxLength: forge.maxCommentLength, note: configError, plannedAt: new Date() });
+    const body = planComment({
+      sha: request.headSha,
+      plans,
+      fullPlanUrl: url,
+      maxLength: forge.maxCommentLength,
+      note: configError,
+      plannedAt: new Date(),
+    });
     await forge.ensureComment(request.change, PLAN_MARKER, body);
   });
 }

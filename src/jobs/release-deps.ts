@@ -36,7 +36,10 @@ export interface Attempt {
 }
 
 /** A repository's forge, with each commit's final deploy status frozen once posted, and the reporter on it. */
-export async function forgeAndReporter(repo: RepoRef, deps: ReleaseDeps): Promise<{ forge: Forge; reporter: ReleaseReporter }> {
+export async function forgeAndReporter(
+  repo: RepoRef,
+  deps: ReleaseDeps,
+): Promise<{ forge: Forge; reporter: ReleaseReporter }> {
   const forge = finalStatusOnce(await deps.forges(repo), deps.redis);
   return { forge, reporter: new ReleaseReporter(forge, deps.store, deps.redis, deps.publicUrl) };
 }

@@ -37,14 +37,27 @@ interface ReleaseContext {
  * the inventory) → the outcome, stored with the rollout. Transient errors are retried by BullMQ
  * until the last attempt, which records them as the cluster's failure. Returns the outcome's kind.
  */
-export async function runReleaseJob(data: ReleaseJobData, attempt: Attempt, shared: ReleaseDeps): Promise<ClusterOutcome["kind"]> {
+export async function runReleaseJob(
+  data: ReleaseJobData,
+  attempt: Attempt,
+  shared: ReleaseDeps,
+): Promise<ClusterOutcome["kind"]> {
   let deps = shared;
   const rollout = await deps.store.summary(data.rolloutId);
   if (!rollout) throw permanent(`rollout ${data.rolloutId} is gone (expired?)`);
   const done = (await deps.store.cluster(rollout.id, data.cluster))?.outcome;
   if (done) return done.kind;
   // Every line names the delivery, repository, commit, environment and cluster.
-  deps = { ...deps, log: deps.log.child({ delivery: rollout.delivery, repository: rollout.repo.fullName, sha: rollout.sha, environment: rollout.environment, cluster: data.cluster }) };
+  deps = {
+    ...deps,
+    log: deps.log.child({
+      delivery: rollout.delivery,
+      repository: rollout.repo.fullName,
+      sha: rollout.sha,
+      environment: rollout.environment,
+      cluster: data.cluster,
+    }),
+  };
   const { reporter } = await forgeAndReporter(rollout.repo, deps);
   const startedAt = Date.now();
   let outcome: ClusterOutcome;
@@ -52,8 +65,21 @@ export async function runReleaseJob(data: ReleaseJobData, attempt: Attempt, shar
     const clusterConfig = deps.config.clusters.find((c) => c.name === data.cluster);
     if (!clusterConfig) throw permanent(`cluster "${data.cluster}" is no longer registered with Ferry`);
     const env = environmentFor(await deps.store.declared(rollout.id), clusterConfig);
-    const ctx: ReleaseContext = { rollout, cluster: data.cluster, wave: data.wave, env, deps, reporter, progress: (d) => (rollout.single ? reporter.progress(rollout, d) : Promise.resolve()) };
-    outcome = await withLock(deps.redis, releaseLockKey(rollout.repo, env.name, data.cluster), () => release(ctx), deps.claimMs === undefined ? {} : { ttlMs: deps.claimMs });
+    const ctx: ReleaseContext = {
+      rollout,
+      cluster: data.cluster,
+      wave: data.wave,
+      env,
+      deps,
+      reporter,
+      progress: (d) => (rollout.single ? reporter.progress(rollout, d) : Promise.resolve()),
+    };
+    outcome = await withLock(
+      deps.redis,
+      releaseLockKey(rollout.repo, env.name, data.cluster),
+      () => release(ctx),
+      deps.claimMs === undefined ? {} : { ttlMs: deps.claimMs },
+    );
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     if (!isPermanent(error) && attempt.number < attempt.of) {
@@ -67,7 +93,10 @@ export async function runReleaseJob(data: ReleaseJobData, attempt: Attempt, shar
     outcome = { kind: "failed", sha: rollout.sha, error: `${spent}${message}` };
   }
   await deps.store.finishCluster(rollout.id, data.cluster, data.wave, outcome, startedAt);
-  deps.metrics?.deployed([{ ...outcome, env: { name: rollout.environment, cluster: data.cluster } }], (Date.now() - startedAt) / 1000);
+  deps.metrics?.deployed(
+    [{ ...outcome, env: { name: rollout.environment, cluster: data.cluster } }],
+    (Date.now() - startedAt) / 1000,
+  );
   await reporter.clusterFinished(rollout);
   // The outcome itself is in the rollout's state; BullMQ keeps only its kind for the parent.
   return outcome.kind;
@@ -77,16 +106,33 @@ export async function runReleaseJob(data: ReleaseJobData, attempt: Attempt, shar
 async function release(ctx: ReleaseContext): Promise<ClusterOutcome> {
   const { rollout, env, deps } = ctx;
   const current = await deps.store.current(rollout.repo, rollout.environment);
-  if (current !== undefined && current !== rollout.id) return { kind: "superseded", sha: rollout.sha, by: (await deps.store.summary(current))?.sha ?? "a newer commit" };
+  if (current !== undefined && current !== rollout.id)
+    return { kind: "superseded", sha: rollout.sha, by: (await deps.store.summary(current))?.sha ?? "a newer commit" };
   const abortedBy = await deps.store.abortedBy(rollout.id);
   if (abortedBy !== undefined) return { kind: "skipped", sha: rollout.sha, reason: `aborted by @${abortedBy}` };
 
-  const session = new ReleaseSession({ client: await deps.clusters.client(ctx.cluster), repository: rollout.repo.fullName, env, grant: grantFor(deps.config, rollout.repo.fullName, env) });
+  const session = new ReleaseSession({
+    client: await deps.clusters.client(ctx.cluster),
+    repository: rollout.repo.fullName,
+    env,
+    grant: grantFor(deps.config, rollout.repo.fullName, env),
+  });
   const last = (await session.history())[0];
   if (last?.sha === rollout.sha && last.result === "success") return { kind: "already-released", sha: rollout.sha };
   await ctx.progress(`deploying ${short(rollout.sha)} to ${ctx.cluster}`);
   const result = await session.apply(await deps.store.rendered(rollout.id, ctx.cluster), rollout.sha, rollout.actor);
-  deps.log.info({ rollout: rollout.id, cluster: ctx.cluster, created: result.created.length, configured: result.configured.length, pruned: result.pruned.length, unchanged: result.unchanged, ...(result.notDryRun ? { notDryRun: result.notDryRun } : {}) }, "released");
+  deps.log.info(
+    {
+      rollout: rollout.id,
+      cluster: ctx.cluster,
+      created: result.created.length,
+      configured: result.configured.length,
+      pruned: result.pruned.length,
+      unchanged: result.unchanged,
+      ...(result.notDryRun ? { notDryRun: result.notDryRun } : {}),
+    },
+    "released",
+  );
   const timeoutMs = waitTimeoutMs(env);
   if (timeoutMs === undefined) {
     await session.record("success");
@@ -101,22 +147,39 @@ async function release(ctx: ReleaseContext): Promise<ClusterOutcome> {
  * newer rollout took the environment and ended the wait); or failed, naming the object and reason,
  * after rolling back to the last good release when the environment asks for it.
  */
-async function gateOnHealth(ctx: ReleaseContext, session: ReleaseSession, result: ReleaseResult, timeoutMs: number): Promise<ClusterOutcome> {
+async function gateOnHealth(
+  ctx: ReleaseContext,
+  session: ReleaseSession,
+  result: ReleaseResult,
+  timeoutMs: number,
+): Promise<ClusterOutcome> {
   const { rollout, env, deps } = ctx;
   const newer = watchForNewerRollout(deps.store, rollout);
   try {
-    const health = await withProgress((d) => ctx.progress(d), (onProgress) => waitForHealth(session.target.client, result.objects, { timeoutMs, signal: newer.signal, onProgress }));
+    const health = await withProgress(
+      (d) => ctx.progress(d),
+      (onProgress) =>
+        waitForHealth(session.target.client, result.objects, { timeoutMs, signal: newer.signal, onProgress }),
+    );
     if (health.kind === "healthy") {
       await session.record("success");
       const suspended = health.suspended.map((s) => ({ ref: s.ref, message: s.health.message }));
-      return { kind: "released", sha: rollout.sha, result: changes(result), ...(suspended.length > 0 ? { suspended } : {}) };
+      return {
+        kind: "released",
+        sha: rollout.sha,
+        result: changes(result),
+        ...(suspended.length > 0 ? { suspended } : {}),
+      };
     }
     if (health.kind === "cancelled") {
       await session.record("superseded");
       return { kind: "superseded", sha: rollout.sha, by: newer.newer() ?? rollout.sha, result: changes(result) };
     }
     await session.record("failure", health.message.slice(0, 200));
-    deps.log.warn({ rollout: rollout.id, cluster: ctx.cluster, reason: health.message }, "release did not become healthy");
+    deps.log.warn(
+      { rollout: rollout.id, cluster: ctx.cluster, reason: health.message },
+      "release did not become healthy",
+    );
     let rollback: RollbackOutcome | undefined;
     if (env.onFailure === "rollback") {
       await ctx.progress(`rolling back: ${health.message}`);
@@ -124,14 +187,31 @@ async function gateOnHealth(ctx: ReleaseContext, session: ReleaseSession, result
       try {
         rollback = await withProgress(
           (d) => ctx.progress(`rolling back: ${d}`),
-          (onProgress) => rollBack(session, { failedSha: rollout.sha, actor: rollout.actor, renderAt: (sha) => renderEarlier(ctx, checkouts, sha), timeoutMs, signal: newer.signal, onProgress }),
+          (onProgress) =>
+            rollBack(session, {
+              failedSha: rollout.sha,
+              actor: rollout.actor,
+              renderAt: (sha) => renderEarlier(ctx, checkouts, sha),
+              timeoutMs,
+              signal: newer.signal,
+              onProgress,
+            }),
         );
       } finally {
         await checkouts.dispose();
       }
-      deps.log.info({ rollout: rollout.id, cluster: ctx.cluster, rollback: rollback.sha, state: rollback.state }, "rolled back");
+      deps.log.info(
+        { rollout: rollout.id, cluster: ctx.cluster, rollback: rollback.sha, state: rollback.state },
+        "rolled back",
+      );
     }
-    return { kind: "failed", sha: rollout.sha, error: [health.message, ...health.details].join("\n"), result: changes(result), ...(rollback ? { rollback } : {}) };
+    return {
+      kind: "failed",
+      sha: rollout.sha,
+      error: [health.message, ...health.details].join("\n"),
+      result: changes(result),
+      ...(rollback ? { rollback } : {}),
+    };
   } finally {
     newer.stop();
   }
@@ -140,12 +220,23 @@ async function gateOnHealth(ctx: ReleaseContext, session: ReleaseSession, result
 /** An earlier commit rendered for this cluster, as that commit's `.ferry.yml` declares the environment (in the same namespace, where its history lives). */
 async function renderEarlier(ctx: ReleaseContext, checkouts: Checkouts, sha: string): Promise<RenderedObject[]> {
   const { deps } = ctx;
-  const input = { checkouts, renderer: deps.renderer, config: deps.config, sha, environment: ctx.env.name, cluster: ctx.cluster, namespace: ctx.env.namespace };
+  const input = {
+    checkouts,
+    renderer: deps.renderer,
+    config: deps.config,
+    sha,
+    environment: ctx.env.name,
+    cluster: ctx.cluster,
+    namespace: ctx.env.namespace,
+  };
   return (await renderAt(input)).rendered;
 }
 
 /** Runs `wait`, posting its progress as a throttled running status, and returns once the last post landed. */
-async function withProgress<T>(post: (description: string) => Promise<void>, wait: (onProgress: (description: string) => void) => Promise<T>): Promise<T> {
+async function withProgress<T>(
+  post: (description: string) => Promise<void>,
+  wait: (onProgress: (description: string) => void) => Promise<T>,
+): Promise<T> {
   const progress = new ProgressStatus(post);
   try {
     return await wait((description) => progress.update(description));

@@ -33,7 +33,17 @@ export async function runRolloutJob(job: Job<RolloutJobData>, token: string, dep
   let rollout = await deps.store.get(job.data.rolloutId);
   if (!rollout) return "failed";
   const { forge, reporter } = await forgeAndReporter(rollout.repo, deps);
-  const ctx: RolloutContext = { job, token, deps, forge, reporter, retry: { attempts: job.opts.attempts ?? 1, ...(job.opts.backoff === undefined ? {} : { backoff: job.opts.backoff }) } };
+  const ctx: RolloutContext = {
+    job,
+    token,
+    deps,
+    forge,
+    reporter,
+    retry: {
+      attempts: job.opts.attempts ?? 1,
+      ...(job.opts.backoff === undefined ? {} : { backoff: job.opts.backoff }),
+    },
+  };
   // A rollout already final when its job runs was ended by an earlier attempt whose report failed
   // part way (the forge was down): report it again (final statuses are frozen, comments edited).
   if (FINAL_ROLLOUT_STATES.has(rollout.state)) await reporter.rolloutChanged(rollout, { comment: true });
@@ -47,7 +57,13 @@ async function step(ctx: RolloutContext, rollout: Rollout): Promise<Rollout> {
   const current = await store.current(rollout.repo, rollout.environment);
   if (current !== undefined && current !== rollout.id) {
     const by = (await store.get(current))?.sha;
-    return finish(ctx, rollout, "superseded", `a newer commit${by ? ` (${by.slice(0, 7)})` : ""} took the environment`, by);
+    return finish(
+      ctx,
+      rollout,
+      "superseded",
+      `a newer commit${by ? ` (${by.slice(0, 7)})` : ""} took the environment`,
+      by,
+    );
   }
   const abortedBy = await store.abortedBy(rollout.id);
   if (abortedBy !== undefined) return finish(ctx, rollout, "aborted", `aborted by @${abortedBy}`);
@@ -77,8 +93,16 @@ async function step(ctx: RolloutContext, rollout: Rollout): Promise<Rollout> {
       throw new DelayedError();
     }
     case "advance": {
-      ctx.deps.metrics?.waveFinished(rollout.environment, (Date.now() - (rollout.waveStartedAt ?? rollout.createdAt)) / 1000);
-      rollout = await store.update(rollout.id, { state: "running", wave: next.wave, pausedUntil: undefined, waveStartedAt: Date.now() });
+      ctx.deps.metrics?.waveFinished(
+        rollout.environment,
+        (Date.now() - (rollout.waveStartedAt ?? rollout.createdAt)) / 1000,
+      );
+      rollout = await store.update(rollout.id, {
+        state: "running",
+        wave: next.wave,
+        pausedUntil: undefined,
+        waveStartedAt: Date.now(),
+      });
       await ctx.reporter.rolloutChanged(rollout, { comment: true });
       return rollout;
     }
@@ -94,7 +118,10 @@ async function step(ctx: RolloutContext, rollout: Rollout): Promise<Rollout> {
 async function wakeIfAsked(ctx: RolloutContext, rollout: Rollout): Promise<void> {
   const { store } = ctx.deps;
   const current = await store.current(rollout.repo, rollout.environment);
-  const asked = (await store.continuedBy(rollout.id, rollout.wave)) !== undefined || (await store.abortedBy(rollout.id)) !== undefined || (current !== undefined && current !== rollout.id);
+  const asked =
+    (await store.continuedBy(rollout.id, rollout.wave)) !== undefined ||
+    (await store.abortedBy(rollout.id)) !== undefined ||
+    (current !== undefined && current !== rollout.id);
   if (asked) await ctx.deps.queues.wakeRollout(rollout.id);
 }
 
@@ -109,7 +136,12 @@ async function promotionGate(ctx: RolloutContext, rollout: Rollout): Promise<Rol
     return next;
   }
   if (earlier && FINAL_ROLLOUT_STATES.has(earlier.state)) {
-    return finish(ctx, rollout, "blocked", `${rollout.after} did not release ${rollout.sha.slice(0, 7)} (${earlier.state}${earlier.reason ? `: ${earlier.reason}` : ""})`);
+    return finish(
+      ctx,
+      rollout,
+      "blocked",
+      `${rollout.after} did not release ${rollout.sha.slice(0, 7)} (${earlier.state}${earlier.reason ? `: ${earlier.reason}` : ""})`,
+    );
   }
   if (await store.throttle(rollout.id, "waiting-reported", 3_600_000)) await ctx.reporter.rolloutChanged(rollout);
   await ctx.job.moveToDelayed(Date.now() + AFTER_POLL_MS, ctx.token);
@@ -123,10 +155,23 @@ async function startClusters(ctx: RolloutContext, rollout: Rollout, wave: number
   if (!plan) return;
   const states = await store.clusterStates(rollout.id, plan.clusters);
   const offset = rollout.waves.slice(0, wave).reduce((n, w) => n + w.clusters.length, 0);
-  const picked = plan.clusters.map((cluster, i) => ({ cluster, index: offset + i })).filter((c) => states.get(c.cluster) === "pending").slice(0, count);
-  await store.setClusters(rollout.id, picked.map(({ cluster }) => ({ cluster, wave, state: "releasing", startedAt: Date.now() })));
-  await ctx.deps.queues.addReleases(ctx.job, picked.map(({ cluster, index }) => ({ rolloutId: rollout.id, cluster, wave, index })), ctx.retry);
-  ctx.deps.log.info({ rollout: rollout.id, environment: rollout.environment, wave: plan.name, clusters: picked.length }, "clusters started");
+  const picked = plan.clusters
+    .map((cluster, i) => ({ cluster, index: offset + i }))
+    .filter((c) => states.get(c.cluster) === "pending")
+    .slice(0, count);
+  await store.setClusters(
+    rollout.id,
+    picked.map(({ cluster }) => ({ cluster, wave, state: "releasing", startedAt: Date.now() })),
+  );
+  await ctx.deps.queues.addReleases(
+    ctx.job,
+    picked.map(({ cluster, index }) => ({ rolloutId: rollout.id, cluster, wave, index })),
+    ctx.retry,
+  );
+  ctx.deps.log.info(
+    { rollout: rollout.id, environment: rollout.environment, wave: plan.name, clusters: picked.length },
+    "clusters started",
+  );
 }
 
 /**
@@ -147,17 +192,41 @@ async function recoverLostReleases(ctx: RolloutContext, rollout: Rollout): Promi
 }
 
 /** Ends the rollout: clusters never started are skipped (or superseded), then the final status and comment. */
-async function finish(ctx: RolloutContext, rollout: Rollout, state: RolloutState, reason?: string, supersededBy?: string): Promise<Rollout> {
+async function finish(
+  ctx: RolloutContext,
+  rollout: Rollout,
+  state: RolloutState,
+  reason?: string,
+  supersededBy?: string,
+): Promise<Rollout> {
   const { store } = ctx.deps;
-  const outcome = state === "superseded" && supersededBy ? { kind: "superseded" as const, sha: rollout.sha, by: supersededBy } : { kind: "skipped" as const, sha: rollout.sha, reason: reason ?? state };
+  const outcome =
+    state === "superseded" && supersededBy
+      ? { kind: "superseded" as const, sha: rollout.sha, by: supersededBy }
+      : { kind: "skipped" as const, sha: rollout.sha, reason: reason ?? state };
   for (const plan of rollout.waves.slice(rollout.wave)) {
     const states = await store.clusterStates(rollout.id, plan.clusters);
     const untouched = plan.clusters.filter((cluster) => states.get(cluster) === "pending");
-    await store.setClusters(rollout.id, untouched.map((cluster) => ({ cluster, wave: plan.index, state: outcome.kind, finishedAt: Date.now(), outcome })));
+    await store.setClusters(
+      rollout.id,
+      untouched.map((cluster) => ({ cluster, wave: plan.index, state: outcome.kind, finishedAt: Date.now(), outcome })),
+    );
   }
-  if (state === "succeeded" || state === "failed") ctx.deps.metrics?.waveFinished(rollout.environment, (Date.now() - (rollout.waveStartedAt ?? rollout.createdAt)) / 1000);
-  const done = await store.update(rollout.id, { state, finishedAt: Date.now(), ...(reason === undefined ? {} : { reason }), ...(supersededBy === undefined ? {} : { supersededBy }) });
-  ctx.deps.log.info({ rollout: rollout.id, environment: rollout.environment, sha: rollout.sha, state, reason }, "rollout finished");
+  if (state === "succeeded" || state === "failed")
+    ctx.deps.metrics?.waveFinished(
+      rollout.environment,
+      (Date.now() - (rollout.waveStartedAt ?? rollout.createdAt)) / 1000,
+    );
+  const done = await store.update(rollout.id, {
+    state,
+    finishedAt: Date.now(),
+    ...(reason === undefined ? {} : { reason }),
+    ...(supersededBy === undefined ? {} : { supersededBy }),
+  });
+  ctx.deps.log.info(
+    { rollout: rollout.id, environment: rollout.environment, sha: rollout.sha, state, reason },
+    "rollout finished",
+  );
   ctx.deps.metrics?.rolloutFinished(rollout.environment, state);
   // Queued before the final report, so whoever sees the final status knows which changes it re-plans.
   if (state !== "superseded" && state !== "blocked") await refreshPlans(ctx, done);
@@ -176,9 +245,21 @@ async function refreshPlans(ctx: RolloutContext, rollout: Rollout): Promise<void
     const branch = (await store.declared(rollout.id)).branch;
     const open = await ctx.forge.openChanges(branch);
     await queues.refreshPlans(
-      open.map((change) => ({ repo: rollout.repo, change: change.number, headSha: change.headSha, baseBranch: branch, actor: change.author, deliveryId: `refresh-${rollout.id}`, fromFork: change.fromFork })),
+      open.map((change) => ({
+        repo: rollout.repo,
+        change: change.number,
+        headSha: change.headSha,
+        baseBranch: branch,
+        actor: change.author,
+        deliveryId: `refresh-${rollout.id}`,
+        fromFork: change.fromFork,
+      })),
     );
-    if (open.length > 0) log.info({ rollout: rollout.id, branch, changes: open.map((c) => c.number) }, "open changes re-planned after the rollout");
+    if (open.length > 0)
+      log.info(
+        { rollout: rollout.id, branch, changes: open.map((c) => c.number) },
+        "open changes re-planned after the rollout",
+      );
   } catch (error) {
     log.warn({ err: error, rollout: rollout.id }, "could not re-plan the open changes after the rollout");
   }

@@ -20,27 +20,57 @@ describe("applyWaves", () => {
   });
 
   it("orders known kinds the way Helm installs them", () => {
-    const order = waves([item("Ingress"), item("Service"), item("ConfigMap"), item("Secret"), item("ServiceAccount"), item("Deployment")]).map((w) => w[0]);
-    assert.deepEqual(order, ["ServiceAccount/serviceaccount", "Secret/secret", "ConfigMap/configmap", "Service/service", "Deployment/deployment", "Ingress/ingress"]);
+    const order = waves([
+      item("Ingress"),
+      item("Service"),
+      item("ConfigMap"),
+      item("Secret"),
+      item("ServiceAccount"),
+      item("Deployment"),
+    ]).map((w) => w[0]);
+    assert.deepEqual(order, [
+      "ServiceAccount/serviceaccount",
+      "Secret/secret",
+      "ConfigMap/configmap",
+      "Service/service",
+      "Deployment/deployment",
+      "Ingress/ingress",
+    ]);
   });
 
   it("puts unknown kinds last, together in one wave", () => {
-    assert.deepEqual(waves([item("Widget", "a"), item("Deployment"), item("Gadget", "b"), item("ValidatingWebhookConfiguration", "v")]), [
-      ["Deployment/deployment"],
-      ["ValidatingWebhookConfiguration/v"],
-      ["Widget/a", "Gadget/b"],
-    ]);
+    assert.deepEqual(
+      waves([
+        item("Widget", "a"),
+        item("Deployment"),
+        item("Gadget", "b"),
+        item("ValidatingWebhookConfiguration", "v"),
+      ]),
+      [["Deployment/deployment"], ["ValidatingWebhookConfiguration/v"], ["Widget/a", "Gadget/b"]],
+    );
   });
 
   it("keeps the input order inside a wave", () => {
-    assert.deepEqual(waves([item("Deployment", "c"), item("Namespace", "z"), item("Deployment", "a"), item("Namespace", "b"), item("Deployment", "b")]), [
-      ["Namespace/z", "Namespace/b"],
-      ["Deployment/c", "Deployment/a", "Deployment/b"],
-    ]);
+    assert.deepEqual(
+      waves([
+        item("Deployment", "c"),
+        item("Namespace", "z"),
+        item("Deployment", "a"),
+        item("Namespace", "b"),
+        item("Deployment", "b"),
+      ]),
+      [
+        ["Namespace/z", "Namespace/b"],
+        ["Deployment/c", "Deployment/a", "Deployment/b"],
+      ],
+    );
   });
 
   it("gives no waves for no items", () => {
-    assert.deepEqual(applyWaves([], () => "Deployment"), []);
+    assert.deepEqual(
+      applyWaves([], () => "Deployment"),
+      [],
+    );
   });
 
   it("names Namespaces and CRDs as foundation kinds", () => {

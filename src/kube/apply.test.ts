@@ -17,11 +17,21 @@ describe("serverSideApply against a real kube-apiserver", () => {
   after(() => client.close());
 
   const configMap = (name: string, extra: Record<string, unknown> = {}): DesiredObject => {
-    const object = { apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace }, data: { color: "blue" }, ...extra };
+    const object = {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name, namespace },
+      data: { color: "blue" },
+      ...extra,
+    };
     const ref = refOf(object);
     return { object, ref, key: refKey(ref), source: "deploy/cm.yaml", hash: "h", pendingCrd: false };
   };
-  const live = async (name: string) => (await client.call("GET", `/api/v1/namespaces/${namespace}/configmaps/${name}`)) as { metadata: { resourceVersion: string }; data: Record<string, string> };
+  const live = async (name: string) =>
+    (await client.call("GET", `/api/v1/namespaces/${namespace}/configmaps/${name}`)) as {
+      metadata: { resourceVersion: string };
+      data: Record<string, string>;
+    };
 
   it("with metadataOnly, returns the metadata alone, whose resourceVersion is the live object's", async () => {
     const first = await serverSideApply(client, [configMap("meta")], { metadataOnly: true, fieldValidation: "Ignore" });
@@ -40,7 +50,11 @@ describe("serverSideApply against a real kube-apiserver", () => {
 
   it("with metadataOnly, still tells why a dry-run create was refused, and writes nothing", async () => {
     const bad = configMap("unknown-field", { colour: "blue" });
-    const { applied, refused } = await serverSideApply(client, [bad], { dryRun: true, absent: new Set([bad.key]), metadataOnly: true });
+    const { applied, refused } = await serverSideApply(client, [bad], {
+      dryRun: true,
+      absent: new Set([bad.key]),
+      metadataOnly: true,
+    });
     assert.deepEqual(applied, []);
     assert.equal(refused[0]?.status, 400);
     assert.match(refused[0]?.message ?? "", /unknown field "colour"/);
@@ -49,8 +63,19 @@ describe("serverSideApply against a real kube-apiserver", () => {
   });
 
   it("applies with fieldValidation=Ignore refuse unknown fields all the same (what applyFieldValidation relies on)", async () => {
-    const body = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "ignored", namespace }, data: { color: "blue" }, colour: "blue" };
-    const res = await client.request("PATCH", `/api/v1/namespaces/${namespace}/configmaps/ignored?fieldManager=ferry&force=true&fieldValidation=Ignore`, body, "application/apply-patch+yaml");
+    const body = {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "ignored", namespace },
+      data: { color: "blue" },
+      colour: "blue",
+    };
+    const res = await client.request(
+      "PATCH",
+      `/api/v1/namespaces/${namespace}/configmaps/ignored?fieldManager=ferry&force=true&fieldValidation=Ignore`,
+      body,
+      "application/apply-patch+yaml",
+    );
     assert.ok(res.status >= 400, `status ${res.status}`);
     assert.match((res.body as { message?: string }).message ?? "", /\.colour: field not declared in schema/);
     assert.equal((await client.request("GET", `/api/v1/namespaces/${namespace}/configmaps/ignored`)).status, 404);
@@ -65,13 +90,10 @@ describe("serverSideApply against a real kube-apiserver", () => {
     const objects = [unserved("apps/v1beta1", "Deployment"), unserved("example.com/v1", "Widget")];
     const { applied, refused } = await serverSideApply(client, objects, { dryRun: true, metadataOnly: true });
     assert.deepEqual(applied, []);
-    assert.deepEqual(
-      refused.map((r) => [r.object.source, r.status, r.message]).sort(),
-      [
-        ["deploy/Deployment.yaml", 404, 'no matches for kind "Deployment" in version "apps/v1beta1"'],
-        ["deploy/Widget.yaml", 404, 'no matches for kind "Widget" in version "example.com/v1"'],
-      ],
-    );
+    assert.deepEqual(refused.map((r) => [r.object.source, r.status, r.message]).sort(), [
+      ["deploy/Deployment.yaml", 404, 'no matches for kind "Deployment" in version "apps/v1beta1"'],
+      ["deploy/Widget.yaml", 404, 'no matches for kind "Widget" in version "example.com/v1"'],
+    ]);
   });
 
   it("keeps applies strict when the release changed CRDs after validating", () => {

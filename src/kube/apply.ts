@@ -61,7 +61,11 @@ const METADATA_ONLY = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v
  * Returns what was applied and what the server refused; a transient failure (unreachable server, 5xx,
  * 429) throws at once so the job retries.
  */
-export async function serverSideApply(client: KubeClient, objects: DesiredObject[], options: ApplyOptions = {}): Promise<{ applied: AppliedObject[]; refused: RefusedObject[] }> {
+export async function serverSideApply(
+  client: KubeClient,
+  objects: DesiredObject[],
+  options: ApplyOptions = {},
+): Promise<{ applied: AppliedObject[]; refused: RefusedObject[] }> {
   const limit = pLimit(APPLY_CONCURRENCY);
   const applied: AppliedObject[] = [];
   const refused: RefusedObject[] = [];
@@ -72,22 +76,35 @@ export async function serverSideApply(client: KubeClient, objects: DesiredObject
     objects.map((desired) =>
       limit(async () => {
         const create = options.dryRun === true && options.absent?.has(desired.key) === true;
-        const path = await client.path(create ? { ...desired.ref, name: undefined } : desired.ref).catch((error: unknown) => {
-          // A kind the server does not serve is this object's problem, reported with the others' (a CRD's
-          // unserved version); anything else (discovery unreachable) is the whole batch's.
-          if (error instanceof KubeApiError && error.status === 404) return error;
-          throw error;
-        });
+        const path = await client
+          .path(create ? { ...desired.ref, name: undefined } : desired.ref)
+          .catch((error: unknown) => {
+            // A kind the server does not serve is this object's problem, reported with the others' (a CRD's
+            // unserved version); anything else (discovery unreachable) is the whole batch's.
+            if (error instanceof KubeApiError && error.status === 404) return error;
+            throw error;
+          });
         if (path instanceof KubeApiError) {
           refused.push({ object: desired, status: path.status, reason: path.reason, message: path.message });
           return;
         }
         const res = create
-          ? await client.request("POST", `${path}?fieldManager=${FIELD_MANAGER}&fieldValidation=Strict&dryRun=All`, desired.object, "application/json", accept)
+          ? await client.request(
+              "POST",
+              `${path}?fieldManager=${FIELD_MANAGER}&fieldValidation=Strict&dryRun=All`,
+              desired.object,
+              "application/json",
+              accept,
+            )
           : await client.request("PATCH", path + query, desired.object, "application/apply-patch+yaml", accept);
         if (res.status === 200 || res.status === 201) {
           const result = res.body as { metadata?: { resourceVersion?: string } };
-          applied.push({ key: desired.key, created: res.status === 201, resourceVersion: result.metadata?.resourceVersion ?? "", result: res.body as Record<string, unknown> });
+          applied.push({
+            key: desired.key,
+            created: res.status === 201,
+            resourceVersion: result.metadata?.resourceVersion ?? "",
+            result: res.body as Record<string, unknown>,
+          });
           return;
         }
         const error = apiError(res);

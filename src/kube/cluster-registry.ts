@@ -32,7 +32,11 @@ export class ClusterRegistry {
     if (!cluster) throw permanent(`cluster "${name}" is not registered with Ferry`);
     if (cluster.inCluster) return KubeClient.fromConnection(await inClusterConnection());
     const context = cluster.context ?? "";
-    const found = await readKubeconfigContext({ context, what: `cluster "${name}"`, ...(cluster.kubeconfig === undefined ? {} : { file: cluster.kubeconfig }) });
+    const found = await readKubeconfigContext({
+      context,
+      what: `cluster "${name}"`,
+      ...(cluster.kubeconfig === undefined ? {} : { file: cluster.kubeconfig }),
+    });
     if (found.kind === "static") return KubeClient.fromConnection(found.connection);
     // An exec or auth-provider plugin: @kubernetes/client-node runs it, loaded only for such clusters.
     const { KubeConfig } = await import("@kubernetes/client-node");

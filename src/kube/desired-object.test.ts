@@ -16,7 +16,11 @@ describe("prepareObjects against a real kube-apiserver", () => {
   });
   after(() => client.close());
 
-  const object = (apiVersion: string, kind: string, name = "x"): KubeObject => ({ apiVersion, kind, metadata: { name } });
+  const object = (apiVersion: string, kind: string, name = "x"): KubeObject => ({
+    apiVersion,
+    kind,
+    metadata: { name },
+  });
   /** A CustomResourceDefinition of `kind` in `group`, serving v1 and defining v1alpha1 without serving it. */
   const crd = (group: string, kind: string): KubeObject => ({
     apiVersion: "apiextensions.k8s.io/v1",
@@ -62,16 +66,36 @@ describe("prepareObjects against a real kube-apiserver", () => {
       { object: object(`${group}/v1`, "Gadget", "new"), source: "deploy/gadget.yaml" },
     ];
     const desired = await prepareObjects(client, rendered, namespace, "inv");
-    assert.deepEqual(desired.map((d) => [d.ref.kind, d.ref.namespace, d.pendingCrd]), [["CustomResourceDefinition", undefined, false], ["Gadget", namespace, true]]);
+    assert.deepEqual(
+      desired.map((d) => [d.ref.kind, d.ref.namespace, d.pendingCrd]),
+      [
+        ["CustomResourceDefinition", undefined, false],
+        ["Gadget", namespace, true],
+      ],
+    );
   });
 
-  it("refuses a take-over annotation other than \"true\", naming the object: an opt-in that could mean anything does nothing", async () => {
-    const annotated = (name: string, value: string): KubeObject => ({ ...object("v1", "ConfigMap", name), metadata: { name, annotations: { "ferry.dev/take-over": value } } });
-    const error = await prepareObjects(client, [{ object: annotated("yes", "yes"), source: "deploy/a.yaml" }, { object: annotated("ok", "true"), source: "deploy/b.yaml" }], namespace, "inv").then(
+  it('refuses a take-over annotation other than "true", naming the object: an opt-in that could mean anything does nothing', async () => {
+    const annotated = (name: string, value: string): KubeObject => ({
+      ...object("v1", "ConfigMap", name),
+      metadata: { name, annotations: { "ferry.dev/take-over": value } },
+    });
+    const error = await prepareObjects(
+      client,
+      [
+        { object: annotated("yes", "yes"), source: "deploy/a.yaml" },
+        { object: annotated("ok", "true"), source: "deploy/b.yaml" },
+      ],
+      namespace,
+      "inv",
+    ).then(
       () => assert.fail("accepted ferry.dev/take-over: yes"),
       (e: unknown) => e as Error,
     );
     assert.ok(isPermanent(error));
-    assert.equal(error.message, 'ConfigMap yes (deploy/a.yaml): annotation ferry.dev/take-over must be "true" (take the object over from the environment that owns it), not "yes"');
+    assert.equal(
+      error.message,
+      'ConfigMap yes (deploy/a.yaml): annotation ferry.dev/take-over must be "true" (take the object over from the environment that owns it), not "yes"',
+    );
   });
 });

@@ -33,7 +33,14 @@ function crdsInRelease(rendered: RenderedObject[]): Map<string, CrdInRelease> {
   const crds = new Map<string, CrdInRelease>();
   for (const { object } of rendered) {
     if (object.kind !== CRD_KIND) continue;
-    const spec = object.spec as { group?: string; names?: { kind?: string }; scope?: string; versions?: Array<{ name?: string; served?: boolean }> } | undefined;
+    const spec = object.spec as
+      | {
+          group?: string;
+          names?: { kind?: string };
+          scope?: string;
+          versions?: Array<{ name?: string; served?: boolean }>;
+        }
+      | undefined;
     const served = (spec?.versions ?? []).filter((v) => v.served !== false).map((v) => `${spec?.group}/${v.name}`);
     crds.set(`${spec?.group}/${spec?.names?.kind}`, { namespaced: spec?.scope !== "Cluster", served });
   }
@@ -46,7 +53,8 @@ function crdsInRelease(rendered: RenderedObject[]): Map<string, CrdInRelease> {
  */
 async function unservedProblem(client: KubeClient, object: KubeObject, crd: CrdInRelease | undefined): Promise<string> {
   const noMatches = noMatchesFor(object.kind, object.apiVersion);
-  if (crd && crd.served.length > 0) return `${noMatches} (the CustomResourceDefinition in this release serves it as ${crd.served.join(", ")})`;
+  if (crd && crd.served.length > 0)
+    return `${noMatches} (the CustomResourceDefinition in this release serves it as ${crd.served.join(", ")})`;
   const serving = await client.versionsServing(object.apiVersion, object.kind);
   if (serving.length > 0) return `${noMatches} (the cluster serves it as ${serving.join(", ")})`;
   return `${noMatches} (ensure CRDs are installed first)`;
@@ -60,7 +68,12 @@ async function unservedProblem(client: KubeClient, object: KubeObject, crd: CrdI
  * release serves, and every `ferry.dev/take-over` annotation other than `"true"`, is reported at
  * once, in one permanent error.
  */
-export async function prepareObjects(client: KubeClient, rendered: RenderedObject[], defaultNamespace: string, inventoryId: string): Promise<DesiredObject[]> {
+export async function prepareObjects(
+  client: KubeClient,
+  rendered: RenderedObject[],
+  defaultNamespace: string,
+  inventoryId: string,
+): Promise<DesiredObject[]> {
   const crds = crdsInRelease(rendered);
   // By kind and version: a thousand objects of one unserved kind ask discovery once what serves it.
   const unserved = new Map<string, Promise<string>>();
@@ -78,7 +91,8 @@ export async function prepareObjects(client: KubeClient, rendered: RenderedObjec
       }
       const takeOver = object.metadata.annotations?.[TAKE_OVER_ANNOTATION];
       if (takeOver !== undefined && takeOver !== "true") {
-        problems[i] = `${describeRef(refOf(object))} (${source}): annotation ${TAKE_OVER_ANNOTATION} must be "true" (take the object over from the environment that owns it), not ${JSON.stringify(takeOver)}`;
+        problems[i] =
+          `${describeRef(refOf(object))} (${source}): annotation ${TAKE_OVER_ANNOTATION} must be "true" (take the object over from the environment that owns it), not ${JSON.stringify(takeOver)}`;
         return undefined;
       }
       const namespaced = info?.namespaced ?? fromCrd?.namespaced === true;

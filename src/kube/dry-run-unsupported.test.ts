@@ -4,7 +4,10 @@ import { dryRunUnsupportedBy } from "./dry-run-unsupported.js";
 
 describe("dryRunUnsupportedBy", () => {
   it("names the webhook of the API server's dry-run refusal", () => {
-    assert.equal(dryRunUnsupportedBy({ status: 400, message: 'admission webhook "audit.example.com" does not support dry run' }), "audit.example.com");
+    assert.equal(
+      dryRunUnsupportedBy({ status: 400, message: 'admission webhook "audit.example.com" does not support dry run' }),
+      "audit.example.com",
+    );
   });
 
   it("leaves every other refusal alone, a webhook's own denial included", () => {

@@ -66,7 +66,12 @@ export function inventoryLocation(repository: string, environment: string, names
 }
 
 /** Reads an environment's inventory; an empty one when it has never been released. */
-export async function readInventory(client: KubeClient, at: InventoryLocation, repository: string, environment: string): Promise<Inventory> {
+export async function readInventory(
+  client: KubeClient,
+  at: InventoryLocation,
+  repository: string,
+  environment: string,
+): Promise<Inventory> {
   const res = await client.request("GET", `/api/v1/namespaces/${at.namespace}/configmaps/${at.name}`);
   if (res.status === 404) return { repository, environment, objects: [], releases: [] };
   if (res.status !== 200) throw transient(`reading inventory ${at.id}: ${apiError(res).message}`);
@@ -89,9 +94,18 @@ export async function writeInventory(client: KubeClient, at: InventoryLocation, 
       labels: { [MANAGED_BY_LABEL]: "ferry", "ferry.dev/role": "inventory" },
       annotations: { [REPOSITORY_ANNOTATION]: inventory.repository, [ENVIRONMENT_ANNOTATION]: inventory.environment },
     },
-    binaryData: { "inventory.json.gz": gzipSync(JSON.stringify({ ...inventory, releases: inventory.releases.slice(0, HISTORY) })).toString("base64") },
+    binaryData: {
+      "inventory.json.gz": gzipSync(
+        JSON.stringify({ ...inventory, releases: inventory.releases.slice(0, HISTORY) }),
+      ).toString("base64"),
+    },
   };
-  await client.call("PATCH", `/api/v1/namespaces/${at.namespace}/configmaps/${at.name}?fieldManager=${FIELD_MANAGER}&force=true`, body, "application/apply-patch+yaml");
+  await client.call(
+    "PATCH",
+    `/api/v1/namespaces/${at.namespace}/configmaps/${at.name}?fieldManager=${FIELD_MANAGER}&force=true`,
+    body,
+    "application/apply-patch+yaml",
+  );
 }
 
 /** The environment an inventory belongs to, as its ConfigMap's annotations name it. */
@@ -105,11 +119,20 @@ export interface InventoryOwner {
  * annotations (metadata only); `undefined` when it does not exist, `"unreadable"` when the credentials
  * may not read it or it names no owner.
  */
-export async function readInventoryOwner(client: KubeClient, id: string): Promise<InventoryOwner | undefined | "unreadable"> {
+export async function readInventoryOwner(
+  client: KubeClient,
+  id: string,
+): Promise<InventoryOwner | undefined | "unreadable"> {
   const [namespace = "", name = ""] = id.split("/");
   if (namespace === "" || name === "") return "unreadable";
   const accept = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";
-  const res = await client.request("GET", `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps/${encodeURIComponent(name)}`, undefined, undefined, accept);
+  const res = await client.request(
+    "GET",
+    `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps/${encodeURIComponent(name)}`,
+    undefined,
+    undefined,
+    accept,
+  );
   if (res.status === 404) return undefined;
   if (res.status >= 500 || res.status === 429) throw transient(`reading inventory ${id}: ${apiError(res).message}`);
   if (res.status !== 200) return "unreadable";

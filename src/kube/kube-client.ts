@@ -33,7 +33,11 @@ export interface KubeResponse {
 export interface WatchEvent {
   type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
   /** The object (for ERROR, a Status; for BOOKMARK, only its kind and metadata.resourceVersion). */
-  object: { metadata?: { name?: string; namespace?: string; resourceVersion?: string }; code?: number; message?: string } & Record<string, unknown>;
+  object: {
+    metadata?: { name?: string; namespace?: string; resourceVersion?: string };
+    code?: number;
+    message?: string;
+  } & Record<string, unknown>;
 }
 
 /** A Kubernetes `Status` as the API server returns it on errors. */
@@ -90,9 +94,15 @@ export class KubeClient {
     const options: RequestOptions = {};
     await kc.applyToHTTPSOptions(options);
     const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(options.headers ?? {})) if (value !== undefined) headers[name.toLowerCase()] = String(value);
-    const pem = (value: unknown) => (typeof value === "string" || Buffer.isBuffer(value) ? Buffer.from(value) : undefined);
-    const connection: ClusterConnection = { server: cluster.server, rejectUnauthorized: options.rejectUnauthorized !== false, headers };
+    for (const [name, value] of Object.entries(options.headers ?? {}))
+      if (value !== undefined) headers[name.toLowerCase()] = String(value);
+    const pem = (value: unknown) =>
+      typeof value === "string" || Buffer.isBuffer(value) ? Buffer.from(value) : undefined;
+    const connection: ClusterConnection = {
+      server: cluster.server,
+      rejectUnauthorized: options.rejectUnauthorized !== false,
+      headers,
+    };
     const [ca, cert, key] = [pem(options.ca), pem(options.cert), pem(options.key)];
     if (ca) connection.ca = ca;
     if (cert) connection.cert = cert;
@@ -103,8 +113,18 @@ export class KubeClient {
   /** Connects to the API server `connection` describes. */
   static fromConnection(connection: ClusterConnection): KubeClient {
     const server = new URL(connection.server);
-    const connect = { connect: server.protocol === "https:" ? { secureContext: secureContextFor(connection), rejectUnauthorized: connection.rejectUnauthorized } : {} };
-    const pool = new Pool(server.origin, { connections: MAX_CONNECTIONS, ...connect, headersTimeout: 60_000, bodyTimeout: 60_000 });
+    const connect = {
+      connect:
+        server.protocol === "https:"
+          ? { secureContext: secureContextFor(connection), rejectUnauthorized: connection.rejectUnauthorized }
+          : {},
+    };
+    const pool = new Pool(server.origin, {
+      connections: MAX_CONNECTIONS,
+      ...connect,
+      headersTimeout: 60_000,
+      bodyTimeout: 60_000,
+    });
     return new KubeClient(server, { ...connection.headers }, pool, connect);
   }
 
@@ -115,17 +135,31 @@ export class KubeClient {
   }
 
   /** Sends one request; resolves with any HTTP answer, rejects with a transient error when the server cannot be reached. */
-  async request(method: string, path: string, body?: unknown, contentType = "application/json", accept = "application/json"): Promise<KubeResponse> {
+  async request(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType = "application/json",
+    accept = "application/json",
+  ): Promise<KubeResponse> {
     // An apply patch is parsed as YAML (go-yaml), which reads JSON on one long line at twice the CPU
     // and three times the garbage of the same JSON broken into lines.
-    const payload = body === undefined ? undefined : contentType === APPLY_PATCH ? JSON.stringify(body, null, 1) : JSON.stringify(body);
+    const payload =
+      body === undefined
+        ? undefined
+        : contentType === APPLY_PATCH
+          ? JSON.stringify(body, null, 1)
+          : JSON.stringify(body);
     const headers: Record<string, string> = { ...this.headers, accept };
     if (payload !== undefined) headers["content-type"] = contentType;
     let res: { status: number; text: string };
     try {
       res = await this.send({ method, path, headers, body: payload });
     } catch (error) {
-      throw transient(`Kubernetes API ${this.server.host} unreachable (${method} ${path.split("?")[0]}): ${(error as Error).message}`, { cause: error });
+      throw transient(
+        `Kubernetes API ${this.server.host} unreachable (${method} ${path.split("?")[0]}): ${(error as Error).message}`,
+        { cause: error },
+      );
     }
     let parsed: unknown = res.text;
     try {
@@ -174,44 +208,53 @@ export class KubeClient {
       let pending = "";
       const errorBody: Buffer[] = [];
       if (signal.aborted) return resolve();
-      pool.dispatch({ method: "GET", path, headers: { ...this.headers, accept: "application/json" } }, {
-        onRequestStart: (controller) => {
-          const stop = () => controller.abort(new Error("watch stopped"));
-          signal.addEventListener("abort", stop, { once: true });
+      pool.dispatch(
+        { method: "GET", path, headers: { ...this.headers, accept: "application/json" } },
+        {
+          onRequestStart: (controller) => {
+            const stop = () => controller.abort(new Error("watch stopped"));
+            signal.addEventListener("abort", stop, { once: true });
+          },
+          onResponseStart: (_controller, statusCode) => {
+            status = statusCode;
+          },
+          onResponseData: (_controller, chunk) => {
+            if (status !== 200) {
+              errorBody.push(chunk);
+              return;
+            }
+            pending += chunk.toString("utf8");
+            let newline = pending.indexOf("\n");
+            while (newline >= 0) {
+              const line = pending.slice(0, newline).trim();
+              pending = pending.slice(newline + 1);
+              if (line !== "") onEvent(JSON.parse(line) as WatchEvent);
+              newline = pending.indexOf("\n");
+            }
+          },
+          onResponseEnd: () => {
+            if (status === 200) return resolve();
+            const text = Buffer.concat(errorBody).toString("utf8");
+            let body: unknown = text;
+            try {
+              body = JSON.parse(text);
+            } catch {
+              // Not JSON: keep the text.
+            }
+            reject(apiError({ status, body }));
+          },
+          onResponseError: (_controller, error) => {
+            if (signal.aborted) resolve();
+            else
+              reject(
+                transient(
+                  `Kubernetes API ${this.server.host} unreachable (watch ${path.split("?")[0]}): ${error.message}`,
+                  { cause: error },
+                ),
+              );
+          },
         },
-        onResponseStart: (_controller, statusCode) => {
-          status = statusCode;
-        },
-        onResponseData: (_controller, chunk) => {
-          if (status !== 200) {
-            errorBody.push(chunk);
-            return;
-          }
-          pending += chunk.toString("utf8");
-          let newline = pending.indexOf("\n");
-          while (newline >= 0) {
-            const line = pending.slice(0, newline).trim();
-            pending = pending.slice(newline + 1);
-            if (line !== "") onEvent(JSON.parse(line) as WatchEvent);
-            newline = pending.indexOf("\n");
-          }
-        },
-        onResponseEnd: () => {
-          if (status === 200) return resolve();
-          const text = Buffer.concat(errorBody).toString("utf8");
-          let body: unknown = text;
-          try {
-            body = JSON.parse(text);
-          } catch {
-            // Not JSON: keep the text.
-          }
-          reject(apiError({ status, body }));
-        },
-        onResponseError: (_controller, error) => {
-          if (signal.aborted) resolve();
-          else reject(transient(`Kubernetes API ${this.server.host} unreachable (watch ${path.split("?")[0]}): ${error.message}`, { cause: error }));
-        },
-      });
+      );
     });
   }
 
@@ -238,8 +281,12 @@ export class KubeClient {
     if (res.status !== 200) return [];
     // `/api` lists its versions as strings (`v1`); a group lists objects with their groupVersion.
     const listed = (res.body as { versions?: Array<string | { groupVersion?: string }> }).versions ?? [];
-    const versions = listed.map((v) => (typeof v === "string" ? v : (v.groupVersion ?? ""))).filter((v) => v !== "" && v !== apiVersion);
-    const serving = await Promise.all(versions.map(async (version) => ((await this.resource(version, kind)) ? version : undefined)));
+    const versions = listed
+      .map((v) => (typeof v === "string" ? v : (v.groupVersion ?? "")))
+      .filter((v) => v !== "" && v !== apiVersion);
+    const serving = await Promise.all(
+      versions.map(async (version) => ((await this.resource(version, kind)) ? version : undefined)),
+    );
     return serving.filter((v): v is string => v !== undefined);
   }
 
@@ -252,7 +299,10 @@ export class KubeClient {
     const res = await this.request("GET", "/apis");
     if (res.status !== 200) throw apiError(res);
     const groups = (res.body as { groups?: Array<{ preferredVersion?: { groupVersion?: string } }> }).groups ?? [];
-    const versions = ["v1", ...groups.map((g) => g.preferredVersion?.groupVersion).filter((v): v is string => v !== undefined)];
+    const versions = [
+      "v1",
+      ...groups.map((g) => g.preferredVersion?.groupVersion).filter((v): v is string => v !== undefined),
+    ];
     const kinds = await Promise.all(
       versions.map(async (apiVersion) => {
         const served = await this.discover(apiVersion, false).catch((error: unknown) => {
@@ -283,9 +333,12 @@ export class KubeClient {
       const kinds = new Map<string, ResourceInfo>();
       if (res.status === 404) return kinds;
       if (res.status !== 200) throw apiError(res);
-      const list = res.body as { resources?: Array<{ name: string; kind: string; namespaced: boolean; verbs?: string[] }> };
+      const list = res.body as {
+        resources?: Array<{ name: string; kind: string; namespaced: boolean; verbs?: string[] }>;
+      };
       for (const r of list.resources ?? []) {
-        if (!r.name.includes("/")) kinds.set(r.kind, { plural: r.name, namespaced: r.namespaced, verbs: r.verbs ?? [] });
+        if (!r.name.includes("/"))
+          kinds.set(r.kind, { plural: r.name, namespaced: r.namespaced, verbs: r.verbs ?? [] });
       }
       return kinds;
     })();
@@ -303,7 +356,8 @@ export function noMatchesFor(kind: string, apiVersion: string): string {
 /** Turns an error response into a KubeApiError with the server's message; 5xx, 429 and timeouts count as transient. */
 export function apiError(res: KubeResponse): KubeApiError {
   const status = (typeof res.body === "object" && res.body !== null ? res.body : {}) as KubeStatus;
-  const message = status.message ?? (typeof res.body === "string" && res.body ? res.body.slice(0, 500) : `HTTP ${res.status}`);
+  const message =
+    status.message ?? (typeof res.body === "string" && res.body ? res.body.slice(0, 500) : `HTTP ${res.status}`);
   return new KubeApiError(res.status, status.reason ?? String(res.status), message);
 }
 

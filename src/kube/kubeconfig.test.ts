@@ -18,7 +18,14 @@ describe("readKubeconfigContext", () => {
       "a/config": stringify({
         clusters: [
           { name: "files", cluster: { server: "https://files.example:6443", "certificate-authority": "pki/ca.crt" } },
-          { name: "inline", cluster: { server: "https://inline.example", "certificate-authority-data": b64("CA-INLINE"), "insecure-skip-tls-verify": true } },
+          {
+            name: "inline",
+            cluster: {
+              server: "https://inline.example",
+              "certificate-authority-data": b64("CA-INLINE"),
+              "insecure-skip-tls-verify": true,
+            },
+          },
         ],
         users: [
           { name: "cert", user: { "client-certificate": "pki/admin.crt", "client-key": "pki/admin.key" } },
@@ -51,17 +58,33 @@ describe("readKubeconfigContext", () => {
   });
   after(async () => rm(dir, { recursive: true, force: true }));
 
-  const read = (context: string, file = path.join(dir, "a/config")) => readKubeconfigContext({ file, context, what: 'cluster "x"' });
+  const read = (context: string, file = path.join(dir, "a/config")) =>
+    readKubeconfigContext({ file, context, what: 'cluster "x"' });
 
   it("reads client certificates and the CA from files relative to the kubeconfig", async () => {
     assert.deepEqual(await read("files-cert"), {
       kind: "static",
-      connection: { server: "https://files.example:6443", rejectUnauthorized: true, headers: {}, ca: Buffer.from("CA-FILE"), cert: Buffer.from("CERT"), key: Buffer.from("KEY") },
+      connection: {
+        server: "https://files.example:6443",
+        rejectUnauthorized: true,
+        headers: {},
+        ca: Buffer.from("CA-FILE"),
+        cert: Buffer.from("CERT"),
+        key: Buffer.from("KEY"),
+      },
     });
   });
 
   it("reads inline data, bearer tokens, token files and basic auth, and honours insecure-skip-tls-verify", async () => {
-    assert.deepEqual(await read("inline-token"), { kind: "static", connection: { server: "https://inline.example", rejectUnauthorized: false, headers: { authorization: "Bearer t0ken" }, ca: Buffer.from("CA-INLINE") } });
+    assert.deepEqual(await read("inline-token"), {
+      kind: "static",
+      connection: {
+        server: "https://inline.example",
+        rejectUnauthorized: false,
+        headers: { authorization: "Bearer t0ken" },
+        ca: Buffer.from("CA-INLINE"),
+      },
+    });
     const fromFile = await read("files-token-file");
     assert.equal(fromFile.kind === "static" && fromFile.connection.headers.authorization, "Bearer file-token");
     const basic = await read("basic");
@@ -81,14 +104,31 @@ describe("readKubeconfigContext", () => {
 
   it("fails permanently, naming the cluster, on a missing context, cluster or file", async () => {
     const missing = await ferryError(read("nope"));
-    assert.deepEqual([missing.kind, missing.message], ["permanent", 'cluster "x": no context "nope" in the kubeconfig']);
-    assert.equal((await ferryError(read("ghost-cluster"))).message, 'cluster "x": context "ghost-cluster" names no cluster the kubeconfig has');
-    assert.match((await ferryError(read("any", path.join(dir, "absent")))).message, /^cluster "x": cannot read kubeconfig .*absent: ENOENT$/);
+    assert.deepEqual(
+      [missing.kind, missing.message],
+      ["permanent", 'cluster "x": no context "nope" in the kubeconfig'],
+    );
+    assert.equal(
+      (await ferryError(read("ghost-cluster"))).message,
+      'cluster "x": context "ghost-cluster" names no cluster the kubeconfig has',
+    );
+    assert.match(
+      (await ferryError(read("any", path.join(dir, "absent")))).message,
+      /^cluster "x": cannot read kubeconfig .*absent: ENOENT$/,
+    );
   });
 
   it("reads a pod's service account for inCluster", async () => {
-    const connection = await inClusterConnection({ KUBERNETES_SERVICE_HOST: "fd00::1", KUBERNETES_SERVICE_PORT: "443" }, path.join(dir, "sa"));
-    assert.deepEqual(connection, { server: "https://[fd00::1]:443", ca: Buffer.from("SA-CA"), rejectUnauthorized: true, headers: { authorization: "Bearer sa-token" } });
+    const connection = await inClusterConnection(
+      { KUBERNETES_SERVICE_HOST: "fd00::1", KUBERNETES_SERVICE_PORT: "443" },
+      path.join(dir, "sa"),
+    );
+    assert.deepEqual(connection, {
+      server: "https://[fd00::1]:443",
+      ca: Buffer.from("SA-CA"),
+      rejectUnauthorized: true,
+      headers: { authorization: "Bearer sa-token" },
+    });
     assert.equal((await ferryError(inClusterConnection({}, path.join(dir, "sa")))).kind, "permanent");
   });
 });

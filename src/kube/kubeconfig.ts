@@ -46,30 +46,46 @@ interface Entries {
  * Why not @kubernetes/client-node's KubeConfig: importing it loads the whole generated API client,
  * about 70 MB of a worker's memory, to read a few fields; it is still used for plugin users.
  */
-export async function readKubeconfigContext(options: { file?: string; context: string; what: string; env?: NodeJS.ProcessEnv }): Promise<KubeconfigContext> {
+export async function readKubeconfigContext(options: {
+  file?: string;
+  context: string;
+  what: string;
+  env?: NodeJS.ProcessEnv;
+}): Promise<KubeconfigContext> {
   const env = options.env ?? process.env;
-  const files = options.file !== undefined ? [options.file] : (env.KUBECONFIG ?? "").split(path.delimiter).filter((f) => f !== "");
+  const files =
+    options.file !== undefined ? [options.file] : (env.KUBECONFIG ?? "").split(path.delimiter).filter((f) => f !== "");
   const entries: Entries = { clusters: new Map(), users: new Map(), contexts: new Map() };
-  for (const file of files.length > 0 ? files : [path.join(homedir(), ".kube", "config")]) await addFile(entries, path.resolve(file), options.what);
+  for (const file of files.length > 0 ? files : [path.join(homedir(), ".kube", "config")])
+    await addFile(entries, path.resolve(file), options.what);
   const context = entries.contexts.get(options.context);
   if (context === undefined) throw permanent(`${options.what}: no context "${options.context}" in the kubeconfig`);
   const clusterName = stringAt(context, "cluster");
   const cluster = clusterName === undefined ? undefined : entries.clusters.get(clusterName);
-  if (cluster === undefined) throw permanent(`${options.what}: context "${options.context}" names no cluster the kubeconfig has`);
+  if (cluster === undefined)
+    throw permanent(`${options.what}: context "${options.context}" names no cluster the kubeconfig has`);
   const userName = stringAt(context, "user");
   const user = userName === undefined ? { value: {}, dir: cluster.dir } : entries.users.get(userName);
-  if (user === undefined) throw permanent(`${options.what}: context "${options.context}" names no user the kubeconfig has`);
+  if (user === undefined)
+    throw permanent(`${options.what}: context "${options.context}" names no user the kubeconfig has`);
   if (user.value.exec !== undefined || user.value["auth-provider"] !== undefined) return { kind: "plugin" };
 
   const server = stringAt(cluster.value, "server");
-  if (server === undefined) throw permanent(`${options.what}: cluster "${clusterName}" in the kubeconfig has no server`);
-  const read = (entry: { value: Record<string, unknown>; dir: string }, field: string) => material(entry, field, options.what);
+  if (server === undefined)
+    throw permanent(`${options.what}: cluster "${clusterName}" in the kubeconfig has no server`);
+  const read = (entry: { value: Record<string, unknown>; dir: string }, field: string) =>
+    material(entry, field, options.what);
   const headers: Record<string, string> = {};
   const token = stringAt(user.value, "token") ?? (await read(user, "tokenFile"))?.toString("utf8").trim();
   const username = stringAt(user.value, "username");
   if (token !== undefined && token !== "") headers.authorization = `Bearer ${token}`;
-  else if (username !== undefined) headers.authorization = `Basic ${Buffer.from(`${username}:${stringAt(user.value, "password") ?? ""}`).toString("base64")}`;
-  const connection: ClusterConnection = { server, rejectUnauthorized: cluster.value["insecure-skip-tls-verify"] !== true, headers };
+  else if (username !== undefined)
+    headers.authorization = `Basic ${Buffer.from(`${username}:${stringAt(user.value, "password") ?? ""}`).toString("base64")}`;
+  const connection: ClusterConnection = {
+    server,
+    rejectUnauthorized: cluster.value["insecure-skip-tls-verify"] !== true,
+    headers,
+  };
   const ca = await read(cluster, "certificate-authority");
   const cert = await read(user, "client-certificate");
   const key = await read(user, "client-key");
@@ -80,14 +96,30 @@ export async function readKubeconfigContext(options: { file?: string; context: s
 }
 
 /** The connection a pod has to its own cluster: the API server from the environment, the mounted service account's token and CA. */
-export async function inClusterConnection(env: NodeJS.ProcessEnv = process.env, mount = SERVICE_ACCOUNT): Promise<ClusterConnection> {
+export async function inClusterConnection(
+  env: NodeJS.ProcessEnv = process.env,
+  mount = SERVICE_ACCOUNT,
+): Promise<ClusterConnection> {
   const host = env.KUBERNETES_SERVICE_HOST;
   const port = env.KUBERNETES_SERVICE_PORT;
-  if (!host || !port) throw permanent("inCluster: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set (not running in a pod?)");
-  const [token, ca] = await Promise.all([readFile(path.join(mount, "token"), "utf8"), readFile(path.join(mount, "ca.crt"))]).catch((error: unknown) => {
-    throw permanent(`inCluster: cannot read the service account in ${mount}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  if (!host || !port)
+    throw permanent(
+      "inCluster: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set (not running in a pod?)",
+    );
+  const [token, ca] = await Promise.all([
+    readFile(path.join(mount, "token"), "utf8"),
+    readFile(path.join(mount, "ca.crt")),
+  ]).catch((error: unknown) => {
+    throw permanent(
+      `inCluster: cannot read the service account in ${mount}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+    );
   });
-  return { server: `https://${host.includes(":") ? `[${host}]` : host}:${port}`, ca, rejectUnauthorized: true, headers: { authorization: `Bearer ${token.trim()}` } };
+  return {
+    server: `https://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    ca,
+    rejectUnauthorized: true,
+    headers: { authorization: `Bearer ${token.trim()}` },
+  };
 }
 
 /** Adds a kubeconfig file's clusters, users and contexts that earlier files did not name. */
@@ -96,7 +128,10 @@ async function addFile(entries: Entries, file: string, what: string): Promise<vo
   try {
     document = parseBoundedYaml(await readFile(file, "utf8"), { maxAliasCount: 100 });
   } catch (error) {
-    throw permanent(`${what}: cannot read kubeconfig ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
+    throw permanent(
+      `${what}: cannot read kubeconfig ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      { cause: error },
+    );
   }
   const dir = path.dirname(file);
   for (const [list, field, into] of [
@@ -117,7 +152,11 @@ async function addFile(entries: Entries, file: string, what: string): Promise<vo
 }
 
 /** A certificate, key or token given inline (`<field>-data`, base64) or as a file (`<field>`, relative to the kubeconfig). */
-async function material(entry: { value: Record<string, unknown>; dir: string }, field: string, what: string): Promise<Buffer | undefined> {
+async function material(
+  entry: { value: Record<string, unknown>; dir: string },
+  field: string,
+  what: string,
+): Promise<Buffer | undefined> {
   const data = stringAt(entry.value, `${field}-data`);
   if (data !== undefined) return Buffer.from(data, "base64");
   const file = stringAt(entry.value, field);
@@ -130,7 +169,9 @@ async function material(entry: { value: Record<string, unknown>; dir: string }, 
 
 function recordAt(value: unknown, field: string): Record<string, unknown> | undefined {
   const found = typeof value === "object" && value !== null ? (value as Record<string, unknown>)[field] : undefined;
-  return typeof found === "object" && found !== null && !Array.isArray(found) ? (found as Record<string, unknown>) : undefined;
+  return typeof found === "object" && found !== null && !Array.isArray(found)
+    ? (found as Record<string, unknown>)
+    : undefined;
 }
 
 function arrayAt(value: unknown, field: string): unknown[] {

@@ -10,7 +10,9 @@ export interface LiveObject {
 }
 
 /** A listed object: at least its name, namespace, version and annotations. */
-type ListedItem = Record<string, unknown> & { metadata: { name: string; namespace?: string; resourceVersion: string; annotations?: Record<string, string> } };
+type ListedItem = Record<string, unknown> & {
+  metadata: { name: string; namespace?: string; resourceVersion: string; annotations?: Record<string, string> };
+};
 
 /** How to ask for what is read: metadata only (a LIST's and a GET's Accept), or whole objects. */
 interface Wanted {
@@ -37,7 +39,12 @@ const GET_AT_MOST = 2;
  * where only a few are wanted; kinds the server does not serve (yet) are skipped. Calls `found` with
  * each item's key and the item, its apiVersion and kind put back (a LIST may find others too).
  */
-async function readAll(client: KubeClient, refs: ObjectRef[], accept: Wanted, found: (key: string, item: ListedItem) => void): Promise<void> {
+async function readAll(
+  client: KubeClient,
+  refs: ObjectRef[],
+  accept: Wanted,
+  found: (key: string, item: ListedItem) => void,
+): Promise<void> {
   const groups = new Map<string, { ref: ObjectRef; names: Set<string> }>();
   for (const ref of refs) {
     const id = `${ref.apiVersion}/${ref.kind}/${ref.namespace ?? ""}`;
@@ -46,7 +53,16 @@ async function readAll(client: KubeClient, refs: ObjectRef[], accept: Wanted, fo
     groups.set(id, group);
   }
   // LIST items carry no apiVersion/kind; put them back so diffs read like the manifests.
-  const add = (ref: ObjectRef, item: ListedItem) => found(refKey({ apiVersion: ref.apiVersion, kind: ref.kind, namespace: item.metadata.namespace, name: item.metadata.name }), { ...item, apiVersion: ref.apiVersion, kind: ref.kind });
+  const add = (ref: ObjectRef, item: ListedItem) =>
+    found(
+      refKey({
+        apiVersion: ref.apiVersion,
+        kind: ref.kind,
+        namespace: item.metadata.namespace,
+        name: item.metadata.name,
+      }),
+      { ...item, apiVersion: ref.apiVersion, kind: ref.kind },
+    );
   await Promise.all(
     [...groups.values()].map(async ({ ref, names }) => {
       if (!(await client.resource(ref.apiVersion, ref.kind))) return;
@@ -54,7 +70,13 @@ async function readAll(client: KubeClient, refs: ObjectRef[], accept: Wanted, fo
       if (names.size <= GET_AT_MOST) {
         await Promise.all(
           [...names].map(async (name) => {
-            const res = await client.request("GET", `${path}/${encodeURIComponent(name)}`, undefined, undefined, accept.get);
+            const res = await client.request(
+              "GET",
+              `${path}/${encodeURIComponent(name)}`,
+              undefined,
+              undefined,
+              accept.get,
+            );
             if (res.status === 404) return;
             if (res.status !== 200) throw apiError(res);
             add(ref, res.body as ListedItem);
@@ -64,7 +86,13 @@ async function readAll(client: KubeClient, refs: ObjectRef[], accept: Wanted, fo
       }
       let next: string | undefined = "";
       while (next !== undefined) {
-        const res = await client.request("GET", `${path}?limit=500${next ? `&continue=${encodeURIComponent(next)}` : ""}`, undefined, undefined, accept.list);
+        const res = await client.request(
+          "GET",
+          `${path}?limit=500${next ? `&continue=${encodeURIComponent(next)}` : ""}`,
+          undefined,
+          undefined,
+          accept.list,
+        );
         if (res.status === 404) return;
         if (res.status !== 200) throw apiError(res);
         const list = res.body as { metadata?: { continue?: string }; items?: ListedItem[] };
@@ -82,13 +110,19 @@ async function readAll(client: KubeClient, refs: ObjectRef[], accept: Wanted, fo
 export async function readLiveState(client: KubeClient, refs: ObjectRef[]): Promise<Map<string, LiveObject>> {
   const live = new Map<string, LiveObject>();
   await readAll(client, refs, METADATA_ONLY, (key, item) =>
-    live.set(key, { resourceVersion: item.metadata.resourceVersion, inventory: item.metadata.annotations?.[INVENTORY_ANNOTATION] }),
+    live.set(key, {
+      resourceVersion: item.metadata.resourceVersion,
+      inventory: item.metadata.annotations?.[INVENTORY_ANNOTATION],
+    }),
   );
   return live;
 }
 
 /** Reads the full live objects among `refs`: what a plan diffs against. */
-export async function readLiveObjects(client: KubeClient, refs: ObjectRef[]): Promise<Map<string, Record<string, unknown>>> {
+export async function readLiveObjects(
+  client: KubeClient,
+  refs: ObjectRef[],
+): Promise<Map<string, Record<string, unknown>>> {
   const wanted = new Set(refs.map(refKey));
   const live = new Map<string, Record<string, unknown>>();
   await readAll(client, refs, WHOLE, (key, item) => {

@@ -14,7 +14,10 @@ describe("labelsToApply", () => {
   it("adds the managed-by label to the manifest's own labels", () => {
     assert.deepEqual(labelsToApply(object("apps/v1", "Deployment")), { [MANAGED_BY_LABEL]: "ferry" });
     assert.deepEqual(labelsToApply(object("batch/v1", "CronJob")), { [MANAGED_BY_LABEL]: "ferry" });
-    assert.deepEqual(labelsToApply(object("v1", "ConfigMap", { app: "shop" })), { app: "shop", [MANAGED_BY_LABEL]: "ferry" });
+    assert.deepEqual(labelsToApply(object("v1", "ConfigMap", { app: "shop" })), {
+      app: "shop",
+      [MANAGED_BY_LABEL]: "ferry",
+    });
   });
 
   it("leaves a Job or ReplicationController without labels without, so the server defaults them from the template", () => {
@@ -24,7 +27,10 @@ describe("labelsToApply", () => {
   });
 
   it("labels a Job that has labels of its own: the server defaults nothing there either way", () => {
-    assert.deepEqual(labelsToApply(object("batch/v1", "Job", { team: "db" })), { team: "db", [MANAGED_BY_LABEL]: "ferry" });
+    assert.deepEqual(labelsToApply(object("batch/v1", "Job", { team: "db" })), {
+      team: "db",
+      [MANAGED_BY_LABEL]: "ferry",
+    });
   });
 
   it("goes by API group, not kind alone: a custom Job kind is labelled", () => {

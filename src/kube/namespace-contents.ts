@@ -40,9 +40,18 @@ interface ListedMetadata {
  * environment's), and what Kubernetes puts in every namespace by itself (Events, Endpoints,
  * EndpointSlices, the `default` ServiceAccount, the `kube-root-ca.crt` ConfigMap).
  */
-export async function namespaceStrangers(client: KubeClient, namespace: string, inventoryId: string, ignore: Set<string>, few = 5): Promise<NamespaceStrangers> {
+export async function namespaceStrangers(
+  client: KubeClient,
+  namespace: string,
+  inventoryId: string,
+  ignore: Set<string>,
+  few = 5,
+): Promise<NamespaceStrangers> {
   const kinds = (await client.namespacedKinds()).filter(
-    (k) => k.verbs.includes("list") && k.verbs.includes("delete") && !SKIPPED_KINDS.has(`${groupOf(k.apiVersion)}/${k.kind}`),
+    (k) =>
+      k.verbs.includes("list") &&
+      k.verbs.includes("delete") &&
+      !SKIPPED_KINDS.has(`${groupOf(k.apiVersion)}/${k.kind}`),
   );
   const limit = pLimit(LIST_CONCURRENCY);
   const accept = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
@@ -53,10 +62,21 @@ export async function namespaceStrangers(client: KubeClient, namespace: string, 
         const path = await client.path({ apiVersion: k.apiVersion, kind: k.kind, namespace });
         let next: string | undefined = "";
         while (next !== undefined) {
-          const res = await client.request("GET", `${path}?limit=500${next ? `&continue=${encodeURIComponent(next)}` : ""}`, undefined, undefined, accept);
+          const res = await client.request(
+            "GET",
+            `${path}?limit=500${next ? `&continue=${encodeURIComponent(next)}` : ""}`,
+            undefined,
+            undefined,
+            accept,
+          );
           if (res.status === 404) break;
-          if (isTransientStatus(res.status)) throw transient(`listing ${k.plural} in namespace ${namespace}: ${apiError(res).message}`);
-          if (res.status !== 200) return { strangers, unlisted: `${[k.plural, groupOf(k.apiVersion)].filter(Boolean).join(".")}: ${apiError(res).reason}` };
+          if (isTransientStatus(res.status))
+            throw transient(`listing ${k.plural} in namespace ${namespace}: ${apiError(res).message}`);
+          if (res.status !== 200)
+            return {
+              strangers,
+              unlisted: `${[k.plural, groupOf(k.apiVersion)].filter(Boolean).join(".")}: ${apiError(res).reason}`,
+            };
           const list = res.body as { metadata?: { continue?: string }; items?: Array<{ metadata: ListedMetadata }> };
           for (const { metadata } of list.items ?? []) {
             const ref: ObjectRef = { apiVersion: k.apiVersion, kind: k.kind, namespace, name: metadata.name };
@@ -72,5 +92,9 @@ export async function namespaceStrangers(client: KubeClient, namespace: string, 
     ),
   );
   const all = found.flatMap((f) => f.strangers);
-  return { some: all.slice(0, few), count: all.length, unlisted: found.map((f) => f.unlisted).filter((u) => u !== undefined) };
+  return {
+    some: all.slice(0, few),
+    count: all.length,
+    unlisted: found.map((f) => f.unlisted).filter((u) => u !== undefined),
+  };
 }

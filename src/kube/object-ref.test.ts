@@ -11,7 +11,12 @@ describe("groupOf", () => {
 });
 
 describe("refKey", () => {
-  const hpa = (apiVersion: string): ObjectRef => ({ apiVersion, kind: "HorizontalPodAutoscaler", namespace: "shop", name: "web" });
+  const hpa = (apiVersion: string): ObjectRef => ({
+    apiVersion,
+    kind: "HorizontalPodAutoscaler",
+    namespace: "shop",
+    name: "web",
+  });
 
   it("ignores the version within a group", () => {
     assert.equal(refKey(hpa("autoscaling/v1")), refKey(hpa("autoscaling/v2")));
@@ -37,19 +42,29 @@ describe("refKey", () => {
 
 describe("refOf", () => {
   it("takes the reference of an object, without a namespace when it has none", () => {
-    assert.deepEqual(refOf({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web", namespace: "shop" } }), {
-      apiVersion: "apps/v1",
-      kind: "Deployment",
-      namespace: "shop",
-      name: "web",
+    assert.deepEqual(
+      refOf({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web", namespace: "shop" } }),
+      {
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        namespace: "shop",
+        name: "web",
+      },
+    );
+    assert.deepEqual(refOf({ apiVersion: "v1", kind: "Namespace", metadata: { name: "shop" } }), {
+      apiVersion: "v1",
+      kind: "Namespace",
+      name: "shop",
     });
-    assert.deepEqual(refOf({ apiVersion: "v1", kind: "Namespace", metadata: { name: "shop" } }), { apiVersion: "v1", kind: "Namespace", name: "shop" });
   });
 });
 
 describe("describeRef", () => {
   it("names an object the way people do", () => {
-    assert.equal(describeRef({ apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name: "web" }), "Deployment shop/web");
+    assert.equal(
+      describeRef({ apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name: "web" }),
+      "Deployment shop/web",
+    );
     assert.equal(describeRef({ apiVersion: "v1", kind: "Namespace", name: "shop" }), "Namespace shop");
   });
 });

@@ -13,7 +13,10 @@ describe("redactSecretValues", () => {
   it("removes base64 data values as stored", () => {
     const object = secret({ data: { API_TOKEN: b64("s3cr3t-token") } });
     const message = `Secret "web-env" is invalid: data[API_TOKEN]: Invalid value: "${b64("s3cr3t-token")}"`;
-    assert.equal(redactSecretValues(message, object), 'Secret "web-env" is invalid: data[API_TOKEN]: Invalid value: "[redacted]"');
+    assert.equal(
+      redactSecretValues(message, object),
+      'Secret "web-env" is invalid: data[API_TOKEN]: Invalid value: "[redacted]"',
+    );
   });
 
   it("removes data values decoded", () => {
@@ -33,7 +36,12 @@ describe("redactSecretValues", () => {
   });
 
   it("leaves objects that are not Secrets untouched", () => {
-    const configMap: KubeObject = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c" }, data: { key: "visible-value" } };
+    const configMap: KubeObject = {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "c" },
+      data: { key: "visible-value" },
+    };
     assert.equal(redactSecretValues("visible-value stays", configMap), "visible-value stays");
   });
 

@@ -3,7 +3,8 @@ import { generateKeyPairSync } from "node:crypto";
 import { test } from "node:test";
 import { secureContextFor } from "./secure-context.js";
 
-const pem = () => Buffer.from(generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }));
+const pem = () =>
+  Buffer.from(generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }));
 
 test("connections with the same material share one TLS context; other material gets its own", () => {
   const [a, b] = [pem(), pem()];

@@ -12,11 +12,16 @@ const contexts = new Map<string, SecureContext>();
  */
 export function secureContextFor(connection: Pick<ClusterConnection, "ca" | "cert" | "key">): SecureContext {
   const digest = createHash("sha256");
-  for (const part of [connection.ca, connection.cert, connection.key]) digest.update(part ? `${part.length}:` : "-:").update(part ?? "");
+  for (const part of [connection.ca, connection.cert, connection.key])
+    digest.update(part ? `${part.length}:` : "-:").update(part ?? "");
   const id = digest.digest("hex");
   let context = contexts.get(id);
   if (!context) {
-    context = createSecureContext({ ...(connection.ca ? { ca: connection.ca } : {}), ...(connection.cert ? { cert: connection.cert } : {}), ...(connection.key ? { key: connection.key } : {}) });
+    context = createSecureContext({
+      ...(connection.ca ? { ca: connection.ca } : {}),
+      ...(connection.cert ? { cert: connection.cert } : {}),
+      ...(connection.key ? { key: connection.key } : {}),
+    });
     contexts.set(id, context);
   }
   return context;

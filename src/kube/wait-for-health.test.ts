@@ -7,7 +7,12 @@ import { describeProgress, settle } from "./wait-for-health.js";
 const up: Health = { status: "current", message: "1/1 replicas available" };
 const waiting: Health = { status: "in-progress", message: "0/1 replicas available" };
 const paused: Health = { status: "suspended", message: "paused: not rolled out until resumed" };
-const deployment = (name: string): ObjectRef => ({ apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name });
+const deployment = (name: string): ObjectRef => ({
+  apiVersion: "apps/v1",
+  kind: "Deployment",
+  namespace: "shop",
+  name,
+});
 
 describe("describeProgress", () => {
   it("counts, per kind with objects still in progress, how many are up", () => {
@@ -15,16 +20,26 @@ describe("describeProgress", () => {
       { ref: deployment("web"), health: up },
       { ref: deployment("api"), health: up },
       { ref: deployment("worker"), health: waiting },
-      { ref: { apiVersion: "batch/v1", kind: "Job", namespace: "shop", name: "migrate" }, health: { status: "in-progress", message: "0/1 pods succeeded" } },
+      {
+        ref: { apiVersion: "batch/v1", kind: "Job", namespace: "shop", name: "migrate" },
+        health: { status: "in-progress", message: "0/1 pods succeeded" },
+      },
       { ref: { apiVersion: "v1", kind: "Service", namespace: "shop", name: "web" }, health: up },
     ]);
     assert.equal(text, "waiting: 2/3 Deployments available, 0/1 Job complete");
   });
 
   it("puts kinds in their plural as English does", () => {
-    const policies = (n: number) => Array.from({ length: n }, (_, i) => ({ ref: { apiVersion: "example.com/v1", kind: "NetworkPolicy", name: `p${i}` }, health: waiting }));
+    const policies = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({
+        ref: { apiVersion: "example.com/v1", kind: "NetworkPolicy", name: `p${i}` },
+        health: waiting,
+      }));
     assert.equal(describeProgress(policies(2)), "waiting: 0/2 NetworkPolicies ready");
-    const ingresses = [0, 1].map((i) => ({ ref: { apiVersion: "example.com/v1", kind: "Ingress", name: `i${i}` }, health: waiting }));
+    const ingresses = [0, 1].map((i) => ({
+      ref: { apiVersion: "example.com/v1", kind: "Ingress", name: `i${i}` },
+      health: waiting,
+    }));
     assert.equal(describeProgress(ingresses), "waiting: 0/2 Ingresses ready");
   });
 
@@ -35,7 +50,13 @@ describe("describeProgress", () => {
       { ref: deployment("worker"), health: waiting },
     ]);
     assert.equal(text, "waiting: 1/3 Deployments available (1 suspended)");
-    assert.equal(describeProgress([{ ref: deployment("api"), health: paused }, { ref: { apiVersion: "batch/v1", kind: "Job", name: "m" }, health: waiting }]), "waiting: 0/1 Job complete");
+    assert.equal(
+      describeProgress([
+        { ref: deployment("api"), health: paused },
+        { ref: { apiVersion: "batch/v1", kind: "Job", name: "m" }, health: waiting },
+      ]),
+      "waiting: 0/1 Job complete",
+    );
   });
 });
 
@@ -49,8 +70,14 @@ describe("settle", () => {
 
   it("waits while one is in progress, and fails as soon as one failed", () => {
     const pending = { ref: deployment("worker"), health: waiting };
-    const broken = { ref: deployment("web"), health: { status: "failed", message: "timed out", reason: "ProgressDeadlineExceeded" } satisfies Health };
-    assert.deepEqual(settle([{ ref: deployment("api"), health: paused }, pending]), { kind: "waiting", pending: [pending] });
+    const broken = {
+      ref: deployment("web"),
+      health: { status: "failed", message: "timed out", reason: "ProgressDeadlineExceeded" } satisfies Health,
+    };
+    assert.deepEqual(settle([{ ref: deployment("api"), health: paused }, pending]), {
+      kind: "waiting",
+      pending: [pending],
+    });
     assert.deepEqual(settle([pending, broken]), { kind: "failed", failed: [broken] });
   });
 });

@@ -74,7 +74,11 @@ export function settle(judged: JudgedObject[]): PollVerdict {
  * read with one LIST per kind and namespace per poll. Polls start fast (a Deployment on a quick
  * cluster is up in a second or two) and slow down to one every two seconds.
  */
-export async function waitForHealth(client: KubeClient, refs: ObjectRef[], options: WaitForHealthOptions): Promise<HealthOutcome> {
+export async function waitForHealth(
+  client: KubeClient,
+  refs: ObjectRef[],
+  options: WaitForHealthOptions,
+): Promise<HealthOutcome> {
   const watched = refs.filter((ref) => !isStatusless(ref));
   if (watched.length === 0) return { kind: "healthy", suspended: [] };
   const deadline = Date.now() + options.timeoutMs;
@@ -111,7 +115,9 @@ export function describeProgress(judged: JudgedObject[]): string {
   }
   const parts = [...byKind.values()]
     .filter((e) => e.up + e.held < e.total)
-    .map((e) => `${e.up}/${e.total} ${plural(e.kind, e.total)} ${e.ready}${e.held > 0 ? ` (${e.held} suspended)` : ""}`);
+    .map(
+      (e) => `${e.up}/${e.total} ${plural(e.kind, e.total)} ${e.ready}${e.held > 0 ? ` (${e.held} suspended)` : ""}`,
+    );
   return `waiting: ${parts.join(", ")}`;
 }
 
@@ -123,11 +129,19 @@ function plural(kind: string, count: number): string {
   return `${kind}s`;
 }
 
-async function failure(client: KubeClient, objects: JudgedObject[], timedOut: boolean, timeoutMs = 0): Promise<HealthOutcome> {
+async function failure(
+  client: KubeClient,
+  objects: JudgedObject[],
+  timedOut: boolean,
+  timeoutMs = 0,
+): Promise<HealthOutcome> {
   const [first, ...others] = objects as [JudgedObject, ...JudgedObject[]];
   const events = await recentWarnings(client, first.ref);
   const { health } = first;
-  let what = health.reason !== undefined && !health.message.startsWith(health.reason) ? `${health.reason}: ${health.message}` : health.message;
+  let what =
+    health.reason !== undefined && !health.message.startsWith(health.reason)
+      ? `${health.reason}: ${health.message}`
+      : health.message;
   if (timedOut) what = `not ready within ${formatDuration(timeoutMs)}: ${what}`;
   // A count ("0/1 replicas available") says little; the newest warning (FailedScheduling…) says why.
   const hint = health.status === "in-progress" && events[0] ? `; ${events[0].reason}: ${events[0].message}` : "";

@@ -30,7 +30,12 @@ interface EventItem {
  */
 export async function recentWarnings(client: KubeClient, ref: ObjectRef, limit = 3): Promise<WarningEvent[]> {
   const namespace = ref.namespace ?? "default";
-  const res = await client.request("GET", `/api/v1/namespaces/${encodeURIComponent(namespace)}/events?fieldSelector=${encodeURIComponent("type=Warning")}&limit=500`).catch(() => undefined);
+  const res = await client
+    .request(
+      "GET",
+      `/api/v1/namespaces/${encodeURIComponent(namespace)}/events?fieldSelector=${encodeURIComponent("type=Warning")}&limit=500`,
+    )
+    .catch(() => undefined);
   if (res?.status !== 200) return [];
   const items = ((res.body as { items?: EventItem[] }).items ?? []).filter((e) => {
     const kind = e.involvedObject?.kind;
@@ -47,7 +52,11 @@ export async function recentWarnings(client: KubeClient, ref: ObjectRef, limit =
     const message = (e.message ?? "").trim();
     if (seen.has(`${reason}\n${message}`)) continue;
     seen.add(`${reason}\n${message}`);
-    events.push({ object: `${e.involvedObject?.kind ?? "?"} ${namespace}/${e.involvedObject?.name ?? "?"}`, reason, message });
+    events.push({
+      object: `${e.involvedObject?.kind ?? "?"} ${namespace}/${e.involvedObject?.name ?? "?"}`,
+      reason,
+      message,
+    });
     if (events.length === limit) break;
   }
   return events;

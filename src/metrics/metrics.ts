@@ -44,7 +44,11 @@ export type RateLimitKind = "primary" | "retry-after";
 export type QueueCounts = Record<string, Record<string, number>>;
 
 /** Webhook counters that count nothing, for routes built without metrics (unit tests). */
-export const noWebhookMetrics: WebhookMetrics = { received: () => undefined, rejected: () => undefined, accepted: () => undefined };
+export const noWebhookMetrics: WebhookMetrics = {
+  received: () => undefined,
+  rejected: () => undefined,
+  accepted: () => undefined,
+};
 
 /** The queue states reported as `ferry_queue_jobs`. */
 export const QUEUE_STATES = ["waiting", "prioritized", "delayed", "active", "failed"] as const;
@@ -66,27 +70,116 @@ export class Metrics {
   /** The registry `/metrics` serves. */
   readonly registry = new Registry();
 
-  private readonly webhooksReceived = this.counter("ferry_webhooks_received_total", "Webhook deliveries that reached Ferry, by forge.", ["forge"]);
-  private readonly webhooksRejected = this.counter("ferry_webhooks_rejected_total", "Webhook deliveries refused, by forge and reason (authentication, malformed, content-type, too-large, queue-unavailable).", ["forge", "reason"]);
-  private readonly webhooksAccepted = this.counter("ferry_webhooks_accepted_total", "Webhook deliveries accepted, by forge and what they became (deploy, plan, command job, or ignored).", ["forge", "intent"]);
-  private readonly jobs = this.counter("ferry_jobs_total", "Job runs, by queue and result (completed, failed, retrying).", ["queue", "result"]);
-  private readonly jobDuration = this.histogram("ferry_job_duration_seconds", "How long one job run took, by queue and result.", ["queue", "result"], DURATION_BUCKETS);
-  private readonly jobWait = this.histogram("ferry_job_wait_seconds", "How long a new job waited in its queue before a worker started it, by queue.", ["queue"], WAIT_BUCKETS);
-  private readonly releases = this.counter("ferry_releases_total", "Environment releases, by environment, cluster and result (the deploy outcome: released, already-released, superseded, failed).", ["environment", "cluster", "result"]);
-  private readonly releaseDuration = this.histogram("ferry_release_duration_seconds", "Duration of the deploy job that released an environment, by environment and result.", ["environment", "result"], DURATION_BUCKETS);
-  private readonly rolloutClusterGauge = this.gauge("ferry_rollout_clusters", "Clusters of the environment's latest fleet rollout reported by this process, by environment and state (pending, releasing, released, already-released, superseded, skipped, failed).", ["environment", "state"]);
-  private readonly waveDuration = this.histogram("ferry_rollout_wave_duration_seconds", "How long one wave of a fleet rollout took, from its first cluster's start to its last one's end, by environment.", ["environment"], WAVE_BUCKETS);
-  private readonly rollouts = this.counter("ferry_rollouts_total", "Fleet rollouts that ended, by environment and result (succeeded, failed, aborted, superseded, blocked).", ["environment", "result"]);
-  private readonly plans = this.counter("ferry_plans_total", "Environment plans, by environment, cluster and result (changes, no-changes, failed).", ["environment", "cluster", "result"]);
-  private readonly planDuration = this.histogram("ferry_plan_duration_seconds", "Duration of the plan job that planned an environment, by environment and result.", ["environment", "result"], DURATION_BUCKETS);
-  private readonly objectsApplied = this.counter("ferry_objects_applied_total", "Objects written by releases, by environment and action (created, configured).", ["environment", "action"]);
-  private readonly objectsPruned = this.counter("ferry_objects_pruned_total", "Objects deleted by releases because Git no longer has them, by environment.", ["environment"]);
-  private readonly forgeCalls = this.counter("ferry_forge_api_calls_total", "Forge API calls, by forge, endpoint and status class (2xx, 4xx, 5xx, or error when no answer came).", ["forge", "endpoint", "status"]);
-  private readonly rateLimitWaits = this.counter("ferry_forge_rate_limit_waits_total", "Times a forge client waited before sending a request again, by forge and kind (primary: GitHub's quota; retry-after: a wait the forge named).", ["forge", "kind"]);
-  private readonly rateLimitSeconds = this.counter("ferry_forge_rate_limit_wait_seconds_total", "Seconds forge clients waited for rate limits to lift, by forge and kind.", ["forge", "kind"]);
-  private readonly driftedObjects = this.gauge("ferry_drifted_objects", "Objects drifted from the last release at the last reconcile, by environment and cluster (gone and taken-over objects count, ignored ones do not; 0 once healed).", ["environment", "cluster"]);
-  private readonly reconcileLastSuccess = this.gauge("ferry_reconcile_last_success_timestamp_seconds", "When a reconcile of the environment on the cluster last completed, in Unix seconds.", ["environment", "cluster"]);
-  private readonly catchUpDeploys = this.counter("ferry_reconcile_catch_up_deploys_total", "Deploys a reconcile queued because no webhook was received for the branch head, by environment.", ["environment"]);
+  private readonly webhooksReceived = this.counter(
+    "ferry_webhooks_received_total",
+    "Webhook deliveries that reached Ferry, by forge.",
+    ["forge"],
+  );
+  private readonly webhooksRejected = this.counter(
+    "ferry_webhooks_rejected_total",
+    "Webhook deliveries refused, by forge and reason (authentication, malformed, content-type, too-large, queue-unavailable).",
+    ["forge", "reason"],
+  );
+  private readonly webhooksAccepted = this.counter(
+    "ferry_webhooks_accepted_total",
+    "Webhook deliveries accepted, by forge and what they became (deploy, plan, command job, or ignored).",
+    ["forge", "intent"],
+  );
+  private readonly jobs = this.counter(
+    "ferry_jobs_total",
+    "Job runs, by queue and result (completed, failed, retrying).",
+    ["queue", "result"],
+  );
+  private readonly jobDuration = this.histogram(
+    "ferry_job_duration_seconds",
+    "How long one job run took, by queue and result.",
+    ["queue", "result"],
+    DURATION_BUCKETS,
+  );
+  private readonly jobWait = this.histogram(
+    "ferry_job_wait_seconds",
+    "How long a new job waited in its queue before a worker started it, by queue.",
+    ["queue"],
+    WAIT_BUCKETS,
+  );
+  private readonly releases = this.counter(
+    "ferry_releases_total",
+    "Environment releases, by environment, cluster and result (the deploy outcome: released, already-released, superseded, failed).",
+    ["environment", "cluster", "result"],
+  );
+  private readonly releaseDuration = this.histogram(
+    "ferry_release_duration_seconds",
+    "Duration of the deploy job that released an environment, by environment and result.",
+    ["environment", "result"],
+    DURATION_BUCKETS,
+  );
+  private readonly rolloutClusterGauge = this.gauge(
+    "ferry_rollout_clusters",
+    "Clusters of the environment's latest fleet rollout reported by this process, by environment and state (pending, releasing, released, already-released, superseded, skipped, failed).",
+    ["environment", "state"],
+  );
+  private readonly waveDuration = this.histogram(
+    "ferry_rollout_wave_duration_seconds",
+    "How long one wave of a fleet rollout took, from its first cluster's start to its last one's end, by environment.",
+    ["environment"],
+    WAVE_BUCKETS,
+  );
+  private readonly rollouts = this.counter(
+    "ferry_rollouts_total",
+    "Fleet rollouts that ended, by environment and result (succeeded, failed, aborted, superseded, blocked).",
+    ["environment", "result"],
+  );
+  private readonly plans = this.counter(
+    "ferry_plans_total",
+    "Environment plans, by environment, cluster and result (changes, no-changes, failed).",
+    ["environment", "cluster", "result"],
+  );
+  private readonly planDuration = this.histogram(
+    "ferry_plan_duration_seconds",
+    "Duration of the plan job that planned an environment, by environment and result.",
+    ["environment", "result"],
+    DURATION_BUCKETS,
+  );
+  private readonly objectsApplied = this.counter(
+    "ferry_objects_applied_total",
+    "Objects written by releases, by environment and action (created, configured).",
+    ["environment", "action"],
+  );
+  private readonly objectsPruned = this.counter(
+    "ferry_objects_pruned_total",
+    "Objects deleted by releases because Git no longer has them, by environment.",
+    ["environment"],
+  );
+  private readonly forgeCalls = this.counter(
+    "ferry_forge_api_calls_total",
+    "Forge API calls, by forge, endpoint and status class (2xx, 4xx, 5xx, or error when no answer came).",
+    ["forge", "endpoint", "status"],
+  );
+  private readonly rateLimitWaits = this.counter(
+    "ferry_forge_rate_limit_waits_total",
+    "Times a forge client waited before sending a request again, by forge and kind (primary: GitHub's quota; retry-after: a wait the forge named).",
+    ["forge", "kind"],
+  );
+  private readonly rateLimitSeconds = this.counter(
+    "ferry_forge_rate_limit_wait_seconds_total",
+    "Seconds forge clients waited for rate limits to lift, by forge and kind.",
+    ["forge", "kind"],
+  );
+  private readonly driftedObjects = this.gauge(
+    "ferry_drifted_objects",
+    "Objects drifted from the last release at the last reconcile, by environment and cluster (gone and taken-over objects count, ignored ones do not; 0 once healed).",
+    ["environment", "cluster"],
+  );
+  private readonly reconcileLastSuccess = this.gauge(
+    "ferry_reconcile_last_success_timestamp_seconds",
+    "When a reconcile of the environment on the cluster last completed, in Unix seconds.",
+    ["environment", "cluster"],
+  );
+  private readonly catchUpDeploys = this.counter(
+    "ferry_reconcile_catch_up_deploys_total",
+    "Deploys a reconcile queued because no webhook was received for the branch head, by environment.",
+    ["environment"],
+  );
   private readonly queueJobs: Gauge<"queue" | "state"> = new Gauge({
     name: "ferry_queue_jobs",
     help: "Jobs in each queue by state (waiting, prioritized, delayed, active, failed), read from Redis at scrape time.",
@@ -128,7 +221,12 @@ export class Metrics {
   /** Counters for one forge's API client. */
   forgeApi(forge: ForgeKind): ForgeApiMetrics {
     return {
-      call: (endpoint, status) => this.forgeCalls.inc({ forge, endpoint, status: status === undefined ? "error" : `${Math.floor(status / 100)}xx` }),
+      call: (endpoint, status) =>
+        this.forgeCalls.inc({
+          forge,
+          endpoint,
+          status: status === undefined ? "error" : `${Math.floor(status / 100)}xx`,
+        }),
       rateLimitWait: (kind, seconds) => {
         this.rateLimitWaits.inc({ forge, kind });
         this.rateLimitSeconds.inc({ forge, kind }, seconds);
@@ -196,7 +294,9 @@ export class Metrics {
     this.queueJobs.reset();
     if (this.queueCounts === undefined) return;
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), QUEUE_COUNT_TIMEOUT_MS)));
+    const timeout = new Promise<undefined>(
+      (resolve) => (timer = setTimeout(() => resolve(undefined), QUEUE_COUNT_TIMEOUT_MS)),
+    );
     try {
       const counts = await Promise.race([this.queueCounts().catch(() => undefined), timeout]);
       for (const [queue, states] of Object.entries(counts ?? {})) {

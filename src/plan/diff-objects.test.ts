@@ -4,9 +4,18 @@ import { diffObjects, objectsEqual } from "./diff-objects.js";
 
 const b64 = (text: string) => Buffer.from(text, "utf8").toString("base64");
 
-function deployment(name: string, change: { image?: string; replicas?: number; server?: boolean } = {}): Record<string, unknown> {
+function deployment(
+  name: string,
+  change: { image?: string; replicas?: number; server?: boolean } = {},
+): Record<string, unknown> {
   const server = change.server
-    ? { uid: "7c1e", resourceVersion: "4711", generation: 9, creationTimestamp: "2025-01-01T00:00:00Z", managedFields: [{ manager: "ferry", operation: "Apply" }] }
+    ? {
+        uid: "7c1e",
+        resourceVersion: "4711",
+        generation: 9,
+        creationTimestamp: "2025-01-01T00:00:00Z",
+        managedFields: [{ manager: "ferry", operation: "Apply" }],
+      }
     : {};
   return {
     apiVersion: "apps/v1",
@@ -43,7 +52,16 @@ describe("diffObjects", () => {
     const diff = diffObjects(deployment("web", { server: true }), deployment("web", { replicas: 3 }));
     assert.equal(
       diff,
-      ["   name: web", "   namespace: shop", " spec:", "-  replicas: 2", "+  replicas: 3", "   selector:", "     matchLabels:", "       app: web"].join("\n"),
+      [
+        "   name: web",
+        "   namespace: shop",
+        " spec:",
+        "-  replicas: 2",
+        "+  replicas: 3",
+        "   selector:",
+        "     matchLabels:",
+        "       app: web",
+      ].join("\n"),
     );
   });
 
@@ -79,14 +97,22 @@ describe("diffObjects", () => {
 
   it("does not fold long strings", () => {
     const long = "x".repeat(300);
-    const diff = diffObjects(undefined, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c" }, data: { long: `${long} ${long}` } });
+    const diff = diffObjects(undefined, {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "c" },
+      data: { long: `${long} ${long}` },
+    });
     assert.ok(diff.includes(`+  long: ${long} ${long}`));
   });
 
   it("shows a Secret value change as (hidden, changed) and neither value", () => {
     const oldValue = "old-password-123";
     const newValue = "new-password-456";
-    const diff = diffObjects(secret({ TOKEN: b64(oldValue), KEPT: b64("kept-value") }), secret({ TOKEN: b64(newValue), KEPT: b64("kept-value") }));
+    const diff = diffObjects(
+      secret({ TOKEN: b64(oldValue), KEPT: b64("kept-value") }),
+      secret({ TOKEN: b64(newValue), KEPT: b64("kept-value") }),
+    );
     assert.ok(diff.includes("-  TOKEN: (hidden)\n+  TOKEN: (hidden, changed)"), diff);
     assert.ok(diff.includes("   KEPT: (hidden)"));
     for (const value of [oldValue, newValue, "kept-value"]) {
@@ -97,7 +123,12 @@ describe("diffObjects", () => {
   });
 
   it("falls back to one replaced block when a huge object is rewritten end to end", () => {
-    const map = (n: number, tag: string) => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "big" }, data: Object.fromEntries(Array.from({ length: n }, (_, k) => [`k${k}`, `${tag}${k}`])) });
+    const map = (n: number, tag: string) => ({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "big" },
+      data: Object.fromEntries(Array.from({ length: n }, (_, k) => [`k${k}`, `${tag}${k}`])),
+    });
     const lines = diffObjects(map(20_000, "a"), map(20_000, "b")).split("\n");
     assert.equal(lines.filter((l) => l.startsWith("-")).length, 20_000);
     assert.equal(lines.filter((l) => l.startsWith("+")).length, 20_000);
@@ -107,7 +138,11 @@ describe("diffObjects", () => {
   });
 
   it("diffs 1,000 typical Deployments quickly", () => {
-    const pairs = Array.from({ length: 1_000 }, (_, i) => [deployment(`web-${i}`, { server: true }), deployment(`web-${i}`, { image: "shop/web:1.5.0" })] as const);
+    const pairs = Array.from(
+      { length: 1_000 },
+      (_, i) =>
+        [deployment(`web-${i}`, { server: true }), deployment(`web-${i}`, { image: "shop/web:1.5.0" })] as const,
+    );
     const started = performance.now();
     const diffs = pairs.map(([live, next]) => diffObjects(live, next));
     const took = performance.now() - started;

@@ -13,7 +13,10 @@ const CONTEXT = 3;
 const DIFF_BUDGET = 10_000_000;
 
 /** Both sides as a plan shows them: masked, then normalised (which also sorts the masked keys). */
-function prepare(live: PlanObject | undefined, next: PlanObject | undefined): [PlanObject | undefined, PlanObject | undefined] {
+function prepare(
+  live: PlanObject | undefined,
+  next: PlanObject | undefined,
+): [PlanObject | undefined, PlanObject | undefined] {
   const [maskedLive, maskedNext] = maskSecretPair(live, next);
   return [maskedLive && normalizeObject(maskedLive), maskedNext && normalizeObject(maskedNext)];
 }
@@ -30,7 +33,12 @@ function replacementHunk(before: string[], after: string[]): StructuredPatchHunk
   let head = 0;
   while (head < before.length && head < after.length && before[head] === after[head]) head++;
   let tail = 0;
-  while (tail < before.length - head && tail < after.length - head && before[before.length - 1 - tail] === after[after.length - 1 - tail]) tail++;
+  while (
+    tail < before.length - head &&
+    tail < after.length - head &&
+    before[before.length - 1 - tail] === after[after.length - 1 - tail]
+  )
+    tail++;
   const start = Math.max(0, head - CONTEXT);
   const lead = before.slice(start, head);
   const trail = before.slice(before.length - tail, Math.min(before.length, before.length - tail + CONTEXT));
@@ -48,7 +56,15 @@ function replacementHunk(before: string[], after: string[]): StructuredPatchHunk
 function hunks(before: string[], after: string[]): StructuredPatchHunk[] {
   const size = before.length + after.length;
   const maxEditLength = Math.max(100, Math.floor(DIFF_BUDGET / size));
-  const patch = structuredPatch("live", "next", `${before.join("\n")}\n`, `${after.join("\n")}\n`, undefined, undefined, { context: CONTEXT, maxEditLength });
+  const patch = structuredPatch(
+    "live",
+    "next",
+    `${before.join("\n")}\n`,
+    `${after.join("\n")}\n`,
+    undefined,
+    undefined,
+    { context: CONTEXT, maxEditLength },
+  );
   return patch ? patch.hunks : [replacementHunk(before, after)];
 }
 
@@ -60,8 +76,14 @@ function hunks(before: string[], after: string[]): StructuredPatchHunk[] {
 export function diffObjects(live: PlanObject | undefined, next: PlanObject | undefined): string {
   const [before, after] = prepare(live, next);
   if (!before && !after) return "";
-  if (!before) return toLines(after as PlanObject).map((l) => `+${l}`).join("\n");
-  if (!after) return toLines(before).map((l) => `-${l}`).join("\n");
+  if (!before)
+    return toLines(after as PlanObject)
+      .map((l) => `+${l}`)
+      .join("\n");
+  if (!after)
+    return toLines(before)
+      .map((l) => `-${l}`)
+      .join("\n");
   if (JSON.stringify(before) === JSON.stringify(after)) return "";
   const out: string[] = [];
   hunks(toLines(before), toLines(after)).forEach((hunk, i) => {

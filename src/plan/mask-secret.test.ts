@@ -4,8 +4,21 @@ import { maskSecretPair, type PlanObject } from "./mask-secret.js";
 
 const b64 = (text: string) => Buffer.from(text, "utf8").toString("base64");
 
-function secret({ annotations, ...values }: { data?: Record<string, string>; stringData?: Record<string, string>; annotations?: Record<string, string> }): PlanObject {
-  return { apiVersion: "v1", kind: "Secret", type: "Opaque", metadata: { name: "web-env", namespace: "shop", ...(annotations ? { annotations } : {}) }, ...values };
+function secret({
+  annotations,
+  ...values
+}: {
+  data?: Record<string, string>;
+  stringData?: Record<string, string>;
+  annotations?: Record<string, string>;
+}): PlanObject {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    type: "Opaque",
+    metadata: { name: "web-env", namespace: "shop", ...(annotations ? { annotations } : {}) },
+    ...values,
+  };
 }
 
 /** Every form a value could leak in. */
@@ -20,17 +33,27 @@ function assertHidden(pair: unknown, values: string[]): void {
 
 describe("maskSecretPair", () => {
   it("marks kept, changed, added and removed keys", () => {
-    const live = secret({ data: { KEPT: b64("same-value-1"), CHANGED: b64("old-token-123"), REMOVED: b64("gone-value-77") } });
-    const next = secret({ data: { KEPT: b64("same-value-1"), CHANGED: b64("new-token-456"), ADDED: b64("fresh-value-9") } });
+    const live = secret({
+      data: { KEPT: b64("same-value-1"), CHANGED: b64("old-token-123"), REMOVED: b64("gone-value-77") },
+    });
+    const next = secret({
+      data: { KEPT: b64("same-value-1"), CHANGED: b64("new-token-456"), ADDED: b64("fresh-value-9") },
+    });
     const [maskedLive, maskedNext] = maskSecretPair(live, next);
     assert.deepEqual(maskedLive?.data, { CHANGED: "(hidden)", KEPT: "(hidden)", REMOVED: "(hidden, removed)" });
     assert.deepEqual(maskedNext?.data, { ADDED: "(hidden, added)", CHANGED: "(hidden, changed)", KEPT: "(hidden)" });
-    assertHidden([maskedLive, maskedNext], forms("same-value-1", "old-token-123", "new-token-456", "gone-value-77", "fresh-value-9"));
+    assertHidden(
+      [maskedLive, maskedNext],
+      forms("same-value-1", "old-token-123", "new-token-456", "gone-value-77", "fresh-value-9"),
+    );
   });
 
   it("compares stringData with data by its base64 and merges it into data", () => {
     const live = secret({ data: { SAME: b64("plain-same-1"), DIFF: b64("plain-old-22") } });
-    const next = secret({ stringData: { SAME: "plain-same-1", DIFF: "plain-new-33" }, data: { OTHER: b64("other-value") } });
+    const next = secret({
+      stringData: { SAME: "plain-same-1", DIFF: "plain-new-33" },
+      data: { OTHER: b64("other-value") },
+    });
     const [maskedLive, maskedNext] = maskSecretPair(live, next);
     assert.deepEqual(maskedNext?.data, { DIFF: "(hidden, changed)", OTHER: "(hidden, added)", SAME: "(hidden)" });
     assert.equal(maskedNext && "stringData" in maskedNext, false);
@@ -47,7 +70,9 @@ describe("maskSecretPair", () => {
   it("treats base64 with line breaks as the same value", () => {
     const value = b64("a rather long value that a template wrapped over lines");
     const wrapped = `${value.slice(0, 20)}\n${value.slice(20)}\n`;
-    assert.deepEqual(maskSecretPair(secret({ data: { K: value } }), secret({ data: { K: wrapped } }))[1]?.data, { K: "(hidden)" });
+    assert.deepEqual(maskSecretPair(secret({ data: { K: value } }), secret({ data: { K: wrapped } }))[1]?.data, {
+      K: "(hidden)",
+    });
   });
 
   it("marks everything added on a create and removed on a delete", () => {
@@ -61,7 +86,13 @@ describe("maskSecretPair", () => {
   });
 
   it("removes kubectl's last-applied copy, which holds the values, and keeps other fields", () => {
-    const live = secret({ data: { K: b64("applied-val-1") }, annotations: { "kubectl.kubernetes.io/last-applied-configuration": JSON.stringify({ data: { K: b64("applied-val-1") } }), team: "shop" } });
+    const live = secret({
+      data: { K: b64("applied-val-1") },
+      annotations: {
+        "kubectl.kubernetes.io/last-applied-configuration": JSON.stringify({ data: { K: b64("applied-val-1") } }),
+        team: "shop",
+      },
+    });
     const [masked] = maskSecretPair(live, live);
     assert.deepEqual((masked?.metadata as { annotations: object }).annotations, { team: "shop" });
     assert.equal(masked?.type, "Opaque");

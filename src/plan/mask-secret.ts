@@ -28,15 +28,19 @@ function canonicalData(value: unknown): string {
 
 /** `stringData` values as the base64 the server will store them as. */
 function canonicalString(value: unknown): string {
-  return typeof value === "string" ? Buffer.from(value, "utf8").toString("base64") : `json:${JSON.stringify(value) ?? ""}`;
+  return typeof value === "string"
+    ? Buffer.from(value, "utf8").toString("base64")
+    : `json:${JSON.stringify(value) ?? ""}`;
 }
 
 /** Each key of a Secret with a fingerprint of its value; `stringData` wins over `data`, as it does on the server. */
 function fingerprints(object: PlanObject | undefined): Map<string, string> {
   const out = new Map<string, string>();
   if (!isSecret(object)) return out;
-  if (isPlainObject(object.data)) for (const [key, value] of Object.entries(object.data)) out.set(key, canonicalData(value));
-  if (isPlainObject(object.stringData)) for (const [key, value] of Object.entries(object.stringData)) out.set(key, canonicalString(value));
+  if (isPlainObject(object.data))
+    for (const [key, value] of Object.entries(object.data)) out.set(key, canonicalData(value));
+  if (isPlainObject(object.stringData))
+    for (const [key, value] of Object.entries(object.stringData)) out.set(key, canonicalString(value));
   return out;
 }
 
@@ -49,7 +53,11 @@ function masked(object: PlanObject, markers: Map<string, string>): PlanObject {
     for (const key of [...markers.keys()].sort()) data[key] = markers.get(key) ?? HIDDEN;
     copy.data = data;
   }
-  if (isPlainObject(copy.metadata) && isPlainObject(copy.metadata.annotations) && LAST_APPLIED in copy.metadata.annotations) {
+  if (
+    isPlainObject(copy.metadata) &&
+    isPlainObject(copy.metadata.annotations) &&
+    LAST_APPLIED in copy.metadata.annotations
+  ) {
     const annotations = { ...copy.metadata.annotations };
     delete annotations[LAST_APPLIED];
     copy.metadata = { ...copy.metadata, annotations };

@@ -24,12 +24,28 @@ const live = {
 
 describe("normalizeObject", () => {
   it("drops status, server metadata, kubectl's last-applied copy and the empty maps left behind", () => {
-    assert.deepEqual(normalizeObject(live), { apiVersion: "v1", data: { a: "1", b: "2" }, kind: "ConfigMap", metadata: { name: "web", namespace: "shop" } });
+    assert.deepEqual(normalizeObject(live), {
+      apiVersion: "v1",
+      data: { a: "1", b: "2" },
+      kind: "ConfigMap",
+      metadata: { name: "web", namespace: "shop" },
+    });
   });
 
   it("keeps other labels and annotations", () => {
-    const object = { ...live, metadata: { name: "web", labels: { app: "web" }, annotations: { team: "shop", "kubectl.kubernetes.io/last-applied-configuration": "{}" } } };
-    assert.deepEqual(normalizeObject(object).metadata, { annotations: { team: "shop" }, labels: { app: "web" }, name: "web" });
+    const object = {
+      ...live,
+      metadata: {
+        name: "web",
+        labels: { app: "web" },
+        annotations: { team: "shop", "kubectl.kubernetes.io/last-applied-configuration": "{}" },
+      },
+    };
+    assert.deepEqual(normalizeObject(object).metadata, {
+      annotations: { team: "shop" },
+      labels: { app: "web" },
+      name: "web",
+    });
   });
 
   it("sorts keys at every depth so equal objects serialise identically, and keeps array order", () => {

@@ -1,5 +1,13 @@
 /** Fields the API server fills in or keeps for itself: they change without anyone changing the object. */
-const SERVER_METADATA = ["managedFields", "resourceVersion", "uid", "generation", "creationTimestamp", "selfLink", "deletionTimestamp"];
+const SERVER_METADATA = [
+  "managedFields",
+  "resourceVersion",
+  "uid",
+  "generation",
+  "creationTimestamp",
+  "selfLink",
+  "deletionTimestamp",
+];
 
 /** kubectl's copy of the whole object: noise in a diff, and for a Secret it holds the values. */
 const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";

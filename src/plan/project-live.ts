@@ -25,7 +25,8 @@ export function projectLive(live: unknown, desired: unknown): unknown {
       const byName = new Map(live.map((item) => [item.name, item]));
       return desired.flatMap((item) => (byName.has(item.name) ? [projectLive(byName.get(item.name), item)] : []));
     }
-    if (desired.some(isPlainObject)) return live.slice(0, desired.length).map((item, i) => projectLive(item, desired[i]));
+    if (desired.some(isPlainObject))
+      return live.slice(0, desired.length).map((item, i) => projectLive(item, desired[i]));
   }
   return live;
 }

@@ -7,7 +7,15 @@ import type { ObjectRef } from "../kube/object-ref.js";
 import { globMatch, grantFor, policyViolations, type Grant } from "./policy.js";
 
 function env(overrides: Partial<Environment> = {}): Environment {
-  return { name: "staging", branch: "main", path: "deploy", cluster: "staging", namespace: "shop", prune: true, ...overrides };
+  return {
+    name: "staging",
+    branch: "main",
+    path: "deploy",
+    cluster: "staging",
+    namespace: "shop",
+    prune: true,
+    ...overrides,
+  };
 }
 
 function serverConfig(input: unknown): ServerConfig {
@@ -57,7 +65,12 @@ describe("grantFor", () => {
     ],
     policy: [
       { repositories: ["acme/*"], clusters: ["staging"], namespaces: ["shop", "shop-*"] },
-      { repositories: ["acme/shop"], clusters: ["*"], namespaces: ["monitoring"], clusterScopedKinds: ["CustomResourceDefinition"] },
+      {
+        repositories: ["acme/shop"],
+        clusters: ["*"],
+        namespaces: ["monitoring"],
+        clusterScopedKinds: ["CustomResourceDefinition"],
+      },
       { repositories: ["acme/shop"], clusters: ["prod"], namespaces: ["shop"] },
     ],
   });
@@ -67,15 +80,24 @@ describe("grantFor", () => {
   });
 
   it("refuses a repository no rule names", () => {
-    assertPermanent(() => grantFor(config, "evil/shop", env()), /policy does not allow evil\/shop to deploy to cluster "staging"/);
+    assertPermanent(
+      () => grantFor(config, "evil/shop", env()),
+      /policy does not allow evil\/shop to deploy to cluster "staging"/,
+    );
   });
 
   it("refuses a repository a rule names for other clusters only", () => {
-    assertPermanent(() => grantFor(config, "acme/web", env({ cluster: "prod" })), /policy does not allow acme\/web to deploy to cluster "prod"/);
+    assertPermanent(
+      () => grantFor(config, "acme/web", env({ cluster: "prod" })),
+      /policy does not allow acme\/web to deploy to cluster "prod"/,
+    );
   });
 
   it("refuses a namespace no rule allows", () => {
-    assertPermanent(() => grantFor(config, "acme/web", env({ namespace: "kube-system" })), /namespace "kube-system" on cluster "staging"/);
+    assertPermanent(
+      () => grantFor(config, "acme/web", env({ namespace: "kube-system" })),
+      /namespace "kube-system" on cluster "staging"/,
+    );
   });
 
   it("merges the grants of every rule naming the repository and cluster", () => {
@@ -106,27 +128,54 @@ describe("grantFor with cluster selectors", () => {
     ],
     policy: [
       { repositories: ["acme/*"], clusterSelector: { matchLabels: { region: "eu" } }, namespaces: ["shop"] },
-      { repositories: ["acme/shop"], clusterSelector: { matchExpressions: [{ key: "tier", operator: "In", values: ["prod"] }] }, namespaces: ["monitoring"] },
-      { repositories: ["acme/web"], clusters: ["lab"], clusterSelector: { matchExpressions: [{ key: "tier", operator: "NotIn", values: ["prod"] }] }, namespaces: ["web"] },
-      { repositories: ["acme/ops"], clusterSelector: { names: ["lab"], matchExpressions: [{ key: "region", operator: "DoesNotExist" }] }, namespaces: ["ops"] },
+      {
+        repositories: ["acme/shop"],
+        clusterSelector: { matchExpressions: [{ key: "tier", operator: "In", values: ["prod"] }] },
+        namespaces: ["monitoring"],
+      },
+      {
+        repositories: ["acme/web"],
+        clusters: ["lab"],
+        clusterSelector: { matchExpressions: [{ key: "tier", operator: "NotIn", values: ["prod"] }] },
+        namespaces: ["web"],
+      },
+      {
+        repositories: ["acme/ops"],
+        clusterSelector: { names: ["lab"], matchExpressions: [{ key: "region", operator: "DoesNotExist" }] },
+        namespaces: ["ops"],
+      },
       { repositories: ["acme/all"], clusterSelector: {}, namespaces: ["*"] },
     ],
   });
   const at = (cluster: string, namespace = "shop") => env({ cluster, namespace });
 
   it("grants what every rule selecting the cluster by labels gives", () => {
-    assert.deepEqual(grantFor(config, "acme/shop", at("eu-1")), { cluster: "eu-1", namespaces: ["shop", "monitoring"], clusterScopedKinds: [] });
+    assert.deepEqual(grantFor(config, "acme/shop", at("eu-1")), {
+      cluster: "eu-1",
+      namespaces: ["shop", "monitoring"],
+      clusterScopedKinds: [],
+    });
     assert.deepEqual(grantFor(config, "acme/shop", at("eu-2")).namespaces, ["shop"]);
     assert.deepEqual(grantFor(config, "acme/shop", at("us-1", "monitoring")).namespaces, ["monitoring"]);
   });
 
   it("refuses a cluster no rule for the repository selects", () => {
-    assertPermanent(() => grantFor(config, "acme/web", at("us-1", "web")), /policy does not allow acme\/web to deploy to cluster "us-1"/);
-    assertPermanent(() => grantFor(config, "acme/ops", at("us-1", "ops")), /policy does not allow acme\/ops to deploy to cluster "us-1"/);
+    assertPermanent(
+      () => grantFor(config, "acme/web", at("us-1", "web")),
+      /policy does not allow acme\/web to deploy to cluster "us-1"/,
+    );
+    assertPermanent(
+      () => grantFor(config, "acme/ops", at("us-1", "ops")),
+      /policy does not allow acme\/ops to deploy to cluster "us-1"/,
+    );
   });
 
   it("applies a rule when its clusters name the cluster or its selector selects it", () => {
-    assert.deepEqual(grantFor(config, "acme/web", at("lab", "web")).namespaces, ["web"], "named, and a cluster without the label is NotIn");
+    assert.deepEqual(
+      grantFor(config, "acme/web", at("lab", "web")).namespaces,
+      ["web"],
+      "named, and a cluster without the label is NotIn",
+    );
     assert.deepEqual(grantFor(config, "acme/web", at("eu-2", "web")).namespaces, ["shop", "web"], "selected by NotIn");
   });
 
@@ -135,17 +184,30 @@ describe("grantFor with cluster selectors", () => {
   });
 
   it("selects every cluster with an empty selector", () => {
-    for (const cluster of ["eu-1", "eu-2", "us-1", "lab"]) assert.equal(grantFor(config, "acme/all", at(cluster, "anything")).cluster, cluster);
+    for (const cluster of ["eu-1", "eu-2", "us-1", "lab"])
+      assert.equal(grantFor(config, "acme/all", at(cluster, "anything")).cluster, cluster);
   });
 
   it("still refuses an unregistered cluster first", () => {
-    assertPermanent(() => grantFor(config, "acme/all", at("mars")), /^environment staging: cluster "mars" is not registered with Ferry$/);
+    assertPermanent(
+      () => grantFor(config, "acme/all", at("mars")),
+      /^environment staging: cluster "mars" is not registered with Ferry$/,
+    );
   });
 });
 
 describe("policyViolations", () => {
-  const grant: Grant = { cluster: "staging", namespaces: ["shop", "shop-*"], clusterScopedKinds: ["CustomResourceDefinition"] };
-  const deployment = (namespace: string): ObjectRef => ({ apiVersion: "apps/v1", kind: "Deployment", namespace, name: "web" });
+  const grant: Grant = {
+    cluster: "staging",
+    namespaces: ["shop", "shop-*"],
+    clusterScopedKinds: ["CustomResourceDefinition"],
+  };
+  const deployment = (namespace: string): ObjectRef => ({
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    namespace,
+    name: "web",
+  });
 
   it("allows namespaced objects in allowed namespaces and allowed cluster-scoped kinds", () => {
     assert.deepEqual(
@@ -165,9 +227,10 @@ describe("policyViolations", () => {
   });
 
   it("reports cluster-scoped kinds the grant does not allow", () => {
-    assert.deepEqual(policyViolations(grant, [{ apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", name: "admin" }]), [
-      'ClusterRole admin: policy does not allow cluster-scoped ClusterRole objects on cluster "staging"',
-    ]);
+    assert.deepEqual(
+      policyViolations(grant, [{ apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", name: "admin" }]),
+      ['ClusterRole admin: policy does not allow cluster-scoped ClusterRole objects on cluster "staging"'],
+    );
   });
 
   it("lets a Namespace the grant's namespaces cover through without clusterScopedKinds", () => {
@@ -180,7 +243,11 @@ describe("policyViolations", () => {
 
   it("reports every violation, one line each", () => {
     assert.equal(
-      policyViolations(grant, [deployment("a"), deployment("b"), { apiVersion: "v1", kind: "PersistentVolume", name: "pv" }]).length,
+      policyViolations(grant, [
+        deployment("a"),
+        deployment("b"),
+        { apiVersion: "v1", kind: "PersistentVolume", name: "pv" },
+      ]).length,
       3,
     );
   });

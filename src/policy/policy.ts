@@ -14,7 +14,12 @@ export interface Grant {
 
 /** Matches `text` against a pattern where `*` stands for any run of characters. */
 export function globMatch(pattern: string, text: string): boolean {
-  const re = new RegExp(`^${pattern.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
+  const re = new RegExp(
+    `^${pattern
+      .split("*")
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+      .join(".*")}$`,
+  );
   return re.test(text);
 }
 
@@ -35,9 +40,13 @@ export function grantFor(config: ServerConfig, repository: string, env: Environm
   if (cluster === undefined) {
     throw permanent(`environment ${env.name}: cluster "${env.cluster}" is not registered with Ferry`);
   }
-  const rules = config.policy.filter((rule) => rule.repositories.some((r) => globMatch(r, repository)) && ruleCovers(rule, cluster));
+  const rules = config.policy.filter(
+    (rule) => rule.repositories.some((r) => globMatch(r, repository)) && ruleCovers(rule, cluster),
+  );
   if (rules.length === 0) {
-    throw permanent(`environment ${env.name}: policy does not allow ${repository} to deploy to cluster "${env.cluster}"`);
+    throw permanent(
+      `environment ${env.name}: policy does not allow ${repository} to deploy to cluster "${env.cluster}"`,
+    );
   }
   const grant: Grant = {
     cluster: env.cluster,
@@ -45,7 +54,9 @@ export function grantFor(config: ServerConfig, repository: string, env: Environm
     clusterScopedKinds: rules.flatMap((r) => r.clusterScopedKinds),
   };
   if (!grant.namespaces.some((n) => globMatch(n, env.namespace))) {
-    throw permanent(`environment ${env.name}: policy does not allow ${repository} to deploy to namespace "${env.namespace}" on cluster "${env.cluster}"`);
+    throw permanent(
+      `environment ${env.name}: policy does not allow ${repository} to deploy to namespace "${env.namespace}" on cluster "${env.cluster}"`,
+    );
   }
   return grant;
 }
@@ -58,10 +69,14 @@ export function policyViolations(grant: Grant, objects: ObjectRef[]): string[] {
       // A Namespace the grant's namespaces already cover needs no cluster-scoped permission.
       const ownNamespace = ref.kind === "Namespace" && grant.namespaces.some((n) => globMatch(n, ref.name));
       if (!ownNamespace && !grant.clusterScopedKinds.some((k) => k === "*" || k === ref.kind)) {
-        problems.push(`${describeRef(ref)}: policy does not allow cluster-scoped ${ref.kind} objects on cluster "${grant.cluster}"`);
+        problems.push(
+          `${describeRef(ref)}: policy does not allow cluster-scoped ${ref.kind} objects on cluster "${grant.cluster}"`,
+        );
       }
     } else if (!grant.namespaces.some((n) => globMatch(n, ref.namespace ?? ""))) {
-      problems.push(`${describeRef(ref)}: policy does not allow namespace "${ref.namespace}" on cluster "${grant.cluster}"`);
+      problems.push(
+        `${describeRef(ref)}: policy does not allow namespace "${ref.namespace}" on cluster "${grant.cluster}"`,
+      );
     }
   }
   return problems;

@@ -125,7 +125,12 @@ describe("withLock", () => {
     const second = withLock(b, k, () => Promise.resolve("second"), { waiter: "sha-2" });
     const third = withLock(b, k, () => Promise.resolve("third"), { waiter: "sha-3" });
     let waiters: string[] = [];
-    await waitUntil(() => `two waiters were not listed (got ${JSON.stringify(waiters)})`, async () => (waiters = await lockWaiters(a, k)).length >= 2, 2_000, 10);
+    await waitUntil(
+      () => `two waiters were not listed (got ${JSON.stringify(waiters)})`,
+      async () => (waiters = await lockWaiters(a, k)).length >= 2,
+      2_000,
+      10,
+    );
     assert.deepEqual(waiters.sort(), ["sha-2", "sha-3"]);
     release();
     await Promise.all([holder, second, third]);

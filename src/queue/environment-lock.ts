@@ -31,7 +31,12 @@ const waitersKey = (key: string) => `${key}:waiting`;
  * every worker process. The lock expires if its holder dies (a killed worker cannot block an
  * environment for longer than the TTL) and is renewed while `fn` runs.
  */
-export async function withLock<T>(redis: RedisClient, key: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
+export async function withLock<T>(
+  redis: RedisClient,
+  key: string,
+  fn: () => Promise<T>,
+  options: LockOptions = {},
+): Promise<T> {
   const ttl = options.ttlMs ?? 30_000;
   const waitMs = options.waitMs ?? DEFAULT_WAIT_MS;
   const deadline = Date.now() + waitMs;

@@ -38,7 +38,11 @@ describe("JobBatcher", () => {
     };
     const batcher = new JobBatcher(queue);
     try {
-      await Promise.all(Array.from({ length: 50 }, (_, i) => batcher.add({ name: "job", data: { n: i }, opts: { jobId: `job-${i % 40}` } })));
+      await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          batcher.add({ name: "job", data: { n: i }, opts: { jobId: `job-${i % 40}` } }),
+        ),
+      );
       await batcher.add({ name: "job", data: { n: 50 }, opts: { jobId: "job-50" } });
     } finally {
       queue.addBulk = addBulk;
@@ -65,7 +69,9 @@ describe("JobBatcher", () => {
       const first = batcher.add({ name: "job", data: { n: 0 }, opts: { jobId: "group-0" } });
       await new Promise((r) => setTimeout(r, 10));
       assert.deepEqual(calls, ["add"], "a lone add at a quiet moment is written at once");
-      const rest = Array.from({ length: 10 }, (_, i) => batcher.add({ name: "job", data: { n: i + 1 }, opts: { jobId: `group-${i + 1}` } }));
+      const rest = Array.from({ length: 10 }, (_, i) =>
+        batcher.add({ name: "job", data: { n: i + 1 }, opts: { jobId: `group-${i + 1}` } }),
+      );
       await new Promise((r) => setTimeout(r, 10));
       assert.deepEqual(calls, ["add"], "nothing more is written while the first write is in flight");
       await Promise.all([first, ...rest]);
@@ -81,8 +87,13 @@ describe("JobBatcher", () => {
     const batcher = new JobBatcher(queue);
     const port = server.port;
     await server.kill();
-    const results = await Promise.allSettled([1, 2, 3].map((i) => batcher.add({ name: "job", data: { n: i }, opts: { jobId: `down-${i}` } })));
-    assert.deepEqual(results.map((r) => r.status), ["rejected", "rejected", "rejected"]);
+    const results = await Promise.allSettled(
+      [1, 2, 3].map((i) => batcher.add({ name: "job", data: { n: i }, opts: { jobId: `down-${i}` } })),
+    );
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ["rejected", "rejected", "rejected"],
+    );
     const { startRedisServer } = await import("../redis/redis-server.js");
     const restarted = await startRedisServer({ dir: server.dir, port, appendOnly: false });
     server = { ...restarted, dir: server.dir, stop: () => restarted.stop() };

@@ -48,7 +48,8 @@ export class JobBatcher<T> {
       try {
         const [single] = batch;
         // A lone job skips the pipeline, which costs more than the one command it would carry.
-        if (batch.length === 1 && single !== undefined) await this.queue.add(single.job.name, single.job.data, single.job.opts);
+        if (batch.length === 1 && single !== undefined)
+          await this.queue.add(single.job.name, single.job.data, single.job.opts);
         else await this.queue.addBulk(batch.map((pending) => pending.job));
         for (const pending of batch) pending.resolve();
       } catch (error) {

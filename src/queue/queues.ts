@@ -105,7 +105,9 @@ export class Queues {
 
   /** How many jobs each queue holds in each state of `QUEUE_STATES`, for the queue-depth metric. */
   async jobCounts(): Promise<QueueCounts> {
-    const counts = await Promise.all(this.all().map(async (queue) => [queue.name, await queue.getJobCounts(...QUEUE_STATES)] as const));
+    const counts = await Promise.all(
+      this.all().map(async (queue) => [queue.name, await queue.getJobCounts(...QUEUE_STATES)] as const),
+    );
     return Object.fromEntries(counts);
   }
 
@@ -147,7 +149,14 @@ export class Queues {
       requests.map((request) => ({
         name: "plan",
         data: { ...request, refresh: true },
-        opts: { ...JOB_OPTIONS, delay: REFRESH_DELAY_MS, deduplication: { id: `refresh-${planJobId({ ...request, headSha: "", environment: undefined })}`, keepLastIfActive: true } },
+        opts: {
+          ...JOB_OPTIONS,
+          delay: REFRESH_DELAY_MS,
+          deduplication: {
+            id: `refresh-${planJobId({ ...request, headSha: "", environment: undefined })}`,
+            keepLastIfActive: true,
+          },
+        },
       })),
     );
   }
@@ -168,7 +177,11 @@ export class Queues {
    * Queues the release of clusters as children of their rollout's job, which runs again once they
    * all finished. Ids are per (rollout, cluster), so a rollout step that runs twice adds each once.
    */
-  async addReleases(parent: Job, releases: Array<ReleaseJobData & { index: number }>, retry: RetryBudget = {}): Promise<void> {
+  async addReleases(
+    parent: Job,
+    releases: Array<ReleaseJobData & { index: number }>,
+    retry: RetryBudget = {},
+  ): Promise<void> {
     if (releases.length === 0) return;
     const parentRef = { id: parent.id ?? "", queue: parent.queueQualifiedName };
     await this.release.addBulk(
@@ -178,7 +191,14 @@ export class Queues {
         // A finished release is kept in the rollout's state, not as a job: at 10,000 clusters the
         // jobs would hold most of a rollout's memory. A step that adds a finished cluster again is
         // answered by its stored outcome.
-        opts: { ...JOB_OPTIONS, ...retry, removeOnComplete: true, jobId: `release-${data.rolloutId}-${index}`, parent: parentRef, ignoreDependencyOnFailure: true },
+        opts: {
+          ...JOB_OPTIONS,
+          ...retry,
+          removeOnComplete: true,
+          jobId: `release-${data.rolloutId}-${index}`,
+          parent: parentRef,
+          ignoreDependencyOnFailure: true,
+        },
       })),
     );
   }
@@ -196,7 +216,11 @@ export class Queues {
    */
   async scheduleReconcile(data: ReconcileJobData): Promise<void> {
     const id = reconcileSchedulerId(data.repo, data.environment, data.cluster);
-    await this.reconcile.upsertJobScheduler(id, { every: data.everyMs }, { name: "reconcile", data, opts: RECONCILE_JOB_OPTIONS });
+    await this.reconcile.upsertJobScheduler(
+      id,
+      { every: data.everyMs },
+      { name: "reconcile", data, opts: RECONCILE_JOB_OPTIONS },
+    );
   }
 
   /** The reconciles scheduled for a repository's branch (every environment and cluster it deploys to). */
@@ -207,7 +231,8 @@ export class Queues {
       const schedulers = await this.reconcile.getJobSchedulers(start, start + page - 1, true);
       for (const s of schedulers) {
         const data = s.template?.data;
-        if (data && data.repo.forge === repo.forge && data.repo.fullName === repo.fullName && data.branch === branch) found.push(data);
+        if (data && data.repo.forge === repo.forge && data.repo.fullName === repo.fullName && data.branch === branch)
+          found.push(data);
       }
       if (schedulers.length < page) return found;
     }

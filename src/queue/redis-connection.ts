@@ -108,7 +108,9 @@ export function describeRedis(target: RedisTarget): string {
  * `REDIS_SENTINEL_PASSWORD` and `REDIS_TLS=true` add credentials and TLS (a URL's own win).
  */
 export function redisTargetFromEnv(env: NodeJS.ProcessEnv): RedisTarget | undefined {
-  const given = (["REDIS_URL", "REDIS_SENTINELS", "REDIS_CLUSTER_NODES"] as const).filter((name) => nonEmpty(env[name]) !== undefined);
+  const given = (["REDIS_URL", "REDIS_SENTINELS", "REDIS_CLUSTER_NODES"] as const).filter(
+    (name) => nonEmpty(env[name]) !== undefined,
+  );
   if (given.length > 1) throw permanent(`set only one of ${given.join(", ")}: each names a whole Redis deployment`);
   const auth: RedisAuth = {};
   const username = nonEmpty(env.REDIS_USERNAME);
@@ -118,7 +120,8 @@ export function redisTargetFromEnv(env: NodeJS.ProcessEnv): RedisTarget | undefi
   if (password !== undefined) auth.password = password;
   if (sentinelPassword !== undefined) auth.sentinelPassword = sentinelPassword;
   if (env.REDIS_TLS !== undefined && env.REDIS_TLS !== "") {
-    if (!/^(true|false)$/.test(env.REDIS_TLS)) throw permanent(`REDIS_TLS must be true or false, not "${env.REDIS_TLS}"`);
+    if (!/^(true|false)$/.test(env.REDIS_TLS))
+      throw permanent(`REDIS_TLS must be true or false, not "${env.REDIS_TLS}"`);
     auth.tls = env.REDIS_TLS === "true";
   }
   const url = nonEmpty(env.REDIS_URL);
@@ -127,7 +130,13 @@ export function redisTargetFromEnv(env: NodeJS.ProcessEnv): RedisTarget | undefi
     return { kind: "url", url, auth };
   }
   const sentinels = nonEmpty(env.REDIS_SENTINELS);
-  if (sentinels !== undefined) return { kind: "sentinel", sentinels: parseNodes("REDIS_SENTINELS", sentinels, 26379), name: nonEmpty(env.REDIS_SENTINEL_NAME) ?? "mymaster", auth };
+  if (sentinels !== undefined)
+    return {
+      kind: "sentinel",
+      sentinels: parseNodes("REDIS_SENTINELS", sentinels, 26379),
+      name: nonEmpty(env.REDIS_SENTINEL_NAME) ?? "mymaster",
+      auth,
+    };
   const nodes = nonEmpty(env.REDIS_CLUSTER_NODES);
   if (nodes !== undefined) return { kind: "cluster", nodes: parseNodes("REDIS_CLUSTER_NODES", nodes, 6379), auth };
   return undefined;

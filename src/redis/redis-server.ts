@@ -34,7 +34,9 @@ export async function freePort(): Promise<number> {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+      server.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
+      );
     });
   });
 }
@@ -47,9 +49,24 @@ export async function startRedisServer(options: RedisServerOptions): Promise<Red
   await mkdir(options.dir, { recursive: true });
   const port = options.port ?? (await freePort());
   const args = [
-    "--port", String(port), "--bind", "127.0.0.1", "--dir", options.dir,
-    "--appendonly", options.appendOnly === false ? "no" : "yes", "--appendfsync", "everysec",
-    "--save", "", "--protected-mode", "yes", "--daemonize", "no", "--loglevel", "warning",
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--dir",
+    options.dir,
+    "--appendonly",
+    options.appendOnly === false ? "no" : "yes",
+    "--appendfsync",
+    "everysec",
+    "--save",
+    "",
+    "--protected-mode",
+    "yes",
+    "--daemonize",
+    "no",
+    "--loglevel",
+    "warning",
   ];
   const child = spawn(options.binary ?? "redis-server", args, { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
@@ -59,7 +76,9 @@ export async function startRedisServer(options: RedisServerOptions): Promise<Red
     child.once("error", (error: NodeJS.ErrnoException) =>
       reject(
         error.code === "ENOENT"
-          ? new Error("redis-server is not installed: install it (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or set REDIS_URL")
+          ? new Error(
+              "redis-server is not installed: install it (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or set REDIS_URL",
+            )
           : error,
       ),
     ),

@@ -16,7 +16,11 @@ export interface SkippedDryRun {
  * default `fail` it is an error naming the webhook and the setting. Every other refusal is thrown as
  * before, first; one permanent error names them all, `what` (e.g. "nothing was applied") closing it.
  */
-export function checkDryRun(env: Pick<Environment, "name" | "validation">, refused: RefusedObject[], what: string): SkippedDryRun[] {
+export function checkDryRun(
+  env: Pick<Environment, "name" | "validation">,
+  refused: RefusedObject[],
+  what: string,
+): SkippedDryRun[] {
   const invalid: RefusedObject[] = [];
   const skipped: SkippedDryRun[] = [];
   for (const r of refused) {

@@ -23,18 +23,30 @@ export class OwnedElsewhereError extends FerryError {
  * An object whose manifest sets `ferry.dev/take-over: "true"` is taken over on purpose. An owner
  * that is this same environment under another inventory (its `namespace:` changed) is not another.
  */
-export async function checkOwnership(client: KubeClient, at: InventoryLocation, self: InventoryOwner, desired: DesiredObject[], live: Map<string, LiveObject>): Promise<void> {
+export async function checkOwnership(
+  client: KubeClient,
+  at: InventoryLocation,
+  self: InventoryOwner,
+  desired: DesiredObject[],
+  live: Map<string, LiveObject>,
+): Promise<void> {
   const claimed = desired.flatMap((d) => {
     const owner = live.get(d.key)?.inventory;
-    if (owner === undefined || owner === at.id || d.object.metadata.annotations?.[TAKE_OVER_ANNOTATION] === "true") return [];
+    if (owner === undefined || owner === at.id || d.object.metadata.annotations?.[TAKE_OVER_ANNOTATION] === "true")
+      return [];
     return [{ d, owner }];
   });
   if (claimed.length === 0) return;
-  const owners = new Map(await Promise.all([...new Set(claimed.map((c) => c.owner))].map(async (id) => [id, await readInventoryOwner(client, id)] as const)));
+  const owners = new Map(
+    await Promise.all(
+      [...new Set(claimed.map((c) => c.owner))].map(async (id) => [id, await readInventoryOwner(client, id)] as const),
+    ),
+  );
   const lines: string[] = [];
   for (const { d, owner: id } of claimed) {
     const owner = owners.get(id);
-    if (typeof owner === "object" && owner.repository === self.repository && owner.environment === self.environment) continue;
+    if (typeof owner === "object" && owner.repository === self.repository && owner.environment === self.environment)
+      continue;
     const whose =
       owner === undefined
         ? `the environment of inventory ${id}, which no longer exists`

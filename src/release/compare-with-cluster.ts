@@ -67,14 +67,23 @@ export async function compareWithCluster(input: CompareInput, alsoRead: ObjectRe
   const reading = input.inventory;
   reading.catch(() => undefined);
   const desired = await prepareObjects(client, input.rendered, env.namespace, at.id);
-  const violations = policyViolations(input.grant, desired.map((d) => d.ref));
+  const violations = policyViolations(
+    input.grant,
+    desired.map((d) => d.ref),
+  );
   if (violations.length > 0) throw permanent(violations.join("\n"));
   const inventory = await reading;
 
   const live = await readLiveState(client, [...desired.map((d) => d.ref), ...inventory.objects, ...alsoRead]);
   const self = { repository: input.repository, environment: env.name };
   const leave = input.leave ?? new Set<string>();
-  await checkOwnership(client, at, self, desired.filter((d) => !leave.has(d.key)), live);
+  await checkOwnership(
+    client,
+    at,
+    self,
+    desired.filter((d) => !leave.has(d.key)),
+    live,
+  );
   const previous = new Map(inventory.objects.map((o) => [refKey(o), o]));
   const changed = desired.filter((d) => {
     const before = previous.get(d.key);
@@ -82,9 +91,12 @@ export async function compareWithCluster(input: CompareInput, alsoRead: ObjectRe
     return !before || !now || before.hash !== d.hash || before.resourceVersion !== now.resourceVersion;
   });
   const desiredKeys = new Set(desired.map((d) => d.key));
-  const owned = inventory.objects.filter((o) => !desiredKeys.has(refKey(o)) && live.get(refKey(o))?.inventory === at.id);
+  const owned = inventory.objects.filter(
+    (o) => !desiredKeys.has(refKey(o)) && live.get(refKey(o))?.inventory === at.id,
+  );
   const prunable = env.prune ? owned : [];
-  if (pruneNamespaces(env) === "safe") await refuseUnsafeNamespacePrune(client, at, describeOwner(self), env.name, prunable);
+  if (pruneNamespaces(env) === "safe")
+    await refuseUnsafeNamespacePrune(client, at, describeOwner(self), env.name, prunable);
   return { at, desired, inventory, live, changed, prunable, kept: env.prune ? [] : owned };
 }
 
@@ -92,16 +104,30 @@ export async function compareWithCluster(input: CompareInput, alsoRead: ObjectRe
  * Throws when a Namespace prune would delete holds objects the environment does not own: deleting
  * a Namespace deletes everything in it (Kubernetes cascades), Ferry's or not.
  */
-async function refuseUnsafeNamespacePrune(client: KubeClient, at: InventoryLocation, owner: string, envName: string, prunable: ObjectRef[]): Promise<void> {
+async function refuseUnsafeNamespacePrune(
+  client: KubeClient,
+  at: InventoryLocation,
+  owner: string,
+  envName: string,
+  prunable: ObjectRef[],
+): Promise<void> {
   const namespaces = prunable.filter((ref) => ref.kind === "Namespace" && ref.apiVersion === "v1");
-  const ownInventory = new Set([refKey({ apiVersion: "v1", kind: "ConfigMap", namespace: at.namespace, name: at.name })]);
+  const ownInventory = new Set([
+    refKey({ apiVersion: "v1", kind: "ConfigMap", namespace: at.namespace, name: at.name }),
+  ]);
   const problems: string[] = [];
   for (const ns of namespaces) {
     const found = await namespaceStrangers(client, ns.name, at.id, ownInventory);
     if (found.count === 0 && found.unlisted.length === 0) continue;
     const more = found.count > found.some.length ? `, and ${found.count - found.some.length} more` : "";
-    const listed = found.count > 0 ? `holds ${found.count} object${found.count === 1 ? "" : "s"} ${owner} does not own (${found.some.map(describeRef).join(", ")}${more})` : "";
-    const unlisted = found.unlisted.length > 0 ? `${listed ? "; and " : ""}could not list ${found.unlisted.join(", ")}, which may hold more` : "";
+    const listed =
+      found.count > 0
+        ? `holds ${found.count} object${found.count === 1 ? "" : "s"} ${owner} does not own (${found.some.map(describeRef).join(", ")}${more})`
+        : "";
+    const unlisted =
+      found.unlisted.length > 0
+        ? `${listed ? "; and " : ""}could not list ${found.unlisted.join(", ")}, which may hold more`
+        : "";
     problems.push(`${describeRef(ns)}: Ferry would prune it, but it ${listed}${unlisted}`);
   }
   if (problems.length === 0) return;

@@ -29,18 +29,32 @@ const NOTE_NAMES = 5;
  * Writes nothing. A permanent error (policy, ownership, server validation) is thrown for the caller
  * to report.
  */
-export async function planEnvironment(input: ReleaseTarget & { rendered: RenderedObject[]; sha: string }): Promise<EnvironmentPlan> {
+export async function planEnvironment(
+  input: ReleaseTarget & { rendered: RenderedObject[]; sha: string },
+): Promise<EnvironmentPlan> {
   const { client, env } = input;
   const validationNamespace = input.validationNamespace ?? VALIDATION_NAMESPACE;
-  const inventory = readInventory(client, inventoryLocation(input.repository, env.name, env.namespace), input.repository, env.name);
-  const { desired, live, changed: candidates, prunable: gone, kept } = await compareWithCluster({ ...input, inventory });
+  const inventory = readInventory(
+    client,
+    inventoryLocation(input.repository, env.name, env.namespace),
+    input.repository,
+    env.name,
+  );
+  const {
+    desired,
+    live,
+    changed: candidates,
+    prunable: gone,
+    kept,
+  } = await compareWithCluster({ ...input, inventory });
 
   const creates = candidates.filter((d) => !live.has(d.key));
   const updates = candidates.filter((d) => live.has(d.key));
   const liveObjects = await readLiveObjects(client, [...updates.map((d) => d.ref), ...gone]);
   const createNamespaces = [...new Set(creates.map((d) => d.ref.namespace).filter((n) => n !== undefined))];
   const namespaces = await readLiveState(client, [...createNamespaces, validationNamespace].map(namespaceRef));
-  const missingNamespace = (d: DesiredObject) => d.ref.namespace !== undefined && !namespaces.has(refKey(namespaceRef(d.ref.namespace)));
+  const missingNamespace = (d: DesiredObject) =>
+    d.ref.namespace !== undefined && !namespaces.has(refKey(namespaceRef(d.ref.namespace)));
   // Creates are validated with a dry-run create (in the validation namespace when theirs does not
   // exist yet, so they still plan as creates); updates with a dry-run apply, whose result is the diff's "after".
   const validateCreates = creates.filter((d) => !d.pendingCrd);
@@ -49,12 +63,25 @@ export async function planEnvironment(input: ReleaseTarget & { rendered: Rendere
     throw validationNamespaceMissing(moved, validationNamespace, env.cluster, "a release would fail the same way");
   }
   const [created, updated] = await Promise.all([
-    serverSideApply(client, validateCreates.map((d) => (missingNamespace(d) ? inNamespace(d, validationNamespace) : d)), { dryRun: true, absent: new Set(validateCreates.map((d) => d.key)) }),
+    serverSideApply(
+      client,
+      validateCreates.map((d) => (missingNamespace(d) ? inNamespace(d, validationNamespace) : d)),
+      { dryRun: true, absent: new Set(validateCreates.map((d) => d.key)) },
+    ),
     serverSideApply(client, updates, { dryRun: true }),
   ]);
-  const refused = [...created.refused, ...updated.refused].map((r) => ({ ...r, object: candidates.find((d) => d.key === r.object.key) ?? r.object }));
+  const refused = [...created.refused, ...updated.refused].map((r) => ({
+    ...r,
+    object: candidates.find((d) => d.key === r.object.key) ?? r.object,
+  }));
   const forbidden = new Map(refused.filter(isForbidden).map((r) => [r.object.key, r.message]));
-  const notDryRun = new Map(checkDryRun(env, refused.filter((r) => !isForbidden(r)), "server-side validation: merging this would fail").map((n) => [n.object.key, n.webhook]));
+  const notDryRun = new Map(
+    checkDryRun(
+      env,
+      refused.filter((r) => !isForbidden(r)),
+      "server-side validation: merging this would fail",
+    ).map((n) => [n.object.key, n.webhook]),
+  );
 
   const after = new Map(updated.applied.map((a) => [a.key, a.result]));
   const objects: ObjectPlan[] = [];
@@ -62,22 +89,36 @@ export async function planEnvironment(input: ReleaseTarget & { rendered: Rendere
     for (const d of wave) {
       const webhook = notDryRun.get(d.key);
       const denied = forbidden.get(d.key);
-      const unvalidated = { ...(webhook === undefined ? {} : { notDryRunBy: webhook }), ...(denied === undefined ? {} : { dryRunForbidden: denied }) };
+      const unvalidated = {
+        ...(webhook === undefined ? {} : { notDryRunBy: webhook }),
+        ...(denied === undefined ? {} : { dryRunForbidden: denied }),
+      };
       if (!live.has(d.key)) {
-        objects.push({ ref: d.ref, action: "create", source: d.source, diff: diffObjects(undefined, d.object), ...unvalidated });
+        objects.push({
+          ref: d.ref,
+          action: "create",
+          source: d.source,
+          diff: diffObjects(undefined, d.object),
+          ...unvalidated,
+        });
         continue;
       }
       const current = liveObjects.get(d.key);
       const diff =
         denied !== undefined
-          ? diffObjects(current && (projectLive(current, asStored(d.object)) as Record<string, unknown>), asStored(d.object))
+          ? diffObjects(
+              current && (projectLive(current, asStored(d.object)) as Record<string, unknown>),
+              asStored(d.object),
+            )
           : webhook === undefined
             ? diffObjects(current, after.get(d.key))
             : "";
-      if (diff !== "" || webhook !== undefined) objects.push({ ref: d.ref, action: "update", source: d.source, diff, ...unvalidated });
+      if (diff !== "" || webhook !== undefined)
+        objects.push({ ref: d.ref, action: "update", source: d.source, diff, ...unvalidated });
     }
   }
-  for (const ref of gone) objects.push({ ref, action: "delete", diff: diffObjects(liveObjects.get(refKey(ref)), undefined) });
+  for (const ref of gone)
+    objects.push({ ref, action: "delete", diff: diffObjects(liveObjects.get(refKey(ref)), undefined) });
   const count = (action: ObjectPlan["action"]) => objects.filter((o) => o.action === action).length;
   const released = (await inventory).releases.find((r) => r.result === "success")?.sha;
   const notes = [
@@ -85,7 +126,11 @@ export async function planEnvironment(input: ReleaseTarget & { rendered: Rendere
       const n = moved.filter((d) => d.ref.namespace === ns).length;
       return `namespace ${ns} does not exist yet (a release creates it): its ${n === 1 ? "object is" : `${n} objects are`} dry-run in ${validationNamespace}`;
     }),
-    ...(kept.length > 0 ? [`prune is off for ${env.name}: ${names(kept.map(describeRef))} no longer in Git ${kept.length === 1 ? "stays" : "stay"} on the cluster`] : []),
+    ...(kept.length > 0
+      ? [
+          `prune is off for ${env.name}: ${names(kept.map(describeRef))} no longer in Git ${kept.length === 1 ? "stays" : "stay"} on the cluster`,
+        ]
+      : []),
   ];
   return {
     environment: env.name,
@@ -93,7 +138,12 @@ export async function planEnvironment(input: ReleaseTarget & { rendered: Rendere
     sha: input.sha,
     ...(released === undefined ? {} : { releasedSha: released }),
     objects,
-    counts: { create: count("create"), update: count("update"), delete: count("delete"), unchanged: desired.length - count("create") - count("update") },
+    counts: {
+      create: count("create"),
+      update: count("update"),
+      delete: count("delete"),
+      unchanged: desired.length - count("create") - count("update"),
+    },
     ...(notes.length > 0 ? { notes } : {}),
   };
 }
@@ -109,5 +159,7 @@ function isForbidden(r: RefusedObject): boolean {
 
 /** The first few names, then how many more. */
 function names(all: string[]): string {
-  return all.length <= NOTE_NAMES ? all.join(", ") : `${all.slice(0, NOTE_NAMES).join(", ")} and ${all.length - NOTE_NAMES} more`;
+  return all.length <= NOTE_NAMES
+    ? all.join(", ")
+    : `${all.slice(0, NOTE_NAMES).join(", ")} and ${all.length - NOTE_NAMES} more`;
 }

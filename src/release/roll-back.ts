@@ -26,13 +26,23 @@ export interface RollbackInput {
  * Never throws: any error is the rollback's failure, reported beside the release's own.
  */
 export async function rollBack(session: ReleaseSession, input: RollbackInput): Promise<RollbackOutcome> {
-  const target = (await session.history().catch(() => [])).find((r) => r.result === "success" && r.sha !== input.failedSha);
+  const target = (await session.history().catch(() => [])).find(
+    (r) => r.result === "success" && r.sha !== input.failedSha,
+  );
   if (!target) return { state: "none", message: "no earlier successful release to roll back to" };
   const sha = target.sha;
   try {
     const rendered = await input.renderAt(sha);
-    const { objects, ...result } = await session.apply(rendered, sha, `${input.actor} (rollback of ${input.failedSha.slice(0, 7)})`);
-    const health = await waitForHealth(session.target.client, objects, { timeoutMs: input.timeoutMs, signal: input.signal, onProgress: input.onProgress });
+    const { objects, ...result } = await session.apply(
+      rendered,
+      sha,
+      `${input.actor} (rollback of ${input.failedSha.slice(0, 7)})`,
+    );
+    const health = await waitForHealth(session.target.client, objects, {
+      timeoutMs: input.timeoutMs,
+      signal: input.signal,
+      onProgress: input.onProgress,
+    });
     if (health.kind === "healthy") {
       await session.record("success");
       return { sha, state: "success", message: "", result };

@@ -22,7 +22,9 @@ export function validationNamespaceObject(): Record<string, unknown> {
     kind: "Namespace",
     metadata: {
       name: VALIDATION_NAMESPACE,
-      annotations: { "ferry.dev/purpose": "Ferry dry-runs here the objects of namespaces that do not exist yet; keep it empty" },
+      annotations: {
+        "ferry.dev/purpose": "Ferry dry-runs here the objects of namespaces that do not exist yet; keep it empty",
+      },
     },
   };
 }
@@ -35,7 +37,12 @@ export function namespaceRef(name: string): ObjectRef {
 /** Creates a namespace (server-side apply, so it is a no-op when it exists). */
 export async function ensureNamespace(client: KubeClient, name: string): Promise<void> {
   const body = { apiVersion: "v1", kind: "Namespace", metadata: { name, labels: { [MANAGED_BY_LABEL]: "ferry" } } };
-  await client.call("PATCH", `/api/v1/namespaces/${name}?fieldManager=${FIELD_MANAGER}&force=true`, body, "application/apply-patch+yaml");
+  await client.call(
+    "PATCH",
+    `/api/v1/namespaces/${name}?fieldManager=${FIELD_MANAGER}&force=true`,
+    body,
+    "application/apply-patch+yaml",
+  );
 }
 
 /** The same object moved to another namespace: how objects whose namespace does not exist yet are validated. */
@@ -49,7 +56,12 @@ export function inNamespace(d: DesiredObject, namespace: string): DesiredObject 
  * cluster has none: it names the namespaces that do not exist yet and how to create the
  * validation namespace; `what` (e.g. "nothing was applied") closes it.
  */
-export function validationNamespaceMissing(objects: DesiredObject[], validationNamespace: string, cluster: string, what: string): FerryError {
+export function validationNamespaceMissing(
+  objects: DesiredObject[],
+  validationNamespace: string,
+  cluster: string,
+  what: string,
+): FerryError {
   const missing = [...new Set(objects.map((d) => d.ref.namespace ?? ""))];
   return permanent(
     `namespace${missing.length === 1 ? "" : "s"} ${missing.join(", ")} ${missing.length === 1 ? "does" : "do"} not exist yet, so ${objects.length === 1 ? "its object" : "their objects"} can only be ` +

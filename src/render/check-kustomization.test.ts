@@ -41,7 +41,8 @@ describe("checkKustomizations", () => {
     const root = await repo({
       "base/kustomization.yaml": "resources: [cm.yaml]\n",
       "base/cm.yaml": configMap,
-      "components/extra/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources: [x.yaml]\n",
+      "components/extra/kustomization.yaml":
+        "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources: [x.yaml]\n",
       "components/extra/x.yaml": configMap.replace("base", "x"),
       "overlay/kustomization.yml": [
         "resources: [../base]",
@@ -57,7 +58,7 @@ describe("checkKustomizations", () => {
         "    apiVersion: v1",
         "    kind: ConfigMap",
         "    metadata: {name: base}",
-        "  - '{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"base\"}}'",
+        '  - \'{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "base"}}\'',
         "configMapGenerator:",
         "  - name: gen",
         "    literals: [a=1]",
@@ -87,12 +88,17 @@ describe("checkKustomizations", () => {
     });
     const lines = await problems(checkKustomizations(root, path.join(root, "app")));
     assert.equal(lines.length, 6, lines.join("\n"));
-    for (const line of lines) assert.match(line, /^app\/kustomization\.yaml: (resources|bases): .* is a remote reference; Ferry renders only what the repository holds/);
+    for (const line of lines)
+      assert.match(
+        line,
+        /^app\/kustomization\.yaml: (resources|bases): .* is a remote reference; Ferry renders only what the repository holds/,
+      );
   });
 
   it("refuses absolute paths, paths outside the repository, also through a base or a symlink, and missing paths", async () => {
     const root = await repo({
-      "deploy/staging/kustomization.yaml": "resources: [../../base, /etc/passwd, ../../../outside, missing.yaml]\nconfigMapGenerator:\n  - name: g\n    files: [k=../../../../etc/hostname]\n",
+      "deploy/staging/kustomization.yaml":
+        "resources: [../../base, /etc/passwd, ../../../outside, missing.yaml]\nconfigMapGenerator:\n  - name: g\n    files: [k=../../../../etc/hostname]\n",
       "base/kustomization.yaml": "resources: [../../neighbour]\npatches:\n  - path: ../../x.yaml\n",
     });
     const lines = await problems(checkKustomizations(root, path.join(root, "deploy/staging")));
@@ -114,7 +120,8 @@ describe("checkKustomizations", () => {
 
   it("refuses Helm inflation and a referenced directory without a kustomization", async () => {
     const root = await repo({
-      "app/kustomization.yaml": "resources: [../plain]\nhelmCharts:\n  - name: redis\n    repo: https://charts.example.com\n",
+      "app/kustomization.yaml":
+        "resources: [../plain]\nhelmCharts:\n  - name: redis\n    repo: https://charts.example.com\n",
       "plain/cm.yaml": configMap,
     });
     assert.deepEqual(await problems(checkKustomizations(root, path.join(root, "app"))), [
@@ -124,7 +131,8 @@ describe("checkKustomizations", () => {
   });
 
   it("tells remote references from local paths", () => {
-    for (const ref of ["https://example.com/x", "git::https://x/y", "git@github.com:a/b", "base?ref=v1", "file:///etc"]) assert.ok(isRemote(ref), ref);
+    for (const ref of ["https://example.com/x", "git::https://x/y", "git@github.com:a/b", "base?ref=v1", "file:///etc"])
+      assert.ok(isRemote(ref), ref);
     for (const ref of ["../base", "base", "my.app/base", "config.d/x.yaml"]) assert.ok(!isRemote(ref), ref);
   });
 });

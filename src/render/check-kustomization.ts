@@ -12,7 +12,17 @@ export const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "
 const MAX_KUSTOMIZATIONS = 500;
 
 /** Fields that name other kustomizations or manifest files, each entry a path (or, for some, inline YAML). */
-const PATH_LIST_FIELDS = ["resources", "bases", "components", "crds", "configurations", "generators", "transformers", "validators", "patchesStrategicMerge"];
+const PATH_LIST_FIELDS = [
+  "resources",
+  "bases",
+  "components",
+  "crds",
+  "configurations",
+  "generators",
+  "transformers",
+  "validators",
+  "patchesStrategicMerge",
+];
 
 /** Fields whose entries are objects with an optional `path`. */
 const PATH_OBJECT_FIELDS = ["patches", "patchesJson6902", "replacements"];
@@ -36,7 +46,8 @@ export async function checkKustomizations(realRoot: string, dir: string): Promis
   for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
     if (seen.has(next)) continue;
     seen.add(next);
-    if (seen.size > MAX_KUSTOMIZATIONS) throw permanent(`${rel(realRoot, dir)}: reaches more than ${MAX_KUSTOMIZATIONS} kustomizations`);
+    if (seen.size > MAX_KUSTOMIZATIONS)
+      throw permanent(`${rel(realRoot, dir)}: reaches more than ${MAX_KUSTOMIZATIONS} kustomizations`);
     const file = await findKustomization(next);
     if (file === undefined) {
       problems.push(`${rel(realRoot, next)}: holds no ${KUSTOMIZATION_FILES.join(", ")}`);
@@ -52,7 +63,10 @@ export async function checkKustomizations(realRoot: string, dir: string): Promis
     }
     if (!isRecord(kustomization)) continue; // kustomize says what is wrong with it
     for (const field of HELM_FIELDS) {
-      if (field in kustomization) problems.push(`${name}: ${field}: Helm charts cannot be inflated by Kustomize in Ferry; render the chart as its own environment (render: helm)`);
+      if (field in kustomization)
+        problems.push(
+          `${name}: ${field}: Helm charts cannot be inflated by Kustomize in Ferry; render the chart as its own environment (render: helm)`,
+        );
     }
     for (const { field, ref } of references(kustomization)) {
       const problem = await checkReference(realRoot, next, ref);
@@ -67,7 +81,13 @@ export async function checkKustomizations(realRoot: string, dir: string): Promis
 async function findKustomization(dir: string): Promise<string | undefined> {
   for (const name of KUSTOMIZATION_FILES) {
     const file = path.join(dir, name);
-    if (await stat(file).then((s) => s.isFile(), () => false)) return file;
+    if (
+      await stat(file).then(
+        (s) => s.isFile(),
+        () => false,
+      )
+    )
+      return file;
   }
   return undefined;
 }
@@ -77,16 +97,19 @@ function references(k: Record<string, unknown>): Array<{ field: string; ref: str
   const refs: Array<{ field: string; ref: string }> = [];
   const add = (field: string, value: unknown) => {
     // Multi-line strings, flow mappings and `key: value` text are inline patches or configs, not paths.
-    if (typeof value === "string" && value.trim() !== "" && !/\n|^\s*\{|: /.test(value)) refs.push({ field, ref: value.trim() });
+    if (typeof value === "string" && value.trim() !== "" && !/\n|^\s*\{|: /.test(value))
+      refs.push({ field, ref: value.trim() });
   };
   for (const field of PATH_LIST_FIELDS) for (const entry of asArray(k[field])) add(field, entry);
-  for (const field of PATH_OBJECT_FIELDS) for (const entry of asArray(k[field])) if (isRecord(entry)) add(`${field}.path`, entry.path);
+  for (const field of PATH_OBJECT_FIELDS)
+    for (const entry of asArray(k[field])) if (isRecord(entry)) add(`${field}.path`, entry.path);
   if (isRecord(k.openapi)) add("openapi.path", k.openapi.path);
   for (const field of ["configMapGenerator", "secretGenerator"]) {
     for (const generator of asArray(k[field])) {
       if (!isRecord(generator)) continue;
       // `files` entries are `path` or `key=path`.
-      for (const entry of asArray(generator.files)) add(`${field}.files`, typeof entry === "string" ? entry.slice(entry.indexOf("=") + 1) : entry);
+      for (const entry of asArray(generator.files))
+        add(`${field}.files`, typeof entry === "string" ? entry.slice(entry.indexOf("=") + 1) : entry);
       for (const entry of asArray(generator.envs)) add(`${field}.envs`, entry);
       add(`${field}.env`, generator.env);
     }
@@ -100,7 +123,11 @@ function asArray(value: unknown): unknown[] {
 }
 
 /** What is wrong with `ref` named in the kustomization in `dir`, or where it leads. */
-async function checkReference(realRoot: string, dir: string, ref: string): Promise<string | { real: string; directory: boolean }> {
+async function checkReference(
+  realRoot: string,
+  dir: string,
+  ref: string,
+): Promise<string | { real: string; directory: boolean }> {
   const remote = `${ref} is a remote reference; Ferry renders only what the repository holds (vendor it into the repository)`;
   if (isRemote(ref)) return remote;
   if (path.isAbsolute(ref)) return `${ref} is an absolute path; name files relative to the kustomization`;
@@ -118,7 +145,12 @@ const HOST_PATH = /^[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}(:\d+)?\//i;
 
 /** True for what kustomize would fetch whatever the repository holds: URLs, go-getter and scp-like git addresses, `?ref=` queries. */
 export function isRemote(ref: string): boolean {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(ref) || /^[a-z0-9]+::/i.test(ref) || /^[^/]+@[^/]+:/.test(ref) || /[?&](ref|version|timeout|submodules)=/.test(ref);
+  return (
+    /^[a-z][a-z0-9+.-]*:\/\//i.test(ref) ||
+    /^[a-z0-9]+::/i.test(ref) ||
+    /^[^/]+@[^/]+:/.test(ref) ||
+    /[?&](ref|version|timeout|submodules)=/.test(ref)
+  );
 }
 
 /** `file` relative to the repository, `.` for its root. */

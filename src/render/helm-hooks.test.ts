@@ -86,14 +86,21 @@ describe("Helm output and hooks", () => {
   it("always leaves test hooks out, and every hook with hooks: skip", () => {
     const objects = parseHelmOutput(OUTPUT, "charts/shop");
     const withoutHooks = objects.filter((o) => !["migrate", "cleanup"].includes(o.object.metadata.name));
-    assert.deepEqual(applyHookPolicy(withoutHooks, "refuse", "charts/shop").map((o) => o.object.metadata.name), ["web", "redis"]);
-    assert.deepEqual(applyHookPolicy(objects, "skip", "charts/shop").map((o) => o.object.metadata.name), ["web", "redis"]);
+    assert.deepEqual(
+      applyHookPolicy(withoutHooks, "refuse", "charts/shop").map((o) => o.object.metadata.name),
+      ["web", "redis"],
+    );
+    assert.deepEqual(
+      applyHookPolicy(objects, "skip", "charts/shop").map((o) => o.object.metadata.name),
+      ["web", "redis"],
+    );
   });
 
   it("reports what is wrong in the output, and objects rendered twice", () => {
     const output = `---\n# Source: shop/templates/a.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\n# Source: shop/templates/b.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\n# Source: shop/templates/c.yaml\nkind: ConfigMap\nmetadata:\n  name: c\n`;
     assert.throws(() => parseHelmOutput(output, "chart"), {
-      message: "chart/templates/c.yaml: not a Kubernetes object: missing apiVersion\nchart/templates/b.yaml: duplicate ConfigMap a, also in chart/templates/a.yaml",
+      message:
+        "chart/templates/c.yaml: not a Kubernetes object: missing apiVersion\nchart/templates/b.yaml: duplicate ConfigMap a, also in chart/templates/a.yaml",
     });
   });
 });

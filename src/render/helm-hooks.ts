@@ -37,7 +37,9 @@ export function applyHookPolicy(objects: RenderedObject[], policy: HookPolicy, c
     else refused.push(`${rendered.object.kind} ${rendered.object.metadata.name} (${events.join(",")})`);
   }
   if (refused.length > 0) {
-    const named = refused.slice(0, MAX_NAMED).join(", ") + (refused.length > MAX_NAMED ? ` and ${refused.length - MAX_NAMED} more` : "");
+    const named =
+      refused.slice(0, MAX_NAMED).join(", ") +
+      (refused.length > MAX_NAMED ? ` and ${refused.length - MAX_NAMED} more` : "");
     throw permanent(
       `chart ${chart} has Helm hooks, which Ferry does not run: ${named}; disable them through the chart's values, or set helm.hooks: skip in .ferry.yml to leave them out`,
     );

@@ -15,7 +15,10 @@ const HELM = process.env.FERRY_HELM ?? "helm";
 async function failure(promise: Promise<unknown>): Promise<string> {
   let message = "";
   await assert.rejects(promise, (error: unknown) => {
-    assert.ok(error instanceof FerryError && error.kind === "permanent", `expected a permanent FerryError, got ${String(error)}`);
+    assert.ok(
+      error instanceof FerryError && error.kind === "permanent",
+      `expected a permanent FerryError, got ${String(error)}`,
+    );
     message = error.message;
     return true;
   });
@@ -58,8 +61,16 @@ describe("HelmRenderer", () => {
   });
 
   it("renders the chart with the release name, namespace, values files in order, then inline values", async () => {
-    const root = await repo(chart({ "charts/shop/values-staging.yaml": "colour: green\nsize: l\n", "charts/shop/env/more.yaml": "size: xl\n" }));
-    const [settings, ...rest] = await renderer.render(root, target({ valuesFiles: ["values-staging.yaml", "env/more.yaml"], values: { replicas: 3 } }));
+    const root = await repo(
+      chart({
+        "charts/shop/values-staging.yaml": "colour: green\nsize: l\n",
+        "charts/shop/env/more.yaml": "size: xl\n",
+      }),
+    );
+    const [settings, ...rest] = await renderer.render(
+      root,
+      target({ valuesFiles: ["values-staging.yaml", "env/more.yaml"], values: { replicas: 3 } }),
+    );
     assert.equal(rest.length, 0);
     assert.equal(settings?.source, "charts/shop/templates/settings.yaml");
     assert.deepEqual(settings?.object.metadata, { name: "staging-settings", namespace: "shop" });
@@ -75,13 +86,18 @@ describe("HelmRenderer", () => {
         {
           "charts/shop/charts/redis/Chart.yaml": "apiVersion: v2\nname: redis\nversion: 1.2.0\n",
           "charts/shop/charts/redis/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: redis\n",
-          "charts/shop/crds/widgets.yaml": "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\n",
+          "charts/shop/crds/widgets.yaml":
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\n",
         },
         dependency,
       ),
     );
     const objects = await renderer.render(vendored, target());
-    assert.deepEqual(objects.map((o) => o.source).sort(), ["charts/shop/charts/redis/templates/cm.yaml", "charts/shop/crds/widgets.yaml", "charts/shop/templates/settings.yaml"]);
+    assert.deepEqual(objects.map((o) => o.source).sort(), [
+      "charts/shop/charts/redis/templates/cm.yaml",
+      "charts/shop/crds/widgets.yaml",
+      "charts/shop/templates/settings.yaml",
+    ]);
 
     const missing = await repo(chart({}, dependency));
     assert.equal(
@@ -92,24 +108,41 @@ describe("HelmRenderer", () => {
 
   it("refuses values files outside the chart's directory", async () => {
     const root = await repo(chart({ "secrets.yaml": "colour: red\n" }));
-    assert.match(await failure(renderer.render(root, target({ valuesFiles: ["../../secrets.yaml"] }))), /values file \.\.\/\.\.\/secrets\.yaml must be a relative path inside the chart's directory/);
-    assert.match(await failure(renderer.render(root, target({ valuesFiles: ["missing.yaml"] }))), /values file charts\/shop\/missing\.yaml does not exist/);
+    assert.match(
+      await failure(renderer.render(root, target({ valuesFiles: ["../../secrets.yaml"] }))),
+      /values file \.\.\/\.\.\/secrets\.yaml must be a relative path inside the chart's directory/,
+    );
+    assert.match(
+      await failure(renderer.render(root, target({ valuesFiles: ["missing.yaml"] }))),
+      /values file charts\/shop\/missing\.yaml does not exist/,
+    );
   });
 
   it("refuses hooks by default, leaves out tests, and leaves out every hook with hooks: skip", async () => {
     const root = await repo(
       chart({
-        "charts/shop/templates/migrate.yaml": "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n  annotations:\n    helm.sh/hook: pre-upgrade\nspec: {}\n",
-        "charts/shop/templates/tests/ping.yaml": "apiVersion: v1\nkind: Pod\nmetadata:\n  name: ping\n  annotations:\n    helm.sh/hook: test\n",
+        "charts/shop/templates/migrate.yaml":
+          "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n  annotations:\n    helm.sh/hook: pre-upgrade\nspec: {}\n",
+        "charts/shop/templates/tests/ping.yaml":
+          "apiVersion: v1\nkind: Pod\nmetadata:\n  name: ping\n  annotations:\n    helm.sh/hook: test\n",
       }),
     );
-    assert.match(await failure(renderer.render(root, target())), /^chart charts\/shop has Helm hooks, which Ferry does not run: Job migrate \(pre-upgrade\);/);
-    assert.deepEqual((await renderer.render(root, target({ hooks: "skip" }))).map((o) => o.object.metadata.name), ["staging-settings"]);
+    assert.match(
+      await failure(renderer.render(root, target())),
+      /^chart charts\/shop has Helm hooks, which Ferry does not run: Job migrate \(pre-upgrade\);/,
+    );
+    assert.deepEqual(
+      (await renderer.render(root, target({ hooks: "skip" }))).map((o) => o.object.metadata.name),
+      ["staging-settings"],
+    );
   });
 
   it("reports helm's own message on a broken template", async () => {
     const root = await repo(chart({ "charts/shop/templates/bad.yaml": "{{ .Values.nope.deeper }}\n" }));
-    assert.match(await failure(renderer.render(root, target())), /^helm template charts\/shop failed: .*bad\.yaml.*nil pointer/);
+    assert.match(
+      await failure(renderer.render(root, target())),
+      /^helm template charts\/shop failed: .*bad\.yaml.*nil pointer/,
+    );
   });
 
   it("stops a helm that hangs at the time limit, with a clear message", async () => {

@@ -34,7 +34,9 @@ export class HelmRenderer implements Renderer {
     const dir = await resolveEnvironmentPath(realRoot, env.path);
     await checkVendoredDependencies(realRoot, dir);
     const helm = env.helm ?? {};
-    const valuesFiles = await Promise.all((helm.valuesFiles ?? []).map((file) => resolveValuesFile(realRoot, dir, file)));
+    const valuesFiles = await Promise.all(
+      (helm.valuesFiles ?? []).map((file) => resolveValuesFile(realRoot, dir, file)),
+    );
     const scratch = await mkdtemp(path.join(tmpdir(), "ferry-helm-values-"));
     try {
       if (helm.values !== undefined) {
@@ -76,13 +78,16 @@ export function parseHelmOutput(text: string, chartPath: string): RenderedObject
   const groups: Array<{ source: string; documents: string[] }> = [];
   for (const document of text.split(/^---[ \t]*$/m)) {
     const header = /^# Source: (.+)$/m.exec(document);
-    const source = header?.[1] !== undefined ? sourceInRepository(header[1].trim(), chartPath) : `helm template ${chartPath}`;
+    const source =
+      header?.[1] !== undefined ? sourceInRepository(header[1].trim(), chartPath) : `helm template ${chartPath}`;
     const last = groups.at(-1);
     if (last?.source === source) last.documents.push(document);
     else groups.push({ source, documents: [document] });
   }
   const problems: string[] = [];
-  const objects = groups.flatMap(({ source, documents }) => parseManifests(documents.join("\n---\n"), source, problems));
+  const objects = groups.flatMap(({ source, documents }) =>
+    parseManifests(documents.join("\n---\n"), source, problems),
+  );
   problems.push(...findDuplicates(objects));
   if (problems.length > 0) throw permanent(formatProblems(problems));
   return objects;
@@ -97,7 +102,8 @@ function sourceInRepository(helmPath: string, chartPath: string): string {
 /** A values file's absolute path, refusing one that leaves the repository or is not a file. */
 async function resolveValuesFile(realRoot: string, chartDir: string, file: string): Promise<string> {
   const name = path.relative(realRoot, path.resolve(chartDir, file));
-  if (path.isAbsolute(file) || file.split(/[/\\]/).includes("..")) throw permanent(`values file ${file} must be a relative path inside the chart's directory`);
+  if (path.isAbsolute(file) || file.split(/[/\\]/).includes(".."))
+    throw permanent(`values file ${file} must be a relative path inside the chart's directory`);
   const real = await realpath(path.resolve(chartDir, file)).catch((error: unknown) => {
     throw permanent(`values file ${name} does not exist in the repository`, { cause: error });
   });
@@ -120,11 +126,15 @@ export async function checkVendoredDependencies(realRoot: string, chartDir: stri
 
 /** Adds the declared but unvendored dependencies of the chart in `chartDir`, and of its vendored subcharts, to `problems`. */
 async function checkChart(realRoot: string, chartDir: string, problems: string[], depth: number): Promise<void> {
-  const dependencies = [...(await declaredDependencies(path.join(chartDir, "Chart.yaml"))), ...(await declaredDependencies(path.join(chartDir, "requirements.yaml")))];
+  const dependencies = [
+    ...(await declaredDependencies(path.join(chartDir, "Chart.yaml"))),
+    ...(await declaredDependencies(path.join(chartDir, "requirements.yaml"))),
+  ];
   const vendored = await vendoredCharts(path.join(chartDir, "charts"));
   const where = path.relative(realRoot, chartDir) || ".";
   for (const dependency of dependencies) {
-    const found = vendored.dirs.get(dependency.name) ?? vendored.archives.find((file) => file.startsWith(`${dependency.name}-`));
+    const found =
+      vendored.dirs.get(dependency.name) ?? vendored.archives.find((file) => file.startsWith(`${dependency.name}-`));
     if (found === undefined) {
       const from = dependency.repository ? ` (from ${dependency.repository})` : "";
       problems.push(
@@ -146,7 +156,9 @@ async function declaredDependencies(file: string): Promise<Array<{ name: string;
   }
   if (!isRecord(document) || !Array.isArray(document.dependencies)) return [];
   return document.dependencies.flatMap((entry: unknown) =>
-    isRecord(entry) && typeof entry.name === "string" ? [{ name: entry.name, repository: typeof entry.repository === "string" ? entry.repository : undefined }] : [],
+    isRecord(entry) && typeof entry.name === "string"
+      ? [{ name: entry.name, repository: typeof entry.repository === "string" ? entry.repository : undefined }]
+      : [],
   );
 }
 

@@ -20,7 +20,9 @@ describe("parseManifests", () => {
   });
 
   it("takes an object with both name and generateName (the name wins, as with kubectl)", () => {
-    const { names, problems } = parse("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  generateName: settings-\n");
+    const { names, problems } = parse(
+      "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  generateName: settings-\n",
+    );
     assert.deepEqual(problems, []);
     assert.deepEqual(names, ["settings"]);
   });

@@ -1,4 +1,13 @@
-import { Composer, isScalar, LineCounter, Parser, type Document, type DocumentOptions, type ParseOptions, type SchemaOptions } from "yaml";
+import {
+  Composer,
+  isScalar,
+  LineCounter,
+  Parser,
+  type Document,
+  type DocumentOptions,
+  type ParseOptions,
+  type SchemaOptions,
+} from "yaml";
 import { findTooDeepTokens, tooDeepMessage } from "../yaml/yaml-nesting.js";
 import type { KubeObject, RenderedObject } from "./types.js";
 
@@ -12,7 +21,10 @@ const MAX_REPORTED_PROBLEMS = 50;
 const YAML_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = {
   version: "1.1",
   prettyErrors: false,
-  customTags: (tags) => tags.filter((tag) => typeof tag === "string" || (tag.format !== "TIME" && tag.tag !== "tag:yaml.org,2002:timestamp")),
+  customTags: (tags) =>
+    tags.filter(
+      (tag) => typeof tag === "string" || (tag.format !== "TIME" && tag.tag !== "tag:yaml.org,2002:timestamp"),
+    ),
 };
 
 /** Aliases one document may expand; low, so a "billion laughs" document fails at once. */
@@ -138,7 +150,10 @@ export function findDuplicates(objects: RenderedObject[]): string[] {
     const key = JSON.stringify([group, object.kind, namespace ?? "", name]);
     const first = seen.get(key);
     if (first === undefined) seen.set(key, source);
-    else problems.push(`${source}: duplicate ${object.kind} ${namespace === undefined ? name : `${namespace}/${name}`}, also in ${first}`);
+    else
+      problems.push(
+        `${source}: duplicate ${object.kind} ${namespace === undefined ? name : `${namespace}/${name}`}, also in ${first}`,
+      );
   }
   return problems;
 }

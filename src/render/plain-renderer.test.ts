@@ -48,7 +48,11 @@ describe("PlainRenderer", () => {
     const root = await repo({
       "deploy/b.yaml": `${configMap("b1")}---\n${configMap("b2")}`,
       "deploy/a.yml": configMap("a"),
-      "deploy/sub/c.json": JSON.stringify({ apiVersion: "v1", kind: "Secret", metadata: { name: "c", namespace: "shop" } }),
+      "deploy/sub/c.json": JSON.stringify({
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: "c", namespace: "shop" },
+      }),
       "deploy/aa/d.yaml": `---\n${configMap("d")}---\n`,
       "deploy/.hidden/e.yaml": configMap("e"),
       "deploy/.f.yaml": configMap("f"),
@@ -66,13 +70,20 @@ describe("PlainRenderer", () => {
         ["deploy/sub/c.json", "c"],
       ],
     );
-    assert.deepEqual(rendered[4]?.object, { apiVersion: "v1", kind: "Secret", metadata: { name: "c", namespace: "shop" } });
+    assert.deepEqual(rendered[4]?.object, {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "c", namespace: "shop" },
+    });
   });
 
   it("numbers documents by position, skipping empty and null ones", async () => {
     const root = await repo({ "env/x.yaml": `${configMap("one")}---\n---\nnull\n---\n${configMap("two")}` });
     const rendered = await renderer.render(root, { path: "env" });
-    assert.deepEqual(rendered.map((r) => r.source), ["env/x.yaml#1", "env/x.yaml#4"]);
+    assert.deepEqual(
+      rendered.map((r) => r.source),
+      ["env/x.yaml#1", "env/x.yaml#4"],
+    );
   });
 
   it("renders the repository root for . and an empty path", async () => {
@@ -117,16 +128,24 @@ describe("PlainRenderer", () => {
   it("refuses a billion-laughs alias bomb quickly", async () => {
     const levels = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
     const lines = levels.map((level, i) =>
-      i === 0 ? `  a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]` : `  ${level}: &${level} [${Array(9).fill(`*${levels[i - 1]}`).join(",")}]`,
+      i === 0
+        ? `  a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]`
+        : `  ${level}: &${level} [${Array(9)
+            .fill(`*${levels[i - 1]}`)
+            .join(",")}]`,
     );
     const root = await repo({ "env/bomb.yaml": configMap("bomb", `data:\n${lines.join("\n")}\n`) });
     const started = Date.now();
-    assert.deepEqual(await problems(renderer.render(root, { path: "env" })), ["env/bomb.yaml: Excessive alias count indicates a resource exhaustion attack"]);
+    assert.deepEqual(await problems(renderer.render(root, { path: "env" })), [
+      "env/bomb.yaml: Excessive alias count indicates a resource exhaustion attack",
+    ]);
     assert.ok(Date.now() - started < 1000);
   });
 
   it("names file, line and column for a YAML syntax error", async () => {
-    const root = await repo({ "deploy/app.yaml": `${configMap("ok")}---\napiVersion: v1\nkind: ConfigMap: x\nmetadata: {}\n` });
+    const root = await repo({
+      "deploy/app.yaml": `${configMap("ok")}---\napiVersion: v1\nkind: ConfigMap: x\nmetadata: {}\n`,
+    });
     assert.deepEqual(await problems(renderer.render(root, { path: "deploy" })), [
       "deploy/app.yaml:7:7: Nested mappings are not allowed in compact mappings",
     ]);
@@ -183,13 +202,18 @@ describe("PlainRenderer", () => {
     assert.match(line ?? "", /environment path escape leads outside the repository through a symlink/);
 
     await symlink("../../outside/secret.yaml", path.join(root, "deploy/secret.yaml"));
-    assert.deepEqual(await problems(renderer.render(root, { path: "deploy" })), ["deploy/secret.yaml: symlink leads outside the repository"]);
+    assert.deepEqual(await problems(renderer.render(root, { path: "deploy" })), [
+      "deploy/secret.yaml: symlink leads outside the repository",
+    ]);
     await rm(path.join(root, "deploy/secret.yaml"));
 
     await symlink("../base/b.yaml", path.join(root, "deploy/b.yaml"));
     await symlink("../base", path.join(root, "deploy/base-dir"));
     const rendered = await renderer.render(root, { path: "deploy" });
-    assert.deepEqual(rendered.map((r) => r.source), ["deploy/a.yaml", "deploy/b.yaml"]);
+    assert.deepEqual(
+      rendered.map((r) => r.source),
+      ["deploy/a.yaml", "deploy/b.yaml"],
+    );
   });
 
   it("refuses the same object twice, naming both sources", async () => {
@@ -200,7 +224,9 @@ describe("PlainRenderer", () => {
       "env/b.yaml": `${deployment("apps/v1beta1", "web", "shop")}---\n${deployment("example.com/v1", "web", "shop")}`,
       "env/c.yaml": configMap("web"),
     });
-    assert.deepEqual(await problems(renderer.render(root, { path: "env" })), ["env/b.yaml#1: duplicate Deployment shop/web, also in env/a.yaml#1"]);
+    assert.deepEqual(await problems(renderer.render(root, { path: "env" })), [
+      "env/b.yaml#1: duplicate Deployment shop/web, also in env/a.yaml#1",
+    ]);
   });
 
   it("reports every problem across files in one error", async () => {
@@ -209,7 +235,7 @@ describe("PlainRenderer", () => {
       "env/2-missing.yaml": "apiVersion: v1\nkind: ConfigMap\n",
       "env/3-ok.yaml": configMap("ok"),
       "env/4-dup.yaml": configMap("ok"),
-      "env/5-bad.json": "{\"apiVersion\": \"v1\"",
+      "env/5-bad.json": '{"apiVersion": "v1"',
     });
     const lines = await problems(renderer.render(root, { path: "env" }));
     assert.equal(lines.length, 4, lines.join("\n"));

@@ -81,4 +81,3 @@ async function walk(realRoot: string, dir: string, files: string[], problems: st
     }
   }
 }
-

@@ -7,5 +7,11 @@ import type { RenderTarget } from "./types.js";
  */
 export function renderKey(target: RenderTarget): string {
   const seesNamespace = target.render !== "plain" && target.render !== "kustomize";
-  return JSON.stringify([target.path, target.render ?? "auto", target.helm ?? null, target.name, seesNamespace ? target.namespace : null]);
+  return JSON.stringify([
+    target.path,
+    target.render ?? "auto",
+    target.helm ?? null,
+    target.name,
+    seesNamespace ? target.namespace : null,
+  ]);
 }

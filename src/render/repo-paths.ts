@@ -13,7 +13,8 @@ export async function resolveEnvironmentPath(realRoot: string, envPath: string):
   const real = await realpath(logical).catch((error: unknown) => {
     throw permanent(`environment path ${envPath} does not exist in the repository`, { cause: error });
   });
-  if (!isInside(realRoot, real)) throw permanent(`environment path ${envPath} leads outside the repository through a symlink`);
+  if (!isInside(realRoot, real))
+    throw permanent(`environment path ${envPath} leads outside the repository through a symlink`);
   if (!(await stat(real)).isDirectory()) throw permanent(`environment path ${envPath} is not a directory`);
   return logical;
 }

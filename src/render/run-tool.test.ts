@@ -33,7 +33,15 @@ describe("runTool", () => {
   /** Writes an executable shell script and returns a run of it with generous limits. */
   async function script(body: string, overrides: Partial<ToolRun> = {}): Promise<ToolRun> {
     const file = await writeScript(path.join(work, `tool-${++count}.sh`), body);
-    return { label: "tool build x", command: file, args: [], cwd: work, timeoutMs: 10_000, maxOutputBytes: 1024 * 1024, ...overrides };
+    return {
+      label: "tool build x",
+      command: file,
+      args: [],
+      cwd: work,
+      timeoutMs: 10_000,
+      maxOutputBytes: 1024 * 1024,
+      ...overrides,
+    };
   }
 
   before(async () => {
@@ -66,7 +74,9 @@ describe("runTool", () => {
       assert.ok(env.HELM_CACHE_HOME?.startsWith(env.HOME ?? "?"));
       assert.ok(env.KUBECONFIG?.startsWith(env.HOME ?? "?"));
       const allowed = new Set(["PATH", "LANG", "HOME", "TMPDIR", "PWD", "SHLVL", "_"]);
-      const extra = Object.keys(env).filter((name) => !allowed.has(name) && !/^(XDG|HELM|GIT)_|_PROXY$|_proxy$|^KUBECONFIG$/.test(name));
+      const extra = Object.keys(env).filter(
+        (name) => !allowed.has(name) && !/^(XDG|HELM|GIT)_|_PROXY$|_proxy$|^KUBECONFIG$/.test(name),
+      );
       assert.deepEqual(extra, []);
     } finally {
       delete process.env.FERRY_TEST_SECRET_TOKEN;
@@ -95,7 +105,16 @@ describe("runTool", () => {
   });
 
   it("says when the binary is missing", async () => {
-    const message = await failure(runTool({ label: "helm template c", command: path.join(work, "no-such-helm"), args: [], cwd: work, timeoutMs: 1000, maxOutputBytes: 1000 }));
+    const message = await failure(
+      runTool({
+        label: "helm template c",
+        command: path.join(work, "no-such-helm"),
+        args: [],
+        cwd: work,
+        timeoutMs: 1000,
+        maxOutputBytes: 1000,
+      }),
+    );
     assert.match(message, /^helm template c: cannot run .*no-such-helm: not found/);
   });
 

@@ -83,7 +83,12 @@ function sandboxEnv(home: string): NodeJS.ProcessEnv {
 /** Spawns the tool in its own process group and collects its output within the run's limits. */
 function spawnTool(run: ToolRun, env: NodeJS.ProcessEnv): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(run.command, run.args, { cwd: run.cwd, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const child = spawn(run.command, run.args, {
+      cwd: run.cwd,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     let stdoutBytes = 0;
@@ -100,11 +105,15 @@ function spawnTool(run: ToolRun, env: NodeJS.ProcessEnv): Promise<string> {
       stopped ??= reason;
       killGroup();
     };
-    const timer = setTimeout(() => stop(`${run.label} did not finish within ${seconds(run.timeoutMs)} and was stopped`), run.timeoutMs);
+    const timer = setTimeout(
+      () => stop(`${run.label} did not finish within ${seconds(run.timeoutMs)} and was stopped`),
+      run.timeoutMs,
+    );
 
     child.stdout.on("data", (chunk: Buffer) => {
       stdoutBytes += chunk.length;
-      if (stdoutBytes > run.maxOutputBytes) stop(`${run.label} wrote more than ${bytes(run.maxOutputBytes)} of output and was stopped`);
+      if (stdoutBytes > run.maxOutputBytes)
+        stop(`${run.label} wrote more than ${bytes(run.maxOutputBytes)} of output and was stopped`);
       else stdout.push(chunk);
     });
     child.stderr.on("data", (chunk: Buffer) => {
@@ -135,7 +144,11 @@ const ANSI_ESCAPES = /\x1b\[[0-9;]*[A-Za-z]/g;
 
 /** The tool's own message, fit for a status or comment: no colours, no `Error: ` prefix, the first few lines. */
 export function toolMessage(stderr: string): string {
-  const lines = stderr.replace(ANSI_ESCAPES, "").split("\n").map((line) => line.trimEnd()).filter((line) => line.trim() !== "");
+  const lines = stderr
+    .replace(ANSI_ESCAPES, "")
+    .split("\n")
+    .map((line) => line.trimEnd())
+    .filter((line) => line.trim() !== "");
   const shown = lines.slice(0, MESSAGE_LINES);
   if (shown[0] !== undefined) shown[0] = shown[0].replace(/^Error: /, "");
   let text = shown.join("\n");

@@ -10,7 +10,10 @@ import type { Renderer } from "./types.js";
 
 /** A renderer that renders one ConfigMap named after itself, so a test sees which one ran. */
 function named(name: string): Renderer {
-  return { render: () => Promise.resolve([{ object: { apiVersion: "v1", kind: "ConfigMap", metadata: { name } }, source: name }]) };
+  return {
+    render: () =>
+      Promise.resolve([{ object: { apiVersion: "v1", kind: "ConfigMap", metadata: { name } }, source: name }]),
+  };
 }
 
 describe("renderer selection", () => {
@@ -51,8 +54,13 @@ describe("renderer selection", () => {
   });
 
   it("uses the renderer the environment names, and detects it for auto or none", async () => {
-    const renderer = new SelectingRenderer({ plain: named("plain"), kustomize: named("kustomize"), helm: named("helm") });
-    const ran = async (envPath: string, render?: RenderMode) => (await renderer.render(root, { name: "e", namespace: "n", path: envPath, render }))[0]?.source;
+    const renderer = new SelectingRenderer({
+      plain: named("plain"),
+      kustomize: named("kustomize"),
+      helm: named("helm"),
+    });
+    const ran = async (envPath: string, render?: RenderMode) =>
+      (await renderer.render(root, { name: "e", namespace: "n", path: envPath, render }))[0]?.source;
     assert.equal(await ran("chart"), "helm");
     assert.equal(await ran("kustomize", "auto"), "kustomize");
     assert.equal(await ran("plain", "auto"), "plain");

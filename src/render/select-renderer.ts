@@ -37,7 +37,8 @@ export class SelectingRenderer implements Renderer {
 
   /** Renders `env.path` with the renderer its mode names. */
   async render(root: string, env: RenderTarget): Promise<RenderedObject[]> {
-    const mode = env.render === undefined || env.render === "auto" ? await detectRenderMode(root, env.path) : env.render;
+    const mode =
+      env.render === undefined || env.render === "auto" ? await detectRenderMode(root, env.path) : env.render;
     return this.renderers[mode].render(root, env);
   }
 }
@@ -50,7 +51,11 @@ export class SelectingRenderer implements Renderer {
  */
 export async function detectRenderMode(root: string, envPath: string): Promise<Exclude<RenderMode, "auto">> {
   const dir = await resolveEnvironmentPath(await realpath(root), envPath);
-  const isFile = (name: string) => stat(path.join(dir, name)).then((s) => s.isFile(), () => false);
+  const isFile = (name: string) =>
+    stat(path.join(dir, name)).then(
+      (s) => s.isFile(),
+      () => false,
+    );
   for (const name of KUSTOMIZATION_FILES) if (await isFile(name)) return "kustomize";
   if (await isFile("Chart.yaml")) return "helm";
   return "plain";

@@ -32,9 +32,15 @@ export function releaseSummary(result: ReleaseChanges): string {
  * (`; suspended: Deployment shop/web and 1 more`), which succeeds because pausing is a choice, not a
  * fault, but should not pass unseen. `head` words whose release it was.
  */
-export function releasedDescription(result: ReleaseChanges, suspended: SuspendedObject[] = [], head = "deployed"): string {
+export function releasedDescription(
+  result: ReleaseChanges,
+  suspended: SuspendedObject[] = [],
+  head = "deployed",
+): string {
   const [first] = suspended;
-  const held = first ? `; suspended: ${describeRef(first.ref)}${suspended.length > 1 ? ` and ${suspended.length - 1} more` : ""}` : "";
+  const held = first
+    ? `; suspended: ${describeRef(first.ref)}${suspended.length > 1 ? ` and ${suspended.length - 1} more` : ""}`
+    : "";
   return `${head}: ${releaseSummary(result)}${held}`;
 }
 
@@ -78,20 +84,47 @@ export function resultMarker(sha: string): string {
 const list = (refs: ObjectRef[]) => refs.map((r) => `\`${describeRef(r)}\``).join(", ");
 
 /** Objects applied without a dry-run, each with the webhook that does not support one. */
-const notDryRunList = (objects: NotDryRun[]) => objects.map((n) => `\`${describeRef(n.ref)}\` (admission webhook \`${n.webhook}\` does not support dry run)`).join(", ");
+const notDryRunList = (objects: NotDryRun[]) =>
+  objects
+    .map((n) => `\`${describeRef(n.ref)}\` (admission webhook \`${n.webhook}\` does not support dry run)`)
+    .join(", ");
 
 /** The result comment on a merged change: per environment what was created, configured, unchanged and pruned, or the error, and how a rollback went. */
 export function resultComment(mergedSha: string, outcomes: EnvironmentOutcome[], sections: string[] = []): string {
-  const lines = [resultMarker(mergedSha), `### Ferry release · \`${short(mergedSha)}\``, "", "| environment | cluster | result | + | ~ | − | unchanged |", "| --- | --- | --- | ---: | ---: | ---: | ---: |"];
+  const lines = [
+    resultMarker(mergedSha),
+    `### Ferry release · \`${short(mergedSha)}\``,
+    "",
+    "| environment | cluster | result | + | ~ | − | unchanged |",
+    "| --- | --- | --- | ---: | ---: | ---: | ---: |",
+  ];
   const row = (o: EnvironmentOutcome, result: string, r?: ReleaseChanges) =>
     `| ${o.env.name} | ${o.env.cluster} | ${result} | ${r ? `${r.created.length} | ${r.configured.length} | ${r.pruned.length} | ${r.unchanged}` : "| | |"} |`;
   for (const o of outcomes) {
-    if (o.kind === "released") lines.push(row(o, `✅ deployed \`${short(o.sha)}\`${o.suspended?.length ? `, ⏸️ ${o.suspended.length} suspended` : ""}`, o.result));
+    if (o.kind === "released")
+      lines.push(
+        row(
+          o,
+          `✅ deployed \`${short(o.sha)}\`${o.suspended?.length ? `, ⏸️ ${o.suspended.length} suspended` : ""}`,
+          o.result,
+        ),
+      );
     else if (o.kind === "already-released") lines.push(row(o, `✅ included in release \`${short(o.sha)}\``));
-    else if (o.kind === "superseded") lines.push(row(o, o.result ? `⏭️ applied \`${short(o.sha)}\`, superseded by \`${short(o.by)}\`` : `⏭️ superseded by \`${short(o.by)}\``, o.result));
+    else if (o.kind === "superseded")
+      lines.push(
+        row(
+          o,
+          o.result
+            ? `⏭️ applied \`${short(o.sha)}\`, superseded by \`${short(o.by)}\``
+            : `⏭️ superseded by \`${short(o.by)}\``,
+          o.result,
+        ),
+      );
     else if (o.kind === "skipped") lines.push(row(o, `⏸️ not released: ${o.reason}`));
     else {
-      lines.push(row(o, o.result ? `❌ not healthy at \`${short(o.sha)}\`` : `❌ failed at \`${short(o.sha)}\``, o.result));
+      lines.push(
+        row(o, o.result ? `❌ not healthy at \`${short(o.sha)}\`` : `❌ failed at \`${short(o.sha)}\``, o.result),
+      );
       if (o.rollback) lines.push(row(o, rollbackCell(o.rollback), o.rollback.result));
     }
   }
@@ -103,14 +136,30 @@ export function resultComment(mergedSha: string, outcomes: EnvironmentOutcome[],
         r.configured.length ? `- **configured**: ${list(r.configured)}` : "",
         r.pruned.length ? `- **pruned**: ${list(r.pruned)}` : "",
       ].filter(Boolean);
-      if (parts.length) lines.push("", `<details><summary>${o.env.name}: what changed</summary>`, "", ...parts, "", "</details>");
+      if (parts.length)
+        lines.push("", `<details><summary>${o.env.name}: what changed</summary>`, "", ...parts, "", "</details>");
       if (o.kind === "released" && o.suspended?.length) {
-        lines.push("", `**${o.env.name}** holds suspended objects, which do nothing until someone resumes them:`, "", ...o.suspended.map((h) => `- \`${describeRef(h.ref)}\`: ${h.message}`));
+        lines.push(
+          "",
+          `**${o.env.name}** holds suspended objects, which do nothing until someone resumes them:`,
+          "",
+          ...o.suspended.map((h) => `- \`${describeRef(h.ref)}\`: ${h.message}`),
+        );
       }
-      if (r.notDryRun?.length) lines.push("", `⚠️ **${o.env.name}**: applied without a dry-run (validation.unsupportedDryRun: skip): ${notDryRunList(r.notDryRun)}`);
-      if (o.kind === "superseded") lines.push("", `**${o.env.name}**: a newer release (\`${short(o.by)}\`) took the environment while this one waited for its workloads; its status tells how it went.`);
+      if (r.notDryRun?.length)
+        lines.push(
+          "",
+          `⚠️ **${o.env.name}**: applied without a dry-run (validation.unsupportedDryRun: skip): ${notDryRunList(r.notDryRun)}`,
+        );
+      if (o.kind === "superseded")
+        lines.push(
+          "",
+          `**${o.env.name}**: a newer release (\`${short(o.by)}\`) took the environment while this one waited for its workloads; its status tells how it went.`,
+        );
     } else if (o.kind === "failed") {
-      const what = o.result ? `**${o.env.name}** was applied but did not become healthy:` : `**${o.env.name} failed**; the cluster was not changed unless the error says so:`;
+      const what = o.result
+        ? `**${o.env.name}** was applied but did not become healthy:`
+        : `**${o.env.name} failed**; the cluster was not changed unless the error says so:`;
       lines.push("", what, "", "```", o.error, "```");
       if (o.rollback) lines.push(...rollbackSection(o.env.name, o.rollback));
     }

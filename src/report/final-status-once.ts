@@ -56,7 +56,8 @@ export function finalStatusOnce(forge: Forge, redis: RedisClient, options: Final
       return;
     }
     await forge.setStatus(sha, status);
-    if (status.state === "success" || status.state === "failure") await redis.set(key, `${status.state}: ${status.description}`, "EX", ttl);
+    if (status.state === "success" || status.state === "failure")
+      await redis.set(key, `${status.state}: ${status.description}`, "EX", ttl);
   };
   return new Proxy(forge, {
     get(target, property) {

@@ -1,6 +1,15 @@
 import type { ClusterProgress, RolloutState } from "../domain/rollout.js";
 import { failureDescription } from "./deploy-report.js";
-import { fleetStatus, formatDuration, notTouchedOf, releasedOf, waveSummaries, type RolloutView, type WaveState, type WaveSummary } from "./fleet-status.js";
+import {
+  fleetStatus,
+  formatDuration,
+  notTouchedOf,
+  releasedOf,
+  waveSummaries,
+  type RolloutView,
+  type WaveState,
+  type WaveSummary,
+} from "./fleet-status.js";
 import { clip } from "./clip.js";
 
 /** Failed clusters listed by name and reason; the rest are counted and linked to the rollout page. */
@@ -48,7 +57,10 @@ export function markdownText(text: string): string {
 
 function waveRow(wave: WaveSummary): string {
   const { counts } = wave;
-  const extra = [counts.releasing > 0 ? `${counts.releasing} releasing` : "", counts.superseded > 0 ? `${counts.superseded} superseded` : ""].filter(Boolean);
+  const extra = [
+    counts.releasing > 0 ? `${counts.releasing} releasing` : "",
+    counts.superseded > 0 ? `${counts.superseded} superseded` : "",
+  ].filter(Boolean);
   const state = `${WAVE_ICON[wave.state]} ${wave.state}${extra.length > 0 ? ` (${extra.join(", ")})` : ""}`;
   const duration = wave.durationMs === undefined ? "" : formatDuration(wave.durationMs);
   return `| ${wave.plan.index + 1} · ${markdownText(clip(wave.plan.name, NAME_LENGTH))} | ${wave.total} | ${releasedOf(counts)} | ${counts.failed} | ${notTouchedOf(counts)} | ${state} | ${duration} |`;
@@ -57,7 +69,17 @@ function waveRow(wave: WaveSummary): string {
 /** Why a cluster failed, on one line: the first line of its error and how its rollback went, in the words of a single release. */
 function failureLine(view: RolloutView, c: ClusterProgress): string {
   const outcome = c.outcome?.kind === "failed" ? c.outcome : undefined;
-  const reason = outcome === undefined ? "failed" : failureDescription(outcome.error, outcome.rollback && { state: outcome.rollback.state, sha: outcome.rollback.sha, message: outcome.rollback.message });
+  const reason =
+    outcome === undefined
+      ? "failed"
+      : failureDescription(
+          outcome.error,
+          outcome.rollback && {
+            state: outcome.rollback.state,
+            sha: outcome.rollback.sha,
+            message: outcome.rollback.message,
+          },
+        );
   const wave = view.rollout.waves[c.wave]?.name;
   const where = wave === undefined ? "" : ` (wave ${c.wave + 1} · ${markdownText(clip(wave, NAME_LENGTH))})`;
   return `- **${markdownText(clip(c.cluster, NAME_LENGTH))}**${where}: ${markdownText(clip(reason || "failed", REASON_LENGTH))}`;
@@ -84,13 +106,22 @@ export function fleetSection(view: RolloutView, pageUrl: string, maxLength: numb
     const parts = [heading];
     // No row fits: no table at all (the heading links the page that has them).
     if (waves > 0) {
-      const table = ["| wave | clusters | released | failed | not touched | state | duration |", "| --- | ---: | ---: | ---: | ---: | --- | ---: |", ...waveRows.slice(0, waves)];
+      const table = [
+        "| wave | clusters | released | failed | not touched | state | duration |",
+        "| --- | ---: | ---: | ---: | ---: | --- | ---: |",
+        ...waveRows.slice(0, waves),
+      ];
       if (waves < waveRows.length) table.push("", `[and ${waveRows.length - waves} more waves](${pageUrl})`);
       parts.push(table.join("\n"));
     }
     if (failed.length > 0) {
       const more = failed.length - failures;
-      const list = failures === 0 ? [`**${failed.length} failed ${failed.length === 1 ? "cluster" : "clusters"}**: [see them on the rollout page](${failedUrl})`] : [`**Failed clusters** (${failed.length}):`, "", ...failureLines.slice(0, failures)];
+      const list =
+        failures === 0
+          ? [
+              `**${failed.length} failed ${failed.length === 1 ? "cluster" : "clusters"}**: [see them on the rollout page](${failedUrl})`,
+            ]
+          : [`**Failed clusters** (${failed.length}):`, "", ...failureLines.slice(0, failures)];
       if (failures > 0 && more > 0) list.push(`- [and ${more} more](${failedUrl})`);
       parts.push(list.join("\n"));
     }

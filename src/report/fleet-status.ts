@@ -50,7 +50,15 @@ export interface WaveSummary {
 export const STATUS_LENGTH = 140;
 
 /** Every cluster state, in the order a rollout moves through them (outcomes last). */
-export const CLUSTER_STATES: readonly ClusterState[] = ["pending", "releasing", "released", "already-released", "superseded", "skipped", "failed"];
+export const CLUSTER_STATES: readonly ClusterState[] = [
+  "pending",
+  "releasing",
+  "released",
+  "already-released",
+  "superseded",
+  "skipped",
+  "failed",
+];
 
 /** Counts with every state at 0. */
 export function emptyCounts(): ClusterCounts {
@@ -111,7 +119,8 @@ function waveState(rollout: Rollout, index: number, counts: ClusterCounts): Wave
   if (state === "waiting") return "waiting";
   if (state === "blocked") return "not started";
   if (index < rollout.wave) return "done";
-  if (index > rollout.wave) return state === "running" || state === "paused" || state === "awaiting-approval" ? "waiting" : "not started";
+  if (index > rollout.wave)
+    return state === "running" || state === "paused" || state === "awaiting-approval" ? "waiting" : "not started";
   const unfinished = counts.pending + counts.releasing + counts.skipped;
   switch (state) {
     case "running":
@@ -132,7 +141,11 @@ function waveState(rollout: Rollout, index: number, counts: ClusterCounts): Wave
 /** One summary per wave of the rollout, in order; `now` (epoch ms) ends a running wave's duration. */
 export function waveSummaries(view: RolloutView, now = Date.now()): WaveSummary[] {
   const { rollout } = view;
-  const perWave = rollout.waves.map(() => ({ counts: emptyCounts(), startedAt: undefined as number | undefined, finishedAt: undefined as number | undefined }));
+  const perWave = rollout.waves.map(() => ({
+    counts: emptyCounts(),
+    startedAt: undefined as number | undefined,
+    finishedAt: undefined as number | undefined,
+  }));
   for (const c of view.clusters) {
     const wave = perWave[c.wave];
     if (wave === undefined) continue;
@@ -184,34 +197,73 @@ export function fleetStatus(view: RolloutView, now = Date.now()): FleetStatus {
   const reason = firstLine(rollout.reason ?? "").trim();
   switch (rollout.state) {
     case "waiting":
-      return { state: "pending", description: fit(rollout.after === undefined ? `waiting to start: ${countsText(counts)}` : `waiting for ${rollout.after} to release ${sha}`) };
+      return {
+        state: "pending",
+        description: fit(
+          rollout.after === undefined
+            ? `waiting to start: ${countsText(counts)}`
+            : `waiting for ${rollout.after} to release ${sha}`,
+        ),
+      };
     case "running":
       return { state: "running", description: fit(`${wave}: ${countsText(counts)}`) };
     case "paused": {
       const next = rollout.wave + 1;
-      const when = rollout.pausedUntil === undefined ? "on /ferry continue" : rollout.pausedUntil > now ? `in ${countdown(rollout.pausedUntil - now)} or on /ferry continue` : "now";
-      return { state: "running", description: fit(`${wave} done${failed}; wave ${next + 1}${nameOf(rollout, next)} starts ${when}`) };
+      const when =
+        rollout.pausedUntil === undefined
+          ? "on /ferry continue"
+          : rollout.pausedUntil > now
+            ? `in ${countdown(rollout.pausedUntil - now)} or on /ferry continue`
+            : "now";
+      return {
+        state: "running",
+        description: fit(`${wave} done${failed}; wave ${next + 1}${nameOf(rollout, next)} starts ${when}`),
+      };
     }
     case "awaiting-approval": {
       const next = rollout.wave + 1;
-      return { state: "running", description: fit(`${wave} done${failed}; /ferry continue ${rollout.environment} starts wave ${next + 1}${nameOf(rollout, next)}`) };
+      return {
+        state: "running",
+        description: fit(
+          `${wave} done${failed}; /ferry continue ${rollout.environment} starts wave ${next + 1}${nameOf(rollout, next)}`,
+        ),
+      };
     }
     case "succeeded":
-      return { state: "success", description: fit(`${rollout.trigger === "reconcile" ? `${caughtUpHead(rollout.sha)};` : `deployed ${sha}`} to ${releasedOf(counts)}/${totalOf(counts)} clusters in ${plural(rollout.waves.length, "wave", "waves")}${failed}${counts.superseded > 0 ? `, ${counts.superseded} superseded` : ""}`) };
+      return {
+        state: "success",
+        description: fit(
+          `${rollout.trigger === "reconcile" ? `${caughtUpHead(rollout.sha)};` : `deployed ${sha}`} to ${releasedOf(counts)}/${totalOf(counts)} clusters in ${plural(rollout.waves.length, "wave", "waves")}${failed}${counts.superseded > 0 ? `, ${counts.superseded} superseded` : ""}`,
+        ),
+      };
     case "failed": {
       const plan = rollout.waves[rollout.wave];
       const inWave = view.clusters.reduce((n, c) => n + (c.wave === rollout.wave && c.state === "failed" ? 1 : 0), 0);
       const budget = plan === undefined ? "" : ` (budget ${plan.failureBudget})`;
-      return { state: "failure", description: fit(`halted in ${wave}: ${inWave} failed${budget}, ${plural(notTouchedOf(counts), "cluster", "clusters")} not touched`) };
+      return {
+        state: "failure",
+        description: fit(
+          `halted in ${wave}: ${inWave} failed${budget}, ${plural(notTouchedOf(counts), "cluster", "clusters")} not touched`,
+        ),
+      };
     }
     case "aborted":
-      return { state: "failure", description: fit(reason || "aborted", `: ${countsText(counts)}, ${notTouchedOf(counts)} not touched`) };
+      return {
+        state: "failure",
+        description: fit(reason || "aborted", `: ${countsText(counts)}, ${notTouchedOf(counts)} not touched`),
+      };
     case "superseded": {
       const by = rollout.supersededBy === undefined ? "a newer commit" : short(rollout.supersededBy);
-      return { state: "success", description: fit(`superseded by ${by} after ${releasedOf(counts)}/${plural(totalOf(counts), "cluster", "clusters")}: its rollout includes this commit`) };
+      return {
+        state: "success",
+        description: fit(
+          `superseded by ${by} after ${releasedOf(counts)}/${plural(totalOf(counts), "cluster", "clusters")}: its rollout includes this commit`,
+        ),
+      };
     }
     case "blocked": {
-      const head = rollout.after === undefined ? `not released` : `not released: ${rollout.after} did not release ${sha}`;
+      const head =
+        rollout.after === undefined ? `not released` : `not released: ${rollout.after} did not release ${sha}`;
       // The reason goes in parentheses, cut to the room the head leaves (none, for a very long environment name).
       const room = STATUS_LENGTH - head.length - 3;
       if (reason === "" || room < 10) return { state: "failure", description: fit(head) };

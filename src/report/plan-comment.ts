@@ -22,7 +22,10 @@ function plural(n: number, one: string, many: string): string {
 }
 
 const escapeHtml = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-const cell = (text: string) => escapeHtml(text).replace(/\|/g, "\\|").replace(/[\r\n]+/g, " ");
+const cell = (text: string) =>
+  escapeHtml(text)
+    .replace(/\|/g, "\\|")
+    .replace(/[\r\n]+/g, " ");
 
 /** A fenced code block whose fence is longer than any run of backticks inside, so the text cannot close it early. */
 function fenced(text: string, info = ""): string {
@@ -86,7 +89,8 @@ export function planStatusDescription(plan: EnvironmentPlan): string {
 
 function tableRow(plan: EnvironmentPlan): string {
   const c = plan.counts;
-  if (plan.error !== undefined) return `| ${cell(plan.environment)} | ${cell(plan.cluster)} | | | | ❌ ${cell(clip(errorText(plan.error), TABLE_ERROR_LENGTH))} |`;
+  if (plan.error !== undefined)
+    return `| ${cell(plan.environment)} | ${cell(plan.cluster)} | | | | ❌ ${cell(clip(errorText(plan.error), TABLE_ERROR_LENGTH))} |`;
   const n = changed(plan);
   const skipped = notDryRun(plan);
   const result = `${n === 0 ? "no changes" : `${n} to change`}${skipped > 0 ? `, ⚠️ ${skipped} not dry-run` : ""}`;
@@ -102,7 +106,10 @@ function summary(env: string, object: ObjectPlan): string {
 /** Why an object was not dry-run, and what its diff then shows; "" when it was dry-run. */
 function unvalidatedText(object: ObjectPlan): string {
   if (object.dryRunForbidden !== undefined) {
-    const diff = object.action === "update" ? "; the diff compares the live object with what the manifest sets, field by field" : "";
+    const diff =
+      object.action === "update"
+        ? "; the diff compares the live object with what the manifest sets, field by field"
+        : "";
     return forbiddenNote(object.dryRunForbidden) + diff;
   }
   if (object.notDryRunBy === undefined) return "";
@@ -119,7 +126,9 @@ function objectNote(object: ObjectPlan): string {
 /** A plan's notes as the comment shows them, or "" when it has none. */
 function notesBlock(plan: EnvironmentPlan): string {
   if (!plan.notes?.length) return "";
-  return plan.notes.map((note) => `> ℹ️ **${escapeHtml(plan.environment)}** (${escapeHtml(plan.cluster)}): ${escapeHtml(note)}`).join("\n>\n");
+  return plan.notes
+    .map((note) => `> ℹ️ **${escapeHtml(plan.environment)}** (${escapeHtml(plan.cluster)}): ${escapeHtml(note)}`)
+    .join("\n>\n");
 }
 
 /** An object's diff, or nothing when it has none (an update that could not be dry-run). */
@@ -151,11 +160,18 @@ function cutNotice(cut: number, dropped: number, shortTexts: number, url: string
   if (cut === 0 && shortTexts === 0) return "";
   const what: string[] = [];
   if (cut > 0) {
-    const detail = dropped === 0 ? "" : dropped === cut ? ", their objects not listed" : ` (${dropped} of them with their objects not listed)`;
+    const detail =
+      dropped === 0
+        ? ""
+        : dropped === cut
+          ? ", their objects not listed"
+          : ` (${dropped} of them with their objects not listed)`;
     what.push(`${plural(cut, "diff", "diffs")} left out of this comment${detail}`);
   }
   if (shortTexts > 0) what.push(`${plural(shortTexts, "message", "messages")} shortened`);
-  const where = url ? `the full plan has ${cut + shortTexts === 1 ? "it" : "them"}: ${url}` : "the full plan Ferry keeps has them";
+  const where = url
+    ? `the full plan has ${cut + shortTexts === 1 ? "it" : "them"}: ${url}`
+    : "the full plan Ferry keeps has them";
   return `⚠️ ${what.join("; ")}; ${where}`;
 }
 
@@ -165,23 +181,50 @@ function cutNotice(cut: number, dropped: number, shortTexts: number, url: string
  * sections are dropped, and the comment says what it left out and where the full plan is. `note`
  * (e.g. a configuration error) is shown under the heading.
  */
-export function planComment(input: { sha: string; plans: EnvironmentPlan[]; fullPlanUrl?: string; maxLength: number; note?: string; plannedAt?: Date }): string {
+export function planComment(input: {
+  sha: string;
+  plans: EnvironmentPlan[];
+  fullPlanUrl?: string;
+  maxLength: number;
+  note?: string;
+  plannedAt?: Date;
+}): string {
   const { plans, fullPlanUrl: url, maxLength } = input;
   const against = input.plannedAt === undefined || plans.length === 0 ? [] : [plannedAgainst(plans, input.plannedAt)];
   const head = [PLAN_MARKER, `### Ferry plan · \`${short(input.sha)}\``, ...against].join("\n");
-  const table = plans.length === 0 ? "" : ["| environment | cluster | + | ~ | − | result |", "| --- | --- | ---: | ---: | ---: | --- |", ...plans.map(tableRow)].join("\n");
+  const table =
+    plans.length === 0
+      ? ""
+      : [
+          "| environment | cluster | + | ~ | − | result |",
+          "| --- | --- | ---: | ---: | ---: | --- |",
+          ...plans.map(tableRow),
+        ].join("\n");
 
   const texts: Block[] = [];
   if (input.note !== undefined && input.note !== "") {
-    texts.push({ full: noteBlock(input.note), short: noteBlock(clip(input.note, SHORT_TEXT_LENGTH)), weight: input.note.length, order: 0, state: "full" });
+    texts.push({
+      full: noteBlock(input.note),
+      short: noteBlock(clip(input.note, SHORT_TEXT_LENGTH)),
+      weight: input.note.length,
+      order: 0,
+      state: "full",
+    });
   }
   for (const plan of plans) {
     const notes = notesBlock(plan);
-    if (notes !== "") texts.push({ full: notes, short: notes, weight: notes.length, order: texts.length, state: "full" });
+    if (notes !== "")
+      texts.push({ full: notes, short: notes, weight: notes.length, order: texts.length, state: "full" });
   }
   for (const plan of plans) {
     if (plan.error === undefined) continue;
-    texts.push({ full: errorBlock(plan, plan.error), short: errorBlock(plan, `${clip(plan.error, SHORT_TEXT_LENGTH)}\n(error cut: the full plan has all of it)`), weight: plan.error.length, order: texts.length, state: "full" });
+    texts.push({
+      full: errorBlock(plan, plan.error),
+      short: errorBlock(plan, `${clip(plan.error, SHORT_TEXT_LENGTH)}\n(error cut: the full plan has all of it)`),
+      weight: plan.error.length,
+      order: texts.length,
+      state: "full",
+    });
   }
 
   const objects: Block[] = [];
@@ -200,7 +243,10 @@ export function planComment(input: { sha: string; plans: EnvironmentPlan[]; full
   }
 
   const unchanged = plans.reduce((n, p) => n + p.counts.unchanged, 0);
-  const footerParts = [...(plans.length > 0 ? [`${plural(unchanged, "object", "objects")} unchanged`] : []), ...(url ? [`full plan: ${url}`] : [])];
+  const footerParts = [
+    ...(plans.length > 0 ? [`${plural(unchanged, "object", "objects")} unchanged`] : []),
+    ...(url ? [`full plan: ${url}`] : []),
+  ];
   const footer = footerParts.length > 0 ? `<sub>${footerParts.join(" · ")}</sub>` : "";
 
   const notice = (): string =>
@@ -212,7 +258,14 @@ export function planComment(input: { sha: string; plans: EnvironmentPlan[]; full
     );
 
   const assemble = (): string =>
-    [head, table, notice(), ...texts.map((b) => (b.state === "full" ? b.full : b.short)), ...objects.filter((b) => b.state !== "dropped").map((b) => (b.state === "full" ? b.full : b.short)), footer]
+    [
+      head,
+      table,
+      notice(),
+      ...texts.map((b) => (b.state === "full" ? b.full : b.short)),
+      ...objects.filter((b) => b.state !== "dropped").map((b) => (b.state === "full" ? b.full : b.short)),
+      footer,
+    ]
       .filter((part) => part !== "")
       .join("\n\n");
 
@@ -223,7 +276,9 @@ export function planComment(input: { sha: string; plans: EnvironmentPlan[]; full
   const fixed = [head, table, footer].filter((p) => p !== "").reduce((n, p) => n + p.length + SEP, 0);
   let variable = [...texts, ...objects].reduce((n, b) => n + blockLength(b), 0);
   const n = objects.length;
-  const noticeRoom = Math.max(cutNotice(n, n, texts.length, url).length, cutNotice(n, Math.max(0, n - 1), texts.length, url).length) + SEP;
+  const noticeRoom =
+    Math.max(cutNotice(n, n, texts.length, url).length, cutNotice(n, Math.max(0, n - 1), texts.length, url).length) +
+    SEP;
   const fits = () => fixed + variable + noticeRoom <= maxLength;
   const shrink = (b: Block, to: Block["state"]) => {
     variable -= blockLength(b);
@@ -265,13 +320,19 @@ export function fullPlanText(input: { sha: string; plans: EnvironmentPlan[] }): 
   const out = [`Ferry plan of ${input.sha}`];
   for (const plan of input.plans) {
     const c = plan.counts;
-    out.push("", `== ${plan.environment} (cluster ${plan.cluster}): +${c.create} ~${c.update} −${c.delete} (${c.unchanged} unchanged)`);
+    out.push(
+      "",
+      `== ${plan.environment} (cluster ${plan.cluster}): +${c.create} ~${c.update} −${c.delete} (${c.unchanged} unchanged)`,
+    );
     for (const note of plan.notes ?? []) out.push(`note: ${note}`);
     if (plan.error !== undefined) out.push("", "The plan failed:", plan.error);
     for (const object of plan.objects) {
       if (object.action === "unchanged") continue;
       const hidden = object.ref.kind === "Secret" ? " (values hidden)" : "";
-      out.push("", `${SYMBOL[object.action]} ${describeRef(object.ref)}${hidden}${object.source ? ` from ${object.source}` : ""}`);
+      out.push(
+        "",
+        `${SYMBOL[object.action]} ${describeRef(object.ref)}${hidden}${object.source ? ` from ${object.source}` : ""}`,
+      );
       if (object.dryRunForbidden !== undefined) out.push(unvalidatedText(object));
       else if (object.notDryRunBy !== undefined) out.push(notDryRunNote(object.notDryRunBy));
       if (object.diff !== "") out.push(object.diff);
@@ -287,6 +348,8 @@ export function fullPlanText(input: { sha: string; plans: EnvironmentPlan[] }): 
 export function plannedAgainst(plans: EnvironmentPlan[], at: Date): string {
   const first = new Map<string, EnvironmentPlan>();
   for (const plan of plans) if (!first.has(plan.environment)) first.set(plan.environment, plan);
-  const envs = [...first.values()].map((p) => (p.releasedSha === undefined ? `${p.environment} never released` : `${p.environment} at \`${short(p.releasedSha)}\``));
+  const envs = [...first.values()].map((p) =>
+    p.releasedSha === undefined ? `${p.environment} never released` : `${p.environment} at \`${short(p.releasedSha)}\``,
+  );
   return `<sub>planned against ${envs.join(", ")} · ${at.toISOString().slice(11, 16)} UTC</sub>`;
 }

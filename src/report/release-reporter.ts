@@ -6,7 +6,18 @@ import type { Forge, StatusState } from "../forge/types.js";
 import { withLock } from "../queue/environment-lock.js";
 import type { RedisClient } from "../queue/redis-connection.js";
 import type { ReportTarget, RolloutStore } from "../rollout/rollout-store.js";
-import { caughtUpHead, deployContext, failureDescription, firstLine, releasedDescription, resultComment, resultMarker, short, supersededDescription, type EnvironmentOutcome } from "./deploy-report.js";
+import {
+  caughtUpHead,
+  deployContext,
+  failureDescription,
+  firstLine,
+  releasedDescription,
+  resultComment,
+  resultMarker,
+  short,
+  supersededDescription,
+  type EnvironmentOutcome,
+} from "./deploy-report.js";
 import { fleetSection } from "./fleet-comment.js";
 import { SHORT_LOCK_MS } from "./final-status-once.js";
 import { fleetStatus } from "./fleet-status.js";
@@ -36,22 +47,52 @@ export class ReleaseReporter {
 
   /** A deploy was queued: each environment pending on the merged commit (saying so when a reconcile queued it). */
   async queued(sha: string, environments: string[], trigger?: DeployTrigger): Promise<void> {
-    const description = trigger === "reconcile" ? `queued by reconcile: no webhook was received for ${short(sha)}` : "queued";
-    for (const env of environments) await this.forge.setStatus(sha, { context: deployContext(env), state: "pending", description });
+    const description =
+      trigger === "reconcile" ? `queued by reconcile: no webhook was received for ${short(sha)}` : "queued";
+    for (const env of environments)
+      await this.forge.setStatus(sha, { context: deployContext(env), state: "pending", description });
   }
 
   /** The commit's files or configuration could not be read: nothing was deployed. */
   async configError(targets: ReportTarget[], message: string): Promise<void> {
-    for (const { sha } of unique(targets)) await this.forge.setStatus(sha, { context: "ferry/deploy", state: "failure", description: firstLine(message) });
-    const body = (sha: string) => [resultMarker(sha), `### Ferry release · \`${short(sha)}\``, "", "Nothing was deployed: the commit's files could not be read safely, or its configuration is invalid.", "", "```", message, "```"].join("\n");
-    for (const t of targets) if (t.change !== undefined) await this.forge.ensureComment(t.change, resultMarker(t.sha), body(t.sha));
+    for (const { sha } of unique(targets))
+      await this.forge.setStatus(sha, { context: "ferry/deploy", state: "failure", description: firstLine(message) });
+    const body = (sha: string) =>
+      [
+        resultMarker(sha),
+        `### Ferry release · \`${short(sha)}\``,
+        "",
+        "Nothing was deployed: the commit's files could not be read safely, or its configuration is invalid.",
+        "",
+        "```",
+        message,
+        "```",
+      ].join("\n");
+    for (const t of targets)
+      if (t.change !== undefined) await this.forge.ensureComment(t.change, resultMarker(t.sha), body(t.sha));
   }
 
   /** An environment could not start its rollout (no cluster matched, policy, render): its status fails with the reason. */
   async environmentError(targets: ReportTarget[], environment: string, message: string): Promise<void> {
-    for (const { sha } of unique(targets)) await this.forge.setStatus(sha, { context: deployContext(environment), state: "failure", description: firstLine(message) });
-    const body = (sha: string) => [resultMarker(sha), `### Ferry release · \`${short(sha)}\``, "", `**${environment} failed**; nothing was deployed to it:`, "", "```", message, "```"].join("\n");
-    for (const t of targets) if (t.change !== undefined) await this.forge.ensureComment(t.change, resultMarker(t.sha), body(t.sha));
+    for (const { sha } of unique(targets))
+      await this.forge.setStatus(sha, {
+        context: deployContext(environment),
+        state: "failure",
+        description: firstLine(message),
+      });
+    const body = (sha: string) =>
+      [
+        resultMarker(sha),
+        `### Ferry release · \`${short(sha)}\``,
+        "",
+        `**${environment} failed**; nothing was deployed to it:`,
+        "",
+        "```",
+        message,
+        "```",
+      ].join("\n");
+    for (const t of targets)
+      if (t.change !== undefined) await this.forge.ensureComment(t.change, resultMarker(t.sha), body(t.sha));
   }
 
   /** A one-cluster release's progress (deploying, waiting for health, rolling back), as a running status. */
@@ -62,7 +103,11 @@ export class ReleaseReporter {
   /** A cluster's release failed for a reason that may pass and will be tried again. */
   async retrying(rollout: RolloutSummary, attempt: { number: number; of: number }, message: string): Promise<void> {
     if (!rollout.single) return;
-    await this.post(rollout, "pending", () => `retrying (attempt ${attempt.number}/${attempt.of}): ${firstLine(message)}`).catch(() => undefined);
+    await this.post(
+      rollout,
+      "pending",
+      () => `retrying (attempt ${attempt.number}/${attempt.of}): ${firstLine(message)}`,
+    ).catch(() => undefined);
   }
 
   /** A cluster of a fleet finished: the environment's counts move (at most every 2 s across all workers). */
@@ -75,7 +120,12 @@ export class ReleaseReporter {
   /** The rollout moved (a wave began or ended, a gate, a final state): its status, and at wave ends and the end its comment. */
   async rolloutChanged(rollout: Rollout, options: { comment?: boolean } = {}): Promise<void> {
     if (rollout.single) {
-      if (rollout.state === "waiting") await this.post(rollout, "pending", () => `waiting for ${rollout.after ?? "the environment before"} to release ${short(rollout.sha)}`);
+      if (rollout.state === "waiting")
+        await this.post(
+          rollout,
+          "pending",
+          () => `waiting for ${rollout.after ?? "the environment before"} to release ${short(rollout.sha)}`,
+        );
       if (FINAL_ROLLOUT_STATES.has(rollout.state)) await this.finishSingle(rollout);
     } else {
       const view = { rollout, clusters: await this.store.clusters(rollout.id) };
@@ -87,7 +137,11 @@ export class ReleaseReporter {
 
   private async finishSingle(rollout: Rollout): Promise<void> {
     const [cluster] = await this.store.clusters(rollout.id);
-    const outcome = cluster?.outcome ?? { kind: "skipped" as const, sha: rollout.sha, reason: rollout.reason ?? rollout.state };
+    const outcome = cluster?.outcome ?? {
+      kind: "skipped" as const,
+      sha: rollout.sha,
+      reason: rollout.reason ?? rollout.state,
+    };
     const { state, description } = singleFinal(outcome, rollout);
     await this.post(rollout, state, (sha) => description(sha));
   }
@@ -98,10 +152,15 @@ export class ReleaseReporter {
       if (target.change === undefined) continue;
       const change = target.change;
       const lockKey = `ferry:lock:result-comment:${rollout.repo.forge}:${rollout.repo.fullName}:${change}:${target.sha}`;
-      await withLock(this.redis, lockKey, async () => {
-        const body = await this.resultBody(target.sha);
-        await this.forge.ensureComment(change, resultMarker(target.sha), body);
-      }, { ttlMs: SHORT_LOCK_MS });
+      await withLock(
+        this.redis,
+        lockKey,
+        async () => {
+          const body = await this.resultBody(target.sha);
+          await this.forge.ensureComment(change, resultMarker(target.sha), body);
+        },
+        { ttlMs: SHORT_LOCK_MS },
+      );
     }
   }
 
@@ -113,7 +172,8 @@ export class ReleaseReporter {
     for (const rollout of rollouts) {
       const clusters = await this.store.clusters(rollout.id);
       const [first] = clusters;
-      if (rollout.single && first?.outcome) outcomes.push({ ...first.outcome, env: { name: rollout.environment, cluster: first.cluster } });
+      if (rollout.single && first?.outcome)
+        outcomes.push({ ...first.outcome, env: { name: rollout.environment, cluster: first.cluster } });
       else if (rollout.single) sections.push(`**${rollout.environment}**: ⏳ ${inProgress(rollout, first)}`);
       else sections.push(fleetSection({ rollout, clusters }, rolloutUrl(this.publicUrl, rollout.id), budget));
     }
@@ -121,33 +181,71 @@ export class ReleaseReporter {
   }
 
   /** Posts a status on every commit the rollout reports to; `describe` words it for each. */
-  private async post(rollout: RolloutSummary, state: StatusState, describe: (sha: string) => string, targetUrl?: string): Promise<void> {
+  private async post(
+    rollout: RolloutSummary,
+    state: StatusState,
+    describe: (sha: string) => string,
+    targetUrl?: string,
+  ): Promise<void> {
     const context = deployContext(rollout.environment);
     for (const { sha } of unique(await this.store.reports(rollout.id))) {
-      await this.forge.setStatus(sha, { context, state, description: describe(sha), ...(targetUrl === undefined ? {} : { targetUrl }) });
+      await this.forge.setStatus(sha, {
+        context,
+        state,
+        description: describe(sha),
+        ...(targetUrl === undefined ? {} : { targetUrl }),
+      });
     }
   }
 }
 
 /** The final status of a one-cluster release, worded for each commit it reports to. */
-function singleFinal(outcome: ClusterOutcome, rollout: Rollout): { state: StatusState; description: (sha: string) => string } {
+function singleFinal(
+  outcome: ClusterOutcome,
+  rollout: Rollout,
+): { state: StatusState; description: (sha: string) => string } {
   const head = outcome.sha;
   switch (outcome.kind) {
     case "released":
-      return { state: "success", description: (sha) => releasedDescription(outcome.result, outcome.suspended, sha !== head ? `included in release of ${short(head)}` : rollout.trigger === "reconcile" ? caughtUpHead(head) : "deployed") };
+      return {
+        state: "success",
+        description: (sha) =>
+          releasedDescription(
+            outcome.result,
+            outcome.suspended,
+            sha !== head
+              ? `included in release of ${short(head)}`
+              : rollout.trigger === "reconcile"
+                ? caughtUpHead(head)
+                : "deployed",
+          ),
+      };
     case "already-released":
-      return { state: "success", description: (sha) => (sha === head ? `deployed ${short(head)} (released by an earlier job)` : `included in release of ${short(head)}`) };
+      return {
+        state: "success",
+        description: (sha) =>
+          sha === head
+            ? `deployed ${short(head)} (released by an earlier job)`
+            : `included in release of ${short(head)}`,
+      };
     case "superseded":
       return { state: "success", description: () => supersededDescription(outcome.by) };
     case "failed":
       return { state: "failure", description: () => failureDescription(outcome.error, outcome.rollback) };
     case "skipped":
-      return { state: rollout.state === "superseded" ? "success" : "failure", description: () => (rollout.state === "superseded" && rollout.supersededBy ? supersededDescription(rollout.supersededBy) : `not released: ${outcome.reason}`) };
+      return {
+        state: rollout.state === "superseded" ? "success" : "failure",
+        description: () =>
+          rollout.state === "superseded" && rollout.supersededBy
+            ? supersededDescription(rollout.supersededBy)
+            : `not released: ${outcome.reason}`,
+      };
   }
 }
 
 function inProgress(rollout: Rollout, cluster: ClusterProgress | undefined): string {
-  if (rollout.state === "waiting") return `waiting for ${rollout.after ?? "the environment before"} to release \`${short(rollout.sha)}\``;
+  if (rollout.state === "waiting")
+    return `waiting for ${rollout.after ?? "the environment before"} to release \`${short(rollout.sha)}\``;
   return cluster?.state === "releasing" ? `releasing \`${short(rollout.sha)}\` to ${cluster.cluster}` : `queued`;
 }
 

@@ -26,9 +26,14 @@ export function nextStep(rollout: Rollout, counts: ClusterCounts[], now: number,
   if (!wave || !c) return { kind: "finish", state: "succeeded" };
   if (c.failed > wave.failureBudget) {
     if (c.releasing > 0) return { kind: "wait" };
-    return { kind: "finish", state: "failed", reason: `${c.failed} of ${wave.clusters.length} clusters failed in wave ${wave.name} (failure budget ${wave.failureBudget})` };
+    return {
+      kind: "finish",
+      state: "failed",
+      reason: `${c.failed} of ${wave.clusters.length} clusters failed in wave ${wave.name} (failure budget ${wave.failureBudget})`,
+    };
   }
-  if (c.pending > 0 && c.releasing < wave.maxParallel) return { kind: "start", wave, count: Math.min(c.pending, wave.maxParallel - c.releasing) };
+  if (c.pending > 0 && c.releasing < wave.maxParallel)
+    return { kind: "start", wave, count: Math.min(c.pending, wave.maxParallel - c.releasing) };
   if (c.releasing > 0 || c.pending > 0) return { kind: "wait" };
   if (rollout.wave === rollout.waves.length - 1) return { kind: "finish", state: "succeeded" };
   if (!continued && wave.approval) return { kind: "approve" };

@@ -2,7 +2,14 @@ import { gunzipSync, gzipSync } from "node:zlib";
 import type { DeclaredEnvironment } from "../config/ferry-config.js";
 import type { ClusterOutcome } from "../domain/release.js";
 import type { RepoRef } from "../domain/repo.js";
-import type { ClusterCounts, ClusterProgress, ClusterState, Rollout, RolloutSummary, WavePlan } from "../domain/rollout.js";
+import type {
+  ClusterCounts,
+  ClusterProgress,
+  ClusterState,
+  Rollout,
+  RolloutSummary,
+  WavePlan,
+} from "../domain/rollout.js";
 import type { RedisClient } from "../queue/redis-connection.js";
 import type { RenderedObject } from "../render/types.js";
 
@@ -24,9 +31,20 @@ export interface NewRollout {
 }
 
 /** The fields of a rollout that change while it runs; the rest is written once. */
-type MutableFields = Pick<Rollout, "state" | "wave" | "waveStartedAt" | "pausedUntil" | "reason" | "supersededBy" | "finishedAt">;
+type MutableFields = Pick<
+  Rollout,
+  "state" | "wave" | "waveStartedAt" | "pausedUntil" | "reason" | "supersededBy" | "finishedAt"
+>;
 
-const ALL_STATES: ClusterState[] = ["pending", "releasing", "released", "already-released", "superseded", "skipped", "failed"];
+const ALL_STATES: ClusterState[] = [
+  "pending",
+  "releasing",
+  "released",
+  "already-released",
+  "superseded",
+  "skipped",
+  "failed",
+];
 
 /**
  * Moves one cluster to a new state: its progress, its state and the per-wave counters change
@@ -61,7 +79,12 @@ export class RolloutStore {
     const k = keys(rollout.id);
     const multi = this.redis.multi();
     const { state, wave, waveStartedAt, pausedUntil, reason, supersededBy, finishedAt, waves, ...fixed } = rollout;
-    multi.hset(k.meta, { fixed: JSON.stringify(fixed), waves: JSON.stringify(waves), declared: JSON.stringify(input.declared), mutable: JSON.stringify({ state, wave, waveStartedAt, pausedUntil, reason, supersededBy, finishedAt }) });
+    multi.hset(k.meta, {
+      fixed: JSON.stringify(fixed),
+      waves: JSON.stringify(waves),
+      declared: JSON.stringify(input.declared),
+      mutable: JSON.stringify({ state, wave, waveStartedAt, pausedUntil, reason, supersededBy, finishedAt }),
+    });
     for (const [key, rendered] of input.renders) multi.hset(k.renders, key, gzipSync(JSON.stringify(rendered)));
     const progress: Record<string, string> = {};
     const states: Record<string, string> = {};
@@ -75,7 +98,8 @@ export class RolloutStore {
       }
       counts.set(`${w.index}:pending`, w.clusters.length);
     }
-    if (Object.keys(progress).length > 0) multi.hset(k.clusters, progress).hset(k.states, states).hset(k.renderKeys, renderKeys);
+    if (Object.keys(progress).length > 0)
+      multi.hset(k.clusters, progress).hset(k.states, states).hset(k.renderKeys, renderKeys);
     if (counts.size > 0) multi.hset(k.counts, Object.fromEntries(counts));
     for (const key of Object.values(k)) multi.expire(key, this.ttlSeconds);
     await exec(multi);
@@ -86,14 +110,21 @@ export class RolloutStore {
   async get(id: string): Promise<Rollout | undefined> {
     const [fixed, mutable, waves] = await this.redis.hmget(keys(id).meta, "fixed", "mutable", "waves");
     if (!fixed || !mutable || !waves) return undefined;
-    return { ...(JSON.parse(fixed) as Omit<RolloutSummary, keyof MutableFields>), ...(JSON.parse(mutable) as MutableFields), waves: JSON.parse(waves) as WavePlan[] };
+    return {
+      ...(JSON.parse(fixed) as Omit<RolloutSummary, keyof MutableFields>),
+      ...(JSON.parse(mutable) as MutableFields),
+      waves: JSON.parse(waves) as WavePlan[],
+    };
   }
 
   /** A rollout without its waves (cheap however many clusters it has), or undefined when unknown or expired. */
   async summary(id: string): Promise<RolloutSummary | undefined> {
     const [fixed, mutable] = await this.redis.hmget(keys(id).meta, "fixed", "mutable");
     if (!fixed || !mutable) return undefined;
-    return { ...(JSON.parse(fixed) as Omit<RolloutSummary, keyof MutableFields>), ...(JSON.parse(mutable) as MutableFields) };
+    return {
+      ...(JSON.parse(fixed) as Omit<RolloutSummary, keyof MutableFields>),
+      ...(JSON.parse(mutable) as MutableFields),
+    };
   }
 
   /** The environment as the rollout's commit declares it. */
@@ -109,13 +140,19 @@ export class RolloutStore {
     if (!rollout) throw new Error(`rollout ${id} is gone`);
     const next = { ...rollout, ...patch };
     const { state, wave, waveStartedAt, pausedUntil, reason, supersededBy, finishedAt } = next;
-    await this.redis.hset(keys(id).meta, "mutable", JSON.stringify({ state, wave, waveStartedAt, pausedUntil, reason, supersededBy, finishedAt }));
+    await this.redis.hset(
+      keys(id).meta,
+      "mutable",
+      JSON.stringify({ state, wave, waveStartedAt, pausedUntil, reason, supersededBy, finishedAt }),
+    );
     return next;
   }
 
   /** Every cluster of a rollout, in wave order. */
   async clusters(id: string): Promise<ClusterProgress[]> {
-    const all = Object.values(await this.redis.hgetall(keys(id).clusters)).map((text) => JSON.parse(text) as ClusterProgress);
+    const all = Object.values(await this.redis.hgetall(keys(id).clusters)).map(
+      (text) => JSON.parse(text) as ClusterProgress,
+    );
     return all.sort((a, b) => a.wave - b.wave);
   }
 
@@ -135,28 +172,55 @@ export class RolloutStore {
   /** Moves a cluster to a new state (counts stay exact however often a retried job repeats it). */
   async setCluster(id: string, progress: ClusterProgress): Promise<void> {
     const k = keys(id);
-    await this.redis.eval(MOVE, 3, k.clusters, k.states, k.counts, progress.cluster, progress.wave, progress.state, JSON.stringify(progress));
+    await this.redis.eval(
+      MOVE,
+      3,
+      k.clusters,
+      k.states,
+      k.counts,
+      progress.cluster,
+      progress.wave,
+      progress.state,
+      JSON.stringify(progress),
+    );
   }
 
   /** Moves many clusters at once, in one round trip. */
   async setClusters(id: string, progress: ClusterProgress[]): Promise<void> {
     const k = keys(id);
     const pipeline = this.redis.pipeline();
-    for (const p of progress) pipeline.eval(MOVE, 3, k.clusters, k.states, k.counts, p.cluster, p.wave, p.state, JSON.stringify(p));
+    for (const p of progress)
+      pipeline.eval(MOVE, 3, k.clusters, k.states, k.counts, p.cluster, p.wave, p.state, JSON.stringify(p));
     const results = await pipeline.exec();
     const failed = results?.find(([error]) => error !== null);
     if (failed?.[0]) throw failed[0];
   }
 
   /** Records how a cluster's release ended. */
-  async finishCluster(id: string, cluster: string, wave: number, outcome: ClusterOutcome, startedAt?: number): Promise<void> {
-    await this.setCluster(id, { cluster, wave, state: outcome.kind, ...(startedAt === undefined ? {} : { startedAt }), finishedAt: Date.now(), outcome });
+  async finishCluster(
+    id: string,
+    cluster: string,
+    wave: number,
+    outcome: ClusterOutcome,
+    startedAt?: number,
+  ): Promise<void> {
+    await this.setCluster(id, {
+      cluster,
+      wave,
+      state: outcome.kind,
+      ...(startedAt === undefined ? {} : { startedAt }),
+      finishedAt: Date.now(),
+      outcome,
+    });
   }
 
   /** How many clusters of each wave are in each state (index: wave). */
   async counts(id: string, waves: number): Promise<ClusterCounts[]> {
     const raw = await this.redis.hgetall(keys(id).counts);
-    return Array.from({ length: waves }, (_, w) => Object.fromEntries(ALL_STATES.map((s) => [s, Number(raw[`${w}:${s}`] ?? 0)])) as ClusterCounts);
+    return Array.from(
+      { length: waves },
+      (_, w) => Object.fromEntries(ALL_STATES.map((s) => [s, Number(raw[`${w}:${s}`] ?? 0)])) as ClusterCounts,
+    );
   }
 
   /** The rendered objects a cluster of the rollout releases. */
@@ -189,14 +253,19 @@ export class RolloutStore {
     const added = await this.redis.sadd(k.reports, JSON.stringify(target));
     await this.redis.expire(k.reports, this.ttlSeconds);
     const repo = await this.repoOf(id);
-    const indexes = [commitKey(repo, target.sha), ...(target.change === undefined ? [] : [changeKey(repo, target.change)])];
+    const indexes = [
+      commitKey(repo, target.sha),
+      ...(target.change === undefined ? [] : [changeKey(repo, target.change)]),
+    ];
     for (const key of indexes) await this.redis.multi().sadd(key, id).expire(key, this.ttlSeconds).exec();
     return added === 1;
   }
 
   /** The commits (and changes) a rollout reports to. */
   async reports(id: string): Promise<ReportTarget[]> {
-    return (await this.redis.smembers(keys(id).reports)).map((text) => JSON.parse(text) as ReportTarget).sort((a, b) => a.sha.localeCompare(b.sha));
+    return (await this.redis.smembers(keys(id).reports))
+      .map((text) => JSON.parse(text) as ReportTarget)
+      .sort((a, b) => a.sha.localeCompare(b.sha));
   }
 
   /** The rollouts that report to a commit, oldest first. */
@@ -259,7 +328,8 @@ function keys(id: string) {
 }
 
 const repoKey = (repo: RepoRef) => `${repo.forge}:${repo.fullName}`;
-const bySha = (repo: RepoRef, environment: string, sha: string) => `ferry:rollout-of:${repoKey(repo)}:${environment}:${sha}`;
+const bySha = (repo: RepoRef, environment: string, sha: string) =>
+  `ferry:rollout-of:${repoKey(repo)}:${environment}:${sha}`;
 const currentKey = (repo: RepoRef, environment: string) => `ferry:rollout-current:${repoKey(repo)}:${environment}`;
 const commitKey = (repo: RepoRef, sha: string) => `ferry:rollouts-of-commit:${repoKey(repo)}:${sha}`;
 const changeKey = (repo: RepoRef, change: number) => `ferry:rollouts-of-change:${repoKey(repo)}:${change}`;

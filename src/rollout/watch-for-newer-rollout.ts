@@ -16,7 +16,11 @@ export interface NewerRolloutWatch {
  * fires when a newer one took the environment: the release then stops waiting and lets the newer
  * one start at once (Flux's `CancelHealthCheckOnNewRevision`). One Redis read a second.
  */
-export function watchForNewerRollout(store: RolloutStore, rollout: RolloutSummary, intervalMs = 1_000): NewerRolloutWatch {
+export function watchForNewerRollout(
+  store: RolloutStore,
+  rollout: RolloutSummary,
+  intervalMs = 1_000,
+): NewerRolloutWatch {
   const controller = new AbortController();
   let newer: string | undefined;
   let busy = false;

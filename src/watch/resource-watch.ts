@@ -68,16 +68,20 @@ export class ResourceWatch {
         signal.addEventListener("abort", stop, { once: true });
         let expired = false;
         try {
-          await this.options.client.watch(this.watchPath(this.version), (event) => {
-            if (event.type === "ERROR") {
-              expired ||= event.object.code === 410;
-              if (expired) request.abort();
-              else log.warn({ path: this.options.path, status: event.object }, "watch error");
-              return;
-            }
-            this.version = event.object.metadata?.resourceVersion ?? this.version;
-            if (event.type !== "BOOKMARK") this.options.onChange(event);
-          }, request.signal);
+          await this.options.client.watch(
+            this.watchPath(this.version),
+            (event) => {
+              if (event.type === "ERROR") {
+                expired ||= event.object.code === 410;
+                if (expired) request.abort();
+                else log.warn({ path: this.options.path, status: event.object }, "watch error");
+                return;
+              }
+              this.version = event.object.metadata?.resourceVersion ?? this.version;
+              if (event.type !== "BOOKMARK") this.options.onChange(event);
+            },
+            request.signal,
+          );
         } finally {
           signal.removeEventListener("abort", stop);
         }
@@ -105,7 +109,9 @@ export class ResourceWatch {
 
   /** The collection's current version, from a LIST of at most one object. */
   private async listVersion(): Promise<string> {
-    const list = (await this.options.client.call("GET", `${this.options.path}?limit=1${this.selector()}`)) as { metadata?: { resourceVersion?: string } };
+    const list = (await this.options.client.call("GET", `${this.options.path}?limit=1${this.selector()}`)) as {
+      metadata?: { resourceVersion?: string };
+    };
     const version = list.metadata?.resourceVersion;
     if (!version) throw new Error(`the API server gave no resourceVersion for ${this.options.path}`);
     return version;

@@ -61,7 +61,9 @@ export class WatchSupervisor {
   start(): void {
     const every = (this.options.leaseMs ?? 30_000) / 3;
     const tick = () => {
-      this.ticking = this.tick().catch((error: unknown) => this.options.log.warn({ err: error }, "watch supervisor tick failed"));
+      this.ticking = this.tick().catch((error: unknown) =>
+        this.options.log.warn({ err: error }, "watch supervisor tick failed"),
+      );
     };
     tick();
     this.timer = setInterval(tick, every);
@@ -127,7 +129,8 @@ export class WatchSupervisor {
     this.watches.delete(id);
     await watch.stop();
     const { redis, owner } = this.options;
-    if (watch.resourceVersion !== undefined) await redis.set(versionKey(id), watch.resourceVersion, "PX", 24 * 3600_000);
+    if (watch.resourceVersion !== undefined)
+      await redis.set(versionKey(id), watch.resourceVersion, "PX", 24 * 3600_000);
     if (release) await redis.eval(RELEASE, 1, leaseKey(id), owner);
   }
 }

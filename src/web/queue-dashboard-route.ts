@@ -30,7 +30,11 @@ export function adminCredentialsFromEnv(env: NodeJS.ProcessEnv): AdminCredential
 export function queueDashboardRoute(options: { queues: Queue[]; credentials: AdminCredentials }): Router {
   const adapter = new ExpressAdapter();
   adapter.setBasePath(QUEUE_DASHBOARD_PATH);
-  createBullBoard({ queues: options.queues.map((queue) => new BullMQAdapter(queue)), serverAdapter: adapter, options: { uiConfig: { boardTitle: "Ferry queues" } } });
+  createBullBoard({
+    queues: options.queues.map((queue) => new BullMQAdapter(queue)),
+    serverAdapter: adapter,
+    options: { uiConfig: { boardTitle: "Ferry queues" } },
+  });
   const router = express.Router();
   router.use(QUEUE_DASHBOARD_PATH, basicAuth(options.credentials), adapter.getRouter() as Router);
   return router;
@@ -41,9 +45,15 @@ function basicAuth(credentials: AdminCredentials): RequestHandler {
   return (req, res, next) => {
     const given = parseBasic(req.header("authorization"));
     // `&`, not `&&`: both comparisons always run.
-    const ok = given !== undefined && (Number(sameSecret(given.user, credentials.user)) & Number(sameSecret(given.password, credentials.password))) === 1;
+    const ok =
+      given !== undefined &&
+      (Number(sameSecret(given.user, credentials.user)) & Number(sameSecret(given.password, credentials.password))) ===
+        1;
     if (ok) return next();
-    res.status(401).set("WWW-Authenticate", 'Basic realm="Ferry queues", charset="UTF-8"').json({ error: "authentication required" });
+    res
+      .status(401)
+      .set("WWW-Authenticate", 'Basic realm="Ferry queues", charset="UTF-8"')
+      .json({ error: "authentication required" });
   };
 }
 

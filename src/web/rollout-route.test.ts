@@ -19,7 +19,8 @@ const rollout: Rollout = {
   environment: "production",
   branch: "main",
   sha,
-  actor: "alice", delivery: "d1",
+  actor: "alice",
+  delivery: "d1",
   after: "staging",
   single: false,
   waves: [
@@ -32,7 +33,23 @@ const rollout: Rollout = {
 };
 
 const clusters: ClusterProgress[] = [
-  { cluster: "canary-1", wave: 0, state: "released", startedAt: T0, finishedAt: T0 + 2 * MIN, outcome: { kind: "released", sha, result: { created: [], configured: [{ apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name: "web" }], unchanged: 4, pruned: [] } } },
+  {
+    cluster: "canary-1",
+    wave: 0,
+    state: "released",
+    startedAt: T0,
+    finishedAt: T0 + 2 * MIN,
+    outcome: {
+      kind: "released",
+      sha,
+      result: {
+        created: [],
+        configured: [{ apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name: "web" }],
+        unchanged: 4,
+        pruned: [],
+      },
+    },
+  },
   { cluster: "eu-1", wave: 1, state: "releasing", startedAt: T0 + 3 * MIN },
   {
     cluster: "eu-<2>",
@@ -40,7 +57,12 @@ const clusters: ClusterProgress[] = [
     state: "failed",
     startedAt: T0 + 3 * MIN,
     finishedAt: T0 + 8 * MIN,
-    outcome: { kind: "failed", sha, error: "Deployment shop/web not available <script>alert(1)</script>\npod web-1: ImagePullBackOff", rollback: { state: "failure", sha: "abcdef1234", message: "rollback timed out" } },
+    outcome: {
+      kind: "failed",
+      sha,
+      error: "Deployment shop/web not available <script>alert(1)</script>\npod web-1: ImagePullBackOff",
+      rollback: { state: "failure", sha: "abcdef1234", message: "rollback timed out" },
+    },
   },
   { cluster: "eu-3", wave: 1, state: "pending" },
 ];
@@ -67,7 +89,10 @@ function app(views: Record<string, RolloutView> = { [ID]: { rollout, clusters } 
 function assertSecure(res: request.Response) {
   assert.equal(res.headers["cache-control"], "no-store");
   assert.equal(res.headers["x-content-type-options"], "nosniff");
-  assert.match(res.headers["content-security-policy"] ?? "", /^default-src 'none'; style-src 'sha256-[A-Za-z0-9+/=]+'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'$/);
+  assert.match(
+    res.headers["content-security-policy"] ?? "",
+    /^default-src 'none'; style-src 'sha256-[A-Za-z0-9+/=]+'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'$/,
+  );
   assert.equal(res.headers["referrer-policy"], "no-referrer");
 }
 
@@ -79,12 +104,31 @@ describe("rolloutRoute", () => {
     const html = res.text;
     assert.ok(html.includes('<p class="status running">wave 2/2 (eu): 1/4 clusters released, 1 failed</p>'), html);
     assert.ok(html.includes('<meta name="viewport" content="width=device-width, initial-scale=1">'));
-    assert.ok(html.includes("<tr><td>1 · canary</td><td class=\"n\">1</td><td class=\"n\">1</td><td class=\"n\">0 <small>/ 0</small></td><td class=\"n\">0</td><td class=\"n\">0</td><td>done</td><td class=\"n\">2m 0s</td></tr>"), html);
-    assert.ok(html.includes("<tr><td>2 · eu</td><td class=\"n\">3</td><td class=\"n\">0</td><td class=\"n\">1 <small>/ 1</small></td><td class=\"n\">1</td><td class=\"n\">1</td><td>running</td><td class=\"n\">7m 0s</td></tr>"), html);
-    for (const name of ["canary-1", "eu-1", "eu-&lt;2&gt;", "eu-3"]) assert.ok(html.includes(`<td data-label="cluster"><code>${name}</code></td>`), name);
+    assert.ok(
+      html.includes(
+        '<tr><td>1 · canary</td><td class="n">1</td><td class="n">1</td><td class="n">0 <small>/ 0</small></td><td class="n">0</td><td class="n">0</td><td>done</td><td class="n">2m 0s</td></tr>',
+      ),
+      html,
+    );
+    assert.ok(
+      html.includes(
+        '<tr><td>2 · eu</td><td class="n">3</td><td class="n">0</td><td class="n">1 <small>/ 1</small></td><td class="n">1</td><td class="n">1</td><td>running</td><td class="n">7m 0s</td></tr>',
+      ),
+      html,
+    );
+    for (const name of ["canary-1", "eu-1", "eu-&lt;2&gt;", "eu-3"])
+      assert.ok(html.includes(`<td data-label="cluster"><code>${name}</code></td>`), name);
     assert.ok(html.includes('<td data-label="details">+0 ~1 −0 (4 unchanged)</td>'));
-    assert.ok(html.includes('<td data-label="duration" class="n">7m 0s</td>'), "a releasing cluster is timed until now");
-    assert.ok(html.includes("<summary>rollback to abcdef1 failed too: Deployment shop/web not available &lt;script&gt;alert(1)&lt;/script&gt;</summary>"), html);
+    assert.ok(
+      html.includes('<td data-label="duration" class="n">7m 0s</td>'),
+      "a releasing cluster is timed until now",
+    );
+    assert.ok(
+      html.includes(
+        "<summary>rollback to abcdef1 failed too: Deployment shop/web not available &lt;script&gt;alert(1)&lt;/script&gt;</summary>",
+      ),
+      html,
+    );
     assert.ok(html.includes("pod web-1: ImagePullBackOff\n\nrollback: rollback timed out</pre>"));
     assert.ok(!html.includes("<script"), "nothing from a rollout is markup");
     assert.ok(!/\b(src|href)="(https?:)?\/\//.test(html), "no external assets");
@@ -105,7 +149,9 @@ describe("rolloutRoute", () => {
     assert.ok(html.includes('<a href="?state=failed" aria-current="page">failed (1)</a>'));
     assert.ok(html.includes("<td>1 · canary</td>"), "the waves are summed over every cluster");
     const both = (await request(app().server).get(`/rollouts/${ID}?state=failed,pending`).expect(200)).text;
-    assert.ok(both.includes("<code>eu-3</code>") && both.includes("eu-&lt;2&gt;") && !both.includes("<code>eu-1</code>"));
+    assert.ok(
+      both.includes("<code>eu-3</code>") && both.includes("eu-&lt;2&gt;") && !both.includes("<code>eu-1</code>"),
+    );
   });
 
   it("refuses an unknown state", async () => {
@@ -115,21 +161,54 @@ describe("rolloutRoute", () => {
   });
 
   it("serves JSON for a .json path or Accept: application/json", async () => {
-    for (const req of [request(app().server).get(`/rollouts/${ID}.json`), request(app().server).get(`/rollouts/${ID}`).set("Accept", "application/json")]) {
+    for (const req of [
+      request(app().server).get(`/rollouts/${ID}.json`),
+      request(app().server).get(`/rollouts/${ID}`).set("Accept", "application/json"),
+    ]) {
       const res = await req.expect(200).expect("Content-Type", /^application\/json/);
       assertSecure(res);
-      const body = res.body as { rollout: Rollout; status: unknown; waves: { name: string; state: string; counts: Record<string, number>; durationMs?: number }[]; clusters: (ClusterProgress & { durationMs?: number })[] };
+      const body = res.body as {
+        rollout: Rollout;
+        status: unknown;
+        waves: { name: string; state: string; counts: Record<string, number>; durationMs?: number }[];
+        clusters: (ClusterProgress & { durationMs?: number })[];
+      };
       assert.deepEqual(body.rollout, rollout);
-      assert.deepEqual(body.status, { state: "running", description: "wave 2/2 (eu): 1/4 clusters released, 1 failed" });
-      assert.deepEqual(body.waves.map((w) => [w.name, w.state, w.counts.failed, w.durationMs]), [["canary", "done", 0, 2 * MIN], ["eu", "running", 1, 7 * MIN]]);
-      assert.deepEqual(body.clusters.map((c) => [c.cluster, c.state, c.durationMs]), [["canary-1", "released", 2 * MIN], ["eu-1", "releasing", 7 * MIN], ["eu-<2>", "failed", 5 * MIN], ["eu-3", "pending", undefined]]);
+      assert.deepEqual(body.status, {
+        state: "running",
+        description: "wave 2/2 (eu): 1/4 clusters released, 1 failed",
+      });
+      assert.deepEqual(
+        body.waves.map((w) => [w.name, w.state, w.counts.failed, w.durationMs]),
+        [
+          ["canary", "done", 0, 2 * MIN],
+          ["eu", "running", 1, 7 * MIN],
+        ],
+      );
+      assert.deepEqual(
+        body.clusters.map((c) => [c.cluster, c.state, c.durationMs]),
+        [
+          ["canary-1", "released", 2 * MIN],
+          ["eu-1", "releasing", 7 * MIN],
+          ["eu-<2>", "failed", 5 * MIN],
+          ["eu-3", "pending", undefined],
+        ],
+      );
     }
-    const failed = (await request(app().server).get(`/rollouts/${ID}.json?state=failed`).expect(200)).body as { clusters: ClusterProgress[] };
-    assert.deepEqual(failed.clusters.map((c) => c.cluster), ["eu-<2>"]);
+    const failed = (await request(app().server).get(`/rollouts/${ID}.json?state=failed`).expect(200)).body as {
+      clusters: ClusterProgress[];
+    };
+    assert.deepEqual(
+      failed.clusters.map((c) => c.cluster),
+      ["eu-<2>"],
+    );
   });
 
   it("answers a browser with HTML, varying on Accept", async () => {
-    const res = await request(app().server).get(`/rollouts/${ID}`).set("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8").expect(200);
+    const res = await request(app().server)
+      .get(`/rollouts/${ID}`)
+      .set("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+      .expect(200);
     assert.match(res.headers["content-type"] ?? "", /^text\/html/);
     assert.match(res.headers.vary ?? "", /Accept/);
   });
@@ -141,7 +220,15 @@ describe("rolloutRoute", () => {
     assert.equal(unknown.text, "no such rollout\n");
     await request(server).get("/rollouts/AAAAAAAAAAAAAAAAAAAAAA.json").expect(404).expect("Content-Type", /json/);
     assert.deepEqual(loads, ["AAAAAAAAAAAAAAAAAAAAAA", "AAAAAAAAAAAAAAAAAAAAAA"]);
-    for (const id of ["short", `${ID}A`, "Zk3_x-9QaBcDeFgHiJkLm=", "Zk3_x-9QaBcDeFgHiJkLm%2F", "..%2F..%2Fetc%2Fpasswd", `${ID}.html`, `${ID}.json.json`]) {
+    for (const id of [
+      "short",
+      `${ID}A`,
+      "Zk3_x-9QaBcDeFgHiJkLm=",
+      "Zk3_x-9QaBcDeFgHiJkLm%2F",
+      "..%2F..%2Fetc%2Fpasswd",
+      `${ID}.html`,
+      `${ID}.json.json`,
+    ]) {
       const res = await request(server).get(`/rollouts/${id}`).expect(404);
       assertSecure(res);
     }
@@ -158,7 +245,14 @@ describe("rolloutRoute", () => {
   });
 
   it("serves a rollout of 10,000 clusters", async () => {
-    const many: ClusterProgress[] = Array.from({ length: 10_000 }, (_, i) => ({ cluster: `c-${i}`, wave: 1, state: i % 100 === 0 ? "failed" : "released", startedAt: T0, finishedAt: T0 + MIN, outcome: i % 100 === 0 ? { kind: "failed", sha, error: "x".repeat(500) } : { kind: "already-released", sha } }));
+    const many: ClusterProgress[] = Array.from({ length: 10_000 }, (_, i) => ({
+      cluster: `c-${i}`,
+      wave: 1,
+      state: i % 100 === 0 ? "failed" : "released",
+      startedAt: T0,
+      finishedAt: T0 + MIN,
+      outcome: i % 100 === 0 ? { kind: "failed", sha, error: "x".repeat(500) } : { kind: "already-released", sha },
+    }));
     const { server } = app({ [ID]: { rollout: { ...rollout, state: "failed" }, clusters: many } });
     const html = (await request(server).get(`/rollouts/${ID}?state=failed`).expect(200)).text;
     assert.equal(html.match(/<td data-label="cluster">/g)?.length, 100);

@@ -3,7 +3,17 @@ import express, { type Request, type Response, type Router } from "express";
 import type { Logger } from "pino";
 import type { ClusterProgress, ClusterState } from "../domain/rollout.js";
 import { failureDescription, releaseSummary, short } from "../report/deploy-report.js";
-import { CLUSTER_STATES, clusterCounts, fleetStatus, formatDuration, notTouchedOf, releasedOf, waveSummaries, type RolloutView, type WaveSummary } from "../report/fleet-status.js";
+import {
+  CLUSTER_STATES,
+  clusterCounts,
+  fleetStatus,
+  formatDuration,
+  notTouchedOf,
+  releasedOf,
+  waveSummaries,
+  type RolloutView,
+  type WaveSummary,
+} from "../report/fleet-status.js";
 
 /** What the rollout page needs. */
 export interface RolloutRouteOptions {
@@ -152,9 +162,21 @@ function rolloutJson(view: RolloutView, shown: ClusterProgress[], now: number): 
   };
 }
 
-const escapeHtml = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+const escapeHtml = (text: string) =>
+  text
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;")
+    .replace(/'/g, "&#39;");
 
-const time = (ms: number | undefined) => (ms === undefined ? "" : new Date(ms).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC"));
+const time = (ms: number | undefined) =>
+  ms === undefined
+    ? ""
+    : new Date(ms)
+        .toISOString()
+        .replace("T", " ")
+        .replace(/\.\d+Z$/, " UTC");
 
 /** One cluster's result in words: why it failed (its whole error below the first line), what it changed, why it was skipped. */
 function detailsHtml(c: ClusterProgress): string {
@@ -173,8 +195,13 @@ function detailsHtml(c: ClusterProgress): string {
     case "failed": {
       const rollback = o.rollback && { state: o.rollback.state, sha: o.rollback.sha, message: o.rollback.message };
       const summary = escapeHtml(failureDescription(o.error, rollback));
-      const more = [o.error.includes("\n") ? o.error : "", o.rollback?.message ? `rollback: ${o.rollback.message}` : ""].filter(Boolean);
-      return more.length === 0 ? summary : `<details><summary>${summary}</summary><pre>${escapeHtml(more.join("\n\n"))}</pre></details>`;
+      const more = [
+        o.error.includes("\n") ? o.error : "",
+        o.rollback?.message ? `rollback: ${o.rollback.message}` : "",
+      ].filter(Boolean);
+      return more.length === 0
+        ? summary
+        : `<details><summary>${summary}</summary><pre>${escapeHtml(more.join("\n\n"))}</pre></details>`;
     }
   }
 }
@@ -220,7 +247,9 @@ function rolloutPage(view: RolloutView, shown: ClusterProgress[], states: Set<Cl
     ["state", rollout.state],
     ["started", time(rollout.createdAt)],
     ...(rollout.finishedAt === undefined ? [] : [["finished", time(rollout.finishedAt)] as [string, string]]),
-    ...(rollout.pausedUntil === undefined || rollout.state !== "paused" ? [] : [["paused until", time(rollout.pausedUntil)] as [string, string]]),
+    ...(rollout.pausedUntil === undefined || rollout.state !== "paused"
+      ? []
+      : [["paused until", time(rollout.pausedUntil)] as [string, string]]),
     ...(rollout.reason ? [["reason", rollout.reason] as [string, string]] : []),
     ...(rollout.supersededBy === undefined ? [] : [["superseded by", rollout.supersededBy] as [string, string]]),
   ];
@@ -230,7 +259,8 @@ function rolloutPage(view: RolloutView, shown: ClusterProgress[], states: Set<Cl
     const current = states.size === 1 && states.has(state) ? ' aria-current="page"' : "";
     filters.push(`<a href="?state=${state}"${current}>${state} (${counts[state]})</a>`);
   }
-  const which = states.size === 0 ? "" : ` (${escapeHtml([...states].join(", "))}: ${shown.length} of ${view.clusters.length})`;
+  const which =
+    states.size === 0 ? "" : ` (${escapeHtml([...states].join(", "))}: ${shown.length} of ${view.clusters.length})`;
   return `<!doctype html>
 <html lang="en">
 <head>

@@ -45,7 +45,9 @@ export function createWebApp(options: WebAppOptions): Express {
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const status = httpStatusOf(error);
     if (status >= 500) options.log.error({ err: error }, "request failed");
-    res.status(status).json({ error: status === 413 ? "body too large" : status >= 500 ? "internal error" : String((error as Error).message) });
+    res.status(status).json({
+      error: status === 413 ? "body too large" : status >= 500 ? "internal error" : String((error as Error).message),
+    });
   });
   return app;
 }
@@ -65,9 +67,21 @@ function homePage(githubConfigured: boolean): string {
         "  2. Set APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH) and WEBHOOK_SECRET, and for GitHub Enterprise",
         "     Server GHE_HOST, then restart Ferry.",
       ].join("\n");
-  return ["Ferry: merged commits carried to Kubernetes clusters.", "", github, "", "Health: /healthz   Readiness: /readyz   Metrics: /metrics", ""].join("\n");
+  return [
+    "Ferry: merged commits carried to Kubernetes clusters.",
+    "",
+    github,
+    "",
+    "Health: /healthz   Readiness: /readyz   Metrics: /metrics",
+    "",
+  ].join("\n");
 }
 
 function workerPage(): string {
-  return ["Ferry worker: runs plan and deploy jobs; webhooks go to the web role.", "", "Health: /healthz   Readiness: /readyz   Metrics: /metrics", ""].join("\n");
+  return [
+    "Ferry worker: runs plan and deploy jobs; webhooks go to the web role.",
+    "",
+    "Health: /healthz   Readiness: /readyz   Metrics: /metrics",
+    "",
+  ].join("\n");
 }

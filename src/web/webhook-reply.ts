@@ -100,5 +100,7 @@ export async function answerWebhook(res: Response, webhook: VerifiedWebhook): Pr
  */
 export function reply(res: Response, status: number, body: object): void {
   const json = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(json) }).end(json);
+  res
+    .writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(json) })
+    .end(json);
 }

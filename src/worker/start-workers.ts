@@ -64,18 +64,52 @@ interface QueueDefinition<T, R> {
 export function startWorkers(options: StartWorkersOptions): { close(): Promise<void> } {
   const { metrics } = options;
   const workers = [
-    worker<DeployRequest, string[]>({ queue: DEPLOY_QUEUE, run: options.deploy, context: (r) => ({ delivery: r.deliveryId, repository: r.repo.fullName, sha: r.sha }) }, options),
-    worker<RolloutJobData, RolloutState>({ queue: ROLLOUT_QUEUE, run: (_data, _attempt, job, token) => options.rollout(job, token), context: (r) => ({ rollout: r.rolloutId }) }, options),
-    worker<ReleaseJobData, ClusterOutcome["kind"]>({ queue: RELEASE_QUEUE, run: options.release, context: (r) => ({ rollout: r.rolloutId, cluster: r.cluster }) }, options),
+    worker<DeployRequest, string[]>(
+      {
+        queue: DEPLOY_QUEUE,
+        run: options.deploy,
+        context: (r) => ({ delivery: r.deliveryId, repository: r.repo.fullName, sha: r.sha }),
+      },
+      options,
+    ),
+    worker<RolloutJobData, RolloutState>(
+      {
+        queue: ROLLOUT_QUEUE,
+        run: (_data, _attempt, job, token) => options.rollout(job, token),
+        context: (r) => ({ rollout: r.rolloutId }),
+      },
+      options,
+    ),
+    worker<ReleaseJobData, ClusterOutcome["kind"]>(
+      { queue: RELEASE_QUEUE, run: options.release, context: (r) => ({ rollout: r.rolloutId, cluster: r.cluster }) },
+      options,
+    ),
     worker<PlanRequest, EnvironmentPlan[]>(
-      { queue: PLAN_QUEUE, run: options.plan, context: (r) => ({ delivery: r.deliveryId, repository: r.repo.fullName, change: r.change, sha: r.headSha }), record: (plans, seconds) => metrics?.planned(plans, seconds) },
+      {
+        queue: PLAN_QUEUE,
+        run: options.plan,
+        context: (r) => ({ delivery: r.deliveryId, repository: r.repo.fullName, change: r.change, sha: r.headSha }),
+        record: (plans, seconds) => metrics?.planned(plans, seconds),
+      },
       options,
     ),
     worker<ReconcileJobData, ReconcileOutcome>(
-      { queue: RECONCILE_QUEUE, run: options.reconcile, context: (r) => ({ repository: r.repo.fullName, environment: r.environment, cluster: r.cluster }), record: (outcome) => metrics?.reconciled(outcome) },
+      {
+        queue: RECONCILE_QUEUE,
+        run: options.reconcile,
+        context: (r) => ({ repository: r.repo.fullName, environment: r.environment, cluster: r.cluster }),
+        record: (outcome) => metrics?.reconciled(outcome),
+      },
       options,
     ),
-    worker<CommandRequest, unknown>({ queue: COMMAND_QUEUE, run: options.command, context: (r) => ({ delivery: r.deliveryId, repository: r.repo.fullName, change: r.change }) }, options),
+    worker<CommandRequest, unknown>(
+      {
+        queue: COMMAND_QUEUE,
+        run: options.command,
+        context: (r) => ({ delivery: r.deliveryId, repository: r.repo.fullName, change: r.change }),
+      },
+      options,
+    ),
   ];
   return { close: async () => void (await Promise.all(workers.map((w) => w.close()))) };
 }
@@ -123,7 +157,12 @@ function worker<T, R>(definition: QueueDefinition<T, R>, options: StartWorkersOp
 }
 
 /** Runs one job: logs and counts it, and turns permanent errors into BullMQ's "do not retry". */
-async function runJob<T, R>(job: Job<T>, token: string, definition: QueueDefinition<T, R>, options: StartWorkersOptions): Promise<R> {
+async function runJob<T, R>(
+  job: Job<T>,
+  token: string,
+  definition: QueueDefinition<T, R>,
+  options: StartWorkersOptions,
+): Promise<R> {
   const { queue } = definition;
   const log = options.log.child({ queue, jobId: job.id, ...definition.context(job.data) });
   const attempt = { number: job.attemptsMade + 1, of: job.opts.attempts ?? 1 };

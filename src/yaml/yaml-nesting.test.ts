@@ -15,7 +15,12 @@ describe("findTooDeepYaml", () => {
   it("accepts nesting up to the limit, in flow and block style, and reports the first collection past it", () => {
     assert.equal(findTooDeepYaml(flow(MAX_YAML_NESTING)), undefined);
     assert.equal(findTooDeepYaml(block(MAX_YAML_NESTING)), undefined);
-    assert.deepEqual(findTooDeepYaml(flow(MAX_YAML_NESTING + 1)), { offset: MAX_YAML_NESTING, line: 1, col: MAX_YAML_NESTING + 1, limit: MAX_YAML_NESTING });
+    assert.deepEqual(findTooDeepYaml(flow(MAX_YAML_NESTING + 1)), {
+      offset: MAX_YAML_NESTING,
+      line: 1,
+      col: MAX_YAML_NESTING + 1,
+      limit: MAX_YAML_NESTING,
+    });
     assert.deepEqual(findTooDeepYaml(`a: 1\n---\n${flow(5)}`, 4), { offset: 13, line: 3, col: 5, limit: 4 });
     assert.ok(findTooDeepYaml(block(MAX_YAML_NESTING + 1)));
   });
@@ -34,10 +39,18 @@ describe("findTooDeepYaml", () => {
     // Before the limit, the second such document killed Node with "RegExpCompiler Allocation failed".
     const hostile = flow(1000);
     for (let i = 0; i < 3; i++) {
-      assert.throws(() => parseFerryConfig(hostile), (error: unknown) => error instanceof FerryError && error.kind === "permanent" && error.message === `.ferry.yml:1:${MAX_YAML_NESTING + 1}: nested more than ${MAX_YAML_NESTING} levels deep`);
+      assert.throws(
+        () => parseFerryConfig(hostile),
+        (error: unknown) =>
+          error instanceof FerryError &&
+          error.kind === "permanent" &&
+          error.message === `.ferry.yml:1:${MAX_YAML_NESTING + 1}: nested more than ${MAX_YAML_NESTING} levels deep`,
+      );
       const problems: string[] = [];
       assert.deepEqual(parseManifests(hostile, "deploy/x.yaml", problems), []);
-      assert.deepEqual(problems, [`deploy/x.yaml:1:${MAX_YAML_NESTING + 1}: nested more than ${MAX_YAML_NESTING} levels deep`]);
+      assert.deepEqual(problems, [
+        `deploy/x.yaml:1:${MAX_YAML_NESTING + 1}: nested more than ${MAX_YAML_NESTING} levels deep`,
+      ]);
       assert.throws(() => parseBoundedYaml(hostile, {}), /nested more than 200 levels deep/);
     }
   });

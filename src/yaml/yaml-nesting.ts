@@ -1,4 +1,13 @@
-import { CST, LineCounter, parse, Parser, type DocumentOptions, type ParseOptions, type SchemaOptions, type ToJSOptions } from "yaml";
+import {
+  CST,
+  LineCounter,
+  parse,
+  Parser,
+  type DocumentOptions,
+  type ParseOptions,
+  type SchemaOptions,
+  type ToJSOptions,
+} from "yaml";
 
 /**
  * Deepest nesting of collections Ferry parses in any YAML it reads (`.ferry.yml`, manifests,
@@ -37,7 +46,11 @@ export function findTooDeepYaml(text: string, limit = MAX_YAML_NESTING): TooDeep
  * {@link findTooDeepYaml} on tokens of an already parsed syntax tree (built without recursion), so
  * a caller can check each document and then compose it (`Composer.next`) without lexing twice.
  */
-export function findTooDeepTokens(tokens: Iterable<CST.Token>, lines: LineCounter, limit = MAX_YAML_NESTING): TooDeep | undefined {
+export function findTooDeepTokens(
+  tokens: Iterable<CST.Token>,
+  lines: LineCounter,
+  limit = MAX_YAML_NESTING,
+): TooDeep | undefined {
   for (const document of tokens) {
     // `depth`: how many collections enclose the token.
     const pending: Array<{ token: CST.Token; depth: number }> = [{ token: document, depth: 0 }];
@@ -81,7 +94,10 @@ function isCollection(token: CST.Token): boolean {
  * `yaml.parse` for one document that first refuses text nested deeper than `MAX_YAML_NESTING`,
  * throwing an Error that says so; otherwise it throws what `yaml.parse` throws.
  */
-export function parseBoundedYaml(text: string, options: ParseOptions & DocumentOptions & SchemaOptions & ToJSOptions): unknown {
+export function parseBoundedYaml(
+  text: string,
+  options: ParseOptions & DocumentOptions & SchemaOptions & ToJSOptions,
+): unknown {
   const deep = findTooDeepYaml(text);
   if (deep !== undefined) throw new Error(tooDeepMessage(deep));
   return parse(text, options) as unknown;

@@ -41,22 +41,60 @@ export async function startAdmissionWebhook(): Promise<TestAdmissionWebhook> {
   try {
     const openssl = (...args: string[]) => promisify(execFile)("openssl", args, { cwd: dir });
     const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-    await openssl("req", "-x509", ...ec, "-days", "2", "-subj", "/CN=ferry-test-webhook-ca", "-keyout", "ca.key", "-out", "ca.crt");
+    await openssl(
+      "req",
+      "-x509",
+      ...ec,
+      "-days",
+      "2",
+      "-subj",
+      "/CN=ferry-test-webhook-ca",
+      "-keyout",
+      "ca.key",
+      "-out",
+      "ca.crt",
+    );
     await openssl("req", ...ec, "-subj", "/CN=127.0.0.1", "-keyout", "tls.key", "-out", "tls.csr");
     await writeFile(join(dir, "san.ext"), "subjectAltName=IP:127.0.0.1\n");
-    await openssl("x509", "-req", "-in", "tls.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", "tls.crt");
-    const [caPem, key, cert] = await Promise.all(["ca.crt", "tls.key", "tls.crt"].map((f) => readFile(join(dir, f), "utf8")));
+    await openssl(
+      "x509",
+      "-req",
+      "-in",
+      "tls.csr",
+      "-CA",
+      "ca.crt",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-days",
+      "2",
+      "-extfile",
+      "san.ext",
+      "-out",
+      "tls.crt",
+    );
+    const [caPem, key, cert] = await Promise.all(
+      ["ca.crt", "tls.key", "tls.crt"].map((f) => readFile(join(dir, f), "utf8")),
+    );
     const calls: AdmissionCall[] = [];
     const server: Server = createServer({ key, cert }, (req, res) => {
       let body = "";
       req.setEncoding("utf8");
       req.on("data", (chunk: string) => (body += chunk));
       req.on("end", () => {
-        const review = JSON.parse(body) as { request: { uid: string; operation: string; namespace?: string; name?: string; dryRun?: boolean } };
+        const review = JSON.parse(body) as {
+          request: { uid: string; operation: string; namespace?: string; name?: string; dryRun?: boolean };
+        };
         const { uid, operation, namespace = "", name = "", dryRun = false } = review.request;
         calls.push({ operation, namespace, name, dryRun });
         res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", response: { uid, allowed: true } }));
+        res.end(
+          JSON.stringify({
+            apiVersion: "admission.k8s.io/v1",
+            kind: "AdmissionReview",
+            response: { uid, allowed: true },
+          }),
+        );
       });
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -81,17 +119,34 @@ export async function startAdmissionWebhook(): Promise<TestAdmissionWebhook> {
  * storage decodes as well as protobuf). Resolves once the API server refuses a dry-run for it; the
  * returned function deletes it through the API.
  */
-export async function registerSideEffectsWebhook(kc: KubeConfig, webhook: TestAdmissionWebhook, namespace: string): Promise<{ name: string; remove(): Promise<void> }> {
+export async function registerSideEffectsWebhook(
+  kc: KubeConfig,
+  webhook: TestAdmissionWebhook,
+  namespace: string,
+): Promise<{ name: string; remove(): Promise<void> }> {
   const name = `${uniqueName("audit")}.ferry.test`;
   const configuration = {
     apiVersion: "admissionregistration.k8s.io/v1",
     kind: "ValidatingWebhookConfiguration",
-    metadata: { name, uid: randomUUID(), generation: 1, creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, "Z") },
+    metadata: {
+      name,
+      uid: randomUUID(),
+      generation: 1,
+      creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+    },
     webhooks: [
       {
         name,
         clientConfig: { url: webhook.url, caBundle: Buffer.from(webhook.caPem).toString("base64") },
-        rules: [{ operations: ["CREATE", "UPDATE"], apiGroups: [""], apiVersions: ["v1"], resources: ["configmaps"], scope: "Namespaced" }],
+        rules: [
+          {
+            operations: ["CREATE", "UPDATE"],
+            apiGroups: [""],
+            apiVersions: ["v1"],
+            resources: ["configmaps"],
+            scope: "Namespaced",
+          },
+        ],
         failurePolicy: "Fail",
         matchPolicy: "Equivalent",
         namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } },
@@ -106,7 +161,10 @@ export async function registerSideEffectsWebhook(kc: KubeConfig, webhook: TestAd
   const b64 = (text: string) => Buffer.from(text).toString("base64");
   const put = await fetch(`${etcd}/v3/kv/put`, {
     method: "POST",
-    body: JSON.stringify({ key: b64(`/registry/validatingwebhookconfigurations/${name}`), value: b64(JSON.stringify(configuration)) }),
+    body: JSON.stringify({
+      key: b64(`/registry/validatingwebhookconfigurations/${name}`),
+      value: b64(JSON.stringify(configuration)),
+    }),
   });
   if (!put.ok) throw new Error(`etcd put: ${put.status} ${await put.text()}`);
   const remove = async () => {
@@ -125,7 +183,10 @@ export async function registerSideEffectsWebhook(kc: KubeConfig, webhook: TestAd
           return false;
         } catch (error) {
           seen = String((error as { body?: unknown }).body ?? error);
-          return seen.includes(`admission webhook \\"${name}\\" does not support dry run`) || seen.includes(`admission webhook "${name}" does not support dry run`);
+          return (
+            seen.includes(`admission webhook \\"${name}\\" does not support dry run`) ||
+            seen.includes(`admission webhook "${name}" does not support dry run`)
+          );
         }
       },
       30_000,

@@ -67,7 +67,14 @@ export class FerryHarness {
   static async start(
     kind: (typeof FORGES)[number] = "github",
     env: NodeJS.ProcessEnv = {},
-    options: { roles?: Roles; kubeconfig?: string; claimMs?: number; serverConfig?: Record<string, unknown>; concurrency?: number; logLevel?: string } = {},
+    options: {
+      roles?: Roles;
+      kubeconfig?: string;
+      claimMs?: number;
+      serverConfig?: Record<string, unknown>;
+      concurrency?: number;
+      logLevel?: string;
+    } = {},
   ): Promise<FerryHarness> {
     const cleanups: Array<() => Promise<void>> = [];
     const redis = await startTestRedis();
@@ -81,8 +88,12 @@ export class FerryHarness {
       configFile,
       stringify(
         options.serverConfig ?? {
-          clusters: [{ name: TEST_CLUSTER, context: "ferry-test", kubeconfig: options.kubeconfig ?? testKubeConfigPath() }],
-          policy: [{ repositories: ["acme/*"], clusters: [TEST_CLUSTER], namespaces: ["e2e-*"], clusterScopedKinds: [] }],
+          clusters: [
+            { name: TEST_CLUSTER, context: "ferry-test", kubeconfig: options.kubeconfig ?? testKubeConfigPath() },
+          ],
+          policy: [
+            { repositories: ["acme/*"], clusters: [TEST_CLUSTER], namespaces: ["e2e-*"], clusterScopedKinds: [] },
+          ],
         },
       ),
     );
@@ -123,12 +134,23 @@ export class FerryHarness {
   }
 
   /** A new repository `acme/<random>` (or another owner's) with `.ferry.yml` deploying `deploy/` on main to a fresh namespace. */
-  async createRepo(options: { environment?: Record<string, unknown>; environments?: (namespace: string) => Array<Record<string, unknown>>; owner?: string } = {}): Promise<TestRepo> {
+  async createRepo(
+    options: {
+      environment?: Record<string, unknown>;
+      environments?: (namespace: string) => Array<Record<string, unknown>>;
+      owner?: string;
+    } = {},
+  ): Promise<TestRepo> {
     const fullName = `${options.owner ?? "acme"}/${uniqueName("shop")}`;
     const namespace = uniqueName("e2e");
     const git = await GitRepo.create();
     await git.writeFiles({
-      ".ferry.yml": stringify({ version: 1, environments: options.environments?.(namespace) ?? [{ name: "staging", branch: "main", path: "deploy", cluster: TEST_CLUSTER, namespace, ...options.environment }] }),
+      ".ferry.yml": stringify({
+        version: 1,
+        environments: options.environments?.(namespace) ?? [
+          { name: "staging", branch: "main", path: "deploy", cluster: TEST_CLUSTER, namespace, ...options.environment },
+        ],
+      }),
       "README.md": "test repository\n",
     });
     await git.commit("initial");
@@ -137,7 +159,11 @@ export class FerryHarness {
   }
 
   /** Opens a change from a new branch off main that writes `files` (null deletes); not yet delivered. */
-  async openPullRequest(repo: TestRepo, files: Record<string, string | null>, options: { fromFork?: boolean } = {}): Promise<PullRequest> {
+  async openPullRequest(
+    repo: TestRepo,
+    files: Record<string, string | null>,
+    options: { fromFork?: boolean } = {},
+  ): Promise<PullRequest> {
     // GitHub numbers issues and pull requests from one sequence: skip the numbers Ferry's issues took.
     const taken = new Set(this.forge.issues(repo.fullName).map((i) => i.number));
     while (taken.has(repo.nextChange)) repo.nextChange++;
@@ -165,7 +191,10 @@ export class FerryHarness {
   }
 
   /** Merges a change into main (`--no-ff`); returns the merge commit and the merged webhook, not yet delivered. */
-  async mergePullRequest(repo: TestRepo, pr: PullRequest): Promise<{ sha: string; number: number; delivery: Delivery }> {
+  async mergePullRequest(
+    repo: TestRepo,
+    pr: PullRequest,
+  ): Promise<{ sha: string; number: number; delivery: Delivery }> {
     const sha = await repo.git.merge(pr.branch, "main", `Merge change ${pr.number}`);
     const change = { ...pr, mergeSha: sha, merged: true };
     this.forge.updateChange(repo.fullName, change);
@@ -173,7 +202,10 @@ export class FerryHarness {
   }
 
   /** Opens and merges a change that writes `files`: the merge commit and its merged webhook, not yet delivered. */
-  async merge(repo: TestRepo, files: Record<string, string | null>): Promise<{ sha: string; number: number; delivery: Delivery }> {
+  async merge(
+    repo: TestRepo,
+    files: Record<string, string | null>,
+  ): Promise<{ sha: string; number: number; delivery: Delivery }> {
     return this.mergePullRequest(repo, await this.openPullRequest(repo, files));
   }
 
@@ -198,9 +230,19 @@ export class FerryHarness {
   }
 
   /** Waits until `sha` has a final (success or failure) status for `context`, and returns every status it got for it. */
-  async finalStatus(repo: TestRepo, sha: string, context = "ferry/deploy/staging", timeoutMs = 60_000): Promise<SeenStatus[]> {
+  async finalStatus(
+    repo: TestRepo,
+    sha: string,
+    context = "ferry/deploy/staging",
+    timeoutMs = 60_000,
+  ): Promise<SeenStatus[]> {
     const statuses = () => this.statuses(repo, sha).filter((s) => s.context === context);
-    await waitUntil(() => `no final ${context} status on ${sha.slice(0, 7)} (got ${JSON.stringify(statuses())})`, () => statuses().some((s) => s.state === "success" || s.state === "failure"), timeoutMs, 50);
+    await waitUntil(
+      () => `no final ${context} status on ${sha.slice(0, 7)} (got ${JSON.stringify(statuses())})`,
+      () => statuses().some((s) => s.state === "success" || s.state === "failure"),
+      timeoutMs,
+      50,
+    );
     return statuses();
   }
 
@@ -212,15 +254,26 @@ export class FerryHarness {
   /** Waits for the comments on a change to hold one matching `pattern`, and returns their bodies. */
   async comments(repo: TestRepo, change: number, pattern: RegExp = /./, timeoutMs = 30_000): Promise<string[]> {
     const bodies = () => this.rawComments(repo, change).map((c) => c.body);
-    await waitUntil(() => `no comment matching ${pattern} on #${change} (got ${JSON.stringify(bodies())})`, () => bodies().some((b) => pattern.test(b)), timeoutMs, 50);
+    await waitUntil(
+      () => `no comment matching ${pattern} on #${change} (got ${JSON.stringify(bodies())})`,
+      () => bodies().some((b) => pattern.test(b)),
+      timeoutMs,
+      50,
+    );
     return bodies();
   }
 
   /** Objects of a kind in a namespace, by name. */
-  async list(apiVersion: string, kind: string, namespace: string): Promise<Map<string, KubernetesObject & Record<string, unknown>>> {
+  async list(
+    apiVersion: string,
+    kind: string,
+    namespace: string,
+  ): Promise<Map<string, KubernetesObject & Record<string, unknown>>> {
     const api = KubernetesObjectApi.makeApiClient(this.kc);
     const list = await api.list(apiVersion, kind, namespace);
-    return new Map(list.items.map((item) => [item.metadata?.name ?? "", item as KubernetesObject & Record<string, unknown>]));
+    return new Map(
+      list.items.map((item) => [item.metadata?.name ?? "", item as KubernetesObject & Record<string, unknown>]),
+    );
   }
 
   /** True when the namespace exists. */
@@ -228,7 +281,10 @@ export class FerryHarness {
     return this.kc
       .makeApiClient(CoreV1Api)
       .readNamespace({ name })
-      .then(() => true, () => false);
+      .then(
+        () => true,
+        () => false,
+      );
   }
 }
 

@@ -16,17 +16,40 @@ export class FerryProcess {
   ) {}
 
   /** Starts `ferry <role>` and returns once it says it started; `env` adds to the harness's forge environment. */
-  static async start(h: FerryHarness, role: "web" | "worker", env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<FerryProcess> {
-    const fullEnv: NodeJS.ProcessEnv = { ...process.env, ...h.forge.ferryEnv(), REDIS_URL: h.redisUrl, LOG_FORMAT: "json", LOG_LEVEL: "info", ...env };
-    const child = spawn(process.execPath, ["bin/ferry.js", role, "--config", h.configFile, "--port", "0"], { cwd: ROOT, env: fullEnv, stdio: ["ignore", "pipe", "pipe"] });
+  static async start(
+    h: FerryHarness,
+    role: "web" | "worker",
+    env: NodeJS.ProcessEnv = {},
+    timeoutMs = 60_000,
+  ): Promise<FerryProcess> {
+    const fullEnv: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...h.forge.ferryEnv(),
+      REDIS_URL: h.redisUrl,
+      LOG_FORMAT: "json",
+      LOG_LEVEL: "info",
+      ...env,
+    };
+    const child = spawn(process.execPath, ["bin/ferry.js", role, "--config", h.configFile, "--port", "0"], {
+      cwd: ROOT,
+      env: fullEnv,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     const log = { text: "" };
     const keep = (chunk: Buffer) => (log.text = (log.text + chunk.toString()).slice(-100_000));
     child.stdout?.on("data", keep);
     child.stderr?.on("data", keep);
     const started = role === "web" ? '"msg":"web listening"' : '"msg":"worker started"';
-    await waitUntil(() => `ferry ${role} did not start:\n${log.text}\n`, () => child.exitCode !== null || log.text.includes(started), timeoutMs, 50);
+    await waitUntil(
+      () => `ferry ${role} did not start:\n${log.text}\n`,
+      () => child.exitCode !== null || log.text.includes(started),
+      timeoutMs,
+      50,
+    );
     if (child.exitCode !== null) throw new Error(`ferry ${role} exited before it started:\n${log.text}`);
-    const port = /"msg":"(?:web|health and metrics) listening"/.test(log.text) ? /"port":(\d+)/.exec(log.text)?.[1] : undefined;
+    const port = /"msg":"(?:web|health and metrics) listening"/.test(log.text)
+      ? /"port":(\d+)/.exec(log.text)?.[1]
+      : undefined;
     return new FerryProcess(child, log, port === undefined ? "" : `http://127.0.0.1:${port}`);
   }
 

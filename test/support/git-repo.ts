@@ -79,11 +79,10 @@ export class GitRepo {
   async resolve(ref: string): Promise<string | undefined> {
     if (ref === "" || ref.startsWith("-")) return undefined;
     try {
-      const { stdout } = await execFileAsync(
-        "git",
-        ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`],
-        { cwd: this.dir, env: gitEnv },
-      );
+      const { stdout } = await execFileAsync("git", ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`], {
+        cwd: this.dir,
+        env: gitEnv,
+      });
       return stdout.trim() || undefined;
     } catch {
       return undefined;

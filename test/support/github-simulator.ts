@@ -188,8 +188,12 @@ export class GitHubSimulator {
   /** Registers (or replaces) a pull request; its number also accepts issue comments. */
   addPullRequest(fullName: string, pr: PullRequestInput): void {
     const repo = this.repo(fullName);
-    if (repo.issues.has(pr.number)) throw new Error(`${fullName}#${pr.number} is an issue; pull requests and issues share numbers`);
-    repo.pulls.set(pr.number, { ...pr, ...(pr.labels === undefined ? {} : { labels: ensureLabels(this.ctx, repo, pr.labels) }) });
+    if (repo.issues.has(pr.number))
+      throw new Error(`${fullName}#${pr.number} is an issue; pull requests and issues share numbers`);
+    repo.pulls.set(pr.number, {
+      ...pr,
+      ...(pr.labels === undefined ? {} : { labels: ensureLabels(this.ctx, repo, pr.labels) }),
+    });
   }
 
   /** Opens an issue by `issue.user` (a person or another app, unlike the issues Ferry opens); returns its number. */
@@ -216,7 +220,9 @@ export class GitHubSimulator {
 
   /** The repository's issues (not pull requests), in number order, as they stand now. */
   issues(fullName: string): IssueRecord[] {
-    return [...this.repo(fullName).issues.values()].sort((a, b) => a.number - b.number).map((i) => ({ ...i, labels: [...i.labels] }));
+    return [...this.repo(fullName).issues.values()]
+      .sort((a, b) => a.number - b.number)
+      .map((i) => ({ ...i, labels: [...i.labels] }));
   }
 
   /** Names of the repository's labels, in the order they were created. */
@@ -234,10 +240,20 @@ export class GitHubSimulator {
   /** Adds a comment by `comment.user` (a person, unlike the app's comments) to a registered pull request or issue; returns its id. */
   addComment(fullName: string, number: number, comment: UserComment): number {
     const repo = this.repo(fullName);
-    if (!repo.pulls.has(number) && !repo.issues.has(number)) throw new Error(`pull request or issue ${fullName}#${number} is not registered with the simulator`);
+    if (!repo.pulls.has(number) && !repo.issues.has(number))
+      throw new Error(`pull request or issue ${fullName}#${number} is not registered with the simulator`);
     const now = timestamp();
     const id = this.ctx.nextId();
-    repo.comments.push({ id, issueNumber: number, body: comment.body, user: comment.user, edits: 0, reactions: [], created_at: now, updated_at: now });
+    repo.comments.push({
+      id,
+      issueNumber: number,
+      body: comment.body,
+      user: comment.user,
+      edits: 0,
+      reactions: [],
+      created_at: now,
+      updated_at: now,
+    });
     return id;
   }
 
@@ -305,7 +321,8 @@ export class GitHubSimulator {
       sendError(res, 404, "Not Found");
     });
     const onError: ErrorRequestHandler = (error: unknown, _req, res, _next) => {
-      const parseFailure = typeof error === "object" && error !== null && "type" in error && error.type === "entity.parse.failed";
+      const parseFailure =
+        typeof error === "object" && error !== null && "type" in error && error.type === "entity.parse.failed";
       if (parseFailure) {
         sendError(res, 400, "Problems parsing JSON");
       } else {

@@ -3,7 +3,13 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import express, { type ErrorRequestHandler, type Express } from "express";
 import type { GitRepo } from "./git-repo.js";
-import { defaultErrorBody, ensureUser, sendMessage, timestamp, type GitLabSimContext } from "./gitlab-simulator/context.js";
+import {
+  defaultErrorBody,
+  ensureUser,
+  sendMessage,
+  timestamp,
+  type GitLabSimContext,
+} from "./gitlab-simulator/context.js";
 import { ensureLabels, issueRoutes } from "./gitlab-simulator/issue-routes.js";
 import { mergeRequestRoutes } from "./gitlab-simulator/merge-request-routes.js";
 import {
@@ -124,7 +130,8 @@ export class GitLabSimulator {
   addProject(pathWithNamespace: string, repo: GitRepo, opts: { id?: number } = {}): GitLabProjectRef {
     const segments = pathWithNamespace.split("/");
     const name = segments.at(-1) ?? "";
-    if (segments.length < 2 || segments.some((s) => s === "")) throw new Error(`project path must be "namespace/project", got ${pathWithNamespace}`);
+    if (segments.length < 2 || segments.some((s) => s === ""))
+      throw new Error(`project path must be "namespace/project", got ${pathWithNamespace}`);
     const id = opts.id ?? 100 + this.ctx.projects.size + 1;
     if (this.ctx.projects.has(id)) throw new Error(`project id ${id} is taken`);
     this.ctx.projects.set(id, {
@@ -188,7 +195,8 @@ export class GitLabSimulator {
   /** Changes a registered merge request, e.g. its head after a push or its state once merged. */
   updateMergeRequest(pathWithNamespace: string, iid: number, patch: MergeRequestPatch): void {
     const mr = this.simProject(pathWithNamespace).mergeRequests.get(iid);
-    if (mr === undefined) throw new Error(`merge request ${pathWithNamespace}!${iid} is not registered with the simulator`);
+    if (mr === undefined)
+      throw new Error(`merge request ${pathWithNamespace}!${iid} is not registered with the simulator`);
     if (patch.author !== undefined) ensureUser(this.ctx, patch.author);
     Object.assign(mr, patch);
   }
@@ -196,11 +204,22 @@ export class GitLabSimulator {
   /** Adds a note by `note.user` to a registered merge request, as a person writes it; returns its id. */
   addNote(pathWithNamespace: string, iid: number, note: UserNote): number {
     const project = this.simProject(pathWithNamespace);
-    if (!project.mergeRequests.has(iid)) throw new Error(`merge request ${pathWithNamespace}!${iid} is not registered with the simulator`);
+    if (!project.mergeRequests.has(iid))
+      throw new Error(`merge request ${pathWithNamespace}!${iid} is not registered with the simulator`);
     ensureUser(this.ctx, note.user);
     const now = timestamp();
     const id = this.ctx.nextId();
-    project.notes.push({ id, iid, body: note.body, author: note.user, system: note.system ?? false, edits: 0, awards: [], createdAt: now, updatedAt: now });
+    project.notes.push({
+      id,
+      iid,
+      body: note.body,
+      author: note.user,
+      system: note.system ?? false,
+      edits: 0,
+      awards: [],
+      createdAt: now,
+      updatedAt: now,
+    });
     return id;
   }
 
@@ -229,7 +248,9 @@ export class GitLabSimulator {
 
   /** The project's issues, in iid order, as they stand now. */
   issues(pathWithNamespace: string): IssueRecord[] {
-    return [...this.simProject(pathWithNamespace).issues.values()].sort((a, b) => a.iid - b.iid).map((i) => ({ ...i, labels: [...i.labels] }));
+    return [...this.simProject(pathWithNamespace).issues.values()]
+      .sort((a, b) => a.iid - b.iid)
+      .map((i) => ({ ...i, labels: [...i.labels] }));
   }
 
   /** The current notes on an issue, in creation order. */
@@ -292,15 +313,28 @@ export class GitLabSimulator {
       next();
     });
     app.use(express.json({ limit: "25mb" }), express.urlencoded({ extended: false, limit: "25mb" }));
-    app.use(apiPrefix, userRoutes(this.ctx), repositoryRoutes(this.ctx), statusRoutes(this.ctx), mergeRequestRoutes(this.ctx), issueRoutes(this.ctx));
+    app.use(
+      apiPrefix,
+      userRoutes(this.ctx),
+      repositoryRoutes(this.ctx),
+      statusRoutes(this.ctx),
+      mergeRequestRoutes(this.ctx),
+      issueRoutes(this.ctx),
+    );
     app.use((req, res) => {
       this.unhandled.push({ method: req.method, path: req.path });
       sendMessage(res, 404, "404 Not Found");
     });
     const onError: ErrorRequestHandler = (error: unknown, _req, res, _next) => {
-      const parseFailure = typeof error === "object" && error !== null && "type" in error && error.type === "entity.parse.failed";
+      const parseFailure =
+        typeof error === "object" && error !== null && "type" in error && error.type === "entity.parse.failed";
       if (parseFailure) res.status(400).json({ error: "400 Bad request - body is not valid JSON" });
-      else sendMessage(res, 500, `500 Internal Server Error: simulator error: ${error instanceof Error ? error.message : String(error)}`);
+      else
+        sendMessage(
+          res,
+          500,
+          `500 Internal Server Error: simulator error: ${error instanceof Error ? error.message : String(error)}`,
+        );
     };
     app.use(onError);
     return app;

@@ -78,10 +78,14 @@ export function gitlabMergeRequestEvent(opts: MergeRequestEventOptions): GitLabP
   const lastCommit = objectAt(mr, "last_commit");
   lastCommit["id"] = opts.lastCommitSha;
   lastCommit["url"] = `${web}/-/commit/${opts.lastCommitSha}`;
-  mr["source"] = opts.fromFork === true ? { ...projectJson(opts.project), path_with_namespace: `fork-owner/${projectName(opts.project)}` } : projectJson(opts.project);
+  mr["source"] =
+    opts.fromFork === true
+      ? { ...projectJson(opts.project), path_with_namespace: `fork-owner/${projectName(opts.project)}` }
+      : projectJson(opts.project);
   mr["target"] = projectJson(opts.project);
   for (const list of [mr["labels"], payload["labels"]]) {
-    if (Array.isArray(list)) for (const label of list) Object.assign(label as GitLabPayload, { project_id: opts.project.id });
+    if (Array.isArray(list))
+      for (const label of list) Object.assign(label as GitLabPayload, { project_id: opts.project.id });
   }
   return payload;
 }
@@ -169,7 +173,11 @@ export function gitlabNoteEvent(opts: NoteEventOptions): GitLabPayload {
     source: projectJson(opts.project),
     target: projectJson(opts.project),
   });
-  if (opts.lastCommitSha !== undefined) Object.assign(objectAt(mr, "last_commit"), { id: opts.lastCommitSha, url: `${web}/-/commit/${opts.lastCommitSha}` });
+  if (opts.lastCommitSha !== undefined)
+    Object.assign(objectAt(mr, "last_commit"), {
+      id: opts.lastCommitSha,
+      url: `${web}/-/commit/${opts.lastCommitSha}`,
+    });
   return payload;
 }
 
@@ -191,7 +199,10 @@ export interface GitLabDelivery {
 }
 
 /** POSTs a webhook with the headers GitLab sends and returns the response. */
-export async function sendGitLabWebhook(baseUrl: string, delivery: GitLabDelivery): Promise<{ status: number; body: string }> {
+export async function sendGitLabWebhook(
+  baseUrl: string,
+  delivery: GitLabDelivery,
+): Promise<{ status: number; body: string }> {
   const uuid = delivery.uuid ?? randomUUID();
   const headers: Record<string, string> = {
     "content-type": "application/json",
@@ -217,7 +228,11 @@ function retargeted(payload: GitLabPayload, project: GitLabProjectRef): GitLabPa
   const repository = objectAt(payload, "repository");
   const web = webUrl(project);
   Object.assign(repository, { name: projectName(project), url: `${web}.git`, homepage: web });
-  if ("git_http_url" in repository) Object.assign(repository, { git_http_url: `${web}.git`, git_ssh_url: `git@gitlab.example.com:${project.path}.git` });
+  if ("git_http_url" in repository)
+    Object.assign(repository, {
+      git_http_url: `${web}.git`,
+      git_ssh_url: `git@gitlab.example.com:${project.path}.git`,
+    });
   return payload;
 }
 
@@ -257,6 +272,7 @@ function webUrl(project: GitLabProjectRef): string {
 /** The object at `payload[key]`, which the fixtures always hold. */
 function objectAt(payload: GitLabPayload, key: string): GitLabPayload {
   const value = payload[key];
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error(`fixture has no object at ${key}`);
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw new Error(`fixture has no object at ${key}`);
   return value as GitLabPayload;
 }

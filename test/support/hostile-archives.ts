@@ -41,10 +41,22 @@ export async function tarGz(entries: TarEntry[]): Promise<Buffer> {
       }
       await new Promise<void>((resolve) => stream.end(() => resolve()));
     } else if (type === "file") {
-      await new Promise<void>((resolve, reject) => pack.entry({ name: entry.name, type, mode: 0o644 }, entry.content ?? "", (error) => (error ? reject(error) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        pack.entry({ name: entry.name, type, mode: 0o644 }, entry.content ?? "", (error) =>
+          error ? reject(error) : resolve(),
+        ),
+      );
     } else {
       await new Promise<void>((resolve, reject) =>
-        pack.entry({ name: entry.name, type, mode: type === "directory" ? 0o755 : 0o777, ...(entry.linkname === undefined ? {} : { linkname: entry.linkname }) }, (error) => (error ? reject(error) : resolve())),
+        pack.entry(
+          {
+            name: entry.name,
+            type,
+            mode: type === "directory" ? 0o755 : 0o777,
+            ...(entry.linkname === undefined ? {} : { linkname: entry.linkname }),
+          },
+          (error) => (error ? reject(error) : resolve()),
+        ),
       );
     }
   }

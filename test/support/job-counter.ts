@@ -50,8 +50,10 @@ export class JobCounter {
     private readonly streams: QueueEvents[],
   ) {
     for (const stream of streams) {
-      const record = (event: string) => (args: Record<string, unknown>) => this.seen.push({ queue: stream.name, event, args });
-      for (const event of ["added", "completed", "failed", "duplicated", "deduplicated"] as const) stream.on(event, record(event));
+      const record = (event: string) => (args: Record<string, unknown>) =>
+        this.seen.push({ queue: stream.name, event, args });
+      for (const event of ["added", "completed", "failed", "duplicated", "deduplicated"] as const)
+        stream.on(event, record(event));
     }
   }
 
@@ -82,7 +84,8 @@ export class JobCounter {
     let quiet = 0;
     let counts: Array<Record<string, number>> = [];
     await waitUntil(
-      () => `jobs still to run or running in ${JSON.stringify(Object.fromEntries(FERRY_QUEUES.map((name, i) => [name, counts[i]])))}`,
+      () =>
+        `jobs still to run or running in ${JSON.stringify(Object.fromEntries(FERRY_QUEUES.map((name, i) => [name, counts[i]])))}`,
       async () => {
         counts = await Promise.all(this.queues.map((q) => q.getJobCounts(...BUSY_STATES)));
         const busy = counts.reduce((sum, c) => sum + Object.values(c).reduce((a, b) => a + b, 0), 0);
@@ -96,7 +99,11 @@ export class JobCounter {
 
   /** Waits until job `jobId` of `queue` completed or failed for good, and says how it ended. */
   async finished(queue: FerryQueue, jobId: string, timeoutMs: number): Promise<JobEnd> {
-    await waitUntil(() => `job ${jobId} of ${queue} did not finish (its events: ${this.describe(queue, [jobId])})`, () => this.endsOf(queue, jobId).length > 0, timeoutMs);
+    await waitUntil(
+      () => `job ${jobId} of ${queue} did not finish (its events: ${this.describe(queue, [jobId])})`,
+      () => this.endsOf(queue, jobId).length > 0,
+      timeoutMs,
+    );
     return this.endsOf(queue, jobId)[0] as JobEnd;
   }
 
@@ -134,13 +141,17 @@ export class JobCounter {
   }
 
   private endsOf(queue: string, jobId: string): JobEnd[] {
-    return this.seen.filter((e) => e.queue === queue && e.args.jobId === jobId && (e.event === "completed" || e.event === "failed")).map(toEnd);
+    return this.seen
+      .filter((e) => e.queue === queue && e.args.jobId === jobId && (e.event === "completed" || e.event === "failed"))
+      .map(toEnd);
   }
 
   /** The events seen of these jobs, for a timeout's message. */
   private describe(queue: string, ids: Iterable<string>): string {
     const set = new Set(ids);
-    return JSON.stringify(this.seen.filter((e) => e.queue === queue && concerns(e, set)).map((e) => `${e.event} ${String(e.args.jobId)}`));
+    return JSON.stringify(
+      this.seen.filter((e) => e.queue === queue && concerns(e, set)).map((e) => `${e.event} ${String(e.args.jobId)}`),
+    );
   }
 }
 
@@ -150,5 +161,7 @@ function concerns(e: SeenEvent, ids: Set<string>): boolean {
 }
 
 function toEnd(e: SeenEvent): JobEnd {
-  return e.event === "completed" ? { state: "completed", returnvalue: e.args.returnvalue } : { state: "failed", failedReason: String(e.args.failedReason) };
+  return e.event === "completed"
+    ? { state: "completed", returnvalue: e.args.returnvalue }
+    : { state: "failed", failedReason: String(e.args.failedReason) };
 }

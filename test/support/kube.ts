@@ -4,7 +4,10 @@ import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 /** The admin kubeconfig of the run's control plane (started by scripts/test). */
 export function testKubeConfigPath(): string {
   const path = process.env.FERRY_TEST_KUBECONFIG;
-  if (!path) throw new Error("FERRY_TEST_KUBECONFIG is not set: run the tests through `npm test` (scripts/test), which starts the control plane");
+  if (!path)
+    throw new Error(
+      "FERRY_TEST_KUBECONFIG is not set: run the tests through `npm test` (scripts/test), which starts the control plane",
+    );
   return path;
 }
 
@@ -22,14 +25,23 @@ export function testKubeConfig(): KubeConfig {
  */
 export function testFleetContexts(): string[] {
   const contexts = process.env.FERRY_TEST_FLEET_CONTEXTS;
-  if (!contexts) throw new Error("FERRY_TEST_FLEET_CONTEXTS is not set: run the tests through `npm test` (scripts/test), which starts the control plane's fleet");
+  if (!contexts)
+    throw new Error(
+      "FERRY_TEST_FLEET_CONTEXTS is not set: run the tests through `npm test` (scripts/test), which starts the control plane's fleet",
+    );
   return contexts.split(",");
 }
 
 /** A KubeConfig for one cluster of the run's fleet: the run's kubeconfig with `context` current. */
 export function testKubeConfigFor(context: string): KubeConfig {
   const kc = testKubeConfig();
-  if (!kc.getContextObject(context)) throw new Error(`no context ${context} in ${testKubeConfigPath()}: contexts are ${kc.getContexts().map((c) => c.name).join(", ")}`);
+  if (!kc.getContextObject(context))
+    throw new Error(
+      `no context ${context} in ${testKubeConfigPath()}: contexts are ${kc
+        .getContexts()
+        .map((c) => c.name)
+        .join(", ")}`,
+    );
   kc.setCurrentContext(context);
   return kc;
 }

@@ -20,12 +20,17 @@ const NODE_NAMES = ["kwok-node-0", "kwok-node-1"];
  */
 export async function ensureFakeNodes(kc: KubeConfig, timeoutMs = 30_000): Promise<string[]> {
   const api = kc.makeApiClient(CoreV1Api);
-  await Promise.all(NODE_NAMES.map((name) => api.createNode({ body: fakeNode(name) }).catch((error: unknown) => {
-    if ((error as { code?: number }).code !== 409) throw error;
-  })));
+  await Promise.all(
+    NODE_NAMES.map((name) =>
+      api.createNode({ body: fakeNode(name) }).catch((error: unknown) => {
+        if ((error as { code?: number }).code !== 409) throw error;
+      }),
+    ),
+  );
   let nodes: V1Node[] = [];
   await waitUntil(
-    () => `fake nodes not ready (is kwok running? scripts/control-plane up): ${JSON.stringify(nodes.map((n) => n.status?.conditions))}`,
+    () =>
+      `fake nodes not ready (is kwok running? scripts/control-plane up): ${JSON.stringify(nodes.map((n) => n.status?.conditions))}`,
     async () => (nodes = await Promise.all(NODE_NAMES.map((name) => api.readNode({ name })))).every(schedulable),
     timeoutMs,
   );
@@ -40,7 +45,13 @@ function fakeNode(name: string): V1Node {
     metadata: {
       name,
       annotations: { [KWOK_ANNOTATION]: "fake", "node.alpha.kubernetes.io/ttl": "0" },
-      labels: { "kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", type: "kwok", [FAKE_NODE_LABEL]: FAKE_NODE_VALUE },
+      labels: {
+        "kubernetes.io/hostname": name,
+        "kubernetes.io/os": "linux",
+        "kubernetes.io/arch": "amd64",
+        type: "kwok",
+        [FAKE_NODE_LABEL]: FAKE_NODE_VALUE,
+      },
     },
     status: { allocatable: resources, capacity: resources },
   };

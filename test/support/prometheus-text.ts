@@ -24,6 +24,9 @@ export function parsePrometheusText(text: string): Sample[] {
 /** The value of the series named `name` whose labels are exactly `labels`, or undefined when there is none. */
 export function sampleValue(samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
   const wanted = Object.entries(labels);
-  const found = samples.find((s) => s.name === name && Object.keys(s.labels).length === wanted.length && wanted.every(([k, v]) => s.labels[k] === v));
+  const found = samples.find(
+    (s) =>
+      s.name === name && Object.keys(s.labels).length === wanted.length && wanted.every(([k, v]) => s.labels[k] === v),
+  );
   return found?.value;
 }

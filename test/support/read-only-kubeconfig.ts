@@ -10,7 +10,9 @@ import { testKubeConfig, uniqueName } from "./kube.js";
  * the TokenRequest API; writes a kubeconfig for it (context `ferry-test`) into `dir` and returns its
  * path. `cleanup` removes the cluster-wide role and binding.
  */
-export async function readOnlyKubeconfig(dir: string): Promise<{ path: string; user: string; cleanup: () => Promise<void> }> {
+export async function readOnlyKubeconfig(
+  dir: string,
+): Promise<{ path: string; user: string; cleanup: () => Promise<void> }> {
   const kc = testKubeConfig();
   const client = await KubeClient.fromKubeConfig(kc);
   try {
@@ -41,7 +43,9 @@ export async function readOnlyKubeconfig(dir: string): Promise<{ path: string; u
       stringify({
         apiVersion: "v1",
         kind: "Config",
-        clusters: [{ name: "ferry-test", cluster: { server: cluster.server, "certificate-authority": cluster.caFile } }],
+        clusters: [
+          { name: "ferry-test", cluster: { server: cluster.server, "certificate-authority": cluster.caFile } },
+        ],
         users: [{ name: "viewer", user: { token } }],
         contexts: [{ name: "ferry-test", context: { cluster: "ferry-test", user: "viewer" } }],
         "current-context": "ferry-test",

@@ -49,7 +49,13 @@ async function spawnRedis(args: string[], ready: () => Promise<boolean>): Promis
 }
 
 async function answers(port: number, command: string[], expect: (reply: unknown) => boolean): Promise<boolean> {
-  const client = new Redis({ host: "127.0.0.1", port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const client = new Redis({
+    host: "127.0.0.1",
+    port,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   client.on("error", () => undefined);
   try {
     await client.connect();
@@ -61,14 +67,29 @@ async function answers(port: number, command: string[], expect: (reply: unknown)
 }
 
 /** A Redis primary with one Sentinel watching it under `name`, as REDIS_SENTINELS would point at it. */
-export async function startTestSentinel(name = "ferry"): Promise<{ sentinelPort: number; primary: RedisServer; stop(): Promise<void> }> {
+export async function startTestSentinel(
+  name = "ferry",
+): Promise<{ sentinelPort: number; primary: RedisServer; stop(): Promise<void> }> {
   const primary = await startTestRedis();
   const dir = await mkdtemp(join(tmpdir(), "ferry-sentinel-"));
   const sentinelPort = await freePort();
   const conf = join(dir, "sentinel.conf");
-  await writeFile(conf, [`port ${sentinelPort}`, "bind 127.0.0.1", `dir ${dir}`, `sentinel monitor ${name} 127.0.0.1 ${primary.port} 1`, ""].join("\n"));
+  await writeFile(
+    conf,
+    [
+      `port ${sentinelPort}`,
+      "bind 127.0.0.1",
+      `dir ${dir}`,
+      `sentinel monitor ${name} 127.0.0.1 ${primary.port} 1`,
+      "",
+    ].join("\n"),
+  );
   const sentinel = await spawnRedis([conf, "--sentinel"], () =>
-    answers(sentinelPort, ["SENTINEL", "GET-MASTER-ADDR-BY-NAME", name], (reply) => Array.isArray(reply) && reply[1] === String(primary.port)),
+    answers(
+      sentinelPort,
+      ["SENTINEL", "GET-MASTER-ADDR-BY-NAME", name],
+      (reply) => Array.isArray(reply) && reply[1] === String(primary.port),
+    ),
   ).catch(async (error: unknown) => {
     await primary.stop();
     throw error;
@@ -95,12 +116,41 @@ export async function startTestRedisCluster(): Promise<{ ports: number[]; stop()
   try {
     const ports = [await freePort(), await freePort(), await freePort()];
     for (const port of ports) {
-      const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`, "--appendonly", "no", "--save", "", "--daemonize", "no"];
+      const args = [
+        "--port",
+        String(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        dir,
+        "--cluster-enabled",
+        "yes",
+        "--cluster-config-file",
+        `nodes-${port}.conf`,
+        "--appendonly",
+        "no",
+        "--save",
+        "",
+        "--daemonize",
+        "no",
+      ];
       nodes.push(await spawnRedis(args, () => answers(port, ["PING"], (reply) => reply === "PONG")));
     }
-    await promisify(execFile)("redis-cli", ["--cluster", "create", ...ports.map((p) => `127.0.0.1:${p}`), "--cluster-replicas", "0", "--cluster-yes"]);
-    const ok = (port: number) => answers(port, ["CLUSTER", "INFO"], (reply) => String(reply).includes("cluster_state:ok"));
-    await waitUntil("the Redis Cluster did not reach cluster_state:ok", async () => (await Promise.all(ports.map(ok))).every(Boolean), 20_000);
+    await promisify(execFile)("redis-cli", [
+      "--cluster",
+      "create",
+      ...ports.map((p) => `127.0.0.1:${p}`),
+      "--cluster-replicas",
+      "0",
+      "--cluster-yes",
+    ]);
+    const ok = (port: number) =>
+      answers(port, ["CLUSTER", "INFO"], (reply) => String(reply).includes("cluster_state:ok"));
+    await waitUntil(
+      "the Redis Cluster did not reach cluster_state:ok",
+      async () => (await Promise.all(ports.map(ok))).every(Boolean),
+      20_000,
+    );
     return { ports, stop };
   } catch (error) {
     await stop();

@@ -71,7 +71,11 @@ export class FaultPlan {
         return;
       }
       record.injected = true;
-      const answer = () => res.status(fault.status).set(fault.headers ?? {}).json(fault.body ?? this.errorBody(fault.status));
+      const answer = () =>
+        res
+          .status(fault.status)
+          .set(fault.headers ?? {})
+          .json(fault.body ?? this.errorBody(fault.status));
       if (fault.afterHandling !== true) {
         answer();
         return;
@@ -93,7 +97,9 @@ export class FaultPlan {
     const relative = path.startsWith(this.apiPrefix) ? path.slice(this.apiPrefix.length) : path;
     const fits = ({ matcher }: { matcher: FaultMatcher }): boolean =>
       (matcher.method === undefined || matcher.method.toUpperCase() === method) &&
-      (matcher.pathPrefix === undefined || relative.startsWith(matcher.pathPrefix) || path.startsWith(matcher.pathPrefix));
+      (matcher.pathPrefix === undefined ||
+        relative.startsWith(matcher.pathPrefix) ||
+        path.startsWith(matcher.pathPrefix));
     const entry = this.pending.find(fits);
     const response = entry?.responses.shift();
     if (entry !== undefined && entry.responses.length === 0) this.pending.splice(this.pending.indexOf(entry), 1);

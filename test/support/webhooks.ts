@@ -42,7 +42,8 @@ export function githubPayload<E extends WebhookName, A extends string | undefine
   const definition = definitions.find((d) => d.name === event);
   const examples: unknown[] = definition?.examples ?? [];
   const example = examples.find((e) => action === undefined || actionOf(e) === action);
-  if (example === undefined) throw new Error(`no webhook example for ${event}${action === undefined ? "" : `.${action}`}`);
+  if (example === undefined)
+    throw new Error(`no webhook example for ${event}${action === undefined ? "" : `.${action}`}`);
   const payload = structuredClone(example) as WebhookPayloadFor<E, A>;
   edit?.(payload);
   return payload;
@@ -211,7 +212,9 @@ export interface PushEventOptions {
 export function pushEvent(opts: PushEventOptions): PushPayload {
   const definition = definitions.find((d) => d.name === "push");
   const examples: unknown[] = definition?.examples ?? [];
-  const branchPush = examples.find((e) => isObject(e) && String(e["ref"]).startsWith("refs/heads/") && "installation" in e);
+  const branchPush = examples.find(
+    (e) => isObject(e) && String(e["ref"]).startsWith("refs/heads/") && "installation" in e,
+  );
   const template = structuredClone(branchPush ?? githubPayload("push")) as PushPayload;
   const ref = opts.ref.startsWith("refs/") ? opts.ref : `refs/heads/${opts.ref}`;
   const deleted = opts.after === zeroSha;
@@ -258,7 +261,10 @@ export interface WebhookDelivery {
 }
 
 /** POSTs a webhook signed the way GitHub signs it (X-Hub-Signature-256) and returns the response. */
-export async function sendGitHubWebhook(baseUrl: string, delivery: WebhookDelivery): Promise<{ status: number; body: string }> {
+export async function sendGitHubWebhook(
+  baseUrl: string,
+  delivery: WebhookDelivery,
+): Promise<{ status: number; body: string }> {
   const body = JSON.stringify(delivery.payload);
   const response = await fetch(`${baseUrl.replace(/\/+$/, "")}${delivery.path ?? "/api/github/webhooks"}`, {
     method: "POST",
@@ -286,7 +292,10 @@ interface RepositoryPayload {
 /** Points a payload at `fullName` and the installation, as the simulator serves them. */
 function setRepository(payload: RepositoryPayload, fullName: string, installationId: number): void {
   payload.repository = renamedRepository(payload.repository, fullName);
-  payload.installation = { id: installationId, node_id: Buffer.from(`023:Installation${installationId}`).toString("base64") };
+  payload.installation = {
+    id: installationId,
+    node_id: Buffer.from(`023:Installation${installationId}`).toString("base64"),
+  };
 }
 
 /** What `retargetPullRequest` sets on an example pull request payload. */
@@ -309,7 +318,13 @@ function retargetPullRequest(payload: WebhookPayload<"pull_request">, opts: Pull
   const example = payload.pull_request;
   setRepository(payload, opts.repo, opts.installationId ?? defaultInstallationId);
   // Renumber and rename every URL in the example pull request before setting the fields.
-  Object.assign(example, renumbered(example, opts.repo, example.number, opts.number, [`/statuses/${example.head.sha}`, `/statuses/${opts.headSha}`]));
+  Object.assign(
+    example,
+    renumbered(example, opts.repo, example.number, opts.number, [
+      `/statuses/${example.head.sha}`,
+      `/statuses/${opts.headSha}`,
+    ]),
+  );
   const pr = payload.pull_request;
   payload.number = opts.number;
   pr.number = opts.number;
@@ -328,7 +343,10 @@ function retargetPullRequest(payload: WebhookPayload<"pull_request">, opts: Pull
 
 /** A copy of `value` with the example repository's name and the issue number `from` in its URLs replaced (plus one extra replacement). */
 function renumbered<T>(value: T, fullName: string, from: number, to: number, extra: [string, string] = ["", ""]): T {
-  let json = JSON.stringify(value).replace(new RegExp(`${exampleFullName}/(pulls|pull|issues)/${from}\\b`, "g"), `${fullName}/$1/${to}`);
+  let json = JSON.stringify(value).replace(
+    new RegExp(`${exampleFullName}/(pulls|pull|issues)/${from}\\b`, "g"),
+    `${fullName}/$1/${to}`,
+  );
   if (extra[0] !== "") json = json.replaceAll(extra[0], extra[1]);
   return JSON.parse(json.replaceAll(exampleFullName, fullName)) as T;
 }

@@ -16,7 +16,10 @@ export function deploymentYaml(name: string, options: DeploymentOptions = {}): s
 }
 
 /** A Deployment manifest whose pods run on the fake nodes kwok plays, or on no node at all. */
-export function deployment(name: string, options: DeploymentOptions = {}): Record<string, unknown> & { metadata: { name: string } } {
+export function deployment(
+  name: string,
+  options: DeploymentOptions = {},
+): Record<string, unknown> & { metadata: { name: string } } {
   const spec: Record<string, unknown> = {
     replicas: options.replicas ?? 1,
     selector: { matchLabels: { app: name } },
@@ -33,10 +36,19 @@ export function deployment(name: string, options: DeploymentOptions = {}): Recor
 }
 
 /** A Job manifest whose pod runs on the fake nodes (kwok completes it), or on no node, failing at its deadline. */
-export function job(name: string, options: { nodes?: "fake" | "none"; activeDeadlineSeconds?: number } = {}): Record<string, unknown> & { metadata: { name: string } } {
+export function job(
+  name: string,
+  options: { nodes?: "fake" | "none"; activeDeadlineSeconds?: number } = {},
+): Record<string, unknown> & { metadata: { name: string } } {
   const spec: Record<string, unknown> = {
     backoffLimit: 0,
-    template: { spec: { restartPolicy: "Never", nodeSelector: { [FAKE_NODE_LABEL]: options.nodes === "none" ? "nowhere" : FAKE_NODE_VALUE }, containers: [{ name, image: `shop/${name}:1` }] } },
+    template: {
+      spec: {
+        restartPolicy: "Never",
+        nodeSelector: { [FAKE_NODE_LABEL]: options.nodes === "none" ? "nowhere" : FAKE_NODE_VALUE },
+        containers: [{ name, image: `shop/${name}:1` }],
+      },
+    },
   };
   if (options.activeDeadlineSeconds !== undefined) spec.activeDeadlineSeconds = options.activeDeadlineSeconds;
   return { apiVersion: "batch/v1", kind: "Job", metadata: { name }, spec };

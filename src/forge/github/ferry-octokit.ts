@@ -57,12 +57,17 @@ export function ferryOctokit(options: FerryOctokitOptions): typeof ProbotOctokit
   // Built per call, so each Probot built from this class shares one set, and no state is module-level.
   const unspacedGroups: Partial<ThrottleOptions> = options.writeSpacing
     ? {}
-    : { write: new Bottleneck.Group({ maxConcurrent: 1, minTime: 0 }), notifications: new Bottleneck.Group({ maxConcurrent: 1, minTime: 0 }) };
+    : {
+        write: new Bottleneck.Group({ maxConcurrent: 1, minTime: 0 }),
+        notifications: new Bottleneck.Group({ maxConcurrent: 1, minTime: 0 }),
+      };
   const handler =
     (kind: string): ThrottleOptions["onRateLimit"] =>
     (retryAfter, request, octokit, retryCount) => {
       const retry = retryCount < rateLimitRetries && retryAfter <= maxRateLimitWaitSeconds;
-      const next = retry ? `retrying in ${retryAfter} s (retry ${retryCount + 1} of ${rateLimitRetries})` : `giving up after ${retryCount} retries`;
+      const next = retry
+        ? `retrying in ${retryAfter} s (retry ${retryCount + 1} of ${rateLimitRetries})`
+        : `giving up after ${retryCount} retries`;
       octokit.log.warn(`${kind} rate limit hit by "${request.method} ${request.url}"; ${next}`);
       if (retry) options.metrics?.rateLimitWait(kind === "Primary" ? "primary" : "retry-after", retryAfter);
       return retry;
@@ -71,33 +76,38 @@ export function ferryOctokit(options: FerryOctokitOptions): typeof ProbotOctokit
   const { metrics } = options;
   const Counted = metrics
     ? ProbotOctokit.plugin((octokit) => {
-        octokit.hook.after("request", (response, request) => metrics.call(endpointOf(request.method, request.url), response.status));
+        octokit.hook.after("request", (response, request) =>
+          metrics.call(endpointOf(request.method, request.url), response.status),
+        );
         octokit.hook.error("request", (error, request) => {
           const status = (error as { status?: unknown }).status;
-          metrics.call(endpointOf(request.method, request.url), typeof status === "number" && status > 0 ? status : undefined);
+          metrics.call(
+            endpointOf(request.method, request.url),
+            typeof status === "number" && status > 0 ? status : undefined,
+          );
           throw error;
         });
       })
     : ProbotOctokit;
-  return Counted.defaults(
-    (instance: OctokitOptions): OctokitOptions => ({
-      ...instance,
-      throttle: { ...instance.throttle, ...rateLimitHandlers, ...unspacedGroups },
-      retry: { retryAfterBaseValue: options.retryBackoffMs ?? 1000, ...instance.retry },
-      // A 403, 429 or 503 with Retry-After is waited out as GitHub asks before the plugins above see it
-      // (they would retry a plain 429 or 503 after their own backoff, and a 403 never).
-      request: {
-        ...instance.request,
-        fetch: honourRetryAfter((instance.request?.fetch as typeof fetch | undefined) ?? globalThis.fetch, {
-          maxWaitMs: maxRateLimitWaitSeconds * 1000,
-          onWait: (wait) => {
-            instance.log?.warn(`GitHub answered ${wait.status} with Retry-After to "${wait.method} ${wait.url}"; retrying in ${wait.ms / 1000} s (retry ${wait.retry})`);
-            options.metrics?.rateLimitWait("retry-after", wait.ms / 1000);
-          },
-        }),
-      },
-    }),
-  );
+  return Counted.defaults((instance: OctokitOptions): OctokitOptions => ({
+    ...instance,
+    throttle: { ...instance.throttle, ...rateLimitHandlers, ...unspacedGroups },
+    retry: { retryAfterBaseValue: options.retryBackoffMs ?? 1000, ...instance.retry },
+    // A 403, 429 or 503 with Retry-After is waited out as GitHub asks before the plugins above see it
+    // (they would retry a plain 429 or 503 after their own backoff, and a 403 never).
+    request: {
+      ...instance.request,
+      fetch: honourRetryAfter((instance.request?.fetch as typeof fetch | undefined) ?? globalThis.fetch, {
+        maxWaitMs: maxRateLimitWaitSeconds * 1000,
+        onWait: (wait) => {
+          instance.log?.warn(
+            `GitHub answered ${wait.status} with Retry-After to "${wait.method} ${wait.url}"; retrying in ${wait.ms / 1000} s (retry ${wait.retry})`,
+          );
+          options.metrics?.rateLimitWait("retry-after", wait.ms / 1000);
+        },
+      }),
+    },
+  }));
 }
 
 /**
@@ -105,7 +115,10 @@ export function ferryOctokit(options: FerryOctokitOptions): typeof ProbotOctokit
  * URL (no template) has its numeric and commit-like segments replaced, so the label stays bounded.
  */
 export function endpointOf(method: string, url: string): string {
-  const path = url.replace(/^[a-z]+:\/\/[^/]+/i, "").replace(/\?.*$/, "").replace(/^\/api\/v3(?=\/)/, "");
+  const path = url
+    .replace(/^[a-z]+:\/\/[^/]+/i, "")
+    .replace(/\?.*$/, "")
+    .replace(/^\/api\/v3(?=\/)/, "");
   const bounded = path.includes("{") ? path : path.replace(/\/(\d+|[0-9a-f]{7,40})(?=\/|$)/gi, "/{id}");
   return `${method.toUpperCase()} ${bounded}`;
 }

@@ -41,7 +41,9 @@ function responseMessage(data: unknown, status: number): string {
   const message = stringField(data, "message") ?? STATUS_CODES[status] ?? "Error";
   const errors = field(data, "errors");
   const details = Array.isArray(errors)
-    ? errors.map((e: unknown) => (typeof e === "string" ? e : (stringField(e, "message") ?? stringField(e, "code")))).filter((d) => d !== undefined)
+    ? errors
+        .map((e: unknown) => (typeof e === "string" ? e : (stringField(e, "message") ?? stringField(e, "code"))))
+        .filter((d) => d !== undefined)
     : [];
   return details.length > 0 ? `${message}: ${details.join("; ")}` : message;
 }

@@ -94,11 +94,19 @@ describe("GitHubForge against the GitHub simulator", () => {
     );
 
     const unknown = await ferryError(forge.downloadArchive("f".repeat(40)));
-    assert.deepEqual([unknown.kind, unknown.message], ["permanent", "GitHub: downloading the archive of fffffff: 404 Not Found"]);
+    assert.deepEqual(
+      [unknown.kind, unknown.message],
+      ["permanent", "GitHub: downloading the archive of fffffff: 404 Not Found"],
+    );
   });
 
   test("setStatus maps running to pending and trims long descriptions to 140 characters", async () => {
-    await forge.setStatus(mainSha, { context: "ferry/deploy/staging", state: "running", description: "Deploying", targetUrl: "http://ferry.example/runs/1" });
+    await forge.setStatus(mainSha, {
+      context: "ferry/deploy/staging",
+      state: "running",
+      description: "Deploying",
+      targetUrl: "http://ferry.example/runs/1",
+    });
     await forge.setStatus(mainSha, { context: "ferry/deploy/staging", state: "failure", description: "x".repeat(200) });
     await forge.setStatus(mainSha, { context: "ferry/plan/staging", state: "success", description: "No changes" });
     const statuses = sim.statuses(fullName, mainSha);
@@ -131,7 +139,13 @@ describe("GitHubForge against the GitHub simulator", () => {
   });
 
   test("ensureComment creates the comment, then edits it in place, and skips an identical body", async () => {
-    sim.addPullRequest(fullName, { number: 10, headSha: featureSha, headRef: "feature/x", baseRef: "main", user: "alice" });
+    sim.addPullRequest(fullName, {
+      number: 10,
+      headSha: featureSha,
+      headRef: "feature/x",
+      baseRef: "main",
+      user: "alice",
+    });
     const marker = "<!-- ferry:plan:staging -->";
     await forge.createComment(10, "Someone else's note, without the marker");
     await forge.ensureComment(10, marker, "Plan: 1 to change");
@@ -154,9 +168,17 @@ describe("GitHubForge against the GitHub simulator", () => {
   });
 
   test("ensureComment finds its comment past the first page of 100", async () => {
-    sim.addPullRequest(fullName, { number: 11, headSha: featureSha, headRef: "feature/x", baseRef: "main", user: "alice" });
+    sim.addPullRequest(fullName, {
+      number: 11,
+      headSha: featureSha,
+      headRef: "feature/x",
+      baseRef: "main",
+      user: "alice",
+    });
     await Promise.all(
-      Array.from({ length: 100 }, (_, i) => octokit.rest.issues.createComment({ owner: "acme", repo: "deploy", issue_number: 11, body: `filler ${i}` })),
+      Array.from({ length: 100 }, (_, i) =>
+        octokit.rest.issues.createComment({ owner: "acme", repo: "deploy", issue_number: 11, body: `filler ${i}` }),
+      ),
     );
     const marker = "<!-- ferry:deploy -->";
     await forge.ensureComment(11, marker, "first");
@@ -167,11 +189,20 @@ describe("GitHubForge against the GitHub simulator", () => {
   });
 
   test("ensureComment leaves a comment holding the marker that another user wrote", async () => {
-    sim.addPullRequest(fullName, { number: 12, headSha: featureSha, headRef: "feature/x", baseRef: "main", user: "alice" });
+    sim.addPullRequest(fullName, {
+      number: 12,
+      headSha: featureSha,
+      headRef: "feature/x",
+      baseRef: "main",
+      user: "alice",
+    });
     const marker = "<!-- ferry:plan:prod -->";
     // GitHub lists a comment by mallory that copies Ferry's marker.
     sim.failNext({ method: "GET", pathPrefix: `/repos/${fullName}/issues/12/comments` }, [
-      { status: 200, body: [{ id: 999_999, body: `${marker}\nlooks like Ferry`, user: { login: "mallory", type: "User" } }] },
+      {
+        status: 200,
+        body: [{ id: 999_999, body: `${marker}\nlooks like Ferry`, user: { login: "mallory", type: "User" } }],
+      },
     ]);
     const from = sim.requests.length;
     await forge.ensureComment(12, marker, "Plan: nothing to change");
@@ -194,19 +225,54 @@ describe("GitHubForge against the GitHub simulator", () => {
     assert.equal(await forge.accessLevel("stranger"), "none");
 
     const path = `/repos/${fullName}/collaborators/`;
-    sim.failNext({ method: "GET", pathPrefix: `${path}ghost/` }, [{ status: 404, body: { message: "ghost is not a user" } }]);
+    sim.failNext({ method: "GET", pathPrefix: `${path}ghost/` }, [
+      { status: 404, body: { message: "ghost is not a user" } },
+    ]);
     assert.equal(await forge.accessLevel("ghost"), "none");
-    sim.failNext({ method: "GET", pathPrefix: `${path}maya/` }, [{ status: 200, body: { permission: "write", role_name: "maintain" } }]);
+    sim.failNext({ method: "GET", pathPrefix: `${path}maya/` }, [
+      { status: 200, body: { permission: "write", role_name: "maintain" } },
+    ]);
     assert.equal(await forge.accessLevel("maya"), "admin");
-    sim.failNext({ method: "GET", pathPrefix: `${path}tess/` }, [{ status: 200, body: { permission: "read", role_name: "triage" } }]);
+    sim.failNext({ method: "GET", pathPrefix: `${path}tess/` }, [
+      { status: 200, body: { permission: "read", role_name: "triage" } },
+    ]);
     assert.equal(await forge.accessLevel("tess"), "read");
   });
 
   test("openChanges lists the open pull requests into a branch, newest first, past the first page of 100", async () => {
-    for (let n = 700; n < 802; n++) sim.addPullRequest(fullName, { number: n, headSha: featureSha, headRef: `f-${n}`, baseRef: "release/v9", user: "alice" });
-    sim.addPullRequest(fullName, { number: 802, headSha: mainSha, headRef: "fork-x", baseRef: "release/v9", user: "eve", headRepo: "eve/deploy" });
-    sim.addPullRequest(fullName, { number: 803, headSha: featureSha, headRef: "done", baseRef: "release/v9", user: "bob", merged: true, mergeCommitSha: mergeSha });
-    sim.addPullRequest(fullName, { number: 804, headSha: featureSha, headRef: "gone", baseRef: "release/v9", user: "bob", state: "closed" });
+    for (let n = 700; n < 802; n++)
+      sim.addPullRequest(fullName, {
+        number: n,
+        headSha: featureSha,
+        headRef: `f-${n}`,
+        baseRef: "release/v9",
+        user: "alice",
+      });
+    sim.addPullRequest(fullName, {
+      number: 802,
+      headSha: mainSha,
+      headRef: "fork-x",
+      baseRef: "release/v9",
+      user: "eve",
+      headRepo: "eve/deploy",
+    });
+    sim.addPullRequest(fullName, {
+      number: 803,
+      headSha: featureSha,
+      headRef: "done",
+      baseRef: "release/v9",
+      user: "bob",
+      merged: true,
+      mergeCommitSha: mergeSha,
+    });
+    sim.addPullRequest(fullName, {
+      number: 804,
+      headSha: featureSha,
+      headRef: "gone",
+      baseRef: "release/v9",
+      user: "bob",
+      state: "closed",
+    });
     sim.addPullRequest(fullName, { number: 805, headSha: featureSha, headRef: "other", baseRef: "main", user: "bob" });
     const open = await forge.openChanges("release/v9");
     assert.equal(open.length, 103);
@@ -216,7 +282,13 @@ describe("GitHubForge against the GitHub simulator", () => {
   });
 
   test("changeHead reads the pull request's current head, base, state and origin", async () => {
-    sim.addPullRequest(fullName, { number: 20, headSha: mainSha, headRef: "feature/x", baseRef: "main", user: "alice" });
+    sim.addPullRequest(fullName, {
+      number: 20,
+      headSha: mainSha,
+      headRef: "feature/x",
+      baseRef: "main",
+      user: "alice",
+    });
     assert.deepEqual(await forge.changeHead(20), { sha: mainSha, baseBranch: "main", open: true, fromFork: false });
 
     sim.updatePullRequest(fullName, 20, { headSha: featureSha });
@@ -226,8 +298,20 @@ describe("GitHubForge against the GitHub simulator", () => {
     sim.updatePullRequest(fullName, 20, { merged: false, state: "closed" });
     assert.equal((await forge.changeHead(20)).open, false);
 
-    sim.addPullRequest(fullName, { number: 21, headSha: featureSha, headRef: "patch-1", baseRef: "release/v2", user: "eve", headRepo: "eve/deploy" });
-    assert.deepEqual(await forge.changeHead(21), { sha: featureSha, baseBranch: "release/v2", open: true, fromFork: true });
+    sim.addPullRequest(fullName, {
+      number: 21,
+      headSha: featureSha,
+      headRef: "patch-1",
+      baseRef: "release/v2",
+      user: "eve",
+      headRepo: "eve/deploy",
+    });
+    assert.deepEqual(await forge.changeHead(21), {
+      sha: featureSha,
+      baseBranch: "release/v2",
+      open: true,
+      fromFork: true,
+    });
     sim.updatePullRequest(fullName, 21, { headRepo: null });
     assert.equal((await forge.changeHead(21)).fromFork, true);
     // GitHub matches repository names case-insensitively, so a job may spell the name differently.
@@ -235,14 +319,28 @@ describe("GitHubForge against the GitHub simulator", () => {
     assert.equal((await shouty.changeHead(20)).fromFork, false);
 
     const missing = await ferryError(forge.changeHead(404));
-    assert.deepEqual([missing.kind, missing.message], ["permanent", "GitHub: reading pull request #404: 404 Not Found"]);
-    sim.failNext({ method: "GET", pathPrefix: `/repos/${fullName}/pulls/20` }, [{ status: 502 }, { status: 502 }, { status: 502 }, { status: 502 }]);
+    assert.deepEqual(
+      [missing.kind, missing.message],
+      ["permanent", "GitHub: reading pull request #404: 404 Not Found"],
+    );
+    sim.failNext({ method: "GET", pathPrefix: `/repos/${fullName}/pulls/20` }, [
+      { status: 502 },
+      { status: 502 },
+      { status: 502 },
+      { status: 502 },
+    ]);
     const down = await ferryError(forge.changeHead(20));
     assert.deepEqual([down.kind, down.message], ["transient", "GitHub: reading pull request #20: 502 Bad Gateway"]);
   });
 
   test("react adds a reaction to a user's comment, once however often it is repeated", async () => {
-    sim.addPullRequest(fullName, { number: 22, headSha: featureSha, headRef: "feature/x", baseRef: "main", user: "alice" });
+    sim.addPullRequest(fullName, {
+      number: 22,
+      headSha: featureSha,
+      headRef: "feature/x",
+      baseRef: "main",
+      user: "alice",
+    });
     const id = sim.addComment(fullName, 22, { user: "alice", body: "/ferry plan staging" });
     await forge.react(22, id, "eyes");
     await forge.react(22, id, "eyes");
@@ -259,10 +357,18 @@ describe("GitHubForge against the GitHub simulator", () => {
     );
 
     const missing = await ferryError(forge.react(22, 1, "eyes"));
-    assert.deepEqual([missing.kind, missing.message], ["permanent", "GitHub: reacting eyes to comment 1: 404 Not Found"]);
-    sim.failNext({ method: "POST", pathPrefix: `/repos/${fullName}/issues/comments/${id}/reactions` }, [{ status: 403, body: { message: "Resource not accessible by integration" } }]);
+    assert.deepEqual(
+      [missing.kind, missing.message],
+      ["permanent", "GitHub: reacting eyes to comment 1: 404 Not Found"],
+    );
+    sim.failNext({ method: "POST", pathPrefix: `/repos/${fullName}/issues/comments/${id}/reactions` }, [
+      { status: 403, body: { message: "Resource not accessible by integration" } },
+    ]);
     const forbidden = await ferryError(forge.react(22, id, "+1"));
-    assert.deepEqual([forbidden.kind, forbidden.message], ["permanent", `GitHub: reacting +1 to comment ${id}: 403 Resource not accessible by integration`]);
+    assert.deepEqual(
+      [forbidden.kind, forbidden.message],
+      ["permanent", `GitHub: reacting +1 to comment ${id}: 403 Resource not accessible by integration`],
+    );
   });
 
   test("a 502, and a 429 without GitHub's rate-limit shape, are retried transparently", async () => {
@@ -289,54 +395,107 @@ describe("GitHubForge against the GitHub simulator", () => {
     const started = Date.now();
     await forge.setStatus(featureSha, { context: "ferry/deploy/limited", state: "success", description: "ok" });
     assert.ok(Date.now() - started >= 950, `retried after ${Date.now() - started} ms`);
-    assert.deepEqual(requestsTo(from, "POST", statusPath).map((r) => r.status), [429, 201]);
+    assert.deepEqual(
+      requestsTo(from, "POST", statusPath).map((r) => r.status),
+      [429, 201],
+    );
   });
 
   test("a primary rate limit is retried a few times, then fails as transient", async () => {
     const statusPath = `/repos/${fullName}/statuses/`;
-    const exhausted = { status: 403, headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": "0" }, body: { message: "API rate limit exceeded for installation ID 1." } };
+    const exhausted = {
+      status: 403,
+      headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": "0" },
+      body: { message: "API rate limit exceeded for installation ID 1." },
+    };
     sim.failNext({ method: "POST", pathPrefix: statusPath }, [exhausted]);
     await forge.setStatus(featureSha, { context: "ferry/deploy/primary", state: "success", description: "ok" });
 
     sim.failNext({ method: "POST", pathPrefix: statusPath }, [exhausted, exhausted, exhausted, exhausted]);
     const from = sim.requests.length;
-    const error = await ferryError(forge.setStatus(featureSha, { context: "ferry/deploy/primary", state: "success", description: "ok" }));
+    const error = await ferryError(
+      forge.setStatus(featureSha, { context: "ferry/deploy/primary", state: "success", description: "ok" }),
+    );
     assert.equal(error.kind, "transient");
-    assert.equal(error.message, `GitHub: setting status ferry/deploy/primary on ${featureSha.slice(0, 7)}: 403 API rate limit exceeded for installation ID 1.`);
+    assert.equal(
+      error.message,
+      `GitHub: setting status ferry/deploy/primary on ${featureSha.slice(0, 7)}: 403 API rate limit exceeded for installation ID 1.`,
+    );
     assert.equal(requestsTo(from, "POST", statusPath).length, 4);
   });
 
   test("setStatus on an unknown sha or repository fails as permanent", async () => {
-    const unknownSha = await ferryError(forge.setStatus("0".repeat(40), { context: "ferry/deploy/staging", state: "success", description: "ok" }));
+    const unknownSha = await ferryError(
+      forge.setStatus("0".repeat(40), { context: "ferry/deploy/staging", state: "success", description: "ok" }),
+    );
     assert.equal(unknownSha.kind, "permanent");
-    assert.equal(unknownSha.message, `GitHub: setting status ferry/deploy/staging on 0000000: 422 No commit found for SHA: ${"0".repeat(40)}`);
+    assert.equal(
+      unknownSha.message,
+      `GitHub: setting status ferry/deploy/staging on 0000000: 422 No commit found for SHA: ${"0".repeat(40)}`,
+    );
 
-    const elsewhere = new GitHubForge({ octokit, repo: { forge: "github", fullName: "acme/missing", installationId: 1 }, botLogin: sim.botLogin });
-    const unknownRepo = await ferryError(elsewhere.setStatus(mainSha, { context: "ferry/deploy/staging", state: "success", description: "ok" }));
+    const elsewhere = new GitHubForge({
+      octokit,
+      repo: { forge: "github", fullName: "acme/missing", installationId: 1 },
+      botLogin: sim.botLogin,
+    });
+    const unknownRepo = await ferryError(
+      elsewhere.setStatus(mainSha, { context: "ferry/deploy/staging", state: "success", description: "ok" }),
+    );
     assert.equal(unknownRepo.kind, "permanent");
-    assert.equal(unknownRepo.message, `GitHub: setting status ferry/deploy/staging on ${mainSha.slice(0, 7)}: 404 Not Found`);
+    assert.equal(
+      unknownRepo.message,
+      `GitHub: setting status ferry/deploy/staging on ${mainSha.slice(0, 7)}: 404 Not Found`,
+    );
 
-    sim.failNext({ method: "POST", pathPrefix: `/repos/${fullName}/statuses/` }, [{ status: 403, body: { message: "Resource not accessible by integration" } }]);
-    const forbidden = await ferryError(forge.setStatus(mainSha, { context: "ferry/deploy/staging", state: "success", description: "ok" }));
-    assert.deepEqual([forbidden.kind, forbidden.message.endsWith("403 Resource not accessible by integration")], ["permanent", true]);
+    sim.failNext({ method: "POST", pathPrefix: `/repos/${fullName}/statuses/` }, [
+      { status: 403, body: { message: "Resource not accessible by integration" } },
+    ]);
+    const forbidden = await ferryError(
+      forge.setStatus(mainSha, { context: "ferry/deploy/staging", state: "success", description: "ok" }),
+    );
+    assert.deepEqual(
+      [forbidden.kind, forbidden.message.endsWith("403 Resource not accessible by integration")],
+      ["permanent", true],
+    );
 
     const tooLong = await ferryError(forge.createComment(10, "x".repeat(forge.maxCommentLength + 1)));
-    assert.deepEqual([tooLong.kind, tooLong.message], ["permanent", "GitHub: commenting on #10: 422 Validation Failed: Body is too long (maximum is 65536 characters)"]);
+    assert.deepEqual(
+      [tooLong.kind, tooLong.message],
+      ["permanent", "GitHub: commenting on #10: 422 Validation Failed: Body is too long (maximum is 65536 characters)"],
+    );
   });
 
   test("a 500 repeated beyond the retries fails as transient", async () => {
     const statusPath = `/repos/${fullName}/statuses/`;
-    sim.failNext({ method: "POST", pathPrefix: statusPath }, [{ status: 500 }, { status: 500 }, { status: 500 }, { status: 500 }]);
+    sim.failNext({ method: "POST", pathPrefix: statusPath }, [
+      { status: 500 },
+      { status: 500 },
+      { status: 500 },
+      { status: 500 },
+    ]);
     const from = sim.requests.length;
-    const error = await ferryError(forge.setStatus(featureSha, { context: "ferry/deploy/down", state: "success", description: "ok" }));
+    const error = await ferryError(
+      forge.setStatus(featureSha, { context: "ferry/deploy/down", state: "success", description: "ok" }),
+    );
     assert.equal(error.kind, "transient");
-    assert.equal(error.message, `GitHub: setting status ferry/deploy/down on ${featureSha.slice(0, 7)}: 500 Internal Server Error`);
+    assert.equal(
+      error.message,
+      `GitHub: setting status ferry/deploy/down on ${featureSha.slice(0, 7)}: 500 Internal Server Error`,
+    );
     assert.equal(requestsTo(from, "POST", statusPath).length, 4);
   });
 
   test("with writeSpacing, writes of one installation stay a second apart", async () => {
     const spaced = createProbot({
-      env: { APP_ID: String(sim.appId), PRIVATE_KEY: sim.privateKeyPem, WEBHOOK_SECRET: "secret", GHE_HOST: sim.host, GHE_PROTOCOL: "http", LOG_LEVEL: "fatal" },
+      env: {
+        APP_ID: String(sim.appId),
+        PRIVATE_KEY: sim.privateKeyPem,
+        WEBHOOK_SECRET: "secret",
+        GHE_HOST: sim.host,
+        GHE_PROTOCOL: "http",
+        LOG_LEVEL: "fatal",
+      },
       overrides: { Octokit: ferryOctokit({ writeSpacing: true }) },
     });
     const spacedForge = await githubForgeFactory(spaced, { botLogin: sim.botLogin })(repoRef);
@@ -376,32 +535,72 @@ describe("GitHubForge against the GitHub simulator", () => {
       assert.equal(opened.url, `${sim.url}/${fullName}/issues/${opened.number}`);
 
       let from = sim.requests.length;
-      assert.deepEqual(await forge.ensureIssue(marker, "Drift in staging", "spec.replicas: 3 → 5"), { ...opened, created: false });
+      assert.deepEqual(await forge.ensureIssue(marker, "Drift in staging", "spec.replicas: 3 → 5"), {
+        ...opened,
+        created: false,
+      });
       assert.deepEqual(requestsTo(from, "POST", "/repos/"), []);
       assert.deepEqual(requestsTo(from, "PATCH", "/repos/"), []);
 
       from = sim.requests.length;
       await forge.ensureIssue(marker, "Drift in staging", "spec.replicas: 3 → 6");
       await forge.ensureIssue(marker, "Drift in staging (2 objects)", "spec.replicas: 3 → 6");
-      assert.deepEqual(requestsTo(from, "PATCH", issuesPath).map((r) => [r.path, r.status]), [
-        [`/api/v3${issuesPath}/${opened.number}`, 200],
-        [`/api/v3${issuesPath}/${opened.number}`, 200],
-      ]);
+      assert.deepEqual(
+        requestsTo(from, "PATCH", issuesPath).map((r) => [r.path, r.status]),
+        [
+          [`/api/v3${issuesPath}/${opened.number}`, 200],
+          [`/api/v3${issuesPath}/${opened.number}`, 200],
+        ],
+      );
       assert.deepEqual(
         issuesWith(marker).map((i) => [i.number, i.title, i.body, i.user, i.state, i.labels, i.edits]),
-        [[opened.number, "Drift in staging (2 objects)", `${marker}\nspec.replicas: 3 → 6`, "ferry[bot]", "open", [ferryIssueLabel], 2]],
+        [
+          [
+            opened.number,
+            "Drift in staging (2 objects)",
+            `${marker}\nspec.replicas: 3 → 6`,
+            "ferry[bot]",
+            "open",
+            [ferryIssueLabel],
+            2,
+          ],
+        ],
       );
       assert.ok(sim.labels(fullName).includes(ferryIssueLabel), "GitHub created the label with the first issue");
     });
 
     test("ensureIssue never takes an issue by someone else, a pull request, or another environment's issue", async () => {
       const marker = "<!-- ferry:drift:canary -->";
-      const mallory = sim.addIssue(fullName, { user: "mallory", title: "Drift in canary", body: `${marker}\nfake`, labels: [ferryIssueLabel] });
-      const otherApp = sim.addIssue(fullName, { user: "other[bot]", title: "Drift in canary", body: `${marker}\nfake`, labels: [ferryIssueLabel] });
-      sim.addPullRequest(fullName, { number: 900, headSha: featureSha, headRef: "feature/x", baseRef: "main", user: sim.botLogin, body: `${marker}\na pull request`, labels: [ferryIssueLabel] });
+      const mallory = sim.addIssue(fullName, {
+        user: "mallory",
+        title: "Drift in canary",
+        body: `${marker}\nfake`,
+        labels: [ferryIssueLabel],
+      });
+      const otherApp = sim.addIssue(fullName, {
+        user: "other[bot]",
+        title: "Drift in canary",
+        body: `${marker}\nfake`,
+        labels: [ferryIssueLabel],
+      });
+      sim.addPullRequest(fullName, {
+        number: 900,
+        headSha: featureSha,
+        headRef: "feature/x",
+        baseRef: "main",
+        user: sim.botLogin,
+        body: `${marker}\na pull request`,
+        labels: [ferryIssueLabel],
+      });
       const other = await forge.ensureIssue("<!-- ferry:drift:qa -->", "Drift in qa", "1 field");
       // GitHub's list holds all of them: the forge has to filter them out itself.
-      const listed = await octokit.rest.issues.listForRepo({ owner: "acme", repo: "deploy", state: "open", labels: ferryIssueLabel, per_page: 100 });
+      const listed = await octokit.rest.issues.listForRepo({
+        owner: "acme",
+        repo: "deploy",
+        state: "open",
+        labels: ferryIssueLabel,
+        per_page: 100,
+      });
       assert.deepEqual(
         [mallory, otherApp, 900, other.number].map((n) => listed.data.some((i) => i.number === n)),
         [true, true, true, true],
@@ -410,13 +609,22 @@ describe("GitHubForge against the GitHub simulator", () => {
       const ensured = await forge.ensureIssue(marker, "Drift in canary", "1 field");
       assert.equal(ensured.created, true);
       assert.ok(![mallory, otherApp, 900, other.number].includes(ensured.number));
-      assert.deepEqual(sim.issues(fullName).filter((i) => [mallory, otherApp, other.number].includes(i.number)).map((i) => [i.edits, i.state]), [
-        [0, "open"],
-        [0, "open"],
-        [0, "open"],
-      ]);
+      assert.deepEqual(
+        sim
+          .issues(fullName)
+          .filter((i) => [mallory, otherApp, other.number].includes(i.number))
+          .map((i) => [i.edits, i.state]),
+        [
+          [0, "open"],
+          [0, "open"],
+          [0, "open"],
+        ],
+      );
       assert.equal(await forge.closeIssue(marker, "Back in sync."), true);
-      assert.deepEqual([mallory, otherApp].map((n) => sim.issues(fullName).find((i) => i.number === n)?.state), ["open", "open"]);
+      assert.deepEqual(
+        [mallory, otherApp].map((n) => sim.issues(fullName).find((i) => i.number === n)?.state),
+        ["open", "open"],
+      );
     });
 
     test("closeIssue comments and closes as completed, is false when none is open, and new drift opens a new issue", async () => {
@@ -426,7 +634,10 @@ describe("GitHubForge against the GitHub simulator", () => {
       assert.equal(await forge.closeIssue(marker, "Back in sync at abc1234."), true);
       const closed = sim.issues(fullName).find((i) => i.number === first.number);
       assert.deepEqual([closed?.state, closed?.stateReason], ["closed", "completed"]);
-      assert.deepEqual(sim.comments(fullName, first.number).map((c) => [c.user, c.body]), [["ferry[bot]", "Back in sync at abc1234."]]);
+      assert.deepEqual(
+        sim.comments(fullName, first.number).map((c) => [c.user, c.body]),
+        [["ferry[bot]", "Back in sync at abc1234."]],
+      );
 
       const from = sim.requests.length;
       assert.equal(await forge.closeIssue(marker, "Back in sync at abc1234."), false);
@@ -435,35 +646,60 @@ describe("GitHubForge against the GitHub simulator", () => {
       const second = await forge.ensureIssue(marker, "Drift in production", "data.key changed again");
       assert.equal(second.created, true);
       assert.notEqual(second.number, first.number);
-      assert.deepEqual(issuesWith(marker).map((i) => [i.number, i.state]), [
-        [first.number, "closed"],
-        [second.number, "open"],
-      ]);
+      assert.deepEqual(
+        issuesWith(marker).map((i) => [i.number, i.state]),
+        [
+          [first.number, "closed"],
+          [second.number, "open"],
+        ],
+      );
     });
 
     test("a closeIssue retried after the close failed comments once", async () => {
       const marker = "<!-- ferry:drift:retry -->";
       const { number } = await forge.ensureIssue(marker, "Drift in retry", "1 field");
-      sim.failNext({ method: "PATCH", pathPrefix: `${issuesPath}/${number}` }, Array.from({ length: 4 }, () => ({ status: 500 })));
+      sim.failNext(
+        { method: "PATCH", pathPrefix: `${issuesPath}/${number}` },
+        Array.from({ length: 4 }, () => ({ status: 500 })),
+      );
       const failed = await ferryError(forge.closeIssue(marker, "Back in sync."));
-      assert.deepEqual([failed.kind, failed.message], ["transient", `GitHub: closing issue #${number}: 500 Internal Server Error`]);
+      assert.deepEqual(
+        [failed.kind, failed.message],
+        ["transient", `GitHub: closing issue #${number}: 500 Internal Server Error`],
+      );
       assert.equal(await forge.closeIssue(marker, "Back in sync."), true);
-      assert.deepEqual(sim.comments(fullName, number).map((c) => c.body), ["Back in sync."]);
+      assert.deepEqual(
+        sim.comments(fullName, number).map((c) => c.body),
+        ["Back in sync."],
+      );
       assert.equal(sim.issues(fullName).find((i) => i.number === number)?.state, "closed");
     });
 
     test("issues that raced in are closed as duplicates of the oldest, which is kept", async () => {
       const marker = "<!-- ferry:drift:race -->";
-      const open = () => octokit.rest.issues.create({ owner: "acme", repo: "deploy", title: "Drift in race", body: `${marker}\nx`, labels: [ferryIssueLabel] });
+      const open = () =>
+        octokit.rest.issues.create({
+          owner: "acme",
+          repo: "deploy",
+          title: "Drift in race",
+          body: `${marker}\nx`,
+          labels: [ferryIssueLabel],
+        });
       const { data: oldest } = await open();
       const { data: newer } = await open();
       const ensured = await forge.ensureIssue(marker, "Drift in race", "x");
       assert.deepEqual([ensured.number, ensured.created], [oldest.number, false]);
-      assert.deepEqual(issuesWith(marker).map((i) => [i.number, i.state]), [
-        [oldest.number, "open"],
-        [newer.number, "closed"],
-      ]);
-      assert.deepEqual(sim.comments(fullName, newer.number).map((c) => c.body), [`Closed as a duplicate of #${oldest.number}.`]);
+      assert.deepEqual(
+        issuesWith(marker).map((i) => [i.number, i.state]),
+        [
+          [oldest.number, "open"],
+          [newer.number, "closed"],
+        ],
+      );
+      assert.deepEqual(
+        sim.comments(fullName, newer.number).map((c) => c.body),
+        [`Closed as a duplicate of #${oldest.number}.`],
+      );
     });
 
     test("a 502 on opening is not sent again, and a secondary rate limit is waited out", async () => {
@@ -471,48 +707,94 @@ describe("GitHubForge against the GitHub simulator", () => {
       let from = sim.requests.length;
       sim.failNext({ method: "POST", pathPrefix: issuesPath }, [{ status: 502 }]);
       const failed = await ferryError(forge.ensureIssue(marker, "Drift in flaky", "1 field"));
-      assert.deepEqual([failed.kind, failed.message], ["transient", 'GitHub: opening issue "Drift in flaky": 502 Bad Gateway']);
+      assert.deepEqual(
+        [failed.kind, failed.message],
+        ["transient", 'GitHub: opening issue "Drift in flaky": 502 Bad Gateway'],
+      );
       assert.equal(requestsTo(from, "POST", issuesPath).length, 1, "GitHub may have opened it before failing");
 
       from = sim.requests.length;
-      sim.failNext({ method: "POST", pathPrefix: issuesPath }, [{ status: 403, headers: { "retry-after": "1" }, body: { message: secondaryRateLimit } }]);
+      sim.failNext({ method: "POST", pathPrefix: issuesPath }, [
+        { status: 403, headers: { "retry-after": "1" }, body: { message: secondaryRateLimit } },
+      ]);
       assert.equal((await forge.ensureIssue(marker, "Drift in flaky", "1 field")).created, true);
-      assert.deepEqual(requestsTo(from, "POST", issuesPath).map((r) => r.status), [403, 201]);
+      assert.deepEqual(
+        requestsTo(from, "POST", issuesPath).map((r) => r.status),
+        [403, 201],
+      );
       assert.equal(issuesWith(marker).length, 1);
     });
 
     test("refusals are worded like other GitHub errors, naming what to fix", async () => {
-      const tooLong = await ferryError(forge.ensureIssue("<!-- ferry:drift:big -->", "Drift in big", "x".repeat(forge.maxIssueBodyLength)));
-      assert.deepEqual([tooLong.kind, tooLong.message], ["permanent", 'GitHub: opening issue "Drift in big": 422 Validation Failed: body is too long (maximum is 65536 characters)']);
+      const tooLong = await ferryError(
+        forge.ensureIssue("<!-- ferry:drift:big -->", "Drift in big", "x".repeat(forge.maxIssueBodyLength)),
+      );
+      assert.deepEqual(
+        [tooLong.kind, tooLong.message],
+        [
+          "permanent",
+          'GitHub: opening issue "Drift in big": 422 Validation Failed: body is too long (maximum is 65536 characters)',
+        ],
+      );
       const untitled = await ferryError(forge.ensureIssue("<!-- ferry:drift:untitled -->", "", "x"));
-      assert.deepEqual([untitled.kind, untitled.message], ["permanent", 'GitHub: opening issue "": 422 Validation Failed: missing_field']);
+      assert.deepEqual(
+        [untitled.kind, untitled.message],
+        ["permanent", 'GitHub: opening issue "": 422 Validation Failed: missing_field'],
+      );
 
-      const elsewhere = new GitHubForge({ octokit, repo: { forge: "github", fullName: "acme/missing", installationId: 1 }, botLogin: sim.botLogin });
+      const elsewhere = new GitHubForge({
+        octokit,
+        repo: { forge: "github", fullName: "acme/missing", installationId: 1 },
+        botLogin: sim.botLogin,
+      });
       const missing = await ferryError(elsewhere.ensureIssue("<!-- ferry:drift:x -->", "Drift in x", "x"));
-      assert.deepEqual([missing.kind, missing.message], ["permanent", `GitHub: reading the open issues labelled ${ferryIssueLabel}: 404 Not Found`]);
+      assert.deepEqual(
+        [missing.kind, missing.message],
+        ["permanent", `GitHub: reading the open issues labelled ${ferryIssueLabel}: 404 Not Found`],
+      );
 
       sim.addRepo("acme/quiet", git);
       sim.setIssuesEnabled("acme/quiet", false);
-      const quiet = await githubForgeFactory(probot, { botLogin: sim.botLogin })({ forge: "github", fullName: "acme/quiet", installationId: 1 });
+      const quiet = await githubForgeFactory(probot, { botLogin: sim.botLogin })({
+        forge: "github",
+        fullName: "acme/quiet",
+        installationId: 1,
+      });
       const disabled = await ferryError(quiet.ensureIssue("<!-- ferry:drift:x -->", "Drift in x", "x"));
       assert.deepEqual(
         [disabled.kind, disabled.message],
-        ["permanent", `GitHub: opening issue "Drift in x": 410 Issues are disabled for this repo (turn Issues on in the repository's settings)`],
+        [
+          "permanent",
+          `GitHub: opening issue "Drift in x": 410 Issues are disabled for this repo (turn Issues on in the repository's settings)`,
+        ],
       );
     });
 
     test("an installation without issues: write is told which permission it lacks", async () => {
       sim.addRepo("acme/locked", git, { installationId: 2 });
       sim.setInstallationPermissions(2, { ...defaultInstallationPermissions, issues: "read" });
-      const locked = await githubForgeFactory(probot, { botLogin: sim.botLogin })({ forge: "github", fullName: "acme/locked", installationId: 2 });
+      const locked = await githubForgeFactory(probot, { botLogin: sim.botLogin })({
+        forge: "github",
+        fullName: "acme/locked",
+        installationId: 2,
+      });
       const hint = `(the GitHub App needs the "issues: write" permission: add it in the app's settings, then accept it on the installation)`;
       const opening = await ferryError(locked.ensureIssue("<!-- ferry:drift:x -->", "Drift in x", "x"));
-      assert.deepEqual([opening.kind, opening.message], ["permanent", `GitHub: opening issue "Drift in x": 403 Resource not accessible by integration ${hint}`]);
+      assert.deepEqual(
+        [opening.kind, opening.message],
+        ["permanent", `GitHub: opening issue "Drift in x": 403 Resource not accessible by integration ${hint}`],
+      );
 
       const { issues: _issues, ...withoutIssues } = defaultInstallationPermissions;
       sim.setInstallationPermissions(2, withoutIssues);
       const reading = await ferryError(locked.closeIssue("<!-- ferry:drift:x -->", "Back in sync."));
-      assert.deepEqual([reading.kind, reading.message], ["permanent", `GitHub: reading the open issues labelled ${ferryIssueLabel}: 403 Resource not accessible by integration ${hint}`]);
+      assert.deepEqual(
+        [reading.kind, reading.message],
+        [
+          "permanent",
+          `GitHub: reading the open issues labelled ${ferryIssueLabel}: 403 Resource not accessible by integration ${hint}`,
+        ],
+      );
       // Statuses need no issues permission.
       await locked.setStatus(mainSha, { context: "ferry/deploy/x", state: "success", description: "ok" });
     });

@@ -4,7 +4,17 @@ import { permanent } from "../../errors.js";
 import { forgeCall } from "../forge-call.js";
 import { closeMarkedIssue, ensureMarkedIssue } from "../marked-issue.js";
 import { trimDescription } from "../trim-description.js";
-import type { AccessLevel, ChangeHead, CommitStatus, EnsureCommentOptions, EnsuredIssue, Forge, OpenChange, Reaction, StatusState } from "../types.js";
+import type {
+  AccessLevel,
+  ChangeHead,
+  CommitStatus,
+  EnsureCommentOptions,
+  EnsuredIssue,
+  Forge,
+  OpenChange,
+  Reaction,
+  StatusState,
+} from "../types.js";
 import { withMarker } from "../with-marker.js";
 import type { RepoRef } from "../../domain/repo.js";
 import { githubError, githubStatus } from "./github-error.js";
@@ -83,7 +93,11 @@ export class GitHubForge implements Forge {
   /** The commit `branch` points at. */
   async branchHead(branch: string): Promise<string> {
     return this.call(`reading branch ${branch}`, async () => {
-      const { data } = await this.octokit.rest.git.getRef({ owner: this.owner, repo: this.name, ref: `heads/${branch}` });
+      const { data } = await this.octokit.rest.git.getRef({
+        owner: this.owner,
+        repo: this.name,
+        ref: `heads/${branch}`,
+      });
       return data.object.sha;
     });
   }
@@ -122,11 +136,26 @@ export class GitHubForge implements Forge {
   /** The latest status of `context` on `sha`, from the combined status (GitHub's `error` reads as failure). */
   async statusOf(sha: string, context: string): Promise<CommitStatus | undefined> {
     return this.call(`reading status ${context} of ${short(sha)}`, async () => {
-      const { data } = await this.octokit.rest.repos.getCombinedStatusForRef({ owner: this.owner, repo: this.name, ref: sha, per_page: 100 });
+      const { data } = await this.octokit.rest.repos.getCombinedStatusForRef({
+        owner: this.owner,
+        repo: this.name,
+        ref: sha,
+        per_page: 100,
+      });
       const found = data.statuses.find((s) => s.context === context);
       if (found === undefined) return undefined;
-      const state: StatusState = found.state === "success" ? "success" : found.state === "failure" || found.state === "error" ? "failure" : "pending";
-      return { context, state, description: found.description ?? "", ...(found.target_url ? { targetUrl: found.target_url } : {}) };
+      const state: StatusState =
+        found.state === "success"
+          ? "success"
+          : found.state === "failure" || found.state === "error"
+            ? "failure"
+            : "pending";
+      return {
+        context,
+        state,
+        description: found.description ?? "",
+        ...(found.target_url ? { targetUrl: found.target_url } : {}),
+      };
     });
   }
 
@@ -158,7 +187,12 @@ export class GitHubForge implements Forge {
       await this.createComment(change, content);
     } else if (existing.body !== content && options.keep !== true) {
       await this.call(`editing comment ${existing.id} on #${change}`, () =>
-        this.octokit.rest.issues.updateComment({ owner: this.owner, repo: this.name, comment_id: existing.id, body: content }),
+        this.octokit.rest.issues.updateComment({
+          owner: this.owner,
+          repo: this.name,
+          comment_id: existing.id,
+          body: content,
+        }),
       );
     }
   }
@@ -170,14 +204,24 @@ export class GitHubForge implements Forge {
    */
   async createComment(change: number, body: string): Promise<void> {
     await this.call(`commenting on #${change}`, () =>
-      this.octokit.rest.issues.createComment({ owner: this.owner, repo: this.name, issue_number: change, body, request: { retries: 0 } }),
+      this.octokit.rest.issues.createComment({
+        owner: this.owner,
+        repo: this.name,
+        issue_number: change,
+        body,
+        request: { retries: 0 },
+      }),
     );
   }
 
   /** `user`'s access, from the permission and role GitHub reports; an unknown user has none. */
   async accessLevel(user: string): Promise<AccessLevel> {
     try {
-      const { data } = await this.octokit.rest.repos.getCollaboratorPermissionLevel({ owner: this.owner, repo: this.name, username: user });
+      const { data } = await this.octokit.rest.repos.getCollaboratorPermissionLevel({
+        owner: this.owner,
+        repo: this.name,
+        username: user,
+      });
       return higher(accessLevels[data.permission] ?? "none", accessLevels[data.role_name] ?? "none");
     } catch (error) {
       if (githubStatus(error) === 404) return "none";
@@ -188,9 +232,20 @@ export class GitHubForge implements Forge {
   /** The pull request's head and base; merged pull requests are closed, and a deleted fork counts as a fork. */
   async openChanges(baseBranch: string): Promise<OpenChange[]> {
     return this.call(`listing the open pull requests into ${baseBranch}`, async () => {
-      const pulls = await this.octokit.paginate(this.octokit.rest.pulls.list, { owner: this.owner, repo: this.name, state: "open", base: baseBranch, per_page: 100 });
+      const pulls = await this.octokit.paginate(this.octokit.rest.pulls.list, {
+        owner: this.owner,
+        repo: this.name,
+        state: "open",
+        base: baseBranch,
+        per_page: 100,
+      });
       const own = `${this.owner}/${this.name}`.toLowerCase();
-      return pulls.map((pr) => ({ number: pr.number, headSha: pr.head.sha, fromFork: pr.head.repo?.full_name?.toLowerCase() !== own, author: pr.user?.login ?? "" }));
+      return pulls.map((pr) => ({
+        number: pr.number,
+        headSha: pr.head.sha,
+        fromFork: pr.head.repo?.full_name?.toLowerCase() !== own,
+        author: pr.user?.login ?? "",
+      }));
     });
   }
 
@@ -210,7 +265,12 @@ export class GitHubForge implements Forge {
   /** Reacts to an issue comment (GitHub addresses it without the pull request); GitHub answers a repeated reaction with the existing one. */
   async react(_change: number, commentId: number, reaction: Reaction): Promise<void> {
     await this.call(`reacting ${reaction} to comment ${commentId}`, () =>
-      this.octokit.rest.reactions.createForIssueComment({ owner: this.owner, repo: this.name, comment_id: commentId, content: reaction }),
+      this.octokit.rest.reactions.createForIssueComment({
+        owner: this.owner,
+        repo: this.name,
+        comment_id: commentId,
+        content: reaction,
+      }),
     );
   }
 

@@ -7,7 +7,16 @@ import { githubIntake, GITHUB_WEBHOOK_PATH } from "./github-intake.js";
 
 const SECRET = "intake-secret";
 const intake = githubIntake({ verify: (body, signature) => verify(SECRET, body, signature) });
-const body = JSON.stringify(mergedPullRequest({ repo: "acme/shop", number: 7, base: "main", headSha: "a".repeat(40), mergeCommitSha: "b".repeat(40), mergedBy: "dev" }));
+const body = JSON.stringify(
+  mergedPullRequest({
+    repo: "acme/shop",
+    number: 7,
+    base: "main",
+    headSha: "a".repeat(40),
+    mergeCommitSha: "b".repeat(40),
+    mergedBy: "dev",
+  }),
+);
 const headers = async (text = body, secret = SECRET) => ({
   "x-github-event": "pull_request",
   "x-github-delivery": "d-1",
@@ -25,7 +34,10 @@ describe("githubIntake", () => {
     assert.ok(delivery.ok);
     assert.deepEqual(delivery.logFields, { forge: "github", delivery: "d-1", event: "pull_request" });
     const intent = delivery.parse(JSON.parse(body));
-    assert.deepEqual(intent.kind === "deploy" && [intent.request.deliveryId, intent.request.sha], ["d-1", "b".repeat(40)]);
+    assert.deepEqual(intent.kind === "deploy" && [intent.request.deliveryId, intent.request.sha], [
+      "d-1",
+      "b".repeat(40),
+    ]);
   });
 
   it("refuses a signature by another secret, or over other bytes, with a warning naming the delivery", async () => {
@@ -35,7 +47,10 @@ describe("githubIntake", () => {
         status: 401,
         reason: "authentication",
         error: "signature does not match payload and secret",
-        warning: { message: "webhook rejected: signature does not match", fields: { forge: "github", delivery: "d-1", event: "pull_request" } },
+        warning: {
+          message: "webhook rejected: signature does not match",
+          fields: { forge: "github", delivery: "d-1", event: "pull_request" },
+        },
       });
     }
   });

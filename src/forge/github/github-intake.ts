@@ -25,9 +25,11 @@ export function githubIntake(options: GitHubIntakeOptions): WebhookIntake {
     path: GITHUB_WEBHOOK_PATH,
     async authenticate(headers, body) {
       const missing = REQUIRED_HEADERS.filter((h) => headerValue(headers, h) === undefined);
-      if (missing.includes("x-hub-signature-256")) return { ok: false, status: 401, reason: "authentication", error: "missing X-Hub-Signature-256" };
+      if (missing.includes("x-hub-signature-256"))
+        return { ok: false, status: 401, reason: "authentication", error: "missing X-Hub-Signature-256" };
       // Not counted as a rejection, as it never was; GitLab's intake counts its missing event header as malformed.
-      if (missing.length > 0) return { ok: false, status: 400, reason: undefined, error: `missing headers: ${missing.join(", ")}` };
+      if (missing.length > 0)
+        return { ok: false, status: 400, reason: undefined, error: `missing headers: ${missing.join(", ")}` };
       const event = headerValue(headers, "x-github-event") ?? "";
       const delivery = headerValue(headers, "x-github-delivery") ?? "";
       const signature = headerValue(headers, "x-hub-signature-256") ?? "";

@@ -104,14 +104,26 @@ export class GitHubIssues implements IssueOps {
   /** `POST /repos/{owner}/{repo}/issues/{number}/comments`, not retried on 5xx (see `create`). */
   async comment(number: number, body: string): Promise<void> {
     await this.call(`commenting on issue #${number}`, () =>
-      this.octokit.rest.issues.createComment({ owner: this.owner, repo: this.name, issue_number: number, body, request: { retries: 0 } }),
+      this.octokit.rest.issues.createComment({
+        owner: this.owner,
+        repo: this.name,
+        issue_number: number,
+        body,
+        request: { retries: 0 },
+      }),
     );
   }
 
   /** `PATCH` with `state: closed` and `state_reason: completed` (the reason GitHub shows as "closed as completed"). */
   async close(number: number): Promise<void> {
     await this.call(`closing issue #${number}`, () =>
-      this.octokit.rest.issues.update({ owner: this.owner, repo: this.name, issue_number: number, state: "closed", state_reason: "completed" }),
+      this.octokit.rest.issues.update({
+        owner: this.owner,
+        repo: this.name,
+        issue_number: number,
+        state: "closed",
+        state_reason: "completed",
+      }),
     );
   }
 
@@ -131,8 +143,12 @@ function githubIssueError(error: unknown, doing: string): FerryError {
   if (failure.kind !== "permanent") return failure;
   const status = githubStatus(error);
   if (status === 403 && /resource not accessible by integration/i.test(failure.message)) {
-    return permanent(`${failure.message} (the GitHub App needs the "issues: write" permission: add it in the app's settings, then accept it on the installation)`, { cause: error });
+    return permanent(
+      `${failure.message} (the GitHub App needs the "issues: write" permission: add it in the app's settings, then accept it on the installation)`,
+      { cause: error },
+    );
   }
-  if (status === 410) return permanent(`${failure.message} (turn Issues on in the repository's settings)`, { cause: error });
+  if (status === 410)
+    return permanent(`${failure.message} (turn Issues on in the repository's settings)`, { cause: error });
   return failure;
 }

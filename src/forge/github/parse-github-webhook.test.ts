@@ -1,19 +1,48 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { assertMalformed } from "../../../test/support/assert-malformed.js";
-import { githubPayload, issueCommentEvent, mergedPullRequest, pullRequestEvent, pushEvent, zeroSha, type PullRequestPlanAction } from "../../../test/support/webhooks.js";
+import {
+  githubPayload,
+  issueCommentEvent,
+  mergedPullRequest,
+  pullRequestEvent,
+  pushEvent,
+  zeroSha,
+  type PullRequestPlanAction,
+} from "../../../test/support/webhooks.js";
 import { parseGitHubWebhook } from "./parse-github-webhook.js";
 
 const mergeSha = "7f3e9a1b2c3d4e5f60718293a4b5c6d7e8f90a1b";
 const headSha = "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d";
 const pushedSha = "c0ffee0000000000000000000000000000000001";
 
-const merged = () => mergedPullRequest({ repo: "acme/shop", number: 42, base: "main", headSha, mergeCommitSha: mergeSha, mergedBy: "octo-merger", author: "octo-author", installationId: 7 });
+const merged = () =>
+  mergedPullRequest({
+    repo: "acme/shop",
+    number: 42,
+    base: "main",
+    headSha,
+    mergeCommitSha: mergeSha,
+    mergedBy: "octo-merger",
+    author: "octo-author",
+    installationId: 7,
+  });
 const updated = (action: PullRequestPlanAction, fromFork = false) =>
-  pullRequestEvent({ repo: "acme/shop", action, number: 42, headSha, base: "main", fromFork, author: "octo-author", sender: "octo-pusher", installationId: 7 });
+  pullRequestEvent({
+    repo: "acme/shop",
+    action,
+    number: 42,
+    headSha,
+    base: "main",
+    fromFork,
+    author: "octo-author",
+    sender: "octo-pusher",
+    installationId: 7,
+  });
 const comment = (body: string, user = "octo-reviewer", userType: "User" | "Bot" = "User") =>
   issueCommentEvent({ repo: "acme/shop", number: 42, body, user, userType, commentId: 9001, installationId: 7 });
-const push = (ref: string, after = pushedSha) => pushEvent({ repo: "acme/shop", ref, before: "b".repeat(40), after, pusher: "octo-pusher", installationId: 7 });
+const push = (ref: string, after = pushedSha) =>
+  pushEvent({ repo: "acme/shop", ref, before: "b".repeat(40), after, pusher: "octo-pusher", installationId: 7 });
 
 describe("parseGitHubWebhook: pull_request", () => {
   it("turns a merged pull request into a deploy of the base branch at the merge commit", () => {
@@ -41,7 +70,10 @@ describe("parseGitHubWebhook: pull_request", () => {
   it("ignores a pull request closed without merging", () => {
     const payload = githubPayload("pull_request", "closed");
     assert.equal(payload.pull_request.merged, false);
-    assert.deepEqual(parseGitHubWebhook("pull_request", "d", payload), { kind: "ignore", reason: "pull request closed without merging" });
+    assert.deepEqual(parseGitHubWebhook("pull_request", "d", payload), {
+      kind: "ignore",
+      reason: "pull request closed without merging",
+    });
   });
 
   it("ignores other pull request actions, saying which", () => {
@@ -74,13 +106,19 @@ describe("parseGitHubWebhook: pull_request", () => {
     for (const action of ["synchronize", "reopened"] as const) {
       const intent = parseGitHubWebhook("pull_request", "d", updated(action));
       assert.equal(intent.kind, "plan", action);
-      assert.deepEqual(intent.kind === "plan" && [intent.request.change, intent.request.headSha, intent.request.fromFork], [42, headSha, false]);
+      assert.deepEqual(
+        intent.kind === "plan" && [intent.request.change, intent.request.headSha, intent.request.fromFork],
+        [42, headSha, false],
+      );
     }
     // The unedited examples parse too.
     for (const action of ["opened", "synchronize", "reopened"] as const) {
       const example = githubPayload("pull_request", action);
       const intent = parseGitHubWebhook("pull_request", "d", example);
-      assert.deepEqual(intent.kind === "plan" && [intent.request.headSha, intent.request.baseBranch], [example.pull_request.head.sha, example.pull_request.base.ref]);
+      assert.deepEqual(intent.kind === "plan" && [intent.request.headSha, intent.request.baseBranch], [
+        example.pull_request.head.sha,
+        example.pull_request.base.ref,
+      ]);
     }
   });
 
@@ -99,15 +137,24 @@ describe("parseGitHubWebhook: pull_request", () => {
   it("refuses an opened pull request payload missing fields, naming the field", () => {
     const noHeadSha = updated("opened") as unknown as { pull_request: { head: Record<string, unknown> } };
     delete noHeadSha.pull_request.head["sha"];
-    assertMalformed(() => parseGitHubWebhook("pull_request", "d", noHeadSha), /^pull_request\.opened payload: pull_request\.head\.sha: /);
+    assertMalformed(
+      () => parseGitHubWebhook("pull_request", "d", noHeadSha),
+      /^pull_request\.opened payload: pull_request\.head\.sha: /,
+    );
 
     const noBase = updated("synchronize") as unknown as { pull_request: Record<string, unknown> };
     delete noBase.pull_request["base"];
-    assertMalformed(() => parseGitHubWebhook("pull_request", "d", noBase), /^pull_request\.synchronize payload: pull_request\.base: /);
+    assertMalformed(
+      () => parseGitHubWebhook("pull_request", "d", noBase),
+      /^pull_request\.synchronize payload: pull_request\.base: /,
+    );
 
     const noHeadRepo = updated("reopened") as unknown as { pull_request: { head: Record<string, unknown> } };
     delete noHeadRepo.pull_request.head["repo"];
-    assertMalformed(() => parseGitHubWebhook("pull_request", "d", noHeadRepo), /^pull_request\.reopened payload: pull_request\.head\.repo: /);
+    assertMalformed(
+      () => parseGitHubWebhook("pull_request", "d", noHeadRepo),
+      /^pull_request\.reopened payload: pull_request\.head\.repo: /,
+    );
   });
 
   it("refuses a merged pull request without a merge commit sha", () => {
@@ -119,11 +166,17 @@ describe("parseGitHubWebhook: pull_request", () => {
   it("refuses a closed pull request payload missing fields, naming the field", () => {
     const noBase = merged() as unknown as { pull_request: Record<string, unknown> };
     delete noBase.pull_request["base"];
-    assertMalformed(() => parseGitHubWebhook("pull_request", "d", noBase), /^pull_request\.closed payload: pull_request\.base: /);
+    assertMalformed(
+      () => parseGitHubWebhook("pull_request", "d", noBase),
+      /^pull_request\.closed payload: pull_request\.base: /,
+    );
 
     const noRepo = merged() as unknown as { repository: Record<string, unknown> };
     delete noRepo.repository["full_name"];
-    assertMalformed(() => parseGitHubWebhook("pull_request", "d", noRepo), /^pull_request\.closed payload: repository\.full_name: /);
+    assertMalformed(
+      () => parseGitHubWebhook("pull_request", "d", noRepo),
+      /^pull_request\.closed payload: repository\.full_name: /,
+    );
 
     const noSender = merged() as unknown as Record<string, unknown>;
     delete noSender["sender"];
@@ -151,7 +204,10 @@ describe("parseGitHubWebhook: push", () => {
   });
 
   it("ignores a tag push", () => {
-    assert.deepEqual(parseGitHubWebhook("push", "d", push("refs/tags/v1.0.0")), { kind: "ignore", reason: "push to refs/tags/v1.0.0 is not a branch" });
+    assert.deepEqual(parseGitHubWebhook("push", "d", push("refs/tags/v1.0.0")), {
+      kind: "ignore",
+      reason: "push to refs/tags/v1.0.0 is not a branch",
+    });
   });
 
   it("ignores a branch deletion", () => {
@@ -193,7 +249,12 @@ describe("parseGitHubWebhook: issue_comment", () => {
   });
 
   it("takes the environment from `/ferry plan <env>`, on any line, trimmed", () => {
-    for (const body of ["/ferry plan staging", "  /ferry plan staging  ", "Looks good.\r\n/ferry plan staging\r\nthanks", "/ferry plan\tstaging"]) {
+    for (const body of [
+      "/ferry plan staging",
+      "  /ferry plan staging  ",
+      "Looks good.\r\n/ferry plan staging\r\nthanks",
+      "/ferry plan\tstaging",
+    ]) {
       const intent = parseGitHubWebhook("issue_comment", "d", comment(body));
       assert.equal(intent.kind === "command" && intent.request.environment, "staging", JSON.stringify(body));
     }
@@ -202,19 +263,25 @@ describe("parseGitHubWebhook: issue_comment", () => {
   });
 
   it("turns `/ferry continue` and `/ferry abort [env]` into commands", () => {
-    assert.deepEqual(parseGitHubWebhook("issue_comment", "delivery-5", comment("Canary looks fine.\n/ferry continue")), {
-      kind: "command",
-      request: {
-        repo: { forge: "github", fullName: "acme/shop", installationId: 7 },
-        change: 42,
-        commentId: 9001,
-        user: "octo-reviewer",
-        command: "continue",
-        deliveryId: "delivery-5",
+    assert.deepEqual(
+      parseGitHubWebhook("issue_comment", "delivery-5", comment("Canary looks fine.\n/ferry continue")),
+      {
+        kind: "command",
+        request: {
+          repo: { forge: "github", fullName: "acme/shop", installationId: 7 },
+          change: 42,
+          commentId: 9001,
+          user: "octo-reviewer",
+          command: "continue",
+          deliveryId: "delivery-5",
+        },
       },
-    });
+    );
     const abort = parseGitHubWebhook("issue_comment", "d", comment("/ferry abort production\n/ferry continue"));
-    assert.deepEqual(abort.kind === "command" && [abort.request.command, abort.request.environment], ["abort", "production"]);
+    assert.deepEqual(abort.kind === "command" && [abort.request.command, abort.request.environment], [
+      "abort",
+      "production",
+    ]);
   });
 
   it("passes every command on a merged or closed pull request through to the worker", () => {
@@ -224,9 +291,14 @@ describe("parseGitHubWebhook: issue_comment", () => {
         const payload = comment(`/ferry ${command} staging`);
         payload.issue.state = "closed";
         payload.issue.closed_at = "2024-05-01T12:00:00Z";
-        if (merged && payload.issue.pull_request !== undefined) payload.issue.pull_request.merged_at = "2024-05-01T12:00:00Z";
+        if (merged && payload.issue.pull_request !== undefined)
+          payload.issue.pull_request.merged_at = "2024-05-01T12:00:00Z";
         const intent = parseGitHubWebhook("issue_comment", "d", payload);
-        assert.deepEqual(intent.kind === "command" && [intent.request.command, intent.request.environment, intent.request.change], [command, "staging", 42], `${command}, merged: ${merged}`);
+        assert.deepEqual(
+          intent.kind === "command" && [intent.request.command, intent.request.environment, intent.request.change],
+          [command, "staging", 42],
+          `${command}, merged: ${merged}`,
+        );
       }
     }
   });
@@ -239,26 +311,51 @@ describe("parseGitHubWebhook: issue_comment", () => {
       ["please /ferry plan", "comment holds no /ferry plan command"],
       ["> /ferry continue", "comment holds no /ferry continue command"],
       ["`/ferry abort`", "comment holds no /ferry abort command"],
-      ["/ferry  deploy", 'comment line "/ferry  deploy" is not a command: /ferry plan|continue|abort|heal [environment]'],
+      [
+        "/ferry  deploy",
+        'comment line "/ferry  deploy" is not a command: /ferry plan|continue|abort|heal [environment]',
+      ],
       ["/ferry deploy", 'comment line "/ferry deploy" is not a command: /ferry plan|continue|abort|heal [environment]'],
-      ["/ferry planning", 'comment line "/ferry planning" is not a command: /ferry plan|continue|abort|heal [environment]'],
-      ["/ferry plan staging prod", 'comment line "/ferry plan staging prod" is not a command: /ferry plan|continue|abort|heal [environment]'],
+      [
+        "/ferry planning",
+        'comment line "/ferry planning" is not a command: /ferry plan|continue|abort|heal [environment]',
+      ],
+      [
+        "/ferry plan staging prod",
+        'comment line "/ferry plan staging prod" is not a command: /ferry plan|continue|abort|heal [environment]',
+      ],
     ];
     for (const [body, reason] of reasons) {
-      assert.deepEqual(parseGitHubWebhook("issue_comment", "d", comment(body)), { kind: "ignore", reason }, JSON.stringify(body));
+      assert.deepEqual(
+        parseGitHubWebhook("issue_comment", "d", comment(body)),
+        { kind: "ignore", reason },
+        JSON.stringify(body),
+      );
     }
     // GitHub's own example: a comment on a plain issue.
     assert.deepEqual(parseGitHubWebhook("issue_comment", "d", githubPayload("issue_comment", "created")), {
       kind: "ignore",
       reason: "comment is on an issue, not a pull request",
     });
-    const onIssue = issueCommentEvent({ repo: "acme/shop", number: 5, body: "/ferry plan", user: "octo-reviewer", pullRequest: false });
-    assert.deepEqual(parseGitHubWebhook("issue_comment", "d", onIssue), { kind: "ignore", reason: "comment is on an issue, not a pull request" });
+    const onIssue = issueCommentEvent({
+      repo: "acme/shop",
+      number: 5,
+      body: "/ferry plan",
+      user: "octo-reviewer",
+      pullRequest: false,
+    });
+    assert.deepEqual(parseGitHubWebhook("issue_comment", "d", onIssue), {
+      kind: "ignore",
+      reason: "comment is on an issue, not a pull request",
+    });
   });
 
   it("ignores commands from bots, Ferry's own comments among them", () => {
     for (const body of ["/ferry plan", "/ferry continue", "/ferry abort"]) {
-      assert.deepEqual(parseGitHubWebhook("issue_comment", "d", comment(body, "ferry[bot]", "Bot")), { kind: "ignore", reason: "comment by bot ferry[bot]" });
+      assert.deepEqual(parseGitHubWebhook("issue_comment", "d", comment(body, "ferry[bot]", "Bot")), {
+        kind: "ignore",
+        reason: "comment by bot ferry[bot]",
+      });
     }
   });
 
@@ -274,15 +371,24 @@ describe("parseGitHubWebhook: issue_comment", () => {
   it("refuses a comment payload missing fields, naming the field", () => {
     const noId = comment("/ferry plan") as unknown as { comment: Record<string, unknown> };
     delete noId.comment["id"];
-    assertMalformed(() => parseGitHubWebhook("issue_comment", "d", noId), /^issue_comment\.created payload: comment\.id: /);
+    assertMalformed(
+      () => parseGitHubWebhook("issue_comment", "d", noId),
+      /^issue_comment\.created payload: comment\.id: /,
+    );
 
     const noUser = comment("/ferry plan") as unknown as { comment: { user: Record<string, unknown> } };
     delete noUser.comment.user["type"];
-    assertMalformed(() => parseGitHubWebhook("issue_comment", "d", noUser), /^issue_comment\.created payload: comment\.user\.type: /);
+    assertMalformed(
+      () => parseGitHubWebhook("issue_comment", "d", noUser),
+      /^issue_comment\.created payload: comment\.user\.type: /,
+    );
 
     const noIssue = comment("/ferry plan") as unknown as Record<string, unknown>;
     delete noIssue["issue"];
-    assertMalformed(() => parseGitHubWebhook("issue_comment", "d", noIssue), /^issue_comment\.created payload: issue: /);
+    assertMalformed(
+      () => parseGitHubWebhook("issue_comment", "d", noIssue),
+      /^issue_comment\.created payload: issue: /,
+    );
   });
 });
 
@@ -292,6 +398,9 @@ describe("parseGitHubWebhook: other events", () => {
       kind: "ignore",
       reason: "Ferry does not act on issues.opened",
     });
-    assert.deepEqual(parseGitHubWebhook("ping", "d", githubPayload("ping")), { kind: "ignore", reason: "Ferry does not act on ping" });
+    assert.deepEqual(parseGitHubWebhook("ping", "d", githubPayload("ping")), {
+      kind: "ignore",
+      reason: "Ferry does not act on ping",
+    });
   });
 });

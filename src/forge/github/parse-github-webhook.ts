@@ -77,7 +77,8 @@ export function parseGitHubWebhook(event: string, deliveryId: string, payload: u
   const action = typeof payload === "object" && payload !== null ? (payload as { action?: unknown }).action : undefined;
   if (event === "pull_request") {
     if (action === "closed") return pullRequestClosedIntent(deliveryId, payload);
-    if (typeof action === "string" && (planActions as readonly string[]).includes(action)) return pullRequestPlanIntent(action, deliveryId, payload);
+    if (typeof action === "string" && (planActions as readonly string[]).includes(action))
+      return pullRequestPlanIntent(action, deliveryId, payload);
   }
   if (event === "push") return pushIntent(deliveryId, payload);
   if (event === "issue_comment" && action === "created") return commentIntent(deliveryId, payload);
@@ -140,7 +141,8 @@ function pushIntent(deliveryId: string, payload: unknown): WebhookIntent {
 /** A person's new comment on a pull request, open, closed or merged, with a `/ferry plan|continue|abort|heal` line becomes a command. */
 function commentIntent(deliveryId: string, payload: unknown): WebhookIntent {
   const p = parsePayload(issueCommentCreated, payload, "issue_comment.created");
-  if (p.issue.pull_request === undefined) return { kind: "ignore", reason: "comment is on an issue, not a pull request" };
+  if (p.issue.pull_request === undefined)
+    return { kind: "ignore", reason: "comment is on an issue, not a pull request" };
   // Bots, Ferry among them, never run commands, so Ferry cannot answer its own comments.
   if (p.comment.user.type === "Bot") return { kind: "ignore", reason: `comment by bot ${p.comment.user.login}` };
   return commentCommandIntent(

@@ -39,7 +39,15 @@ const rateLimits = {
  * `GET /user` and cached; a failed lookup is forgotten so the next job retries it.
  */
 export function gitlabForgeFactory(options: GitLabForgeFactoryOptions): ForgeFactory {
-  const client = new Gitlab({ host: options.url.replace(/\/+$/, ""), token: options.token, rateLimits, requesterFn: gitlabRequester({ ...options.retry, onWait: (wait) => options.metrics?.rateLimitWait("retry-after", wait.ms / 1000) }) });
+  const client = new Gitlab({
+    host: options.url.replace(/\/+$/, ""),
+    token: options.token,
+    rateLimits,
+    requesterFn: gitlabRequester({
+      ...options.retry,
+      onWait: (wait) => options.metrics?.rateLimitWait("retry-after", wait.ms / 1000),
+    }),
+  });
   const api = options.metrics ? countedApi(client, options.metrics) : client;
   const botUsername = cachedLookup(async () => {
     try {

@@ -5,7 +5,17 @@ import { permanent } from "../../errors.js";
 import { forgeCall } from "../forge-call.js";
 import { closeMarkedIssue, ensureMarkedIssue } from "../marked-issue.js";
 import { trimDescription } from "../trim-description.js";
-import type { AccessLevel, ChangeHead, CommitStatus, EnsureCommentOptions, EnsuredIssue, Forge, OpenChange, Reaction, StatusState } from "../types.js";
+import type {
+  AccessLevel,
+  ChangeHead,
+  CommitStatus,
+  EnsureCommentOptions,
+  EnsuredIssue,
+  Forge,
+  OpenChange,
+  Reaction,
+  StatusState,
+} from "../types.js";
 import { withMarker } from "../with-marker.js";
 import type { RepoRef } from "../../domain/repo.js";
 import { gitlabError, gitlabMessage, gitlabStatus } from "./gitlab-error.js";
@@ -67,7 +77,8 @@ export class GitLabForge implements Forge {
 
   /** Binds the client to one project. */
   constructor(options: GitLabForgeOptions) {
-    if (options.repo.forge !== "gitlab") throw permanent(`GitLab: cannot act on a ${options.repo.forge} repository (${options.repo.fullName})`);
+    if (options.repo.forge !== "gitlab")
+      throw permanent(`GitLab: cannot act on a ${options.repo.forge} repository (${options.repo.fullName})`);
     this.repo = options.repo;
     this.api = options.api;
     this.project = options.repo.projectId ?? options.repo.fullName;
@@ -77,7 +88,10 @@ export class GitLabForge implements Forge {
 
   /** The commit `branch` points at. */
   async branchHead(branch: string): Promise<string> {
-    return this.call(`reading branch ${branch}`, async () => (await this.api.Branches.show(this.project, branch)).commit.id);
+    return this.call(
+      `reading branch ${branch}`,
+      async () => (await this.api.Branches.show(this.project, branch)).commit.id,
+    );
   }
 
   /** The `tar.gz` archive of `sha`, streamed from GitLab, never buffered whole. */
@@ -98,9 +112,15 @@ export class GitLabForge implements Forge {
    */
   async setStatus(sha: string, status: CommitStatus): Promise<void> {
     const state = gitlabState(status.state);
-    const wanted = { status: state, description: trimDescription(status.description, maxDescriptionLength), targetUrl: status.targetUrl ?? null };
+    const wanted = {
+      status: state,
+      description: trimDescription(status.description, maxDescriptionLength),
+      targetUrl: status.targetUrl ?? null,
+    };
     const doing = `setting status ${status.context} on ${short(sha)}`;
-    const current = await this.call(`reading status ${status.context} of ${short(sha)}`, () => this.currentStatus(sha, status.context));
+    const current = await this.call(`reading status ${status.context} of ${short(sha)}`, () =>
+      this.currentStatus(sha, status.context),
+    );
     if (!isTransition(current, wanted)) return;
     try {
       await this.api.Commits.editStatus(this.project, sha, state, {
@@ -111,7 +131,9 @@ export class GitLabForge implements Forge {
     } catch (error) {
       // Another worker may have moved the status between the read and the post: settled if it now needs no transition.
       if (gitlabStatus(error) === 400 && /^Cannot transition status/.test(gitlabMessage(error) ?? "")) {
-        const now = await this.call(`reading status ${status.context} of ${short(sha)}`, () => this.currentStatus(sha, status.context));
+        const now = await this.call(`reading status ${status.context} of ${short(sha)}`, () =>
+          this.currentStatus(sha, status.context),
+        );
         if (!isTransition(now, wanted)) return;
       }
       throw gitlabError(error, doing);
@@ -120,11 +142,24 @@ export class GitLabForge implements Forge {
 
   /** The latest status named `context` that Ferry's user set on `sha` (`failed` and `canceled` read as failure, `created` as pending). */
   async statusOf(sha: string, context: string): Promise<CommitStatus | undefined> {
-    const current = await this.call(`reading status ${context} of ${short(sha)}`, () => this.currentStatus(sha, context));
+    const current = await this.call(`reading status ${context} of ${short(sha)}`, () =>
+      this.currentStatus(sha, context),
+    );
     if (current === undefined) return undefined;
     const state: StatusState =
-      current.status === "success" ? "success" : current.status === "failed" || current.status === "canceled" ? "failure" : current.status === "running" ? "running" : "pending";
-    return { context, state, description: current.description ?? "", ...(current.targetUrl === null ? {} : { targetUrl: current.targetUrl }) };
+      current.status === "success"
+        ? "success"
+        : current.status === "failed" || current.status === "canceled"
+          ? "failure"
+          : current.status === "running"
+            ? "running"
+            : "pending";
+    return {
+      context,
+      state,
+      description: current.description ?? "",
+      ...(current.targetUrl === null ? {} : { targetUrl: current.targetUrl }),
+    };
   }
 
   /** Merge requests merged as `sha` (merge, squash, or fast-forward head), newest first. */
@@ -149,7 +184,9 @@ export class GitLabForge implements Forge {
     if (existing === undefined) {
       await this.createComment(change, content);
     } else if (existing.body !== content && options.keep !== true) {
-      await this.call(`editing note ${existing.id} on !${change}`, () => this.api.MergeRequestNotes.edit(this.project, change, existing.id, { body: content }));
+      await this.call(`editing note ${existing.id} on !${change}`, () =>
+        this.api.MergeRequestNotes.edit(this.project, change, existing.id, { body: content }),
+      );
     }
   }
 
@@ -176,8 +213,18 @@ export class GitLabForge implements Forge {
   /** The merge request's head and target branch; only `opened` counts as open, and a source in another (or a deleted) project is a fork. */
   async openChanges(baseBranch: string): Promise<OpenChange[]> {
     return this.call(`listing the open merge requests into ${baseBranch}`, async () => {
-      const mrs = await this.api.MergeRequests.all({ projectId: this.project, state: "opened", targetBranch: baseBranch, perPage: 100 });
-      return mrs.map((mr) => ({ number: mr.iid, headSha: mr.sha, fromFork: mr.source_project_id !== mr.target_project_id, author: mr.author.username }));
+      const mrs = await this.api.MergeRequests.all({
+        projectId: this.project,
+        state: "opened",
+        targetBranch: baseBranch,
+        perPage: 100,
+      });
+      return mrs.map((mr) => ({
+        number: mr.iid,
+        headSha: mr.sha,
+        fromFork: mr.source_project_id !== mr.target_project_id,
+        author: mr.author.username,
+      }));
     });
   }
 
@@ -218,22 +265,30 @@ export class GitLabForge implements Forge {
   private async currentStatus(sha: string, name: string): Promise<CurrentStatus | undefined> {
     const statuses = await this.api.Commits.allStatuses(this.project, sha, { name });
     const own = statuses.filter((s) => s.name === name && s.author.username.toLowerCase() === this.bot);
-    const latest = own.reduce<(typeof own)[number] | undefined>((found, s) => (found === undefined || s.id > found.id ? s : found), undefined);
-    return latest === undefined ? undefined : { status: latest.status, description: latest.description ?? null, targetUrl: latest.target_url ?? null };
+    const latest = own.reduce<(typeof own)[number] | undefined>(
+      (found, s) => (found === undefined || s.id > found.id ? s : found),
+      undefined,
+    );
+    return latest === undefined
+      ? undefined
+      : { status: latest.status, description: latest.description ?? null, targetUrl: latest.target_url ?? null };
   }
 
   /** The first note on `change` with `marker` that Ferry's user wrote, oldest first, reading page by page. */
   private async findOwnNote(change: number, marker: string): Promise<{ id: number; body: string } | undefined> {
-    for (let page: number | null = 1; page !== null; ) {
-      const { data, paginationInfo }: { data: MergeRequestNoteSchema[]; paginationInfo: { next: number | null } } = await this.api.MergeRequestNotes.all(this.project, change, {
-        sort: "asc",
-        orderBy: "created_at",
-        pagination: "offset",
-        page,
-        perPage: 100,
-        showExpanded: true,
-      });
-      const found = data.find((n) => !n.system && n.body.includes(marker) && n.author.username.toLowerCase() === this.bot);
+    for (let page: number | null = 1; page !== null;) {
+      const { data, paginationInfo }: { data: MergeRequestNoteSchema[]; paginationInfo: { next: number | null } } =
+        await this.api.MergeRequestNotes.all(this.project, change, {
+          sort: "asc",
+          orderBy: "created_at",
+          pagination: "offset",
+          page,
+          perPage: 100,
+          showExpanded: true,
+        });
+      const found = data.find(
+        (n) => !n.system && n.body.includes(marker) && n.author.username.toLowerCase() === this.bot,
+      );
       if (found !== undefined) return { id: found.id, body: found.body };
       page = paginationInfo.next;
     }
@@ -252,7 +307,11 @@ function isTransition(current: CurrentStatus | undefined, wanted: CurrentStatus)
   if (current.status === "pending" || current.status === "running") {
     return current.status !== wanted.status && !(current.status === "running" && wanted.status === "pending");
   }
-  return current.status !== wanted.status || current.description !== wanted.description || current.targetUrl !== wanted.targetUrl;
+  return (
+    current.status !== wanted.status ||
+    current.description !== wanted.description ||
+    current.targetUrl !== wanted.targetUrl
+  );
 }
 
 /** The commit a merged merge request left on its target branch: its merge commit, else its squash commit, else (fast-forward) its head. */

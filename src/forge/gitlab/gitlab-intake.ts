@@ -24,14 +24,18 @@ export interface GitLabIntakeOptions {
  * time with the secret of the project the payload names.
  */
 export function gitlabIntake(options: GitLabIntakeOptions): WebhookIntake {
-  const parseOptions: GitLabWebhookOptions = options.botUsername === undefined ? {} : { botUsername: options.botUsername };
+  const parseOptions: GitLabWebhookOptions =
+    options.botUsername === undefined ? {} : { botUsername: options.botUsername };
   const authenticate = (headers: IncomingHttpHeaders, body: DeliveryBody): Authentication => {
     const token = headerValue(headers, "x-gitlab-token");
-    if (token === undefined) return { ok: false, status: 401, reason: "authentication", error: "missing X-Gitlab-Token" };
+    if (token === undefined)
+      return { ok: false, status: 401, reason: "authentication", error: "missing X-Gitlab-Token" };
     const event = headerValue(headers, "x-gitlab-event");
-    if (event === undefined) return { ok: false, status: 400, reason: "malformed", error: "missing headers: x-gitlab-event" };
+    if (event === undefined)
+      return { ok: false, status: 400, reason: "malformed", error: "missing headers: x-gitlab-event" };
     // GitLab 17.4+ sends Idempotency-Key, the same on every retry of one delivery; X-Gitlab-Event-UUID before that.
-    const delivery = headerValue(headers, "idempotency-key") ?? headerValue(headers, "x-gitlab-event-uuid") ?? randomUUID();
+    const delivery =
+      headerValue(headers, "idempotency-key") ?? headerValue(headers, "x-gitlab-event-uuid") ?? randomUUID();
     const json = body.json();
     const project = json.valid ? gitlabProjectPath(json.value) : undefined;
     const logFields = { forge: "gitlab", delivery, event, project };
@@ -46,7 +50,11 @@ export function gitlabIntake(options: GitLabIntakeOptions): WebhookIntake {
     }
     return { ok: true, logFields, parse: (payload) => parseGitLabWebhook(event, delivery, payload, parseOptions) };
   };
-  return { forge: "gitlab", path: GITLAB_WEBHOOK_PATH, authenticate: (headers, body) => Promise.resolve(authenticate(headers, body)) };
+  return {
+    forge: "gitlab",
+    path: GITLAB_WEBHOOK_PATH,
+    authenticate: (headers, body) => Promise.resolve(authenticate(headers, body)),
+  };
 }
 
 /** Whether `token` equals `secret`, in time that depends on neither (both are hashed to equal lengths first). */

@@ -65,13 +65,19 @@ export class GitLabIssues implements IssueOps {
 
   /** `PUT /projects/:id/issues/:issue_iid` with the new title and description. */
   async edit(number: number, title: string, body: string): Promise<void> {
-    await this.call(`editing issue #${number}`, () => this.api.Issues.edit(this.project, number, { title, description: body }));
+    await this.call(`editing issue #${number}`, () =>
+      this.api.Issues.edit(this.project, number, { title, description: body }),
+    );
   }
 
   /** Whether the token's user already left `body` as a note on the issue, oldest first, every page. */
   async hasOwnComment(number: number, body: string): Promise<boolean> {
     return this.call(`reading the notes of issue #${number}`, async () => {
-      const notes = await this.api.IssueNotes.all(this.project, number, { sort: "asc", orderBy: "created_at", perPage: 100 });
+      const notes = await this.api.IssueNotes.all(this.project, number, {
+        sort: "asc",
+        orderBy: "created_at",
+        perPage: 100,
+      });
       return notes.some((n) => !n.system && n.body === body && n.author.username.toLowerCase() === this.bot);
     });
   }
@@ -83,7 +89,9 @@ export class GitLabIssues implements IssueOps {
 
   /** `PUT /projects/:id/issues/:issue_iid` with `state_event=close`; GitLab answers 200 for an issue already closed. */
   async close(number: number): Promise<void> {
-    await this.call(`closing issue #${number}`, () => this.api.Issues.edit(this.project, number, { stateEvent: "close" }));
+    await this.call(`closing issue #${number}`, () =>
+      this.api.Issues.edit(this.project, number, { stateEvent: "close" }),
+    );
   }
 
   private call<T>(doing: string, run: () => Promise<T>): Promise<T> {

@@ -55,32 +55,53 @@ export function gitlabRequester(options: GitLabRetryOptions = {}): (resourceOpti
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
 
   const handler = async (endpoint: string, raw?: Record<string, unknown>): Promise<FormattedResponse> => {
-    const { rateLimiters, asStream = false, prefixUrl, searchParams, method = "GET", ...init } = (raw ?? {}) as HandlerOptions;
+    const {
+      rateLimiters,
+      asStream = false,
+      prefixUrl,
+      searchParams,
+      method = "GET",
+      ...init
+    } = (raw ?? {}) as HandlerOptions;
     const rateLimit = getMatchingRateLimiter(endpoint, rateLimiters, method);
-    const url = new URL(endpoint, prefixUrl === undefined ? undefined : prefixUrl.endsWith("/") ? prefixUrl : `${prefixUrl}/`);
+    const url = new URL(
+      endpoint,
+      prefixUrl === undefined ? undefined : prefixUrl.endsWith("/") ? prefixUrl : `${prefixUrl}/`,
+    );
     url.search = searchParams ?? "";
     const idempotent = method !== "POST" && method !== "PATCH";
     let lastStatus = 0;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       await rateLimit();
       // Archives are fetched same-origin, as gitbeaker does, so a redirect cannot carry the token elsewhere.
-      const request = new Request(url, { ...init, method, ...(endpoint.includes("repository/archive") ? { mode: "same-origin" as const } : {}) });
+      const request = new Request(url, {
+        ...init,
+        method,
+        ...(endpoint.includes("repository/archive") ? { mode: "same-origin" as const } : {}),
+      });
       const response = await fetch(request).catch((error: unknown) => {
-        if (error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError")) throw new GitbeakerTimeoutError("Query timeout was reached");
+        if (error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError"))
+          throw new GitbeakerTimeoutError("Query timeout was reached");
         throw error;
       });
       if (response.ok) return parseResponse(response, asStream);
-      const asked = response.status === 429 || response.status === 503 ? retryAfterMs(response.headers.get("retry-after")) : undefined;
+      const asked =
+        response.status === 429 || response.status === 503
+          ? retryAfterMs(response.headers.get("retry-after"))
+          : undefined;
       const retryable = response.status === 429 || asked !== undefined || (response.status >= 500 && idempotent);
       if (!retryable || attempt === attempts) await throwFailedRequest(request, response);
       const wait = asked ?? backoffMs * 2 ** (attempt - 1);
-      if (wait > maxWaitMs) await throwFailedRequest(request, response, ` (GitLab asks to retry in ${Math.ceil(wait / 1000)} s)`);
+      if (wait > maxWaitMs)
+        await throwFailedRequest(request, response, ` (GitLab asks to retry in ${Math.ceil(wait / 1000)} s)`);
       await response.body?.cancel().catch(() => undefined);
       lastStatus = response.status;
       if (asked !== undefined) options.onWait?.({ status: response.status, ms: wait });
       await sleep(wait);
     }
-    throw new GitbeakerRetryError(`Could not successfully complete this request after ${attempts} attempts, last status code: ${lastStatus}.`);
+    throw new GitbeakerRetryError(
+      `Could not successfully complete this request after ${attempts} attempts, last status code: ${lastStatus}.`,
+    );
   };
   return createRequesterFn((_resourceOptions, requestOptions) => Promise.resolve(requestOptions), handler);
 }
@@ -91,7 +112,12 @@ async function parseResponse(response: Response, asStream: boolean): Promise<For
   if (asStream) return { body: response.body as unknown as ResponseBodyTypes, headers, status: response.status };
   if (response.status === 204) return { body: null as unknown as ResponseBodyTypes, headers, status: response.status };
   const type = (response.headers.get("content-type") ?? "").split(";")[0]?.trim() ?? "";
-  const body: unknown = type === "application/json" ? (await response.json()) ?? {} : type.startsWith("text/") ? await response.text() : await response.blob();
+  const body: unknown =
+    type === "application/json"
+      ? ((await response.json()) ?? {})
+      : type.startsWith("text/")
+        ? await response.text()
+        : await response.blob();
   return { body: body as ResponseBodyTypes, headers, status: response.status };
 }
 
@@ -108,5 +134,7 @@ async function throwFailedRequest(request: Request, response: Response, suffix =
       // Not JSON after all: keep the text.
     }
   }
-  throw new GitbeakerRequestError(`${description}${suffix}`, { cause: { description: `${description}${suffix}`, request, response } });
+  throw new GitbeakerRequestError(`${description}${suffix}`, {
+    cause: { description: `${description}${suffix}`, request, response },
+  });
 }

@@ -18,38 +18,65 @@ const headSha = "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d";
 const mergeSha = "7f3e9a1b2c3d4e5f60718293a4b5c6d7e8f90a1b";
 
 const mr = (action: MergeRequestAction, extra: { oldrev?: string; mergeCommitSha?: string; fromFork?: boolean } = {}) =>
-  gitlabMergeRequestEvent({ project, iid: 9, action, sourceBranch: "feature/x", targetBranch: "main", lastCommitSha: headSha, user: "dev", ...extra });
+  gitlabMergeRequestEvent({
+    project,
+    iid: 9,
+    action,
+    sourceBranch: "feature/x",
+    targetBranch: "main",
+    lastCommitSha: headSha,
+    user: "dev",
+    ...extra,
+  });
 const note = (body: string, user = "reviewer") => gitlabNoteEvent({ project, iid: 9, body, user, noteId: 777 });
 
 describe("parseGitLabWebhook: Merge Request Hook", () => {
   it("plans GitLab's own example of an opened merge request at its last commit", () => {
-    assert.deepEqual(parseGitLabWebhook("Merge Request Hook", "uuid-1", gitlabFixture(gitlabFixtureFiles.mergeRequest)), {
-      kind: "plan",
-      request: {
-        repo: { forge: "gitlab", fullName: "gitlabhq/gitlab-test", projectId: 1 },
-        change: 1,
-        headSha: "da1560886d4f094c3e6c9ef40349f7d38b5d27d7",
-        baseBranch: "master",
-        actor: "root",
-        deliveryId: "uuid-1",
-        fromFork: false,
+    assert.deepEqual(
+      parseGitLabWebhook("Merge Request Hook", "uuid-1", gitlabFixture(gitlabFixtureFiles.mergeRequest)),
+      {
+        kind: "plan",
+        request: {
+          repo: { forge: "gitlab", fullName: "gitlabhq/gitlab-test", projectId: 1 },
+          change: 1,
+          headSha: "da1560886d4f094c3e6c9ef40349f7d38b5d27d7",
+          baseBranch: "master",
+          actor: "root",
+          deliveryId: "uuid-1",
+          fromFork: false,
+        },
       },
-    });
-    const goExample = parseGitLabWebhook("Merge Request Hook", "uuid-2", gitlabFixture(gitlabFixtureFiles.goMergeRequest));
+    );
+    const goExample = parseGitLabWebhook(
+      "Merge Request Hook",
+      "uuid-2",
+      gitlabFixture(gitlabFixtureFiles.goMergeRequest),
+    );
     assert.equal(goExample.kind === "plan" && goExample.request.actor, "user1");
   });
 
   it("plans an opened or reopened merge request, and an update that pushed commits", () => {
-    for (const [action, extra] of [["open", {}], ["reopen", {}], ["update", { oldrev: "b".repeat(40) }]] as const) {
-      assert.deepEqual(parseGitLabWebhook("Merge Request Hook", "d", mr(action, extra)), {
-        kind: "plan",
-        request: { repo, change: 9, headSha, baseBranch: "main", actor: "dev", deliveryId: "d", fromFork: false },
-      }, action);
+    for (const [action, extra] of [
+      ["open", {}],
+      ["reopen", {}],
+      ["update", { oldrev: "b".repeat(40) }],
+    ] as const) {
+      assert.deepEqual(
+        parseGitLabWebhook("Merge Request Hook", "d", mr(action, extra)),
+        {
+          kind: "plan",
+          request: { repo, change: 9, headSha, baseBranch: "main", actor: "dev", deliveryId: "d", fromFork: false },
+        },
+        action,
+      );
     }
   });
 
   it("ignores an update without new commits (a title, label or approval change)", () => {
-    assert.deepEqual(parseGitLabWebhook("Merge Request Hook", "d", mr("update")), { kind: "ignore", reason: "merge request updated without new commits" });
+    assert.deepEqual(parseGitLabWebhook("Merge Request Hook", "d", mr("update")), {
+      kind: "ignore",
+      reason: "merge request updated without new commits",
+    });
   });
 
   it("marks a merge request from a fork, or from a deleted fork", () => {
@@ -78,19 +105,31 @@ describe("parseGitLabWebhook: Merge Request Hook", () => {
   });
 
   it("ignores other actions, saying which", () => {
-    assert.deepEqual(parseGitLabWebhook("Merge Request Hook", "d", mr("close")), { kind: "ignore", reason: "Ferry does not act on Merge Request Hook.close" });
+    assert.deepEqual(parseGitLabWebhook("Merge Request Hook", "d", mr("close")), {
+      kind: "ignore",
+      reason: "Ferry does not act on Merge Request Hook.close",
+    });
     const approved = mr("open");
     (approved["object_attributes"] as Record<string, unknown>)["action"] = "approved";
-    assert.deepEqual(parseGitLabWebhook("Merge Request Hook", "d", approved), { kind: "ignore", reason: "Ferry does not act on Merge Request Hook.approved" });
+    assert.deepEqual(parseGitLabWebhook("Merge Request Hook", "d", approved), {
+      kind: "ignore",
+      reason: "Ferry does not act on Merge Request Hook.approved",
+    });
   });
 
   it("refuses a merge request payload without the fields Ferry needs", () => {
     const noCommit = mr("open");
     delete (noCommit["object_attributes"] as Record<string, unknown>)["last_commit"];
-    assertMalformed(() => parseGitLabWebhook("Merge Request Hook", "d", noCommit), /^Merge Request Hook\.open payload: object_attributes\.last_commit/);
+    assertMalformed(
+      () => parseGitLabWebhook("Merge Request Hook", "d", noCommit),
+      /^Merge Request Hook\.open payload: object_attributes\.last_commit/,
+    );
     const noProject = mr("merge", { mergeCommitSha: mergeSha });
     delete noProject["project"];
-    assertMalformed(() => parseGitLabWebhook("Merge Request Hook", "d", noProject), /Merge Request Hook\.merge payload: project/);
+    assertMalformed(
+      () => parseGitLabWebhook("Merge Request Hook", "d", noProject),
+      /Merge Request Hook\.merge payload: project/,
+    );
   });
 });
 
@@ -110,7 +149,13 @@ describe("parseGitLabWebhook: Push Hook", () => {
   });
 
   it("deploys a push built for a project, with a branch name holding slashes", () => {
-    const payload = gitlabPushEvent({ project, ref: "release/2024", before: "a".repeat(40), after: mergeSha, user: "pusher" });
+    const payload = gitlabPushEvent({
+      project,
+      ref: "release/2024",
+      before: "a".repeat(40),
+      after: mergeSha,
+      user: "pusher",
+    });
     assert.deepEqual(parseGitLabWebhook("Push Hook", "d", payload), {
       kind: "deploy",
       request: { repo, branch: "release/2024", sha: mergeSha, actor: "pusher", deliveryId: "d" },
@@ -118,13 +163,26 @@ describe("parseGitLabWebhook: Push Hook", () => {
   });
 
   it("ignores a deleted branch and a pushed tag", () => {
-    assert.deepEqual(parseGitLabWebhook("Push Hook", "d", gitlabPushEvent({ project, ref: "main", before: mergeSha, after: zeroSha, user: "pusher" })), {
-      kind: "ignore",
-      reason: "branch deleted",
-    });
+    assert.deepEqual(
+      parseGitLabWebhook(
+        "Push Hook",
+        "d",
+        gitlabPushEvent({ project, ref: "main", before: mergeSha, after: zeroSha, user: "pusher" }),
+      ),
+      {
+        kind: "ignore",
+        reason: "branch deleted",
+      },
+    );
     const tag = gitlabFixture(gitlabFixtureFiles.tagPush);
-    assert.deepEqual(parseGitLabWebhook("Tag Push Hook", "d", tag), { kind: "ignore", reason: "Ferry does not act on Tag Push Hook" });
-    assert.deepEqual(parseGitLabWebhook("Push Hook", "d", tag), { kind: "ignore", reason: "push to refs/tags/v1.0.0 is not a branch" });
+    assert.deepEqual(parseGitLabWebhook("Tag Push Hook", "d", tag), {
+      kind: "ignore",
+      reason: "Ferry does not act on Tag Push Hook",
+    });
+    assert.deepEqual(parseGitLabWebhook("Push Hook", "d", tag), {
+      kind: "ignore",
+      reason: "push to refs/tags/v1.0.0 is not a branch",
+    });
   });
 
   it("refuses a push without the pushed commit", () => {
@@ -136,7 +194,10 @@ describe("parseGitLabWebhook: Push Hook", () => {
 
 describe("parseGitLabWebhook: Note Hook", () => {
   it("ignores GitLab's own example note, which holds no command", () => {
-    assert.deepEqual(parseGitLabWebhook("Note Hook", "d", gitlabFixture(gitlabFixtureFiles.mergeRequestNote)), { kind: "ignore", reason: "note holds no /ferry command" });
+    assert.deepEqual(parseGitLabWebhook("Note Hook", "d", gitlabFixture(gitlabFixtureFiles.mergeRequestNote)), {
+      kind: "ignore",
+      reason: "note holds no /ferry command",
+    });
   });
 
   it("turns /ferry plan in GitLab's example note into a command on its merge request", () => {
@@ -160,7 +221,14 @@ describe("parseGitLabWebhook: Note Hook", () => {
     const payload = gitlabFixture(gitlabFixtureFiles.goMergeRequestNote);
     (payload["object_attributes"] as Record<string, unknown>)["note"] = "/ferry plan";
     const intent = parseGitLabWebhook("Note Hook", "d", payload);
-    assert.deepEqual(intent.kind === "command" && intent.request, { repo: { forge: "gitlab", fullName: "gitlab-org/gitlab-test", projectId: 5 }, change: 1, commentId: 1244, user: "root", command: "plan", deliveryId: "d" });
+    assert.deepEqual(intent.kind === "command" && intent.request, {
+      repo: { forge: "gitlab", fullName: "gitlab-org/gitlab-test", projectId: 5 },
+      change: 1,
+      commentId: 1244,
+      user: "root",
+      command: "plan",
+      deliveryId: "d",
+    });
   });
 
   it("builds a command from a note built for a project", () => {
@@ -177,7 +245,15 @@ describe("parseGitLabWebhook: Note Hook", () => {
     });
     assert.deepEqual(parseGitLabWebhook("Note Hook", "d", note("/ferry abort production")), {
       kind: "command",
-      request: { repo, change: 9, commentId: 777, user: "reviewer", command: "abort", environment: "production", deliveryId: "d" },
+      request: {
+        repo,
+        change: 9,
+        commentId: 777,
+        user: "reviewer",
+        command: "abort",
+        environment: "production",
+        deliveryId: "d",
+      },
     });
   });
 
@@ -190,7 +266,11 @@ describe("parseGitLabWebhook: Note Hook", () => {
           (payload["object_attributes"] as Record<string, unknown>)["note"] = `/ferry ${command} staging`;
           (payload["merge_request"] as Record<string, unknown>)["state"] = state;
           const intent = parseGitLabWebhook("Note Hook", "d", payload);
-          assert.deepEqual(intent.kind === "command" && [intent.request.command, intent.request.environment, intent.request.change], [command, "staging", 1], `${file} ${state} ${command}`);
+          assert.deepEqual(
+            intent.kind === "command" && [intent.request.command, intent.request.environment, intent.request.change],
+            [command, "staging", 1],
+            `${file} ${state} ${command}`,
+          );
         }
       }
     }
@@ -200,15 +280,22 @@ describe("parseGitLabWebhook: Note Hook", () => {
     const reasons: Array<[string, string]> = [
       ["could someone run /ferry abort please", "note holds no /ferry abort command"],
       ["/ferry deploy", 'note line "/ferry deploy" is not a command: /ferry plan|continue|abort|heal [environment]'],
-      ["/ferry continue staging prod", 'note line "/ferry continue staging prod" is not a command: /ferry plan|continue|abort|heal [environment]'],
+      [
+        "/ferry continue staging prod",
+        'note line "/ferry continue staging prod" is not a command: /ferry plan|continue|abort|heal [environment]',
+      ],
     ];
-    for (const [body, reason] of reasons) assert.deepEqual(parseGitLabWebhook("Note Hook", "d", note(body)), { kind: "ignore", reason }, body);
+    for (const [body, reason] of reasons)
+      assert.deepEqual(parseGitLabWebhook("Note Hook", "d", note(body)), { kind: "ignore", reason }, body);
   });
 
   it("ignores notes on commits, edited notes and system notes", () => {
     const onCommit = gitlabFixture(gitlabFixtureFiles.commitNote);
     (onCommit["object_attributes"] as Record<string, unknown>)["note"] = "/ferry plan";
-    assert.deepEqual(parseGitLabWebhook("Note Hook", "d", onCommit), { kind: "ignore", reason: "note is on a Commit, not a merge request" });
+    assert.deepEqual(parseGitLabWebhook("Note Hook", "d", onCommit), {
+      kind: "ignore",
+      reason: "note is on a Commit, not a merge request",
+    });
     const edited = note("/ferry plan");
     (edited["object_attributes"] as Record<string, unknown>)["action"] = "update";
     assert.deepEqual(parseGitLabWebhook("Note Hook", "d", edited), { kind: "ignore", reason: "note updated, not new" });
@@ -218,8 +305,18 @@ describe("parseGitLabWebhook: Note Hook", () => {
   });
 
   it("never answers Ferry's own notes: by the bot's username, and by Ferry's markers", () => {
-    assert.deepEqual(parseGitLabWebhook("Note Hook", "d", note("/ferry plan", "Ferry-Bot"), { botUsername: "ferry-bot" }), { kind: "ignore", reason: "note by Ferry (Ferry-Bot)" });
-    assert.deepEqual(parseGitLabWebhook("Note Hook", "d", note("<!-- ferry:plan -->\nrun `/ferry plan` to refresh", "project_42_bot_1f2e")), { kind: "ignore", reason: "note written by Ferry" });
+    assert.deepEqual(
+      parseGitLabWebhook("Note Hook", "d", note("/ferry plan", "Ferry-Bot"), { botUsername: "ferry-bot" }),
+      { kind: "ignore", reason: "note by Ferry (Ferry-Bot)" },
+    );
+    assert.deepEqual(
+      parseGitLabWebhook(
+        "Note Hook",
+        "d",
+        note("<!-- ferry:plan -->\nrun `/ferry plan` to refresh", "project_42_bot_1f2e"),
+      ),
+      { kind: "ignore", reason: "note written by Ferry" },
+    );
   });
 
   it("refuses a merge request note without its merge request", () => {
@@ -231,7 +328,10 @@ describe("parseGitLabWebhook: Note Hook", () => {
 
 describe("parseGitLabWebhook: other events", () => {
   it("ignores events Ferry does not use, saying which", () => {
-    assert.deepEqual(parseGitLabWebhook("Pipeline Hook", "d", {}), { kind: "ignore", reason: "Ferry does not act on Pipeline Hook" });
+    assert.deepEqual(parseGitLabWebhook("Pipeline Hook", "d", {}), {
+      kind: "ignore",
+      reason: "Ferry does not act on Pipeline Hook",
+    });
   });
 
   it("reads the project path a payload names, for choosing the webhook secret", () => {

@@ -72,7 +72,12 @@ const noteEvent = z.object({
  * nothing past this function sees the raw payload. Throws MalformedPayloadError when an event
  * Ferry acts on lacks the fields it needs.
  */
-export function parseGitLabWebhook(event: string, deliveryId: string, payload: unknown, options: GitLabWebhookOptions = {}): WebhookIntent {
+export function parseGitLabWebhook(
+  event: string,
+  deliveryId: string,
+  payload: unknown,
+  options: GitLabWebhookOptions = {},
+): WebhookIntent {
   if (event === GITLAB_EVENTS.mergeRequest) return mergeRequestIntent(deliveryId, payload);
   if (event === GITLAB_EVENTS.push) return pushIntent(deliveryId, payload);
   if (event === GITLAB_EVENTS.note) return noteIntent(deliveryId, payload, options);
@@ -89,7 +94,8 @@ function mergeRequestIntent(deliveryId: string, payload: unknown): WebhookIntent
   const action = actionOf(payload);
   const what = `Merge Request Hook${action === undefined ? "" : `.${action}`}`;
   if (action === "merge") return mergedIntent(deliveryId, parsePayload(mergeRequestEvent, payload, what));
-  if (action === undefined || !(planActions as readonly string[]).includes(action)) return { kind: "ignore", reason: `Ferry does not act on ${what}` };
+  if (action === undefined || !(planActions as readonly string[]).includes(action))
+    return { kind: "ignore", reason: `Ferry does not act on ${what}` };
   const p = parsePayload(mergeRequestEvent, payload, what);
   const mr = p.object_attributes;
   if (action === "update" && !mr.oldrev) return { kind: "ignore", reason: "merge request updated without new commits" };
@@ -148,15 +154,23 @@ function pushIntent(deliveryId: string, payload: unknown): WebhookIntent {
 function noteIntent(deliveryId: string, payload: unknown, options: GitLabWebhookOptions): WebhookIntent {
   const p = parsePayload(noteEvent, payload, "Note Hook");
   const note = p.object_attributes;
-  if (note.noteable_type !== "MergeRequest") return { kind: "ignore", reason: `note is on a ${note.noteable_type}, not a merge request` };
-  if (note.action !== undefined && note.action !== "create") return { kind: "ignore", reason: `note ${note.action}d, not new` };
+  if (note.noteable_type !== "MergeRequest")
+    return { kind: "ignore", reason: `note is on a ${note.noteable_type}, not a merge request` };
+  if (note.action !== undefined && note.action !== "create")
+    return { kind: "ignore", reason: `note ${note.action}d, not new` };
   if (note.system === true) return { kind: "ignore", reason: "system note" };
   // Ferry never answers its own notes: by author when the bot is known, and by its markers always.
   const bot = options.botUsername?.toLowerCase();
-  if (bot !== undefined && p.user.username.toLowerCase() === bot) return { kind: "ignore", reason: `note by Ferry (${p.user.username})` };
+  if (bot !== undefined && p.user.username.toLowerCase() === bot)
+    return { kind: "ignore", reason: `note by Ferry (${p.user.username})` };
   if (note.note.includes(FERRY_MARKER)) return { kind: "ignore", reason: "note written by Ferry" };
-  if (p.merge_request === undefined) throw new MalformedPayloadError("Note Hook payload: merge_request: missing on a merge request note");
-  return commentCommandIntent(note.note, { repo: gitlabRepoRef(p), change: p.merge_request.iid, commentId: note.id, user: p.user.username, deliveryId }, "note");
+  if (p.merge_request === undefined)
+    throw new MalformedPayloadError("Note Hook payload: merge_request: missing on a merge request note");
+  return commentCommandIntent(
+    note.note,
+    { repo: gitlabRepoRef(p), change: p.merge_request.iid, commentId: note.id, user: p.user.username, deliveryId },
+    "note",
+  );
 }
 
 /**

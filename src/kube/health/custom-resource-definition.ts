@@ -10,7 +10,8 @@ export const customResourceDefinitionHealth: HealthCheck = {
   ready: "established",
   check(crd) {
     const names = condition(crd, "NamesAccepted");
-    if (names?.status === "False") return failed(names.message ?? conditionText(names), names.reason ?? "NamesNotAccepted");
+    if (names?.status === "False")
+      return failed(names.message ?? conditionText(names), names.reason ?? "NamesNotAccepted");
     const established = condition(crd, "Established");
     if (established?.status === "True") return current("established");
     return inProgress(established ? `not established: ${conditionText(established)}` : "not established yet");

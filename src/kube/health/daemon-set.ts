@@ -18,7 +18,8 @@ export const daemonSetHealth: HealthCheck = {
     const available = statusNumber(set, "numberAvailable");
     if (scheduled < desired) return inProgress(`${scheduled}/${desired} pods scheduled`);
     const strategy = set.spec?.updateStrategy as { type?: string } | undefined;
-    if (strategy?.type === "OnDelete") return current(`${scheduled}/${desired} pods scheduled (OnDelete update strategy)`);
+    if (strategy?.type === "OnDelete")
+      return current(`${scheduled}/${desired} pods scheduled (OnDelete update strategy)`);
     if (updated < desired) return inProgress(`${updated}/${desired} pods updated`);
     if (available < desired) return inProgress(`${available}/${desired} pods available`);
     return current(`${available}/${desired} pods available`);

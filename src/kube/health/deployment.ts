@@ -1,4 +1,15 @@
-import { condition, conditionText, current, failed, inProgress, predatesSpec, specNumber, staleGeneration, statusNumber, suspended } from "./object-status.js";
+import {
+  condition,
+  conditionText,
+  current,
+  failed,
+  inProgress,
+  predatesSpec,
+  specNumber,
+  staleGeneration,
+  statusNumber,
+  suspended,
+} from "./object-status.js";
 import type { HealthCheck } from "./types.js";
 
 /**
@@ -19,7 +30,8 @@ export const deploymentHealth: HealthCheck = {
     // The controller keeps a timed-out condition until the next rollout makes progress, even at the
     // new generation: one set no later than the latest spec write speaks of the earlier rollout
     // (a rollback to a ReplicaSet that is still up passes through that state).
-    if (progressing?.reason === "ProgressDeadlineExceeded" && !predatesSpec(progressing, deployment)) return failed(progressing.message ?? "the rollout did not progress in time", "ProgressDeadlineExceeded");
+    if (progressing?.reason === "ProgressDeadlineExceeded" && !predatesSpec(progressing, deployment))
+      return failed(progressing.message ?? "the rollout did not progress in time", "ProgressDeadlineExceeded");
     const want = specNumber(deployment, "replicas", 1);
     const updated = statusNumber(deployment, "updatedReplicas");
     const total = statusNumber(deployment, "replicas");

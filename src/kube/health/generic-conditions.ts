@@ -18,9 +18,11 @@ export const genericHealth: HealthCheck = {
     const stale = staleGeneration(object, false);
     if (stale) return stale;
     const stalled = condition(object, "Stalled");
-    if (stalled?.status === "True") return failed(stalled.message ?? conditionText(stalled), stalled.reason ?? "Stalled");
+    if (stalled?.status === "True")
+      return failed(stalled.message ?? conditionText(stalled), stalled.reason ?? "Stalled");
     const reconciling = condition(object, "Reconciling");
-    if (reconciling?.status === "True") return inProgress(`reconciling: ${conditionText(reconciling)}`, reconciling.reason);
+    if (reconciling?.status === "True")
+      return inProgress(`reconciling: ${conditionText(reconciling)}`, reconciling.reason);
     const ready = READY_CONDITIONS.map((type) => condition(object, type)).find((c): c is Condition => c !== undefined);
     if (!ready) return current("applied");
     if (isStale(ready, object)) return inProgress(`${ready.type} describes an older generation`);
@@ -31,5 +33,7 @@ export const genericHealth: HealthCheck = {
 
 function isStale(c: Condition, object: LiveResource): boolean {
   const generation = object.metadata?.generation;
-  return typeof c.observedGeneration === "number" && typeof generation === "number" && c.observedGeneration < generation;
+  return (
+    typeof c.observedGeneration === "number" && typeof generation === "number" && c.observedGeneration < generation
+  );
 }

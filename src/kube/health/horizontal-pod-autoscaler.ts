@@ -1,4 +1,14 @@
-import { condition, conditionText, conditions, current, failed, inProgress, specNumber, staleGeneration, statusNumber } from "./object-status.js";
+import {
+  condition,
+  conditionText,
+  conditions,
+  current,
+  failed,
+  inProgress,
+  specNumber,
+  staleGeneration,
+  statusNumber,
+} from "./object-status.js";
 import type { Condition, HealthCheck, LiveResource } from "./types.js";
 
 /** Where `autoscaling/v1` keeps the conditions `autoscaling/v2` has in its status. */
@@ -8,7 +18,13 @@ const V1_CONDITIONS = "autoscaling.alpha.kubernetes.io/conditions";
  * Reasons of a false `AbleToScale` or `ScalingActive` that no waiting fixes: the target does not
  * exist or cannot be scaled, or its selector is missing or shared with another autoscaler.
  */
-const BROKEN = new Set(["FailedGetScale", "FailedUpdateScale", "InvalidSelector", "AmbiguousSelector", "InvalidMetricSourceType"]);
+const BROKEN = new Set([
+  "FailedGetScale",
+  "FailedUpdateScale",
+  "InvalidSelector",
+  "AmbiguousSelector",
+  "InvalidMetricSourceType",
+]);
 
 /**
  * A HorizontalPodAutoscaler is current once its controller can scale the target (`AbleToScale`)
@@ -31,14 +47,30 @@ export const horizontalPodAutoscalerHealth: HealthCheck = {
     const able = condition(hpa, "AbleToScale");
     const active = condition(hpa, "ScalingActive");
     for (const c of [able, active]) {
-      if (c?.status === "False" && c.reason !== undefined && BROKEN.has(c.reason)) return failed(c.message ?? conditionText(c), c.reason);
+      if (c?.status === "False" && c.reason !== undefined && BROKEN.has(c.reason))
+        return failed(c.message ?? conditionText(c), c.reason);
     }
     if (!able && !active) return inProgress("waiting for the autoscaler's first reading");
-    if (able?.status !== "True") return inProgress(able ? `AbleToScale is ${able.status}: ${conditionText(able)}` : "waiting for the autoscaler to read its target's scale", able?.reason);
-    if (active?.status === "False" && active.reason === "ScalingDisabled") return current(`scaling disabled: the target has ${statusNumber(hpa, "currentReplicas")} replicas`);
-    if (active?.status !== "True") return inProgress(active ? `ScalingActive is ${active.status}: ${conditionText(active)}` : "waiting for the autoscaler to read its metrics", active?.reason);
+    if (able?.status !== "True")
+      return inProgress(
+        able
+          ? `AbleToScale is ${able.status}: ${conditionText(able)}`
+          : "waiting for the autoscaler to read its target's scale",
+        able?.reason,
+      );
+    if (active?.status === "False" && active.reason === "ScalingDisabled")
+      return current(`scaling disabled: the target has ${statusNumber(hpa, "currentReplicas")} replicas`);
+    if (active?.status !== "True")
+      return inProgress(
+        active
+          ? `ScalingActive is ${active.status}: ${conditionText(active)}`
+          : "waiting for the autoscaler to read its metrics",
+        active?.reason,
+      );
     const replicas = statusNumber(hpa, "currentReplicas");
-    return current(`scaling active: ${replicas} ${replicas === 1 ? "replica" : "replicas"} (${specNumber(hpa, "minReplicas", 1)}–${specNumber(hpa, "maxReplicas", 1)})`);
+    return current(
+      `scaling active: ${replicas} ${replicas === 1 ? "replica" : "replicas"} (${specNumber(hpa, "minReplicas", 1)}–${specNumber(hpa, "maxReplicas", 1)})`,
+    );
   },
 };
 

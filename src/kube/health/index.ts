@@ -19,18 +19,38 @@ export type { Health, HealthCheck, HealthStatus, LiveResource } from "./types.js
 /** The kinds with a health check of their own, by `group/kind`. */
 const CHECKS = new Map<string, HealthCheck>(
   [
-    deploymentHealth, statefulSetHealth, daemonSetHealth, replicaSetHealth, podHealth, jobHealth, persistentVolumeClaimHealth,
-    serviceHealth, ingressHealth, customResourceDefinitionHealth, horizontalPodAutoscalerHealth,
+    deploymentHealth,
+    statefulSetHealth,
+    daemonSetHealth,
+    replicaSetHealth,
+    podHealth,
+    jobHealth,
+    persistentVolumeClaimHealth,
+    serviceHealth,
+    ingressHealth,
+    customResourceDefinitionHealth,
+    horizontalPodAutoscalerHealth,
   ].map((c) => [c.kind, c]),
 );
 
 /** Kinds that have no status to wait for: current once applied, so never read back. */
 const STATUSLESS = new Set([
-  "/ConfigMap", "/Secret", "/ServiceAccount", "/Endpoints", "/LimitRange", "/PodTemplate", "/Namespace",
-  "rbac.authorization.k8s.io/Role", "rbac.authorization.k8s.io/RoleBinding",
-  "rbac.authorization.k8s.io/ClusterRole", "rbac.authorization.k8s.io/ClusterRoleBinding",
-  "networking.k8s.io/IngressClass", "scheduling.k8s.io/PriorityClass", "storage.k8s.io/StorageClass",
-  "admissionregistration.k8s.io/MutatingWebhookConfiguration", "admissionregistration.k8s.io/ValidatingWebhookConfiguration",
+  "/ConfigMap",
+  "/Secret",
+  "/ServiceAccount",
+  "/Endpoints",
+  "/LimitRange",
+  "/PodTemplate",
+  "/Namespace",
+  "rbac.authorization.k8s.io/Role",
+  "rbac.authorization.k8s.io/RoleBinding",
+  "rbac.authorization.k8s.io/ClusterRole",
+  "rbac.authorization.k8s.io/ClusterRoleBinding",
+  "networking.k8s.io/IngressClass",
+  "scheduling.k8s.io/PriorityClass",
+  "storage.k8s.io/StorageClass",
+  "admissionregistration.k8s.io/MutatingWebhookConfiguration",
+  "admissionregistration.k8s.io/ValidatingWebhookConfiguration",
 ]);
 
 const groupKind = (ref: Pick<ObjectRef, "apiVersion" | "kind">) => `${groupOf(ref.apiVersion)}/${ref.kind}`;
@@ -46,7 +66,11 @@ export function isStatusless(ref: Pick<ObjectRef, "apiVersion" | "kind">): boole
 }
 
 /** The health of a live object read at `now` (`undefined`: not found, so in progress until it appears). */
-export function healthOf(ref: Pick<ObjectRef, "apiVersion" | "kind">, object: LiveResource | undefined, now = Date.now()): Health {
+export function healthOf(
+  ref: Pick<ObjectRef, "apiVersion" | "kind">,
+  object: LiveResource | undefined,
+  now = Date.now(),
+): Health {
   if (object === undefined) return inProgress("not found");
   return healthCheckFor(ref).check(object, now);
 }

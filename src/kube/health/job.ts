@@ -1,4 +1,13 @@
-import { condition, conditionText, current, failed, inProgress, specNumber, statusNumber, suspended } from "./object-status.js";
+import {
+  condition,
+  conditionText,
+  current,
+  failed,
+  inProgress,
+  specNumber,
+  statusNumber,
+  suspended,
+} from "./object-status.js";
 import type { HealthCheck } from "./types.js";
 
 /**
@@ -18,6 +27,8 @@ export const jobHealth: HealthCheck = {
     if (complete?.status === "True") return current("completed");
     if (job.spec?.suspend === true) return suspended("suspended: runs no pods until resumed");
     const completions = specNumber(job, "completions", 1);
-    return inProgress(`${statusNumber(job, "succeeded")}/${completions} pods succeeded, ${statusNumber(job, "active")} running`);
+    return inProgress(
+      `${statusNumber(job, "succeeded")}/${completions} pods succeeded, ${statusNumber(job, "active")} running`,
+    );
   },
 };

@@ -24,7 +24,9 @@ export function failed(message: string, reason: string): Health {
 export function conditions(object: LiveResource): Condition[] {
   const list = object.status?.conditions;
   if (!Array.isArray(list)) return [];
-  return list.filter((c): c is Condition => typeof c === "object" && c !== null && typeof (c as Condition).type === "string");
+  return list.filter(
+    (c): c is Condition => typeof c === "object" && c !== null && typeof (c as Condition).type === "string",
+  );
 }
 
 /** The condition of a type, if the object has it. */
@@ -54,7 +56,8 @@ export function staleGeneration(object: LiveResource, required = true): Health |
   const observed = object.status?.observedGeneration;
   if (typeof generation !== "number") return undefined;
   if (typeof observed !== "number" && !required) return undefined;
-  if (typeof observed !== "number" || observed < generation) return inProgress(`waiting for the controller to observe generation ${generation}`);
+  if (typeof observed !== "number" || observed < generation)
+    return inProgress(`waiting for the controller to observe generation ${generation}`);
   return undefined;
 }
 
@@ -64,7 +67,8 @@ export function staleGeneration(object: LiveResource, required = true): Health |
  * undefined while it has published none.
  */
 export function loadBalancerAddress(object: LiveResource): string | undefined {
-  const ingress = (object.status?.loadBalancer as { ingress?: Array<{ ip?: string; hostname?: string }> } | undefined)?.ingress;
+  const ingress = (object.status?.loadBalancer as { ingress?: Array<{ ip?: string; hostname?: string }> } | undefined)
+    ?.ingress;
   const first = Array.isArray(ingress) ? ingress[0] : undefined;
   if (!first) return undefined;
   return first.ip ?? first.hostname ?? "an address";
@@ -72,7 +76,9 @@ export function loadBalancerAddress(object: LiveResource): string | undefined {
 
 /** `reason: message` of a condition, or whichever of the two it has. */
 export function conditionText(c: Condition): string {
-  return [c.reason, c.message].filter((part) => part !== undefined && part !== "").join(": ") || `${c.type} is ${c.status}`;
+  return (
+    [c.reason, c.message].filter((part) => part !== undefined && part !== "").join(": ") || `${c.type} is ${c.status}`
+  );
 }
 
 /**
@@ -80,7 +86,9 @@ export function conditionText(c: Condition): string {
  * status subresource), in epoch milliseconds; undefined when the server kept no such record.
  */
 export function lastSpecWrite(object: LiveResource): number | undefined {
-  const times = (object.metadata?.managedFields ?? []).filter((f) => !f.subresource && f.time).map((f) => Date.parse(f.time ?? ""));
+  const times = (object.metadata?.managedFields ?? [])
+    .filter((f) => !f.subresource && f.time)
+    .map((f) => Date.parse(f.time ?? ""));
   const valid = times.filter((t) => !Number.isNaN(t));
   return valid.length > 0 ? Math.max(...valid) : undefined;
 }

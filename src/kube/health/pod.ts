@@ -59,26 +59,34 @@ export const podHealth: HealthCheck = {
     const ready = condition(pod, "Ready");
     if (phase === "Running" && ready?.status === "True" && !RUN_TO_COMPLETION.has(policy)) return current("ready");
     const scheduled = condition(pod, "PodScheduled");
-    if (scheduled?.status === "False") return inProgress(`not scheduled: ${conditionText(scheduled)}`, scheduled.reason);
+    if (scheduled?.status === "False")
+      return inProgress(`not scheduled: ${conditionText(scheduled)}`, scheduled.reason);
     const waiting = statuses.find((s) => s.state?.waiting?.reason !== undefined);
     if (waiting?.state?.waiting) {
       const { reason, message } = waiting.state.waiting;
-      return inProgress(`container ${waiting.name ?? "?"} waiting: ${[reason, message].filter(Boolean).join(": ")}`, reason);
+      return inProgress(
+        `container ${waiting.name ?? "?"} waiting: ${[reason, message].filter(Boolean).join(": ")}`,
+        reason,
+      );
     }
-    if (phase === "Running" && RUN_TO_COMPLETION.has(policy)) return inProgress(`running; restartPolicy ${policy}: current once it succeeds`);
+    if (phase === "Running" && RUN_TO_COMPLETION.has(policy))
+      return inProgress(`running; restartPolicy ${policy}: current once it succeeds`);
     return inProgress(`phase ${typeof phase === "string" ? phase : "Pending"}, not ready`);
   },
 };
 
 function containerStatuses(pod: LiveResource): ContainerStatus[] {
-  return [pod.status?.initContainerStatuses, pod.status?.containerStatuses].flatMap((list) => (Array.isArray(list) ? (list as ContainerStatus[]) : []));
+  return [pod.status?.initContainerStatuses, pod.status?.containerStatuses].flatMap((list) =>
+    Array.isArray(list) ? (list as ContainerStatus[]) : [],
+  );
 }
 
 /** A container that exited with an error, crash-loops, or has waited on an error for too long. */
 function containerFailure(pod: LiveResource, status: ContainerStatus, now: number): Health | undefined {
   const name = status.name ?? "?";
   const terminated = status.state?.terminated;
-  if (terminated && terminated.exitCode !== undefined && terminated.exitCode !== 0) return failed(`container ${name} ${exitText(terminated)}`, terminated.reason ?? "Error");
+  if (terminated && terminated.exitCode !== undefined && terminated.exitCode !== 0)
+    return failed(`container ${name} ${exitText(terminated)}`, terminated.reason ?? "Error");
   const waiting = status.state?.waiting;
   const reason = waiting?.reason;
   if (reason === undefined || !erroring(reason)) return undefined;
@@ -86,7 +94,8 @@ function containerFailure(pod: LiveResource, status: ContainerStatus, now: numbe
   const last = status.lastState?.terminated;
   if (FAIL_AT_ONCE.has(reason)) return failed(last ? `${text}; it last ${exitText(last, true)}` : text, reason);
   const since = waitingSince(pod, status);
-  if (since !== undefined && now - since > RETRY_GRACE_MS) return failed(`${text} (failing for ${Math.round((now - since) / 1000)}s)`, reason);
+  if (since !== undefined && now - since > RETRY_GRACE_MS)
+    return failed(`${text} (failing for ${Math.round((now - since) / 1000)}s)`, reason);
   return undefined;
 }
 
@@ -104,7 +113,9 @@ function exitText(terminated: Terminated, withReason = false): string {
 
 /** Since when a container has waited: since its last run ended, or since kubelet took the pod. */
 function waitingSince(pod: LiveResource, status: ContainerStatus): number | undefined {
-  const times = [status.lastState?.terminated?.finishedAt, pod.status?.startTime].map((t) => (typeof t === "string" ? Date.parse(t) : Number.NaN)).filter((t) => !Number.isNaN(t));
+  const times = [status.lastState?.terminated?.finishedAt, pod.status?.startTime]
+    .map((t) => (typeof t === "string" ? Date.parse(t) : Number.NaN))
+    .filter((t) => !Number.isNaN(t));
   return times.length > 0 ? Math.max(...times) : undefined;
 }
 
@@ -114,6 +125,7 @@ function podFailed(pod: LiveResource, statuses: ContainerStatus[]): Health {
   const reason = typeof pod.status?.reason === "string" ? pod.status.reason : undefined;
   const container = statuses.find((s) => (s.state?.terminated?.exitCode ?? 0) !== 0);
   const terminated = container?.state?.terminated;
-  if (message === undefined && container && terminated) return failed(`container ${container.name ?? "?"} ${exitText(terminated)}`, reason ?? terminated.reason ?? "Error");
+  if (message === undefined && container && terminated)
+    return failed(`container ${container.name ?? "?"} ${exitText(terminated)}`, reason ?? terminated.reason ?? "Error");
   return failed(message ?? "the pod failed", reason ?? "Failed");
 }

@@ -1,4 +1,13 @@
-import { condition, conditionText, current, failed, inProgress, specNumber, staleGeneration, statusNumber } from "./object-status.js";
+import {
+  condition,
+  conditionText,
+  current,
+  failed,
+  inProgress,
+  specNumber,
+  staleGeneration,
+  statusNumber,
+} from "./object-status.js";
 import type { HealthCheck } from "./types.js";
 
 /**

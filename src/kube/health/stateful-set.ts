@@ -27,7 +27,8 @@ export const statefulSetHealth: HealthCheck = {
       return current(`${ready}/${want} replicas ready, partitioned roll out done`);
     }
     if (updated < want) return inProgress(`${updated}/${want} replicas updated`);
-    if (set.status?.currentRevision !== set.status?.updateRevision) return inProgress(`waiting for revision ${String(set.status?.updateRevision)} to become current`);
+    if (set.status?.currentRevision !== set.status?.updateRevision)
+      return inProgress(`waiting for revision ${String(set.status?.updateRevision)} to become current`);
     return current(`${ready}/${want} replicas ready`);
   },
 };

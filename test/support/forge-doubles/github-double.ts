@@ -2,7 +2,15 @@ import type { GitRepo } from "../git-repo.js";
 import { GitHubSimulator } from "../github-simulator.js";
 import { issueCommentEvent, mergedPullRequest, pullRequestEvent, pushEvent, sendGitHubWebhook } from "../webhooks.js";
 import type { FaultMatcher, FaultResponse, RequestRecord } from "../simulator-faults.js";
-import type { ChangeInfo, Delivery, ForgeApiPaths, ForgeDouble, SeenComment, SeenIssue, SeenStatus } from "./forge-double.js";
+import type {
+  ChangeInfo,
+  Delivery,
+  ForgeApiPaths,
+  ForgeDouble,
+  SeenComment,
+  SeenIssue,
+  SeenStatus,
+} from "./forge-double.js";
 
 const SECRET = "harness-github-webhook-secret";
 
@@ -17,7 +25,13 @@ export class GitHubDouble implements ForgeDouble {
   }
 
   ferryEnv(): NodeJS.ProcessEnv {
-    return { APP_ID: String(this.sim.appId), PRIVATE_KEY: this.sim.privateKeyPem, WEBHOOK_SECRET: SECRET, GHE_HOST: this.sim.host, GHE_PROTOCOL: "http" };
+    return {
+      APP_ID: String(this.sim.appId),
+      PRIVATE_KEY: this.sim.privateKeyPem,
+      WEBHOOK_SECRET: SECRET,
+      GHE_HOST: this.sim.host,
+      GHE_PROTOCOL: "http",
+    };
   }
 
   addRepo(fullName: string, git: GitRepo): void {
@@ -27,33 +41,74 @@ export class GitHubDouble implements ForgeDouble {
   openChange(fullName: string, change: ChangeInfo): void {
     // A fork's head lives in the fork's repository, which is how GitHub tells Ferry it is one.
     const headRepo = change.fromFork ? `dev/${fullName.split("/")[1] ?? "fork"}` : undefined;
-    this.sim.addPullRequest(fullName, { number: change.number, headSha: change.headSha, headRef: change.branch, baseRef: "main", user: "dev", ...(headRepo === undefined ? {} : { headRepo }) });
+    this.sim.addPullRequest(fullName, {
+      number: change.number,
+      headSha: change.headSha,
+      headRef: change.branch,
+      baseRef: "main",
+      user: "dev",
+      ...(headRepo === undefined ? {} : { headRepo }),
+    });
   }
 
   updateChange(fullName: string, change: ChangeInfo & { merged?: boolean }): void {
-    this.sim.updatePullRequest(fullName, change.number, { headSha: change.headSha, ...(change.merged ? { merged: true, mergeCommitSha: change.mergeSha } : {}) });
+    this.sim.updatePullRequest(fullName, change.number, {
+      headSha: change.headSha,
+      ...(change.merged ? { merged: true, mergeCommitSha: change.mergeSha } : {}),
+    });
   }
 
   changeEvent(fullName: string, change: ChangeInfo, action: "opened" | "pushed"): Delivery {
-    const payload = pullRequestEvent({ repo: fullName, action: action === "opened" ? "opened" : "synchronize", number: change.number, headSha: change.headSha, base: "main", headRef: change.branch, fromFork: change.fromFork ?? false, author: "dev" });
+    const payload = pullRequestEvent({
+      repo: fullName,
+      action: action === "opened" ? "opened" : "synchronize",
+      number: change.number,
+      headSha: change.headSha,
+      base: "main",
+      headRef: change.branch,
+      fromFork: change.fromFork ?? false,
+      author: "dev",
+    });
     return { event: "pull_request", payload };
   }
 
   mergedEvent(fullName: string, change: ChangeInfo): Delivery {
-    return { event: "pull_request", payload: mergedPullRequest({ repo: fullName, number: change.number, base: "main", headSha: change.headSha, headRef: change.branch, mergeCommitSha: change.mergeSha ?? "", mergedBy: "dev" }) };
+    return {
+      event: "pull_request",
+      payload: mergedPullRequest({
+        repo: fullName,
+        number: change.number,
+        base: "main",
+        headSha: change.headSha,
+        headRef: change.branch,
+        mergeCommitSha: change.mergeSha ?? "",
+        mergedBy: "dev",
+      }),
+    };
   }
 
   pushEvent(fullName: string, branch: string, before: string, after: string): Delivery {
-    return { event: "push", payload: pushEvent({ repo: fullName, ref: `refs/heads/${branch}`, before, after, pusher: "dev" }) };
+    return {
+      event: "push",
+      payload: pushEvent({ repo: fullName, ref: `refs/heads/${branch}`, before, after, pusher: "dev" }),
+    };
   }
 
   commentEvent(fullName: string, change: number, user: string, body: string): Delivery {
     const commentId = this.sim.addComment(fullName, change, { user, body });
-    return { event: "issue_comment", payload: issueCommentEvent({ repo: fullName, number: change, body, user, commentId }) };
+    return {
+      event: "issue_comment",
+      payload: issueCommentEvent({ repo: fullName, number: change, body, user, commentId }),
+    };
   }
 
   deliver(ferryUrl: string, delivery: Delivery, deliveryId: string): Promise<{ status: number; body: string }> {
-    return sendGitHubWebhook(ferryUrl, { event: delivery.event, payload: delivery.payload, secret: SECRET, deliveryId });
+    return sendGitHubWebhook(ferryUrl, {
+      event: delivery.event,
+      payload: delivery.payload,
+      secret: SECRET,
+      deliveryId,
+    });
   }
 
   statuses(fullName: string, sha?: string): SeenStatus[] {
@@ -66,7 +121,9 @@ export class GitHubDouble implements ForgeDouble {
   }
 
   comments(fullName: string, change: number): SeenComment[] {
-    return this.sim.comments(fullName, change).map((c) => ({ id: c.id, body: c.body, edits: c.edits, reactions: c.reactions }));
+    return this.sim
+      .comments(fullName, change)
+      .map((c) => ({ id: c.id, body: c.body, edits: c.edits, reactions: c.reactions }));
   }
 
   issues(fullName: string): SeenIssue[] {

@@ -1,8 +1,22 @@
 import type { GitRepo } from "../git-repo.js";
 import { GitLabSimulator } from "../gitlab-simulator.js";
-import { gitlabMergeRequestEvent, gitlabNoteEvent, gitlabPushEvent, sendGitLabWebhook, type GitLabEventName } from "../gitlab-webhooks.js";
+import {
+  gitlabMergeRequestEvent,
+  gitlabNoteEvent,
+  gitlabPushEvent,
+  sendGitLabWebhook,
+  type GitLabEventName,
+} from "../gitlab-webhooks.js";
 import type { FaultMatcher, FaultResponse, RequestRecord } from "../simulator-faults.js";
-import type { ChangeInfo, Delivery, ForgeApiPaths, ForgeDouble, SeenComment, SeenIssue, SeenStatus } from "./forge-double.js";
+import type {
+  ChangeInfo,
+  Delivery,
+  ForgeApiPaths,
+  ForgeDouble,
+  SeenComment,
+  SeenIssue,
+  SeenStatus,
+} from "./forge-double.js";
 
 const SECRET = "harness-gitlab-webhook-secret";
 
@@ -26,12 +40,22 @@ export class GitLabDouble implements ForgeDouble {
   }
 
   openChange(fullName: string, change: ChangeInfo): void {
-    this.sim.addMergeRequest(fullName, { iid: change.number, sourceBranch: change.branch, targetBranch: "main", sha: change.headSha, author: "dev", fromFork: change.fromFork ?? false });
+    this.sim.addMergeRequest(fullName, {
+      iid: change.number,
+      sourceBranch: change.branch,
+      targetBranch: "main",
+      sha: change.headSha,
+      author: "dev",
+      fromFork: change.fromFork ?? false,
+    });
     this.heads.set(`${fullName}!${change.number}`, change.headSha);
   }
 
   updateChange(fullName: string, change: ChangeInfo & { merged?: boolean }): void {
-    this.sim.updateMergeRequest(fullName, change.number, { sha: change.headSha, ...(change.merged ? { mergeCommitSha: change.mergeSha, state: "merged" as const } : {}) });
+    this.sim.updateMergeRequest(fullName, change.number, {
+      sha: change.headSha,
+      ...(change.merged ? { mergeCommitSha: change.mergeSha, state: "merged" as const } : {}),
+    });
   }
 
   changeEvent(fullName: string, change: ChangeInfo, action: "opened" | "pushed"): Delivery {
@@ -53,27 +77,54 @@ export class GitLabDouble implements ForgeDouble {
   }
 
   mergedEvent(fullName: string, change: ChangeInfo): Delivery {
-    const payload = gitlabMergeRequestEvent({ project: this.sim.project(fullName), iid: change.number, action: "merge", sourceBranch: change.branch, targetBranch: "main", lastCommitSha: change.headSha, mergeCommitSha: change.mergeSha ?? "", user: "dev" });
+    const payload = gitlabMergeRequestEvent({
+      project: this.sim.project(fullName),
+      iid: change.number,
+      action: "merge",
+      sourceBranch: change.branch,
+      targetBranch: "main",
+      lastCommitSha: change.headSha,
+      mergeCommitSha: change.mergeSha ?? "",
+      user: "dev",
+    });
     return { event: "Merge Request Hook", payload };
   }
 
   pushEvent(fullName: string, branch: string, before: string, after: string): Delivery {
-    return { event: "Push Hook", payload: gitlabPushEvent({ project: this.sim.project(fullName), ref: `refs/heads/${branch}`, before, after, user: "dev" }) };
+    return {
+      event: "Push Hook",
+      payload: gitlabPushEvent({
+        project: this.sim.project(fullName),
+        ref: `refs/heads/${branch}`,
+        before,
+        after,
+        user: "dev",
+      }),
+    };
   }
 
   commentEvent(fullName: string, change: number, user: string, body: string): Delivery {
     const noteId = this.sim.addNote(fullName, change, { user, body });
-    return { event: "Note Hook", payload: gitlabNoteEvent({ project: this.sim.project(fullName), iid: change, body, user, noteId }) };
+    return {
+      event: "Note Hook",
+      payload: gitlabNoteEvent({ project: this.sim.project(fullName), iid: change, body, user, noteId }),
+    };
   }
 
   deliver(ferryUrl: string, delivery: Delivery, deliveryId: string): Promise<{ status: number; body: string }> {
-    return sendGitLabWebhook(ferryUrl, { event: delivery.event as GitLabEventName, payload: delivery.payload, token: SECRET, uuid: deliveryId });
+    return sendGitLabWebhook(ferryUrl, {
+      event: delivery.event as GitLabEventName,
+      payload: delivery.payload,
+      token: SECRET,
+      uuid: deliveryId,
+    });
   }
 
   statuses(fullName: string, sha?: string): SeenStatus[] {
     return this.sim.statuses(fullName, sha).map((s) => ({
       context: s.name,
-      state: s.status === "failed" || s.status === "canceled" ? "failure" : s.status === "created" ? "pending" : s.status,
+      state:
+        s.status === "failed" || s.status === "canceled" ? "failure" : s.status === "created" ? "pending" : s.status,
       description: s.description ?? "",
       ...(s.targetUrl ? { targetUrl: s.targetUrl } : {}),
     }));

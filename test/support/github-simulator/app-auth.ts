@@ -59,10 +59,17 @@ export class AppAuth {
     const iat = payload["iat"];
     const exp = payload["exp"];
     if (typeof iat !== "number" || iat > now + skewSeconds) {
-      return { ok: false, message: "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued" };
+      return {
+        ok: false,
+        message: "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued",
+      };
     }
     if (typeof exp !== "number" || exp <= now || exp > now + 600 + skewSeconds) {
-      return { ok: false, message: "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires" };
+      return {
+        ok: false,
+        message:
+          "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires",
+      };
     }
     return { ok: true, value: null };
   }

@@ -40,7 +40,13 @@ export function sendError(res: Response, status: number, message: string, extra:
 }
 
 /** Sends GitHub's 422 "Validation Failed" with one field error. */
-export function sendValidationFailed(res: Response, resource: string, field: string, code: string, message?: string): void {
+export function sendValidationFailed(
+  res: Response,
+  resource: string,
+  field: string,
+  code: string,
+  message?: string,
+): void {
   const error: Record<string, unknown> = { resource, code, field };
   if (message !== undefined) error["message"] = message;
   sendError(res, 422, "Validation Failed", { errors: [error] });

@@ -69,13 +69,24 @@ export function pullJson(repo: SimRepo, pr: PullRequestInput, urls: Urls): Recor
     closed_at: state === "closed" ? "2024-01-01T00:00:00Z" : null,
     merge_commit_sha: pr.mergeCommitSha ?? null,
     head: headJson(repo, pr, repository, urls),
-    base: { label: `${repo.owner}:${pr.baseRef}`, ref: pr.baseRef, sha: pr.mergeCommitSha ?? pr.headSha, user: userJson(repo.owner, urls), repo: repository },
+    base: {
+      label: `${repo.owner}:${pr.baseRef}`,
+      ref: pr.baseRef,
+      sha: pr.mergeCommitSha ?? pr.headSha,
+      user: userJson(repo.owner, urls),
+      repo: repository,
+    },
     author_association: "MEMBER",
   };
 }
 
 /** A pull request's `head`: in the repository itself, in a fork, or in a deleted fork (`repo: null`). */
-function headJson(repo: SimRepo, pr: PullRequestInput, repository: Record<string, unknown>, urls: Urls): Record<string, unknown> {
+function headJson(
+  repo: SimRepo,
+  pr: PullRequestInput,
+  repository: Record<string, unknown>,
+  urls: Urls,
+): Record<string, unknown> {
   const headRepo = pr.headRepo === undefined ? repo.fullName : pr.headRepo;
   const [owner = repo.owner, name = repo.name] = headRepo?.split("/") ?? [];
   const own = headRepo !== null && headRepo.toLowerCase() === repo.fullName.toLowerCase();
@@ -247,6 +258,15 @@ export function timestamp(): string {
 }
 
 /** GitHub's JSON error body. */
-export function errorJson(status: number, message: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { message, ...extra, documentation_url: "https://docs.github.com/enterprise-server@3.14/rest", status: String(status) };
+export function errorJson(
+  status: number,
+  message: string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    message,
+    ...extra,
+    documentation_url: "https://docs.github.com/enterprise-server@3.14/rest",
+    status: String(status),
+  };
 }

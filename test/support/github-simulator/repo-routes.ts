@@ -9,102 +9,136 @@ export function repoRoutes(ctx: SimulatorContext): Router {
   const router = express.Router();
 
   // GitHub answers the tarball endpoint with a redirect to a short-lived download URL.
-  router.get(["/repos/:owner/:repo/tarball", "/repos/:owner/:repo/tarball/*ref"], withRepo(ctx, async (req, res, repo) => {
-    const sha = await repo.git.resolve(param(req, "ref") || "main");
-    if (sha === undefined) {
-      sendError(res, 404, "Not Found");
-      return;
-    }
-    const token = randomBytes(12).toString("hex");
-    ctx.archiveTokens.set(token, { repo, sha });
-    res.redirect(302, `${ctx.urls.web}/_codeload/${repo.fullName}/legacy.tar.gz/${sha}?token=${token}`);
-  }));
+  router.get(
+    ["/repos/:owner/:repo/tarball", "/repos/:owner/:repo/tarball/*ref"],
+    withRepo(ctx, async (req, res, repo) => {
+      const sha = await repo.git.resolve(param(req, "ref") || "main");
+      if (sha === undefined) {
+        sendError(res, 404, "Not Found");
+        return;
+      }
+      const token = randomBytes(12).toString("hex");
+      ctx.archiveTokens.set(token, { repo, sha });
+      res.redirect(302, `${ctx.urls.web}/_codeload/${repo.fullName}/legacy.tar.gz/${sha}?token=${token}`);
+    }),
+  );
 
-  router.get("/repos/:owner/:repo/git/ref/*ref", withRepo(ctx, async (req, res, repo) => {
-    const ref = param(req, "ref");
-    const sha = /^(heads|tags)\/./.test(ref) ? await repo.git.resolve(`refs/${ref}`) : undefined;
-    if (sha === undefined) {
-      sendError(res, 404, "Not Found");
-      return;
-    }
-    res.json({
-      ref: `refs/${ref}`,
-      node_id: Buffer.from(`03:Ref${repo.id}:refs/${ref}`).toString("base64"),
-      url: `${ctx.urls.api}/repos/${repo.fullName}/git/refs/${ref}`,
-      object: { sha, type: "commit", url: `${ctx.urls.api}/repos/${repo.fullName}/git/commits/${sha}` },
-    });
-  }));
+  router.get(
+    "/repos/:owner/:repo/git/ref/*ref",
+    withRepo(ctx, async (req, res, repo) => {
+      const ref = param(req, "ref");
+      const sha = /^(heads|tags)\/./.test(ref) ? await repo.git.resolve(`refs/${ref}`) : undefined;
+      if (sha === undefined) {
+        sendError(res, 404, "Not Found");
+        return;
+      }
+      res.json({
+        ref: `refs/${ref}`,
+        node_id: Buffer.from(`03:Ref${repo.id}:refs/${ref}`).toString("base64"),
+        url: `${ctx.urls.api}/repos/${repo.fullName}/git/refs/${ref}`,
+        object: { sha, type: "commit", url: `${ctx.urls.api}/repos/${repo.fullName}/git/commits/${sha}` },
+      });
+    }),
+  );
 
-  router.get("/repos/:owner/:repo/branches/*branch", withRepo(ctx, async (req, res, repo) => {
-    const branch = param(req, "branch");
-    const sha = await repo.git.resolve(`refs/heads/${branch}`);
-    if (sha === undefined) {
-      sendError(res, 404, "Branch not found");
-      return;
-    }
-    res.json({
-      name: branch,
-      commit: { sha, url: `${ctx.urls.api}/repos/${repo.fullName}/commits/${sha}` },
-      protected: false,
-      _links: {
-        self: `${ctx.urls.api}/repos/${repo.fullName}/branches/${branch}`,
-        html: `${ctx.urls.web}/${repo.fullName}/tree/${branch}`,
-      },
-    });
-  }));
+  router.get(
+    "/repos/:owner/:repo/branches/*branch",
+    withRepo(ctx, async (req, res, repo) => {
+      const branch = param(req, "branch");
+      const sha = await repo.git.resolve(`refs/heads/${branch}`);
+      if (sha === undefined) {
+        sendError(res, 404, "Branch not found");
+        return;
+      }
+      res.json({
+        name: branch,
+        commit: { sha, url: `${ctx.urls.api}/repos/${repo.fullName}/commits/${sha}` },
+        protected: false,
+        _links: {
+          self: `${ctx.urls.api}/repos/${repo.fullName}/branches/${branch}`,
+          html: `${ctx.urls.web}/${repo.fullName}/tree/${branch}`,
+        },
+      });
+    }),
+  );
 
-  router.get("/repos/:owner/:repo/commits/:sha/pulls", withRepo(ctx, async (req, res, repo) => {
-    const asked = param(req, "sha");
-    const sha = (await repo.git.resolve(asked)) ?? asked;
-    const pulls = [...repo.pulls.values()]
-      .filter((pr) => pr.mergeCommitSha === sha || pr.headSha === sha)
-      .map((pr) => pullJson(repo, pr, ctx.urls));
-    res.json(pulls);
-  }));
+  router.get(
+    "/repos/:owner/:repo/commits/:sha/pulls",
+    withRepo(ctx, async (req, res, repo) => {
+      const asked = param(req, "sha");
+      const sha = (await repo.git.resolve(asked)) ?? asked;
+      const pulls = [...repo.pulls.values()]
+        .filter((pr) => pr.mergeCommitSha === sha || pr.headSha === sha)
+        .map((pr) => pullJson(repo, pr, ctx.urls));
+      res.json(pulls);
+    }),
+  );
 
   // GET /repos/{owner}/{repo}/pulls: `state` open (default), closed or all; `base` filters by base
   // branch; newest first (sort=created, direction=desc by default); paginated.
-  router.get("/repos/:owner/:repo/pulls", withRepo(ctx, (req, res, repo) => {
-    const state = typeof req.query.state === "string" ? req.query.state : "open";
-    if (!["open", "closed", "all"].includes(state)) {
-      sendValidationFailed(res, "PullRequest", "state", "invalid");
-      return;
-    }
-    const base = typeof req.query.base === "string" ? req.query.base : undefined;
-    const pulls = [...repo.pulls.values()]
-      .filter((pr) => (state === "all" || (pr.state ?? (pr.merged ? "closed" : "open")) === state) && (base === undefined || pr.baseRef === base))
-      .sort((a, b) => b.number - a.number);
-    sendPage(req, res, ctx, pulls.map((pr) => pullJson(repo, pr, ctx.urls)));
-  }, { anyOf: ["pull_requests"], access: "read" }));
-
-  router.get("/repos/:owner/:repo/pulls/:number", withRepo(ctx, (req, res, repo) => {
-    const pr = repo.pulls.get(Number(param(req, "number")));
-    if (pr === undefined) {
-      sendError(res, 404, "Not Found");
-      return;
-    }
-    res.json(pullJson(repo, pr, ctx.urls));
-  }));
-
-  router.get("/repos/:owner/:repo/collaborators/:username/permission", withRepo(ctx, (req, res, repo) => {
-    const login = param(req, "username");
-    const permission = repo.permissions.get(login.toLowerCase()) ?? "none";
-    res.json({
-      permission,
-      role_name: permission,
-      user: {
-        ...userJson(login, ctx.urls),
-        permissions: {
-          admin: permission === "admin",
-          maintain: permission === "admin",
-          push: permission === "admin" || permission === "write",
-          triage: permission !== "none",
-          pull: permission !== "none",
-        },
-        role_name: permission,
+  router.get(
+    "/repos/:owner/:repo/pulls",
+    withRepo(
+      ctx,
+      (req, res, repo) => {
+        const state = typeof req.query.state === "string" ? req.query.state : "open";
+        if (!["open", "closed", "all"].includes(state)) {
+          sendValidationFailed(res, "PullRequest", "state", "invalid");
+          return;
+        }
+        const base = typeof req.query.base === "string" ? req.query.base : undefined;
+        const pulls = [...repo.pulls.values()]
+          .filter(
+            (pr) =>
+              (state === "all" || (pr.state ?? (pr.merged ? "closed" : "open")) === state) &&
+              (base === undefined || pr.baseRef === base),
+          )
+          .sort((a, b) => b.number - a.number);
+        sendPage(
+          req,
+          res,
+          ctx,
+          pulls.map((pr) => pullJson(repo, pr, ctx.urls)),
+        );
       },
-    });
-  }));
+      { anyOf: ["pull_requests"], access: "read" },
+    ),
+  );
+
+  router.get(
+    "/repos/:owner/:repo/pulls/:number",
+    withRepo(ctx, (req, res, repo) => {
+      const pr = repo.pulls.get(Number(param(req, "number")));
+      if (pr === undefined) {
+        sendError(res, 404, "Not Found");
+        return;
+      }
+      res.json(pullJson(repo, pr, ctx.urls));
+    }),
+  );
+
+  router.get(
+    "/repos/:owner/:repo/collaborators/:username/permission",
+    withRepo(ctx, (req, res, repo) => {
+      const login = param(req, "username");
+      const permission = repo.permissions.get(login.toLowerCase()) ?? "none";
+      res.json({
+        permission,
+        role_name: permission,
+        user: {
+          ...userJson(login, ctx.urls),
+          permissions: {
+            admin: permission === "admin",
+            maintain: permission === "admin",
+            push: permission === "admin" || permission === "write",
+            triage: permission !== "none",
+            pull: permission !== "none",
+          },
+          role_name: permission,
+        },
+      });
+    }),
+  );
 
   return router;
 }

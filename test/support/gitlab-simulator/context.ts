@@ -47,7 +47,8 @@ export function param(req: Request, name: string): string {
 /** Request parameters as GitLab reads them: the query string merged with a JSON or form body. */
 export function params(req: Request): Record<string, unknown> {
   const body: unknown = req.body;
-  const fromBody = typeof body === "object" && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+  const fromBody =
+    typeof body === "object" && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
   return { ...(req.query as Record<string, unknown>), ...fromBody };
 }
 

@@ -1,5 +1,15 @@
 import express, { type Request, type Response, type Router } from "express";
-import { ensureUser, param, params, sendMessage, sendPage, stringParam, timestamp, withProject, type GitLabSimContext } from "./context.js";
+import {
+  ensureUser,
+  param,
+  params,
+  sendMessage,
+  sendPage,
+  stringParam,
+  timestamp,
+  withProject,
+  type GitLabSimContext,
+} from "./context.js";
 import { issueJson, noteJson } from "./json.js";
 import { validNoteBody } from "./merge-request-routes.js";
 import { accessLevels, type IssueRecord, type NoteRecord, type SimProject, type SimUser } from "./model.js";
@@ -20,116 +30,158 @@ export const maxIssueDescriptionBytes = 1_048_576;
 export function issueRoutes(ctx: GitLabSimContext): Router {
   const router = express.Router();
 
-  router.get("/projects/:id/issues", withProject(ctx, (req, res, project) => {
-    const state = stringParam(req, "state") ?? "all";
-    if (!["opened", "closed", "all"].includes(state)) {
-      res.status(400).json({ error: "state does not have a valid value" });
-      return;
-    }
-    const authorId = stringParam(req, "author_id");
-    const authorUsername = stringParam(req, "author_username")?.toLowerCase();
-    if (authorId !== undefined && authorUsername !== undefined) {
-      res.status(400).json({ error: "author_id, author_username are mutually exclusive" });
-      return;
-    }
-    const labels = listParam(req, "labels").map((l) => l.toLowerCase());
-    const key = stringParam(req, "order_by") === "updated_at" ? "updatedAt" : "createdAt";
-    const direction = stringParam(req, "sort") === "asc" ? 1 : -1;
-    const issues = [...project.issues.values()]
-      .filter(
-        (issue) =>
-          (state === "all" || issue.state === state) &&
-          (authorUsername === undefined || issue.author.toLowerCase() === authorUsername) &&
-          (authorId === undefined || String(ensureUser(ctx, issue.author).id) === authorId) &&
-          labels.every((wanted) => issue.labels.some((l) => l.toLowerCase() === wanted)),
-      )
-      .sort((a, b) => direction * (a[key].localeCompare(b[key]) || a.iid - b.iid));
-    sendPage(req, res, ctx, issues.map((issue) => json(ctx, project, issue)));
-  }));
+  router.get(
+    "/projects/:id/issues",
+    withProject(ctx, (req, res, project) => {
+      const state = stringParam(req, "state") ?? "all";
+      if (!["opened", "closed", "all"].includes(state)) {
+        res.status(400).json({ error: "state does not have a valid value" });
+        return;
+      }
+      const authorId = stringParam(req, "author_id");
+      const authorUsername = stringParam(req, "author_username")?.toLowerCase();
+      if (authorId !== undefined && authorUsername !== undefined) {
+        res.status(400).json({ error: "author_id, author_username are mutually exclusive" });
+        return;
+      }
+      const labels = listParam(req, "labels").map((l) => l.toLowerCase());
+      const key = stringParam(req, "order_by") === "updated_at" ? "updatedAt" : "createdAt";
+      const direction = stringParam(req, "sort") === "asc" ? 1 : -1;
+      const issues = [...project.issues.values()]
+        .filter(
+          (issue) =>
+            (state === "all" || issue.state === state) &&
+            (authorUsername === undefined || issue.author.toLowerCase() === authorUsername) &&
+            (authorId === undefined || String(ensureUser(ctx, issue.author).id) === authorId) &&
+            labels.every((wanted) => issue.labels.some((l) => l.toLowerCase() === wanted)),
+        )
+        .sort((a, b) => direction * (a[key].localeCompare(b[key]) || a.iid - b.iid));
+      sendPage(
+        req,
+        res,
+        ctx,
+        issues.map((issue) => json(ctx, project, issue)),
+      );
+    }),
+  );
 
-  router.post("/projects/:id/issues", withProject(ctx, (req, res, project, user) => {
-    // Issuable strips a title's surrounding blanks (`strip_attributes! :title`).
-    const title = stringParam(req, "title")?.trim();
-    if (title === undefined) {
-      res.status(400).json({ error: "title is missing" });
-      return;
-    }
-    const description = stringParam(req, "description") ?? null;
-    if (!validIssue(res, title, description)) return;
-    const now = timestamp();
-    const issue: IssueRecord = {
-      iid: Math.max(0, ...project.issues.keys()) + 1,
-      title,
-      description,
-      author: user.username,
-      state: "opened",
-      labels: ensureLabels(project, listParam(req, "labels")),
-      edits: 0,
-      createdAt: now,
-      updatedAt: now,
-      closedAt: null,
-      closedBy: null,
-    };
-    project.issues.set(issue.iid, issue);
-    res.status(201).json(json(ctx, project, issue));
-  }));
+  router.post(
+    "/projects/:id/issues",
+    withProject(ctx, (req, res, project, user) => {
+      // Issuable strips a title's surrounding blanks (`strip_attributes! :title`).
+      const title = stringParam(req, "title")?.trim();
+      if (title === undefined) {
+        res.status(400).json({ error: "title is missing" });
+        return;
+      }
+      const description = stringParam(req, "description") ?? null;
+      if (!validIssue(res, title, description)) return;
+      const now = timestamp();
+      const issue: IssueRecord = {
+        iid: Math.max(0, ...project.issues.keys()) + 1,
+        title,
+        description,
+        author: user.username,
+        state: "opened",
+        labels: ensureLabels(project, listParam(req, "labels")),
+        edits: 0,
+        createdAt: now,
+        updatedAt: now,
+        closedAt: null,
+        closedBy: null,
+      };
+      project.issues.set(issue.iid, issue);
+      res.status(201).json(json(ctx, project, issue));
+    }),
+  );
 
-  router.get("/projects/:id/issues/:issue_iid", withProject(ctx, (req, res, project) => {
-    const issue = findIssue(req, res, project);
-    if (issue !== undefined) res.json(json(ctx, project, issue));
-  }));
+  router.get(
+    "/projects/:id/issues/:issue_iid",
+    withProject(ctx, (req, res, project) => {
+      const issue = findIssue(req, res, project);
+      if (issue !== undefined) res.json(json(ctx, project, issue));
+    }),
+  );
 
-  router.put("/projects/:id/issues/:issue_iid", withProject(ctx, (req, res, project, user) => {
-    const issue = findIssue(req, res, project);
-    if (issue === undefined) return;
-    if (!mayEdit(project, issue, user)) {
-      sendMessage(res, 403, "403 Forbidden");
-      return;
-    }
-    const given = params(req);
-    const editable = ["title", "description", "labels", "add_labels", "remove_labels", "state_event"];
-    if (!editable.some((name) => name in given)) {
-      res.status(400).json({ error: `${editable.join(", ")} are missing, at least one parameter must be provided` });
-      return;
-    }
-    const stateEvent = stringParam(req, "state_event");
-    if (stateEvent !== undefined && stateEvent !== "close" && stateEvent !== "reopen") {
-      res.status(400).json({ error: "state_event does not have a valid value" });
-      return;
-    }
-    const title = stringParam(req, "title")?.trim() ?? issue.title;
-    const description = "description" in given ? (stringParam(req, "description") ?? null) : issue.description;
-    // GitLab checks the description's size only when it changes (validate_description_length?).
-    if (!validIssue(res, title, description === issue.description ? null : description)) return;
-    const now = timestamp();
-    if (title !== issue.title || description !== issue.description) issue.edits += 1;
-    Object.assign(issue, { title, description, updatedAt: now });
-    if ("labels" in given) issue.labels = ensureLabels(project, listParam(req, "labels"));
-    // Closing a closed issue (or reopening an open one) is no transition and no error.
-    if (stateEvent === "close" && issue.state === "opened") Object.assign(issue, { state: "closed", closedAt: now, closedBy: user.username });
-    if (stateEvent === "reopen" && issue.state === "closed") Object.assign(issue, { state: "opened", closedAt: null, closedBy: null });
-    res.json(json(ctx, project, issue));
-  }));
+  router.put(
+    "/projects/:id/issues/:issue_iid",
+    withProject(ctx, (req, res, project, user) => {
+      const issue = findIssue(req, res, project);
+      if (issue === undefined) return;
+      if (!mayEdit(project, issue, user)) {
+        sendMessage(res, 403, "403 Forbidden");
+        return;
+      }
+      const given = params(req);
+      const editable = ["title", "description", "labels", "add_labels", "remove_labels", "state_event"];
+      if (!editable.some((name) => name in given)) {
+        res.status(400).json({ error: `${editable.join(", ")} are missing, at least one parameter must be provided` });
+        return;
+      }
+      const stateEvent = stringParam(req, "state_event");
+      if (stateEvent !== undefined && stateEvent !== "close" && stateEvent !== "reopen") {
+        res.status(400).json({ error: "state_event does not have a valid value" });
+        return;
+      }
+      const title = stringParam(req, "title")?.trim() ?? issue.title;
+      const description = "description" in given ? (stringParam(req, "description") ?? null) : issue.description;
+      // GitLab checks the description's size only when it changes (validate_description_length?).
+      if (!validIssue(res, title, description === issue.description ? null : description)) return;
+      const now = timestamp();
+      if (title !== issue.title || description !== issue.description) issue.edits += 1;
+      Object.assign(issue, { title, description, updatedAt: now });
+      if ("labels" in given) issue.labels = ensureLabels(project, listParam(req, "labels"));
+      // Closing a closed issue (or reopening an open one) is no transition and no error.
+      if (stateEvent === "close" && issue.state === "opened")
+        Object.assign(issue, { state: "closed", closedAt: now, closedBy: user.username });
+      if (stateEvent === "reopen" && issue.state === "closed")
+        Object.assign(issue, { state: "opened", closedAt: null, closedBy: null });
+      res.json(json(ctx, project, issue));
+    }),
+  );
 
-  router.get("/projects/:id/issues/:issue_iid/notes", withProject(ctx, (req, res, project) => {
-    const issue = findIssue(req, res, project);
-    if (issue === undefined) return;
-    const key = stringParam(req, "order_by") === "updated_at" ? "updatedAt" : "createdAt";
-    const direction = stringParam(req, "sort") === "asc" ? 1 : -1;
-    const notes = project.issueNotes.filter((n) => n.iid === issue.iid).sort((a, b) => direction * (a[key].localeCompare(b[key]) || a.id - b.id));
-    sendPage(req, res, ctx, notes.map((n) => noteJson(project, n, ensureUser(ctx, n.author), ctx, "Issue")));
-  }));
+  router.get(
+    "/projects/:id/issues/:issue_iid/notes",
+    withProject(ctx, (req, res, project) => {
+      const issue = findIssue(req, res, project);
+      if (issue === undefined) return;
+      const key = stringParam(req, "order_by") === "updated_at" ? "updatedAt" : "createdAt";
+      const direction = stringParam(req, "sort") === "asc" ? 1 : -1;
+      const notes = project.issueNotes
+        .filter((n) => n.iid === issue.iid)
+        .sort((a, b) => direction * (a[key].localeCompare(b[key]) || a.id - b.id));
+      sendPage(
+        req,
+        res,
+        ctx,
+        notes.map((n) => noteJson(project, n, ensureUser(ctx, n.author), ctx, "Issue")),
+      );
+    }),
+  );
 
-  router.post("/projects/:id/issues/:issue_iid/notes", withProject(ctx, (req, res, project, user) => {
-    const issue = findIssue(req, res, project);
-    const body = issue === undefined ? undefined : validNoteBody(req, res);
-    if (issue === undefined || body === undefined) return;
-    const now = timestamp();
-    const note: NoteRecord = { id: ctx.nextId(), iid: issue.iid, body, author: user.username, system: false, edits: 0, awards: [], createdAt: now, updatedAt: now };
-    project.issueNotes.push(note);
-    issue.updatedAt = now;
-    res.status(201).json(noteJson(project, note, user, ctx, "Issue"));
-  }));
+  router.post(
+    "/projects/:id/issues/:issue_iid/notes",
+    withProject(ctx, (req, res, project, user) => {
+      const issue = findIssue(req, res, project);
+      const body = issue === undefined ? undefined : validNoteBody(req, res);
+      if (issue === undefined || body === undefined) return;
+      const now = timestamp();
+      const note: NoteRecord = {
+        id: ctx.nextId(),
+        iid: issue.iid,
+        body,
+        author: user.username,
+        system: false,
+        edits: 0,
+        awards: [],
+        createdAt: now,
+        updatedAt: now,
+      };
+      project.issueNotes.push(note);
+      issue.updatedAt = now;
+      res.status(201).json(noteJson(project, note, user, ctx, "Issue"));
+    }),
+  );
 
   return router;
 }
@@ -146,7 +198,13 @@ export function ensureLabels(project: SimProject, names: string[]): string[] {
 }
 
 function json(ctx: GitLabSimContext, project: SimProject, issue: IssueRecord): Record<string, unknown> {
-  return issueJson(project, issue, ensureUser(ctx, issue.author), issue.closedBy === null ? null : ensureUser(ctx, issue.closedBy), ctx);
+  return issueJson(
+    project,
+    issue,
+    ensureUser(ctx, issue.author),
+    issue.closedBy === null ? null : ensureUser(ctx, issue.closedBy),
+    ctx,
+  );
 }
 
 /** The issue `:issue_iid`, or undefined after answering 404 as GitLab does for a record it cannot find. */
@@ -158,14 +216,20 @@ function findIssue(req: Request, res: Response, project: SimProject): IssueRecor
 
 /** The author may edit an issue, and so may members with Reporter or above. */
 function mayEdit(project: SimProject, issue: IssueRecord, user: SimUser): boolean {
-  return issue.author.toLowerCase() === user.username.toLowerCase() || (project.members.get(user.username.toLowerCase()) ?? 0) >= accessLevels.reporter;
+  return (
+    issue.author.toLowerCase() === user.username.toLowerCase() ||
+    (project.members.get(user.username.toLowerCase()) ?? 0) >= accessLevels.reporter
+  );
 }
 
 /** A comma-separated (or array) parameter as a list. */
 function listParam(req: Request, name: string): string[] {
   const value = params(req)[name];
   const items = Array.isArray(value) ? value : typeof value === "string" ? value.split(",") : [];
-  return items.filter((v): v is string => typeof v === "string").map((v) => v.trim()).filter((v) => v !== "");
+  return items
+    .filter((v): v is string => typeof v === "string")
+    .map((v) => v.trim())
+    .filter((v) => v !== "");
 }
 
 /**
@@ -176,7 +240,8 @@ function listParam(req: Request, name: string): string[] {
 function validIssue(res: Response, title: string, description: string | null): boolean {
   const errors: Record<string, string[]> = {};
   if (title.trim() === "") errors["title"] = ["can't be blank"];
-  else if (title.length > maxIssueTitleLength) errors["title"] = [`is too long (maximum is ${maxIssueTitleLength} characters)`];
+  else if (title.length > maxIssueTitleLength)
+    errors["title"] = [`is too long (maximum is ${maxIssueTitleLength} characters)`];
   if (description !== null && Buffer.byteLength(description, "utf8") > maxIssueDescriptionBytes) {
     errors["description"] = [`is too long (maximum is ${maxIssueDescriptionBytes} characters)`];
   }

@@ -1,5 +1,14 @@
 import type { GitLabSimContext } from "./context.js";
-import type { AwardRecord, CommitStatusObject, GitLabAccessLevel, IssueRecord, MergeRequestInput, NoteRecord, SimProject, SimUser } from "./model.js";
+import type {
+  AwardRecord,
+  CommitStatusObject,
+  GitLabAccessLevel,
+  IssueRecord,
+  MergeRequestInput,
+  NoteRecord,
+  SimProject,
+  SimUser,
+} from "./model.js";
 
 /** Id offset of the fork a `fromFork` merge request comes from. */
 const forkIdOffset = 500_000;
@@ -23,7 +32,12 @@ export function mergeRequestState(mr: MergeRequestInput): NonNullable<MergeReque
 }
 
 /** GitLab's merge request object (the fields clients read, and the usual neighbours). */
-export function mergeRequestJson(project: SimProject, mr: MergeRequestInput, author: SimUser, ctx: GitLabSimContext): Record<string, unknown> {
+export function mergeRequestJson(
+  project: SimProject,
+  mr: MergeRequestInput,
+  author: SimUser,
+  ctx: GitLabSimContext,
+): Record<string, unknown> {
   const state = mergeRequestState(mr);
   const at = "2024-01-01T00:00:00.000Z";
   const namespace = project.path.slice(0, project.path.length - project.name.length - 1);
@@ -76,7 +90,13 @@ export function mergeRequestJson(project: SimProject, mr: MergeRequestInput, aut
 }
 
 /** GitLab's issue object (the fields clients read, and the usual neighbours). */
-export function issueJson(project: SimProject, issue: IssueRecord, author: SimUser, closedBy: SimUser | null, ctx: GitLabSimContext): Record<string, unknown> {
+export function issueJson(
+  project: SimProject,
+  issue: IssueRecord,
+  author: SimUser,
+  closedBy: SimUser | null,
+  ctx: GitLabSimContext,
+): Record<string, unknown> {
   const namespace = project.path.slice(0, project.path.length - project.name.length - 1);
   const self = `${ctx.api}/projects/${project.id}/issues/${issue.iid}`;
   return {
@@ -105,18 +125,33 @@ export function issueJson(project: SimProject, issue: IssueRecord, author: SimUs
     confidential: false,
     discussion_locked: null,
     web_url: `${ctx.web}/${project.path}/-/issues/${issue.iid}`,
-    references: { short: `#${issue.iid}`, relative: `#${issue.iid}`, full: `${namespace}/${project.name}#${issue.iid}` },
+    references: {
+      short: `#${issue.iid}`,
+      relative: `#${issue.iid}`,
+      full: `${namespace}/${project.name}#${issue.iid}`,
+    },
     time_stats: { time_estimate: 0, total_time_spent: 0, human_time_estimate: null, human_total_time_spent: null },
     has_tasks: false,
     task_completion_status: { count: 0, completed_count: 0 },
-    _links: { self, notes: `${self}/notes`, award_emoji: `${self}/award_emoji`, project: `${ctx.api}/projects/${project.id}` },
+    _links: {
+      self,
+      notes: `${self}/notes`,
+      award_emoji: `${self}/award_emoji`,
+      project: `${ctx.api}/projects/${project.id}`,
+    },
     moved_to_id: null,
     severity: "UNKNOWN",
   };
 }
 
 /** GitLab's note object, on a merge request unless `noteableType` says otherwise. */
-export function noteJson(project: SimProject, note: NoteRecord, author: SimUser, ctx: GitLabSimContext, noteableType: "MergeRequest" | "Issue" = "MergeRequest"): Record<string, unknown> {
+export function noteJson(
+  project: SimProject,
+  note: NoteRecord,
+  author: SimUser,
+  ctx: GitLabSimContext,
+  noteableType: "MergeRequest" | "Issue" = "MergeRequest",
+): Record<string, unknown> {
   return {
     id: note.id,
     type: null,
@@ -138,7 +173,12 @@ export function noteJson(project: SimProject, note: NoteRecord, author: SimUser,
 }
 
 /** GitLab's award emoji object. */
-export function awardJson(note: NoteRecord, award: AwardRecord, user: SimUser, ctx: GitLabSimContext): Record<string, unknown> {
+export function awardJson(
+  note: NoteRecord,
+  award: AwardRecord,
+  user: SimUser,
+  ctx: GitLabSimContext,
+): Record<string, unknown> {
   return {
     id: award.id,
     name: award.name,
@@ -151,7 +191,11 @@ export function awardJson(note: NoteRecord, award: AwardRecord, user: SimUser, c
 }
 
 /** GitLab's commit status object. */
-export function statusJson(status: CommitStatusObject, author: SimUser, ctx: GitLabSimContext): Record<string, unknown> {
+export function statusJson(
+  status: CommitStatusObject,
+  author: SimUser,
+  ctx: GitLabSimContext,
+): Record<string, unknown> {
   return {
     id: status.id,
     sha: status.sha,

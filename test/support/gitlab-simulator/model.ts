@@ -12,7 +12,15 @@ export interface GitLabProjectRef {
 }
 
 /** GitLab's member access levels. */
-export const accessLevels = { none: 0, minimal: 5, guest: 10, reporter: 20, developer: 30, maintainer: 40, owner: 50 } as const;
+export const accessLevels = {
+  none: 0,
+  minimal: 5,
+  guest: 10,
+  reporter: 20,
+  developer: 30,
+  maintainer: 40,
+  owner: 50,
+} as const;
 
 /** One access level number (0: not a member). */
 export type GitLabAccessLevel = (typeof accessLevels)[keyof typeof accessLevels];
