@@ -11,8 +11,8 @@ import {
   type GitLabSimContext,
 } from "./context.js";
 import { issueJson, noteJson } from "./json.js";
-import { validNoteBody } from "./merge-request-routes.js";
-import { accessLevels, type IssueRecord, type NoteRecord, type SimProject, type SimUser } from "./model.js";
+import { newNote, validNoteBody } from "./merge-request-routes.js";
+import { accessLevels, type IssueRecord, type SimProject, type SimUser } from "./model.js";
 
 /** GitLab's limit on an issue title (Issuable's `TITLE_LENGTH_MAX`). */
 export const maxIssueTitleLength = 255;
@@ -165,20 +165,9 @@ export function issueRoutes(ctx: GitLabSimContext): Router {
       const issue = findIssue(req, res, project);
       const body = issue === undefined ? undefined : validNoteBody(req, res);
       if (issue === undefined || body === undefined) return;
-      const now = timestamp();
-      const note: NoteRecord = {
-        id: ctx.nextId(),
-        iid: issue.iid,
-        body,
-        author: user.username,
-        system: false,
-        edits: 0,
-        awards: [],
-        createdAt: now,
-        updatedAt: now,
-      };
+      const note = newNote(ctx, issue.iid, body, user.username);
       project.issueNotes.push(note);
-      issue.updatedAt = now;
+      issue.updatedAt = note.createdAt;
       res.status(201).json(noteJson(project, note, user, ctx, "Issue"));
     }),
   );

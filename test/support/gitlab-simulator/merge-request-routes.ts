@@ -96,18 +96,7 @@ export function mergeRequestRoutes(ctx: GitLabSimContext): Router {
       const mr = findMergeRequest(req, res, project);
       const body = mr === undefined ? undefined : validNoteBody(req, res);
       if (mr === undefined || body === undefined) return;
-      const now = timestamp();
-      const note: NoteRecord = {
-        id: ctx.nextId(),
-        iid: mr.iid,
-        body,
-        author: user.username,
-        system: false,
-        edits: 0,
-        awards: [],
-        createdAt: now,
-        updatedAt: now,
-      };
+      const note = newNote(ctx, mr.iid, body, user.username);
       project.notes.push(note);
       res.status(201).json(noteJson(project, note, user, ctx));
     }),
@@ -199,6 +188,12 @@ function findNote(req: Request, res: Response, project: SimProject): NoteRecord 
 }
 
 /** The note body of a create or edit, or undefined after answering 400 as GitLab does. */
+/** A note a user just wrote on item `iid` (a merge request's or an issue's). */
+export function newNote(ctx: GitLabSimContext, iid: number, body: string, author: string): NoteRecord {
+  const now = timestamp();
+  return { id: ctx.nextId(), iid, body, author, system: false, edits: 0, awards: [], createdAt: now, updatedAt: now };
+}
+
 export function validNoteBody(req: Request, res: Response): string | undefined {
   const body = stringParam(req, "body");
   if (body === undefined) {
