@@ -251,15 +251,20 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
         release: (data, attempt) => runReleaseJob(data, attempt, common),
         plan: (request, attempt) => runPlanJob(request, attempt, { ...common, plans: new PlanStore(redis), publicUrl }),
         reconcile: (data) => runReconcileJob(data, common),
-        command: (request) =>
-          runCommandJob(request, {
-            forges,
-            log,
-            store,
-            wakeRollout: (id) => queues.wakeRollout(id),
-            enqueuePlan: (plan) => queues.enqueuePlan(plan, `comment-${request.commentId}`),
-            heal: (branch, environment) => healBranch(request.repo, branch, environment, request.user, common),
-          }),
+        command: (request, attempt) =>
+          runCommandJob(
+            request,
+            {
+              forges,
+              log,
+              metrics,
+              store,
+              wakeRollout: (id) => queues.wakeRollout(id),
+              enqueuePlan: (plan) => queues.enqueuePlan(plan, `comment-${request.commentId}`),
+              heal: (branch, environment) => healBranch(request.repo, branch, environment, request.user, common),
+            },
+            attempt,
+          ),
       });
       closers.push(() => workers.close());
       log.info({ concurrency: options.concurrency ?? 4 }, "worker started");

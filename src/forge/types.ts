@@ -13,6 +13,11 @@ export interface CommitStatus {
   description: string;
   /** Link shown beside the status. */
   targetUrl?: string;
+  /**
+   * When Ferry decided on this status (ms since the epoch): one made before a status already sent
+   * for the same commit and context is stale, and is dropped (see finalStatusOnce). Never sent to the forge.
+   */
+  madeAt?: number;
 }
 
 /** A change's (pull or merge request's) current head, as the forge reports it now. */

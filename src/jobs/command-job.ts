@@ -3,7 +3,10 @@ import type { CommandRequest, PlanRequest } from "../domain/requests.js";
 import { FINAL_ROLLOUT_STATES, type Rollout } from "../domain/rollout.js";
 import type { AccessLevel, Forge, ForgeFactory } from "../forge/types.js";
 import { healAnswer, type HealAnswer } from "../report/drift-status.js";
+import type { Metrics } from "../metrics/metrics.js";
 import type { RolloutStore } from "../rollout/rollout-store.js";
+import { failureMessage, gaveUp } from "./gave-up.js";
+import type { Attempt } from "./release-deps.js";
 
 /** What a comment-command job needs. */
 export interface CommandJobDeps {
@@ -17,6 +20,8 @@ export interface CommandJobDeps {
   /** Heals, once, each cluster of the environments `branch` deploys (or only `environment`); an answer per cluster. */
   heal(branch: string, environment: string | undefined): Promise<HealAnswer[]>;
   log: Logger;
+  /** Counts replies the forge refused. */
+  metrics?: Metrics;
 }
 
 const MAY_COMMAND: AccessLevel[] = ["write", "admin"];
@@ -32,17 +37,39 @@ export type CommandResult = "planned" | "continued" | "aborted" | "healed" | "re
  * of each environment the change's base branch deploys applied, undoing drift whatever
  * `reconcile.drift` says. Each is acknowledged with a reaction or a short answer.
  */
-export async function runCommandJob(request: CommandRequest, deps: CommandJobDeps): Promise<CommandResult> {
+export async function runCommandJob(
+  request: CommandRequest,
+  deps: CommandJobDeps,
+  attempt: Attempt = { number: 1, of: 1 },
+): Promise<CommandResult> {
   const log = deps.log.child({
     delivery: request.deliveryId,
     repository: request.repo.fullName,
     change: request.change,
+    user: request.user,
+    command: request.command,
   });
-  const forge = await deps.forges(request.repo);
-  const access = await forge.accessLevel(request.user);
+  let forge: Forge;
+  try {
+    forge = await deps.forges(request.repo);
+  } catch (error) {
+    if (gaveUp(error, attempt))
+      log.error(
+        { err: error },
+        `/ferry ${request.command} not run, and no reply can be written: ${failureMessage(error, attempt)}`,
+      );
+    throw error;
+  }
   // Replies carry a marker naming the comment they answer, so a retried job edits its reply instead of posting another.
   const reply = (text: string) =>
     forge.ensureComment(request.change, replyMarker(request.commentId), `${text}\n\n${replyMarker(request.commentId)}`);
+  let access: AccessLevel;
+  try {
+    access = await forge.accessLevel(request.user);
+  } catch (error) {
+    if (gaveUp(error, attempt)) await accessUnknown(request, error, attempt, reply, log, deps);
+    throw error;
+  }
   if (!MAY_COMMAND.includes(access)) {
     await reply(
       `@${request.user} only people with write access to this repository can run \`/ferry ${request.command}\`.`,
@@ -53,6 +80,28 @@ export async function runCommandJob(request: CommandRequest, deps: CommandJobDep
   if (request.command === "plan") return plan(request, forge, deps, reply);
   if (request.command === "heal") return heal(request, forge, deps, reply);
   return steerRollout(request, forge, deps, reply);
+}
+
+/** The forge would not say what access the user has: the command is not run, and the reply and the log say why, in the forge's words. */
+async function accessUnknown(
+  request: CommandRequest,
+  error: unknown,
+  attempt: Attempt,
+  reply: (text: string) => Promise<void>,
+  log: Logger,
+  deps: CommandJobDeps,
+): Promise<void> {
+  const message = failureMessage(error, attempt);
+  log.error({ err: error }, `/ferry ${request.command} not run: could not check ${request.user}'s access: ${message}`);
+  await reply(
+    `@${request.user} Ferry could not check your access to this repository, so \`/ferry ${request.command}\` was not run:\n\n\`\`\`\n${message}\n\`\`\``,
+  ).catch((replyError: unknown) => {
+    log.error(
+      { err: replyError },
+      `the reply to /ferry ${request.command} could not be written either: ${(replyError as Error).message}`,
+    );
+    deps.metrics?.reportFailed(request.repo.forge, "comment");
+  });
 }
 
 async function plan(

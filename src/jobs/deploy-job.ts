@@ -9,23 +9,34 @@ import { grantFor } from "../policy/policy.js";
 import { withLock } from "../queue/environment-lock.js";
 import type { RetryBudget } from "../queue/queues.js";
 import { scheduleReconciles } from "../reconcile/schedule-reconciles.js";
-import { Checkouts } from "../release/checkout.js";
+import { Checkouts, type Checkout } from "../release/checkout.js";
 import { renderKey } from "../render/render-key.js";
 import { detectRenderMode } from "../render/select-renderer.js";
 import type { RenderedObject } from "../render/types.js";
 import type { ReleaseReporter } from "../report/release-reporter.js";
 import type { ReportTarget } from "../rollout/rollout-store.js";
-import { forgeAndReporter, type Attempt, type ReleaseDeps } from "./release-deps.js";
+import { failureMessage, gaveUp } from "./gave-up.js";
+import { forgeAndReporter, reportingTo, type Attempt, type ReleaseDeps } from "./release-deps.js";
 
 /** One deploy job's work, shared by its steps. */
 interface DeployContext {
   request: DeployRequest;
+  /** The shared dependencies, logging with the job's delivery, repository, branch and commit. */
   deps: ReleaseDeps;
   forge: Forge;
   reporter: ReleaseReporter;
   checkouts: Checkouts;
-  /** The commits (and changes merged as them) this deploy reports to. */
+  /** The commit (and the change, when the webhook named it) this deploy reports to. */
   targets: ReportTarget[];
+  /**
+   * The changes merged as the commit, when the webhook did not name one (a push), looked up beside
+   * the deploy: decoration for the result comment, so it never fails and nothing waits for it.
+   */
+  mergedChanges: Promise<number[]>;
+  /** The environments whose rollout this job started or joined. */
+  started: string[];
+  /** Whether this job already counted its deploy as a failed release. */
+  counted: boolean;
   retry: RetryBudget;
 }
 
@@ -35,56 +46,157 @@ interface DeployContext {
  * started once per (environment, head): a job for an older commit joins the head's rollout, which
  * then reports to that commit too. Each rollout renders its distinct targets once and queues its
  * own job, which releases the clusters wave by wave; this job returns the rollout ids.
+ *
+ * A deploy that cannot do its work (the forge refuses a read, or a failure outlasts the retries)
+ * fails `ferry/deploy` with the reason in the forge's words, logs it and counts a failed release.
  */
 export async function runDeployJob(
   request: DeployRequest,
   attempt: Attempt,
-  deps: ReleaseDeps,
+  shared: ReleaseDeps,
   retry: RetryBudget = {},
 ): Promise<string[]> {
-  const { forge, reporter } = await forgeAndReporter(request.repo, deps);
-  const changes =
-    request.change !== undefined ? [request.change] : await forge.changesMergedAs(request.sha).catch(() => []);
-  const targets: ReportTarget[] =
-    changes.length > 0 ? changes.map((change) => ({ sha: request.sha, change })) : [{ sha: request.sha }];
-  const ctx: DeployContext = { request, deps, forge, reporter, checkouts: new Checkouts(forge), targets, retry };
-  try {
-    const environments = await branchEnvironments(ctx);
-    if (environments === undefined) return [];
-    if (attempt.number === 1)
-      await reporter.queued(
-        request.sha,
-        environments.map((e) => e.name),
-        request.trigger,
-      );
-    const ids: string[] = [];
-    const rolledOut = new Set<string>();
-    for (const env of environments) {
-      const id = await startRollout(ctx, env);
-      if (id === undefined) continue;
-      ids.push(id);
-      rolledOut.add(env.name);
-    }
-    await scheduleReconciles({
-      queues: deps.queues,
-      config: deps.config,
-      log: deps.log,
-      repo: request.repo,
+  const deps = {
+    ...shared,
+    log: shared.log.child({
+      delivery: request.deliveryId,
+      repository: request.repo.fullName,
       branch: request.branch,
-      environments,
-      rolledOut,
-    });
-    return ids;
-  } finally {
-    await ctx.checkouts.dispose();
+      sha: request.sha,
+    }),
+  };
+  let built: Awaited<ReturnType<typeof forgeAndReporter>>;
+  try {
+    built = await forgeAndReporter(request.repo, deps);
+  } catch (error) {
+    // Without a forge there is nowhere to report: the log and the metric are the trace.
+    if (gaveUp(error, attempt)) {
+      deps.log.error({ err: error }, `deploy failed, and no status can be set: ${failureMessage(error, attempt)}`);
+      deps.metrics?.notReleased();
+    }
+    throw error;
+  }
+  const { forge, reporter } = built;
+  const ctx: DeployContext = {
+    request,
+    deps,
+    forge,
+    reporter,
+    checkouts: new Checkouts(forge),
+    targets: [{ sha: request.sha, ...(request.change === undefined ? {} : { change: request.change }) }],
+    mergedChanges: request.change === undefined ? lookUpMergedChanges(forge, request.sha, deps) : Promise.resolve([]),
+    started: [],
+    counted: false,
+    retry,
+  };
+  return reportingTo(reporter, async () => {
+    try {
+      const ids = await deploy(ctx, attempt);
+      await attachMergedChanges(ctx, ids);
+      return ids;
+    } catch (error) {
+      if (gaveUp(error, attempt)) await deployFailed(ctx, error, attempt);
+      throw error;
+    } finally {
+      await ctx.checkouts.dispose();
+    }
+  });
+}
+
+/** The deploy's steps: the branch's environments, then a rollout of the head for each, in promotion order. */
+async function deploy(ctx: DeployContext, attempt: Attempt): Promise<string[]> {
+  const { request, deps } = ctx;
+  const environments = await branchEnvironments(ctx);
+  if (environments === undefined) return [];
+  if (attempt.number === 1)
+    ctx.reporter.queued(
+      request.sha,
+      environments.map((e) => e.name),
+      request.trigger,
+    );
+  const ids: string[] = [];
+  const rolledOut = new Set<string>();
+  for (const env of environments) {
+    const id = await startRollout(ctx, env);
+    if (id === undefined) continue;
+    ids.push(id);
+    rolledOut.add(env.name);
+  }
+  await scheduleReconciles({
+    queues: deps.queues,
+    config: deps.config,
+    log: deps.log,
+    repo: request.repo,
+    branch: request.branch,
+    environments,
+    rolledOut,
+  });
+  return ids;
+}
+
+/** The deploy could not do its work: logged with the forge's words, counted, and `ferry/deploy` failed on every commit it reports to. */
+async function deployFailed(ctx: DeployContext, error: unknown, attempt: Attempt): Promise<void> {
+  const message = failureMessage(error, attempt);
+  ctx.deps.log.error({ err: error, started: ctx.started }, `deploy failed: ${message}`);
+  if (!ctx.counted) ctx.deps.metrics?.notReleased();
+  ctx.counted = true;
+  await ctx.reporter.deployFailed(await withMergedChanges(ctx, ctx.targets), message, ctx.started);
+}
+
+/** The changes merged as `sha`, or none when the forge cannot say (logged: the result is then not commented on them). */
+async function lookUpMergedChanges(forge: Forge, sha: string, deps: ReleaseDeps): Promise<number[]> {
+  try {
+    return await forge.changesMergedAs(sha);
+  } catch (error) {
+    deps.log.warn(
+      { err: error },
+      `could not find the changes merged as ${sha}; the release goes on, without a result comment on them`,
+    );
+    return [];
+  }
+}
+
+/** `targets` and the changes merged as this job's commit. */
+async function withMergedChanges(ctx: DeployContext, targets: ReportTarget[]): Promise<ReportTarget[]> {
+  const changes = await ctx.mergedChanges;
+  return [...targets, ...changes.map((change) => ({ sha: ctx.request.sha, change }))];
+}
+
+/**
+ * Once the rollouts started, the changes merged as the commit hear how they go: attached to each
+ * rollout, whose status and comment are brought up to date for them (it may have ended already).
+ * Decoration: a failure here is logged and neither fails nor retries the deploy.
+ */
+async function attachMergedChanges(ctx: DeployContext, ids: string[]): Promise<void> {
+  const changes = await ctx.mergedChanges;
+  if (changes.length === 0) return;
+  try {
+    for (const id of ids) {
+      let joined = false;
+      for (const change of changes)
+        joined = (await ctx.deps.store.attach(id, { sha: ctx.request.sha, change })) || joined;
+      const rollout = joined ? await ctx.deps.store.get(id) : undefined;
+      if (rollout) await ctx.reporter.rolloutChanged(rollout, { comment: true });
+    }
+  } catch (error) {
+    ctx.deps.log.warn({ err: error, changes }, "could not report the release on the changes merged as the commit");
   }
 }
 
 /** The environments the branch head deploys from this branch, each after the one it waits for; undefined (reported) when its config is bad. */
 async function branchEnvironments(ctx: DeployContext): Promise<DeclaredEnvironment[] | undefined> {
   const head = await ctx.forge.branchHead(ctx.request.branch);
+  let checkout: Checkout;
   try {
-    const config = await (await ctx.checkouts.get(head)).config();
+    checkout = await ctx.checkouts.get(head);
+  } catch (error) {
+    // The forge refused the archive, or it could not be extracted safely.
+    if (!isPermanent(error)) throw error;
+    ctx.deps.log.error({ err: error, head }, `nothing deployed: ${(error as Error).message}`);
+    return nothingRead(ctx, error as Error);
+  }
+  try {
+    const config = await checkout.config();
     const environments = config.environments.filter((e) => e.branch === ctx.request.branch);
     if (environments.length === 0)
       ctx.deps.log.info(
@@ -94,9 +206,17 @@ async function branchEnvironments(ctx: DeployContext): Promise<DeclaredEnvironme
     return promotionOrder(environments);
   } catch (error) {
     if (!isPermanent(error)) throw error;
-    await ctx.reporter.configError(ctx.targets, (error as Error).message);
-    return undefined;
+    ctx.deps.log.warn({ err: error, head }, `nothing deployed: ${(error as Error).message}`);
+    return nothingRead(ctx, error as Error);
   }
+}
+
+/** The commit's files or configuration could not be read: counted as a failed release and reported. */
+async function nothingRead(ctx: DeployContext, error: Error): Promise<undefined> {
+  ctx.deps.metrics?.notReleased();
+  ctx.counted = true;
+  await ctx.reporter.configError(await withMergedChanges(ctx, ctx.targets), error.message);
+  return undefined;
 }
 
 /**
@@ -128,6 +248,7 @@ async function startHeadRollout(ctx: DeployContext, env: DeclaredEnvironment): P
     await deps.store.setCurrent(request.repo, env.name, id);
     for (const target of headTargets) await deps.store.attach(id, target);
     await deps.queues.startRollout(id, ctx.retry);
+    ctx.started.push(env.name);
     // The older rollout may be parked at a gate: wake it so it sees it was superseded now.
     if (previous !== undefined) await deps.queues.wakeRollout(previous);
     return id;
@@ -135,6 +256,7 @@ async function startHeadRollout(ctx: DeployContext, env: DeclaredEnvironment): P
   // The head's rollout exists: this commit is included in it, and hears how it goes. Its job is
   // queued again (a no-op unless a killed attempt of the job that created the rollout never queued it).
   await deps.queues.startRollout(id, ctx.retry);
+  ctx.started.push(env.name);
   let joined = false;
   for (const target of headTargets) joined = (await deps.store.attach(id, target)) || joined;
   const rollout = await deps.store.get(id);
@@ -202,7 +324,12 @@ async function createRollout(
     return rollout.id;
   } catch (error) {
     if (!isPermanent(error)) throw error;
-    await ctx.reporter.environmentError(targets, env.name, (error as Error).message);
+    deps.log.warn(
+      { err: error, environment: env.name, head },
+      `environment ${env.name} not released: ${(error as Error).message}`,
+    );
+    deps.metrics?.notReleased(env.name);
+    await ctx.reporter.environmentError(await withMergedChanges(ctx, targets), env.name, (error as Error).message);
     return undefined;
   }
 }

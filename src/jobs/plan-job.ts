@@ -6,8 +6,9 @@ import type { DeclaredEnvironment, Environment } from "../config/ferry-config.js
 import { rolloutWaves } from "../fleet/rollout-waves.js";
 import type { ServerConfig } from "../config/server-config.js";
 import { isPermanent } from "../errors.js";
-import type { Forge, ForgeFactory } from "../forge/types.js";
+import type { CommitStatus, Forge, ForgeFactory } from "../forge/types.js";
 import type { ClusterRegistry } from "../kube/cluster-registry.js";
+import type { Metrics } from "../metrics/metrics.js";
 import type { PlanStore } from "../plan/plan-store.js";
 import { planUrl } from "../plan/plan-store.js";
 import type { EnvironmentPlan } from "../plan/types.js";
@@ -19,6 +20,7 @@ import { planEnvironment } from "../release/plan-environment.js";
 import type { Renderer } from "../render/types.js";
 import { firstLine } from "../report/deploy-report.js";
 import { fullPlanText, planComment, planStatusDescription, PLAN_MARKER } from "../report/plan-comment.js";
+import { failureMessage, gaveUp } from "./gave-up.js";
 import type { Attempt } from "./release-deps.js";
 
 /** What a plan job needs, built once by the composition root. */
@@ -33,6 +35,8 @@ export interface PlanJobDeps {
   /** Redis for the per-change lock that keeps an older plan from overwriting a newer one. */
   redis: RedisClient;
   log: Logger;
+  /** Counts plans that could not be made and statuses the forge refused. */
+  metrics?: Metrics;
 }
 
 /** How long the fingerprint of a change's last plan is kept, to leave an unchanged re-plan unwritten. */
@@ -48,6 +52,9 @@ export function planContext(env: string): string {
  * pending → result on the head commit, and the one sticky plan comment, written only while the
  * planned commit is still the change's head, so an older plan never overwrites a newer one. A
  * re-plan after a release (`refresh`) writes only when the plan came out different from the last.
+ *
+ * A plan that cannot do its work (the forge refuses a read, or a failure outlasts the retries)
+ * fails its statuses with the reason in the forge's words, logs it and counts a failed plan.
  */
 export async function runPlanJob(
   request: PlanRequest,
@@ -64,92 +71,127 @@ export async function runPlanJob(
     log.info("pull request from a fork: not planned (server config forkPlans does not list the repository)");
     return [];
   }
-  const forge = await deps.forges(request.repo);
+  let forge: Forge;
+  try {
+    forge = await deps.forges(request.repo);
+  } catch (error) {
+    // Without a forge there is nowhere to report: the log and the metric are the trace.
+    if (gaveUp(error, attempt)) {
+      log.error({ err: error }, `plan failed, and no status can be set: ${failureMessage(error, attempt)}`);
+      deps.metrics?.notPlanned();
+    }
+    throw error;
+  }
+  /** Sets statuses on the head, logging and counting each one the forge does not take (the job is failing already). */
+  const failStatuses = (statuses: CommitStatus[]) =>
+    Promise.all(
+      statuses.map((status) =>
+        forge.setStatus(request.headSha, status).catch((error: unknown) => {
+          log.error(
+            { err: error, context: status.context, state: status.state },
+            `the ${status.context} status could not be set: ${(error as Error).message}`,
+          );
+          deps.metrics?.reportFailed(request.repo.forge, "status");
+        }),
+      ),
+    );
   const checkouts = new Checkouts(forge);
   try {
     let checkout: Checkout;
     let environments: DeclaredEnvironment[];
     try {
-      // A commit whose archive cannot be extracted safely fails here too, and is reported like a bad config.
+      // A commit whose archive cannot be fetched (the forge refused it) or extracted safely fails here too, and is reported like a bad config.
       checkout = await checkouts.get(request.headSha);
       environments = (await checkout.config()).environments.filter(
         (e) => e.branch === request.baseBranch && (request.environment === undefined || e.name === request.environment),
       );
     } catch (error) {
       if (!isPermanent(error)) throw error;
-      await forge.setStatus(request.headSha, {
-        context: "ferry/plan",
-        state: "failure",
-        description: firstLine((error as Error).message),
+      const message = (error as Error).message;
+      log.error({ err: error }, `plan failed: ${message}`);
+      deps.metrics?.notPlanned();
+      await failStatuses([{ context: "ferry/plan", state: "failure", description: firstLine(message) }]);
+      await writeComment(forge, request, { ...deps, log }, [], message, undefined).catch((commentError: unknown) => {
+        if (!isPermanent(commentError)) throw commentError;
+        log.error({ err: commentError }, `the plan comment could not be written: ${(commentError as Error).message}`);
+        deps.metrics?.reportFailed(request.repo.forge, "comment");
       });
-      await writeComment(forge, request, { ...deps, log }, [], (error as Error).message, undefined);
       return [];
     }
     if (environments.length === 0) return [];
-    if (!request.refresh)
-      await Promise.all(
-        environments.map((env) =>
-          forge.setStatus(request.headSha, {
-            context: planContext(env.name),
-            state: "pending",
-            description: "planning",
-          }),
-        ),
-      );
-    let plans: EnvironmentPlan[];
+    const names = environments.map((env) => env.name);
     try {
-      plans = (await Promise.all(environments.map((env) => planFleet(env, checkout, request, deps)))).flat();
-    } catch (error) {
-      if (attempt.number < attempt.of) {
+      if (!request.refresh)
         await Promise.all(
-          environments.map((env) =>
-            forge.setStatus(request.headSha, {
-              context: planContext(env.name),
-              state: "pending",
-              description: `retrying: ${firstLine((error as Error).message)}`,
-            }),
+          names.map((env) =>
+            forge.setStatus(request.headSha, { context: planContext(env), state: "pending", description: "planning" }),
           ),
         );
-      } else {
-        await Promise.all(
-          environments.map((env) =>
-            forge.setStatus(request.headSha, {
-              context: planContext(env.name),
-              state: "failure",
-              description: firstLine((error as Error).message),
-            }),
-          ),
-        );
+      const plans = (await Promise.all(environments.map((env) => planFleet(env, checkout, request, deps)))).flat();
+      const fingerprint = planFingerprint(request, plans);
+      if (request.refresh && (await deps.redis.get(fingerprint.key)) === fingerprint.value) {
+        log.info("re-planned after a release: the plan is unchanged, so its comment and statuses are left as they are");
+        return plans;
       }
+      await report(forge, request, { ...deps, log }, plans, fingerprint);
+      return plans;
+    } catch (error) {
+      const message = failureMessage(error, attempt);
+      if (!gaveUp(error, attempt)) {
+        await failStatuses(
+          names.map((env) => ({
+            context: planContext(env),
+            state: "pending",
+            description: `retrying: ${firstLine(message)}`,
+          })),
+        );
+        throw error;
+      }
+      log.error({ err: error, environments: names }, `plan failed: ${message}`);
+      for (const env of names) deps.metrics?.notPlanned(env);
+      await failStatuses(
+        names.map((env) => ({ context: planContext(env), state: "failure", description: firstLine(message) })),
+      );
       throw error;
     }
-    const fingerprint = createHash("sha256").update(JSON.stringify(plans)).digest("hex");
-    const fingerprintKey = `ferry:plan-fingerprint:${request.repo.forge}:${request.repo.fullName}:${request.change}`;
-    if (request.refresh && (await deps.redis.get(fingerprintKey)) === fingerprint) {
-      log.info("re-planned after a release: the plan is unchanged, so its comment and statuses are left as they are");
-      return plans;
-    }
-    const url = planUrl(deps.publicUrl, await deps.plans.save(fullPlanText({ sha: request.headSha, plans })));
-    await writeComment(forge, request, { ...deps, log }, plans, undefined, url);
-    await deps.redis.set(fingerprintKey, fingerprint, "EX", FINGERPRINT_TTL_SECONDS);
-    // One status per environment: a fleet's groups of clusters report their first failure, else the first group.
-    for (const env of new Set(plans.map((p) => p.environment))) {
-      const groups = plans.filter((p) => p.environment === env);
-      const plan = groups.find((p) => p.error !== undefined) ?? groups[0];
-      if (!plan) continue;
-      const more = groups.length > 1 ? ` (${groups.length} distinct plans across its clusters)` : "";
-      await forge.setStatus(request.headSha, {
-        context: planContext(env),
-        state: plan.error ? "failure" : "success",
-        description: `${planStatusDescription(plan)}${more}`,
-        targetUrl: url,
-      });
-    }
-    log.info({ environments: plans.map((p) => [p.environment, p.counts]) }, "planned");
-    return plans;
   } finally {
     await checkouts.dispose();
   }
+}
+
+/** Where the fingerprint of a change's last plan is kept, and this plan's. */
+function planFingerprint(request: PlanRequest, plans: EnvironmentPlan[]): { key: string; value: string } {
+  return {
+    key: `ferry:plan-fingerprint:${request.repo.forge}:${request.repo.fullName}:${request.change}`,
+    value: createHash("sha256").update(JSON.stringify(plans)).digest("hex"),
+  };
+}
+
+/** The plans, told: the full plan stored, the sticky comment (and the plan's fingerprint), and one status per environment. */
+async function report(
+  forge: Forge,
+  request: PlanRequest,
+  deps: PlanJobDeps,
+  plans: EnvironmentPlan[],
+  fingerprint: { key: string; value: string },
+): Promise<void> {
+  const url = planUrl(deps.publicUrl, await deps.plans.save(fullPlanText({ sha: request.headSha, plans })));
+  await writeComment(forge, request, deps, plans, undefined, url);
+  await deps.redis.set(fingerprint.key, fingerprint.value, "EX", FINGERPRINT_TTL_SECONDS);
+  // One status per environment: a fleet's groups of clusters report their first failure, else the first group.
+  for (const env of new Set(plans.map((p) => p.environment))) {
+    const groups = plans.filter((p) => p.environment === env);
+    const plan = groups.find((p) => p.error !== undefined) ?? groups[0];
+    if (!plan) continue;
+    const more = groups.length > 1 ? ` (${groups.length} distinct plans across its clusters)` : "";
+    await forge.setStatus(request.headSha, {
+      context: planContext(env),
+      state: plan.error ? "failure" : "success",
+      description: `${planStatusDescription(plan)}${more}`,
+      targetUrl: url,
+    });
+  }
+  deps.log.info({ environments: plans.map((p) => [p.environment, p.counts]) }, "planned");
 }
 
 /**

@@ -35,13 +35,32 @@ export interface Attempt {
   of: number;
 }
 
-/** A repository's forge, with each commit's final deploy status frozen once posted, and the reporter on it. */
+/** A repository's forge, with each commit's final deploy status frozen once posted, and the reporter on it (logging to `deps.log`). */
 export async function forgeAndReporter(
   repo: RepoRef,
   deps: ReleaseDeps,
 ): Promise<{ forge: Forge; reporter: ReleaseReporter }> {
   const forge = finalStatusOnce(await deps.forges(repo), deps.redis);
-  return { forge, reporter: new ReleaseReporter(forge, deps.store, deps.redis, deps.publicUrl) };
+  const options = { log: deps.log, ...(deps.metrics === undefined ? {} : { metrics: deps.metrics }) };
+  return { forge, reporter: new ReleaseReporter(forge, deps.store, deps.redis, deps.publicUrl, options) };
+}
+
+/**
+ * Runs a job's `work`, then waits until `reporter` has sent every status the work queued, so a job
+ * ends only after its statuses (the last one above all) reached the forge. A final status that could
+ * not be sent yet fails a job whose work succeeded (it is retried and reports again); when the work
+ * failed, its own error is what the job ends with.
+ */
+export async function reportingTo<T>(reporter: ReleaseReporter, work: () => Promise<T>): Promise<T> {
+  let result: T;
+  try {
+    result = await work();
+  } catch (error) {
+    await reporter.settled().catch(() => undefined);
+    throw error;
+  }
+  await reporter.settled();
+  return result;
 }
 
 /** The lock one environment on one cluster is released under, across every worker. */

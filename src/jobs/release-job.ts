@@ -16,7 +16,7 @@ import { short } from "../report/deploy-report.js";
 import { ProgressStatus } from "../report/progress-status.js";
 import type { ReleaseReporter } from "../report/release-reporter.js";
 import { watchForNewerRollout } from "../rollout/watch-for-newer-rollout.js";
-import { forgeAndReporter, releaseLockKey, type Attempt, type ReleaseDeps } from "./release-deps.js";
+import { forgeAndReporter, releaseLockKey, reportingTo, type Attempt, type ReleaseDeps } from "./release-deps.js";
 
 /** One cluster's release, as its steps see it. */
 interface ReleaseContext {
@@ -59,6 +59,18 @@ export async function runReleaseJob(
     }),
   };
   const { reporter } = await forgeAndReporter(rollout.repo, deps);
+  // Statuses go out beside the release, which never waits for the forge; the job ends once they were sent.
+  return reportingTo(reporter, () => releaseAndRecord(data, attempt, rollout, deps, reporter));
+}
+
+/** The release, its outcome stored with the rollout and counted. */
+async function releaseAndRecord(
+  data: ReleaseJobData,
+  attempt: Attempt,
+  rollout: RolloutSummary,
+  deps: ReleaseDeps,
+  reporter: ReleaseReporter,
+): Promise<ClusterOutcome["kind"]> {
   const startedAt = Date.now();
   let outcome: ClusterOutcome;
   try {

@@ -5,7 +5,7 @@ import type { Forge } from "../forge/types.js";
 import type { RetryBudget, RolloutJobData } from "../queue/queues.js";
 import type { ReleaseReporter } from "../report/release-reporter.js";
 import { nextStep } from "../rollout/next-step.js";
-import { forgeAndReporter, type ReleaseDeps } from "./release-deps.js";
+import { forgeAndReporter, reportingTo, type ReleaseDeps } from "./release-deps.js";
 
 /** How often a rollout waiting for the environment it comes after looks again. */
 const AFTER_POLL_MS = 1_000;
@@ -30,7 +30,7 @@ interface RolloutContext {
  * Redis, so a worker killed at any point loses nothing: the job runs again and carries on.
  */
 export async function runRolloutJob(job: Job<RolloutJobData>, token: string, deps: ReleaseDeps): Promise<RolloutState> {
-  let rollout = await deps.store.get(job.data.rolloutId);
+  const rollout = await deps.store.get(job.data.rolloutId);
   if (!rollout) return "failed";
   const { forge, reporter } = await forgeAndReporter(rollout.repo, deps);
   const ctx: RolloutContext = {
@@ -44,11 +44,15 @@ export async function runRolloutJob(job: Job<RolloutJobData>, token: string, dep
       ...(job.opts.backoff === undefined ? {} : { backoff: job.opts.backoff }),
     },
   };
-  // A rollout already final when its job runs was ended by an earlier attempt whose report failed
-  // part way (the forge was down): report it again (final statuses are frozen, comments edited).
-  if (FINAL_ROLLOUT_STATES.has(rollout.state)) await reporter.rolloutChanged(rollout, { comment: true });
-  while (!FINAL_ROLLOUT_STATES.has(rollout.state)) rollout = await step(ctx, rollout);
-  return rollout.state;
+  let current = rollout;
+  // Statuses go out beside the steps; the job ends (or parks) once they were sent.
+  return reportingTo(reporter, async () => {
+    // A rollout already final when its job runs was ended by an earlier attempt whose report failed
+    // part way (the forge was down): report it again (final statuses are frozen, comments edited).
+    if (FINAL_ROLLOUT_STATES.has(current.state)) await reporter.rolloutChanged(current, { comment: true });
+    while (!FINAL_ROLLOUT_STATES.has(current.state)) current = await step(ctx, current);
+    return current.state;
+  });
 }
 
 /** Takes one step; throws BullMQ's park errors when the rollout must wait. */
@@ -77,6 +81,7 @@ async function step(ctx: RolloutContext, rollout: Rollout): Promise<Rollout> {
       await startClusters(ctx, rollout, next.wave.index, next.count);
       return rollout;
     case "wait":
+      await parking(ctx);
       if (await ctx.job.moveToWaitingChildren(ctx.token)) throw new WaitingChildrenError();
       await recoverLostReleases(ctx, rollout);
       return rollout;
@@ -88,6 +93,7 @@ async function step(ctx: RolloutContext, rollout: Rollout): Promise<Rollout> {
         rollout = await store.update(rollout.id, { state, ...(next.kind === "pause" ? { pausedUntil: until } : {}) });
         await ctx.reporter.rolloutChanged(rollout, { comment: true });
       }
+      await parking(ctx);
       await ctx.job.moveToDelayed(until, ctx.token);
       await wakeIfAsked(ctx, rollout);
       throw new DelayedError();
@@ -109,6 +115,14 @@ async function step(ctx: RolloutContext, rollout: Rollout): Promise<Rollout> {
     case "finish":
       return finish(ctx, rollout, next.state, next.reason);
   }
+}
+
+/**
+ * Before the job parks, its statuses are sent: once parked it may run again (on any worker) as soon
+ * as its delay ends or its children are done, and this run must have finished reporting by then.
+ */
+async function parking(ctx: RolloutContext): Promise<void> {
+  await ctx.reporter.settled();
 }
 
 /**
@@ -144,6 +158,7 @@ async function promotionGate(ctx: RolloutContext, rollout: Rollout): Promise<Rol
     );
   }
   if (await store.throttle(rollout.id, "waiting-reported", 3_600_000)) await ctx.reporter.rolloutChanged(rollout);
+  await parking(ctx);
   await ctx.job.moveToDelayed(Date.now() + AFTER_POLL_MS, ctx.token);
   throw new DelayedError();
 }

@@ -40,6 +40,9 @@ export interface ForgeApiMetrics {
  */
 export type RateLimitKind = "primary" | "retry-after";
 
+/** What Ferry could not report on a forge: a commit status or a comment. */
+export type ReportKind = "status" | "comment";
+
 /** Per-queue job counts by BullMQ state, as `Queue.getJobCounts` returns them. */
 export type QueueCounts = Record<string, Record<string, number>>;
 
@@ -160,6 +163,11 @@ export class Metrics {
     "Times a forge client waited before sending a request again, by forge and kind (primary: GitHub's quota; retry-after: a wait the forge named).",
     ["forge", "kind"],
   );
+  private readonly reportFailures = this.counter(
+    "ferry_report_failures_total",
+    "Commit statuses and comments Ferry could not put on the forge (refused for good, or still failing after every retry), by forge and kind (status, comment).",
+    ["forge", "kind"],
+  );
   private readonly rateLimitSeconds = this.counter(
     "ferry_forge_rate_limit_wait_seconds_total",
     "Seconds forge clients waited for rate limits to lift, by forge and kind.",
@@ -254,6 +262,25 @@ export class Metrics {
       this.objectsApplied.inc({ environment, action: "configured" }, result.configured.length);
       this.objectsPruned.inc({ environment }, result.pruned.length);
     }
+  }
+
+  /**
+   * A deploy that released nothing to `environment` (empty when the environments are unknown: the
+   * forge refused a read, or the config could not be read): counted as a failed release, so the
+   * alert on failed releases fires.
+   */
+  notReleased(environment = ""): void {
+    this.releases.inc({ environment, cluster: "", result: "failed" });
+  }
+
+  /** A plan job that planned nothing for `environment` (empty when unknown): counted as a failed plan. */
+  notPlanned(environment = ""): void {
+    this.plans.inc({ environment, cluster: "", result: "failed" });
+  }
+
+  /** Ferry could not put a status or comment on `forge` (refused, or still failing after every retry). */
+  reportFailed(forge: ForgeKind, kind: ReportKind): void {
+    this.reportFailures.inc({ forge, kind });
   }
 
   /** Sets `ferry_rollout_clusters` for `environment` from a rollout's cluster counts (every state, zeros included). */

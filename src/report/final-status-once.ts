@@ -23,15 +23,25 @@ export function finalStatusKey(forge: Forge, sha: string, context: string): stri
   return `ferry:final-status:${forge.repo.forge}:${forge.repo.fullName}:${sha}:${context}`;
 }
 
+/** The Redis key remembering when the newest status sent for (`sha`, `context`) was made. */
+function newestMadeKey(forge: Forge, sha: string, context: string): string {
+  return `ferry:status-made:${forge.repo.forge}:${forge.repo.fullName}:${sha}:${context}`;
+}
+
 /**
  * `forge` with each commit's deploy status frozen once it is final: after a success or failure
- * was posted for (commit, context), every later status for them is dropped.
+ * was posted for (commit, context), every later status for them is dropped; and an intermediate
+ * status made (`madeAt`) before one already sent for them is dropped as stale.
  *
  * Why: a deploy job is retried whole (the result comment failed while the forge was down), and
  * several jobs report on one commit (a newer job releases the head an older job also asked for);
- * each would otherwise post a second final status, or a "running" after the final one. Redis, which
- * every worker shares, remembers what was posted, and the forge is asked when Redis does not know
- * (the worker that posted may have died before telling Redis); a post that failed is tried again.
+ * each would otherwise post a second final status, or a "running" after the final one. Statuses are
+ * sent beside the work (StatusSender), so the deploy job's "queued", held up by a slow forge, may
+ * reach the lock after the release job's "deploying": sent then, it would show the release queued
+ * again. Redis, which every worker shares, remembers what was posted, and the forge is asked when
+ * Redis does not know (the worker that posted may have died before telling Redis); a post that
+ * failed is tried again. (`madeAt` comes from each worker's clock: skew between workers can drop an
+ * intermediate status made within the skew of a newer one, never a final one.)
  */
 export function finalStatusOnce(forge: Forge, redis: RedisClient, options: FinalStatusOnceOptions = {}): Forge {
   const frozen = options.frozen ?? isDeployContext;
@@ -48,6 +58,10 @@ export function finalStatusOnce(forge: Forge, redis: RedisClient, options: Final
   };
   const post = async (sha: string, status: CommitStatus, key: string): Promise<void> => {
     if ((await redis.get(key)) !== null) return;
+    const final = status.state === "success" || status.state === "failure";
+    const madeKey = newestMadeKey(forge, sha, status.context);
+    const newest = Number((await redis.get(madeKey)) ?? 0);
+    if (!final && status.madeAt !== undefined && newest > status.madeAt) return;
     // Redis learns of a final status only after the forge took it; a worker killed in between left
     // it on the forge alone, so the forge is asked too.
     const current = await forge.statusOf(sha, status.context);
@@ -56,8 +70,9 @@ export function finalStatusOnce(forge: Forge, redis: RedisClient, options: Final
       return;
     }
     await forge.setStatus(sha, status);
-    if (status.state === "success" || status.state === "failure")
-      await redis.set(key, `${status.state}: ${status.description}`, "EX", ttl);
+    if (final) await redis.set(key, `${status.state}: ${status.description}`, "EX", ttl);
+    if (status.madeAt !== undefined && status.madeAt > newest)
+      await redis.set(madeKey, String(status.madeAt), "EX", ttl);
   };
   return new Proxy(forge, {
     get(target, property) {

@@ -1,8 +1,10 @@
+import type { Logger } from "pino";
 import type { ClusterOutcome } from "../domain/release.js";
 import type { DeployTrigger } from "../domain/requests.js";
 import type { ClusterProgress, Rollout, RolloutSummary } from "../domain/rollout.js";
 import { FINAL_ROLLOUT_STATES } from "../domain/rollout.js";
-import type { Forge, StatusState } from "../forge/types.js";
+import type { CommitStatus, Forge, StatusState } from "../forge/types.js";
+import type { Metrics } from "../metrics/metrics.js";
 import { withLock } from "../queue/environment-lock.js";
 import type { RedisClient } from "../queue/redis-connection.js";
 import type { ReportTarget, RolloutStore } from "../rollout/rollout-store.js";
@@ -21,6 +23,7 @@ import {
 import { fleetSection } from "./fleet-comment.js";
 import { SHORT_LOCK_MS } from "./final-status-once.js";
 import { fleetStatus } from "./fleet-status.js";
+import { StatusSender, type UndeliveredStatus } from "./status-sender.js";
 
 /** Where a rollout's page is: `<publicUrl>/rollouts/<id>`. */
 export function rolloutUrl(publicUrl: string, id: string): string {
@@ -30,33 +33,55 @@ export function rolloutUrl(publicUrl: string, id: string): string {
 /** How often a fleet's status moves while clusters finish (wave changes and final states are posted at once). */
 const FLEET_PROGRESS_MS = 2_000;
 
+/** What a {@link ReleaseReporter} tells about reports the forge did not take. */
+export interface ReporterOptions {
+  /** Where statuses and comments the forge refused (or that kept failing) are logged. */
+  log: Logger;
+  /** Counts them (`ferry_report_failures_total`). */
+  metrics?: Metrics;
+}
+
 /**
  * Everything a deploy tells the forge: the commit status of each environment (`ferry/deploy/<env>`)
  * on every commit a rollout reports to, and the result comment on every change merged as one of
  * them, with all their words. Jobs say what happened; the reporter decides what the forge shows.
  * The forge it is given freezes each commit's final deploy status (see finalStatusOnce).
+ *
+ * Statuses are sent beside the job's work (StatusSender): a status method returns once the status
+ * is queued, never waiting for the forge, and the job awaits `settled` before it ends.
  */
 export class ReleaseReporter {
+  private readonly statuses: StatusSender;
+
   /** Binds the reporter to one repository's forge, the rollouts and where Ferry is reached. */
   constructor(
     private readonly forge: Forge,
     private readonly store: RolloutStore,
     private readonly redis: RedisClient,
     private readonly publicUrl: string,
-  ) {}
+    private readonly options: ReporterOptions,
+  ) {
+    this.statuses = new StatusSender((sha, status) => forge.setStatus(sha, status), {
+      onUndelivered: (u) => this.undelivered(u),
+    });
+  }
+
+  /** Resolves once every status queued so far was sent (or given up); rejects when a final one could not be sent yet (see StatusSender). */
+  settled(): Promise<void> {
+    return this.statuses.settled();
+  }
 
   /** A deploy was queued: each environment pending on the merged commit (saying so when a reconcile queued it). */
-  async queued(sha: string, environments: string[], trigger?: DeployTrigger): Promise<void> {
+  queued(sha: string, environments: string[], trigger?: DeployTrigger): void {
     const description =
       trigger === "reconcile" ? `queued by reconcile: no webhook was received for ${short(sha)}` : "queued";
-    for (const env of environments)
-      await this.forge.setStatus(sha, { context: deployContext(env), state: "pending", description });
+    for (const env of environments) this.setStatus(sha, { context: deployContext(env), state: "pending", description });
   }
 
   /** The commit's files or configuration could not be read: nothing was deployed. */
   async configError(targets: ReportTarget[], message: string): Promise<void> {
     for (const { sha } of unique(targets))
-      await this.forge.setStatus(sha, { context: "ferry/deploy", state: "failure", description: firstLine(message) });
+      this.setStatus(sha, { context: "ferry/deploy", state: "failure", description: firstLine(message) });
     const body = (sha: string) =>
       [
         resultMarker(sha),
@@ -72,14 +97,40 @@ export class ReleaseReporter {
       if (t.change !== undefined) await this.forge.ensureComment(t.change, resultMarker(t.sha), body(t.sha));
   }
 
+  /**
+   * The deploy job could not do its work (the forge refused a read, or it kept failing until the
+   * retries were spent): `ferry/deploy` fails with the reason, in the forge's words, and, when no
+   * environment started (whose rollouts own the result comment), the comment says so. Never throws:
+   * a comment the forge refuses too is logged and counted.
+   */
+  async deployFailed(targets: ReportTarget[], message: string, started: string[]): Promise<void> {
+    for (const { sha } of unique(targets))
+      this.setStatus(sha, { context: "ferry/deploy", state: "failure", description: firstLine(message) });
+    if (started.length > 0) return;
+    const body = (sha: string) =>
+      [
+        resultMarker(sha),
+        `### Ferry release · \`${short(sha)}\``,
+        "",
+        "Nothing was deployed: Ferry could not read what to deploy.",
+        "",
+        "```",
+        message,
+        "```",
+      ].join("\n");
+    for (const t of targets) {
+      if (t.change === undefined) continue;
+      const change = t.change;
+      await this.forge
+        .ensureComment(change, resultMarker(t.sha), body(t.sha))
+        .catch((error: unknown) => this.commentUndelivered(change, error));
+    }
+  }
+
   /** An environment could not start its rollout (no cluster matched, policy, render): its status fails with the reason. */
   async environmentError(targets: ReportTarget[], environment: string, message: string): Promise<void> {
     for (const { sha } of unique(targets))
-      await this.forge.setStatus(sha, {
-        context: deployContext(environment),
-        state: "failure",
-        description: firstLine(message),
-      });
+      this.setStatus(sha, { context: deployContext(environment), state: "failure", description: firstLine(message) });
     const body = (sha: string) =>
       [
         resultMarker(sha),
@@ -189,13 +240,45 @@ export class ReleaseReporter {
   ): Promise<void> {
     const context = deployContext(rollout.environment);
     for (const { sha } of unique(await this.store.reports(rollout.id))) {
-      await this.forge.setStatus(sha, {
+      this.setStatus(sha, {
         context,
         state,
         description: describe(sha),
         ...(targetUrl === undefined ? {} : { targetUrl }),
       });
     }
+  }
+
+  /** Queues one status for the sender. */
+  private setStatus(sha: string, status: CommitStatus): void {
+    this.statuses.post(sha, status);
+  }
+
+  /** A status the forge refused, or that kept failing: logged (loudly unless a later status replaces it) and counted. */
+  private undelivered({ sha, status, error, refused }: UndeliveredStatus): void {
+    const fields = { sha, context: status.context, state: status.state, description: status.description, err: error };
+    if (refused)
+      this.options.log.error(
+        fields,
+        `the forge refused Ferry's ${status.context} status on ${short(sha)}: it shows an older one, or none`,
+      );
+    else if (status.state === "success" || status.state === "failure")
+      this.options.log.error(
+        fields,
+        `the final ${status.context} status on ${short(sha)} could not be sent; the job is retried to send it`,
+      );
+    else
+      this.options.log.warn(
+        fields,
+        `a ${status.context} status on ${short(sha)} could not be sent; the next one replaces it`,
+      );
+    this.options.metrics?.reportFailed(this.forge.repo.forge, "status");
+  }
+
+  /** A comment the forge refused while the job was already failing: logged loudly and counted. */
+  private commentUndelivered(change: number, error: unknown): void {
+    this.options.log.error({ change, err: error }, `the result comment on change ${change} could not be written`);
+    this.options.metrics?.reportFailed(this.forge.repo.forge, "comment");
   }
 }
 

@@ -1,4 +1,4 @@
-import type { RequestHandler } from "express";
+import express, { type Request, type RequestHandler } from "express";
 
 /** One HTTP request a simulator answered. */
 export interface RequestRecord {
@@ -12,6 +12,11 @@ export interface RequestRecord {
   injected: boolean;
   /** When the request arrived (`Date.now()`). */
   at: number;
+  /**
+   * The status a commit status post named (GitHub's `context`, GitLab's `name`): posts of different
+   * statuses may interleave, and a test tells a retry from another status by it.
+   */
+  statusContext?: string;
 }
 
 /** Which requests a fault applies to; omitted fields match anything. */
@@ -63,6 +68,8 @@ export class FaultPlan {
       const record: RequestRecord = { method: req.method, path: req.path, status: 0, injected: false, at: Date.now() };
       res.on("finish", () => {
         record.status = res.statusCode;
+        const context = statusContextOf(req);
+        if (context !== undefined) record.statusContext = context;
         this.requests.push(record);
       });
       const fault = this.take(req.method, req.path);
@@ -77,7 +84,8 @@ export class FaultPlan {
           .set(fault.headers ?? {})
           .json(fault.body ?? this.errorBody(fault.status));
       if (fault.afterHandling !== true) {
-        answer();
+        // The body is read first, as the forge reads it before refusing, so the log says what was refused.
+        readBody(req, res, () => answer());
         return;
       }
       // The route runs and acts; whatever it answers is replaced by the fault.
@@ -105,4 +113,20 @@ export class FaultPlan {
     if (entry !== undefined && entry.responses.length === 0) this.pending.splice(this.pending.indexOf(entry), 1);
     return response;
   }
+}
+
+/** Parses a JSON or form body the way the simulators' routes do, then calls `done` (also when the body is malformed). */
+function readBody(req: Request, res: Parameters<RequestHandler>[1], done: () => void): void {
+  express.json({ limit: "25mb" })(req, res, () =>
+    express.urlencoded({ extended: false, limit: "25mb" })(req, res, () => done()),
+  );
+}
+
+/** The status a commit status post names, from its body or query; undefined for any other request. */
+function statusContextOf(req: Request): string | undefined {
+  if (req.method !== "POST" || !/\/statuses\//.test(req.path)) return undefined;
+  const body: unknown = req.body;
+  const fields = typeof body === "object" && body !== null ? (body as Record<string, unknown>) : {};
+  const value = fields["context"] ?? fields["name"] ?? req.query["context"] ?? req.query["name"];
+  return typeof value === "string" ? value : undefined;
 }

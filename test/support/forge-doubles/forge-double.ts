@@ -110,4 +110,8 @@ export interface ForgeApiPaths {
   branch: string;
   /** Listing and opening issues; with `/<number>` after it, editing and closing one. */
   issues: string;
+  /** Looking up the changes merged as commit `sha`. */
+  mergedChanges(sha: string): string;
+  /** The first read of a user's access to the repository. */
+  access: string;
 }

@@ -159,6 +159,8 @@ export class GitHubDouble implements ForgeDouble {
       // Octokit sends the ref encoded (heads%2Fmain).
       branch: `/repos/${fullName}/git/ref/heads`,
       issues: `/repos/${fullName}/issues`,
+      mergedChanges: (sha) => `/repos/${fullName}/commits/${sha}/pulls`,
+      access: `/repos/${fullName}/collaborators/`,
     };
   }
 

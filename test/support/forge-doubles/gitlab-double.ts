@@ -173,6 +173,9 @@ export class GitLabDouble implements ForgeDouble {
       archive: `/projects/${id}/repository/archive`,
       branch: `/projects/${id}/repository/branches/main`,
       issues: `/projects/${id}/issues`,
+      mergedChanges: (sha) => `/projects/${id}/repository/commits/${sha}/merge_requests`,
+      // Ferry finds the user first (GET /users?username=…), then reads the membership.
+      access: "/users",
     };
   }
 
