@@ -17,6 +17,7 @@ import { DEPLOY_QUEUE, deployJobId } from "../src/queue/deploy-request.js";
 import type { DeployRequest } from "../src/domain/requests.js";
 import { connectRedis } from "../src/queue/redis-connection.js";
 import { configMapYaml, FerryHarness, type TestRepo } from "./support/ferry-harness.js";
+import type { GitHubDouble } from "./support/forge-doubles/github-double.js";
 import { JobCounter } from "./support/job-counter.js";
 import { waitUntil } from "./support/wait-until.js";
 
@@ -115,14 +116,13 @@ describe("the cluster down during a release", () => {
     assert.equal((await h.finalStatus(repo, first.sha, CONTEXT, WAIT_MS)).at(-1)?.state, "success");
 
     const merge = await h.merge(repo, objects("2"));
-    await h.deliver(merge.delivery);
-    await waitUntil(
-      "the release never started",
-      () => h.statuses(repo, merge.sha).some((s) => s.description.startsWith("deploying")),
-      WAIT_MS,
-      5,
+    // The API server goes down once the release has started: when its job fetches the commit's code.
+    let stopped = false;
+    (h.forge as GitHubDouble).sim.holdNext({ method: "GET", pathPrefix: `/repos/${repo.fullName}/tarball/` }, () =>
+      api.stop().then(() => void (stopped = true)),
     );
-    await api.stop();
+    await h.deliver(merge.delivery);
+    await waitUntil("the release never fetched its code", () => stopped, WAIT_MS, 5);
     await new Promise((r) => setTimeout(r, OUTAGE_MS));
     const during = h.statuses(repo, merge.sha).filter((s) => s.context === CONTEXT);
     api.start();

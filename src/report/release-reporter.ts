@@ -63,6 +63,11 @@ export class ReleaseReporter {
   ) {
     this.statuses = new StatusSender((sha, status) => forge.setStatus(sha, status), {
       onUndelivered: (u) => this.undelivered(u),
+      onRetry: ({ sha, status, error, attempt, retryInMs }) =>
+        options.log.warn(
+          { sha, context: status.context, state: status.state, attempt, err: error },
+          `a ${status.context} status on ${short(sha)} could not be sent (try ${attempt}); trying again in ${retryInMs / 1000} s`,
+        ),
     });
   }
 

@@ -96,12 +96,21 @@ describe("StatusSender", () => {
   it("tries a failing status again in the background, with doubling waits", async () => {
     const forge = new SlowForge();
     const undelivered: UndeliveredStatus[] = [];
-    const sender = new StatusSender(forge.send, { delayMs: 5, onUndelivered: (u) => undelivered.push(u) });
+    const retries: Array<[number, number]> = [];
+    const sender = new StatusSender(forge.send, {
+      delayMs: 5,
+      onUndelivered: (u) => undelivered.push(u),
+      onRetry: (r) => retries.push([r.attempt, r.retryInMs]),
+    });
     forge.failures.push(transient("GitLab: 502"), transient("GitLab: 502"));
     sender.post("a", status("deployed", "success"));
     await forge.drain(sender);
     assert.deepEqual(forge.sent, ["deployed"]);
     assert.deepEqual(undelivered, []);
+    assert.deepEqual(retries, [
+      [1, 5],
+      [2, 10],
+    ]);
   });
 
   it("gives up an intermediate status that keeps failing once a newer one came, and sends the newer one", async () => {

@@ -16,6 +16,8 @@ export interface StatusSenderOptions {
   attempts?: number;
   /** Wait before the second try, doubled after each (default 1 s: 1, 2, 4, 8 s). */
   delayMs?: number;
+  /** Told of every failed try that will be tried again, with how long until then. */
+  onRetry?: (failed: UndeliveredStatus & { attempt: number; retryInMs: number }) => void;
   /** Told of every status given up (refused, or still failing after every try); never of one coalesced away. */
   onUndelivered?: (undelivered: UndeliveredStatus) => void;
 }
@@ -102,6 +104,7 @@ export class StatusSender {
         // A newer status arrived: it says more than this intermediate one, which is not sent.
         const stale = () => !isFinal(status) && lane.pending.length > 0;
         if (!refused && attempt < this.attempts && !stale()) {
+          this.options.onRetry?.({ sha: lane.sha, status, error, refused, attempt, retryInMs: delay });
           await new Promise((resolve) => setTimeout(resolve, delay));
           delay *= 2;
           if (stale()) return;

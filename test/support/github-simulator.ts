@@ -279,6 +279,11 @@ export class GitHubSimulator {
     this.faults.add(matcher, responses);
   }
 
+  /** Holds the next request matching `matcher` until `action` is done, then answers it as usual. */
+  holdNext(matcher: FaultMatcher, action: () => Promise<void>): void {
+    this.faults.holdNext(matcher, action);
+  }
+
   /** Every request answered, in order. */
   get requests(): readonly RequestRecord[] {
     return this.faults.requests;

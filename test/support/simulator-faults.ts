@@ -47,6 +47,7 @@ export class FaultPlan {
   /** Every request answered, in order. */
   readonly requests: RequestRecord[] = [];
   private readonly pending: Array<{ matcher: FaultMatcher; responses: FaultResponse[] }> = [];
+  private readonly holds: Array<{ matcher: FaultMatcher; action: () => Promise<void> }> = [];
 
   /**
    * @param apiPrefix the REST prefix a matcher's `pathPrefix` may leave out.
@@ -62,8 +63,30 @@ export class FaultPlan {
     if (responses.length > 0) this.pending.push({ matcher, responses: [...responses] });
   }
 
+  /**
+   * Holds the next request matching `matcher` until `action` is done, then answers it as usual: a
+   * test acts at a known point of a job (stops the API server once the job fetches its code).
+   */
+  holdNext(matcher: FaultMatcher, action: () => Promise<void>): void {
+    this.holds.push({ matcher, action });
+  }
+
   /** Middleware that logs each request once answered and answers it from the plan when a fault matches. */
   middleware(): RequestHandler {
+    const answer = this.answer();
+    return (req, res, next) => {
+      const hold = this.holds.find(({ matcher }) => this.fits(matcher, req.method, req.path));
+      if (hold === undefined) return answer(req, res, next);
+      this.holds.splice(this.holds.indexOf(hold), 1);
+      hold.action().then(
+        () => answer(req, res, next),
+        (error: unknown) => next(error),
+      );
+    };
+  }
+
+  /** Logs a request once answered, and answers it from the plan when a fault matches. */
+  private answer(): RequestHandler {
     return (req, res, next) => {
       const record: RequestRecord = { method: req.method, path: req.path, status: 0, injected: false, at: Date.now() };
       res.on("finish", () => {
@@ -100,15 +123,20 @@ export class FaultPlan {
     };
   }
 
-  /** The first queued response whose matcher fits, removed from the plan. */
-  private take(method: string, path: string): FaultResponse | undefined {
+  /** Whether a request fits `matcher`. */
+  private fits(matcher: FaultMatcher, method: string, path: string): boolean {
     const relative = path.startsWith(this.apiPrefix) ? path.slice(this.apiPrefix.length) : path;
-    const fits = ({ matcher }: { matcher: FaultMatcher }): boolean =>
+    return (
       (matcher.method === undefined || matcher.method.toUpperCase() === method) &&
       (matcher.pathPrefix === undefined ||
         relative.startsWith(matcher.pathPrefix) ||
-        path.startsWith(matcher.pathPrefix));
-    const entry = this.pending.find(fits);
+        path.startsWith(matcher.pathPrefix))
+    );
+  }
+
+  /** The first queued response whose matcher fits, removed from the plan. */
+  private take(method: string, path: string): FaultResponse | undefined {
+    const entry = this.pending.find(({ matcher }) => this.fits(matcher, method, path));
     const response = entry?.responses.shift();
     if (entry !== undefined && entry.responses.length === 0) this.pending.splice(this.pending.indexOf(entry), 1);
     return response;
