@@ -1,6 +1,8 @@
+import { randomUUID } from "node:crypto";
 import { once } from "node:events";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import type { RedisOptions } from "ioredis";
 import type { Router } from "express";
@@ -26,6 +28,8 @@ import { Queues } from "./queue/queues.js";
 import { planRoute } from "./web/plan-route.js";
 import { rolloutRoute } from "./web/rollout-route.js";
 import { startWorkers } from "./worker/start-workers.js";
+import { startDriftWatch } from "./watch/drift-watch.js";
+import { WatchRegistry } from "./watch/watch-registry.js";
 import { ClusterRegistry } from "./kube/cluster-registry.js";
 import { createRenderer } from "./render/select-renderer.js";
 import { Metrics } from "./metrics/metrics.js";
@@ -267,6 +271,16 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
           ),
       });
       closers.push(() => workers.close());
+      const driftWatch = startDriftWatch({
+        redis,
+        registry: new WatchRegistry(redis),
+        owner: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+        client: (cluster) => clusters.client(cluster),
+        reconcileSoon: (data) => queues.reconcileSoon(data),
+        log,
+        metrics,
+      });
+      closers.push(() => driftWatch.stop());
       log.info({ concurrency: options.concurrency ?? 4 }, "worker started");
     }
     return running;

@@ -442,15 +442,17 @@ for (const forge of FORGES)
       }
     });
 
-    test("reconcile.watch is refused with a clear error, and an interval below the server's floor is raised to it", async () => {
-      const repo = await h.createRepo({ environment: { name: "watching", wait: false, reconcile: { watch: true } } });
+    test("reconcile.watch with drift: ignore is refused with a clear error, and an interval below the server's floor is raised to it", async () => {
+      const repo = await h.createRepo({
+        environment: { name: "watching", wait: false, reconcile: { watch: true, drift: "ignore" } },
+      });
       const merge = await h.merge(repo, { "deploy/cm.yaml": configMapYaml("flags", { v: "1" }) });
       await h.deliver(merge.delivery);
       const final = (await h.finalStatus(repo, merge.sha, "ferry/deploy")).at(-1);
       assert.equal(final?.state, "failure");
       assert.match(
         final?.description ?? "",
-        /environments\.0\.reconcile\.watch: reconcile\.watch is not supported yet/,
+        /environments\.0\.reconcile\.watch: reconcile\.watch looks for drift, which drift: ignore turns off/,
       );
       const floor = await reconciledRepo("floor");
       await deploy(floor, "floor", { "deploy/cm.yaml": configMapYaml("flags", { v: "1" }) });

@@ -764,7 +764,7 @@ environments:
     assert.deepEqual(reconcileInterval(b, lenient), { everyMs: 30_000 });
   });
 
-  it("refuses reconcile.watch, which is not built yet, and bad reconcile settings, naming the field", () => {
+  it("refuses reconcile.watch with drift: ignore, and bad reconcile settings, naming the field", () => {
     const lines = errorLines(`version: 1
 environments:
   - name: a
@@ -772,7 +772,7 @@ environments:
     path: x
     cluster: c
     namespace: shop
-    reconcile: {watch: true}
+    reconcile: {watch: true, drift: ignore}
   - name: b
     branch: main
     path: x
@@ -781,7 +781,7 @@ environments:
     reconcile: {interval: 2d, drift: fix}
 `);
     assert.deepEqual(lines, [
-      ".ferry.yml:8:24: environments.0.reconcile.watch: reconcile.watch is not supported yet: drop it (reconciles run every reconcile.interval)",
+      ".ferry.yml:8:24: environments.0.reconcile.watch: reconcile.watch looks for drift, which drift: ignore turns off: drop one of them",
       ".ferry.yml:14:27: environments.1.reconcile.interval: must be a duration such as 30s, 5m or 1h30m",
       '.ferry.yml:14:38: environments.1.reconcile.drift: Invalid option: expected one of "report"|"heal"|"ignore"',
     ]);

@@ -141,8 +141,9 @@ export const DEFAULT_RECONCILE_INTERVAL = "10m";
 
 /**
  * Continuous reconciliation of an environment: how often each of its clusters is checked (up to a
- * day; the server config may raise it to its floor) and what drift does. `watch` is refused until
- * watches exist, so that no key is accepted that does nothing.
+ * day; the server config may raise it to its floor), what drift does, and whether the environment's
+ * objects are watched so that a change is reconciled within seconds (`watch`, which needs drift
+ * detection on).
  */
 export const reconcileSchema = z
   .strictObject({
@@ -151,11 +152,11 @@ export const reconcileSchema = z
     watch: z.boolean().optional(),
   })
   .superRefine((reconcile, ctx) => {
-    if (reconcile.watch === true)
+    if (reconcile.watch === true && reconcile.drift === "ignore")
       ctx.addIssue({
         code: "custom",
         path: ["watch"],
-        message: "reconcile.watch is not supported yet: drop it (reconciles run every reconcile.interval)",
+        message: "reconcile.watch looks for drift, which drift: ignore turns off: drop one of them",
       });
   });
 
@@ -291,7 +292,12 @@ export function pruneNamespaces(env: Pick<Environment, "pruneNamespaces">): z.ou
   return env.pruneNamespaces ?? "safe";
 }
 
-/** What `env` does with drift; `report` unless it says otherwise. */
+/** Whether `env`'s objects are watched (`reconcile.watch`, default off). */
+export function watched(env: Pick<Environment, "reconcile">): boolean {
+  return env.reconcile?.watch === true;
+}
+
+/** What drift does in an environment (`reconcile.drift`, default `report`). */
 export function driftMode(env: Pick<Environment, "reconcile">): DriftMode {
   return env.reconcile?.drift ?? "report";
 }

@@ -9,6 +9,7 @@ import { grantFor } from "../policy/policy.js";
 import { withLock } from "../queue/environment-lock.js";
 import type { RetryBudget } from "../queue/queues.js";
 import { scheduleReconciles } from "../reconcile/schedule-reconciles.js";
+import { WatchRegistry } from "../watch/watch-registry.js";
 import { Checkouts, type Checkout } from "../release/checkout.js";
 import { renderKey } from "../render/render-key.js";
 import { detectRenderMode } from "../render/select-renderer.js";
@@ -124,6 +125,7 @@ async function deploy(ctx: DeployContext, attempt: Attempt): Promise<string[]> {
   }
   await scheduleReconciles({
     queues: deps.queues,
+    watches: new WatchRegistry(deps.redis),
     config: deps.config,
     log: deps.log,
     repo: request.repo,

@@ -6,11 +6,12 @@ import { summarizeDrift, type ObjectDrift } from "../drift/summarize-drift.js";
 import { isPermanent, permanent } from "../errors.js";
 import type { Forge } from "../forge/types.js";
 import { inventoryLocation, readInventory, type Inventory, type InventoryLocation } from "../kube/inventory.js";
-import type { KubeClient } from "../kube/kube-client.js";
+import { KubeApiError, type KubeClient } from "../kube/kube-client.js";
 import { describeRef } from "../kube/object-ref.js";
 import { grantFor } from "../policy/policy.js";
 import { withLock } from "../queue/environment-lock.js";
-import type { ReconcileJobData } from "../queue/reconcile-request.js";
+import { reconcileSchedulerId, type ReconcileJobData } from "../queue/reconcile-request.js";
+import { WatchRegistry } from "../watch/watch-registry.js";
 import { CATCH_UP_ACTOR, catchUp } from "../reconcile/catch-up.js";
 import { findDrift, healable } from "../reconcile/find-drift.js";
 import { healDrift } from "../reconcile/heal-drift.js";
@@ -114,6 +115,7 @@ async function reconcile(ctx: ReconcileContext): Promise<ReconcileOutcome> {
   const { data, options } = ctx;
   const at = inventoryLocation(data.repo.fullName, data.environment, data.namespace);
   const inventory = await readInventory(ctx.client, at, data.repo.fullName, data.environment);
+  await watchStep(ctx, at, inventory);
   const caughtUp = options.heal ? undefined : await catchUpStep(ctx, inventory);
   const outcome: ReconcileOutcome = {
     environment: data.environment,
@@ -132,6 +134,30 @@ async function reconcile(ctx: ReconcileContext): Promise<ReconcileOutcome> {
   await report(ctx, released, left, healed);
   await replanStep(ctx, left, healed);
   return { ...outcome, drifted: left.length, ...(healed === undefined ? {} : { healed }) };
+}
+
+/**
+ * With `reconcile.watch`, records what to watch for the environment (the collections its objects
+ * live in, from the inventory just read), so a worker's watch sees its next change; without, forgets it.
+ */
+async function watchStep(ctx: ReconcileContext, at: InventoryLocation, inventory: Inventory): Promise<void> {
+  const { data } = ctx;
+  // A `/ferry heal` run is not the scheduler's: its data says nothing about watching.
+  if (ctx.options.heal) return;
+  const registry = new WatchRegistry(ctx.deps.redis);
+  const id = reconcileSchedulerId(data.repo, data.environment, data.cluster);
+  if (data.watch !== true) return registry.forget(id);
+  const collections = new Set<string>();
+  for (const { apiVersion, kind, namespace } of inventory.objects) {
+    const path = await ctx.client
+      .path({ apiVersion, kind, ...(namespace === undefined ? {} : { namespace }) })
+      .catch((error: unknown) => {
+        if (error instanceof KubeApiError && error.status === 404) return undefined;
+        throw error;
+      });
+    if (path !== undefined) collections.add(path);
+  }
+  await registry.record(id, { data, inventory: at.id, collections: [...collections].sort() });
 }
 
 /**

@@ -1,4 +1,4 @@
-import { waitTimeoutMs, type Environment } from "../config/ferry-config.js";
+import { waitTimeoutMs, watched, type Environment } from "../config/ferry-config.js";
 import type { ClusterOutcome, ReleaseResult, RollbackOutcome } from "../domain/release.js";
 import type { RolloutSummary } from "../domain/rollout.js";
 import { isPermanent, permanent } from "../errors.js";
@@ -7,6 +7,7 @@ import { waitForHealth } from "../kube/wait-for-health.js";
 import { grantFor } from "../policy/policy.js";
 import { withLock } from "../queue/environment-lock.js";
 import type { ReleaseJobData } from "../queue/queues.js";
+import { reconcileData } from "../reconcile/reconcile-data.js";
 import { Checkouts } from "../release/checkout.js";
 import { ReleaseSession } from "../release/release-session.js";
 import { renderAt } from "../release/render-at.js";
@@ -110,8 +111,33 @@ async function releaseAndRecord(
     (Date.now() - startedAt) / 1000,
   );
   await reporter.clusterFinished(rollout);
+  await watchAfterRelease(rollout, data.cluster, outcome, deps);
   // The outcome itself is in the rollout's state; BullMQ keeps only its kind for the parent.
   return outcome.kind;
+}
+
+/**
+ * A watched environment (`reconcile.watch`) is reconciled right after each release: that run records
+ * what to watch (the objects may have moved to new kinds or namespaces) and reports the drift status,
+ * instead of waiting out the interval. A failure to queue it costs only the early check.
+ */
+async function watchAfterRelease(
+  rollout: RolloutSummary,
+  cluster: string,
+  outcome: ClusterOutcome,
+  deps: ReleaseDeps,
+): Promise<void> {
+  if (outcome.kind !== "released" && outcome.kind !== "already-released") return;
+  const clusterConfig = deps.config.clusters.find((c) => c.name === cluster);
+  if (!clusterConfig) return;
+  const env = environmentFor(await deps.store.declared(rollout.id), clusterConfig);
+  if (!watched(env)) return;
+  const { data } = reconcileData(rollout.repo, rollout.branch, env, cluster, deps.config);
+  await deps.queues
+    .reconcileSoon(data)
+    .catch((error: unknown) =>
+      deps.log.warn({ err: error, cluster }, "the reconcile after the release could not be queued"),
+    );
 }
 
 /** The release under the lock: it re-reads what may have changed while it waited. */

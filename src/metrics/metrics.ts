@@ -183,6 +183,11 @@ export class Metrics {
     "When a reconcile of the environment on the cluster last completed, in Unix seconds.",
     ["environment", "cluster"],
   );
+  private readonly watches = this.gauge(
+    "ferry_watches",
+    "Watches of managed objects this process holds for reconcile.watch (one per cluster, namespace and kind).",
+    [],
+  );
   private readonly catchUpDeploys = this.counter(
     "ferry_reconcile_catch_up_deploys_total",
     "Deploys a reconcile queued because no webhook was received for the branch head, by environment.",
@@ -314,6 +319,11 @@ export class Metrics {
     if (outcome.drifted !== undefined) this.driftedObjects.set(labels, outcome.drifted);
     if (outcome.state !== "busy") this.reconcileLastSuccess.set(labels, Date.now() / 1000);
     if (outcome.caughtUp !== undefined) this.catchUpDeploys.inc({ environment: outcome.environment });
+  }
+
+  /** How many watches this process holds now. */
+  watching(count: number): void {
+    this.watches.set(count);
   }
 
   /** Sets `ferry_queue_jobs` from Redis; reports no series when Redis does not answer in time (a scrape must not hang on it). */

@@ -48,6 +48,9 @@ const RECONCILE_JOB_OPTIONS = {
   removeOnFail: { age: 24 * 3600, count: 1000 },
 } satisfies JobsOptions;
 
+/** How long a reconcile a watched change asks for waits for more changes to join it. */
+export const WATCH_DEBOUNCE_MS = 2_000;
+
 /** Name of the queue of rollouts: one job per (environment, commit), the parent of its clusters' release jobs. */
 export const ROLLOUT_QUEUE = "ferry-rollout";
 
@@ -221,6 +224,19 @@ export class Queues {
       { every: data.everyMs },
       { name: "reconcile", data, opts: RECONCILE_JOB_OPTIONS },
     );
+  }
+
+  /**
+   * Reconciles one environment on one cluster soon, as a watched change asks: after
+   * {@link WATCH_DEBOUNCE_MS}, and once for every change within that time (BullMQ deduplication).
+   */
+  async reconcileSoon(data: ReconcileJobData): Promise<void> {
+    const id = `watch-${reconcileSchedulerId(data.repo, data.environment, data.cluster)}`;
+    await this.reconcile.add("reconcile", data, {
+      ...RECONCILE_JOB_OPTIONS,
+      delay: WATCH_DEBOUNCE_MS,
+      deduplication: { id, ttl: WATCH_DEBOUNCE_MS },
+    });
   }
 
   /** The reconciles scheduled for a repository's branch (every environment and cluster it deploys to). */

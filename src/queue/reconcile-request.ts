@@ -19,6 +19,8 @@ export interface ReconcileJobData {
   /** The environment's namespace on this cluster, where its inventory lives. */
   namespace: string;
   drift: DriftMode;
+  /** `reconcile.watch`: the environment's objects are watched, and a change reconciles it within seconds. */
+  watch?: boolean;
   /** How often it runs, in milliseconds: how long a cluster's verdict stands for a fleet's status. */
   everyMs: number;
 }

@@ -1,16 +1,19 @@
 import type { Logger } from "pino";
-import { driftMode, type DeclaredEnvironment } from "../config/ferry-config.js";
-import { reconcileInterval } from "../config/reconcile-interval.js";
+import type { DeclaredEnvironment } from "../config/ferry-config.js";
 import type { ServerConfig } from "../config/server-config.js";
 import type { RepoRef } from "../domain/repo.js";
 import { isPermanent } from "../errors.js";
 import { rolloutWaves } from "../fleet/rollout-waves.js";
 import type { Queues } from "../queue/queues.js";
-import type { ReconcileJobData } from "../queue/reconcile-request.js";
+import { reconcileSchedulerId } from "../queue/reconcile-request.js";
+import { reconcileData } from "./reconcile-data.js";
+import type { WatchRegistry } from "../watch/watch-registry.js";
 
 /** What scheduling a branch's reconciles needs. */
 export interface ScheduleReconcilesInput {
   queues: Queues;
+  /** Forgets the watches of what is no longer reconciled. */
+  watches: WatchRegistry;
   config: ServerConfig;
   log: Logger;
   repo: RepoRef;
@@ -45,28 +48,19 @@ export async function scheduleReconciles(input: ScheduleReconcilesInput): Promis
       continue;
     }
     for (const [cluster, env] of targets) {
-      const interval = reconcileInterval(env, config);
-      if (interval.raisedFrom !== undefined) {
+      const { data, raisedFrom } = reconcileData(repo, branch, env, cluster, config);
+      if (raisedFrom !== undefined) {
         log.warn(
           {
             repository: repo.fullName,
             environment: env.name,
             cluster,
-            asked: interval.raisedFrom,
+            asked: raisedFrom,
             floor: config.reconcile.minInterval,
           },
           "reconcile.interval is below the server's reconcile.minInterval: raised to it",
         );
       }
-      const data: ReconcileJobData = {
-        repo,
-        branch,
-        environment: env.name,
-        cluster,
-        namespace: env.namespace,
-        drift: driftMode(env),
-        everyMs: interval.everyMs,
-      };
       await queues.scheduleReconcile(data);
       kept.add(`${env.name}\n${cluster}`);
     }
@@ -74,6 +68,7 @@ export async function scheduleReconciles(input: ScheduleReconcilesInput): Promis
   for (const scheduled of await queues.reconcileSchedules(repo, branch)) {
     if (kept.has(scheduled.environment) || kept.has(`${scheduled.environment}\n${scheduled.cluster}`)) continue;
     await queues.unscheduleReconcile(repo, scheduled.environment, scheduled.cluster);
+    await input.watches.forget(reconcileSchedulerId(repo, scheduled.environment, scheduled.cluster));
     log.info(
       { repository: repo.fullName, environment: scheduled.environment, cluster: scheduled.cluster },
       "no longer reconciled: the branch head no longer deploys there",

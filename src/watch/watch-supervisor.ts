@@ -22,9 +22,11 @@ export interface WatchSupervisorOptions {
   targets(): Promise<WatchTarget[]>;
   client(cluster: string): Promise<KubeClient>;
   onChange(target: WatchTarget, event: WatchEvent): void;
-  /** A watch started over from a fresh list: changes to the target may have been missed. */
+  /** A watch started (or started over) from a fresh list: changes to the target before it are not told. */
   onResync(target: WatchTarget): void;
   log: Logger;
+  /** Told after each round how many targets this process watches (for a gauge). */
+  onHeld?(count: number): void;
   /** How long a lease outlives a holder that stopped renewing it (default 30 s); renewed every third of it. */
   leaseMs?: number;
 }
@@ -105,6 +107,7 @@ export class WatchSupervisor {
       if ((await redis.set(leaseKey(target.id), owner, "PX", leaseMs, "NX")) !== "OK") continue;
       await this.watch(target);
     }
+    this.options.onHeld?.(this.watches.size);
   }
 
   private async watch(target: WatchTarget): Promise<void> {
@@ -121,6 +124,8 @@ export class WatchSupervisor {
     this.watches.set(target.id, watch);
     watch.start();
     this.options.log.info({ target: target.id, from }, "watching");
+    // A watch from a fresh list knows nothing of what changed before it: the owner looks once.
+    if (from === null) this.options.onResync(target);
   }
 
   private async drop(id: string, release: boolean): Promise<void> {
