@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { CoreV1Api, KubernetesObjectApi, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
+import { CoreV1Api, KubeConfig, KubernetesObjectApi, type KubernetesObject } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import { loadServerConfig } from "../../src/config/server-config.js";
 import { startFerry, type Roles, type RunningFerry } from "../../src/ferry.js";
@@ -118,7 +118,7 @@ export class FerryHarness {
       githubWriteSpacing: false,
     });
     cleanups.push(() => ferry.close());
-    const kc = testKubeConfig();
+    const kc = options.kubeconfig === undefined ? testKubeConfig() : new KubeConfig();
     if (options.kubeconfig !== undefined) kc.loadFromFile(options.kubeconfig);
     return new FerryHarness(forge, ferry, kc, logLines, cleanups, configFile, redis.url);
   }
