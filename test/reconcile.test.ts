@@ -330,6 +330,134 @@ for (const forge of FORGES)
       assert.equal((await deployment(repo))?.spec.replicas, 3, "the autoscaler's replicas stay");
     });
 
+    test("no false drift from a mutating admission policy that adds a label and a data key to what Ferry applies", async () => {
+      const env = "mutated";
+      const repo = await reconciledRepo(env);
+      // A real in-server mutation (MutatingAdmissionPolicy, CEL) on this test's namespace only, in place before the release.
+      const name = `inject-${repo.namespace}`;
+      const policy = {
+        apiVersion: "admissionregistration.k8s.io/v1",
+        kind: "MutatingAdmissionPolicy",
+        metadata: { name },
+        spec: {
+          matchConstraints: {
+            resourceRules: [
+              { apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["configmaps"] },
+            ],
+          },
+          failurePolicy: "Fail",
+          reinvocationPolicy: "Never",
+          mutations: [
+            {
+              patchType: "ApplyConfiguration",
+              applyConfiguration: {
+                expression:
+                  'Object{metadata: Object.metadata{labels: {"injected-by": "policy"}}, data: {"injected": "yes"}}',
+              },
+            },
+          ],
+        },
+      };
+      const binding = {
+        apiVersion: "admissionregistration.k8s.io/v1",
+        kind: "MutatingAdmissionPolicyBinding",
+        metadata: { name },
+        spec: {
+          policyName: name,
+          matchResources: { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": repo.namespace } } },
+        },
+      };
+      await objects().create(policy);
+      await objects().create(binding);
+      try {
+        // The policy takes effect once the API server's informer has it: a probe ConfigMap shows when.
+        const probeNs = { apiVersion: "v1", kind: "Namespace", metadata: { name: repo.namespace } };
+        await objects().create(probeNs);
+        await waitUntil(
+          "the mutating policy never took effect",
+          async () => {
+            const probe = {
+              apiVersion: "v1",
+              kind: "ConfigMap",
+              metadata: { name: "probe", namespace: repo.namespace },
+            };
+            const made = (await objects().create(probe, undefined, "All")) as { data?: Record<string, string> };
+            return made.data?.injected === "yes";
+          },
+          30_000,
+          250,
+        );
+        await deploy(repo, env, { "deploy/cm.yaml": configMapYaml("flags", { a: "1" }) });
+        const live = await configMap(repo, "flags");
+        assert.deepEqual(live, { a: "1", injected: "yes" }, "the policy mutated what Ferry applied");
+        await waitForRuns(env, 3, async () => {
+          assert.equal(latestDrift(repo, env)?.state, "success", latestDrift(repo, env)?.description);
+          assert.equal(await metric("ferry_drifted_objects", env), 0);
+        });
+        assert.deepEqual(
+          driftStatuses(repo, env).filter((s) => s.state !== "success"),
+          [],
+          "never a failing drift status",
+        );
+      } finally {
+        await objects().delete(binding);
+        await objects().delete(policy);
+      }
+    });
+
+    test("turning drift checks off (drift: ignore) closes the open drift issue and clears the failing status", async () => {
+      const env = "turned-off";
+      const repo = await reconciledRepo(env);
+      await deploy(repo, env, { "deploy/cm.yaml": configMapYaml("flags", { a: "1" }) });
+      await waitForDrift(repo, env, "success", /^in sync/);
+      await objects().patch(
+        {
+          apiVersion: "v1",
+          kind: "ConfigMap",
+          metadata: { name: "flags", namespace: repo.namespace },
+          data: { a: "2" },
+        },
+        undefined,
+        undefined,
+        "kubectl-edit",
+        undefined,
+        PatchStrategy.MergePatch,
+      );
+      await waitForDrift(repo, env, "failure", /^1 object drifted/);
+      await waitUntil("no drift issue", () => h.forge.issues(repo.fullName).some((i) => i.state === "open"), 30_000);
+      const config = stringify({
+        version: 1,
+        environments: [
+          {
+            name: env,
+            branch: "main",
+            path: "deploy",
+            cluster: TEST_CLUSTER,
+            namespace: repo.namespace,
+            wait: false,
+            reconcile: { interval: "1s", drift: "ignore" },
+          },
+        ],
+      });
+      const merge = await deploy(repo, env, { ".ferry.yml": config });
+      await waitUntil(
+        "the drift issue was never closed",
+        () => h.forge.issues(repo.fullName).every((i) => i.state === "closed"),
+        30_000,
+      );
+      assert.match(h.forge.issues(repo.fullName)[0]?.comments.at(-1) ?? "", /^Drift checks are off for turned-off/);
+      await waitForDrift(repo, env, "success", /^drift checks off \(reconcile\.drift: ignore\)$/);
+      assert.equal(latestDrift(repo, env)?.state, "success");
+      assert.ok(
+        driftStatuses(repo, env, merge.sha).some((s) => s.description.startsWith("drift checks off")),
+        "said on the released commit",
+      );
+      // Said once: later runs take nothing back again.
+      const said = driftStatuses(repo, env).length;
+      await waitForRuns(env, 2, () => undefined);
+      assert.equal(driftStatuses(repo, env).length, said);
+    });
+
     test("drift found re-plans the open changes into the branch, so their plans describe the cluster as it is", async () => {
       const env = "replan";
       const repo = await reconciledRepo(env);

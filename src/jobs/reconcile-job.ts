@@ -123,8 +123,11 @@ async function reconcile(ctx: ReconcileContext): Promise<ReconcileOutcome> {
     state: "checked",
     ...(caughtUp === undefined ? {} : { caughtUp }),
   };
-  if (data.drift === "ignore" && !options.heal) return outcome;
   const released = await lastRelease(ctx, inventory);
+  if (data.drift === "ignore" && !options.heal) {
+    await ctx.reporter.turnedOff(data.environment, data.cluster, released);
+    return outcome;
+  }
   if (released === undefined) return { ...outcome, state: "unreleased" };
   const check = await driftStep(ctx, at, inventory, released);
   const drifted = check.objects.filter(healable);

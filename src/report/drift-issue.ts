@@ -95,3 +95,8 @@ export function driftClosedComment(latest: ClusterVerdict): string {
       : "";
   return `Back in sync: ${how}every cluster holds what its last release applied (checked ${new Date(latest.checkedAt).toISOString().slice(0, 16).replace("T", " ")} UTC).`;
 }
+
+/** The comment closing an environment's drift issue once drift checks were turned off for it. */
+export function driftOffComment(environment: string): string {
+  return `Drift checks are off for ${environment} (\`reconcile.drift: ignore\` in \`.ferry.yml\`): this issue is closed, and drift is no longer looked for. Catch-up deploys still run.`;
+}

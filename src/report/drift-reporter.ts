@@ -1,7 +1,13 @@
 import { isPermanent } from "../errors.js";
 import type { Forge } from "../forge/types.js";
 import type { RedisClient } from "../queue/redis-connection.js";
-import { driftClosedComment, driftIssueBody, driftIssueMarker, driftIssueTitle } from "./drift-issue.js";
+import {
+  driftClosedComment,
+  driftIssueBody,
+  driftIssueMarker,
+  driftIssueTitle,
+  driftOffComment,
+} from "./drift-issue.js";
 import { driftContext, driftStatus, type ClusterVerdict } from "./drift-status.js";
 
 /** How long an environment's verdicts are kept without any check: 30 days. */
@@ -45,6 +51,26 @@ export class DriftReporter {
       if (!isPermanent(error)) throw error;
       return { issueError: (error as Error).message };
     }
+  }
+
+  /**
+   * Drift checks were turned off (`reconcile.drift: ignore`) for `environment` on `cluster`: what
+   * was reported for it is taken back, once. Its verdict is dropped, the drift status on its released
+   * commit `sha` says checks are off (a failing one would stand forever otherwise), and once no
+   * cluster of the environment has a verdict left, its drift issue is closed saying why.
+   */
+  async turnedOff(environment: string, cluster: string, sha: string | undefined): Promise<void> {
+    if ((await this.redis.hdel(this.verdictsKey(environment), cluster)) === 0) return;
+    if (sha !== undefined)
+      await this.forge.setStatus(sha, {
+        context: driftContext(environment),
+        state: "success",
+        description: "drift checks off (reconcile.drift: ignore)",
+      });
+    const openKey = `${this.verdictsKey(environment)}:issue`;
+    if ((await this.verdicts(environment, Date.now())).length > 0 || (await this.redis.get(openKey)) === null) return;
+    await this.forge.closeIssue(driftIssueMarker(environment), driftOffComment(environment));
+    await this.redis.del(openKey);
   }
 
   /**
