@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { RedisClient } from "../queue/redis-connection.js";
 import { AUDIT_RECORD_VERSION, auditRecordSchema, type AuditEntry, type AuditRecord } from "./audit-record.js";
@@ -90,6 +91,11 @@ const TRIM_ONLY_LUA = `${TRIM_LUA}
 return trim(KEYS[1], KEYS[2], ARGV[1])
 `;
 
+/** Each script's SHA-1, as EVALSHA names it. */
+const SCRIPT_SHA: ReadonlyMap<string, string> = new Map(
+  [APPEND_LUA, TRIM_ONLY_LUA].map((lua) => [lua, createHash("sha1").update(lua).digest("hex")]),
+);
+
 /**
  * The audit trail in Redis: one stream per scope (an environment of a repository), append-only and
  * hash-chained (each record carries the hash of the scope's previous one), a hash per scope with the
@@ -100,6 +106,8 @@ export class AuditLog {
   private readonly now: () => number;
   /** The append in flight per scope in this process: appends queue behind it, so only other processes race. */
   private readonly tails = new Map<string, Promise<unknown>>();
+  /** The head each scope had after this process's last append to it: the next append's guess (a wrong one costs a retry). */
+  private readonly heads = new Map<string, string>();
 
   /** An audit log on `redis`, keeping records for `options.retentionMs`. */
   constructor(
@@ -133,9 +141,13 @@ export class AuditLog {
       entry.reason !== undefined && entry.reason.length > MAX_REASON
         ? `${entry.reason.slice(0, MAX_REASON - 1)}…`
         : entry.reason;
-    // Indexed first: a scope without records is harmless, records in no scope would escape export and verify.
-    await this.redis.sadd(AUDIT_INDEX_KEY, scopeMember(scope));
-    let head = (await this.redis.hget(chain, "head")) ?? "";
+    const member = scopeMember(scope);
+    let head = this.heads.get(member);
+    if (head === undefined) {
+      // Indexed first: a scope without records is harmless, records in no scope would escape export and verify.
+      await this.redis.sadd(AUDIT_INDEX_KEY, member);
+      head = (await this.redis.hget(chain, "head")) ?? "";
+    }
     for (let tries = 0; tries < MAX_APPEND_TRIES; tries++) {
       const record = auditRecordSchema.parse({
         ...entry,
@@ -144,22 +156,22 @@ export class AuditLog {
         prevHash: head,
       });
       const hash = recordHash(record);
-      const [written, value] = (await this.redis.eval(
+      const [written, value] = (await this.script(
         APPEND_LUA,
-        2,
-        stream,
-        chain,
-        head,
-        hash,
-        canonicalJson(record),
-        this.minId(),
+        [stream, chain],
+        [head, hash, canonicalJson(record), this.minId()],
       )) as [number, string];
-      if (written === 1) return { id: value, hash, record };
+      if (written === 1) {
+        this.heads.set(member, hash);
+        return { id: value, hash, record };
+      }
       head = value;
-      // Another process appended first: back off a little, at random, so racing writers spread out.
-      await sleep(Math.random() * Math.min(50, 2 ** tries));
+      // Another process appended first: back off a little, at random, so racing writers spread out
+      // (not on the first miss, which may only mean this process's guess of the head was stale).
+      if (tries > 0) await sleep(Math.random() * Math.min(50, 2 ** tries));
     }
-    throw new Error(`the audit chain of ${scopeMember(scope)} kept moving: ${MAX_APPEND_TRIES} appends lost the race`);
+    this.heads.delete(member);
+    throw new Error(`the audit chain of ${member} kept moving: ${MAX_APPEND_TRIES} appends lost the race`);
   }
 
   /** Every scope that has (or had) records. */
@@ -203,13 +215,7 @@ export class AuditLog {
 
   /** Removes a scope's records older than the retention (keeping the anchor); how many were removed. */
   async trim(scope: AuditScope): Promise<number> {
-    return (await this.redis.eval(
-      TRIM_ONLY_LUA,
-      2,
-      auditStreamKey(scope),
-      auditChainKey(scope),
-      this.minId(),
-    )) as number;
+    return (await this.script(TRIM_ONLY_LUA, [auditStreamKey(scope), auditChainKey(scope)], [this.minId()])) as number;
   }
 
   /** Trims every scope: environments that write nothing new lose their old records too. How many were removed. */
@@ -217,6 +223,17 @@ export class AuditLog {
     let removed = 0;
     for (const scope of await this.scopes()) removed += await this.trim(scope);
     return removed;
+  }
+
+  /** Runs a script by its SHA-1, sending its text only when Redis does not know it yet (after a restart). */
+  private async script(lua: string, keys: string[], args: string[]): Promise<unknown> {
+    const sha = SCRIPT_SHA.get(lua) ?? "";
+    try {
+      return await this.redis.evalsha(sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
+      return this.redis.eval(lua, keys.length, ...keys, ...args);
+    }
   }
 
   /** The oldest stream id retention keeps. */

@@ -29,8 +29,14 @@ export const auditObjectsSchema = z.strictObject({
   pruned: z.array(z.string()),
   /** Objects already as Git says. */
   unchanged: z.number().int().nonnegative(),
-  /** Names left out of the lists above to keep a record small (the lists keep at most 100 names each). */
-  omitted: z.number().int().positive().optional(),
+  /** How many names each list left out to keep a record small (a list keeps at most 100 names); absent when none. */
+  omitted: z
+    .strictObject({
+      created: z.number().int().positive().optional(),
+      configured: z.number().int().positive().optional(),
+      pruned: z.number().int().positive().optional(),
+    })
+    .optional(),
 });
 
 /**

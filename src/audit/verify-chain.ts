@@ -1,6 +1,7 @@
 import type { AuditLog, ChainEnds, RawAuditEntry } from "./audit-log.js";
 import { auditRecordSchema, type AuditRecord } from "./audit-record.js";
 import { describeScope, type AuditScope } from "./audit-scope.js";
+import { compareStreamIds } from "./compare-stream-ids.js";
 import { recordHash } from "./record-hash.js";
 
 /** Something wrong with one record of a chain, or with its end. */
@@ -47,7 +48,7 @@ export class ChainVerifier {
   add(entry: RawAuditEntry): AuditRecord | undefined {
     this.count++;
     const problem = (message: string) => this.problems.push({ id: entry.id, message });
-    if (this.lastId !== undefined && compareIds(entry.id, this.lastId) <= 0)
+    if (this.lastId !== undefined && compareStreamIds(entry.id, this.lastId) <= 0)
       problem(`comes after ${this.lastId} in the chain but is not newer`);
     this.lastId = entry.id;
     const record = parseRecord(entry.text);
@@ -125,17 +126,6 @@ function parseRecord(text: string): AuditRecord | string {
   }
   const parsed = auditRecordSchema.safeParse(value);
   return parsed.success ? parsed.data : parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
-}
-
-/** Orders stream ids (`<ms>-<seq>`). */
-function compareIds(a: string, b: string): number {
-  const [am = 0n, as = 0n] = a.split("-").map(toBigInt);
-  const [bm = 0n, bs = 0n] = b.split("-").map(toBigInt);
-  return am === bm ? Number(as - bs) : am < bm ? -1 : 1;
-}
-
-function toBigInt(part: string): bigint {
-  return /^\d+$/.test(part) ? BigInt(part) : 0n;
 }
 
 /** The first 12 characters of a hash; `(none)` for the empty hash of a chain's start. */
