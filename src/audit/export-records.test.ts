@@ -49,7 +49,7 @@ describe("exportLines and verifyExport", () => {
   it("round-trips: every exported line is the record as written, with its id and hash, and the export verifies", async () => {
     const lines = await exported({ repository: "acme/platform/shop" });
     const parsed = lines.map((line) => exportedRecordSchema.parse(JSON.parse(line)));
-    const byId = (a: { id: string }, b: { id: string }) => a.id.localeCompare(b.id);
+    const byId = (a: { hash: string }, b: { hash: string }) => a.hash.localeCompare(b.hash);
     assert.deepEqual(
       parsed.map(({ id, hash, record }) => ({ id, hash, record })).sort(byId),
       written.map(({ id, hash, record }) => ({ id, hash, record })).sort(byId),
