@@ -49,10 +49,10 @@ describe("exportLines and verifyExport", () => {
   it("round-trips: every exported line is the record as written, with its id and hash, and the export verifies", async () => {
     const lines = await exported({ repository: "acme/platform/shop" });
     const parsed = lines.map((line) => exportedRecordSchema.parse(JSON.parse(line)));
-    const byId = (a: { hash: string }, b: { hash: string }) => a.hash.localeCompare(b.hash);
+    const byHash = (a: { hash: string }, b: { hash: string }) => a.hash.localeCompare(b.hash);
     assert.deepEqual(
-      parsed.map(({ id, hash, record }) => ({ id, hash, record })).sort(byId),
-      written.map(({ id, hash, record }) => ({ id, hash, record })).sort(byId),
+      parsed.map(({ id, hash, record }) => ({ id, hash, record })).sort(byHash),
+      written.map(({ id, hash, record }) => ({ id, hash, record })).sort(byHash),
     );
     const verdicts = verifyExport(lines);
     assert.deepEqual(

@@ -12,7 +12,10 @@ export function rolloutAuditEntry(rollout: Rollout, counts: ClusterCounts[], cha
     for (const [state, n] of Object.entries(wave)) if (n > 0) total.set(state, (total.get(state) ?? 0) + n);
   const clusters = [...total.values()].reduce((a, b) => a + b, 0);
   const tally = [...total].map(([state, n]) => `${n} ${state}`).join(", ");
-  const reason = [rollout.reason, clusters > 0 ? `${clusters} clusters: ${tally}` : undefined]
+  const reason = [
+    rollout.reason,
+    clusters > 0 ? `${clusters} cluster${clusters === 1 ? "" : "s"}: ${tally}` : undefined,
+  ]
     .filter(Boolean)
     .join("; ");
   return {
