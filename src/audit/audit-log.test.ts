@@ -146,6 +146,17 @@ describe("AuditLog", () => {
     assert.equal(verdict.head, fresh.hash);
   });
 
+  it("starts the chain again, indexed, when Redis lost it (a restore from an older backup)", async () => {
+    const log = new AuditLog(a, { retentionMs: DAY });
+    const repo = repository();
+    await log.append(entry(repo));
+    await a.flushall();
+    const again = await log.append(entry(repo));
+    assert.equal(again.record.prevHash, "");
+    assert.ok((await log.scopes()).some((s) => s.repository === repo));
+    assert.deepEqual((await verifyStoredChain(log, scopeOf(repo))).problems, []);
+  });
+
   it("refuses a record that does not fit the format, writing nothing", async () => {
     const log = new AuditLog(a, { retentionMs: DAY });
     const repo = repository();

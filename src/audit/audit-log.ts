@@ -166,6 +166,8 @@ export class AuditLog {
         return { id: value, hash, record };
       }
       head = value;
+      // The guess was stale: another process appended, or Redis lost the chain (a restore), and maybe the index too.
+      if (tries === 0) await this.redis.sadd(AUDIT_INDEX_KEY, member);
       // Another process appended first: back off a little, at random, so racing writers spread out
       // (not on the first miss, which may only mean this process's guess of the head was stale).
       if (tries > 0) await sleep(Math.random() * Math.min(50, 2 ** tries));
