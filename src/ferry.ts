@@ -8,6 +8,10 @@ import type { RedisOptions } from "ioredis";
 import type { Router } from "express";
 import type { Logger } from "pino";
 import { createProbot } from "probot";
+import { AuditLog } from "./audit/audit-log.js";
+import { AuditTrail } from "./audit/audit-trail.js";
+import { keepAuditRetention } from "./audit/keep-audit-retention.js";
+import { durationMs } from "./config/duration.js";
 import { publicUrlOf } from "./config/public-url.js";
 import type { ServerConfig } from "./config/server-config.js";
 import { permanent } from "./errors.js";
@@ -226,6 +230,9 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
         helm: options.env.FERRY_HELM ?? "helm",
       });
       const store = new RolloutStore(redis);
+      const auditLog = new AuditLog(redis, { retentionMs: durationMs(options.config.audit.retention) });
+      const audit = new AuditTrail(auditLog, log, metrics);
+      closers.push(keepAuditRetention(auditLog, log));
       const common: ReleaseDeps = {
         config: options.config,
         forges,
@@ -237,6 +244,7 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
         publicUrl,
         log,
         metrics,
+        audit,
         ...(options.claimMs !== undefined ? { claimMs: options.claimMs } : {}),
       };
       const workers = startWorkers({
@@ -262,6 +270,7 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
               forges,
               log,
               metrics,
+              audit,
               store,
               wakeRollout: (id) => queues.wakeRollout(id),
               enqueuePlan: (plan) => queues.enqueuePlan(plan, `comment-${request.commentId}`),

@@ -3,6 +3,7 @@ import { after, before, describe, test } from "node:test";
 import { KubernetesObjectApi, PatchStrategy } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import { DEPLOY_QUEUE } from "../src/queue/deploy-request.js";
+import { AuditReader } from "./support/audit-records.js";
 import type { SeenStatus } from "./support/forge-doubles/forge-double.js";
 import { configMapYaml, FerryHarness, FORGES } from "./support/ferry-harness.js";
 import { JobCounter } from "./support/job-counter.js";
@@ -14,11 +15,14 @@ for (const forge of FORGES)
   describe(`merge to deploy (${forge})`, () => {
     let h: FerryHarness;
     let jobs: JobCounter;
+    let audit: AuditReader;
     before(async () => {
       h = await FerryHarness.start(forge);
       jobs = JobCounter.open(h.redisUrl);
+      audit = AuditReader.open(h.redisUrl);
     });
     after(async () => {
+      audit?.close();
       await jobs?.close();
       await h?.close();
     });
@@ -177,6 +181,25 @@ for (const forge of FORGES)
         `environment staging: policy does not allow ${outside.fullName} to deploy to namespace "kube-system" on cluster "test"`,
       );
       assert.equal((await h.list("v1", "ConfigMap", "kube-system")).has("intruder"), false);
+      // The refusal is an audit record of the environment: a release that failed before any cluster, and why.
+      assert.deepEqual(
+        (await audit.records(forge, outside.fullName, "staging")).map((r) => [
+          r.action,
+          r.sha,
+          r.cluster,
+          r.outcome,
+          r.reason,
+        ]),
+        [
+          [
+            "release",
+            m1.sha,
+            undefined,
+            "failed",
+            `environment staging: policy does not allow ${outside.fullName} to deploy to namespace "kube-system" on cluster "test"`,
+          ],
+        ],
+      );
 
       const elsewhere = await h.createRepo({ environment: { cluster: "production" } });
       const m2 = await h.merge(elsewhere, { "deploy/a.yaml": configMapYaml("a", { v: "1" }) });
@@ -220,6 +243,13 @@ for (const forge of FORGES)
       assert.equal(final?.state, "failure");
       assert.match(final?.description ?? "", /^\.ferry\.yml:7:16: environments\.0\.namespace: must be a DNS label/);
       await h.comments(repo, merge.number, /\.ferry\.yml:7:16: environments\.0\.namespace/);
+      // No environment could be read: the failed release is recorded under the repository as a whole.
+      const [record, ...more] = await audit.records(forge, repo.fullName);
+      assert.deepEqual(
+        [record?.action, record?.environment, record?.sha, record?.outcome, more],
+        ["release", "*", merge.sha, "failed", []],
+      );
+      assert.match(record?.reason ?? "", /^\.ferry\.yml:7:16: environments\.0\.namespace: must be a DNS label/);
     });
 
     test("the forge refused no status transition in this suite", () => {

@@ -8,6 +8,7 @@ import {
   type KubeConfig,
 } from "@kubernetes/client-node";
 import { stringify } from "yaml";
+import { AuditReader } from "./support/audit-records.js";
 import type { SeenStatus } from "./support/forge-doubles/forge-double.js";
 import { configMapYaml, FerryHarness, FORGES, type TestRepo } from "./support/ferry-harness.js";
 import { testFleetContexts, testKubeConfigFor, testKubeConfigPath } from "./support/kube.js";
@@ -53,6 +54,7 @@ for (const forge of FORGES)
   describe(`fleet rollouts in waves (${forge})`, () => {
     let h: FerryHarness;
     let kcs: Map<string, KubeConfig>;
+    let audit: AuditReader;
     before(async () => {
       const contexts = testFleetContexts();
       assert.ok(
@@ -75,6 +77,7 @@ for (const forge of FORGES)
           },
         },
       );
+      audit = AuditReader.open(h.redisUrl);
       // Widgets are served everywhere but on the canary, whose releases of one then fail validation.
       for (const c of CLUSTERS.slice(1)) {
         const kc = kcs.get(c.name) as KubeConfig;
@@ -97,7 +100,10 @@ for (const forge of FORGES)
         );
       }
     });
-    after(async () => h.close());
+    after(async () => {
+      audit?.close();
+      await h.close();
+    });
 
     const fleetRepo = (extra: Record<string, unknown> = {}, waves: unknown[] = WAVES) =>
       h.createRepo({
@@ -297,6 +303,27 @@ for (const forge of FORGES)
       assert.match(aborted.at(-1)?.description ?? "", /aborted by @lead/);
       for (const c of CLUSTERS.slice(1))
         assert.equal(await namespaceOn(c.name, halted.namespace), false, `${c.name} was touched after the abort`);
+
+      // The approval and the abort are audit records by the commenter; each rollout's end is one too.
+      const approved = await audit.records(forge, repo.fullName, "production");
+      assert.deepEqual(
+        approved.filter((r) => r.action === "approval").map((r) => [r.actor, r.command, r.sha, r.outcome, r.reason]),
+        [["lead", "/ferry continue production", merge.sha, "approved", "wave 2/3 (eu) starts"]],
+      );
+      assert.equal(approved.filter((r) => r.action === "release").length, CLUSTERS.length);
+      assert.deepEqual(
+        approved.filter((r) => r.action === "rollout").map((r) => [r.outcome, r.reason]),
+        [["succeeded", "6 clusters: 6 released"]],
+      );
+      const aborts = await audit.records(forge, halted.fullName, "production");
+      assert.deepEqual(
+        aborts.filter((r) => r.action === "abort").map((r) => [r.actor, r.command, r.sha, r.outcome]),
+        [["lead", "/ferry abort", second.sha, "aborted"]],
+      );
+      assert.deepEqual(
+        aborts.filter((r) => r.action === "rollout").map((r) => [r.outcome, r.reason]),
+        [["aborted", "aborted by @lead; 6 clusters: 1 released, 5 skipped"]],
+      );
     });
 
     test("pause: the next wave starts when the pause ends, or at once on /ferry continue", async () => {

@@ -3,6 +3,7 @@ import { after, before, describe, test } from "node:test";
 import { stringify } from "yaml";
 import { COMMAND_QUEUE, PLAN_QUEUE } from "../src/queue/plan-request.js";
 import { configMapYaml, FerryHarness, FORGES } from "./support/ferry-harness.js";
+import { AuditReader } from "./support/audit-records.js";
 import { JobCounter } from "./support/job-counter.js";
 
 const secretYaml = (name: string, data: Record<string, string>) =>
@@ -12,11 +13,14 @@ for (const forge of FORGES)
   describe(`plan preview on changes (${forge})`, () => {
     let h: FerryHarness;
     let jobs: JobCounter;
+    let audit: AuditReader;
     before(async () => {
       h = await FerryHarness.start(forge);
       jobs = JobCounter.open(h.redisUrl);
+      audit = AuditReader.open(h.redisUrl);
     });
     after(async () => {
+      audit?.close();
       await jobs?.close();
       await h?.close();
     });
@@ -168,6 +172,17 @@ for (const forge of FORGES)
         /@reader only people with write access/,
       );
       assert.deepEqual(h.statuses(repo, pr.headSha), [], "nothing planned");
+      // The refusal is in the audit trail, under the repository as a whole (the command named no environment).
+      assert.deepEqual(
+        (await audit.records(forge, repo.fullName, "*")).map((r) => [
+          r.action,
+          r.actor,
+          r.command,
+          r.change,
+          r.outcome,
+        ]),
+        [["refused-command", "reader", "/ferry plan", pr.number, "refused"]],
+      );
 
       const request = h.comment(repo, pr, "writer", "/ferry plan staging");
       await h.deliver(request);

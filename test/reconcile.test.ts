@@ -5,6 +5,7 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { stringify } from "yaml";
 import type { ReconcileJobData } from "../src/queue/reconcile-request.js";
+import { AuditReader } from "./support/audit-records.js";
 import type { SeenStatus } from "./support/forge-doubles/forge-double.js";
 import { configMapYaml, FerryHarness, FORGES, TEST_CLUSTER, type TestRepo } from "./support/ferry-harness.js";
 import { testFleetContexts, testKubeConfigFor, testKubeConfigPath } from "./support/kube.js";
@@ -41,6 +42,7 @@ const SERVICE_YAML = stringify({
 for (const forge of FORGES)
   describe(`reconcile and drift (${forge})`, () => {
     let h: FerryHarness;
+    let audit: AuditReader;
     before(async () => {
       h = await FerryHarness.start(
         forge,
@@ -55,8 +57,17 @@ for (const forge of FORGES)
           },
         },
       );
+      audit = AuditReader.open(h.redisUrl);
     });
-    after(async () => h.close());
+    after(async () => {
+      audit?.close();
+      await h.close();
+    });
+    /** The heal records of an environment, as `[actor, outcome, + names, ~ names]`. */
+    const healRecords = async (repo: TestRepo, env: string) =>
+      (await audit.records(forge, repo.fullName, env))
+        .filter((r) => r.action === "heal")
+        .map((r) => [r.actor, r.cluster, r.outcome, r.objects?.created, r.objects?.configured]);
 
     /** A repository whose one environment (named `env`, unique to the test) is reconciled every 1s (raised to 2s). */
     const reconciledRepo = (env: string, reconcile: Record<string, unknown> = {}) =>
@@ -169,6 +180,9 @@ for (const forge of FORGES)
       await h.deliver(h.comment(repo, { number: merge.number } as never, "lead", "/ferry heal"));
       await h.comments(repo, merge.number, /restored 1 object \(`Deployment [^`]+\/web`\)/);
       assert.equal((await deployment(repo))?.spec.replicas, 2, "the heal put Ferry's replicas back");
+      assert.deepEqual(await healRecords(repo, env), [
+        ["lead", TEST_CLUSTER, "healed", [], [`Deployment ${repo.namespace}/web`]],
+      ]);
       await waitForDrift(repo, env, "success", /^(in sync|healed 1 object) \(checked/);
       await waitUntil(
         "the drift issue was never closed",
@@ -265,6 +279,11 @@ for (const forge of FORGES)
         30_000,
       );
       await waitForDrift(repo, env, "success", /^healed 1 object/);
+      // Each heal is an audit record by reconcile, naming what it restored.
+      assert.deepEqual(await healRecords(repo, env), [
+        ["reconcile", TEST_CLUSTER, "healed", [], [`Deployment ${repo.namespace}/web`]],
+        ["reconcile", TEST_CLUSTER, "healed", [`ConfigMap ${repo.namespace}/flags`], []],
+      ]);
 
       const reporting = await reconciledRepo("deleting");
       await deploy(reporting, "deleting", { "deploy/cm.yaml": configMapYaml("flags", { a: "1" }) });

@@ -10,7 +10,7 @@ const ROOT = new URL("../..", import.meta.url).pathname;
 
 /** Runs `ferry` as a user would, with no kubeconfig in reach; returns its exit code and output. */
 async function ferry(...args: string[]): Promise<{ code: number; out: string }> {
-  const env = { ...process.env, KUBECONFIG: "/nonexistent/kubeconfig" };
+  const env = { ...process.env, KUBECONFIG: "/nonexistent/kubeconfig", REDIS_URL: "" };
   try {
     const { stdout, stderr } = await run(process.execPath, [join(ROOT, "bin/ferry.js"), ...args], { cwd: ROOT, env });
     return { code: 0, out: stdout + stderr };
@@ -41,5 +41,25 @@ describe("ferry plan", () => {
     const help = await ferry("plan", "--help");
     assert.equal(help.code, 0, help.out);
     assert.match(help.out, /Exit codes:/);
+  });
+});
+
+describe("ferry audit and ferry history", () => {
+  it("need the Redis Ferry uses, and say so", async () => {
+    const verify = await ferry("audit", "verify");
+    assert.equal(verify.code, 2, verify.out);
+    assert.match(
+      verify.out,
+      /ferry: set REDIS_URL \(or REDIS_SENTINELS, REDIS_CLUSTER_NODES\) to the Redis Ferry uses/,
+    );
+    const history = await ferry("history");
+    assert.equal(history.code, 2, history.out);
+    assert.match(history.out, /required option '--repo <name>' not specified/);
+  });
+
+  it("refuse a time they cannot read before connecting", async () => {
+    const exported = await ferry("audit", "export", "--since", "yesterday");
+    assert.equal(exported.code, 2, exported.out);
+    assert.match(exported.out, /--since must be a date/);
   });
 });

@@ -4,6 +4,7 @@ import { loadServerConfig } from "../config/server-config.js";
 import { startFerry, type Roles } from "../ferry.js";
 import { createLogger } from "../logger.js";
 import { redisTargetFromEnv } from "../queue/redis-connection.js";
+import type { AuditExportOptions, AuditVerifyOptions, HistoryOptions } from "./audit-commands.js";
 import type { LocalPlanOptions } from "./local-plan.js";
 import type { SetupClusterOptions } from "./setup-cluster.js";
 
@@ -135,7 +136,59 @@ export function buildCli(): Command {
       const { setupCluster } = await import("./setup-cluster.js");
       process.exitCode = await setupCluster(opts);
     });
+  addAuditCommands(program);
   return program;
+}
+
+/** What `ferry audit --help` says: where the records are, and what each subcommand does. */
+const AUDIT_DESCRIPTION = [
+  "The audit trail: every release, rollback, rollout, drift heal, approval, abort and refused command, as Ferry",
+  "recorded it in Redis, each record chained to the one before it in its environment by its hash",
+  "(see docs/audit.md). Redis: REDIS_URL, or REDIS_SENTINELS / REDIS_CLUSTER_NODES, as for the server roles.",
+].join("\n");
+
+/** `ferry audit verify|export` and `ferry history`, which read the audit trail in Redis. */
+function addAuditCommands(program: Command): void {
+  const forge = () => new Option("--forge <forge>", "only this forge's repositories").choices(["github", "gitlab"]);
+  const audit = program
+    .command("audit")
+    .summary("Check or export the audit trail (verify exits 0 intact, 1 broken, 2 error).")
+    .description(AUDIT_DESCRIPTION);
+  audit
+    .command("verify")
+    .summary("Check every environment's hash chain, from its anchor to its head: exit 0 intact, 1 broken, 2 error.")
+    .option("--repo <name>", "only this repository")
+    .option("--env <name>", "only this environment")
+    .addOption(forge())
+    .option("--file <jsonl>", "check an export (JSON Lines, - for stdin) instead of Redis")
+    .action(async (opts: AuditVerifyOptions) => {
+      const { auditVerify } = await import("./audit-commands.js");
+      process.exitCode = await auditVerify(opts);
+    });
+  audit
+    .command("export")
+    .summary("Print the records written between --since and --until as JSON Lines, for a compliance archive.")
+    .option("--since <time>", "from this time: 2026-01-31, 2026-01-31T12:00:00Z, or a time ago (30d)")
+    .option("--until <time>", "up to this time (default: now)")
+    .option("--repo <name>", "only this repository")
+    .option("--env <name>", "only this environment")
+    .addOption(forge())
+    .action(async (opts: AuditExportOptions) => {
+      const { auditExport } = await import("./audit-commands.js");
+      process.exitCode = await auditExport(opts);
+    });
+  program
+    .command("history")
+    .summary("Show a repository's newest audit records: releases, rollbacks, heals, approvals, aborts, refusals.")
+    .requiredOption("--repo <name>", "the repository (owner/name, or a GitLab project's path)")
+    .option("--env <name>", "only this environment")
+    .addOption(forge())
+    .option("--limit <n>", "how many records", "20")
+    .option("--json", "one record per line, as JSON")
+    .action(async (opts: HistoryOptions) => {
+      const { history } = await import("./audit-commands.js");
+      process.exitCode = await history(opts);
+    });
 }
 
 async function run(roles: Roles, opts: RunOptions): Promise<void> {

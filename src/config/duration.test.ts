@@ -7,6 +7,8 @@ describe("durationMs", () => {
     assert.equal(durationMs("30s"), 30_000);
     assert.equal(durationMs("1h30m"), 5_400_000);
     assert.equal(durationMs("24h"), 86_400_000);
+    assert.equal(durationMs("400d"), 400 * 86_400_000);
+    assert.equal(durationMs("1d12h"), 36 * 3_600_000);
   });
 });
 

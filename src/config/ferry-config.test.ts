@@ -782,7 +782,7 @@ environments:
 `);
     assert.deepEqual(lines, [
       ".ferry.yml:8:24: environments.0.reconcile.watch: reconcile.watch looks for drift, which drift: ignore turns off: drop one of them",
-      ".ferry.yml:14:27: environments.1.reconcile.interval: must be a duration such as 30s, 5m or 1h30m",
+      ".ferry.yml:14:27: environments.1.reconcile.interval: must be more than 0s and at most 24h",
       '.ferry.yml:14:38: environments.1.reconcile.drift: Invalid option: expected one of "report"|"heal"|"ignore"',
     ]);
   });

@@ -55,6 +55,7 @@ describe("parseServerConfig", () => {
         },
       ],
       reconcile: { minInterval: "1m", defaultInterval: "10m" },
+      audit: { retention: "400d" },
     });
   });
 
@@ -67,6 +68,20 @@ describe("parseServerConfig", () => {
       "ferry.yaml:2:16: reconcile.minInterval: must be more than 0s and at most 24h",
       "ferry.yaml:3:20: reconcile.defaultInterval: must be a duration such as 30s, 5m or 1h30m",
     ]);
+  });
+
+  it("reads the audit retention (400d by default), refusing what is not a duration or is out of bounds", () => {
+    assert.deepEqual(parseServerConfig("audit:\n  retention: 90d\n", "ferry.yaml").audit, { retention: "90d" });
+    assert.deepEqual(errorLines("audit:\n  retention: 400\n"), [
+      "ferry.yaml:2:14: audit.retention: must be a duration such as 30s, 5m or 1h30m",
+    ]);
+    assert.deepEqual(errorLines("audit:\n  retention: 12h\n"), [
+      "ferry.yaml:2:14: audit.retention: must be at least 1d: audit records are evidence, kept for days, not hours",
+    ]);
+    assert.deepEqual(errorLines("audit:\n  retention: 4000d\n"), [
+      "ferry.yaml:2:14: audit.retention: must be more than 0s and at most 3650d",
+    ]);
+    assert.deepEqual(errorLines("audit:\n  keep: 1d\n"), ['ferry.yaml:2:3: audit: Unrecognized key: "keep"']);
   });
 
   it("refuses a cluster with neither a context nor inCluster", () => {
@@ -246,6 +261,7 @@ describe("loadServerConfig", () => {
       gitlab: { projectSecrets: {} },
       policy: [],
       reconcile: { minInterval: "1m", defaultInterval: "10m" },
+      audit: { retention: "400d" },
     });
   });
 });

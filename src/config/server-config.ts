@@ -3,9 +3,15 @@ import { z } from "zod";
 import { permanent } from "../errors.js";
 import { clusterSelectorObjectSchema } from "./cluster-selector.js";
 import { labelsSchema } from "./label-syntax.js";
-import { durationSchema } from "./duration.js";
+import { durationMs, durationSchema } from "./duration.js";
 import { DEFAULT_RECONCILE_INTERVAL } from "./ferry-config.js";
 import { MAX_SERVER_CONFIG_BYTES, parseYamlConfig } from "./parse-yaml-config.js";
+
+/** How long audit records are kept when the server config does not say. */
+export const DEFAULT_AUDIT_RETENTION = "400d";
+
+/** The shortest audit retention the server config accepts. */
+const MIN_AUDIT_RETENTION_MS = 86_400_000;
 
 /** A Kubernetes API endpoint Ferry may write to, registered by the operator. */
 export const clusterSchema = z
@@ -73,6 +79,21 @@ export const serverConfigSchema = z
         defaultInterval: durationSchema("24h").default(DEFAULT_RECONCILE_INTERVAL),
       })
       .default({ minInterval: "1m", defaultInterval: DEFAULT_RECONCILE_INTERVAL }),
+    /** The audit trail: how long its records are kept (`400d` by default; at least `1d`, at most `3650d`). */
+    audit: z
+      .strictObject({
+        // A bare number (`retention: 400`) is read as text, so it is refused for its missing unit.
+        retention: z
+          .preprocess(
+            (value) => (typeof value === "number" ? String(value) : value),
+            durationSchema("3650d").refine(
+              (text) => durationMs(text) === 0 || durationMs(text) >= MIN_AUDIT_RETENTION_MS,
+              { message: "must be at least 1d: audit records are evidence, kept for days, not hours" },
+            ),
+          )
+          .default(DEFAULT_AUDIT_RETENTION),
+      })
+      .default({ retention: DEFAULT_AUDIT_RETENTION }),
   })
   .superRefine((config, ctx) => {
     const names = new Set<string>();

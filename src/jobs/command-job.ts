@@ -1,4 +1,6 @@
 import type { Logger } from "pino";
+import type { AuditEntry } from "../audit/audit-record.js";
+import type { AuditTrail } from "../audit/audit-trail.js";
 import type { CommandRequest, PlanRequest } from "../domain/requests.js";
 import { FINAL_ROLLOUT_STATES, type Rollout } from "../domain/rollout.js";
 import type { AccessLevel, Forge, ForgeFactory } from "../forge/types.js";
@@ -22,6 +24,8 @@ export interface CommandJobDeps {
   log: Logger;
   /** Counts replies the forge refused. */
   metrics?: Metrics;
+  /** Where approvals, aborts and refused commands are recorded. */
+  audit: AuditTrail;
 }
 
 const MAY_COMMAND: AccessLevel[] = ["write", "admin"];
@@ -42,6 +46,7 @@ export async function runCommandJob(
   deps: CommandJobDeps,
   attempt: Attempt = { number: 1, of: 1 },
 ): Promise<CommandResult> {
+  const startedAt = Date.now();
   const log = deps.log.child({
     delivery: request.deliveryId,
     repository: request.repo.fullName,
@@ -67,10 +72,28 @@ export async function runCommandJob(
   try {
     access = await forge.accessLevel(request.user);
   } catch (error) {
-    if (gaveUp(error, attempt)) await accessUnknown(request, error, attempt, reply, log, deps);
+    if (gaveUp(error, attempt)) {
+      await deps.audit.record(
+        commandEntry(request, startedAt, {
+          action: "refused-command",
+          environment: request.environment ?? "*",
+          outcome: "refused",
+          reason: `could not check ${request.user}'s access: ${failureMessage(error, attempt)}`,
+        }),
+      );
+      await accessUnknown(request, error, attempt, reply, log, deps);
+    }
     throw error;
   }
   if (!MAY_COMMAND.includes(access)) {
+    await deps.audit.record(
+      commandEntry(request, startedAt, {
+        action: "refused-command",
+        environment: request.environment ?? "*",
+        outcome: "refused",
+        reason: `${request.user} has ${access} access; the command needs write access`,
+      }),
+    );
     await reply(
       `@${request.user} only people with write access to this repository can run \`/ferry ${request.command}\`.`,
     );
@@ -79,7 +102,7 @@ export async function runCommandJob(
   }
   if (request.command === "plan") return plan(request, forge, deps, reply);
   if (request.command === "heal") return heal(request, forge, deps, reply);
-  return steerRollout(request, forge, deps, reply);
+  return steerRollout(request, forge, deps, reply, startedAt);
 }
 
 /** The forge would not say what access the user has: the command is not run, and the reply and the log say why, in the forge's words. */
@@ -156,6 +179,7 @@ async function steerRollout(
   forge: Forge,
   deps: CommandJobDeps,
   reply: (text: string) => Promise<void>,
+  startedAt: number,
 ): Promise<CommandResult> {
   const verb = `/ferry ${request.command}`;
   const running = (await deps.store.ofChange(request.repo, request.change)).filter(
@@ -177,9 +201,18 @@ async function steerRollout(
     return "nothing";
   }
   const rollout = candidates[0] as Rollout;
+  const ofRollout = { environment: rollout.environment, sha: rollout.sha, rollout: rollout.id };
   if (request.command === "abort") {
     await deps.store.requestAbort(rollout.id, request.user);
     await deps.wakeRollout(rollout.id);
+    await deps.audit.record(
+      commandEntry(request, startedAt, {
+        action: "abort",
+        ...ofRollout,
+        outcome: "aborted",
+        reason: `rollout ${rollout.state} at wave ${rollout.wave + 1}/${rollout.waves.length}: no further cluster is touched`,
+      }),
+    );
     await forge.react(request.change, request.commentId, "+1");
     await reply(
       `@${request.user} aborting the rollout of ${rollout.environment}: clusters releasing now finish; no further cluster is touched.`,
@@ -194,12 +227,38 @@ async function steerRollout(
   }
   await deps.store.requestContinue(rollout.id, rollout.wave, request.user);
   await deps.wakeRollout(rollout.id);
-  await forge.react(request.change, request.commentId, "+1");
   const next = rollout.waves[rollout.wave + 1];
+  await deps.audit.record(
+    commandEntry(request, startedAt, {
+      action: "approval",
+      ...ofRollout,
+      outcome: rollout.state === "paused" ? "pause-ended" : "approved",
+      reason: `wave ${rollout.wave + 2}/${rollout.waves.length}${next ? ` (${next.name})` : ""} starts`,
+    }),
+  );
+  await forge.react(request.change, request.commentId, "+1");
   await reply(
     `@${request.user} continuing the rollout of ${rollout.environment}: wave ${rollout.wave + 2}/${rollout.waves.length}${next ? ` (${next.name})` : ""} starts now.`,
   );
   return "continued";
+}
+
+/** An audit record of a command: who wrote it, on which change, as written; `fields` say what it did. */
+function commandEntry(
+  request: CommandRequest,
+  startedAt: number,
+  fields: Pick<AuditEntry, "action" | "environment" | "outcome" | "reason" | "sha" | "rollout">,
+): AuditEntry {
+  return {
+    actor: request.user,
+    forge: request.repo.forge,
+    repository: request.repo.fullName,
+    change: request.change,
+    command: `/ferry ${request.command}${request.environment === undefined ? "" : ` ${request.environment}`}`,
+    startedAt: new Date(startedAt).toISOString(),
+    finishedAt: new Date().toISOString(),
+    ...fields,
+  };
 }
 
 /** The hidden marker of Ferry's reply to comment `commentId`. */

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { iso } from "../audit/release-audit-entries.js";
 import type { DeclaredEnvironment, RenderMode } from "../config/ferry-config.js";
 import type { DeployRequest } from "../domain/requests.js";
 import type { Rollout } from "../domain/rollout.js";
@@ -39,6 +40,8 @@ interface DeployContext {
   /** Whether this job already counted its deploy as a failed release. */
   counted: boolean;
   retry: RetryBudget;
+  /** When this run of the job started, for audit records. */
+  startedAt: number;
 }
 
 /**
@@ -89,6 +92,7 @@ export async function runDeployJob(
     started: [],
     counted: false,
     retry,
+    startedAt: Date.now(),
   };
   return reportingTo(reporter, async () => {
     try {
@@ -217,6 +221,7 @@ async function branchEnvironments(ctx: DeployContext): Promise<DeclaredEnvironme
 async function nothingRead(ctx: DeployContext, error: Error): Promise<undefined> {
   ctx.deps.metrics?.notReleased();
   ctx.counted = true;
+  await notReleased(ctx, "*", ctx.request.sha, error.message);
   await ctx.reporter.configError(await withMergedChanges(ctx, ctx.targets), error.message);
   return undefined;
 }
@@ -331,9 +336,28 @@ async function createRollout(
       `environment ${env.name} not released: ${(error as Error).message}`,
     );
     deps.metrics?.notReleased(env.name);
+    await notReleased(ctx, env.name, head, (error as Error).message);
     await ctx.reporter.environmentError(await withMergedChanges(ctx, targets), env.name, (error as Error).message);
     return undefined;
   }
+}
+
+/** Records in the audit trail a release of `environment` (`*`: the environments could not be read) that never started, and why. */
+async function notReleased(ctx: DeployContext, environment: string, sha: string, reason: string): Promise<void> {
+  const { request } = ctx;
+  await ctx.deps.audit.record({
+    action: "release",
+    actor: request.trigger === "reconcile" ? "reconcile" : request.actor,
+    forge: request.repo.forge,
+    repository: request.repo.fullName,
+    environment,
+    ...(request.change === undefined ? {} : { change: request.change }),
+    sha,
+    startedAt: iso(ctx.startedAt),
+    finishedAt: iso(Date.now()),
+    outcome: "failed",
+    reason,
+  });
 }
 
 /** The value of `key` in `cache`, made by `make` the first time. */

@@ -1,4 +1,7 @@
 import type { Logger } from "pino";
+import { auditObjects } from "../audit/audit-objects.js";
+import type { AuditEntry } from "../audit/audit-record.js";
+import { iso } from "../audit/release-audit-entries.js";
 import type { Environment } from "../config/ferry-config.js";
 import type { ReconcileOutcome } from "../domain/reconcile.js";
 import type { RepoRef } from "../domain/repo.js";
@@ -241,26 +244,52 @@ async function driftStep(
   return { env, rendered, objects };
 }
 
-/** Heals the drift found: the objects restored, by description. */
+/** Heals the drift found, recorded in the audit trail (a failed heal too): the objects restored, by description. */
 async function healStep(ctx: ReconcileContext, check: DriftCheck, sha: string): Promise<string[]> {
   const { data, deps } = ctx;
+  const startedAt = Date.now();
   const target = {
     client: ctx.client,
     repository: data.repo.fullName,
     env: check.env,
     grant: grantFor(deps.config, data.repo.fullName, check.env),
   };
-  const healed = (
-    await healDrift({
+  const audit = (fields: Pick<AuditEntry, "outcome" | "reason" | "objects">) =>
+    deps.audit.record({
+      action: "heal",
+      actor: ctx.options.actor ?? "reconcile",
+      forge: data.repo.forge,
+      repository: data.repo.fullName,
+      environment: data.environment,
+      cluster: data.cluster,
+      sha,
+      startedAt: iso(startedAt),
+      finishedAt: iso(Date.now()),
+      ...fields,
+    });
+  let healed: Awaited<ReturnType<typeof healDrift>>;
+  try {
+    healed = await healDrift({
       target,
       rendered: check.rendered,
       sha,
       actor: ctx.options.actor ?? CATCH_UP_ACTOR,
       objects: check.objects,
-    })
-  ).map(describeRef);
-  ctx.log.info({ sha, healed }, "drift healed");
-  return healed;
+    });
+  } catch (error) {
+    await audit({ outcome: "failed", reason: (error as Error).message });
+    throw error;
+  }
+  const restored = healed.restored.map(describeRef);
+  // The drift's values stay out of the trail (names only): the drift issue shows them.
+  const drifted = check.objects.filter(healable).length;
+  await audit({
+    outcome: "healed",
+    reason: `${drifted} object${drifted === 1 ? "" : "s"} drifted, ${restored.length} restored`,
+    objects: auditObjects(healed.changes),
+  });
+  ctx.log.info({ sha, healed: restored }, "drift healed");
+  return restored;
 }
 
 /**

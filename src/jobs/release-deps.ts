@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { AuditTrail } from "../audit/audit-trail.js";
 import type { ServerConfig } from "../config/server-config.js";
 import type { RepoRef } from "../domain/repo.js";
 import type { Forge, ForgeFactory } from "../forge/types.js";
@@ -25,6 +26,8 @@ export interface ReleaseDeps {
   publicUrl: string;
   log: Logger;
   metrics?: Metrics;
+  /** Where releases, rollbacks, rollouts and heals are recorded (a failed write never fails the job). */
+  audit: AuditTrail;
   /** How long the release lock of a worker that died stays taken (default 30 s). */
   claimMs?: number;
 }

@@ -1,3 +1,4 @@
+import { releaseAuditEntries, type ReleaseTimes } from "../audit/release-audit-entries.js";
 import { waitTimeoutMs, watched, type Environment } from "../config/ferry-config.js";
 import type { ClusterOutcome, ReleaseResult, RollbackOutcome } from "../domain/release.js";
 import type { RolloutSummary } from "../domain/rollout.js";
@@ -46,8 +47,8 @@ export async function runReleaseJob(
   let deps = shared;
   const rollout = await deps.store.summary(data.rolloutId);
   if (!rollout) throw permanent(`rollout ${data.rolloutId} is gone (expired?)`);
-  const done = (await deps.store.cluster(rollout.id, data.cluster))?.outcome;
-  if (done) return done.kind;
+  const progress = await deps.store.cluster(rollout.id, data.cluster);
+  if (progress?.outcome) return progress.outcome.kind;
   // Every line names the delivery, repository, commit, environment and cluster.
   deps = {
     ...deps,
@@ -61,7 +62,7 @@ export async function runReleaseJob(
   };
   const { reporter } = await forgeAndReporter(rollout.repo, deps);
   // Statuses go out beside the release, which never waits for the forge; the job ends once they were sent.
-  return reportingTo(reporter, () => releaseAndRecord(data, attempt, rollout, deps, reporter));
+  return reportingTo(reporter, () => releaseAndRecord(data, attempt, rollout, deps, reporter, progress?.startedAt));
 }
 
 /** The release, its outcome stored with the rollout and counted. */
@@ -71,6 +72,7 @@ async function releaseAndRecord(
   rollout: RolloutSummary,
   deps: ReleaseDeps,
   reporter: ReleaseReporter,
+  queuedAt: number | undefined,
 ): Promise<ClusterOutcome["kind"]> {
   const startedAt = Date.now();
   let outcome: ClusterOutcome;
@@ -106,6 +108,11 @@ async function releaseAndRecord(
     outcome = { kind: "failed", sha: rollout.sha, error: `${spent}${message}` };
   }
   await deps.store.finishCluster(rollout.id, data.cluster, data.wave, outcome, startedAt);
+  await audit(deps, rollout, data.cluster, outcome, {
+    ...(queuedAt === undefined ? {} : { queuedAt }),
+    startedAt,
+    finishedAt: Date.now(),
+  });
   deps.metrics?.deployed(
     [{ ...outcome, env: { name: rollout.environment, cluster: data.cluster } }],
     (Date.now() - startedAt) / 1000,
@@ -138,6 +145,20 @@ async function watchAfterRelease(
     .catch((error: unknown) =>
       deps.log.warn({ err: error, cluster }, "the reconcile after the release could not be queued"),
     );
+}
+
+/** Records the release (and its rollback) in the audit trail, with the change it came from when one is known. */
+async function audit(
+  deps: ReleaseDeps,
+  rollout: RolloutSummary,
+  cluster: string,
+  outcome: ClusterOutcome,
+  times: ReleaseTimes,
+): Promise<void> {
+  // The change is context: a record without it beats none, so a failed look-up only leaves it out.
+  const reports = await deps.store.reports(rollout.id).catch(() => []);
+  const change = reports.find((t) => t.change !== undefined)?.change;
+  for (const entry of releaseAuditEntries(rollout, cluster, outcome, times, change)) await deps.audit.record(entry);
 }
 
 /** The release under the lock: it re-reads what may have changed while it waited. */

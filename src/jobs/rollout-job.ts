@@ -1,3 +1,4 @@
+import { rolloutAuditEntry } from "../audit/rollout-audit-entry.js";
 import { DelayedError, WaitingChildrenError, type Job } from "bullmq";
 import type { Rollout, RolloutState } from "../domain/rollout.js";
 import { FINAL_ROLLOUT_STATES } from "../domain/rollout.js";
@@ -243,10 +244,27 @@ async function finish(
     "rollout finished",
   );
   ctx.deps.metrics?.rolloutFinished(rollout.environment, state);
+  await auditRollout(ctx, done);
   // Queued before the final report, so whoever sees the final status knows which changes it re-plans.
   if (state !== "superseded" && state !== "blocked") await refreshPlans(ctx, done);
   await ctx.reporter.rolloutChanged(done, { comment: true });
   return done;
+}
+
+/** Records the rollout's end in the audit trail (never failing the rollout: the trail logs what it could not write). */
+async function auditRollout(ctx: RolloutContext, rollout: Rollout): Promise<void> {
+  const { store } = ctx.deps;
+  try {
+    const counts = await store.counts(rollout.id, rollout.waves.length);
+    const change = (await store.reports(rollout.id)).find((t) => t.change !== undefined)?.change;
+    await ctx.deps.audit.record(rolloutAuditEntry(rollout, counts, change));
+  } catch (error) {
+    ctx.deps.log.error(
+      { err: error, rollout: rollout.id },
+      `audit record of the rollout not written: ${String(error)}`,
+    );
+    ctx.deps.metrics?.auditWriteFailed("rollout");
+  }
 }
 
 /**

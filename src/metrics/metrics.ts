@@ -168,6 +168,11 @@ export class Metrics {
     "Commit statuses and comments Ferry could not put on the forge (refused for good, or still failing after every retry), by forge and kind (status, comment).",
     ["forge", "kind"],
   );
+  private readonly auditWriteFailures = this.counter(
+    "ferry_audit_write_failures_total",
+    "Audit records Ferry could not write to Redis (the action itself went on), by action (release, rollback, rollout, heal, approval, abort, refused-command).",
+    ["action"],
+  );
   private readonly rateLimitSeconds = this.counter(
     "ferry_forge_rate_limit_wait_seconds_total",
     "Seconds forge clients waited for rate limits to lift, by forge and kind.",
@@ -286,6 +291,11 @@ export class Metrics {
   /** Ferry could not put a status or comment on `forge` (refused, or still failing after every retry). */
   reportFailed(forge: ForgeKind, kind: ReportKind): void {
     this.reportFailures.inc({ forge, kind });
+  }
+
+  /** An audit record of `action` could not be written: the trail has a gap. */
+  auditWriteFailed(action: string): void {
+    this.auditWriteFailures.inc({ action });
   }
 
   /** Sets `ferry_rollout_clusters` for `environment` from a rollout's cluster counts (every state, zeros included). */

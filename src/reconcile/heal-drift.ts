@@ -1,3 +1,4 @@
+import type { ReleaseChanges } from "../domain/release.js";
 import type { ObjectDrift } from "../drift/summarize-drift.js";
 import type { ObjectRef } from "../kube/object-ref.js";
 import { refKey } from "../kube/object-ref.js";
@@ -22,9 +23,10 @@ export interface HealInput {
  * live version moved since the inventory, which takes back the fields others changed and re-creates
  * deleted objects; objects marked `ferry.dev/drift: ignore` or taken over by another inventory are
  * left alone. Prune works as in any release (the render is the one the inventory holds, so it has
- * nothing to prune). Recorded as a heal of that commit. Returns the objects it restored.
+ * nothing to prune). Recorded as a heal of that commit. Returns the objects it restored, and what
+ * the heal's release changed (`+` re-created, `~` re-applied).
  */
-export async function healDrift(input: HealInput): Promise<ObjectRef[]> {
+export async function healDrift(input: HealInput): Promise<{ restored: ObjectRef[]; changes: ReleaseChanges }> {
   const leave = new Set(
     input.objects
       .filter((o) => o.drift?.kind === "ignored" || o.drift?.kind === "taken-over")
@@ -34,5 +36,6 @@ export async function healDrift(input: HealInput): Promise<ObjectRef[]> {
   const result = await session.apply(input.rendered, input.sha, input.actor, { leave });
   const restored = [...result.created, ...result.configured];
   await session.record("success", `healed ${restored.length}`, { heal: true });
-  return restored;
+  const { objects: _, ...changes } = result;
+  return { restored, changes };
 }
