@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { freezeWindowSchema } from "../freeze/freeze-window.js";
 import { afterProblems } from "./after-chains.js";
 import { clusterSelectorSchema } from "./cluster-selector.js";
 import { expandTemplates } from "./cluster-templates.js";
@@ -241,8 +242,21 @@ export const ferryConfigSchema = z
   .strictObject({
     version: z.literal(1),
     environments: z.array(environmentSchema).min(1),
+    /** Windows when releases of the named environments do not start. */
+    freeze: z.array(freezeWindowSchema).optional(),
   })
   .superRefine((config, ctx) => {
+    const declared = new Set(config.environments.map((e) => e.name));
+    config.freeze?.forEach((window, i) =>
+      window.environments.forEach((name, j) => {
+        if (!declared.has(name))
+          ctx.addIssue({
+            code: "custom",
+            path: ["freeze", i, "environments", j],
+            message: `no environment "${name}" is declared`,
+          });
+      }),
+    );
     const names = new Set<string>();
     config.environments.forEach((env, i) => {
       if (names.has(env.name)) {

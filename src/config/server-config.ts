@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
+import { serverFreezeWindowSchema } from "../freeze/freeze-window.js";
 import { permanent } from "../errors.js";
 import { clusterSelectorObjectSchema } from "./cluster-selector.js";
 import { labelsSchema } from "./label-syntax.js";
@@ -79,6 +80,8 @@ export const serverConfigSchema = z
         defaultInterval: durationSchema("24h").default(DEFAULT_RECONCILE_INTERVAL),
       })
       .default({ minInterval: "1m", defaultInterval: DEFAULT_RECONCILE_INTERVAL }),
+    /** Windows when releases of the named environments (of the repositories named, or all) do not start. */
+    freeze: z.array(serverFreezeWindowSchema).default([]),
     /** The audit trail: how long its records are kept (`400d` by default; at least `1d`, at most `3650d`). */
     audit: z
       .strictObject({

@@ -15,6 +15,8 @@ export interface DeployRequest {
   change?: number;
   /** What queued it when no webhook did: `reconcile` (a catch-up of a commit whose webhook never came). */
   trigger?: DeployTrigger;
+  /** Environments released even while frozen (`/ferry deploy <env> --override-freeze` by an admin). */
+  overrideFreeze?: string[];
 }
 
 /** What queues a deploy besides a webhook: a reconcile that found the branch ahead of the cluster. */
@@ -48,7 +50,7 @@ export interface PlanRequest {
  * The comment commands Ferry answers: re-plan a change; end a rollout's pause or approve its next
  * wave; halt a rollout; heal the drift of the environments the change's branch deploys, once.
  */
-export type CommandName = "plan" | "continue" | "abort" | "heal";
+export type CommandName = "plan" | "continue" | "abort" | "heal" | "freeze" | "unfreeze" | "deploy";
 
 /**
  * A command a user wrote in a comment on a change, as the intake queues it. The worker checks the
@@ -66,6 +68,8 @@ export interface CommandRequest {
   command: CommandName;
   /** The environment named after the command, when one was. */
   environment?: string;
+  /** What follows the environment on the command's line (`/ferry freeze <env> <duration> <reason>`). */
+  args?: string;
   /** The forge's delivery id, for logs. */
   deliveryId: string;
 }

@@ -1,11 +1,22 @@
 import type { CommandName, CommandRequest, WebhookIntent } from "../domain/requests.js";
 
-/** Every command a comment may hold; a Record so that adding a CommandName without it fails to compile. */
-const COMMANDS: Record<CommandName, true> = { plan: true, continue: true, abort: true, heal: true };
+/**
+ * Every command a comment may hold, and whether it takes more after the environment (`/ferry freeze
+ * <env> <duration> <reason>`); a Record so that adding a CommandName without it fails to compile.
+ */
+const COMMANDS: Record<CommandName, { args: boolean }> = {
+  plan: { args: false },
+  continue: { args: false },
+  abort: { args: false },
+  heal: { args: false },
+  freeze: { args: true },
+  unfreeze: { args: false },
+  deploy: { args: true },
+};
 const NAMES = Object.keys(COMMANDS).join("|");
 
-/** A comment line holding a command: `/ferry <command>`, or `/ferry <command> <env>`. */
-const COMMAND_LINE = new RegExp(`^/ferry (${NAMES})(?:\\s+(\\S+))?$`);
+/** A comment line holding a command: `/ferry <command>`, `/ferry <command> <env>`, or (some) more after it. */
+const COMMAND_LINE = new RegExp(`^/ferry (${NAMES})(?:\\s+(\\S+))?(?:\\s+(.+))?$`);
 /** A line addressed to Ferry, command or not. */
 const FERRY_LINE = /^\/ferry(?:\s|$)/;
 /** A command named anywhere in the text, e.g. inside a sentence or a quote. */
@@ -17,7 +28,8 @@ const QUOTED_LINE_MAX = 60;
 export type CommentSource = Pick<CommandRequest, "repo" | "change" | "commentId" | "user" | "deliveryId">;
 
 /**
- * The command a comment asks for when a line of its `body` is `/ferry plan|continue|abort|heal [env]`
+ * The command a comment asks for when a line of its `body` is `/ferry <command> [env]` (`freeze` and
+ * `deploy` take more after the environment)
  * (the first such line counts), or an ignore saying what the `noun` ("comment", "note") held
  * instead: a `/ferry` line that is not a command, a command named but not on a line of its own, or nothing.
  */
@@ -28,7 +40,18 @@ export function commentCommandIntent(body: string, source: CommentSource, noun: 
     const command = match?.[1];
     if (command === undefined || !isCommandName(command)) continue;
     const environment = match?.[2];
-    return { kind: "command", request: { ...source, command, ...(environment === undefined ? {} : { environment }) } };
+    const args = match?.[3];
+    if (args !== undefined && !COMMANDS[command].args)
+      return { kind: "ignore", reason: `${noun} line "${quoted(line)}" is not a command: /ferry ${command} [environment]` };
+    return {
+      kind: "command",
+      request: {
+        ...source,
+        command,
+        ...(environment === undefined ? {} : { environment }),
+        ...(args === undefined ? {} : { args }),
+      },
+    };
   }
   const other = lines.find((line) => FERRY_LINE.test(line));
   if (other !== undefined)

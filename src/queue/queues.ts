@@ -122,6 +122,29 @@ export class Queues {
   }
 
   /**
+   * Queues `request` again to run at `until`, when the freeze that held it back ends (a freeze
+   * extended meanwhile holds it again, under another id); resolves with the job id.
+   */
+  async enqueueHeldDeploy(request: DeployRequest, until: number): Promise<string> {
+    const jobId = `held-${until}-${deployJobId(request)}`;
+    await this.deploy.add("deploy", request, { ...JOB_OPTIONS, jobId, delay: Math.max(0, until - Date.now()) });
+    return jobId;
+  }
+
+  /** Queues a deploy an admin's `/ferry deploy <env> --override-freeze` asked for, one per comment. */
+  async enqueueOverride(request: DeployRequest, commentId: number): Promise<string> {
+    const jobId = `override-${commentId}-${deployJobId(request)}`;
+    await this.deploy.add("deploy", request, { ...JOB_OPTIONS, jobId });
+    return jobId;
+  }
+
+  /** Runs held-back deploy `jobId` now (the freeze ended early); nothing when it already ran. */
+  async releaseHeldDeploy(jobId: string): Promise<void> {
+    const job = await this.deploy.getJob(jobId);
+    if (job && (await job.isDelayed())) await job.promote().catch(() => undefined);
+  }
+
+  /**
    * Queues a deploy a reconcile asks for, unless a deploy of the same (repository, branch, commit) is
    * already known (a webhook's, or an earlier reconcile's); true when it queued one.
    */

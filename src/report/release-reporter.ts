@@ -22,7 +22,8 @@ import {
 } from "./deploy-report.js";
 import { fleetSection } from "./fleet-comment.js";
 import { SHORT_LOCK_MS } from "./final-status-once.js";
-import { fleetStatus } from "./fleet-status.js";
+import { clip } from "./clip.js";
+import { fleetStatus, STATUS_LENGTH } from "./fleet-status.js";
 import { StatusSender, type UndeliveredStatus } from "./status-sender.js";
 
 /** Where a rollout's page is: `<publicUrl>/rollouts/<id>`. */
@@ -81,6 +82,17 @@ export class ReleaseReporter {
     const description =
       trigger === "reconcile" ? `queued by reconcile: no webhook was received for ${short(sha)}` : "queued";
     for (const env of environments) this.setStatus(sha, { context: deployContext(env), state: "pending", description });
+  }
+
+  /** The environment is frozen: each commit's release waits until the freeze ends (pending, saying until when and why). */
+  frozen(targets: ReportTarget[], environment: string, until: number, reason: string): void {
+    const when = new Date(until).toISOString().slice(0, 16).replace("T", " ");
+    for (const { sha } of unique(targets))
+      this.setStatus(sha, {
+        context: deployContext(environment),
+        state: "pending",
+        description: clip(`frozen until ${when} UTC: ${reason}`, STATUS_LENGTH),
+      });
   }
 
   /** The commit's files or configuration could not be read: nothing was deployed. */
