@@ -139,7 +139,7 @@ export class GitLabDeployments {
 }
 
 /** Whether moving a deployment in `current` to `wanted` is a transition GitLab makes and Ferry means. */
-function isWanted(current: DeploymentStatus | string, wanted: SettableStatus): boolean {
+function isWanted(current: string, wanted: SettableStatus): boolean {
   if (current === wanted) return false;
   if (wanted === "running") return current === "created" || current === "blocked";
   if (wanted === "canceled") return !finished.has(current as DeploymentStatus);
