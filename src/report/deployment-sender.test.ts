@@ -78,13 +78,14 @@ describe("DeploymentSender", () => {
     );
   });
 
-  it("across workers: finds the record again through Redis and drops a state older than one sent", async () => {
+  it("across workers: finds the record again through Redis, and sends each state once and only forward", async () => {
     const { forge, seen } = recordingForge("two");
     const first = new DeploymentSender(forge, a);
     const second = new DeploymentSender(forge, b);
     first.post(update("bbb", "in_progress", "deploying"));
     await first.settled();
     second.post(update("bbb", "queued", "queued (late)"));
+    second.post(update("bbb", "in_progress", "waiting: 0/1 Deployment available"));
     second.post(update("bbb", "success", "deployed"));
     second.post(update("bbb", "success", "deployed again"));
     await second.settled();

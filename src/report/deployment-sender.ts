@@ -15,9 +15,11 @@ export interface DeploymentUpdate extends Sendable {
 }
 
 /**
- * How far along each state is: a deployment only moves forward, so an update ranked below the last
- * one sent (a deploy job's "queued" reaching the forge after the rollout's "in progress") is stale,
- * and a final one (success, failure) is sent once; `inactive` may still follow it.
+ * How far along each state is: a deployment only moves forward, so an update ranked at or below the
+ * last one sent is dropped: stale (a deploy job's "queued" reaching the forge after the rollout's
+ * "in progress"), or saying nothing new (each state is sent once: the progress of a release is the
+ * commit status's to tell, and every deployment status is a write GitHub rate-limits); `inactive`
+ * may still follow success or failure.
  */
 const RANK: Record<DeploymentState, number> = { queued: 0, in_progress: 1, success: 2, failure: 2, inactive: 3 };
 
@@ -42,7 +44,7 @@ function liveKey(forge: Forge, environment: string): string {
  * environment and commit, in order, intermediate states coalesced, final ones never dropped, retried
  * in the background), each under a per-(environment, commit) Redis lock shared by every worker:
  * the forge's record is found or made once (`Forge.ensureDeployment`, its id remembered in Redis),
- * a state ranked below the last one sent is dropped as stale, and a final state is sent once.
+ * each state is sent once and only forward (a state ranked at or below the last one sent is dropped).
  * When a deployment succeeds, the environment's previous live deployment is marked inactive
  * (`replaced by <sha>`) where GitHub's `auto_inactive` does not: production and transient environments.
  */
@@ -82,7 +84,7 @@ export class DeploymentSender {
         const [knownId, sentRank] = await this.redis.hmget(key, "id", "rank");
         const rank = RANK[update.state];
         const last = sentRank === null ? -1 : Number(sentRank);
-        if (rank < last || (rank === last && isFinalDeploymentState(update.state))) return;
+        if (rank <= last) return;
         let id = knownId === null ? undefined : Number(knownId);
         if (id === undefined) {
           id = await this.forge.ensureDeployment(update.target);
