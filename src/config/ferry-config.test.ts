@@ -813,7 +813,7 @@ environments:
 `);
     assert.deepEqual(lines, [
       ".ferry.yml:8:23: environments.0.deployment.url: must be an http:// or https:// URL",
-      ".ferry.yml:8:17: environments.0.deployment: Unrecognized key: \"autoInactive\"",
+      '.ferry.yml:8:17: environments.0.deployment: Unrecognized key: "autoInactive"',
     ]);
   });
 });

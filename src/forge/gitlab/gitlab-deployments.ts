@@ -105,9 +105,7 @@ export class GitLabDeployments {
       ...(target.production ? { tier: "production" as const } : {}),
     };
     const existing = await this.call(`reading environment ${name}`, async () =>
-      (await this.api.Environments.all(this.project, { name, perPage: 100, maxPages: 1 })).find(
-        (e) => e.name === name,
-      ),
+      (await this.api.Environments.all(this.project, { name, perPage: 100, maxPages: 1 })).find((e) => e.name === name),
     );
     if (existing === undefined) {
       try {
@@ -123,7 +121,9 @@ export class GitLabDeployments {
       (wanted.externalUrl !== undefined && existing.external_url !== wanted.externalUrl) ||
       (wanted.tier !== undefined && existing.tier !== wanted.tier);
     if (stale)
-      await this.call(`editing environment ${name}`, () => this.api.Environments.edit(this.project, existing.id, wanted));
+      await this.call(`editing environment ${name}`, () =>
+        this.api.Environments.edit(this.project, existing.id, wanted),
+      );
   }
 
   private async status(id: number): Promise<DeploymentStatus> {
