@@ -118,4 +118,23 @@ describe("DeploymentSender", () => {
     assert.equal(refused.length, 1);
     assert.equal(refused[0]?.refused, true);
   });
+
+  it("yields to what it is told to wait for (the job's commit statuses) before each send", async () => {
+    const { forge, seen } = recordingForge("five");
+    let release = () => undefined as void;
+    const statusesIdle = new Promise<void>((resolve) => (release = resolve));
+    const sender = new DeploymentSender(forge, a, {}, () => statusesIdle);
+    sender.post(update("eee", "queued", "queued"));
+    sender.post(update("eee", "in_progress", "deploying"));
+    sender.post(update("eee", "success", "deployed"));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(seen.states, [], "nothing sent while the statuses are busy");
+    release();
+    await sender.settled();
+    assert.deepEqual(
+      seen.states.map((s) => s.state),
+      ["queued", "success"],
+      "the backlog's intermediate state was coalesced away",
+    );
+  });
 });

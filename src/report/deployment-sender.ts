@@ -51,14 +51,22 @@ function liveKey(forge: Forge, environment: string): string {
 export class DeploymentSender {
   private readonly sender: OrderedSender<DeploymentUpdate>;
 
-  /** Sends to `forge`, remembering ids and states in `redis`; `options` as StatusSender's. */
+  /**
+   * Sends to `forge`, remembering ids and states in `redis`; `options` as StatusSender's. Each send
+   * first awaits `yieldTo` (the job's commit statuses going idle): on GitHub every write waits its
+   * turn a second apart, and a deployment state is worth less than the status people wait for.
+   */
   constructor(
     private readonly forge: Forge,
     private readonly redis: RedisClient,
     options: StatusSenderOptions<DeploymentUpdate> = {},
+    private readonly yieldTo: () => Promise<void> = () => Promise.resolve(),
   ) {
     this.sender = new OrderedSender<DeploymentUpdate>(
-      (_sha, update) => this.send(update),
+      async (_sha, update) => {
+        await this.yieldTo();
+        await this.send(update);
+      },
       { laneOf: (u) => `deployment ${u.target.environment}`, isFinal: (u) => isFinalDeploymentState(u.state) },
       options,
     );

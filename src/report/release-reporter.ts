@@ -78,9 +78,10 @@ export class ReleaseReporter {
     this.statuses = new StatusSender((sha, status) => forge.setStatus(sha, status), {
       onUndelivered: (u) => this.undelivered(u),
     });
-    this.deployments = new DeploymentSender(forge, redis, {
-      onUndelivered: (u) => this.deploymentUndelivered(u),
-    });
+    // Deployment states yield to the job's commit statuses, which people wait for.
+    this.deployments = new DeploymentSender(forge, redis, { onUndelivered: (u) => this.deploymentUndelivered(u) }, () =>
+      this.statuses.idle(),
+    );
   }
 
   /** Resolves once every status and deployment state queued so far was sent (or given up); rejects when a final one could not be sent yet (see StatusSender). */

@@ -82,6 +82,15 @@ export class OrderedSender<T extends Sendable> {
     lane.sending ??= this.drain(lane);
   }
 
+  /** Resolves once nothing is being sent or waiting to be (what could not be sent is `settled`'s to tell). */
+  async idle(): Promise<void> {
+    for (;;) {
+      const sending = [...this.lanes.values()].map((lane) => lane.sending).filter((s) => s !== undefined);
+      if (sending.length === 0) return;
+      await Promise.allSettled(sending);
+    }
+  }
+
   /**
    * Resolves once every status posted so far (and any posted meanwhile) was sent or given up.
    * Rejects when a final status could not be sent for a reason that may pass, so the job is retried
