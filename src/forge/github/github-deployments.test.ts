@@ -134,7 +134,7 @@ describe("GitHub deployments against the GitHub simulator", () => {
       assert.equal(refused.kind, "permanent");
       assert.equal(
         refused.message,
-        "GitHub: listing the deployments of other: 403 Resource not accessible by integration",
+        'GitHub: listing the deployments of other: 403 Resource not accessible by integration (the GitHub App needs the "deployments: write" permission: add it in the app\'s settings, then accept it on the installation)',
       );
     } finally {
       sim.setInstallationPermissions(1, defaultInstallationPermissions);

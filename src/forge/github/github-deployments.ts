@@ -1,9 +1,9 @@
 import type { ProbotOctokit } from "probot";
-import { permanent } from "../../errors.js";
+import { permanent, type FerryError } from "../../errors.js";
 import { forgeCall } from "../forge-call.js";
 import { trimDescription } from "../trim-description.js";
 import type { DeploymentState, DeploymentStateDetails, DeploymentTarget } from "../types.js";
-import { githubError } from "./github-error.js";
+import { githubError, githubStatus } from "./github-error.js";
 
 /** GitHub's limit on a deployment status description, in characters. */
 const maxDescriptionLength = 140;
@@ -104,6 +104,21 @@ export class GitHubDeployments {
   }
 
   private call<T>(doing: string, run: () => Promise<T>): Promise<T> {
-    return forgeCall(doing, run, githubError);
+    return forgeCall(doing, run, githubDeploymentError);
   }
+}
+
+/** `githubError`, saying which permission is missing when the installation lacks `deployments`. */
+function githubDeploymentError(error: unknown, doing: string): FerryError {
+  const failure = githubError(error, doing);
+  if (
+    failure.kind === "permanent" &&
+    githubStatus(error) === 403 &&
+    /resource not accessible by integration/i.test(failure.message)
+  )
+    return permanent(
+      `${failure.message} (the GitHub App needs the "deployments: write" permission: add it in the app's settings, then accept it on the installation)`,
+      { cause: error },
+    );
+  return failure;
 }
