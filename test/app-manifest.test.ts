@@ -41,6 +41,7 @@ describe("app.yml", () => {
       statuses: "write",
       pull_requests: "write",
       issues: "write",
+      deployments: "write",
       contents: "read",
       metadata: "read",
     });

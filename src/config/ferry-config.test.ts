@@ -786,4 +786,34 @@ environments:
       '.ferry.yml:14:38: environments.1.reconcile.drift: Invalid option: expected one of "report"|"heal"|"ignore"',
     ]);
   });
+
+  it("reads the deployment block and refuses unknown keys and URLs that are not http(s)", () => {
+    const config = parseFerryConfig(`version: 1
+environments:
+  - name: a
+    branch: main
+    path: x
+    cluster: c
+    namespace: shop
+    deployment: {url: "https://shop.example.com", production: true, transient: false}
+`);
+    assert.deepEqual(config.environments[0]?.deployment, {
+      url: "https://shop.example.com",
+      production: true,
+      transient: false,
+    });
+    const lines = errorLines(`version: 1
+environments:
+  - name: a
+    branch: main
+    path: x
+    cluster: c
+    namespace: shop
+    deployment: {url: "ftp://x", autoInactive: true}
+`);
+    assert.deepEqual(lines, [
+      ".ferry.yml:8:23: environments.0.deployment.url: must be an http:// or https:// URL",
+      '.ferry.yml:8:17: environments.0.deployment: Unrecognized key: "autoInactive"',
+    ]);
+  });
 });

@@ -162,6 +162,27 @@ export const reconcileSchema = z
   });
 
 /**
+ * How the forge's deployment records show the environment (GitHub's deployments and Environments
+ * panel, GitLab's Operate → Environments): where it is reached, whether end users reach it, and
+ * whether it goes away (`transient` is GitHub's flag alone: GitLab environments have none).
+ */
+export const deploymentSchema = z.strictObject({
+  /** The environment's address (GitHub's `environment_url`, GitLab's `external_url`): http or https. */
+  url: z
+    .string()
+    .regex(/^https?:\/\/[^\s/]+/, "must be an http:// or https:// URL")
+    .max(2048)
+    .optional(),
+  /** End users reach it: GitHub's `production_environment`, GitLab's `production` tier (default false). */
+  production: z.boolean().optional(),
+  /** It goes away at some point (a review app): GitHub's `transient_environment` (default false). */
+  transient: z.boolean().optional(),
+});
+
+/** How the forge's deployment records show an environment. */
+export type DeploymentOptions = z.output<typeof deploymentSchema>;
+
+/**
  * One deploy target of a repository, as declared: one cluster (`cluster:`) or many (`clusters:`, a
  * selector, released in the waves of `rollout:`). `path`, `namespace` and Helm values may use
  * `${cluster.name}` and `${cluster.labels.<key>}`, filled in for each cluster.
@@ -196,6 +217,8 @@ export const environmentSchema = z
     rollout: rolloutSchema.optional(),
     /** Continuous reconciliation; absent means every 10m (or the server's default), reporting drift. */
     reconcile: reconcileSchema.optional(),
+    /** How the forge's deployment records show the environment; absent: no URL, neither production nor transient. */
+    deployment: deploymentSchema.optional(),
   })
   .superRefine((env, ctx) => {
     if (env.cluster === undefined && env.clusters === undefined) {

@@ -20,6 +20,40 @@ export interface CommitStatus {
   madeAt?: number;
 }
 
+/**
+ * Where a release's deployment record stands, in Ferry's words; each forge maps them to its own
+ * (GitHub: the same names; GitLab: `running` for the first two, `failed`, and `canceled` for `inactive`).
+ */
+export type DeploymentState = "queued" | "in_progress" | "success" | "failure" | "inactive";
+
+/** One release of an environment at a commit, as the forge's deployment records show it. */
+export interface DeploymentTarget {
+  /** The Ferry environment (GitHub's `environment`, GitLab's environment name). */
+  environment: string;
+  /** The commit released. */
+  sha: string;
+  /** The branch it was released from (GitLab's `ref`; GitHub's `ref` is the sha itself). */
+  branch: string;
+  /** The rollout releasing it (GitHub: the deployment's payload). */
+  rolloutId: string;
+  /** Whether end users reach this environment (GitHub's `production_environment`, GitLab's `production` tier). */
+  production: boolean;
+  /** Whether the environment goes away at some point (GitHub's `transient_environment`; GitLab has none). */
+  transient: boolean;
+  /** Where the environment is reached (GitHub's `environment_url`, GitLab's `external_url`), when `.ferry.yml` gives one. */
+  url?: string;
+}
+
+/** What a deployment state says beside its state. */
+export interface DeploymentStateDetails {
+  /** Short text (GitHub caps it at 140 characters; GitLab deployments have no description and drop it). */
+  description: string;
+  /** The rollout page (GitHub's `log_url`). */
+  logUrl: string;
+  /** Where the environment is reached (GitHub's `environment_url`), when known. */
+  environmentUrl?: string;
+}
+
 /** A change's (pull or merge request's) current head, as the forge reports it now. */
 export interface ChangeHead {
   /** The head commit. */
@@ -99,6 +133,19 @@ export interface Forge {
    * repeated) and closes it; false when none was open.
    */
   closeIssue(marker: string, comment: string): Promise<boolean>;
+  /**
+   * The id of the forge's deployment record of `target.environment` at `target.sha`, found (one
+   * Ferry's user made, looked up by environment and sha) or created (GitLab: with its environment,
+   * and the environment's URL and tier brought up to date; the new deployment starts `running`).
+   * Safe to repeat: a retried job or redelivered webhook finds the one made before.
+   */
+  ensureDeployment(target: DeploymentTarget): Promise<number>;
+  /**
+   * Moves deployment `id` to `state`; safe to repeat. GitLab's state machine is respected: a state
+   * the deployment is in already, or that it cannot move to (`running` once finished, `canceled`
+   * once finished), is not sent.
+   */
+  setDeploymentState(id: number, state: DeploymentState, details: DeploymentStateDetails): Promise<void>;
 }
 
 /** The label Ferry puts on the issues it opens, so it finds them again with one filtered list. */

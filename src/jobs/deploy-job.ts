@@ -317,6 +317,7 @@ async function createRollout(
       waveStartedAt: Date.now(),
     };
     await deps.store.create({ rollout, declared, renders, renderKeys });
+    ctx.reporter.rolloutCreated(rollout);
     deps.log.info(
       {
         repository: request.repo.fullName,

@@ -40,8 +40,8 @@ export interface ForgeApiMetrics {
  */
 export type RateLimitKind = "primary" | "retry-after";
 
-/** What Ferry could not report on a forge: a commit status or a comment. */
-export type ReportKind = "status" | "comment";
+/** What Ferry could not report on a forge: a commit status, a comment or a deployment state. */
+export type ReportKind = "status" | "comment" | "deployment";
 
 /** Per-queue job counts by BullMQ state, as `Queue.getJobCounts` returns them. */
 export type QueueCounts = Record<string, Record<string, number>>;

@@ -3,7 +3,8 @@ import type { ClusterOutcome } from "../domain/release.js";
 import type { DeployTrigger } from "../domain/requests.js";
 import type { ClusterProgress, Rollout, RolloutSummary } from "../domain/rollout.js";
 import { FINAL_ROLLOUT_STATES } from "../domain/rollout.js";
-import type { CommitStatus, Forge, StatusState } from "../forge/types.js";
+import type { DeclaredEnvironment } from "../config/ferry-config.js";
+import type { CommitStatus, DeploymentState, Forge, StatusState } from "../forge/types.js";
 import type { Metrics } from "../metrics/metrics.js";
 import { withLock } from "../queue/environment-lock.js";
 import type { RedisClient } from "../queue/redis-connection.js";
@@ -20,6 +21,8 @@ import {
   supersededDescription,
   type EnvironmentOutcome,
 } from "./deploy-report.js";
+import { DeploymentSender, isFinalDeploymentState, type DeploymentUpdate } from "./deployment-sender.js";
+import { deploymentState } from "./deployment-state.js";
 import { fleetSection } from "./fleet-comment.js";
 import { SHORT_LOCK_MS } from "./final-status-once.js";
 import { clip } from "./clip.js";
@@ -48,11 +51,22 @@ export interface ReporterOptions {
  * them, with all their words. Jobs say what happened; the reporter decides what the forge shows.
  * The forge it is given freezes each commit's final deploy status (see finalStatusOnce).
  *
- * Statuses are sent beside the job's work (StatusSender): a status method returns once the status
- * is queued, never waiting for the forge, and the job awaits `settled` before it ends.
+ * Each rollout also has a deployment record on the forge (GitHub's deployments, GitLab's
+ * environments and deployments) for its environment and commit: queued when the rollout is made,
+ * in progress while it releases, then success, failure, or inactive when it was superseded, aborted
+ * or blocked.
+ *
+ * Statuses and deployment states are sent beside the job's work (StatusSender, DeploymentSender): a
+ * status method returns once they are queued, never waiting for the forge, and the job awaits
+ * `settled` before it ends.
  */
 export class ReleaseReporter {
   private readonly statuses: StatusSender;
+  private readonly deployments: DeploymentSender;
+  /** Each rollout's declared environment, read once per reporter (how its deployment is shown). */
+  private readonly declared = new Map<string, Promise<DeclaredEnvironment | undefined>>();
+  /** Deployment states waiting for their rollout's declaration before they are queued. */
+  private readonly pendingDeclared: Promise<void>[] = [];
 
   /** Binds the reporter to one repository's forge, the rollouts and where Ferry is reached. */
   constructor(
@@ -70,11 +84,24 @@ export class ReleaseReporter {
           `a ${status.context} status on ${short(sha)} could not be sent (try ${attempt}); trying again in ${retryInMs / 1000} s`,
         ),
     });
+    // Deployment states yield to the job's commit statuses, which people wait for.
+    this.deployments = new DeploymentSender(forge, redis, { onUndelivered: (u) => this.deploymentUndelivered(u) }, () =>
+      this.statuses.idle(),
+    );
   }
 
-  /** Resolves once every status queued so far was sent (or given up); rejects when a final one could not be sent yet (see StatusSender). */
-  settled(): Promise<void> {
-    return this.statuses.settled();
+  /** Resolves once every status and deployment state queued so far was sent (or given up); rejects when a final one could not be sent yet (see StatusSender). */
+  async settled(): Promise<void> {
+    while (this.pendingDeclared.length > 0) await Promise.all(this.pendingDeclared.splice(0));
+    const results = await Promise.allSettled([this.statuses.settled(), this.deployments.settled()]);
+    for (const result of results) if (result.status === "rejected") throw result.reason;
+  }
+
+  /** A rollout was made: its deployment record is created, queued (waiting for the environment before it, when it comes after one). */
+  rolloutCreated(rollout: RolloutSummary): void {
+    const description =
+      rollout.state === "waiting" ? `waiting for ${rollout.after ?? "the environment before"}` : "queued";
+    this.deployment(rollout, "queued", description);
   }
 
   /** A deploy was queued: each environment pending on the merged commit (saying so when a reconcile queued it). */
@@ -166,6 +193,7 @@ export class ReleaseReporter {
   /** A one-cluster release's progress (deploying, waiting for health, rolling back), as a running status. */
   async progress(rollout: RolloutSummary, description: string): Promise<void> {
     await this.post(rollout, "running", () => description);
+    this.deployment(rollout, "in_progress", description);
   }
 
   /** A cluster's release failed for a reason that may pass and will be tried again. */
@@ -188,17 +216,17 @@ export class ReleaseReporter {
   /** The rollout moved (a wave began or ended, a gate, a final state): its status, and at wave ends and the end its comment. */
   async rolloutChanged(rollout: Rollout, options: { comment?: boolean } = {}): Promise<void> {
     if (rollout.single) {
-      if (rollout.state === "waiting")
-        await this.post(
-          rollout,
-          "pending",
-          () => `waiting for ${rollout.after ?? "the environment before"} to release ${short(rollout.sha)}`,
-        );
+      if (rollout.state === "waiting") {
+        const description = `waiting for ${rollout.after ?? "the environment before"} to release ${short(rollout.sha)}`;
+        await this.post(rollout, "pending", () => description);
+        this.deployment(rollout, "queued", description);
+      }
       if (FINAL_ROLLOUT_STATES.has(rollout.state)) await this.finishSingle(rollout);
     } else {
       const view = { rollout, clusters: await this.store.clusters(rollout.id) };
       const { state, description } = fleetStatus(view);
       await this.post(rollout, state, () => description, rolloutUrl(this.publicUrl, rollout.id));
+      this.deployment(rollout, deploymentState(rollout, state), description);
     }
     if (options.comment || FINAL_ROLLOUT_STATES.has(rollout.state)) await this.comment(rollout);
   }
@@ -212,6 +240,7 @@ export class ReleaseReporter {
     };
     const { state, description } = singleFinal(outcome, rollout);
     await this.post(rollout, state, (sha) => description(sha));
+    this.deployment(rollout, deploymentState(rollout, state), description(rollout.sha));
   }
 
   /** Rewrites the result comment of every change the rollout reports to, from every rollout of its commit. */
@@ -266,6 +295,38 @@ export class ReleaseReporter {
     }
   }
 
+  /**
+   * Queues a state of the rollout's deployment record (for its environment at its commit), shown as
+   * the environment's `deployment:` block says; a rollout whose declaration is gone is not shown.
+   */
+  private deployment(rollout: RolloutSummary, state: DeploymentState, description: string): void {
+    let declared = this.declared.get(rollout.id);
+    if (declared === undefined)
+      this.declared.set(rollout.id, (declared = this.store.declared(rollout.id).catch(() => undefined)));
+    const logUrl = rolloutUrl(this.publicUrl, rollout.id);
+    // Read before the update is queued, so updates of one rollout keep their order.
+    const queued = declared.then((env) => {
+      if (env === undefined) return;
+      const options = env.deployment ?? {};
+      const update: DeploymentUpdate = {
+        target: {
+          environment: rollout.environment,
+          sha: rollout.sha,
+          branch: rollout.branch,
+          rolloutId: rollout.id,
+          production: options.production ?? false,
+          transient: options.transient ?? false,
+          ...(options.url === undefined ? {} : { url: options.url }),
+        },
+        state,
+        details: { description, logUrl, ...(options.url === undefined ? {} : { environmentUrl: options.url }) },
+        madeAt: Date.now(),
+      };
+      this.deployments.post(update);
+    });
+    this.pendingDeclared.push(queued);
+  }
+
   /** Queues one status for the sender. */
   private setStatus(sha: string, status: CommitStatus): void {
     this.statuses.post(sha, status);
@@ -290,6 +351,22 @@ export class ReleaseReporter {
         `a ${status.context} status on ${short(sha)} could not be sent; the next one replaces it`,
       );
     this.options.metrics?.reportFailed(this.forge.repo.forge, "status");
+  }
+
+  /**
+   * A deployment state the forge refused (the app lacks `deployments: write`, the token its role), or
+   * that kept failing: logged (at error level when final) and counted; the release is not touched.
+   */
+  private deploymentUndelivered({ sha, status: update, error, refused }: UndeliveredStatus<DeploymentUpdate>): void {
+    const { environment } = update.target;
+    const fields = { sha, environment, state: update.state, description: update.details.description, err: error };
+    const what = `the ${update.state} deployment state of ${environment} at ${short(sha)}`;
+    if (refused)
+      this.options.log.error(fields, `the forge refused ${what}: its deployment record shows an older one, or none`);
+    else if (isFinalDeploymentState(update.state))
+      this.options.log.error(fields, `${what} could not be sent; the job is retried to send it`);
+    else this.options.log.warn(fields, `${what} could not be sent; the next one replaces it`);
+    this.options.metrics?.reportFailed(this.forge.repo.forge, "deployment");
   }
 
   /** A comment the forge refused while the job was already failing: logged loudly and counted. */

@@ -6,6 +6,7 @@ import type { GitRepo } from "./git-repo.js";
 import { AppAuth } from "./github-simulator/app-auth.js";
 import { appRoutes } from "./github-simulator/app-routes.js";
 import { sendError, type SimulatorContext } from "./github-simulator/context.js";
+import { deploymentRoutes } from "./github-simulator/deployment-routes.js";
 import { feedbackRoutes } from "./github-simulator/feedback-routes.js";
 import { ensureLabels, issueRoutes, nextIssueNumber } from "./github-simulator/issue-routes.js";
 import { errorJson, timestamp, type Urls } from "./github-simulator/json.js";
@@ -13,6 +14,7 @@ import {
   defaultInstallationPermissions,
   repoKey,
   type CommentRecord,
+  type DeploymentRecord,
   type FaultMatcher,
   type FaultResponse,
   type InstallationPermissions,
@@ -32,6 +34,8 @@ import { FaultPlan } from "./simulator-faults.js";
 export { defaultInstallationPermissions } from "./github-simulator/model.js";
 export type {
   CommentRecord,
+  DeploymentRecord,
+  DeploymentStatusRecord,
   FaultMatcher,
   FaultResponse,
   InstallationPermissions,
@@ -153,6 +157,7 @@ export class GitHubSimulator {
       labels: new Map(),
       issuesEnabled: true,
       statuses: [],
+      deployments: [],
       archives: new Map(),
     });
   }
@@ -264,6 +269,13 @@ export class GitHubSimulator {
       .map((s) => ({ ...s }));
   }
 
+  /** Deployments of the repository (optionally of one environment), in creation order, each with its statuses. */
+  deployments(fullName: string, environment?: string): DeploymentRecord[] {
+    return this.repo(fullName)
+      .deployments.filter((d) => environment === undefined || d.environment === environment)
+      .map((d) => ({ ...d, statuses: d.statuses.map((s) => ({ ...s })) }));
+  }
+
   /** Current comments on an issue or pull request, in creation order. */
   comments(fullName: string, number: number): CommentRecord[] {
     return this.repo(fullName)
@@ -320,7 +332,14 @@ export class GitHubSimulator {
     });
     app.use(express.json({ limit: "25mb" }));
     app.use(codeloadRoutes(this.ctx));
-    app.use(apiPrefix, appRoutes(this.ctx), repoRoutes(this.ctx), issueRoutes(this.ctx), feedbackRoutes(this.ctx));
+    app.use(
+      apiPrefix,
+      appRoutes(this.ctx),
+      repoRoutes(this.ctx),
+      issueRoutes(this.ctx),
+      feedbackRoutes(this.ctx),
+      deploymentRoutes(this.ctx),
+    );
     app.use((req, res) => {
       this.unhandled.push({ method: req.method, path: req.path });
       sendError(res, 404, "Not Found");

@@ -10,6 +10,12 @@ import {
   timestamp,
   type GitLabSimContext,
 } from "./gitlab-simulator/context.js";
+import type {
+  DeploymentRecord,
+  DeploymentTransitionError,
+  EnvironmentRecord,
+} from "./gitlab-simulator/deployment-model.js";
+import { deploymentRoutes } from "./gitlab-simulator/deployment-routes.js";
 import { ensureLabels, issueRoutes } from "./gitlab-simulator/issue-routes.js";
 import { mergeRequestRoutes } from "./gitlab-simulator/merge-request-routes.js";
 import {
@@ -32,6 +38,11 @@ import { userRoutes } from "./gitlab-simulator/user-routes.js";
 import { FaultPlan, type FaultMatcher, type FaultResponse, type RequestRecord } from "./simulator-faults.js";
 
 export { accessLevels, gitlabUserId } from "./gitlab-simulator/model.js";
+export type {
+  DeploymentRecord,
+  DeploymentTransitionError,
+  EnvironmentRecord,
+} from "./gitlab-simulator/deployment-model.js";
 export type {
   AwardRecord,
   CommitStatusState,
@@ -95,6 +106,7 @@ export class GitLabSimulator {
       users: new Map(),
       tokens: new Map([[this.token, this.botUsername]]),
       stateMachineErrors: [],
+      deploymentTransitionErrors: [],
       nextId: () => ++lastId,
     };
     ensureUser(this.ctx, this.botUsername, true);
@@ -126,6 +138,23 @@ export class GitLabSimulator {
     return this.ctx.stateMachineErrors;
   }
 
+  /** Deployment status changes refused with 400 because GitLab's Deployment state machine has no such transition. */
+  get deploymentTransitionErrors(): readonly DeploymentTransitionError[] {
+    return this.ctx.deploymentTransitionErrors;
+  }
+
+  /** The project's environments, in creation order. */
+  environments(pathWithNamespace: string): EnvironmentRecord[] {
+    return [...this.simProject(pathWithNamespace).environments.values()].map((e) => ({ ...e }));
+  }
+
+  /** The project's deployments (optionally of one environment), in creation order, with the statuses each passed through. */
+  deployments(pathWithNamespace: string, environment?: string): DeploymentRecord[] {
+    return this.simProject(pathWithNamespace)
+      .deployments.filter((d) => environment === undefined || d.environment === environment)
+      .map((d) => ({ ...d, history: [...d.history] }));
+  }
+
   /** Serves `repo` as project `pathWithNamespace` (e.g. `acme/shop`), with an id given or handed out; returns the project's id and path. */
   addProject(pathWithNamespace: string, repo: GitRepo, opts: { id?: number } = {}): GitLabProjectRef {
     const segments = pathWithNamespace.split("/");
@@ -149,6 +178,8 @@ export class GitLabSimulator {
       pipelines: new Map(),
       members: new Map([[this.botUsername.toLowerCase(), accessLevels.maintainer]]),
       archives: new Map(),
+      environments: new Map(),
+      deployments: [],
     });
     return { id, path: pathWithNamespace };
   }
@@ -320,6 +351,7 @@ export class GitLabSimulator {
       statusRoutes(this.ctx),
       mergeRequestRoutes(this.ctx),
       issueRoutes(this.ctx),
+      deploymentRoutes(this.ctx),
     );
     app.use((req, res) => {
       this.unhandled.push({ method: req.method, path: req.path });

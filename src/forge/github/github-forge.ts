@@ -8,6 +8,9 @@ import type {
   AccessLevel,
   ChangeHead,
   CommitStatus,
+  DeploymentState,
+  DeploymentStateDetails,
+  DeploymentTarget,
   EnsureCommentOptions,
   EnsuredIssue,
   Forge,
@@ -17,6 +20,7 @@ import type {
 } from "../types.js";
 import { withMarker } from "../with-marker.js";
 import type { RepoRef } from "../../domain/repo.js";
+import { GitHubDeployments } from "./github-deployments.js";
 import { githubError, githubStatus } from "./github-error.js";
 import { GitHubIssues } from "./github-issues.js";
 
@@ -78,6 +82,7 @@ export class GitHubForge implements Forge {
   private readonly name: string;
   private readonly botLogin: string;
   private readonly issues: GitHubIssues;
+  private readonly deployments: GitHubDeployments;
 
   /** Binds the installation's Octokit to one repository. */
   constructor(options: GitHubForgeOptions) {
@@ -88,6 +93,7 @@ export class GitHubForge implements Forge {
     this.name = name;
     this.botLogin = options.botLogin;
     this.issues = new GitHubIssues({ octokit: options.octokit, owner, name, botLogin: options.botLogin });
+    this.deployments = new GitHubDeployments({ octokit: options.octokit, owner, name, botLogin: options.botLogin });
   }
 
   /** The commit `branch` points at. */
@@ -282,6 +288,16 @@ export class GitHubForge implements Forge {
   /** Comments on and closes the bot's open issue holding `marker` (see `Forge.closeIssue`). */
   async closeIssue(marker: string, comment: string): Promise<boolean> {
     return closeMarkedIssue(this.issues, marker, comment);
+  }
+
+  /** The bot's deployment of the environment at the sha, found or created (see `Forge.ensureDeployment`). */
+  async ensureDeployment(target: DeploymentTarget): Promise<number> {
+    return this.deployments.ensure(target);
+  }
+
+  /** Adds a deployment status; GitHub keeps every one and shows the latest, so repeating is safe. */
+  async setDeploymentState(id: number, state: DeploymentState, details: DeploymentStateDetails): Promise<void> {
+    await this.deployments.setState(id, state, details);
   }
 
   /** The first comment on `change` with `marker` that the bot wrote, reading page by page. */

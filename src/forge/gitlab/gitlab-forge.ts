@@ -9,6 +9,8 @@ import type {
   AccessLevel,
   ChangeHead,
   CommitStatus,
+  DeploymentState,
+  DeploymentTarget,
   EnsureCommentOptions,
   EnsuredIssue,
   Forge,
@@ -18,6 +20,7 @@ import type {
 } from "../types.js";
 import { withMarker } from "../with-marker.js";
 import type { RepoRef } from "../../domain/repo.js";
+import { GitLabDeployments } from "./gitlab-deployments.js";
 import { gitlabError, gitlabMessage, gitlabStatus } from "./gitlab-error.js";
 import { GitLabIssues } from "./gitlab-issues.js";
 
@@ -74,6 +77,7 @@ export class GitLabForge implements Forge {
   private readonly project: number | string;
   private readonly bot: string;
   private readonly issues: GitLabIssues;
+  private readonly deployments: GitLabDeployments;
 
   /** Binds the client to one project. */
   constructor(options: GitLabForgeOptions) {
@@ -84,6 +88,7 @@ export class GitLabForge implements Forge {
     this.project = options.repo.projectId ?? options.repo.fullName;
     this.bot = options.botUsername.toLowerCase();
     this.issues = new GitLabIssues({ api: options.api, project: this.project, botUsername: this.bot });
+    this.deployments = new GitLabDeployments({ api: options.api, project: this.project, botUsername: this.bot });
   }
 
   /** The commit `branch` points at. */
@@ -259,6 +264,16 @@ export class GitLabForge implements Forge {
   /** Comments on and closes the open issue of Ferry's user holding `marker` (see `Forge.closeIssue`). */
   async closeIssue(marker: string, comment: string): Promise<boolean> {
     return closeMarkedIssue(this.issues, marker, comment);
+  }
+
+  /** Ferry's deployment of the environment at the sha, with the environment made or updated (see `Forge.ensureDeployment`). */
+  async ensureDeployment(target: DeploymentTarget): Promise<number> {
+    return this.deployments.ensure(target);
+  }
+
+  /** Moves the deployment when GitLab's state machine and Ferry's meaning allow it; GitLab deployments have no description, so the details stay on the commit status. */
+  async setDeploymentState(id: number, state: DeploymentState): Promise<void> {
+    await this.deployments.setState(id, state);
   }
 
   /** The latest status named `name` on `sha` that Ferry's user posted (GitLab transitions only the poster's own). */

@@ -15,6 +15,34 @@ export interface SeenStatus {
   targetUrl?: string;
 }
 
+/** A deployment record (GitHub deployment, GitLab deployment) as the tests see it across forges. */
+export interface SeenDeployment {
+  /** The forge's id. */
+  id: number;
+  /** The environment's name. */
+  environment: string;
+  /** The commit deployed. */
+  sha: string;
+  /** The ref given (GitHub: the sha; GitLab: the branch). */
+  ref: string;
+  /** Who made it. */
+  creator: string;
+  /** Every state it went through, in the forge's words (GitHub's statuses; GitLab's statuses after `created`). */
+  states: string[];
+  /** Each state's description (GitHub); GitLab deployments have none, so it is empty there. */
+  descriptions: string[];
+  /** Each state's log URL (GitHub); empty on GitLab. */
+  logUrls: string[];
+  /** The environment's URL: GitHub's latest `environment_url`, GitLab's environment `external_url`. */
+  environmentUrl?: string;
+  /** GitHub's `production_environment`; on GitLab, whether the environment's tier is production. */
+  production: boolean;
+  /** GitHub's `transient_environment` (false on GitLab). */
+  transient: boolean;
+  /** GitHub's payload (undefined on GitLab). */
+  payload?: unknown;
+}
+
 /** A comment (GitHub) or note (GitLab) on a change, as the tests see it. */
 export interface SeenComment {
   id: number;
@@ -80,6 +108,10 @@ export interface ForgeDouble {
   statuses(fullName: string, sha?: string): SeenStatus[];
   /** Comments on a change, in creation order. */
   comments(fullName: string, change: number): SeenComment[];
+  /** Deployment records of the repository (optionally of one environment), in creation order. */
+  deployments(fullName: string, environment?: string): SeenDeployment[];
+  /** Takes away what Ferry needs to write deployments: GitHub's `deployments` permission, GitLab's Developer role. */
+  denyDeployments(fullName: string): void;
   /** The repository's issues (not pull requests), in number order. */
   issues(fullName: string): SeenIssue[];
   /** Gives a user read or write access to the repository. */
@@ -92,7 +124,7 @@ export interface ForgeDouble {
   apiPaths(fullName: string): ForgeApiPaths;
   /** Serves `bytes` as the archive of `sha` in place of the real one (hand-made hostile tarballs). */
   serveArchive(fullName: string, sha: string, bytes: Buffer): void;
-  /** Status posts the forge refused as transitions its state machine does not allow (GitLab's 400s); none on GitHub. */
+  /** Status and deployment posts the forge refused as transitions its state machines do not allow (GitLab's 400s); none on GitHub. */
   refusedTransitions(): readonly unknown[];
   /** Stops the simulator. */
   close(): Promise<void>;

@@ -1,5 +1,5 @@
 import type { GitRepo } from "../git-repo.js";
-import { GitHubSimulator } from "../github-simulator.js";
+import { defaultInstallationId, GitHubSimulator } from "../github-simulator.js";
 import { issueCommentEvent, mergedPullRequest, pullRequestEvent, pushEvent, sendGitHubWebhook } from "../webhooks.js";
 import type { FaultMatcher, FaultResponse, RequestRecord } from "../simulator-faults.js";
 import type {
@@ -8,6 +8,7 @@ import type {
   ForgeApiPaths,
   ForgeDouble,
   SeenComment,
+  SeenDeployment,
   SeenIssue,
   SeenStatus,
 } from "./forge-double.js";
@@ -124,6 +125,33 @@ export class GitHubDouble implements ForgeDouble {
     return this.sim
       .comments(fullName, change)
       .map((c) => ({ id: c.id, body: c.body, edits: c.edits, reactions: c.reactions }));
+  }
+
+  deployments(fullName: string, environment?: string): SeenDeployment[] {
+    return this.sim.deployments(fullName, environment).map((d) => {
+      const url = [...d.statuses].reverse().find((s) => s.environment_url !== "")?.environment_url;
+      return {
+        id: d.id,
+        environment: d.environment,
+        sha: d.sha,
+        ref: d.ref,
+        creator: d.creator,
+        states: d.statuses.map((s) => s.state),
+        descriptions: d.statuses.map((s) => s.description),
+        logUrls: d.statuses.map((s) => s.log_url),
+        ...(url === undefined ? {} : { environmentUrl: url }),
+        production: d.production_environment,
+        transient: d.transient_environment,
+        payload: d.payload,
+      };
+    });
+  }
+
+  /** The installation loses `deployments` (GitHub grants permissions per installation, not per repository). */
+  denyDeployments(_fullName: string): void {
+    const granted = this.sim.installationPermissions(defaultInstallationId);
+    delete granted["deployments"];
+    this.sim.setInstallationPermissions(defaultInstallationId, granted);
   }
 
   issues(fullName: string): SeenIssue[] {

@@ -1,5 +1,5 @@
 import type { GitRepo } from "../git-repo.js";
-import { GitLabSimulator } from "../gitlab-simulator.js";
+import { accessLevels, GitLabSimulator } from "../gitlab-simulator.js";
 import {
   gitlabMergeRequestEvent,
   gitlabNoteEvent,
@@ -14,6 +14,7 @@ import type {
   ForgeApiPaths,
   ForgeDouble,
   SeenComment,
+  SeenDeployment,
   SeenIssue,
   SeenStatus,
 } from "./forge-double.js";
@@ -184,7 +185,31 @@ export class GitLabDouble implements ForgeDouble {
   }
 
   refusedTransitions(): readonly unknown[] {
-    return this.sim.stateMachineErrors;
+    return [...this.sim.stateMachineErrors, ...this.sim.deploymentTransitionErrors];
+  }
+
+  deployments(fullName: string, environment?: string): SeenDeployment[] {
+    const environments = this.sim.environments(fullName);
+    return this.sim.deployments(fullName, environment).map((d) => {
+      const env = environments.find((e) => e.name === d.environment);
+      return {
+        id: d.id,
+        environment: d.environment,
+        sha: d.sha,
+        ref: d.ref,
+        creator: d.user,
+        states: d.history.slice(1),
+        descriptions: [],
+        logUrls: [],
+        ...(env?.externalUrl ? { environmentUrl: env.externalUrl } : {}),
+        production: env?.tier === "production",
+        transient: false,
+      };
+    });
+  }
+
+  denyDeployments(fullName: string): void {
+    this.sim.setAccessLevel(fullName, this.sim.botUsername, accessLevels.reporter);
   }
 
   close(): Promise<void> {

@@ -19,7 +19,70 @@ export const defaultInstallationPermissions: Readonly<InstallationPermissions> =
   pull_requests: "write",
   issues: "write",
   statuses: "write",
+  deployments: "write",
 };
+
+/** Deployment status states GitHub accepts. */
+export const deploymentStates = [
+  "error",
+  "failure",
+  "inactive",
+  "in_progress",
+  "queued",
+  "pending",
+  "success",
+] as const;
+
+/** One deployment status state. */
+export type DeploymentStatusState = (typeof deploymentStates)[number];
+
+/** A deployment status as received (or added by `auto_inactive`), for assertions. */
+export interface DeploymentStatusRecord {
+  /** Status id. */
+  id: number;
+  /** Its state. */
+  state: DeploymentStatusState;
+  /** Description ("" when omitted). */
+  description: string;
+  /** The environment (the deployment's unless the status changed it). */
+  environment: string;
+  /** `log_url` ("" when omitted); `target_url` is the same. */
+  log_url: string;
+  /** `environment_url` ("" when omitted). */
+  environment_url: string;
+  /** Login of the creator. */
+  creator: string;
+  /** Creation time (ISO 8601). */
+  created_at: string;
+}
+
+/** A deployment as created, with its statuses in the order received, for assertions. */
+export interface DeploymentRecord {
+  /** Deployment id. */
+  id: number;
+  /** The commit the ref resolved to. */
+  sha: string;
+  /** The ref as given (a branch, tag or sha). */
+  ref: string;
+  /** Task ("deploy" by default). */
+  task: string;
+  /** Environment ("production" by default). */
+  environment: string;
+  /** Payload as given (an object, or JSON text). */
+  payload: unknown;
+  /** Description, or null. */
+  description: string | null;
+  /** Whether the environment is transient. */
+  transient_environment: boolean;
+  /** Whether the environment is production. */
+  production_environment: boolean;
+  /** Login of the creator. */
+  creator: string;
+  /** Creation time (ISO 8601). */
+  created_at: string;
+  /** Its statuses, oldest first. */
+  statuses: DeploymentStatusRecord[];
+}
 
 /** Reactions GitHub accepts on an issue comment. */
 export const reactionContents = ["+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes"] as const;
@@ -186,6 +249,8 @@ export interface SimRepo {
   issuesEnabled: boolean;
   /** Commit statuses in the order received. */
   statuses: StatusRecord[];
+  /** Deployments in creation order. */
+  deployments: DeploymentRecord[];
   /** Archives served for a commit in place of `git archive` (hand-made hostile tarballs), by sha. */
   archives: Map<string, Buffer>;
 }

@@ -1,5 +1,6 @@
 import { STATUS_CODES } from "node:http";
 import type { Request, RequestHandler, Response } from "express";
+import type { DeploymentTransitionError } from "./deployment-model.js";
 import { gitlabUserId, type SimProject, type SimUser, type StateMachineError } from "./model.js";
 
 /** What the route handlers share: URLs, projects, users, tokens and the ids handed out. */
@@ -16,6 +17,8 @@ export interface GitLabSimContext {
   tokens: Map<string, string>;
   /** Status posts refused by the state machine. */
   stateMachineErrors: StateMachineError[];
+  /** Deployment status changes refused by the Deployment state machine. */
+  deploymentTransitionErrors: DeploymentTransitionError[];
   /** Next id for a created object (note, status, award, pipeline). */
   nextId(): number;
 }

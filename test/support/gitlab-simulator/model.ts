@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { GitRepo } from "../git-repo.js";
+import type { DeploymentRecord, EnvironmentRecord } from "./deployment-model.js";
 
 export type { FaultMatcher, FaultResponse, RequestRecord } from "../simulator-faults.js";
 
@@ -243,6 +244,10 @@ export interface SimProject {
   members: Map<string, GitLabAccessLevel>;
   /** Archives served for a commit in place of `git archive` (hand-made hostile tarballs), by sha. */
   archives: Map<string, Buffer>;
+  /** Environments by id. */
+  environments: Map<number, EnvironmentRecord>;
+  /** Deployments in creation order. */
+  deployments: DeploymentRecord[];
 }
 
 /** A user the simulator knows. */
