@@ -34,6 +34,7 @@ import { rolloutRoute } from "./web/rollout-route.js";
 import { startWorkers } from "./worker/start-workers.js";
 import { startDriftWatch } from "./watch/drift-watch.js";
 import { WatchRegistry } from "./watch/watch-registry.js";
+import { FreezeStore } from "./freeze/freeze-store.js";
 import { ClusterRegistry } from "./kube/cluster-registry.js";
 import { createRenderer } from "./render/select-renderer.js";
 import { Metrics } from "./metrics/metrics.js";
@@ -275,6 +276,11 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
               wakeRollout: (id) => queues.wakeRollout(id),
               enqueuePlan: (plan) => queues.enqueuePlan(plan, `comment-${request.commentId}`),
               heal: (branch, environment) => healBranch(request.repo, branch, environment, request.user, common),
+              freezes: new FreezeStore(redis),
+              releaseHeld: async (ids) => {
+                for (const id of ids) await queues.releaseHeldDeploy(id);
+              },
+              enqueueOverride: (deploy, commentId) => queues.enqueueOverride(deploy, commentId),
             },
             attempt,
           ),

@@ -17,6 +17,9 @@ export const auditActionSchema = z.enum([
   "approval",
   "abort",
   "refused-command",
+  "freeze",
+  "unfreeze",
+  "freeze-override",
 ]);
 
 /** Objects a release, rollback or heal wrote: names only (`Deployment shop/web`), never values. */

@@ -764,6 +764,22 @@ environments:
     assert.deepEqual(reconcileInterval(b, lenient), { everyMs: 30_000 });
   });
 
+  it("reads freeze windows and refuses one naming an environment that is not declared", () => {
+    const lines = errorLines(`version: 1
+environments:
+  - name: production
+    branch: main
+    path: x
+    cluster: c
+    namespace: shop
+freeze:
+  - cron: "0 18 * * 5"
+    duration: 62h
+    environments: [production, prod]
+`);
+    assert.deepEqual(lines, ['.ferry.yml:11:32: freeze.0.environments.1: no environment "prod" is declared']);
+  });
+
   it("refuses reconcile.watch with drift: ignore, and bad reconcile settings, naming the field", () => {
     const lines = errorLines(`version: 1
 environments:

@@ -17,6 +17,8 @@ export interface DeployRequest {
   trigger?: DeployTrigger;
   /** Environments released even while frozen (`/ferry deploy <env> --override-freeze` by an admin). */
   overrideFreeze?: string[];
+  /** A deploy a freeze held back, run again as it ended: its commit already shows a pending status. */
+  heldBack?: boolean;
 }
 
 /** What queues a deploy besides a webhook: a reconcile that found the branch ahead of the cluster. */

@@ -10,6 +10,7 @@ const source: CommentSource = {
   deliveryId: "d",
 };
 const read = (body: string) => commentCommandIntent(body, source, "comment");
+const NAMES = "/ferry plan|continue|abort|heal|freeze|unfreeze|deploy";
 
 describe("commentCommandIntent", () => {
   it("reads each command, with or without an environment", () => {
@@ -22,6 +23,8 @@ describe("commentCommandIntent", () => {
       ["/ferry abort eu-west", "abort", "eu-west"],
       ["/ferry heal", "heal", undefined],
       ["/ferry heal production", "heal", "production"],
+      ["/ferry unfreeze production", "unfreeze", "production"],
+      ["/ferry deploy", "deploy", undefined],
     ];
     for (const [body, command, environment] of cases) {
       assert.deepEqual(
@@ -32,12 +35,24 @@ describe("commentCommandIntent", () => {
     }
   });
 
+  it("reads what follows the environment for the commands that take more, and only for them", () => {
+    assert.deepEqual(read("/ferry freeze production 2h  incident 4711 "), {
+      kind: "command",
+      request: { ...source, command: "freeze", environment: "production", args: "2h  incident 4711" },
+    });
+    assert.deepEqual(read("/ferry deploy production --override-freeze"), {
+      kind: "command",
+      request: { ...source, command: "deploy", environment: "production", args: "--override-freeze" },
+    });
+    assert.equal(read("/ferry heal production now").kind, "ignore");
+  });
+
   it("finds the command on any line, trimmed, and the first command line wins", () => {
     assert.deepEqual(read("Rollout looks healthy.\r\n  /ferry continue\tproduction  \r\nthanks"), {
       kind: "command",
       request: { ...source, command: "continue", environment: "production" },
     });
-    const first = read("/ferry deploy\n/ferry abort\n/ferry plan staging");
+    const first = read("/ferry ship\n/ferry abort\n/ferry plan staging");
     assert.deepEqual(first.kind === "command" && [first.request.command, first.request.environment], [
       "abort",
       undefined,
@@ -46,8 +61,9 @@ describe("commentCommandIntent", () => {
 
   it("says which /ferry line is not a command", () => {
     for (const line of [
-      "/ferry deploy",
+      "/ferry ship",
       "/ferry plan a b",
+      "/ferry unfreeze staging now",
       "/ferry continue staging prod",
       "/ferry  abort",
       "/ferry aborted",
@@ -58,7 +74,7 @@ describe("commentCommandIntent", () => {
         read(`Please:\n${line}\n`),
         {
           kind: "ignore",
-          reason: `comment line "${line}" is not a command: /ferry plan|continue|abort|heal [environment]`,
+          reason: `comment line "${line}" is not a command: ${NAMES} [environment]`,
         },
         line,
       );
@@ -66,10 +82,10 @@ describe("commentCommandIntent", () => {
   });
 
   it("quotes at most 60 characters of a line that is not a command", () => {
-    const intent = read(`/ferry deploy ${"x".repeat(10_000)}`);
+    const intent = read(`/ferry ship ${"x".repeat(10_000)}`);
     assert.equal(
       intent.kind === "ignore" && intent.reason,
-      `comment line "/ferry deploy ${"x".repeat(46)}…" is not a command: /ferry plan|continue|abort|heal [environment]`,
+      `comment line "/ferry ship ${"x".repeat(48)}…" is not a command: ${NAMES} [environment]`,
     );
   });
 

@@ -41,8 +41,7 @@ export function commentCommandIntent(body: string, source: CommentSource, noun: 
     if (command === undefined || !isCommandName(command)) continue;
     const environment = match?.[2];
     const args = match?.[3];
-    if (args !== undefined && !COMMANDS[command].args)
-      return { kind: "ignore", reason: `${noun} line "${quoted(line)}" is not a command: /ferry ${command} [environment]` };
+    if (args !== undefined && !COMMANDS[command].args) return notACommand(noun, line);
     return {
       kind: "command",
       request: {
@@ -54,13 +53,14 @@ export function commentCommandIntent(body: string, source: CommentSource, noun: 
     };
   }
   const other = lines.find((line) => FERRY_LINE.test(line));
-  if (other !== undefined)
-    return {
-      kind: "ignore",
-      reason: `${noun} line "${quoted(other)}" is not a command: /ferry ${NAMES} [environment]`,
-    };
+  if (other !== undefined) return notACommand(noun, other);
   const mentioned = MENTION.exec(body)?.[1];
   return { kind: "ignore", reason: `${noun} holds no /ferry ${mentioned === undefined ? "" : `${mentioned} `}command` };
+}
+
+/** The answer to a `/ferry` line that is not a command. */
+function notACommand(noun: string, line: string): WebhookIntent {
+  return { kind: "ignore", reason: `${noun} line "${quoted(line)}" is not a command: /ferry ${NAMES} [environment]` };
 }
 
 function isCommandName(name: string): name is CommandName {

@@ -39,7 +39,11 @@ export class FreezeStore {
   /** Remembers `jobId`, a deploy held back until `until`, to release early if the freeze ends sooner. */
   async heldBack(repo: RepoRef, environment: string, jobId: string, until: number): Promise<void> {
     const key = heldKey(repo, environment);
-    await this.redis.multi().sadd(key, jobId).pexpireat(key, until + 3_600_000).exec();
+    await this.redis
+      .multi()
+      .sadd(key, jobId)
+      .pexpireat(key, until + 3_600_000)
+      .exec();
   }
 
   /** The deploys held back for `environment`, forgotten as they are handed over. */

@@ -1,7 +1,9 @@
 import type { Logger } from "pino";
 import type { AuditEntry } from "../audit/audit-record.js";
 import type { AuditTrail } from "../audit/audit-trail.js";
-import type { CommandRequest, PlanRequest } from "../domain/requests.js";
+import type { CommandRequest, DeployRequest, PlanRequest } from "../domain/requests.js";
+import type { FreezeStore } from "../freeze/freeze-store.js";
+import { freezeCommand } from "./freeze-command.js";
 import { FINAL_ROLLOUT_STATES, type Rollout } from "../domain/rollout.js";
 import type { AccessLevel, Forge, ForgeFactory } from "../forge/types.js";
 import { healAnswer, type HealAnswer } from "../report/drift-status.js";
@@ -26,12 +28,28 @@ export interface CommandJobDeps {
   metrics?: Metrics;
   /** Where approvals, aborts and refused commands are recorded. */
   audit: AuditTrail;
+  /** Ad-hoc freezes, and the deploys they hold back. */
+  freezes: FreezeStore;
+  /** Runs held-back deploys now (an unfreeze). */
+  releaseHeld(jobIds: string[]): Promise<void>;
+  /** Queues an admin's deploy that overrides a freeze; one per comment. */
+  enqueueOverride(request: DeployRequest, commentId: number): Promise<string>;
 }
 
 const MAY_COMMAND: AccessLevel[] = ["write", "admin"];
 
 /** How a command ended. */
-export type CommandResult = "planned" | "continued" | "aborted" | "healed" | "refused" | "closed" | "nothing";
+export type CommandResult =
+  | "planned"
+  | "continued"
+  | "aborted"
+  | "healed"
+  | "frozen"
+  | "unfrozen"
+  | "deployed"
+  | "refused"
+  | "closed"
+  | "nothing";
 
 /**
  * Runs a command from a change comment; only users with write access may. `/ferry plan [env]`
@@ -102,6 +120,14 @@ export async function runCommandJob(
   }
   if (request.command === "plan") return plan(request, forge, deps, reply);
   if (request.command === "heal") return heal(request, forge, deps, reply);
+  if (request.command === "freeze" || request.command === "unfreeze" || request.command === "deploy")
+    return freezeCommand(request, {
+      forge,
+      deps,
+      reply,
+      access,
+      record: (fields) => deps.audit.record(commandEntry(request, startedAt, fields)),
+    });
   return steerRollout(request, forge, deps, reply, startedAt);
 }
 
@@ -254,7 +280,7 @@ function commandEntry(
     forge: request.repo.forge,
     repository: request.repo.fullName,
     change: request.change,
-    command: `/ferry ${request.command}${request.environment === undefined ? "" : ` ${request.environment}`}`,
+    command: [`/ferry ${request.command}`, request.environment, request.args].filter((p) => p !== undefined).join(" "),
     startedAt: new Date(startedAt).toISOString(),
     finishedAt: new Date().toISOString(),
     ...fields,

@@ -11,6 +11,9 @@ import { withLock } from "../queue/environment-lock.js";
 import type { RetryBudget } from "../queue/queues.js";
 import { scheduleReconciles } from "../reconcile/schedule-reconciles.js";
 import { WatchRegistry } from "../watch/watch-registry.js";
+import { freezeOf } from "../freeze/freeze-of.js";
+import { FreezeStore } from "../freeze/freeze-store.js";
+import type { ActiveFreeze } from "../freeze/freeze-window.js";
 import { Checkouts, type Checkout } from "../release/checkout.js";
 import { renderKey } from "../render/render-key.js";
 import { detectRenderMode } from "../render/select-renderer.js";
@@ -113,15 +116,23 @@ async function deploy(ctx: DeployContext, attempt: Attempt): Promise<string[]> {
   const { request, deps } = ctx;
   const environments = await branchEnvironments(ctx);
   if (environments === undefined) return [];
-  if (attempt.number === 1)
+  const frozen = await freezes(ctx, environments);
+  // A commit a freeze held back (or an override releases) already shows a pending status, and GitLab
+  // refuses pending after pending.
+  if (attempt.number === 1 && !request.heldBack && request.overrideFreeze === undefined)
     ctx.reporter.queued(
       request.sha,
-      environments.map((e) => e.name),
+      environments.filter((e) => !frozen.has(e.name)).map((e) => e.name),
       request.trigger,
     );
   const ids: string[] = [];
   const rolledOut = new Set<string>();
   for (const env of environments) {
+    const freeze = frozen.get(env.name);
+    if (freeze !== undefined) {
+      await holdBack(ctx, env, freeze);
+      continue;
+    }
     const id = await startRollout(ctx, env);
     if (id === undefined) continue;
     ids.push(id);
@@ -269,6 +280,48 @@ async function startHeadRollout(ctx: DeployContext, env: DeclaredEnvironment): P
   const rollout = await deps.store.get(id);
   if (joined && rollout) await ctx.reporter.rolloutChanged(rollout, { comment: true });
   return id;
+}
+
+/**
+ * The freezes holding back the releases of `environments` now: a freeze window of the branch head's
+ * `.ferry.yml` or of the server config, or `/ferry freeze`; none for an environment an admin's
+ * override names.
+ */
+async function freezes(ctx: DeployContext, environments: DeclaredEnvironment[]): Promise<Map<string, ActiveFreeze>> {
+  const { request, deps } = ctx;
+  const found = new Map<string, ActiveFreeze>();
+  const declared = (await (await ctx.checkouts.get(await ctx.forge.branchHead(request.branch))).config()).freeze;
+  const store = new FreezeStore(deps.redis);
+  for (const env of environments) {
+    if (request.overrideFreeze?.includes(env.name)) continue;
+    const freeze = await freezeOf({
+      repo: request.repo,
+      environment: env.name,
+      declared: declared ?? [],
+      server: deps.config.freeze,
+      store,
+      now: Date.now(),
+    });
+    if (freeze !== undefined) found.set(env.name, freeze);
+  }
+  return found;
+}
+
+/**
+ * A freeze holds the environment's release back: the commits say so (pending: `frozen until …:
+ * <reason>`), and the deploy is queued again for when the freeze ends. Then, like any deploy, it
+ * releases the branch head of that time, so only the newest commit is released and older ones join
+ * its rollout.
+ */
+async function holdBack(ctx: DeployContext, env: DeclaredEnvironment, freeze: ActiveFreeze): Promise<void> {
+  const { request, deps } = ctx;
+  ctx.reporter.frozen(ctx.targets, env.name, freeze.until, freeze.reason);
+  const jobId = await deps.queues.enqueueHeldDeploy(request, freeze.until);
+  await new FreezeStore(deps.redis).heldBack(request.repo, env.name, jobId, freeze.until);
+  deps.log.info(
+    { environment: env.name, until: new Date(freeze.until).toISOString(), reason: freeze.reason, job: jobId },
+    "release held back by a freeze",
+  );
 }
 
 /** Resolves, checks and renders an environment's clusters at `head`, and stores the rollout; undefined when it cannot start (reported). */

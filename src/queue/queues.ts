@@ -127,7 +127,8 @@ export class Queues {
    */
   async enqueueHeldDeploy(request: DeployRequest, until: number): Promise<string> {
     const jobId = `held-${until}-${deployJobId(request)}`;
-    await this.deploy.add("deploy", request, { ...JOB_OPTIONS, jobId, delay: Math.max(0, until - Date.now()) });
+    const held = { ...request, heldBack: true };
+    await this.deploy.add("deploy", held, { ...JOB_OPTIONS, jobId, delay: Math.max(0, until - Date.now()) });
     return jobId;
   }
 

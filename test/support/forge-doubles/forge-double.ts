@@ -114,8 +114,8 @@ export interface ForgeDouble {
   denyDeployments(fullName: string): void;
   /** The repository's issues (not pull requests), in number order. */
   issues(fullName: string): SeenIssue[];
-  /** Gives a user read or write access to the repository. */
-  setAccess(fullName: string, user: string, access: "read" | "write"): void;
+  /** Gives a user read, write or admin (GitLab: Maintainer) access to the repository. */
+  setAccess(fullName: string, user: string, access: "read" | "write" | "admin"): void;
   /** Answers the next requests matching `matcher` with `responses` (see FaultPlan). */
   failNext(matcher: FaultMatcher, responses: FaultResponse[]): void;
   /** Every request the simulator answered, in order. */

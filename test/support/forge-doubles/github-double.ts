@@ -167,7 +167,7 @@ export class GitHubDouble implements ForgeDouble {
     }));
   }
 
-  setAccess(fullName: string, user: string, access: "read" | "write"): void {
+  setAccess(fullName: string, user: string, access: "read" | "write" | "admin"): void {
     this.sim.setPermission(fullName, user, access);
   }
 

@@ -154,8 +154,9 @@ export class GitLabDouble implements ForgeDouble {
     }));
   }
 
-  setAccess(fullName: string, user: string, access: "read" | "write"): void {
-    this.sim.setAccessLevel(fullName, user, access === "write" ? 30 : 20);
+  setAccess(fullName: string, user: string, access: "read" | "write" | "admin"): void {
+    // Reporter, Developer, Maintainer.
+    this.sim.setAccessLevel(fullName, user, ({ read: 20, write: 30, admin: 40 } as const)[access]);
   }
 
   failNext(matcher: FaultMatcher, responses: FaultResponse[]): void {
