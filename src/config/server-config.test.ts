@@ -44,6 +44,7 @@ describe("parseServerConfig", () => {
         { name: "prod", inCluster: true, labels: {} },
       ],
       forkPlans: [],
+      freeze: [],
       gitlab: { projectSecrets: {} },
       policy: [
         { repositories: ["acme/*"], clusters: ["staging"], namespaces: ["shop-*"], clusterScopedKinds: [] },
@@ -258,6 +259,7 @@ describe("loadServerConfig", () => {
     assert.deepEqual(await loadServerConfig(undefined), {
       clusters: [],
       forkPlans: [],
+      freeze: [],
       gitlab: { projectSecrets: {} },
       policy: [],
       reconcile: { minInterval: "1m", defaultInterval: "10m" },

@@ -74,6 +74,8 @@ export class FerryHarness {
       serverConfig?: Record<string, unknown>;
       concurrency?: number;
       logLevel?: string;
+      /** Space GitHub writes a second apart, as in production (tests turn it off). */
+      githubWriteSpacing?: boolean;
     } = {},
   ): Promise<FerryHarness> {
     const cleanups: Array<() => Promise<void>> = [];
@@ -115,7 +117,7 @@ export class FerryHarness {
       dataDir: dir,
       env: { ...forge.ferryEnv(), ...env },
       concurrency: options.concurrency ?? 4,
-      githubWriteSpacing: false,
+      githubWriteSpacing: options.githubWriteSpacing ?? false,
     });
     cleanups.push(() => ferry.close());
     const kc = options.kubeconfig === undefined ? testKubeConfig() : new KubeConfig();
