@@ -1,11 +1,13 @@
 import type { CommandName, CommandRequest, WebhookIntent } from "../domain/requests.js";
 
 /** Every command a comment may hold; a Record so that adding a CommandName without it fails to compile. */
-const COMMANDS: Record<CommandName, true> = { plan: true, continue: true, abort: true, heal: true };
+const COMMANDS: Record<CommandName, true> = { plan: true, continue: true, abort: true, heal: true, rollback: true };
 const NAMES = Object.keys(COMMANDS).join("|");
 
 /** A comment line holding a command: `/ferry <command>`, or `/ferry <command> <env>`. */
 const COMMAND_LINE = new RegExp(`^/ferry (${NAMES})(?:\\s+(\\S+))?$`);
+/** `/ferry rollback [env] [--merge]`: the one command that takes a flag (an environment never starts with `--`). */
+const ROLLBACK_LINE = /^\/ferry rollback(?:\s+(?!--)(\S+))?(\s+--merge)?$/;
 /** A line addressed to Ferry, command or not. */
 const FERRY_LINE = /^\/ferry(?:\s|$)/;
 /** A command named anywhere in the text, e.g. inside a sentence or a quote. */
@@ -18,15 +20,28 @@ export type CommentSource = Pick<CommandRequest, "repo" | "change" | "commentId"
 
 /**
  * The command a comment asks for when a line of its `body` is `/ferry plan|continue|abort|heal [env]`
- * (the first such line counts), or an ignore saying what the `noun` ("comment", "note") held
+ * or `/ferry rollback [env] [--merge]` (the first such line counts), or an ignore saying what the `noun` ("comment", "note") held
  * instead: a `/ferry` line that is not a command, a command named but not on a line of its own, or nothing.
  */
 export function commentCommandIntent(body: string, source: CommentSource, noun: string): WebhookIntent {
   const lines = body.split(/\r?\n/).map((line) => line.trim());
   for (const line of lines) {
+    const rollback = ROLLBACK_LINE.exec(line);
+    if (rollback !== null) {
+      const environment = rollback[1];
+      const request = { ...source, command: "rollback" as const };
+      return {
+        kind: "command",
+        request: {
+          ...request,
+          ...(environment === undefined ? {} : { environment }),
+          ...(rollback[2] ? { merge: true } : {}),
+        },
+      };
+    }
     const match = COMMAND_LINE.exec(line);
     const command = match?.[1];
-    if (command === undefined || !isCommandName(command)) continue;
+    if (command === undefined || command === "rollback" || !isCommandName(command)) continue;
     const environment = match?.[2];
     return { kind: "command", request: { ...source, command, ...(environment === undefined ? {} : { environment }) } };
   }
@@ -38,6 +53,12 @@ export function commentCommandIntent(body: string, source: CommentSource, noun: 
     };
   const mentioned = MENTION.exec(body)?.[1];
   return { kind: "ignore", reason: `${noun} holds no /ferry ${mentioned === undefined ? "" : `${mentioned} `}command` };
+}
+
+/** A command as its comment wrote it: `/ferry rollback staging --merge`. */
+export function commandText(request: Pick<CommandRequest, "command" | "environment" | "merge">): string {
+  const environment = request.environment === undefined ? "" : ` ${request.environment}`;
+  return `/ferry ${request.command}${environment}${request.merge === true ? " --merge" : ""}`;
 }
 
 function isCommandName(name: string): name is CommandName {

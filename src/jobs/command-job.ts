@@ -7,7 +7,9 @@ import type { AccessLevel, Forge, ForgeFactory } from "../forge/types.js";
 import { healAnswer, type HealAnswer } from "../report/drift-status.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { RolloutStore } from "../rollout/rollout-store.js";
+import { commandText } from "../forge/comment-command.js";
 import { failureMessage, gaveUp } from "./gave-up.js";
+import { requestRollback, type RollbackDeps } from "./rollback-command.js";
 import type { Attempt } from "./release-deps.js";
 
 /** What a comment-command job needs. */
@@ -26,12 +28,15 @@ export interface CommandJobDeps {
   metrics?: Metrics;
   /** Where approvals, aborts and refused commands are recorded. */
   audit: AuditTrail;
+  /** What `/ferry rollback` needs: reverts remembered, the revert's plan queued. */
+  rollback: RollbackDeps;
 }
 
 const MAY_COMMAND: AccessLevel[] = ["write", "admin"];
 
 /** How a command ended. */
-export type CommandResult = "planned" | "continued" | "aborted" | "healed" | "refused" | "closed" | "nothing";
+export type CommandResult =
+  "planned" | "continued" | "aborted" | "healed" | "reverted" | "revert-refused" | "refused" | "closed" | "nothing";
 
 /**
  * Runs a command from a change comment; only users with write access may. `/ferry plan [env]`
@@ -39,7 +44,8 @@ export type CommandResult = "planned" | "continued" | "aborted" | "healed" | "re
  * approval a rollout of the change waits for; `/ferry abort [env]` halts it (clusters releasing
  * finish; no further cluster is touched); `/ferry heal [env]` re-applies, once, what the last release
  * of each environment the change's base branch deploys applied, undoing drift whatever
- * `reconcile.drift` says. Each is acknowledged with a reaction or a short answer.
+ * `reconcile.drift` says; `/ferry rollback [env] [--merge]` opens the revert of the merged change
+ * (see `requestRollback`). Each is acknowledged with a reaction or a short answer.
  */
 export async function runCommandJob(
   request: CommandRequest,
@@ -102,6 +108,8 @@ export async function runCommandJob(
   }
   if (request.command === "plan") return plan(request, forge, deps, reply);
   if (request.command === "heal") return heal(request, forge, deps, reply);
+  if (request.command === "rollback")
+    return requestRollback(request, forge, deps.rollback, reply, `${request.deliveryId}:${request.commentId}`);
   return steerRollout(request, forge, deps, reply, startedAt);
 }
 
@@ -254,7 +262,7 @@ function commandEntry(
     forge: request.repo.forge,
     repository: request.repo.fullName,
     change: request.change,
-    command: `/ferry ${request.command}${request.environment === undefined ? "" : ` ${request.environment}`}`,
+    command: commandText(request),
     startedAt: new Date(startedAt).toISOString(),
     finishedAt: new Date().toISOString(),
     ...fields,
