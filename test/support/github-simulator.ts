@@ -7,6 +7,7 @@ import { AppAuth } from "./github-simulator/app-auth.js";
 import { appRoutes } from "./github-simulator/app-routes.js";
 import { sendError, type SimulatorContext } from "./github-simulator/context.js";
 import { feedbackRoutes } from "./github-simulator/feedback-routes.js";
+import { graphqlRoutes } from "./github-simulator/graphql-routes.js";
 import { ensureLabels, issueRoutes, nextIssueNumber } from "./github-simulator/issue-routes.js";
 import { errorJson, timestamp, type Urls } from "./github-simulator/json.js";
 import {
@@ -26,6 +27,7 @@ import {
   type UserComment,
   type UserIssue,
 } from "./github-simulator/model.js";
+import { mergeRoutes } from "./github-simulator/merge-routes.js";
 import { codeloadRoutes, repoRoutes } from "./github-simulator/repo-routes.js";
 import { FaultPlan } from "./simulator-faults.js";
 
@@ -154,7 +156,22 @@ export class GitHubSimulator {
       issuesEnabled: true,
       statuses: [],
       archives: new Map(),
+      protectedBranches: new Map(),
     });
+  }
+
+  /**
+   * Makes `branch`'s rules refuse the app's merges into it with `message` (405, as GitHub answers a
+   * merge its branch protection blocks), e.g. "At least 1 approving review is required by reviewers with write access."
+   */
+  protectBranch(fullName: string, branch: string, message: string): void {
+    this.repo(fullName).protectedBranches.set(branch, message);
+  }
+
+  /** A pull request as it stands now (including those the app opened), or undefined. */
+  pullRequest(fullName: string, number: number): PullRequestInput | undefined {
+    const pr = this.repo(fullName).pulls.get(number);
+    return pr === undefined ? undefined : { ...pr };
   }
 
   /**
@@ -319,8 +336,15 @@ export class GitHubSimulator {
       next();
     });
     app.use(express.json({ limit: "25mb" }));
-    app.use(codeloadRoutes(this.ctx));
-    app.use(apiPrefix, appRoutes(this.ctx), repoRoutes(this.ctx), issueRoutes(this.ctx), feedbackRoutes(this.ctx));
+    app.use(codeloadRoutes(this.ctx), graphqlRoutes(this.ctx));
+    app.use(
+      apiPrefix,
+      appRoutes(this.ctx),
+      repoRoutes(this.ctx),
+      mergeRoutes(this.ctx),
+      issueRoutes(this.ctx),
+      feedbackRoutes(this.ctx),
+    );
     app.use((req, res) => {
       this.unhandled.push({ method: req.method, path: req.path });
       sendError(res, 404, "Not Found");

@@ -13,6 +13,7 @@ import type {
   Delivery,
   ForgeApiPaths,
   ForgeDouble,
+  HeldChange,
   SeenComment,
   SeenIssue,
   SeenStatus,
@@ -185,6 +186,26 @@ export class GitLabDouble implements ForgeDouble {
 
   refusedTransitions(): readonly unknown[] {
     return this.sim.stateMachineErrors;
+  }
+
+  change(fullName: string, number: number): HeldChange | undefined {
+    const mr = this.sim.mergeRequest(fullName, number);
+    return mr === undefined
+      ? undefined
+      : {
+          number,
+          branch: mr.sourceBranch,
+          headSha: mr.sha,
+          ...(mr.mergeCommitSha === undefined ? {} : { mergeSha: mr.mergeCommitSha }),
+          merged: (mr.state ?? (mr.mergeCommitSha === undefined ? "opened" : "merged")) === "merged",
+          title: mr.title ?? `Merge request !${number}`,
+          body: mr.description ?? "",
+          author: mr.author,
+        };
+  }
+
+  refuseMerges(fullName: string, branch: string): void {
+    this.sim.blockMerges(fullName, branch, 405, "405 Method Not Allowed");
   }
 
   close(): Promise<void> {

@@ -59,6 +59,8 @@ export interface MergeRequestInput {
   fromFork?: boolean;
   /** Title; defaults to "Merge request !<iid>". */
   title?: string;
+  /** Description; defaults to empty. */
+  description?: string;
 }
 
 /** What `updateMergeRequest` may change: anything but the iid. */
@@ -243,6 +245,8 @@ export interface SimProject {
   members: Map<string, GitLabAccessLevel>;
   /** Archives served for a commit in place of `git archive` (hand-made hostile tarballs), by sha. */
   archives: Map<string, Buffer>;
+  /** Target branches whose merges through the API are refused, with GitLab's status and message. */
+  mergeBlocks: Map<string, { status: number; message: string }>;
 }
 
 /** A user the simulator knows. */
