@@ -32,6 +32,45 @@ describe("commentCommandIntent", () => {
     }
   });
 
+  it("reads /ferry rollback with an environment, --merge, both or neither; nothing else after it", () => {
+    const cases: Array<[string, string | undefined, boolean]> = [
+      ["/ferry rollback", undefined, false],
+      ["/ferry rollback staging", "staging", false],
+      ["/ferry rollback --merge", undefined, true],
+      ["/ferry rollback   production\t--merge", "production", true],
+    ];
+    for (const [body, environment, merge] of cases) {
+      assert.deepEqual(
+        read(body),
+        {
+          kind: "command",
+          request: {
+            ...source,
+            command: "rollback",
+            ...(environment === undefined ? {} : { environment }),
+            ...(merge ? { merge: true } : {}),
+          },
+        },
+        body,
+      );
+    }
+    for (const line of [
+      "/ferry rollback a b",
+      "/ferry rollback --merge staging",
+      "/ferry rollback --force",
+      "/ferry rollback staging --merge x",
+    ]) {
+      assert.deepEqual(
+        read(line),
+        {
+          kind: "ignore",
+          reason: `comment line "${line}" is not a command: /ferry plan|continue|abort|heal|rollback [environment]`,
+        },
+        line,
+      );
+    }
+  });
+
   it("finds the command on any line, trimmed, and the first command line wins", () => {
     assert.deepEqual(read("Rollout looks healthy.\r\n  /ferry continue\tproduction  \r\nthanks"), {
       kind: "command",
@@ -58,7 +97,7 @@ describe("commentCommandIntent", () => {
         read(`Please:\n${line}\n`),
         {
           kind: "ignore",
-          reason: `comment line "${line}" is not a command: /ferry plan|continue|abort|heal [environment]`,
+          reason: `comment line "${line}" is not a command: /ferry plan|continue|abort|heal|rollback [environment]`,
         },
         line,
       );
@@ -69,7 +108,7 @@ describe("commentCommandIntent", () => {
     const intent = read(`/ferry deploy ${"x".repeat(10_000)}`);
     assert.equal(
       intent.kind === "ignore" && intent.reason,
-      `comment line "/ferry deploy ${"x".repeat(46)}…" is not a command: /ferry plan|continue|abort|heal [environment]`,
+      `comment line "/ferry deploy ${"x".repeat(46)}…" is not a command: /ferry plan|continue|abort|heal|rollback [environment]`,
     );
   });
 

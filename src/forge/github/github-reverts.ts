@@ -106,7 +106,11 @@ export class GitHubReverts {
     };
   }
 
-  /** `PUT /repos/{owner}/{repo}/pulls/{n}/merge` at `headSha` (GitHub's 409 if the head moved); 405/409/422 are refusals. */
+  /**
+   * `PUT /repos/{owner}/{repo}/pulls/{n}/merge` at `headSha` (GitHub's 409 if the head moved); 405/409/422
+   * are refusals. Not retried in place: a refusal stays one (Octokit would back off 14 s on a 405), and a 5xx
+   * fails the command's job, whose retry answers that the revert is open.
+   */
   async mergeChange(change: number, headSha: string): Promise<MergeResult> {
     try {
       const { data } = await this.octokit.rest.pulls.merge({
@@ -115,6 +119,7 @@ export class GitHubReverts {
         pull_number: change,
         sha: headSha,
         merge_method: "merge",
+        request: { retries: 0 },
       });
       return { merged: true, sha: data.sha };
     } catch (error) {

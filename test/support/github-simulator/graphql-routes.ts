@@ -29,7 +29,7 @@ interface GraphqlError {
 /**
  * GitHub's GraphQL endpoint (GHES: `POST /api/graphql`, which Octokit derives from `/api/v3`), with
  * the one mutation Ferry sends: `revertPullRequest` (docs.github.com/graphql/reference/mutations#revertpullrequest),
- * which makes `revert-<n>-<head>` off the base branch, reverts the merge commit onto it with real git
+ * which makes `revert-<n>-<head>` (the web button's name; `-2`… when taken) off the base branch, reverts the merge commit onto it with real git
  * (`-m 1`), and opens a pull request by the app's bot. A revert git cannot make is GitHub's error
  * answer (HTTP 200, `data.revertPullRequest: null`, `errors[]` with type `UNPROCESSABLE`). It needs
  * `contents: write` and `pull_requests: write`, else `FORBIDDEN` "Resource not accessible by integration".
@@ -101,8 +101,9 @@ async function revert(
 ): Promise<{ number: number; branch: string; sha: string; title: string; body: string } | { error: string }> {
   const pr = repo.pulls.get(number);
   if (pr?.merged !== true || pr.mergeCommitSha === undefined) return { error: "Pull request is not merged" };
-  const branch = `revert-${number}-${pr.headRef}`;
-  if ((await repo.git.resolve(`refs/heads/${branch}`)) !== undefined) return { error: revertConflictMessage };
+  let branch = `revert-${number}-${pr.headRef}`;
+  for (let n = 2; (await repo.git.resolve(`refs/heads/${branch}`)) !== undefined; n++)
+    branch = `revert-${number}-${pr.headRef}-${n}`;
   await repo.git.branch(branch, pr.baseRef);
   const reverted = await repo.git.revertOnto(branch, pr.mergeCommitSha);
   if ("conflict" in reverted) {
