@@ -41,7 +41,7 @@ describe("app.yml", () => {
       statuses: "write",
       pull_requests: "write",
       issues: "write",
-      contents: "read",
+      contents: "write",
       metadata: "read",
     });
   });
