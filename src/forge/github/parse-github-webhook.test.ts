@@ -313,16 +313,19 @@ describe("parseGitHubWebhook: issue_comment", () => {
       ["`/ferry abort`", "comment holds no /ferry abort command"],
       [
         "/ferry  deploy",
-        'comment line "/ferry  deploy" is not a command: /ferry plan|continue|abort|heal [environment]',
+        'comment line "/ferry  deploy" is not a command: /ferry plan|continue|abort|heal|rollback [environment]',
       ],
-      ["/ferry deploy", 'comment line "/ferry deploy" is not a command: /ferry plan|continue|abort|heal [environment]'],
+      [
+        "/ferry deploy",
+        'comment line "/ferry deploy" is not a command: /ferry plan|continue|abort|heal|rollback [environment]',
+      ],
       [
         "/ferry planning",
-        'comment line "/ferry planning" is not a command: /ferry plan|continue|abort|heal [environment]',
+        'comment line "/ferry planning" is not a command: /ferry plan|continue|abort|heal|rollback [environment]',
       ],
       [
         "/ferry plan staging prod",
-        'comment line "/ferry plan staging prod" is not a command: /ferry plan|continue|abort|heal [environment]',
+        'comment line "/ferry plan staging prod" is not a command: /ferry plan|continue|abort|heal|rollback [environment]',
       ],
     ];
     for (const [body, reason] of reasons) {

@@ -138,7 +138,7 @@ function pushIntent(deliveryId: string, payload: unknown): WebhookIntent {
   };
 }
 
-/** A person's new comment on a pull request, open, closed or merged, with a `/ferry plan|continue|abort|heal` line becomes a command. */
+/** A person's new comment on a pull request, open, closed or merged, with a `/ferry plan|continue|abort|heal|rollback` line becomes a command. */
 function commentIntent(deliveryId: string, payload: unknown): WebhookIntent {
   const p = parsePayload(issueCommentCreated, payload, "issue_comment.created");
   if (p.issue.pull_request === undefined)

@@ -279,10 +279,13 @@ describe("parseGitLabWebhook: Note Hook", () => {
   it("ignores notes without a command line, saying what they held", () => {
     const reasons: Array<[string, string]> = [
       ["could someone run /ferry abort please", "note holds no /ferry abort command"],
-      ["/ferry deploy", 'note line "/ferry deploy" is not a command: /ferry plan|continue|abort|heal [environment]'],
+      [
+        "/ferry deploy",
+        'note line "/ferry deploy" is not a command: /ferry plan|continue|abort|heal|rollback [environment]',
+      ],
       [
         "/ferry continue staging prod",
-        'note line "/ferry continue staging prod" is not a command: /ferry plan|continue|abort|heal [environment]',
+        'note line "/ferry continue staging prod" is not a command: /ferry plan|continue|abort|heal|rollback [environment]',
       ],
     ];
     for (const [body, reason] of reasons)

@@ -150,7 +150,7 @@ function pushIntent(deliveryId: string, payload: unknown): WebhookIntent {
   };
 }
 
-/** A person's new note on a merge request, open, closed or merged, with a `/ferry plan|continue|abort|heal` line becomes a command. */
+/** A person's new note on a merge request, open, closed or merged, with a `/ferry plan|continue|abort|heal|rollback` line becomes a command. */
 function noteIntent(deliveryId: string, payload: unknown, options: GitLabWebhookOptions): WebhookIntent {
   const p = parsePayload(noteEvent, payload, "Note Hook");
   const note = p.object_attributes;
