@@ -2,7 +2,10 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { AuditReader } from "./support/audit-records.js";
 import type { HeldChange } from "./support/forge-doubles/forge-double.js";
+import { GitHubDouble } from "./support/forge-doubles/github-double.js";
 import { configMapYaml, FerryHarness, FORGES, type PullRequest, type TestRepo } from "./support/ferry-harness.js";
+import { defaultInstallationPermissions } from "./support/github-simulator.js";
+import { waitUntil } from "./support/wait-until.js";
 
 /** A change known only by its number, for commenting on it. */
 const onChange = (number: number) => ({ number }) as PullRequest;
@@ -156,4 +159,45 @@ for (const forge of FORGES)
       );
       assert.match(records[1]?.reason ?? "", /automatically/);
     });
+    test("two requests at once open one revert; the other is told it is being opened or already open", async () => {
+      const repo = await h.createRepo();
+      h.forge.setAccess(repo.fullName, "lead", "write");
+      h.forge.setAccess(repo.fullName, "other", "write");
+      const merged = await h.merge(repo, { "deploy/a.yaml": configMapYaml("a", { v: "1" }) });
+      await Promise.all([
+        h.deliver(h.comment(repo, onChange(merged.number), "lead", "/ferry rollback")),
+        h.deliver(h.comment(repo, onChange(merged.number), "other", "/ferry rollback")),
+      ]);
+      const answers = () => h.rawComments(repo, merged.number).filter((c) => /^@(lead|other) /m.test(c.body));
+      await waitUntil(
+        () => `two answers on ${ref(merged.number)} (got ${JSON.stringify(answers())})`,
+        () => answers().length === 2,
+        60_000,
+      );
+      const bodies = answers().map((c) => c.body);
+      assert.equal(bodies.filter((b) => /to roll this change back/.test(b)).length, 1, bodies.join("\n---\n"));
+      assert.equal(bodies.filter((b) => /being opened right now|rollback is already open/.test(b)).length, 1);
+      const opened: number[] = [];
+      for (let n = 1; n <= repo.nextChange + 3; n++)
+        if (h.forge.change(repo.fullName, n)?.author === bot()) opened.push(n);
+      assert.equal(opened.length, 1, `Ferry opened ${JSON.stringify(opened)}`);
+    });
+
+    if (forge === "github")
+      test("an app without contents: write gets GitHub's refusal and the permission to add, recorded", async () => {
+        const { sim } = h.forge as GitHubDouble;
+        const repo = await h.createRepo();
+        h.forge.setAccess(repo.fullName, "lead", "write");
+        const merged = await h.merge(repo, { "deploy/a.yaml": configMapYaml("a", { v: "1" }) });
+        sim.setInstallationPermissions(1, { ...defaultInstallationPermissions, contents: "read" });
+        try {
+          const answer = await ask(repo, merged.number, "lead", "/ferry rollback", /could not roll this change back/);
+          assert.match(answer, /Resource not accessible by integration \(the GitHub App needs "contents: write"/);
+        } finally {
+          sim.setInstallationPermissions(1, { ...defaultInstallationPermissions });
+        }
+        const [record] = await audit.records(forge, repo.fullName, "*");
+        assert.deepEqual([record?.action, record?.outcome], ["revert", "failed"]);
+        assert.match(record?.reason ?? "", /contents: write/);
+      });
   });

@@ -108,8 +108,7 @@ export async function runCommandJob(
   }
   if (request.command === "plan") return plan(request, forge, deps, reply);
   if (request.command === "heal") return heal(request, forge, deps, reply);
-  if (request.command === "rollback")
-    return requestRollback(request, forge, deps.rollback, reply, `${request.deliveryId}:${request.commentId}`);
+  if (request.command === "rollback") return requestRollback(request, forge, deps.rollback, reply, attempt);
   return steerRollout(request, forge, deps, reply, startedAt);
 }
 

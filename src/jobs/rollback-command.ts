@@ -17,9 +17,12 @@ import {
   revertMarker,
   revertRefusedAnswer,
   revertTitle,
+  rollbackFailedAnswer,
 } from "../report/rollback-words.js";
 import type { RevertStore } from "../revert/revert-store.js";
 import type { RolloutStore } from "../rollout/rollout-store.js";
+import { failureMessage, gaveUp } from "./gave-up.js";
+import type { Attempt } from "./release-deps.js";
 
 /** How long one request holds the right to open a change's revert: longer than the forge calls take. */
 const CLAIM_MS = 120_000;
@@ -49,16 +52,44 @@ export type RollbackResult = "reverted" | "revert-refused" | "nothing";
  * `/ferry rollback [env] [--merge]` (the user's write access already checked): opens the revert of
  * the merged change through the forge, remembers it, queues its plan, merges it with `--merge` when
  * the forge lets the app, records it, and answers. A change not merged, never released to `env`, or
- * already reverted (by a revert open or merged) gets a short answer instead.
+ * already reverted (by a revert open or merged) gets a short answer instead. A failure that ends the
+ * job (a permanent one, or the last attempt's) is recorded and answered with the error before it is rethrown.
  */
 export async function requestRollback(
   request: CommandRequest,
   forge: Forge,
   deps: RollbackDeps,
   reply: (text: string) => Promise<void>,
-  holder: string,
+  attempt: Attempt,
 ): Promise<RollbackResult> {
   const startedAt = Date.now();
+  try {
+    return await rollBack(request, forge, deps, reply, startedAt);
+  } catch (error) {
+    if (!gaveUp(error, attempt)) throw error;
+    const message = failureMessage(error, attempt);
+    deps.log.error({ err: error }, `/ferry rollback failed: ${message}`);
+    await deps.audit.record({
+      ...entry(request, request.environment ?? "*", startedAt),
+      outcome: "failed",
+      reason: message,
+    });
+    await reply(rollbackFailedAnswer(request.user, message)).catch((replyError: unknown) =>
+      deps.log.error({ err: replyError }, `the reply to /ferry rollback could not be written either`),
+    );
+    throw error;
+  }
+}
+
+/** `requestRollback`'s steps. */
+async function rollBack(
+  request: CommandRequest,
+  forge: Forge,
+  deps: RollbackDeps,
+  reply: (text: string) => Promise<void>,
+  startedAt: number,
+): Promise<RollbackResult> {
+  const holder = `${request.deliveryId}:${request.commentId}`;
   const change = await forge.mergedChange(request.change);
   if (change === undefined) {
     await reply(notMergedAnswer(request.user, (await forge.changeHead(request.change)).open));
@@ -174,17 +205,24 @@ async function record(
         ? [...new Set(releases.map((r) => r.environment))]
         : ["*"];
   for (const environment of environments)
-    await deps.audit.record({
-      action: "revert",
-      actor: request.user,
-      forge: request.repo.forge,
-      repository: request.repo.fullName,
-      environment,
-      change: request.change,
-      sha: change.mergeSha,
-      command: commandText(request),
-      startedAt: new Date(startedAt).toISOString(),
-      finishedAt: new Date().toISOString(),
-      ...fields,
-    });
+    await deps.audit.record({ ...entry(request, environment, startedAt), sha: change.mergeSha, ...fields });
+}
+
+/** The fields of a `revert` record every outcome shares. */
+function entry(
+  request: CommandRequest,
+  environment: string,
+  startedAt: number,
+): Omit<AuditEntry, "outcome" | "reason" | "sha"> {
+  return {
+    action: "revert",
+    actor: request.user,
+    forge: request.repo.forge,
+    repository: request.repo.fullName,
+    environment,
+    change: request.change,
+    command: commandText(request),
+    startedAt: new Date(startedAt).toISOString(),
+    finishedAt: new Date().toISOString(),
+  };
 }

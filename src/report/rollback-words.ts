@@ -126,3 +126,8 @@ export function revertRefusedAnswer(user: string, forge: ForgeKind, change: Merg
       "conflicts and open a change; Ferry plans and deploys it as any other.",
   ].join("\n");
 }
+
+/** The answer when Ferry gave up opening the revert (the forge refused it a call, or kept failing): the error, whole. */
+export function rollbackFailedAnswer(user: string, message: string): string {
+  return `@${user} Ferry could not roll this change back:\n\n\`\`\`\n${message}\n\`\`\``;
+}

@@ -36,6 +36,7 @@ describe("RevertStore against a real redis-server", () => {
   it("lets one holder at a time claim a change, and only the holder release it", async () => {
     assert.equal(await store.claim(repo, 5, "job-a", 60_000), true);
     assert.equal(await store.claim(repo, 5, "job-b", 60_000), false);
+    assert.equal(await store.claim(repo, 5, "job-a", 60_000), true, "a retried job takes its claim again");
     await store.release(repo, 5, "job-b");
     assert.equal(await store.claim(repo, 5, "job-b", 60_000), false, "job-b cannot release job-a's claim");
     await store.release(repo, 5, "job-a");

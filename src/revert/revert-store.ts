@@ -36,9 +36,22 @@ export class RevertStore {
     await this.redis.set(key(repo, change), JSON.stringify(revert), "EX", TTL_SECONDS);
   }
 
-  /** Takes the right to open `change`'s revert for `ms` (false while another job holds it); `release` gives it back. */
+  /**
+   * Takes the right to open `change`'s revert for `ms`: false while another holder has it; the same
+   * holder (a retried job) takes it again. `release` gives it back.
+   */
   async claim(repo: RepoRef, change: number, holder: string, ms: number): Promise<boolean> {
-    return (await this.redis.set(`${key(repo, change)}:claim`, holder, "PX", ms, "NX")) === "OK";
+    const taken = await this.redis.eval(
+      `local held = redis.call("get", KEYS[1])
+      if held ~= false and held ~= ARGV[1] then return 0 end
+      redis.call("set", KEYS[1], ARGV[1], "PX", ARGV[2])
+      return 1`,
+      1,
+      `${key(repo, change)}:claim`,
+      holder,
+      String(ms),
+    );
+    return taken === 1;
   }
 
   /** Gives back a claim `holder` took (a claim another holder took since is left alone). */

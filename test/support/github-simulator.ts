@@ -64,7 +64,8 @@ export interface GitHubSimulatorOptions {
 /**
  * A local stand-in for GitHub Enterprise Server's REST API over real HTTP: it authenticates the
  * app's JWT and installation tokens, refuses what an installation's permissions do not cover,
- * serves archives of real git repositories, and records the statuses, comments, issues and
+ * serves archives of real git repositories, reverts (the GraphQL `revertPullRequest` mutation) and
+ * merges pull requests in them with real git, and records the statuses, comments, issues and
  * requests it receives.
  */
 export class GitHubSimulator {

@@ -64,7 +64,8 @@ export interface GitLabSimulatorOptions {
 
 /**
  * A local stand-in for GitLab's REST API v4 over real HTTP: it authenticates access tokens
- * (`PRIVATE-TOKEN` or `Authorization: Bearer`), serves archives of real git repositories, enforces
+ * (`PRIVATE-TOKEN` or `Authorization: Bearer`), serves archives of real git repositories (and creates
+ * branches, reverts commits, opens and merges merge requests in them with real git), enforces
  * the commit status state machine as GitLab does, and records statuses, notes, award emoji, issues
  * and requests for assertions.
  */
