@@ -19,8 +19,9 @@ export const revertConflictMessage =
  * What a revert of a merge request needs, with real git, mounted under `/api/v4`: create and delete a
  * branch, revert a commit onto a branch (a merge commit against its first parent, as Gitaly does;
  * `dry_run` commits nothing; a conflict is GitLab's 400 with `error_code: conflict`), open a merge
- * request, and merge one (`sha` must be the head: 409; not open: 405; a blocked target branch: its
- * status and message, e.g. 405 for failed merge checks or 401 for a user who may not merge).
+ * request, and merge one (docs.gitlab.com/api/merge_requests#merge-a-merge-request: `sha` must be the
+ * head, else 409; not open: 405 "Method Not Allowed"; conflicts: 406 "Branch cannot be merged"; a blocked
+ * target branch: its status and message, e.g. 405 for failed merge checks or 401 for a user who may not merge).
  */
 export function revertRoutes(ctx: GitLabSimContext): Router {
   const router = express.Router();
@@ -173,7 +174,7 @@ export function revertRoutes(ctx: GitLabSimContext): Router {
           `Merge branch '${mr.sourceBranch}' into '${mr.targetBranch}'\n\n${mr.title ?? ""}\n\nSee merge request ${project.path}!${mr.iid}`,
         );
       } catch {
-        sendMessage(res, 422, "Branch cannot be merged");
+        sendMessage(res, 406, "Branch cannot be merged");
         return;
       }
       Object.assign(mr, { state: "merged", mergeCommitSha: merged });
