@@ -80,6 +80,31 @@ describe("GitLabForge reverts against the GitLab simulator", () => {
     assert.equal(posts(), before, "no second revert");
   });
 
+  test("a branch an earlier attempt left with the revert on it is used as it is, not reverted again", async () => {
+    sim.addMergeRequest(path, {
+      iid: 7,
+      sourceBranch: "feature/x",
+      targetBranch: "main",
+      sha: featureSha,
+      author: "dev",
+      title: "Use a Secret (7)",
+      mergeCommitSha: mergeSha,
+    });
+    await git.branch("ferry/revert-7", mergeSha);
+    const left = await git.revertOnto("ferry/revert-7", mergeSha);
+    assert.ok("sha" in left);
+    const posts = () => sim.requests.filter((r) => r.method === "POST" && r.path.endsWith("/revert")).length;
+    const before = posts();
+    const change = (await forge.mergedChange(7)) as MergedChange;
+    const marker7 = "<!-- ferry:revert-of:7 -->";
+    const revert = await forge.revertChange(change, { title: "t", body: marker7, marker: marker7 });
+    assert.ok(!("refused" in revert));
+    assert.deepEqual(
+      [revert.headSha, revert.branch, revert.created, posts()],
+      [left.sha, "ferry/revert-7", true, before],
+    );
+  });
+
   test("a revert that conflicts is GitLab's 400 in its words, and leaves no branch behind", async () => {
     await git.checkout("main");
     await git.writeFiles({ "envs/staging/app.yaml": "kind: Deployment\n" });

@@ -90,7 +90,9 @@ export class GitLabReverts {
   private async revertOnto(branch: string, change: MergedChange): Promise<{ sha: string } | ForgeRefusal> {
     const doing = `reverting ${change.mergeSha.slice(0, 7)} (!${change.number}) onto ${branch}`;
     const existing = await this.branchHead(branch);
-    if (existing?.message.includes(`This reverts commit ${change.mergeSha}`) === true) return { sha: existing.sha };
+    // GitLab words a revert "This reverts merge request !<iid>" when the commit merged one, else "This reverts commit <sha>".
+    const done = [`This reverts merge request !${change.number}`, `This reverts commit ${change.mergeSha}`];
+    if (existing !== undefined && done.some((words) => existing.message.includes(words))) return { sha: existing.sha };
     if (existing === undefined)
       await this.call(`creating branch ${branch}`, () =>
         this.api.Branches.create(this.project, branch, change.baseBranch),
