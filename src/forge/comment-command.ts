@@ -20,24 +20,20 @@ export type CommentSource = Pick<CommandRequest, "repo" | "change" | "commentId"
 
 /**
  * The command a comment asks for when a line of its `body` is `/ferry plan|continue|abort|heal [env]`
- * or `/ferry rollback [env] [--merge]` (the first such line counts), or an ignore saying what the `noun` ("comment", "note") held
- * instead: a `/ferry` line that is not a command, a command named but not on a line of its own, or nothing.
+ * or `/ferry rollback [env] [--merge]` (the first such line counts), or an ignore saying what the
+ * `noun` ("comment", "note") held instead: a `/ferry` line that is not a command, a command named but not on a line of its own, or nothing.
  */
 export function commentCommandIntent(body: string, source: CommentSource, noun: string): WebhookIntent {
   const lines = body.split(/\r?\n/).map((line) => line.trim());
   for (const line of lines) {
     const rollback = ROLLBACK_LINE.exec(line);
     if (rollback !== null) {
-      const environment = rollback[1];
-      const request = { ...source, command: "rollback" as const };
-      return {
-        kind: "command",
-        request: {
-          ...request,
-          ...(environment === undefined ? {} : { environment }),
-          ...(rollback[2] ? { merge: true } : {}),
-        },
+      const [, environment, merge] = rollback;
+      const options = {
+        ...(environment === undefined ? {} : { environment }),
+        ...(merge === undefined ? {} : { merge: true }),
       };
+      return { kind: "command", request: { ...source, command: "rollback", ...options } };
     }
     const match = COMMAND_LINE.exec(line);
     const command = match?.[1];
