@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { PLAN_QUEUE } from "../src/queue/plan-request.js";
 import { AuditReader } from "./support/audit-records.js";
 import type { HeldChange } from "./support/forge-doubles/forge-double.js";
 import { GitHubDouble } from "./support/forge-doubles/github-double.js";
 import { configMapYaml, FerryHarness, FORGES, type PullRequest, type TestRepo } from "./support/ferry-harness.js";
 import { defaultInstallationPermissions } from "./support/github-simulator.js";
+import { JobCounter } from "./support/job-counter.js";
 import { waitUntil } from "./support/wait-until.js";
 
 /** A change known only by its number, for commenting on it. */
@@ -14,12 +16,15 @@ for (const forge of FORGES)
   describe(`/ferry rollback (${forge})`, () => {
     let h: FerryHarness;
     let audit: AuditReader;
+    let jobs: JobCounter;
     before(async () => {
       h = await FerryHarness.start(forge);
       audit = AuditReader.open(h.redisUrl);
+      jobs = JobCounter.open(h.redisUrl);
     });
     after(async () => {
       audit?.close();
+      await jobs?.close();
       await h?.close();
     });
     const ref = (n: number) => `${forge === "gitlab" ? "!" : "#"}${n}`;
@@ -73,6 +78,11 @@ for (const forge of FORGES)
       );
       assert.match(plan, new RegExp(`Ferry plan · \`${revert.headSha.slice(0, 7)}\``));
       assert.match(plan, /\| staging \| test \| 0 \| 1 \| 1 \|/);
+      // The forge announces the change the app opened, as any other: that webhook's plan is the one Ferry queued.
+      const opened = await h.deliver(h.forge.changeEvent(repo.fullName, revert, "opened"));
+      const planId = (JSON.parse(opened.body) as { queued: string }).queued;
+      const adds = await jobs.adds(PLAN_QUEUE, [planId], 30_000);
+      assert.deepEqual([adds.queued, adds.dropped], [[planId], 1], "one plan of the revert's head");
 
       const merged = await h.mergePullRequest(repo, { ...onChange(revert.number), ...revert, fromFork: false });
       assert.equal((await h.deliver(merged.delivery)).status, 202);
