@@ -20,6 +20,7 @@ import { githubForgeFactory } from "./forge/github/github-forge-factory.js";
 import { gitlabForgeFactory } from "./forge/gitlab/gitlab-forge-factory.js";
 import type { ForgeFactory } from "./forge/types.js";
 import { runCommandJob } from "./jobs/command-job.js";
+import { RevertStore } from "./revert/revert-store.js";
 import { runDeployJob } from "./jobs/deploy-job.js";
 import type { ReleaseDeps } from "./jobs/release-deps.js";
 import { healBranch, runReconcileJob } from "./jobs/reconcile-job.js";
@@ -281,6 +282,14 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
                 for (const id of ids) await queues.releaseHeldDeploy(id);
               },
               enqueueOverride: (deploy, commentId) => queues.enqueueOverride(deploy, commentId),
+              rollback: {
+                store,
+                reverts: new RevertStore(redis),
+                audit,
+                enqueuePlan: (plan) => queues.enqueuePlan(plan),
+                publicUrl,
+                log,
+              },
             },
             attempt,
           ),

@@ -42,7 +42,7 @@ describe("app.yml", () => {
       pull_requests: "write",
       issues: "write",
       deployments: "write",
-      contents: "read",
+      contents: "write",
       metadata: "read",
     });
   });

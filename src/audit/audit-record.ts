@@ -6,8 +6,9 @@ export const AUDIT_RECORD_VERSION = 1;
 /**
  * What an audit record is about: a cluster's `release`, the automatic `rollback` after an unhealthy
  * one, the end of a `rollout` (every cluster of one commit to one environment), a drift `heal`, an
- * `approval` (`/ferry continue`), an `abort` (`/ferry abort`), a `refused-command` (a user without
- * write access, or whose access the forge would not tell).
+ * `approval` (`/ferry continue`), an `abort` (`/ferry abort`), a `revert` (`/ferry rollback`: the
+ * revert change opened, merged, or refused by the forge), a `refused-command` (a user without write
+ * access, or whose access the forge would not tell).
  */
 export const auditActionSchema = z.enum([
   "release",
@@ -16,6 +17,7 @@ export const auditActionSchema = z.enum([
   "heal",
   "approval",
   "abort",
+  "revert",
   "refused-command",
   "freeze",
   "unfreeze",

@@ -50,9 +50,10 @@ export interface PlanRequest {
 
 /**
  * The comment commands Ferry answers: re-plan a change; end a rollout's pause or approve its next
- * wave; halt a rollout; heal the drift of the environments the change's branch deploys, once.
+ * wave; halt a rollout; heal the drift of the environments the change's branch deploys, once; open
+ * (and with `--merge`, merge) the revert of a merged change.
  */
-export type CommandName = "plan" | "continue" | "abort" | "heal" | "freeze" | "unfreeze" | "deploy";
+export type CommandName = "plan" | "continue" | "abort" | "heal" | "rollback" | "freeze" | "unfreeze" | "deploy";
 
 /**
  * A command a user wrote in a comment on a change, as the intake queues it. The worker checks the
@@ -72,6 +73,8 @@ export interface CommandRequest {
   environment?: string;
   /** What follows the environment on the command's line (`/ferry freeze <env> <duration> <reason>`). */
   args?: string;
+  /** `/ferry rollback --merge`: merge the revert too, when the forge lets the app. */
+  merge?: boolean;
   /** The forge's delivery id, for logs. */
   deliveryId: string;
 }

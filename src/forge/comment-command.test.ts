@@ -10,7 +10,7 @@ const source: CommentSource = {
   deliveryId: "d",
 };
 const read = (body: string) => commentCommandIntent(body, source, "comment");
-const NAMES = "/ferry plan|continue|abort|heal|freeze|unfreeze|deploy";
+const NAMES = "/ferry plan|continue|abort|heal|rollback|freeze|unfreeze|deploy";
 
 describe("commentCommandIntent", () => {
   it("reads each command, with or without an environment", () => {
@@ -45,6 +45,45 @@ describe("commentCommandIntent", () => {
       request: { ...source, command: "deploy", environment: "production", args: "--override-freeze" },
     });
     assert.equal(read("/ferry heal production now").kind, "ignore");
+  });
+
+  it("reads /ferry rollback with an environment, --merge, both or neither; nothing else after it", () => {
+    const cases: Array<[string, string | undefined, boolean]> = [
+      ["/ferry rollback", undefined, false],
+      ["/ferry rollback staging", "staging", false],
+      ["/ferry rollback --merge", undefined, true],
+      ["/ferry rollback   production\t--merge", "production", true],
+    ];
+    for (const [body, environment, merge] of cases) {
+      assert.deepEqual(
+        read(body),
+        {
+          kind: "command",
+          request: {
+            ...source,
+            command: "rollback",
+            ...(environment === undefined ? {} : { environment }),
+            ...(merge ? { merge: true } : {}),
+          },
+        },
+        body,
+      );
+    }
+    for (const line of [
+      "/ferry rollback a b",
+      "/ferry rollback --merge staging",
+      "/ferry rollback --force",
+      "/ferry rollback staging --merge x",
+    ]) {
+      assert.deepEqual(
+        read(line),
+        {
+          kind: "ignore",
+          reason: `comment line "${line}" is not a command: ${NAMES} [environment]`,
+        },
+        line,
+      );
+    }
   });
 
   it("finds the command on any line, trimmed, and the first command line wins", () => {

@@ -78,6 +78,56 @@ export interface OpenChange {
   author: string;
 }
 
+/** A merged change, as `Forge.mergedChange` reads it: what a revert names and undoes. */
+export interface MergedChange {
+  /** Its number. */
+  number: number;
+  /** Its title. */
+  title: string;
+  /** The branch it merged into. */
+  baseBranch: string;
+  /** The commit it left on the base branch (merge, squash, or fast-forwarded head). */
+  mergeSha: string;
+  /** Its web page. */
+  url: string;
+}
+
+/** What `Forge.revertChange` is asked to open. */
+export interface RevertRequest {
+  /** The title of the revert change. */
+  title: string;
+  /** Its description; holds `marker`. */
+  body: string;
+  /** A hidden marker naming the reverted change: an open change whose description holds it is the revert already opened. */
+  marker: string;
+}
+
+/** The change that reverts another, as `Forge.revertChange` left it. */
+export interface RevertChange {
+  /** Its number. */
+  number: number;
+  /** Its web page. */
+  url: string;
+  /** Its head commit (the revert commit). */
+  headSha: string;
+  /** Its head branch. */
+  branch: string;
+  /** Whether this call opened it; false when an open revert of the change was found. */
+  created: boolean;
+}
+
+/**
+ * How `Forge.revertChange` and `Forge.mergeChange` end when the forge refuses: its own words, kept
+ * whole for the reply (a revert that conflicts with later changes, a merge branch protection blocks).
+ */
+export interface ForgeRefusal {
+  /** The forge's message, e.g. GitLab's `Sorry, we cannot revert this commit automatically...`. */
+  refused: string;
+}
+
+/** How `Forge.mergeChange` ended: merged as `sha`, or refused in the forge's words. */
+export type MergeResult = { merged: true; sha: string } | ({ merged: false } & ForgeRefusal);
+
 /** Reactions Ferry leaves on a comment: seen, done, refused. */
 export type Reaction = "eyes" | "+1" | "-1";
 
@@ -122,6 +172,17 @@ export interface Forge {
   changeHead(change: number): Promise<ChangeHead>;
   /** Adds a reaction to comment `commentId` on change `change`; the same reaction twice stays one. */
   react(change: number, commentId: number, reaction: Reaction): Promise<void>;
+  /** The change as merged, or undefined while it is open or was closed without merging. */
+  mergedChange(change: number): Promise<MergedChange | undefined>;
+  /**
+   * Opens a change that reverts merged change `change` onto its base branch (GitHub: the
+   * `revertPullRequest` mutation; GitLab: a branch, the commit revert API onto it, a merge request);
+   * when an open revert of it (from the branch Ferry or the forge names after it) exists, returns that
+   * one instead. A revert the forge cannot make (conflicts with later changes) is a refusal in its words.
+   */
+  revertChange(change: MergedChange, request: RevertRequest): Promise<RevertChange | ForgeRefusal>;
+  /** Merges open change `change` at `headSha` as the forge lets the app; a refusal (branch protection, checks, conflicts) in its words. */
+  mergeChange(change: number, headSha: string): Promise<MergeResult>;
   /**
    * Keeps one open issue holding `marker`: edits the open one Ferry opened (title, trimmed, and
    * body, only when either differs), or opens one labelled `ferryIssueLabel`. Only open issues Ferry's own

@@ -9,7 +9,9 @@ import type { AccessLevel, Forge, ForgeFactory } from "../forge/types.js";
 import { healAnswer, type HealAnswer } from "../report/drift-status.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { RolloutStore } from "../rollout/rollout-store.js";
+import { commandText } from "../forge/comment-command.js";
 import { failureMessage, gaveUp } from "./gave-up.js";
+import { requestRollback, type RollbackDeps } from "./rollback-command.js";
 import type { Attempt } from "./release-deps.js";
 
 /** What a comment-command job needs. */
@@ -34,6 +36,8 @@ export interface CommandJobDeps {
   releaseHeld(jobIds: string[]): Promise<void>;
   /** Queues an admin's deploy that overrides a freeze; one per comment. */
   enqueueOverride(request: DeployRequest, commentId: number): Promise<string>;
+  /** What `/ferry rollback` needs: reverts remembered, the revert's plan queued. */
+  rollback: RollbackDeps;
 }
 
 const MAY_COMMAND: AccessLevel[] = ["write", "admin"];
@@ -47,6 +51,8 @@ export type CommandResult =
   | "frozen"
   | "unfrozen"
   | "deployed"
+  | "reverted"
+  | "revert-refused"
   | "refused"
   | "closed"
   | "nothing";
@@ -57,7 +63,8 @@ export type CommandResult =
  * approval a rollout of the change waits for; `/ferry abort [env]` halts it (clusters releasing
  * finish; no further cluster is touched); `/ferry heal [env]` re-applies, once, what the last release
  * of each environment the change's base branch deploys applied, undoing drift whatever
- * `reconcile.drift` says. Each is acknowledged with a reaction or a short answer.
+ * `reconcile.drift` says; `/ferry rollback [env] [--merge]` opens the revert of the merged change
+ * (see `requestRollback`). Each is acknowledged with a reaction or a short answer.
  */
 export async function runCommandJob(
   request: CommandRequest,
@@ -120,6 +127,7 @@ export async function runCommandJob(
   }
   if (request.command === "plan") return plan(request, forge, deps, reply);
   if (request.command === "heal") return heal(request, forge, deps, reply);
+  if (request.command === "rollback") return requestRollback(request, forge, deps.rollback, reply, attempt);
   if (request.command === "freeze" || request.command === "unfreeze" || request.command === "deploy")
     return freezeCommand(request, {
       forge,
@@ -280,7 +288,7 @@ function commandEntry(
     forge: request.repo.forge,
     repository: request.repo.fullName,
     change: request.change,
-    command: [`/ferry ${request.command}`, request.environment, request.args].filter((p) => p !== undefined).join(" "),
+    command: commandText(request),
     startedAt: new Date(startedAt).toISOString(),
     finishedAt: new Date().toISOString(),
     ...fields,

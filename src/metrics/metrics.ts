@@ -170,7 +170,7 @@ export class Metrics {
   );
   private readonly auditWriteFailures = this.counter(
     "ferry_audit_write_failures_total",
-    "Audit records Ferry could not write to Redis (the action itself went on), by action (release, rollback, rollout, heal, approval, abort, refused-command).",
+    "Audit records Ferry could not write to Redis (the action itself went on), by action (release, rollback, rollout, heal, approval, abort, revert, refused-command).",
     ["action"],
   );
   private readonly rateLimitSeconds = this.counter(

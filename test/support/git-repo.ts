@@ -107,6 +107,43 @@ export class GitRepo {
     return this.revParse("HEAD");
   }
 
+  /**
+   * Reverts `sha` onto `branch` as `git revert` does (a merge commit against its first parent, `-m 1`),
+   * in a worktree of its own so the checkout stays as it is: the new commit, or git's words when the
+   * revert conflicts (the branch is then left as it was). `branch` must not be the one checked out.
+   */
+  async revertOnto(branch: string, sha: string): Promise<{ sha: string } | { conflict: string }> {
+    const parents = (await this.git("rev-list", "--parents", "-n", "1", sha)).trim().split(" ").length - 1;
+    const dir = await mkdtemp(path.join(tmpdir(), "ferry-git-revert-"));
+    await this.git("worktree", "add", "-q", "--detach", dir, `refs/heads/${branch}`);
+    try {
+      const args = ["revert", "--no-edit", ...(parents > 1 ? ["-m", "1"] : []), sha];
+      try {
+        await execFileAsync("git", args, { cwd: dir, env: gitEnv });
+      } catch (error) {
+        const { stdout = "", stderr = "" } = error as { stdout?: string; stderr?: string };
+        return { conflict: `${stdout}${stderr}`.trim() };
+      }
+      const { stdout } = await execFileAsync("git", ["rev-parse", "HEAD"], { cwd: dir, env: gitEnv });
+      const head = stdout.trim();
+      await this.git("update-ref", `refs/heads/${branch}`, head);
+      return { sha: head };
+    } finally {
+      await this.git("worktree", "remove", "--force", dir);
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Deletes branch `name` (not the one checked out). */
+  async deleteBranch(name: string): Promise<void> {
+    await this.git("branch", "-D", name);
+  }
+
+  /** The parents of commit `sha`. */
+  async parents(sha: string): Promise<string[]> {
+    return (await this.git("rev-list", "--parents", "-n", "1", sha)).trim().split(" ").slice(1);
+  }
+
   /** Deletes the repository directory. */
   async dispose(): Promise<void> {
     await rm(this.dir, { recursive: true, force: true });

@@ -8,6 +8,7 @@ import { appRoutes } from "./github-simulator/app-routes.js";
 import { sendError, type SimulatorContext } from "./github-simulator/context.js";
 import { deploymentRoutes } from "./github-simulator/deployment-routes.js";
 import { feedbackRoutes } from "./github-simulator/feedback-routes.js";
+import { graphqlRoutes } from "./github-simulator/graphql-routes.js";
 import { ensureLabels, issueRoutes, nextIssueNumber } from "./github-simulator/issue-routes.js";
 import { errorJson, timestamp, type Urls } from "./github-simulator/json.js";
 import {
@@ -28,6 +29,7 @@ import {
   type UserComment,
   type UserIssue,
 } from "./github-simulator/model.js";
+import { mergeRoutes } from "./github-simulator/merge-routes.js";
 import { codeloadRoutes, repoRoutes } from "./github-simulator/repo-routes.js";
 import { FaultPlan } from "./simulator-faults.js";
 
@@ -66,7 +68,8 @@ export interface GitHubSimulatorOptions {
 /**
  * A local stand-in for GitHub Enterprise Server's REST API over real HTTP: it authenticates the
  * app's JWT and installation tokens, refuses what an installation's permissions do not cover,
- * serves archives of real git repositories, and records the statuses, comments, issues and
+ * serves archives of real git repositories, reverts (the GraphQL `revertPullRequest` mutation) and
+ * merges pull requests in them with real git, and records the statuses, comments, issues and
  * requests it receives.
  */
 export class GitHubSimulator {
@@ -159,7 +162,22 @@ export class GitHubSimulator {
       statuses: [],
       deployments: [],
       archives: new Map(),
+      protectedBranches: new Map(),
     });
+  }
+
+  /**
+   * Makes `branch`'s rules refuse the app's merges into it with `message` (405, as GitHub answers a
+   * merge its branch protection blocks), e.g. "At least 1 approving review is required by reviewers with write access."
+   */
+  protectBranch(fullName: string, branch: string, message: string): void {
+    this.repo(fullName).protectedBranches.set(branch, message);
+  }
+
+  /** A pull request as it stands now (including those the app opened), or undefined. */
+  pullRequest(fullName: string, number: number): PullRequestInput | undefined {
+    const pr = this.repo(fullName).pulls.get(number);
+    return pr === undefined ? undefined : { ...pr };
   }
 
   /**
@@ -331,11 +349,12 @@ export class GitHubSimulator {
       next();
     });
     app.use(express.json({ limit: "25mb" }));
-    app.use(codeloadRoutes(this.ctx));
+    app.use(codeloadRoutes(this.ctx), graphqlRoutes(this.ctx));
     app.use(
       apiPrefix,
       appRoutes(this.ctx),
       repoRoutes(this.ctx),
+      mergeRoutes(this.ctx),
       issueRoutes(this.ctx),
       feedbackRoutes(this.ctx),
       deploymentRoutes(this.ctx),

@@ -33,6 +33,7 @@ import {
   type UserNote,
 } from "./gitlab-simulator/model.js";
 import { repositoryRoutes } from "./gitlab-simulator/repository-routes.js";
+import { revertRoutes } from "./gitlab-simulator/revert-routes.js";
 import { statusRoutes } from "./gitlab-simulator/status-routes.js";
 import { userRoutes } from "./gitlab-simulator/user-routes.js";
 import { FaultPlan, type FaultMatcher, type FaultResponse, type RequestRecord } from "./simulator-faults.js";
@@ -74,7 +75,8 @@ export interface GitLabSimulatorOptions {
 
 /**
  * A local stand-in for GitLab's REST API v4 over real HTTP: it authenticates access tokens
- * (`PRIVATE-TOKEN` or `Authorization: Bearer`), serves archives of real git repositories, enforces
+ * (`PRIVATE-TOKEN` or `Authorization: Bearer`), serves archives of real git repositories (and creates
+ * branches, reverts commits, opens and merges merge requests in them with real git), enforces
  * the commit status state machine as GitLab does, and records statuses, notes, award emoji, issues
  * and requests for assertions.
  */
@@ -180,8 +182,23 @@ export class GitLabSimulator {
       archives: new Map(),
       environments: new Map(),
       deployments: [],
+      mergeBlocks: new Map(),
     });
     return { id, path: pathWithNamespace };
+  }
+
+  /**
+   * Makes merges into `branch` through the API answer `status` with `message`, as GitLab refuses a
+   * merge whose checks fail (405 "405 Method Not Allowed") or a user who may not merge (401).
+   */
+  blockMerges(pathWithNamespace: string, branch: string, status: number, message: string): void {
+    this.simProject(pathWithNamespace).mergeBlocks.set(branch, { status, message });
+  }
+
+  /** A merge request as it stands now (including those the token's user opened), or undefined. */
+  mergeRequest(pathWithNamespace: string, iid: number): MergeRequestInput | undefined {
+    const mr = this.simProject(pathWithNamespace).mergeRequests.get(iid);
+    return mr === undefined ? undefined : { ...mr };
   }
 
   /** Serves `bytes` as the archive of `sha` instead of `git archive` of it (for hostile-archive tests). */
@@ -348,6 +365,7 @@ export class GitLabSimulator {
       apiPrefix,
       userRoutes(this.ctx),
       repositoryRoutes(this.ctx),
+      revertRoutes(this.ctx),
       statusRoutes(this.ctx),
       mergeRequestRoutes(this.ctx),
       issueRoutes(this.ctx),

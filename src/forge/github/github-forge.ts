@@ -14,8 +14,13 @@ import type {
   EnsureCommentOptions,
   EnsuredIssue,
   Forge,
+  ForgeRefusal,
+  MergeResult,
+  MergedChange,
   OpenChange,
   Reaction,
+  RevertChange,
+  RevertRequest,
   StatusState,
 } from "../types.js";
 import { withMarker } from "../with-marker.js";
@@ -23,6 +28,7 @@ import type { RepoRef } from "../../domain/repo.js";
 import { GitHubDeployments } from "./github-deployments.js";
 import { githubError, githubStatus } from "./github-error.js";
 import { GitHubIssues } from "./github-issues.js";
+import { GitHubReverts } from "./github-reverts.js";
 
 /** GitHub's limit on a commit status description, in characters. */
 const maxDescriptionLength = 140;
@@ -83,6 +89,7 @@ export class GitHubForge implements Forge {
   private readonly botLogin: string;
   private readonly issues: GitHubIssues;
   private readonly deployments: GitHubDeployments;
+  private readonly reverts: GitHubReverts;
 
   /** Binds the installation's Octokit to one repository. */
   constructor(options: GitHubForgeOptions) {
@@ -94,6 +101,7 @@ export class GitHubForge implements Forge {
     this.botLogin = options.botLogin;
     this.issues = new GitHubIssues({ octokit: options.octokit, owner, name, botLogin: options.botLogin });
     this.deployments = new GitHubDeployments({ octokit: options.octokit, owner, name, botLogin: options.botLogin });
+    this.reverts = new GitHubReverts({ octokit: options.octokit, owner, name, botLogin: options.botLogin });
   }
 
   /** The commit `branch` points at. */
@@ -278,6 +286,21 @@ export class GitHubForge implements Forge {
         content: reaction,
       }),
     );
+  }
+
+  /** The pull request when merged, with its merge commit. */
+  async mergedChange(change: number): Promise<MergedChange | undefined> {
+    return this.reverts.mergedChange(change);
+  }
+
+  /** Opens (or finds open) the revert of a merged pull request, through GitHub's `revertPullRequest` mutation. */
+  async revertChange(change: MergedChange, request: RevertRequest): Promise<RevertChange | ForgeRefusal> {
+    return this.reverts.revertChange(change, request);
+  }
+
+  /** Merges a pull request at `headSha` through the REST merge endpoint; GitHub's refusals are returned in its words. */
+  async mergeChange(change: number, headSha: string): Promise<MergeResult> {
+    return this.reverts.mergeChange(change, headSha);
   }
 
   /** Keeps one open issue holding `marker`, opened by the app's bot and labelled `ferry-drift` (see `Forge.ensureIssue`). */

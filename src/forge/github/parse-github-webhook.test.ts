@@ -313,19 +313,19 @@ describe("parseGitHubWebhook: issue_comment", () => {
       ["`/ferry abort`", "comment holds no /ferry abort command"],
       [
         "/ferry  deploy",
-        'comment line "/ferry  deploy" is not a command: /ferry plan|continue|abort|heal|freeze|unfreeze|deploy [environment]',
+        'comment line "/ferry  deploy" is not a command: /ferry plan|continue|abort|heal|rollback|freeze|unfreeze|deploy [environment]',
       ],
       [
         "/ferry ship",
-        'comment line "/ferry ship" is not a command: /ferry plan|continue|abort|heal|freeze|unfreeze|deploy [environment]',
+        'comment line "/ferry ship" is not a command: /ferry plan|continue|abort|heal|rollback|freeze|unfreeze|deploy [environment]',
       ],
       [
         "/ferry planning",
-        'comment line "/ferry planning" is not a command: /ferry plan|continue|abort|heal|freeze|unfreeze|deploy [environment]',
+        'comment line "/ferry planning" is not a command: /ferry plan|continue|abort|heal|rollback|freeze|unfreeze|deploy [environment]',
       ],
       [
         "/ferry plan staging prod",
-        'comment line "/ferry plan staging prod" is not a command: /ferry plan|continue|abort|heal|freeze|unfreeze|deploy [environment]',
+        'comment line "/ferry plan staging prod" is not a command: /ferry plan|continue|abort|heal|rollback|freeze|unfreeze|deploy [environment]',
       ],
     ];
     for (const [body, reason] of reasons) {

@@ -14,8 +14,13 @@ import type {
   EnsureCommentOptions,
   EnsuredIssue,
   Forge,
+  ForgeRefusal,
+  MergeResult,
+  MergedChange,
   OpenChange,
   Reaction,
+  RevertChange,
+  RevertRequest,
   StatusState,
 } from "../types.js";
 import { withMarker } from "../with-marker.js";
@@ -23,6 +28,7 @@ import type { RepoRef } from "../../domain/repo.js";
 import { GitLabDeployments } from "./gitlab-deployments.js";
 import { gitlabError, gitlabMessage, gitlabStatus } from "./gitlab-error.js";
 import { GitLabIssues } from "./gitlab-issues.js";
+import { GitLabReverts } from "./gitlab-reverts.js";
 
 /** A status description longer than this is cut (GitLab keeps statuses short; 255 is safe on every version). */
 const maxDescriptionLength = 255;
@@ -78,6 +84,7 @@ export class GitLabForge implements Forge {
   private readonly bot: string;
   private readonly issues: GitLabIssues;
   private readonly deployments: GitLabDeployments;
+  private readonly reverts: GitLabReverts;
 
   /** Binds the client to one project. */
   constructor(options: GitLabForgeOptions) {
@@ -89,6 +96,7 @@ export class GitLabForge implements Forge {
     this.bot = options.botUsername.toLowerCase();
     this.issues = new GitLabIssues({ api: options.api, project: this.project, botUsername: this.bot });
     this.deployments = new GitLabDeployments({ api: options.api, project: this.project, botUsername: this.bot });
+    this.reverts = new GitLabReverts({ api: options.api, project: this.project, botUsername: this.bot });
   }
 
   /** The commit `branch` points at. */
@@ -254,6 +262,21 @@ export class GitLabForge implements Forge {
       if (gitlabStatus(error) === 404 && /has already been taken/.test(gitlabMessage(error) ?? "")) return;
       throw gitlabError(error, `awarding ${name} to note ${commentId} on !${change}`);
     }
+  }
+
+  /** The merge request when merged, with the commit it left on its target branch. */
+  async mergedChange(change: number): Promise<MergedChange | undefined> {
+    return this.reverts.mergedChange(change);
+  }
+
+  /** Opens (or finds open) the revert of a merged merge request: a branch, the commit revert API onto it, a merge request. */
+  async revertChange(change: MergedChange, request: RevertRequest): Promise<RevertChange | ForgeRefusal> {
+    return this.reverts.revertChange(change, request);
+  }
+
+  /** Merges a merge request at `headSha`; GitLab's refusals are returned in its words. */
+  async mergeChange(change: number, headSha: string): Promise<MergeResult> {
+    return this.reverts.mergeChange(change, headSha);
   }
 
   /** Keeps one open issue holding `marker`, opened by Ferry's user and labelled `ferry-drift` (see `Forge.ensureIssue`). */

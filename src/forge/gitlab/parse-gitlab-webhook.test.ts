@@ -281,11 +281,11 @@ describe("parseGitLabWebhook: Note Hook", () => {
       ["could someone run /ferry abort please", "note holds no /ferry abort command"],
       [
         "/ferry ship",
-        'note line "/ferry ship" is not a command: /ferry plan|continue|abort|heal|freeze|unfreeze|deploy [environment]',
+        'note line "/ferry ship" is not a command: /ferry plan|continue|abort|heal|rollback|freeze|unfreeze|deploy [environment]',
       ],
       [
         "/ferry continue staging prod",
-        'note line "/ferry continue staging prod" is not a command: /ferry plan|continue|abort|heal|freeze|unfreeze|deploy [environment]',
+        'note line "/ferry continue staging prod" is not a command: /ferry plan|continue|abort|heal|rollback|freeze|unfreeze|deploy [environment]',
       ],
     ];
     for (const [body, reason] of reasons)

@@ -79,6 +79,17 @@ export interface ChangeInfo {
   fromFork?: boolean;
 }
 
+/** A change as the forge holds it now, whoever opened it (Ferry's reverts included). */
+export interface HeldChange extends ChangeInfo {
+  /** Whether it was merged. */
+  merged: boolean;
+  title: string;
+  /** Its description; empty when it has none. */
+  body: string;
+  /** Who opened it. */
+  author: string;
+}
+
 /**
  * A forge played by a local simulator, with the verbs the end-to-end suite needs; the suite runs
  * the same scenarios against each forge through this interface.
@@ -126,6 +137,10 @@ export interface ForgeDouble {
   serveArchive(fullName: string, sha: string, bytes: Buffer): void;
   /** Status and deployment posts the forge refused as transitions its state machines do not allow (GitLab's 400s); none on GitHub. */
   refusedTransitions(): readonly unknown[];
+  /** A change as the forge holds it now, or undefined when there is no such change. */
+  change(fullName: string, number: number): HeldChange | undefined;
+  /** Makes the forge refuse the app's merges into `branch`, as branch protection or failed merge checks do. */
+  refuseMerges(fullName: string, branch: string): void;
   /** Stops the simulator. */
   close(): Promise<void>;
 }

@@ -7,6 +7,7 @@ import type {
   Delivery,
   ForgeApiPaths,
   ForgeDouble,
+  HeldChange,
   SeenComment,
   SeenDeployment,
   SeenIssue,
@@ -198,6 +199,26 @@ export class GitHubDouble implements ForgeDouble {
 
   refusedTransitions(): readonly unknown[] {
     return [];
+  }
+
+  change(fullName: string, number: number): HeldChange | undefined {
+    const pr = this.sim.pullRequest(fullName, number);
+    return pr === undefined
+      ? undefined
+      : {
+          number,
+          branch: pr.headRef,
+          headSha: pr.headSha,
+          ...(pr.mergeCommitSha === undefined ? {} : { mergeSha: pr.mergeCommitSha }),
+          merged: pr.merged === true,
+          title: pr.title ?? `Pull request #${number}`,
+          body: pr.body ?? "",
+          author: pr.user,
+        };
+  }
+
+  refuseMerges(fullName: string, branch: string): void {
+    this.sim.protectBranch(fullName, branch, "At least 1 approving review is required by reviewers with write access.");
   }
 
   close(): Promise<void> {

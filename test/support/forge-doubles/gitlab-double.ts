@@ -13,6 +13,7 @@ import type {
   Delivery,
   ForgeApiPaths,
   ForgeDouble,
+  HeldChange,
   SeenComment,
   SeenDeployment,
   SeenIssue,
@@ -211,6 +212,26 @@ export class GitLabDouble implements ForgeDouble {
 
   denyDeployments(fullName: string): void {
     this.sim.setAccessLevel(fullName, this.sim.botUsername, accessLevels.reporter);
+  }
+
+  change(fullName: string, number: number): HeldChange | undefined {
+    const mr = this.sim.mergeRequest(fullName, number);
+    return mr === undefined
+      ? undefined
+      : {
+          number,
+          branch: mr.sourceBranch,
+          headSha: mr.sha,
+          ...(mr.mergeCommitSha === undefined ? {} : { mergeSha: mr.mergeCommitSha }),
+          merged: (mr.state ?? (mr.mergeCommitSha === undefined ? "opened" : "merged")) === "merged",
+          title: mr.title ?? `Merge request !${number}`,
+          body: mr.description ?? "",
+          author: mr.author,
+        };
+  }
+
+  refuseMerges(fullName: string, branch: string): void {
+    this.sim.blockMerges(fullName, branch, 405, "405 Method Not Allowed");
   }
 
   close(): Promise<void> {

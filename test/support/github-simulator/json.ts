@@ -47,6 +47,11 @@ export function repoJson(repo: SimRepo, urls: Urls): Record<string, unknown> {
   };
 }
 
+/** A pull request's GraphQL node id (GitHub's are opaque; the simulator's name the repository and number). */
+export function pullNodeId(repo: SimRepo, number: number): string {
+  return `PR_${Buffer.from(`${repo.id}:${number}`).toString("base64url")}`;
+}
+
 /** GitHub's pull request object. */
 export function pullJson(repo: SimRepo, pr: PullRequestInput, urls: Urls): Record<string, unknown> {
   const merged = pr.merged ?? false;
@@ -54,11 +59,12 @@ export function pullJson(repo: SimRepo, pr: PullRequestInput, urls: Urls): Recor
   const repository = repoJson(repo, urls);
   return {
     id: repo.id * 10_000 + pr.number,
+    node_id: pullNodeId(repo, pr.number),
     number: pr.number,
     state,
     locked: false,
     title: pr.title ?? `Pull request #${pr.number}`,
-    body: null,
+    body: pr.body ?? null,
     user: userJson(pr.user, urls),
     url: `${urls.api}/repos/${repo.fullName}/pulls/${pr.number}`,
     html_url: `${urls.web}/${repo.fullName}/pull/${pr.number}`,

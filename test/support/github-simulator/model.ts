@@ -14,7 +14,7 @@ export type InstallationPermissions = Record<string, "read" | "write">;
 
 /** What an installation is granted unless a test says otherwise: what `app.yml` asks for. */
 export const defaultInstallationPermissions: Readonly<InstallationPermissions> = {
-  contents: "read",
+  contents: "write",
   metadata: "read",
   pull_requests: "write",
   issues: "write",
@@ -253,6 +253,8 @@ export interface SimRepo {
   deployments: DeploymentRecord[];
   /** Archives served for a commit in place of `git archive` (hand-made hostile tarballs), by sha. */
   archives: Map<string, Buffer>;
+  /** Branches whose rules refuse the app's merges, with GitHub's refusal message. */
+  protectedBranches: Map<string, string>;
 }
 
 /** Key under which a repository is stored: GitHub matches owner and name case-insensitively. */

@@ -46,7 +46,7 @@ export function mergeRequestJson(
     iid: mr.iid,
     project_id: project.id,
     title: mr.title ?? `Merge request !${mr.iid}`,
-    description: "",
+    description: mr.description ?? "",
     state,
     created_at: at,
     updated_at: at,

@@ -60,6 +60,8 @@ export interface MergeRequestInput {
   fromFork?: boolean;
   /** Title; defaults to "Merge request !<iid>". */
   title?: string;
+  /** Description; defaults to empty. */
+  description?: string;
 }
 
 /** What `updateMergeRequest` may change: anything but the iid. */
@@ -248,6 +250,8 @@ export interface SimProject {
   environments: Map<number, EnvironmentRecord>;
   /** Deployments in creation order. */
   deployments: DeploymentRecord[];
+  /** Target branches whose merges through the API are refused, with GitLab's status and message. */
+  mergeBlocks: Map<string, { status: number; message: string }>;
 }
 
 /** A user the simulator knows. */
