@@ -81,8 +81,19 @@ async function throughFerry(forge: (typeof FORGES)[number], context: BenchContex
     try {
       for (let i = 1; i <= MERGES; i++) {
         const merge = await h.merge(repo, files(String(i)));
-        // Past GitHub's spacing of the previous merge's writes, as merges a few seconds apart are.
-        await new Promise((r) => setTimeout(r, 2_000));
+        // The previous merge has said everything (its deployment record's final state, after the
+        // final status and the comment), and a second more: each merge is timed on its own, not
+        // behind another's writes, which GitHub's spacing makes take seconds.
+        await waitUntil(
+          "the previous merge's deployment never ended",
+          () =>
+            h.forge
+              .deployments(repo.fullName)
+              .every((d) => /success|failure|inactive|failed|canceled/.test(d.states.at(-1) ?? "")),
+          60_000,
+          20,
+        );
+        await new Promise((r) => setTimeout(r, 1_000));
         const sent = performance.now();
         await h.deliver(merge.delivery);
         let final = 0;

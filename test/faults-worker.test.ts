@@ -116,13 +116,16 @@ describe("worker killed in the middle of a release", () => {
       assert.equal((await h.deliver(merge.delivery)).status, 202);
       // Wait for the point of the release this trial kills at, then the delay.
       const statuses = () => h.statuses(repo, merge.sha).filter((s) => s.context === CONTEXT);
-      const reached = () =>
-        point.after === "queued" ||
-        statuses().some((s) =>
-          point.after === "running"
-            ? s.description.startsWith("deploying")
-            : s.state === "success" || s.state === "failure",
+      // The release runs once its first object is at the new commit (a quick apply posts no "deploying").
+      const atCommit = async () =>
+        [...(await h.list("v1", "ConfigMap", repo.namespace)).values()].some(
+          (cm) => (cm as { data?: { v?: string } }).data?.v === String(trial),
         );
+      const reached = async () =>
+        point.after === "queued" ||
+        (point.after === "running"
+          ? await atCommit()
+          : statuses().some((s) => s.state === "success" || s.state === "failure"));
       await waitUntil(
         () => `never reached ${point.after}; statuses ${JSON.stringify(statuses())}\n${running.output()}\n`,
         reached,

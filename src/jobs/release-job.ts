@@ -161,6 +161,9 @@ async function audit(
   for (const entry of releaseAuditEntries(rollout, cluster, outcome, times, change)) await deps.audit.record(entry);
 }
 
+/** How long an apply runs before its release says `deploying …`. */
+const ANNOUNCE_MS = 1_000;
+
 /** The release under the lock: it re-reads what may have changed while it waited. */
 async function release(ctx: ReleaseContext): Promise<ClusterOutcome> {
   const { rollout, env, deps } = ctx;
@@ -178,8 +181,15 @@ async function release(ctx: ReleaseContext): Promise<ClusterOutcome> {
   });
   const last = (await session.history())[0];
   if (last?.sha === rollout.sha && last.result === "success") return { kind: "already-released", sha: rollout.sha };
-  await ctx.progress(`deploying ${short(rollout.sha)} to ${ctx.cluster}`);
-  const result = await session.apply(await deps.store.rendered(rollout.id, ctx.cluster), rollout.sha, rollout.actor);
+  // Said only when the apply is still going after a while: on GitHub, whose writes go a second
+  // apart, a "deploying" status of a quick release would hold its final status back.
+  const announce = setTimeout(
+    () => void ctx.progress(`deploying ${short(rollout.sha)} to ${ctx.cluster}`),
+    ANNOUNCE_MS,
+  );
+  const result = await session
+    .apply(await deps.store.rendered(rollout.id, ctx.cluster), rollout.sha, rollout.actor)
+    .finally(() => clearTimeout(announce));
   deps.log.info(
     {
       rollout: rollout.id,

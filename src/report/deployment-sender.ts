@@ -26,6 +26,21 @@ const RANK: Record<DeploymentState, number> = { queued: 0, in_progress: 1, succe
 /** Success, failure and inactive end a deployment: never coalesced away. */
 export const isFinalDeploymentState = (state: DeploymentState): boolean => RANK[state] >= 2;
 
+/** Descriptions of the states {@link skipped} fills in. */
+const FILLED_IN: Partial<Record<DeploymentState, string>> = { queued: "queued", in_progress: "releasing" };
+
+/**
+ * The states a deployment must show before `state` that were not sent (`last` is the rank of the
+ * last one sent): a job's intermediate states go out in the background and may lose the race to the
+ * rollout's final one, yet the record should read queued → in progress → success (or failure);
+ * inactive needs only queued before it.
+ */
+function skipped(last: number, state: DeploymentState): DeploymentState[] {
+  const before: DeploymentState[] =
+    state === "success" || state === "failure" ? ["queued", "in_progress"] : state === "inactive" ? ["queued"] : [];
+  return before.filter((s) => RANK[s] > last);
+}
+
 /** How long Redis remembers a deployment's id and state (30 days, as final statuses). */
 const TTL_SECONDS = 30 * 24 * 3600;
 
@@ -97,6 +112,10 @@ export class DeploymentSender {
         if (id === undefined) {
           id = await this.forge.ensureDeployment(update.target);
           await this.redis.multi().hset(key, "id", String(id)).expire(key, TTL_SECONDS).exec();
+        }
+        for (const state of skipped(last, update.state)) {
+          await this.forge.setDeploymentState(id, state, { ...update.details, description: FILLED_IN[state] ?? state });
+          await this.redis.multi().hset(key, "rank", String(RANK[state])).expire(key, TTL_SECONDS).exec();
         }
         await this.forge.setDeploymentState(id, update.state, update.details);
         // Retired before the rank is recorded: when retiring fails, the retry sends both again.

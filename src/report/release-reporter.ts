@@ -63,6 +63,8 @@ export interface ReporterOptions {
 export class ReleaseReporter {
   private readonly statuses: StatusSender;
   private readonly deployments: DeploymentSender;
+  /** Whether this job queued a final deployment state, which its end waits for. */
+  private finalDeploymentPosted = false;
   /** Each rollout's declared environment, read once per reporter (how its deployment is shown). */
   private readonly declared = new Map<string, Promise<DeclaredEnvironment | undefined>>();
   /** Deployment states waiting for their rollout's declaration before they are queued. */
@@ -93,7 +95,13 @@ export class ReleaseReporter {
   /** Resolves once every status and deployment state queued so far was sent (or given up); rejects when a final one could not be sent yet (see StatusSender). */
   async settled(): Promise<void> {
     while (this.pendingDeclared.length > 0) await Promise.all(this.pendingDeclared.splice(0));
-    const results = await Promise.allSettled([this.statuses.settled(), this.deployments.settled()]);
+    // Intermediate deployment states go on in the background: they wait behind every commit status
+    // of the installation (GitHub spaces writes), and a job waiting for them would hold the next job's
+    // final status back. A final state is awaited, so it is never lost.
+    const results = await Promise.allSettled([
+      this.statuses.settled(),
+      this.finalDeploymentPosted ? this.deployments.settled() : Promise.resolve(),
+    ]);
     for (const result of results) if (result.status === "rejected") throw result.reason;
   }
 
@@ -323,6 +331,7 @@ export class ReleaseReporter {
         madeAt: Date.now(),
       };
       this.deployments.post(update);
+      if (isFinalDeploymentState(state)) this.finalDeploymentPosted = true;
     });
     this.pendingDeclared.push(queued);
   }

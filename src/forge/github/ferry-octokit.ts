@@ -1,5 +1,6 @@
 import type { ThrottlingOptions } from "@octokit/plugin-throttling";
 import Bottleneck from "bottleneck";
+import { WriteOrder } from "./write-order.js";
 import { ProbotOctokit } from "probot";
 import type { ForgeApiMetrics } from "../../metrics/metrics.js";
 import { honourRetryAfter } from "../retry-after.js";
@@ -55,12 +56,13 @@ export const maxRateLimitWaitSeconds = 120;
  */
 export function ferryOctokit(options: FerryOctokitOptions): typeof ProbotOctokit {
   // Built per call, so each Probot built from this class shares one set, and no state is module-level.
-  const unspacedGroups: Partial<ThrottleOptions> = options.writeSpacing
-    ? {}
-    : {
-        write: new Bottleneck.Group({ maxConcurrent: 1, minTime: 0 }),
-        notifications: new Bottleneck.Group({ maxConcurrent: 1, minTime: 0 }),
-      };
+  // Writes are spaced by WriteOrder (commit statuses first), so the plugin's write queue only keeps
+  // rate-limit handling; its notification spacing (3 s between comments) stays unless tests turn it off.
+  const unspacedGroups: Partial<ThrottleOptions> = {
+    write: new Bottleneck.Group({ maxConcurrent: 1, minTime: 0 }),
+    ...(options.writeSpacing ? {} : { notifications: new Bottleneck.Group({ maxConcurrent: 1, minTime: 0 }) }),
+  };
+  const order = options.writeSpacing ? new WriteOrder() : undefined;
   const handler =
     (kind: string): ThrottleOptions["onRateLimit"] =>
     (retryAfter, request, octokit, retryCount) => {
@@ -74,8 +76,18 @@ export function ferryOctokit(options: FerryOctokitOptions): typeof ProbotOctokit
     };
   const rateLimitHandlers = { onRateLimit: handler("Primary"), onSecondaryRateLimit: handler("Secondary") };
   const { metrics } = options;
+  const Ordered = order
+    ? ProbotOctokit.plugin((octokit, octokitOptions) => {
+        // Probot names each installation's client by its id (throttle.id); the app's own by none.
+        const key = String((octokitOptions.throttle as { id?: unknown } | undefined)?.id ?? "app");
+        octokit.hook.wrap("request", async (request, requestOptions) => {
+          await order.turn(key, requestOptions.method, requestOptions.url);
+          return request(requestOptions);
+        });
+      })
+    : ProbotOctokit;
   const Counted = metrics
-    ? ProbotOctokit.plugin((octokit) => {
+    ? Ordered.plugin((octokit) => {
         octokit.hook.after("request", (response, request) =>
           metrics.call(endpointOf(request.method, request.url), response.status),
         );
@@ -88,7 +100,7 @@ export function ferryOctokit(options: FerryOctokitOptions): typeof ProbotOctokit
           throw error;
         });
       })
-    : ProbotOctokit;
+    : Ordered;
   return Counted.defaults((instance: OctokitOptions): OctokitOptions => ({
     ...instance,
     throttle: { ...instance.throttle, ...rateLimitHandlers, ...unspacedGroups },

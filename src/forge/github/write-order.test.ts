@@ -1,0 +1,44 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { WriteOrder, writePriority } from "./write-order.js";
+
+describe("writePriority", () => {
+  it("puts commit statuses first, deployment records and comments last, reads nowhere", () => {
+    const api = "https://api.github.com/repos/acme/shop";
+    assert.equal(writePriority("POST", `${api}/statuses/3f2a9c1`), 1);
+    assert.equal(writePriority("POST", `${api}/deployments`), 9);
+    assert.equal(writePriority("POST", `${api}/deployments/7/statuses`), 9);
+    assert.equal(writePriority("POST", `${api}/issues/2/comments`), 9);
+    assert.equal(writePriority("PATCH", `${api}/issues/comments/5`), 9);
+    assert.equal(writePriority("POST", `${api}/issues`), undefined);
+    assert.equal(writePriority("GET", `${api}/statuses/3f2a9c1`), undefined);
+  });
+});
+
+describe("WriteOrder", () => {
+  it("spaces an installation's writes, and a waiting status goes before records queued earlier", async () => {
+    const order = new WriteOrder(100);
+    const api = "/repos/acme/shop";
+    const done: string[] = [];
+    const write = (name: string, url: string) =>
+      order
+        .turn("1", "POST", url)
+        .then(() => void done.push(`${name}@${Math.round((performance.now() - start) / 100)}`));
+    const start = performance.now();
+    const first = write("queued", `${api}/statuses/a`);
+    await first;
+    const later = [write("deployment", `${api}/deployments`), write("comment", `${api}/issues/2/comments`)];
+    const final = write("final", `${api}/statuses/a`);
+    await order.turn("2", "POST", `${api}/deployments`); // another installation waits for no one
+    await Promise.all([...later, final]);
+    assert.deepEqual(
+      done.map((d) => d.split("@")[0]),
+      ["queued", "final", "deployment", "comment"],
+    );
+    assert.deepEqual(
+      done.map((d) => Number(d.split("@")[1])),
+      [0, 1, 2, 3],
+      "a write every 100 ms",
+    );
+  });
+});
