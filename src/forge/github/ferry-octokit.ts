@@ -79,7 +79,8 @@ export function ferryOctokit(options: FerryOctokitOptions): typeof ProbotOctokit
   const Ordered = order
     ? ProbotOctokit.plugin((octokit, octokitOptions) => {
         // Probot names each installation's client by its id (throttle.id); the app's own by none.
-        const key = String((octokitOptions.throttle as { id?: unknown } | undefined)?.id ?? "app");
+        const id = (octokitOptions.throttle as { id?: unknown } | undefined)?.id;
+        const key = typeof id === "string" || typeof id === "number" ? String(id) : "app";
         octokit.hook.wrap("request", async (request, requestOptions) => {
           await order.turn(key, requestOptions.method, requestOptions.url);
           return request(requestOptions);
