@@ -48,8 +48,8 @@ export interface PlanRequest {
   refresh?: boolean;
   /**
    * Set when someone asked the forge to re-run the plan's check (GitHub's "Re-run" on a check run
-   * or its suite): the delivery id of that request. The plan runs even when the head was planned,
-   * and its check runs are new ones, as GitHub expects of a re-run.
+   * or its suite): the delivery id of that request. The plan runs even when the head was planned
+   * (its check runs are new ones, as every plan job's are).
    */
   rerun?: string;
 }

@@ -89,13 +89,11 @@ export interface CheckRunReport {
   detailsUrl?: string;
   /** Lines of files to point at; the forge sends them in as many requests as it needs. */
   annotations?: CheckAnnotation[];
-  /** Who reports (the job's delivery id), kept on the run so a retried job finds its own run. */
-  externalId: string;
   /**
-   * Start a new run instead of updating the latest of this name, unless the latest is this
-   * reporter's own (same `externalId`): a re-run asked for on the forge gets a run of its own.
+   * Who reports (the job's delivery id), kept on the run: a retried job finds and updates its own
+   * run; another job (a push, `/ferry plan`, a Re-run) makes a new one.
    */
-  newRun?: boolean;
+  externalId: string;
 }
 
 /** A change's (pull or merge request's) current head, as the forge reports it now. */
@@ -198,8 +196,9 @@ export interface Forge {
   /** Sets a commit status; safe to repeat (a forge with a status state machine sends only real transitions). */
   setStatus(sha: string, status: CommitStatus): Promise<void>;
   /**
-   * Creates or updates the check run named `run.name` on `sha` (the latest Ferry made, so a retried
-   * job updates its run rather than adding one); annotations already on it are not sent twice.
+   * Creates or updates the check run named `run.name` on `sha`, keyed by (sha, name, `externalId`):
+   * a retried job updates the run it made rather than adding one, never sends its annotations
+   * twice, and never moves a run it completed back to in progress.
    * False when the forge shows no checks (GitLab), or the installation may not write them (GitHub
    * without `checks: write`): the caller sets a commit status of the same name instead.
    */

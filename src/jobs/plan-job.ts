@@ -192,15 +192,14 @@ function planFingerprint(request: PlanRequest, plans: EnvironmentPlan[]): { key:
 }
 
 /**
- * One result on the head: the check run of the same name where the forge shows checks (a re-run
- * asked for on the forge gets a new run), else the commit status.
+ * One result on the head: the check run of the same name where the forge shows checks (this job's
+ * own, found again by its delivery id when the job is retried), else the commit status.
  */
 async function tell(forge: Forge, request: PlanRequest, status: CommitStatus, check: CheckContent): Promise<void> {
   const shown = await forge.ensureCheckRun(request.headSha, {
     ...check,
     name: status.context,
     externalId: request.deliveryId,
-    ...(request.rerun === undefined ? {} : { newRun: true }),
   });
   if (!shown) await forge.setStatus(request.headSha, status);
 }

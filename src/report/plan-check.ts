@@ -11,7 +11,7 @@ export const CHECK_OUTPUT_LENGTH = 65_535;
 const SUMMARY_ERROR_LENGTH = 20_000;
 
 /** What a check run says besides its name and who reports it (`Forge.ensureCheckRun` adds those). */
-export type CheckContent = Omit<CheckRunReport, "name" | "externalId" | "newRun">;
+export type CheckContent = Omit<CheckRunReport, "name" | "externalId">;
 
 /**
  * How an environment's plan ends as a check: `failure` when any of its cluster groups failed (config,

@@ -77,11 +77,12 @@ describe("GitHub check runs against the GitHub simulator", () => {
     await git.dispose();
   });
 
-  test("a run goes in progress, then completed; a retried job (a new forge) updates it instead of making a second", async () => {
+  test("a run goes in progress, then completed; a retried job (a new forge) updates it, never back to in progress, and makes no second", async () => {
     const first = await forge();
     assert.equal(await first.ensureCheckRun(sha, running), true);
     assert.equal(await first.ensureCheckRun(sha, done()), true);
     const retried = await forge();
+    assert.equal(await retried.ensureCheckRun(sha, running), true, "not moved back to in progress");
     assert.equal(await retried.ensureCheckRun(sha, done()), true);
     const [run, ...more] = sim.checkRuns(fullName, sha).filter((r) => r.name === "ferry/plan/staging");
     assert.deepEqual(more, [], "one run");
@@ -113,15 +114,13 @@ describe("GitHub check runs against the GitHub simulator", () => {
     assert.equal(run?.annotations[0]?.annotation_level, "failure");
   });
 
-  test("a re-run asked for on the forge gets a new run; that job's later writes update the new one", async () => {
+  test("another job (a Re-run, /ferry plan) gets a new run, the first left as it was; its retries update the new one", async () => {
     const name = "ferry/plan/rerun";
     await (await forge()).ensureCheckRun(otherSha, done({ name }));
     const rerun = await forge();
-    await rerun.ensureCheckRun(otherSha, { ...running, name, externalId: "d2", newRun: true });
-    await rerun.ensureCheckRun(otherSha, done({ name, externalId: "d2", newRun: true, conclusion: "neutral" }));
-    await (
-      await forge()
-    ).ensureCheckRun(otherSha, done({ name, externalId: "d2", newRun: true, conclusion: "neutral" }));
+    await rerun.ensureCheckRun(otherSha, { ...running, name, externalId: "d2" });
+    await rerun.ensureCheckRun(otherSha, done({ name, externalId: "d2", conclusion: "neutral" }));
+    await (await forge()).ensureCheckRun(otherSha, done({ name, externalId: "d2", conclusion: "neutral" }));
     const runs = sim.checkRuns(fullName, otherSha).filter((r) => r.name === name);
     assert.deepEqual(
       runs.map((r) => [r.external_id, r.conclusion, r.history.length]),

@@ -42,6 +42,8 @@ interface KnownRun {
   externalId: string;
   /** Annotations on it already. */
   annotations: number;
+  /** Whether it has its conclusion. */
+  completed: boolean;
 }
 
 /**
@@ -82,7 +84,12 @@ export class GitHubChecks {
   private async write(sha: string, report: CheckRunReport): Promise<void> {
     const key = `${sha}\n${report.name}`;
     let run = this.runs.get(key) ?? (await this.latest(sha, report.name));
-    if (run !== undefined && report.newRun === true && run.externalId !== report.externalId) run = undefined;
+    // Another job's run stays as that job left it: each plan (a push, `/ferry plan`, a Re-run, a
+    // re-plan after a release) is a run of its own, as GitHub models runs, and no completed run is
+    // sent back to in progress.
+    if (run !== undefined && run.externalId !== report.externalId) run = undefined;
+    // This job's own run, completed by an earlier attempt, keeps its conclusion until the next one.
+    if (run?.completed === true && report.conclusion === undefined) return;
     const annotations = report.annotations ?? [];
     // GitHub appends annotations on every update: a run holding as many as this report has them
     // already (a retried job); one holding others gets a new run, so none shows twice.
@@ -113,12 +120,13 @@ export class GitHubChecks {
         request: { retries: 0 },
       });
       id = data.id;
-      run = { id, externalId: report.externalId, annotations: 0 };
+      run = { id, externalId: report.externalId, annotations: 0, completed: false };
     } else {
       id = run.id;
       await this.options.octokit.rest.checks.update({ ...body, check_run_id: id });
     }
     run.annotations += first.length;
+    run.completed = report.conclusion !== undefined;
     this.runs.set(key, run);
     for (let at = MAX_ANNOTATIONS_PER_REQUEST; at < pending.length; at += MAX_ANNOTATIONS_PER_REQUEST) {
       const batch = pending.slice(at, at + MAX_ANNOTATIONS_PER_REQUEST);
@@ -154,7 +162,12 @@ export class GitHubChecks {
       .sort((a, b) => b.id - a.id)[0];
     return own === undefined
       ? undefined
-      : { id: own.id, externalId: own.external_id ?? "", annotations: own.output.annotations_count };
+      : {
+          id: own.id,
+          externalId: own.external_id ?? "",
+          annotations: own.output.annotations_count,
+          completed: own.status === "completed",
+        };
   }
 }
 
