@@ -207,7 +207,7 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
       const redis = connect();
       const clusters = new ClusterRegistry(options.config);
       closers.push(() => clusters.close());
-      const github = probot ? githubForgeFactory(probot) : undefined;
+      const github = probot ? githubForgeFactory(probot, { log }) : undefined;
       const gitlabForges =
         gitlab.url && gitlab.token
           ? gitlabForgeFactory({ url: gitlab.url, token: gitlab.token, metrics: metrics.forgeApi("gitlab") })

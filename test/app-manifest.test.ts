@@ -39,6 +39,7 @@ describe("app.yml", () => {
   it("asks for exactly the permissions Ferry uses", async () => {
     assert.deepEqual((await manifest()).default_permissions, {
       statuses: "write",
+      checks: "write",
       pull_requests: "write",
       issues: "write",
       deployments: "write",
@@ -50,7 +51,13 @@ describe("app.yml", () => {
   it("subscribes to exactly the events Ferry uses", async () => {
     const events = (await manifest()).default_events;
     assert.ok(Array.isArray(events));
-    assert.deepEqual([...(events as unknown[])].sort(), ["issue_comment", "pull_request", "push"]);
+    assert.deepEqual([...(events as unknown[])].sort(), [
+      "check_run",
+      "check_suite",
+      "issue_comment",
+      "pull_request",
+      "push",
+    ]);
   });
 
   it("subscribes to every event the webhook parser acts on", async () => {
@@ -58,7 +65,7 @@ describe("app.yml", () => {
     const handled = await handledEvents();
     assert.deepEqual(
       [...handled].sort(),
-      ["issue_comment", "pull_request", "push"],
+      ["check_run", "check_suite", "issue_comment", "pull_request", "push"],
       "the parser's events changed: update app.yml and this test",
     );
     for (const event of handled) assert.ok(events.includes(event), `app.yml does not subscribe to ${event}`);

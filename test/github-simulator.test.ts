@@ -222,6 +222,109 @@ describe("GitHubSimulator through Probot's Octokit", () => {
     );
   });
 
+  test("creates and updates check runs as GitHub documents them, refusing what GitHub refuses", async () => {
+    const annotation = (line: number) => ({
+      path: "envs/prod/app.yaml",
+      start_line: line,
+      end_line: line,
+      annotation_level: "failure" as const,
+      message: `line ${line}`,
+    });
+    const { data: created } = await octokit.rest.checks.create({
+      owner,
+      repo,
+      name: "ferry/plan/staging",
+      head_sha: mainSha,
+      status: "in_progress",
+      external_id: "d1",
+      output: { title: "planning", summary: "…", annotations: [annotation(1)] },
+    });
+    assert.equal(created.status, "in_progress");
+    assert.equal(created.app?.slug, "ferry");
+    const { data: updated } = await octokit.rest.checks.update({
+      owner,
+      repo,
+      check_run_id: created.id,
+      conclusion: "neutral",
+      output: { title: "no changes", summary: "table", annotations: [annotation(2)] },
+    });
+    assert.deepEqual(
+      [updated.status, updated.conclusion, updated.output.annotations_count],
+      ["completed", "neutral", 2],
+    );
+    const { data: listed } = await octokit.rest.checks.listForRef({
+      owner,
+      repo,
+      ref: mainSha,
+      check_name: "ferry/plan/staging",
+    });
+    assert.deepEqual(
+      listed.check_runs.map((r) => [r.id, r.external_id]),
+      [[created.id, "d1"]],
+    );
+
+    const refused = async (params: Record<string, unknown>) =>
+      rejectionStatus(
+        octokit.request("POST /repos/{owner}/{repo}/check-runs", {
+          owner,
+          repo,
+          name: "x",
+          head_sha: mainSha,
+          ...params,
+        }),
+      );
+    const output = { title: "t", summary: "s" };
+    assert.equal(
+      await refused({ output: { ...output, annotations: Array.from({ length: 51 }, (_, i) => annotation(i + 1)) } }),
+      422,
+      "51 annotations",
+    );
+    assert.equal(await refused({ output: { ...output, summary: "x".repeat(65_536) } }), 422, "summary too long");
+    assert.equal(await refused({ output: { ...output, text: "x".repeat(65_536) } }), 422, "text too long");
+    assert.equal(await refused({ output: { title: "t" } }), 422, "no summary");
+    assert.equal(await refused({ status: "completed" }), 422, "completed without a conclusion");
+    assert.equal(await refused({ conclusion: "stale" }), 422, "stale is GitHub's own");
+    assert.equal(
+      await refused({ output: { ...output, annotations: [{ ...annotation(1), annotation_level: "error" }] } }),
+      422,
+    );
+    assert.equal(await refused({ head_sha: "0".repeat(40) }), 422, "no such commit");
+    assert.equal(await refused({ name: undefined }), 422, "no name");
+    const atLimits = await octokit.request("POST /repos/{owner}/{repo}/check-runs", {
+      owner,
+      repo,
+      name: "x",
+      head_sha: mainSha,
+      output: {
+        ...output,
+        summary: "x".repeat(65_535),
+        annotations: Array.from({ length: 50 }, (_, i) => annotation(i + 1)),
+      },
+    });
+    assert.equal(atLimits.status, 201, "50 annotations and 65,535 characters are accepted");
+    const { data: noChecks } = await octokit.rest.checks.listForRef({ owner, repo, ref: featureSha });
+    assert.equal(noChecks.total_count, 0);
+    const granted = { ...defaultInstallationPermissions };
+    delete granted["checks"];
+    sim.setInstallationPermissions(1, granted);
+    try {
+      const denied = await octokit.rest.checks
+        .create({ owner, repo, name: "x", head_sha: mainSha })
+        .catch((e: unknown) => e);
+      assert.equal((denied as { status?: number }).status, 403);
+      assert.match(
+        JSON.stringify((denied as { response?: { data?: unknown } }).response?.data),
+        /Resource not accessible by integration/,
+      );
+    } finally {
+      sim.setInstallationPermissions(1, { ...defaultInstallationPermissions });
+    }
+    assert.equal(
+      await rejectionStatus(octokit.rest.checks.update({ owner, repo, check_run_id: 999_999, status: "in_progress" })),
+      404,
+    );
+  });
+
   test("creates, edits, paginates and reacts to issue comments", async () => {
     sim.addPullRequest(fullName, {
       number: 7,

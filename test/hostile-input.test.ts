@@ -656,7 +656,7 @@ for (const forge of FORGES)
       }
 
       test("after every hostile delivery: no status on the commits and no namespace in the cluster", async () => {
-        assert.deepEqual(suite.h.statuses(repo), []);
+        assert.deepEqual([...suite.h.statuses(repo), ...suite.h.planResults(repo)], []);
         assert.equal(await suite.h.namespaceExists(repo.namespace), false);
         // The genuine delivery of the same merge still works, so the cases above were refused for what they were.
         assert.equal((await suite.h.deliver(ctx.merged)).status, 202);
@@ -810,7 +810,11 @@ for (const forge of FORGES)
             SETTLE_MS,
           );
           await suite.jobs.settled(SETTLE_MS);
-          assert.deepEqual(suite.h.statuses(repo, pr.headSha), [], "nothing planned");
+          assert.deepEqual(
+            [...suite.h.statuses(repo, pr.headSha), ...suite.h.planResults(repo, pr.headSha)],
+            [],
+            "nothing planned",
+          );
           assert.equal(await suite.h.namespaceExists(repo.namespace), false);
         });
       }
@@ -855,7 +859,7 @@ for (const forge of FORGES)
         assert.equal((await suite.h.deliver(pr.delivery)).status, 202);
         assert.equal((await suite.h.deliver(suite.h.comment(repo, pr, "writer", "/ferry plan"))).status, 202);
         await suite.jobs.settled(SETTLE_MS);
-        assert.deepEqual(suite.h.statuses(repo, pr.headSha), []);
+        assert.deepEqual([...suite.h.statuses(repo, pr.headSha), ...suite.h.planResults(repo, pr.headSha)], []);
         assert.deepEqual(
           suite.h.rawComments(repo, pr.number).filter((c) => c.body.includes("ferry:")),
           [],

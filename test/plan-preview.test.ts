@@ -125,7 +125,12 @@ for (const forge of FORGES)
       assert.match(comment, /Secret e2e-[0-9a-f]+\/api \(values hidden\)/);
       assert.match(comment, /\+ {2}TOKEN: \(hidden, changed\)/);
       assert.match(comment, /\+ {2}ADDED: \(hidden, added\)/);
-      const everything = [comment, ...h.statuses(repo).map((s) => JSON.stringify(s)), ...h.logLines].join("\n");
+      const everything = [
+        comment,
+        ...h.statuses(repo).map((s) => JSON.stringify(s)),
+        ...h.planResults(repo).map((s) => JSON.stringify(s)),
+        ...h.logLines,
+      ].join("\n");
       for (const value of ["old-token-value-123", "new-token-value-789", "kept-value-456", "added-value-000"]) {
         assert.ok(!everything.includes(value), `${value} leaked`);
         assert.ok(!everything.includes(Buffer.from(value).toString("base64")), `${value} leaked as base64`);
@@ -171,7 +176,7 @@ for (const forge of FORGES)
           .join("\n"),
         /@reader only people with write access/,
       );
-      assert.deepEqual(h.statuses(repo, pr.headSha), [], "nothing planned");
+      assert.deepEqual([...h.statuses(repo, pr.headSha), ...h.planResults(repo, pr.headSha)], [], "nothing planned");
       // The refusal is in the audit trail, under the repository as a whole (the command named no environment).
       assert.deepEqual(
         (await audit.records(forge, repo.fullName, "*")).map((r) => [
@@ -197,7 +202,11 @@ for (const forge of FORGES)
       // The plan job is queued, and is what would plan: it must finish having done nothing.
       const plan = queuedId(await h.deliver(pr.delivery));
       assert.equal((await jobs.finished(PLAN_QUEUE, plan, 30_000)).state, "completed");
-      assert.deepEqual(h.statuses(repo, pr.headSha), [], "no plan status on a fork's commit");
+      assert.deepEqual(
+        [...h.statuses(repo, pr.headSha), ...h.planResults(repo, pr.headSha)],
+        [],
+        "no plan status on a fork's commit",
+      );
       assert.deepEqual(h.rawComments(repo, pr.number), [], "no plan comment on a fork's change");
     });
 
@@ -212,7 +221,7 @@ for (const forge of FORGES)
       assert.equal((await jobs.finished(PLAN_QUEUE, older, 60_000)).state, "completed");
       assert.equal(
         h
-          .statuses(repo, first.headSha)
+          .planResults(repo, first.headSha)
           .filter((s) => s.context === "ferry/plan/staging")
           .at(-1)?.state,
         "success",

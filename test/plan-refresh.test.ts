@@ -58,7 +58,7 @@ for (const forge of FORGES)
         () => "the plan status never moved to the new plan",
         () =>
           h
-            .statuses(repo, pr.headSha)
+            .planResults(repo, pr.headSha)
             .filter((s) => s.context === "ferry/plan/staging")
             .at(-1)?.description === "+0 ~1 −0 (0 unchanged)",
         30_000,

@@ -46,6 +46,12 @@ export interface PlanRequest {
    * comment are rewritten only when the plan came out different.
    */
   refresh?: boolean;
+  /**
+   * Set when someone asked the forge to re-run the plan's check (GitHub's "Re-run" on a check run
+   * or its suite): the delivery id of that request. The plan runs even when the head was planned
+   * (its check runs are new ones, as every plan job's are).
+   */
+  rerun?: string;
 }
 
 /**

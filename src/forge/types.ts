@@ -54,6 +54,48 @@ export interface DeploymentStateDetails {
   environmentUrl?: string;
 }
 
+/** How a finished check run ended: changes to make, nothing to change, or an error to fix. */
+export type CheckConclusion = "success" | "neutral" | "failure";
+
+/** A line (or lines) of a file in the repository a check run points at, as GitHub's annotations do. */
+export interface CheckAnnotation {
+  /** The file, relative to the repository's root (e.g. `.ferry.yml`, `deploy/web.yaml`). */
+  path: string;
+  /** First line, from 1. */
+  startLine: number;
+  /** Last line (the same as `startLine` for one line). */
+  endLine: number;
+  /** How bad it is: `failure` blocks the plan, `warning` and `notice` inform. */
+  level: "notice" | "warning" | "failure";
+  /** What is wrong there, in Ferry's words. */
+  message: string;
+  /** A short heading (GitHub caps it at 255 characters). */
+  title?: string;
+}
+
+/** What `Forge.ensureCheckRun` shows: one check run, in progress or finished. */
+export interface CheckRunReport {
+  /** The check's name, e.g. `ferry/plan/staging` (the context a commit status would have). */
+  name: string;
+  /** Undefined while the work runs (the run shows in progress); how it ended once it has. */
+  conclusion?: CheckConclusion;
+  /** One line, as a commit status's description would say it. */
+  title: string;
+  /** The run's page, in Markdown (GitHub caps it at 65,535 characters; the caller keeps it under). */
+  summary: string;
+  /** More Markdown below the summary (same cap), e.g. the diffs. */
+  text?: string;
+  /** Link shown as the run's details, e.g. the full plan. */
+  detailsUrl?: string;
+  /** Lines of files to point at; the forge sends them in as many requests as it needs. */
+  annotations?: CheckAnnotation[];
+  /**
+   * Who reports (the job's delivery id), kept on the run: a retried job finds and updates its own
+   * run; another job (a push, `/ferry plan`, a Re-run) makes a new one.
+   */
+  externalId: string;
+}
+
 /** A change's (pull or merge request's) current head, as the forge reports it now. */
 export interface ChangeHead {
   /** The head commit. */
@@ -153,6 +195,14 @@ export interface Forge {
   downloadArchive(sha: string): Promise<Readable>;
   /** Sets a commit status; safe to repeat (a forge with a status state machine sends only real transitions). */
   setStatus(sha: string, status: CommitStatus): Promise<void>;
+  /**
+   * Creates or updates the check run named `run.name` on `sha`, keyed by (sha, name, `externalId`):
+   * a retried job updates the run it made rather than adding one, never sends its annotations
+   * twice, and never moves a run it completed back to in progress.
+   * False when the forge shows no checks (GitLab), or the installation may not write them (GitHub
+   * without `checks: write`): the caller sets a commit status of the same name instead.
+   */
+  ensureCheckRun(sha: string, run: CheckRunReport): Promise<boolean>;
   /** The latest status of `context` on `sha` (GitLab: the latest Ferry's user set), or undefined when it has none. */
   statusOf(sha: string, context: string): Promise<CommitStatus | undefined>;
   /** The changes (pull/merge requests) that were merged as `sha`, newest first. */

@@ -19,6 +19,8 @@ import { Checkouts, type Checkout } from "../release/checkout.js";
 import { planEnvironment } from "../release/plan-environment.js";
 import type { Renderer } from "../render/types.js";
 import { firstLine } from "../report/deploy-report.js";
+import { errorAnnotations, type ReadSource } from "../report/error-annotations.js";
+import { failedCheck, planCheck, runningCheck, type CheckContent } from "../report/plan-check.js";
 import { fullPlanText, planComment, planStatusDescription, PLAN_MARKER } from "../report/plan-comment.js";
 import { failureMessage, gaveUp } from "./gave-up.js";
 import type { Attempt } from "./release-deps.js";
@@ -47,9 +49,16 @@ export function planContext(env: string): string {
   return `ferry/plan/${env}`;
 }
 
+/** One plan result as both forms it can take: a check run, or (no checks on the forge) a commit status. */
+interface PlanResult {
+  status: CommitStatus;
+  check: CheckContent;
+}
+
 /**
- * Plans a change's head commit for every environment deployed from its base branch: statuses
- * pending → result on the head commit, and the one sticky plan comment, written only while the
+ * Plans a change's head commit for every environment deployed from its base branch: check runs
+ * (GitHub) or statuses (GitLab, and GitHub installations without `checks: write`) in progress →
+ * result on the head commit, and the one sticky plan comment, written only while the
  * planned commit is still the change's head, so an older plan never overwrites a newer one. A
  * re-plan after a release (`refresh`) writes only when the plan came out different from the last.
  *
@@ -82,11 +91,11 @@ export async function runPlanJob(
     }
     throw error;
   }
-  /** Sets statuses on the head, logging and counting each one the forge does not take (the job is failing already). */
-  const failStatuses = (statuses: CommitStatus[]) =>
+  /** Reports results on the head, logging and counting each one the forge does not take (the job is failing already). */
+  const failStatuses = (results: PlanResult[]) =>
     Promise.all(
-      statuses.map((status) =>
-        forge.setStatus(request.headSha, status).catch((error: unknown) => {
+      results.map(({ status, check }) =>
+        tell(forge, request, status, check).catch((error: unknown) => {
           log.error(
             { err: error, context: status.context, state: status.state },
             `the ${status.context} status could not be set: ${(error as Error).message}`,
@@ -110,7 +119,14 @@ export async function runPlanJob(
       const message = (error as Error).message;
       log.error({ err: error }, `plan failed: ${message}`);
       deps.metrics?.notPlanned();
-      await failStatuses([{ context: "ferry/plan", state: "failure", description: firstLine(message) }]);
+      const title = firstLine(message);
+      const annotations = await errorAnnotations(message, () => Promise.resolve(undefined));
+      await failStatuses([
+        {
+          status: { context: "ferry/plan", state: "failure", description: title },
+          check: failedCheck({ title, error: message, annotations }),
+        },
+      ]);
       await writeComment(forge, request, { ...deps, log }, [], message, undefined).catch((commentError: unknown) => {
         if (!isPermanent(commentError)) throw commentError;
         log.error({ err: commentError }, `the plan comment could not be written: ${(commentError as Error).message}`);
@@ -124,7 +140,12 @@ export async function runPlanJob(
       if (!request.refresh)
         await Promise.all(
           names.map((env) =>
-            forge.setStatus(request.headSha, { context: planContext(env), state: "pending", description: "planning" }),
+            tell(
+              forge,
+              request,
+              { context: planContext(env), state: "pending", description: "planning" },
+              runningCheck("planning"),
+            ),
           ),
         );
       const plans = (await Promise.all(environments.map((env) => planFleet(env, checkout, request, deps)))).flat();
@@ -133,16 +154,16 @@ export async function runPlanJob(
         log.info("re-planned after a release: the plan is unchanged, so its comment and statuses are left as they are");
         return plans;
       }
-      await report(forge, request, { ...deps, log }, plans, fingerprint);
+      await report(forge, request, { ...deps, log }, plans, fingerprint, (path) => checkout.source(path));
       return plans;
     } catch (error) {
       const message = failureMessage(error, attempt);
       if (!gaveUp(error, attempt)) {
+        const retrying = `retrying: ${firstLine(message)}`;
         await failStatuses(
           names.map((env) => ({
-            context: planContext(env),
-            state: "pending",
-            description: `retrying: ${firstLine(message)}`,
+            status: { context: planContext(env), state: "pending", description: retrying },
+            check: runningCheck(retrying),
           })),
         );
         throw error;
@@ -150,7 +171,10 @@ export async function runPlanJob(
       log.error({ err: error, environments: names }, `plan failed: ${message}`);
       for (const env of names) deps.metrics?.notPlanned(env);
       await failStatuses(
-        names.map((env) => ({ context: planContext(env), state: "failure", description: firstLine(message) })),
+        names.map((env) => ({
+          status: { context: planContext(env), state: "failure", description: firstLine(message) },
+          check: failedCheck({ title: firstLine(message), error: message, annotations: [] }),
+        })),
       );
       throw error;
     }
@@ -167,15 +191,33 @@ function planFingerprint(request: PlanRequest, plans: EnvironmentPlan[]): { key:
   };
 }
 
-/** The plans, told: the full plan stored, the sticky comment (and the plan's fingerprint), and one status per environment. */
+/**
+ * One result on the head: the check run of the same name where the forge shows checks (this job's
+ * own, found again by its delivery id when the job is retried), else the commit status.
+ */
+async function tell(forge: Forge, request: PlanRequest, status: CommitStatus, check: CheckContent): Promise<void> {
+  const shown = await forge.ensureCheckRun(request.headSha, {
+    ...check,
+    name: status.context,
+    externalId: request.deliveryId,
+  });
+  if (!shown) await forge.setStatus(request.headSha, status);
+}
+
+/**
+ * The plans, told: the full plan stored, the sticky comment (and the plan's fingerprint), and one
+ * result per environment (a check run with annotations on the lines its errors name, or a status).
+ */
 async function report(
   forge: Forge,
   request: PlanRequest,
   deps: PlanJobDeps,
   plans: EnvironmentPlan[],
   fingerprint: { key: string; value: string },
+  readSource: ReadSource,
 ): Promise<void> {
   const url = planUrl(deps.publicUrl, await deps.plans.save(fullPlanText({ sha: request.headSha, plans })));
+  const plannedAt = new Date();
   await writeComment(forge, request, deps, plans, undefined, url);
   await deps.redis.set(fingerprint.key, fingerprint.value, "EX", FINGERPRINT_TTL_SECONDS);
   // One status per environment: a fleet's groups of clusters report their first failure, else the first group.
@@ -184,12 +226,21 @@ async function report(
     const plan = groups.find((p) => p.error !== undefined) ?? groups[0];
     if (!plan) continue;
     const more = groups.length > 1 ? ` (${groups.length} distinct plans across its clusters)` : "";
-    await forge.setStatus(request.headSha, {
-      context: planContext(env),
-      state: plan.error ? "failure" : "success",
-      description: `${planStatusDescription(plan)}${more}`,
-      targetUrl: url,
-    });
+    const description = `${planStatusDescription(plan)}${more}`;
+    // Clusters that failed alike name the same lines: each once.
+    const annotations = [
+      ...new Map(
+        (await Promise.all(groups.map((p) => errorAnnotations(p.error ?? "", readSource))))
+          .flat()
+          .map((a) => [JSON.stringify(a), a]),
+      ).values(),
+    ];
+    await tell(
+      forge,
+      request,
+      { context: planContext(env), state: plan.error ? "failure" : "success", description, targetUrl: url },
+      planCheck({ sha: request.headSha, plans: groups, title: description, fullPlanUrl: url, plannedAt, annotations }),
+    );
   }
   deps.log.info({ environments: plans.map((p) => [p.environment, p.counts]) }, "planned");
 }

@@ -1,6 +1,6 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { lstat, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { extractArchive } from "../archive/extract-archive.js";
 import { FERRY_CONFIG_FILE, parseFerryConfig, type FerryConfig } from "../config/ferry-config.js";
 import { permanent } from "../errors.js";
@@ -13,7 +13,15 @@ export interface Checkout {
   root: string;
   /** The commit's validated `.ferry.yml`; a permanent error when it is missing or invalid. */
   config(): Promise<FerryConfig>;
+  /**
+   * A file of the commit by its repository path, as text; undefined when it is not a regular file
+   * inside the tree (or is over 1 MiB): for pointing at a line of a manifest the server refused.
+   */
+  source(path: string): Promise<string | undefined>;
 }
+
+/** The largest file `Checkout.source` reads. */
+const MAX_SOURCE_BYTES = 1024 * 1024;
 
 /**
  * Downloads and extracts commits on demand, each once, for the life of one job; `dispose` removes
@@ -51,8 +59,18 @@ export class Checkouts {
       sha,
       root,
       config: () => (config ??= readConfig(root)),
+      source: (path) => readSource(root, path),
     };
   }
+}
+
+async function readSource(root: string, path: string): Promise<string | undefined> {
+  const file = resolve(root, path);
+  const inside = relative(root, file);
+  if (inside === "" || inside.startsWith("..") || resolve(root, inside) !== file) return undefined;
+  const info = await lstat(file).catch(() => undefined);
+  if (!info?.isFile() || info.size > MAX_SOURCE_BYTES) return undefined;
+  return readFile(file, "utf8");
 }
 
 async function readConfig(root: string): Promise<FerryConfig> {

@@ -179,7 +179,8 @@ function cutNotice(cut: number, dropped: number, shortTexts: number, url: string
  * The sticky plan comment on a change: marker, summary table, errors, then one collapsible diff per
  * changed object. It never exceeds `maxLength`: the largest diffs are cut first, then whole object
  * sections are dropped, and the comment says what it left out and where the full plan is. `note`
- * (e.g. a configuration error) is shown under the heading.
+ * (e.g. a configuration error) is shown under the heading. With `detailsOnly`, the marker, heading
+ * and table are left out: what a check run's text shows below its summary.
  */
 export function planComment(input: {
   sha: string;
@@ -188,18 +189,13 @@ export function planComment(input: {
   maxLength: number;
   note?: string;
   plannedAt?: Date;
+  detailsOnly?: boolean;
 }): string {
   const { plans, fullPlanUrl: url, maxLength } = input;
   const against = input.plannedAt === undefined || plans.length === 0 ? [] : [plannedAgainst(plans, input.plannedAt)];
-  const head = [PLAN_MARKER, `### Ferry plan · \`${short(input.sha)}\``, ...against].join("\n");
-  const table =
-    plans.length === 0
-      ? ""
-      : [
-          "| environment | cluster | + | ~ | − | result |",
-          "| --- | --- | ---: | ---: | ---: | --- |",
-          ...plans.map(tableRow),
-        ].join("\n");
+  const head =
+    input.detailsOnly === true ? "" : [PLAN_MARKER, `### Ferry plan · \`${short(input.sha)}\``, ...against].join("\n");
+  const table = input.detailsOnly === true ? "" : planTable(plans);
 
   const texts: Block[] = [];
   if (input.note !== undefined && input.note !== "") {
@@ -313,6 +309,16 @@ export function planComment(input: {
   // Only a huge table or heading gets here: cut the text itself, keeping the marker at the top.
   const tail = "\n\n⚠️ comment cut to fit the forge's size limit; see the full plan";
   return tail.length < maxLength ? clip(body, maxLength - tail.length) + tail : clip(body, maxLength);
+}
+
+/** The summary table of plans: one row per environment and cluster group, or "" with no plans. */
+export function planTable(plans: EnvironmentPlan[]): string {
+  if (plans.length === 0) return "";
+  return [
+    "| environment | cluster | + | ~ | − | result |",
+    "| --- | --- | ---: | ---: | ---: | --- |",
+    ...plans.map(tableRow),
+  ].join("\n");
 }
 
 /** The complete plan as plain text, every diff whole: what Ferry serves at the plan's URL. */

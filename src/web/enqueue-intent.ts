@@ -10,7 +10,11 @@ export async function enqueueIntent(queues: IntakeQueues, intent: QueuedIntent):
     case "deploy":
       return queues.enqueueDeploy(intent.request);
     case "plan":
-      return queues.enqueuePlan(intent.request);
+      // A check's Re-run is a plan of its own, as `/ferry plan` is: the head may have been planned before.
+      return queues.enqueuePlan(
+        intent.request,
+        intent.request.rerun === undefined ? undefined : `rerun-${intent.request.rerun}`,
+      );
     case "command":
       return queues.enqueueCommand(intent.request);
   }

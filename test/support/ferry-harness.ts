@@ -231,6 +231,11 @@ export class FerryHarness {
     return this.forge.statuses(repo.fullName, sha);
   }
 
+  /** Every state of the plan results on a commit (GitHub: check runs; GitLab: statuses), in order. */
+  planResults(repo: TestRepo, sha?: string): SeenStatus[] {
+    return this.forge.planResults(repo.fullName, sha);
+  }
+
   /** Waits until `sha` has a final (success or failure) status for `context`, and returns every status it got for it. */
   async finalStatus(
     repo: TestRepo,
@@ -238,7 +243,9 @@ export class FerryHarness {
     context = "ferry/deploy/staging",
     timeoutMs = 60_000,
   ): Promise<SeenStatus[]> {
-    const statuses = () => this.statuses(repo, sha).filter((s) => s.context === context);
+    // Plans are check runs on GitHub (statuses on GitLab): read them as the forge shows them.
+    const all = () => (context.startsWith("ferry/plan") ? this.planResults(repo, sha) : this.statuses(repo, sha));
+    const statuses = () => all().filter((s) => s.context === context);
     await waitUntil(
       () => `no final ${context} status on ${sha.slice(0, 7)} (got ${JSON.stringify(statuses())})`,
       () => statuses().some((s) => s.state === "success" || s.state === "failure"),

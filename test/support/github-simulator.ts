@@ -5,6 +5,7 @@ import express, { type ErrorRequestHandler, type Express } from "express";
 import type { GitRepo } from "./git-repo.js";
 import { AppAuth } from "./github-simulator/app-auth.js";
 import { appRoutes } from "./github-simulator/app-routes.js";
+import { checkRoutes } from "./github-simulator/check-routes.js";
 import { sendError, type SimulatorContext } from "./github-simulator/context.js";
 import { deploymentRoutes } from "./github-simulator/deployment-routes.js";
 import { feedbackRoutes } from "./github-simulator/feedback-routes.js";
@@ -14,6 +15,7 @@ import { errorJson, timestamp, type Urls } from "./github-simulator/json.js";
 import {
   defaultInstallationPermissions,
   repoKey,
+  type CheckRunRecord,
   type CommentRecord,
   type DeploymentRecord,
   type FaultMatcher,
@@ -35,6 +37,9 @@ import { FaultPlan } from "./simulator-faults.js";
 
 export { defaultInstallationPermissions } from "./github-simulator/model.js";
 export type {
+  CheckAnnotationRecord,
+  CheckRunRecord,
+  CheckRunState,
   CommentRecord,
   DeploymentRecord,
   DeploymentStatusRecord,
@@ -161,6 +166,8 @@ export class GitHubSimulator {
       issuesEnabled: true,
       statuses: [],
       deployments: [],
+      checkRuns: [],
+      checkSuites: new Map(),
       archives: new Map(),
       protectedBranches: new Map(),
     });
@@ -294,6 +301,35 @@ export class GitHubSimulator {
       .map((d) => ({ ...d, statuses: d.statuses.map((s) => ({ ...s })) }));
   }
 
+  /** Check runs of the repository (optionally on one sha), in creation order, each with its annotations and history. */
+  checkRuns(fullName: string, sha?: string): CheckRunRecord[] {
+    return this.repo(fullName)
+      .checkRuns.filter((r) => sha === undefined || r.head_sha === sha)
+      .map((r) => ({
+        ...r,
+        output: { ...r.output },
+        annotations: r.annotations.map((a) => ({ ...a })),
+        history: r.history.map((h) => ({ ...h })),
+      }));
+  }
+
+  /** The repository's id. */
+  repoId(fullName: string): number {
+    return this.repo(fullName).id;
+  }
+
+  /**
+   * The open pull requests whose head is `sha` in the repository itself, as the Checks API lists
+   * them on a run or suite (a fork's head is never listed).
+   */
+  checkPullRequests(fullName: string, sha: string): Array<{ number: number; headRef: string; baseRef: string }> {
+    const repo = this.repo(fullName);
+    return [...repo.pulls.values()]
+      .filter((pr) => pr.headSha === sha && pr.state !== "closed" && pr.merged !== true)
+      .filter((pr) => pr.headRepo === undefined || (pr.headRepo !== null && repoKey(pr.headRepo) === repoKey(fullName)))
+      .map((pr) => ({ number: pr.number, headRef: pr.headRef, baseRef: pr.baseRef }));
+  }
+
   /** Current comments on an issue or pull request, in creation order. */
   comments(fullName: string, number: number): CommentRecord[] {
     return this.repo(fullName)
@@ -358,6 +394,7 @@ export class GitHubSimulator {
       issueRoutes(this.ctx),
       feedbackRoutes(this.ctx),
       deploymentRoutes(this.ctx),
+      checkRoutes(this.ctx),
     );
     app.use((req, res) => {
       this.unhandled.push({ method: req.method, path: req.path });

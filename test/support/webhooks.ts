@@ -290,7 +290,7 @@ interface RepositoryPayload {
 }
 
 /** Points a payload at `fullName` and the installation, as the simulator serves them. */
-function setRepository(payload: RepositoryPayload, fullName: string, installationId: number): void {
+export function setRepository(payload: RepositoryPayload, fullName: string, installationId: number): void {
   payload.repository = renamedRepository(payload.repository, fullName);
   payload.installation = {
     id: installationId,
@@ -352,7 +352,7 @@ function renumbered<T>(value: T, fullName: string, from: number, to: number, ext
 }
 
 /** A copy of an example repository object renamed to `fullName`, URLs included. */
-function renamedRepository(example: Repository, fullName: string): Repository {
+export function renamedRepository(example: Repository, fullName: string): Repository {
   const repository = JSON.parse(JSON.stringify(example).replaceAll(exampleFullName, fullName)) as Repository;
   const [owner = "", name = ""] = fullName.split("/");
   repository.full_name = fullName;

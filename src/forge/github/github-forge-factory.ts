@@ -1,7 +1,9 @@
+import type { Logger } from "pino";
 import type { Probot } from "probot";
 import { permanent } from "../../errors.js";
 import { cachedLookup } from "../cached-lookup.js";
 import type { ForgeFactory } from "../types.js";
+import { ChecksPermission } from "./checks-permission.js";
 import { githubError } from "./github-error.js";
 import { GitHubForge, splitFullName } from "./github-forge.js";
 
@@ -9,6 +11,10 @@ import { GitHubForge, splitFullName } from "./github-forge.js";
 export interface GitHubForgeFactoryOptions {
   /** The app's bot login (e.g. `ferry[bot]`); when omitted it is looked up once with `GET /app`. */
   botLogin?: string;
+  /** Where an installation's refusal of check runs (no `checks: write`) is logged, once per period. */
+  log?: Logger;
+  /** Installations known to refuse check runs (default: a new `ChecksPermission`, for this factory's forges). */
+  checksPermission?: ChecksPermission;
 }
 
 /**
@@ -19,6 +25,7 @@ export interface GitHubForgeFactoryOptions {
 export function githubForgeFactory(probot: Probot, options: GitHubForgeFactoryOptions = {}): ForgeFactory {
   // The bot login never changes while the app runs; a failed lookup is forgotten so the next job retries it.
   const known = options.botLogin;
+  const checksPermission = options.checksPermission ?? new ChecksPermission();
   const findBotLogin = known === undefined ? cachedLookup(() => lookUpBotLogin(probot)) : () => Promise.resolve(known);
 
   return async (repo) => {
@@ -31,7 +38,13 @@ export function githubForgeFactory(probot: Probot, options: GitHubForgeFactoryOp
       }),
       findBotLogin(),
     ]);
-    return new GitHubForge({ octokit, repo: { ...repo, installationId }, botLogin: login });
+    return new GitHubForge({
+      octokit,
+      repo: { ...repo, installationId },
+      botLogin: login,
+      checksPermission,
+      ...(options.log === undefined ? {} : { log: options.log }),
+    });
   };
 }
 

@@ -7,6 +7,7 @@ import { trimDescription } from "../trim-description.js";
 import type {
   AccessLevel,
   ChangeHead,
+  CheckRunReport,
   CommitStatus,
   DeploymentState,
   DeploymentStateDetails,
@@ -25,6 +26,9 @@ import type {
 } from "../types.js";
 import { withMarker } from "../with-marker.js";
 import type { RepoRef } from "../../domain/repo.js";
+import type { Logger } from "pino";
+import { ChecksPermission } from "./checks-permission.js";
+import { GitHubChecks } from "./github-checks.js";
 import { GitHubDeployments } from "./github-deployments.js";
 import { githubError, githubStatus } from "./github-error.js";
 import { GitHubIssues } from "./github-issues.js";
@@ -63,6 +67,10 @@ export interface GitHubForgeOptions {
   repo: RepoRef;
   /** The app's bot login, e.g. `ferry[bot]`: `ensureComment` edits only comments it wrote. */
   botLogin: string;
+  /** Installations known to refuse check runs, shared by the factory's forges (a new one when omitted). */
+  checksPermission?: ChecksPermission;
+  /** Where a refused check run is logged, once per installation and period. */
+  log?: Logger;
 }
 
 /** Splits `owner/name`, throwing a permanent error for anything else. */
@@ -90,6 +98,7 @@ export class GitHubForge implements Forge {
   private readonly issues: GitHubIssues;
   private readonly deployments: GitHubDeployments;
   private readonly reverts: GitHubReverts;
+  private readonly checks: GitHubChecks;
 
   /** Binds the installation's Octokit to one repository. */
   constructor(options: GitHubForgeOptions) {
@@ -102,6 +111,15 @@ export class GitHubForge implements Forge {
     this.issues = new GitHubIssues({ octokit: options.octokit, owner, name, botLogin: options.botLogin });
     this.deployments = new GitHubDeployments({ octokit: options.octokit, owner, name, botLogin: options.botLogin });
     this.reverts = new GitHubReverts({ octokit: options.octokit, owner, name, botLogin: options.botLogin });
+    this.checks = new GitHubChecks({
+      octokit: options.octokit,
+      owner,
+      name,
+      botLogin: options.botLogin,
+      installationId: options.repo.installationId ?? 0,
+      permission: options.checksPermission ?? new ChecksPermission(),
+      log: options.log,
+    });
   }
 
   /** The commit `branch` points at. */
@@ -145,6 +163,11 @@ export class GitHubForge implements Forge {
         ...(status.targetUrl === undefined ? {} : { target_url: status.targetUrl }),
       }),
     );
+  }
+
+  /** Creates or updates the app's check run (see `Forge.ensureCheckRun`); false without `checks: write`. */
+  async ensureCheckRun(sha: string, run: CheckRunReport): Promise<boolean> {
+    return this.checks.ensure(sha, run);
   }
 
   /** The latest status of `context` on `sha`, from the combined status (GitHub's `error` reads as failure). */

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { assertMalformed } from "../../../test/support/assert-malformed.js";
+import { checkRunRerequested, checkSuiteRerequested } from "../../../test/support/check-webhooks.js";
 import {
   githubPayload,
   issueCommentEvent,
@@ -405,5 +406,100 @@ describe("parseGitHubWebhook: other events", () => {
       kind: "ignore",
       reason: "Ferry does not act on ping",
     });
+  });
+});
+
+describe("parseGitHubWebhook: check_run.rerequested and check_suite.rerequested", () => {
+  const prs = [{ number: 42, headRef: "feature", baseRef: "main" }];
+  const run = (name: string, pullRequests = prs) =>
+    checkRunRerequested(
+      {
+        id: 77,
+        name,
+        head_sha: headSha,
+        status: "completed",
+        conclusion: "failure",
+        external_id: "d0",
+        details_url: null,
+        started_at: "",
+        completed_at: null,
+        output: { title: null, summary: null, text: null },
+        annotations: [],
+        app: "ferry",
+        suiteId: 9,
+        history: [],
+        annotationRequests: 0,
+      },
+      { repo: "acme/shop", repoId: 5, sender: "octo-rerunner", pullRequests, installationId: 7 },
+    );
+
+  it("Re-run on ferry/plan/<env> re-plans that environment of the pull request the run lists, as a re-run", () => {
+    assert.deepEqual(parseGitHubWebhook("check_run", "d-rerun", run("ferry/plan/staging")), {
+      kind: "plan",
+      request: {
+        repo: { forge: "github", fullName: "acme/shop", installationId: 7 },
+        change: 42,
+        headSha,
+        baseBranch: "main",
+        actor: "octo-rerunner",
+        deliveryId: "d-rerun",
+        fromFork: false,
+        environment: "staging",
+        rerun: "d-rerun",
+      },
+    });
+  });
+
+  it("Re-run on ferry/plan (a config that could not be read) re-plans every environment", () => {
+    const intent = parseGitHubWebhook("check_run", "d", run("ferry/plan"));
+    assert.equal(intent.kind, "plan");
+    assert.equal(intent.kind === "plan" ? intent.request.environment : "x", undefined);
+  });
+
+  it("ignores another app's check, and a run listing no pull request (a fork's head, or a branch without one)", () => {
+    assert.deepEqual(parseGitHubWebhook("check_run", "d", run("lint")), {
+      kind: "ignore",
+      reason: "check run lint is not a Ferry plan",
+    });
+    assert.deepEqual(parseGitHubWebhook("check_run", "d", run("ferry/plan/staging", [])), {
+      kind: "ignore",
+      reason: "the check's commit is the head of no pull request in this repository",
+    });
+  });
+
+  it("reads GitHub's own examples as they are", () => {
+    // The check_run example is another app's run ("randscape") on no pull request.
+    assert.equal(parseGitHubWebhook("check_run", "d", githubPayload("check_run", "rerequested")).kind, "ignore");
+    assert.deepEqual(parseGitHubWebhook("check_suite", "d", githubPayload("check_suite", "rerequested")), {
+      kind: "plan",
+      request: {
+        repo: { forge: "github", fullName: "Codertocat/Hello-World", installationId: 957387 },
+        change: 2,
+        headSha: "ec26c3e57ca3a959ca5aad62de7213c562f8c821",
+        baseBranch: "master",
+        actor: "octocoders-linter[bot]",
+        deliveryId: "d",
+        fromFork: false,
+        rerun: "d",
+      },
+    });
+  });
+
+  it("Re-run all checks re-plans every environment; a malformed payload says which field", () => {
+    const suite = checkSuiteRerequested(headSha, 9, {
+      repo: "acme/shop",
+      repoId: 5,
+      sender: "octo-rerunner",
+      pullRequests: prs,
+    });
+    const intent = parseGitHubWebhook("check_suite", "d2", suite);
+    assert.equal(intent.kind, "plan");
+    assert.equal(intent.kind === "plan" ? intent.request.change : 0, 42);
+    const broken = structuredClone(suite) as unknown as { check_suite: Record<string, unknown> };
+    delete broken.check_suite["head_sha"];
+    assertMalformed(
+      () => parseGitHubWebhook("check_suite", "d", broken),
+      /^check_suite\.rerequested payload: check_suite\.head_sha: /,
+    );
   });
 });

@@ -67,6 +67,39 @@ const issueCommentCreated = z.object({
   sender,
 });
 
+/** A pull request as the Checks API lists it on a run or suite: only those in the repository itself (never a fork's). */
+const checkPullRequest = z.object({
+  number: z.number().int(),
+  head: z.object({ sha: z.string().min(1), repo: z.object({ id: z.number().int() }) }),
+  base: z.object({ ref: z.string().min(1), repo: z.object({ id: z.number().int() }) }),
+});
+
+const checkRunRerequested = z.object({
+  action: z.literal("rerequested"),
+  installation,
+  repository,
+  check_run: z.object({
+    name: z.string(),
+    head_sha: z.string().min(1),
+    pull_requests: z.array(checkPullRequest),
+  }),
+  sender,
+});
+
+const checkSuiteRerequested = z.object({
+  action: z.literal("rerequested"),
+  installation,
+  repository,
+  check_suite: z.object({
+    head_sha: z.string().min(1),
+    pull_requests: z.array(checkPullRequest),
+  }),
+  sender,
+});
+
+/** The names of Ferry's plan checks: `ferry/plan` (the config could not be read) and `ferry/plan/<env>`. */
+const PLAN_CHECK = /^ferry\/plan(?:\/(.+))?$/;
+
 const ZERO_SHA = /^0+$/;
 
 /**
@@ -82,6 +115,8 @@ export function parseGitHubWebhook(event: string, deliveryId: string, payload: u
   }
   if (event === "push") return pushIntent(deliveryId, payload);
   if (event === "issue_comment" && action === "created") return commentIntent(deliveryId, payload);
+  if (event === "check_run" && action === "rerequested") return checkRunIntent(deliveryId, payload);
+  if (event === "check_suite" && action === "rerequested") return checkSuiteIntent(deliveryId, payload);
   return { kind: "ignore", reason: `Ferry does not act on ${event}${typeof action === "string" ? `.${action}` : ""}` };
 }
 
@@ -150,6 +185,51 @@ function commentIntent(deliveryId: string, payload: unknown): WebhookIntent {
     { repo: repoRef(p), change: p.issue.number, commentId: p.comment.id, user: p.comment.user.login, deliveryId },
     "comment",
   );
+}
+
+/**
+ * "Re-run" on one of Ferry's plan checks re-plans its environment (all of them for `ferry/plan`), as
+ * `/ferry plan [env]` does, on the pull request the run lists. GitHub sends `rerequested` only to
+ * the app that made the run, and lists no pull request for a fork's head: such a run is not re-planned.
+ */
+function checkRunIntent(deliveryId: string, payload: unknown): WebhookIntent {
+  const p = parsePayload(checkRunRerequested, payload, "check_run.rerequested");
+  const plan = PLAN_CHECK.exec(p.check_run.name);
+  if (!plan) return { kind: "ignore", reason: `check run ${p.check_run.name} is not a Ferry plan` };
+  return rerunIntent(p, p.check_run.head_sha, p.check_run.pull_requests, deliveryId, plan[1]);
+}
+
+/** "Re-run all checks" on a suite holding Ferry's plan checks re-plans every environment of the pull request. */
+function checkSuiteIntent(deliveryId: string, payload: unknown): WebhookIntent {
+  const p = parsePayload(checkSuiteRerequested, payload, "check_suite.rerequested");
+  return rerunIntent(p, p.check_suite.head_sha, p.check_suite.pull_requests, deliveryId, undefined);
+}
+
+/** A re-plan of `headSha` on the first pull request the check lists. */
+function rerunIntent(
+  p: { repository: { full_name: string }; installation?: { id: number } | undefined; sender: { login: string } },
+  headSha: string,
+  pulls: Array<z.infer<typeof checkPullRequest>>,
+  deliveryId: string,
+  environment: string | undefined,
+): WebhookIntent {
+  const pr = pulls.find((candidate) => candidate.head.sha === headSha) ?? pulls[0];
+  if (pr === undefined)
+    return { kind: "ignore", reason: "the check's commit is the head of no pull request in this repository" };
+  return {
+    kind: "plan",
+    request: {
+      repo: repoRef(p),
+      change: pr.number,
+      headSha,
+      baseBranch: pr.base.ref,
+      actor: p.sender.login,
+      deliveryId,
+      fromFork: pr.head.repo.id !== pr.base.repo.id,
+      ...(environment === undefined ? {} : { environment }),
+      rerun: deliveryId,
+    },
+  };
 }
 
 function repoRef(p: { repository: { full_name: string }; installation?: { id: number } | undefined }): RepoRef {

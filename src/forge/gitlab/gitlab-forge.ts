@@ -8,6 +8,7 @@ import { trimDescription } from "../trim-description.js";
 import type {
   AccessLevel,
   ChangeHead,
+  CheckRunReport,
   CommitStatus,
   DeploymentState,
   DeploymentTarget,
@@ -287,6 +288,11 @@ export class GitLabForge implements Forge {
   /** Comments on and closes the open issue of Ferry's user holding `marker` (see `Forge.closeIssue`). */
   async closeIssue(marker: string, comment: string): Promise<boolean> {
     return closeMarkedIssue(this.issues, marker, comment);
+  }
+
+  /** GitLab has no check runs (its pipeline widget shows commit statuses): always false, so callers set a status. */
+  async ensureCheckRun(_sha: string, _run: CheckRunReport): Promise<boolean> {
+    return Promise.resolve(false);
   }
 
   /** Ferry's deployment of the environment at the sha, with the environment made or updated (see `Forge.ensureDeployment`). */

@@ -117,6 +117,13 @@ export interface ForgeDouble {
   deliver(ferryUrl: string, delivery: Delivery, deliveryId: string): Promise<{ status: number; body: string }>;
   /** Statuses a commit received, in order. */
   statuses(fullName: string, sha?: string): SeenStatus[];
+  /**
+   * Every state a plan result on a commit went through, in order, as statuses: GitHub's check runs
+   * `ferry/plan*` (each create and update; `in_progress` reads pending, `success` and `neutral`
+   * success, any other conclusion failure; the title is the description, `details_url` the link),
+   * GitLab's `ferry/plan*` commit statuses.
+   */
+  planResults(fullName: string, sha?: string): SeenStatus[];
   /** Comments on a change, in creation order. */
   comments(fullName: string, change: number): SeenComment[];
   /** Deployment records of the repository (optionally of one environment), in creation order. */

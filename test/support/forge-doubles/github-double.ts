@@ -1,5 +1,6 @@
 import type { GitRepo } from "../git-repo.js";
-import { defaultInstallationId, GitHubSimulator } from "../github-simulator.js";
+import { checkRunRerequested, checkSuiteRerequested } from "../check-webhooks.js";
+import { defaultInstallationId, GitHubSimulator, type CheckRunRecord } from "../github-simulator.js";
 import { issueCommentEvent, mergedPullRequest, pullRequestEvent, pushEvent, sendGitHubWebhook } from "../webhooks.js";
 import type { FaultMatcher, FaultResponse, RequestRecord } from "../simulator-faults.js";
 import type {
@@ -120,6 +121,70 @@ export class GitHubDouble implements ForgeDouble {
       description: s.description ?? "",
       ...(s.target_url ? { targetUrl: s.target_url } : {}),
     }));
+  }
+
+  /** Plans are check runs on GitHub: every state of each `ferry/plan*` run, runs in creation order. */
+  planResults(fullName: string, sha?: string): SeenStatus[] {
+    return this.checkRuns(fullName, sha)
+      .filter((run) => run.name.startsWith("ferry/plan"))
+      .flatMap((run) =>
+        run.history.map((h): SeenStatus => ({
+          context: run.name,
+          state:
+            h.status !== "completed"
+              ? "pending"
+              : h.conclusion === "success" || h.conclusion === "neutral"
+                ? "success"
+                : "failure",
+          description: h.title,
+          ...(run.details_url === null ? {} : { targetUrl: run.details_url }),
+        })),
+      );
+  }
+
+  /** The repository's check runs (optionally on one sha), in creation order, with annotations and history. */
+  checkRuns(fullName: string, sha?: string): CheckRunRecord[] {
+    return this.sim.checkRuns(fullName, sha);
+  }
+
+  /**
+   * "Re-run" clicked on check run `id`: GitHub's `check_run.rerequested` for it, sent (as GitHub
+   * sends it) only when Ferry's app made the run; throws for a run the app did not make.
+   */
+  rerunCheck(fullName: string, id: number, sender = "dev"): Delivery {
+    const run = this.sim.checkRuns(fullName).find((r) => r.id === id);
+    if (run === undefined || run.app !== this.sim.appSlug)
+      throw new Error(`GitHub sends check_run.rerequested only to the app that made run ${id}`);
+    return {
+      event: "check_run",
+      payload: checkRunRerequested(run, this.rerequestOptions(fullName, run.head_sha, sender)),
+    };
+  }
+
+  /** "Re-run all checks" on the suite of `sha` holding Ferry's runs: GitHub's `check_suite.rerequested`. */
+  rerunSuite(fullName: string, sha: string, sender = "dev"): Delivery {
+    const run = this.sim.checkRuns(fullName, sha).find((r) => r.app === this.sim.appSlug);
+    if (run === undefined) throw new Error(`Ferry's app has no check suite on ${sha}`);
+    return {
+      event: "check_suite",
+      payload: checkSuiteRerequested(sha, run.suiteId, this.rerequestOptions(fullName, sha, sender)),
+    };
+  }
+
+  /** Takes away the installation's `checks` permission (plans fall back to commit statuses). */
+  denyChecks(): void {
+    const granted = this.sim.installationPermissions(defaultInstallationId);
+    delete granted["checks"];
+    this.sim.setInstallationPermissions(defaultInstallationId, granted);
+  }
+
+  private rerequestOptions(fullName: string, sha: string, sender: string) {
+    return {
+      repo: fullName,
+      repoId: this.sim.repoId(fullName),
+      sender,
+      pullRequests: this.sim.checkPullRequests(fullName, sha),
+    };
   }
 
   comments(fullName: string, change: number): SeenComment[] {

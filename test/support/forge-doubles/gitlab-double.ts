@@ -132,6 +132,11 @@ export class GitLabDouble implements ForgeDouble {
     }));
   }
 
+  /** GitLab has no checks: plans are the `ferry/plan*` commit statuses. */
+  planResults(fullName: string, sha?: string): SeenStatus[] {
+    return this.statuses(fullName, sha).filter((s) => s.context.startsWith("ferry/plan"));
+  }
+
   comments(fullName: string, change: number): SeenComment[] {
     return this.sim
       .notes(fullName, change)

@@ -20,7 +20,64 @@ export const defaultInstallationPermissions: Readonly<InstallationPermissions> =
   issues: "write",
   statuses: "write",
   deployments: "write",
+  checks: "write",
 };
+
+/** Check run statuses GitHub accepts from an app. */
+export const checkRunStatuses = ["queued", "in_progress", "completed"] as const;
+
+/** Check run conclusions GitHub accepts from an app (`stale` only GitHub sets). */
+export const checkRunConclusions = [
+  "action_required",
+  "cancelled",
+  "failure",
+  "neutral",
+  "success",
+  "skipped",
+  "timed_out",
+] as const;
+
+/** One annotation of a check run, as received. */
+export interface CheckAnnotationRecord {
+  path: string;
+  start_line: number;
+  end_line: number;
+  annotation_level: "notice" | "warning" | "failure";
+  message: string;
+  title: string | null;
+}
+
+/** What a check run showed after one create or update, for assertions on its sequence. */
+export interface CheckRunState {
+  status: (typeof checkRunStatuses)[number];
+  conclusion: (typeof checkRunConclusions)[number] | null;
+  /** `output.title` ("" before any output). */
+  title: string;
+}
+
+/** A check run as created and updated, for assertions. */
+export interface CheckRunRecord {
+  id: number;
+  name: string;
+  head_sha: string;
+  status: (typeof checkRunStatuses)[number];
+  conclusion: (typeof checkRunConclusions)[number] | null;
+  external_id: string;
+  details_url: string | null;
+  started_at: string;
+  completed_at: string | null;
+  output: { title: string | null; summary: string | null; text: string | null };
+  /** Every annotation, in the order received (updates append). */
+  annotations: CheckAnnotationRecord[];
+  /** The slug of the app that made it. */
+  app: string;
+  /** The check suite it belongs to (one per commit and app). */
+  suiteId: number;
+  /** Its states after each create and update, oldest first. */
+  history: CheckRunState[];
+  /** How many requests carried annotations (at most 50 each). */
+  annotationRequests: number;
+}
 
 /** Deployment status states GitHub accepts. */
 export const deploymentStates = [
@@ -251,6 +308,10 @@ export interface SimRepo {
   statuses: StatusRecord[];
   /** Deployments in creation order. */
   deployments: DeploymentRecord[];
+  /** Check runs in creation order. */
+  checkRuns: CheckRunRecord[];
+  /** Check suite ids by head sha (one app: Ferry's). */
+  checkSuites: Map<string, number>;
   /** Archives served for a commit in place of `git archive` (hand-made hostile tarballs), by sha. */
   archives: Map<string, Buffer>;
   /** Branches whose rules refuse the app's merges, with GitHub's refusal message. */
