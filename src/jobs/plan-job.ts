@@ -175,7 +175,10 @@ async function report(
   plans: EnvironmentPlan[],
   fingerprint: { key: string; value: string },
 ): Promise<void> {
-  const url = planUrl(deps.publicUrl, await deps.plans.save(fullPlanText({ sha: request.headSha, plans })));
+  const url = planUrl(
+    deps.publicUrl,
+    await deps.plans.save(fullPlanText({ sha: request.headSha, plans }), request.repo),
+  );
   await writeComment(forge, request, deps, plans, undefined, url);
   await deps.redis.set(fingerprint.key, fingerprint.value, "EX", FINGERPRINT_TTL_SECONDS);
   // One status per environment: a fleet's groups of clusters report their first failure, else the first group.

@@ -14,6 +14,7 @@ import {
   type RolloutView,
   type WaveSummary,
 } from "../report/fleet-status.js";
+import type { RepoGuard } from "./repo-guard.js";
 
 /** What the rollout page needs. */
 export interface RolloutRouteOptions {
@@ -23,6 +24,8 @@ export interface RolloutRouteOptions {
   log?: Pick<Logger, "error">;
   /** Epoch ms now, which times running clusters and waves (tests fix it). */
   now?: () => number;
+  /** With the web view's sign-in configured: only viewers who can read the rollout's repository see it. */
+  guard?: RepoGuard;
 }
 
 /** A rollout id: 22 base64url characters (16 random bytes). */
@@ -107,6 +110,10 @@ export function rolloutRoute(options: RolloutRouteOptions): Router {
     } catch (err) {
       options.log?.error({ err, rollout: id }, "loading a rollout failed");
       return fail(503, "could not load the rollout; try again");
+    }
+    if (options.guard) {
+      const repo = view?.rollout.repo;
+      if (!(await options.guard(req, res, repo, "rollout", json))) return;
     }
     if (view === undefined) return fail(404, "no such rollout");
     const at = now();
