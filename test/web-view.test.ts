@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { after, before, describe, test } from "node:test";
+import { AuditLog } from "../src/audit/audit-log.js";
 import { RolloutStore } from "../src/rollout/rollout-store.js";
 import { configMapYaml, FerryHarness, FORGES, type TestRepo } from "./support/ferry-harness.js";
 import {
@@ -203,6 +204,56 @@ for (const forge of FORGES)
       assert.equal(out.status, 303);
       assert.match(out.headers.getSetCookie().join("\n"), /ferry_session=;/);
       assert.equal((await get("/", session)).status, 302, "the session is over");
+    });
+
+    test("an environment with 10,000 releases renders its first and a deep page quickly", async (t) => {
+      if (forge !== "github") return t.skip("measured once");
+      const big = await h.createRepo();
+      letRead(h, forge, big.fullName, "alice", true);
+      const redis = new Redis(h.redisUrl);
+      const log = new AuditLog(redis, { retentionMs: 400 * 86_400_000 });
+      const at = new Date().toISOString();
+      for (let i = 0; i < 10_000; i++)
+        await log.append({
+          action: "release",
+          actor: "dev",
+          forge,
+          repository: big.fullName,
+          environment: "staging",
+          cluster: `cluster-${i % 50}`,
+          sha: i.toString(16).padStart(40, "0"),
+          change: i + 1,
+          finishedAt: at,
+          outcome: "released",
+          objects: { created: [], configured: [`Deployment shop/web-${i}`], pruned: [], unchanged: 12 },
+        });
+      await redis.quit();
+      const path = envPath(forge, big);
+      const timed = async (url: string) => {
+        const started = performance.now();
+        const res = await get(url, alice);
+        const text = await res.text();
+        assert.equal(res.status, 200);
+        return { ms: performance.now() - started, text };
+      };
+      await timed(path); // warm: the forge's access answer is cached from here
+      const first = await timed(path);
+      const older = /href="([^"]+\?before=[^"#]+)/.exec(first.text)?.[1]?.replace(/&amp;/g, "&") ?? "";
+      assert.ok(older, "the first page links to older records");
+      let deep = older;
+      let depth = 2;
+      for (; depth < 100; depth++) {
+        const next = /href="([^"]+\?before=[^"#]+)/.exec((await timed(deep)).text)?.[1];
+        if (!next) break;
+        deep = next;
+      }
+      const deepPage = await timed(deep);
+      const api = await timed(`/api/v1${path}?limit=500`);
+      t.diagnostic(
+        `10,000 releases: first page ${first.ms.toFixed(1)} ms, page ${depth} ${deepPage.ms.toFixed(1)} ms, ` +
+          `500 records as JSON ${api.ms.toFixed(1)} ms`,
+      );
+      assert.ok(first.ms < 1_000 && deepPage.ms < 1_000, `${first.ms} ms, ${deepPage.ms} ms`);
     });
 
     test("the session cookie is HttpOnly, Secure, SameSite=Lax and signed", async () => {
