@@ -191,7 +191,7 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
             publicUrl: () => webPublicUrl,
             log,
           }),
-          webViewRoute({ views, viewer, guard, log }),
+          webViewRoute({ views, viewer, guard }),
         );
       }
       routes.push(planRoute(new PlanStore(fastRedis), guard));

@@ -13,11 +13,15 @@ export type EnvironmentState = "in sync" | "drifted" | "releasing" | "failed";
 
 /** One environment of a repository, as the home page lists it. */
 export interface EnvironmentSummary {
+  /** The forge the repository lives on. */
   forge: AuditScope["forge"];
+  /** `owner/name`, or a GitLab project's path. */
   repository: string;
+  /** The environment's name. */
   environment: string;
   /** The commit last released (or rolled back to), if any. */
   commit?: string;
+  /** Releasing (a rollout runs), failed (the last release failed), drifted, or in sync. */
   state: EnvironmentState;
   /** The newest release (or rollout) record. */
   lastRelease?: { at: string; actor: string; outcome: string; sha?: string; rollout?: string };
@@ -27,6 +31,7 @@ export interface EnvironmentSummary {
 export interface HistoryRow {
   /** The record's stream id (`<ms>-<seq>`): `?before=` it reads the next page. */
   id: string;
+  /** The record. */
   record: AuditRecord;
 }
 
@@ -34,6 +39,8 @@ export interface HistoryRow {
 export interface EnvironmentDetail extends EnvironmentSummary {
   /** The newest records first, one page. */
   history: HistoryRow[];
+  /** True on a page further back than the first (`?before=`). */
+  paged: boolean;
   /** The id to read the next (older) page before; absent on the last page. */
   nextBefore?: string;
   /** Each cluster of the current rollout. */
@@ -99,6 +106,7 @@ export class EnvironmentViews {
     return {
       ...summaryOf(scope, recent, rollout?.state, drift),
       history,
+      paged: before !== undefined,
       ...(last === undefined ? {} : { nextBefore: last.id }),
       clusters: clusters.sort((a, b) => a.cluster.localeCompare(b.cluster)),
       ...(rolloutId === undefined || rollout === undefined

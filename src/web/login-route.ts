@@ -15,13 +15,17 @@ const LOGIN_TTL_MS = 10 * 60_000;
 
 /** What the sign-in routes need. */
 export interface LoginRouteOptions {
+  /** The forges people may sign in with. */
   providers: OAuthProvider[];
+  /** Where sessions are started and ended. */
   sessions: WebSessions;
+  /** Reads and sets the session cookie. */
   viewer: WebViewer;
   /** Signs the sign-in cookie. */
   secret: string;
   /** The address the forge sends people back to (`FERRY_PUBLIC_URL`): callbacks are `<it>/login/<forge>/callback`. */
   publicUrl(): string;
+  /** Where a sign-in the forge refused is logged (its error code only). */
   log: Pick<Logger, "warn">;
 }
 

@@ -1,5 +1,4 @@
 import express, { type Request, type Response, type Router } from "express";
-import type { Logger } from "pino";
 import type { AuditScope } from "../audit/audit-scope.js";
 import type { EnvironmentSummary, EnvironmentViews } from "./environment-views.js";
 import { redirectToLogin } from "./login-route.js";
@@ -19,10 +18,12 @@ const MAX_LIMIT = 500;
 
 /** What the web view's pages and API need. */
 export interface WebViewRouteOptions {
+  /** What the pages show of environments. */
   views: EnvironmentViews;
+  /** Who is signed in, and what they can read. */
   viewer: WebViewer;
+  /** Sign-in or 404 for a page of one repository. */
   guard: RepoGuard;
-  log: Pick<Logger, "error">;
 }
 
 /**

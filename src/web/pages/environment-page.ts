@@ -30,6 +30,7 @@ export function environmentPage(env: EnvironmentDetail, viewer: PageViewer): str
     <h2 id="history">Release history</h2>
     ${historyTable(env.history.map((r) => r.record))}
     <nav aria-label="History pages">
+      ${env.paged ? html`<a href="${self}#history">Newest records</a>` : undefined}
       ${env.nextBefore === undefined ? undefined : html`<a href="${self}?before=${env.nextBefore}#history">Older records</a>`}
     </nav>
     ${
