@@ -80,7 +80,12 @@ for (const forge of FORGES)
       assert.ok(page.includes(shop.fullName), "alice's home page lists the repository she can read");
       assert.ok(!page.includes(hidden.fullName), "and not the one she cannot");
       assert.match(page, /in sync/);
-      assert.ok(!page.includes(WEB_CLIENT.clientSecret) && !page.includes("ghu_"));
+      const tokens = [...simulatorOf(h).oauth.tokens.keys()];
+      assert.ok(tokens.length > 0);
+      assert.ok(
+        !page.includes(WEB_CLIENT.clientSecret) && !tokens.some((token) => page.includes(token)),
+        "no secret shown",
+      );
 
       const env = await get(envPath(forge, shop), alice);
       assert.equal(env.status, 200);
@@ -180,8 +185,15 @@ for (const forge of FORGES)
         `${sim.url}${forge === "github" ? "/login/oauth/authorize" : "/oauth/authorize"}?client_id=${WEB_CLIENT.clientId}&redirect_uri=${encodeURIComponent("https://evil.example/cb")}`,
       );
       assert.equal(authorize.status, 400);
+      const sessionSecret = webLoginEnv(forge).FERRY_SESSION_SECRET ?? "";
       assert.ok(
-        !h.logLines.some((l) => l.includes(WEB_CLIENT.clientSecret) || /ghu_[0-9a-f]{10}/.test(l)),
+        !h.logLines.some(
+          (l) =>
+            l.includes(WEB_CLIENT.clientSecret) ||
+            l.includes(sessionSecret) ||
+            /ghu_[0-9a-f]{10}/.test(l) ||
+            [...simulatorOf(h).oauth.tokens.keys()].some((token) => l.includes(token)),
+        ),
         "no secret logged",
       );
     });
