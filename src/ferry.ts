@@ -54,6 +54,14 @@ import type { WebhookIntake } from "./forge/webhook-intake.js";
 import { webhookRoute } from "./web/webhook-route.js";
 import { adminCredentialsFromEnv, queueDashboardRoute } from "./web/queue-dashboard-route.js";
 import { createWebApp } from "./web/web-app.js";
+import { EnvironmentViews } from "./web/environment-views.js";
+import { loginRoute } from "./web/login-route.js";
+import { RepoAccess } from "./web/repo-access.js";
+import { repoGuard, type RepoGuard } from "./web/repo-guard.js";
+import { webLoginFromEnv } from "./web/web-login-config.js";
+import { WebViewer } from "./web/web-viewer.js";
+import { webViewRoute } from "./web/web-view-route.js";
+import { WebSessions } from "./web/web-sessions.js";
 
 /** Which parts of Ferry run in this process. */
 export interface Roles {
@@ -162,11 +170,34 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
     metrics.observeQueues(() => intakeQueues.jobCounts());
 
     const routes: Router[] = [];
+    // Refused at start (it throws) when a forge's sign-in is configured without a session secret.
+    const webLogin = options.roles.web ? webLoginFromEnv(options.env) : undefined;
+    let webPublicUrl = "";
     if (options.roles.web) {
-      routes.push(planRoute(new PlanStore(fastRedis)));
       const rollouts = new RolloutStore(fastRedis);
+      let guard: RepoGuard | undefined;
+      if (webLogin) {
+        const sessions = new WebSessions(fastRedis);
+        const viewer = new WebViewer(sessions, new RepoAccess(webLogin.providers), webLogin.sessionSecret);
+        guard = repoGuard(viewer);
+        const auditLog = new AuditLog(fastRedis, { retentionMs: durationMs(options.config.audit.retention) });
+        const views = new EnvironmentViews(auditLog, rollouts, fastRedis);
+        routes.push(
+          loginRoute({
+            providers: webLogin.providers,
+            sessions,
+            viewer,
+            secret: webLogin.sessionSecret,
+            publicUrl: () => webPublicUrl,
+            log,
+          }),
+          webViewRoute({ views, viewer, guard }),
+        );
+      }
+      routes.push(planRoute(new PlanStore(fastRedis), guard));
       routes.push(
         rolloutRoute({
+          ...(guard ? { guard } : {}),
           log,
           load: async (id) => {
             const rollout = await rollouts.get(id);
@@ -198,6 +229,7 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
     closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
     const { port } = server.address() as AddressInfo;
     running.url = `http://127.0.0.1:${port}`;
+    webPublicUrl = publicUrlOf(options.config, options.env, running.url).url;
     log.info(
       { port, web: options.roles.web, worker: options.roles.worker, github: githubConfigured },
       options.roles.web ? "web listening" : "health and metrics listening",

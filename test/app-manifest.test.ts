@@ -12,6 +12,8 @@ interface AppManifest {
   url?: unknown;
   public?: unknown;
   hook_attributes?: { url?: unknown };
+  callback_urls?: unknown;
+  request_oauth_on_install?: unknown;
   default_events?: unknown;
   default_permissions?: unknown;
 }
@@ -34,6 +36,12 @@ describe("app.yml", () => {
     assert.equal(typeof m.description, "string");
     assert.match(String(m.url), /^https:\/\//);
     assert.match(String(m.hook_attributes?.url), /^https:\/\/.+\/api\/github\/webhooks$/);
+  });
+
+  it("sends the web view's sign-in back to its callback, and asks for no authorization at install", async () => {
+    const m = await manifest();
+    assert.deepEqual(m.callback_urls, ["https://ferry.example.com/login/github/callback"]);
+    assert.equal(m.request_oauth_on_install, false);
   });
 
   it("asks for exactly the permissions Ferry uses", async () => {

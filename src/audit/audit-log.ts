@@ -209,9 +209,13 @@ export class AuditLog {
     }
   }
 
-  /** A scope's newest records, newest first (at most `count`). */
-  async newest(scope: AuditScope, count: number): Promise<RawAuditEntry[]> {
-    const page = await this.redis.xrevrange(auditStreamKey(scope), "+", "-", "COUNT", count);
+  /**
+   * A scope's newest records, newest first (at most `count`); with `beforeId`, those written before
+   * that record (a page of history further back).
+   */
+  async newest(scope: AuditScope, count: number, beforeId?: string): Promise<RawAuditEntry[]> {
+    const end = beforeId === undefined ? "+" : `(${beforeId}`;
+    const page = await this.redis.xrevrange(auditStreamKey(scope), end, "-", "COUNT", count);
     return page.map(([id, fields]) => ({ id, ...entryFields(fields) }));
   }
 

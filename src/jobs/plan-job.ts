@@ -216,7 +216,10 @@ async function report(
   fingerprint: { key: string; value: string },
   readSource: ReadSource,
 ): Promise<void> {
-  const url = planUrl(deps.publicUrl, await deps.plans.save(fullPlanText({ sha: request.headSha, plans })));
+  const url = planUrl(
+    deps.publicUrl,
+    await deps.plans.save(fullPlanText({ sha: request.headSha, plans }), request.repo),
+  );
   const plannedAt = new Date();
   await writeComment(forge, request, deps, plans, undefined, url);
   await deps.redis.set(fingerprint.key, fingerprint.value, "EX", FINGERPRINT_TTL_SECONDS);

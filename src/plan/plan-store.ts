@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import type { RepoRef } from "../domain/repo.js";
 import type { RedisClient } from "../queue/redis-connection.js";
 
 /** How long a full plan stays readable at its URL. */
@@ -9,11 +10,31 @@ export class PlanStore {
   /** Binds the store to a Redis connection. */
   constructor(private readonly redis: RedisClient) {}
 
-  /** Saves a full plan's text and returns its id. */
-  async save(text: string): Promise<string> {
+  /**
+   * Saves a full plan's text and returns its id; `repo`, the repository planned, is kept beside it so
+   * the web view shows the plan only to people who can read that repository.
+   */
+  async save(text: string, repo?: Pick<RepoRef, "forge" | "fullName">): Promise<string> {
     const id = randomBytes(16).toString("hex");
-    await this.redis.set(`ferry:plan-text:${id}`, text, "EX", TTL_SECONDS);
+    const multi = this.redis.multi().set(`ferry:plan-text:${id}`, text, "EX", TTL_SECONDS);
+    if (repo)
+      multi.set(
+        `ferry:plan-repo:${id}`,
+        JSON.stringify({ forge: repo.forge, fullName: repo.fullName }),
+        "EX",
+        TTL_SECONDS,
+      );
+    await multi.exec();
     return id;
+  }
+
+  /** The repository a plan belongs to, or undefined (unknown id, or a plan saved without one). */
+  async repoOf(id: string): Promise<Pick<RepoRef, "forge" | "fullName"> | undefined> {
+    if (!/^[0-9a-f]{32}$/.test(id)) return undefined;
+    const text = await this.redis.get(`ferry:plan-repo:${id}`);
+    if (text === null) return undefined;
+    const parsed = JSON.parse(text) as { forge: RepoRef["forge"]; fullName: string };
+    return { forge: parsed.forge, fullName: parsed.fullName };
   }
 
   /** The plan saved under `id`, or undefined once expired or for an unknown id. */

@@ -1,3 +1,4 @@
+import type { RepoRef } from "../domain/repo.js";
 import { isPermanent } from "../errors.js";
 import type { Forge } from "../forge/types.js";
 import type { RedisClient } from "../queue/redis-connection.js";
@@ -9,6 +10,11 @@ import {
   driftOffComment,
 } from "./drift-issue.js";
 import { driftContext, driftStatus, type ClusterVerdict } from "./drift-status.js";
+
+/** The Redis hash of an environment's latest drift verdict per cluster (JSON `ClusterVerdict`s by cluster name). */
+export function driftVerdictsKey(repo: Pick<RepoRef, "forge" | "fullName">, environment: string): string {
+  return `ferry:drift:${repo.forge}:${repo.fullName}:${environment}`;
+}
 
 /** How long an environment's verdicts are kept without any check: 30 days. */
 const VERDICTS_TTL_SECONDS = 30 * 24 * 3600;
@@ -112,6 +118,6 @@ export class DriftReporter {
   }
 
   private verdictsKey(environment: string): string {
-    return `ferry:drift:${this.forge.repo.forge}:${this.forge.repo.fullName}:${environment}`;
+    return driftVerdictsKey(this.forge.repo, environment);
   }
 }

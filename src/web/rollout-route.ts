@@ -14,6 +14,7 @@ import {
   type RolloutView,
   type WaveSummary,
 } from "../report/fleet-status.js";
+import type { RepoGuard } from "./repo-guard.js";
 
 /** What the rollout page needs. */
 export interface RolloutRouteOptions {
@@ -23,20 +24,22 @@ export interface RolloutRouteOptions {
   log?: Pick<Logger, "error">;
   /** Epoch ms now, which times running clusters and waves (tests fix it). */
   now?: () => number;
+  /** With the web view's sign-in configured: only viewers who can read the rollout's repository see it. */
+  guard?: RepoGuard;
 }
 
 /** A rollout id: 22 base64url characters (16 random bytes). */
 const ROLLOUT_ID = /^[A-Za-z0-9_-]{22}$/;
 
 const STYLE = `
-:root { color-scheme: light dark; --line: #8884; --muted: #888; }
+:root { color-scheme: light dark; --line: #8884; --muted: light-dark(#595959, #a8a8a8); --bad: light-dark(#b3261e, #ff8a80); --good: light-dark(#1a7f37, #57d27a); }
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0 auto; max-width: 72rem; padding: 1rem; }
 h1 { font-size: 1.4rem; margin: 0 0 .25rem; word-break: break-word; }
 h2 { font-size: 1.1rem; margin: 1.5rem 0 .5rem; }
 code, pre { font: 13px/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; }
 pre { white-space: pre-wrap; word-break: break-word; margin: .25rem 0; }
 .status { font-size: 1.05rem; margin: .25rem 0 1rem; }
-.status.failure { color: #d33; } .status.success { color: #2a2; }
+.status.failure { color: var(--bad); } .status.success { color: var(--good); }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .15rem .75rem; margin: 0; }
 dt { color: var(--muted); } dd { margin: 0; word-break: break-word; }
 .scroll { overflow-x: auto; }
@@ -45,7 +48,7 @@ th, td { border-bottom: 1px solid var(--line); padding: .35rem .5rem; text-align
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 nav a { display: inline-block; margin: 0 .75rem .5rem 0; }
 nav a[aria-current] { font-weight: 700; text-decoration: none; }
-.s-failed { color: #d33; } .s-released, .s-already-released { color: #2a2; }
+.s-failed { color: var(--bad); } .s-released, .s-already-released { color: var(--good); }
 @media (max-width: 40rem) {
   table.clusters thead { display: none; }
   table.clusters tr { display: block; border-bottom: 1px solid var(--line); padding: .4rem 0; }
@@ -107,6 +110,10 @@ export function rolloutRoute(options: RolloutRouteOptions): Router {
     } catch (err) {
       options.log?.error({ err, rollout: id }, "loading a rollout failed");
       return fail(503, "could not load the rollout; try again");
+    }
+    if (options.guard) {
+      const repo = view?.rollout.repo;
+      if (!(await options.guard(req, res, repo, "rollout", json))) return;
     }
     if (view === undefined) return fail(404, "no such rollout");
     const at = now();

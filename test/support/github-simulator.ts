@@ -32,6 +32,8 @@ import {
   type UserIssue,
 } from "./github-simulator/model.js";
 import { mergeRoutes } from "./github-simulator/merge-routes.js";
+import { githubOAuthRoutes } from "./github-simulator/oauth-routes.js";
+import { OAuthServer } from "./oauth-server.js";
 import { codeloadRoutes, repoRoutes } from "./github-simulator/repo-routes.js";
 import { FaultPlan } from "./simulator-faults.js";
 
@@ -84,6 +86,9 @@ export class GitHubSimulator {
   readonly host: string;
   /** Requests no route handled (answered 404); tests assert it stays empty. */
   readonly unhandled: Array<{ method: string; path: string }> = [];
+
+  /** The app's user authorization (OAuth): register its client with `oauth.register`. */
+  readonly oauth = new OAuthServer("ghu_");
 
   private readonly server: Server;
   private readonly auth: AppAuth;
@@ -385,7 +390,7 @@ export class GitHubSimulator {
       next();
     });
     app.use(express.json({ limit: "25mb" }));
-    app.use(codeloadRoutes(this.ctx), graphqlRoutes(this.ctx));
+    app.use(codeloadRoutes(this.ctx), graphqlRoutes(this.ctx), githubOAuthRoutes(this.ctx, this.oauth, apiPrefix));
     app.use(
       apiPrefix,
       appRoutes(this.ctx),

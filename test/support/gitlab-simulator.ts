@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { gitlabOAuthRoutes } from "./gitlab-simulator/oauth-routes.js";
+import { OAuthServer } from "./oauth-server.js";
 import express, { type ErrorRequestHandler, type Express } from "express";
 import type { GitRepo } from "./git-repo.js";
 import {
@@ -91,6 +93,9 @@ export class GitLabSimulator {
   readonly unhandled: Array<{ method: string; path: string }> = [];
 
   private readonly server: Server;
+  /** OAuth applications (sign-in with GitLab): register one with `oauth.register`. */
+  readonly oauth = new OAuthServer("");
+
   private readonly ctx: GitLabSimContext;
   private readonly faults = new FaultPlan(apiPrefix, defaultErrorBody);
 
@@ -361,6 +366,7 @@ export class GitLabSimulator {
       next();
     });
     app.use(express.json({ limit: "25mb" }), express.urlencoded({ extended: false, limit: "25mb" }));
+    app.use(gitlabOAuthRoutes(this.ctx, this.oauth, apiPrefix));
     app.use(
       apiPrefix,
       userRoutes(this.ctx),
