@@ -90,7 +90,10 @@ export class OAuthServer {
           .type("text/html")
           .send(`<!doctype html><title>Error</title><p>${escape(error)}</p>`);
       const hidden = ["client_id", "redirect_uri", "state"]
-        .map((name) => `<input type="hidden" name="${name}" value="${escape(typeof req.query[name] === "string" ? req.query[name] : "")}">`)
+        .map(
+          (name) =>
+            `<input type="hidden" name="${name}" value="${escape(typeof req.query[name] === "string" ? req.query[name] : "")}">`,
+        )
         .join("");
       res.type("text/html").send(`<!doctype html><html lang="en"><head><title>Authorize Ferry · ${forge}</title></head>
 <body><main><h1>Sign in to ${forge} to continue to Ferry</h1>

@@ -82,7 +82,13 @@ export function ferryOctokit(options: FerryOctokitOptions): typeof ProbotOctokit
         const id = (octokitOptions.throttle as { id?: unknown } | undefined)?.id;
         const key = typeof id === "string" || typeof id === "number" ? String(id) : "app";
         octokit.hook.wrap("request", async (request, requestOptions) => {
-          await order.turn(key, requestOptions.method, requestOptions.url);
+          const context = (requestOptions as { context?: unknown }).context;
+          await order.turn(
+            key,
+            requestOptions.method,
+            requestOptions.url,
+            typeof context === "string" ? context : undefined,
+          );
           return request(requestOptions);
         });
       })

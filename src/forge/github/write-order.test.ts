@@ -5,13 +5,14 @@ import { WriteOrder, writePriority } from "./write-order.js";
 describe("writePriority", () => {
   it("puts commit statuses first, deployment records and comments last, reads nowhere", () => {
     const api = "https://api.github.com/repos/acme/shop";
-    assert.equal(writePriority("POST", `${api}/statuses/3f2a9c1`), 1);
+    assert.equal(writePriority("POST", `${api}/statuses/3f2a9c1`, "ferry/deploy/production"), 1);
+    assert.equal(writePriority("POST", `${api}/statuses/3f2a9c1`, "ferry/drift/production"), undefined);
     assert.equal(writePriority("POST", `${api}/deployments`), 9);
     assert.equal(writePriority("POST", `${api}/deployments/7/statuses`), 9);
     assert.equal(writePriority("POST", `${api}/issues/2/comments`), 9);
     assert.equal(writePriority("PATCH", `${api}/issues/comments/5`), 9);
     assert.equal(writePriority("POST", `${api}/issues`), undefined);
-    assert.equal(writePriority("GET", `${api}/statuses/3f2a9c1`), undefined);
+    assert.equal(writePriority("GET", `${api}/statuses/3f2a9c1`, "ferry/deploy/production"), undefined);
   });
 });
 

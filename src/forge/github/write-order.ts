@@ -5,14 +5,15 @@ const FIRST = 1;
 const LAST = 9;
 
 /**
- * The priority of a write in the installation's one-per-second queue: commit statuses first (people
+ * The priority of a write in the installation's one-per-second queue: deploy statuses first (people
  * wait for them, and a merge's final status is what says it worked), deployment records and comments
- * last (read later), anything else between; undefined for a read, which is not spaced.
+ * last (read later), anything else (other statuses: drift, plans) between; undefined for a read,
+ * which is not spaced. `context` is a status's context, when the write is one.
  */
-export function writePriority(method: string, url: string): number | undefined {
+export function writePriority(method: string, url: string, context?: string): number | undefined {
   if (method === "GET" || method === "HEAD") return undefined;
   const path = url.replace(/^[a-z]+:\/\/[^/]+/i, "").replace(/\?.*$/, "");
-  if (/\/statuses\/[^/]+$/.test(path)) return FIRST;
+  if (/\/statuses\/[^/]+$/.test(path)) return context?.startsWith("ferry/deploy") ? FIRST : undefined;
   if (/\/deployments(\/|$)|\/comments(\/|$)/.test(path)) return LAST;
   return undefined;
 }
@@ -35,9 +36,9 @@ export class WriteOrder {
    * held for the spacing after it starts, so writes queued meanwhile wait in priority order (with
    * Bottleneck's `minTime` a job is committed as soon as it is queued, and priority no longer counts).
    */
-  turn(key: string, method: string, url: string): Promise<void> {
+  turn(key: string, method: string, url: string, context?: string): Promise<void> {
     if (method === "GET" || method === "HEAD") return Promise.resolve();
-    const priority = writePriority(method, url) ?? 5;
+    const priority = writePriority(method, url, context) ?? 5;
     return new Promise((resolve, reject) => {
       this.gates
         .key(key)
