@@ -103,7 +103,7 @@ for (const forge of FORGES)
       await page.screenshot({ path: join(ARTEFACTS, `${forge}-environment-wide.png`), fullPage: true });
 
       // The commit's plan status links to its plan: follow it as someone on the forge would.
-      const status = h.statuses(shop, planSha).find((s) => s.context === "ferry/plan/staging" && s.targetUrl);
+      const status = h.planResults(shop, planSha).find((s) => s.context === "ferry/plan/staging" && s.targetUrl);
       await page.goto(status?.targetUrl ?? "");
       assert.match((await page.textContent("body")) ?? "", /ConfigMap/);
       await page.goto(`${h.url}/rollouts/${rolloutId}`);
@@ -124,7 +124,7 @@ for (const forge of FORGES)
     test("a user without access sees no repository and gets 404 for its history, plan and rollout", async () => {
       const page = await signedIn("mallory");
       assert.equal(await page.getByText(shop.fullName).count(), 0);
-      const status = h.statuses(shop, planSha).find((s) => s.context === "ferry/plan/staging" && s.targetUrl);
+      const status = h.planResults(shop, planSha).find((s) => s.context === "ferry/plan/staging" && s.targetUrl);
       for (const url of [
         `${h.url}/environments/${forge}/${shop.fullName}/staging`,
         status?.targetUrl ?? "",
