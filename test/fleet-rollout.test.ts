@@ -371,12 +371,9 @@ for (const forge of FORGES)
       const staging = await h.finalStatus(repo, merge.sha, "ferry/deploy/staging");
       assert.equal(staging.at(-1)?.state, "success");
       assert.equal(production.at(-1)?.state, "success", JSON.stringify(production));
-      // GitLab keeps a pending status's first text; GitHub shows the wait.
-      if (forge === "github")
-        assert.ok(
-          production.some((s) => /^waiting for staging to release/.test(s.description)),
-          JSON.stringify(production.map((s) => s.description)),
-        );
+      // A `waiting for staging` status shows only when production's job looks before staging is
+      // through (a quick staging release leaves nothing to wait for); that production waits is what
+      // the broken staging below shows: it is never released.
 
       const broken = await h.createRepo({ environments: environments("bad") });
       const bad = await h.merge(broken, { "bad/w.yaml": widgetYaml, "deploy/a.yaml": configMapYaml("a", { v: "1" }) });
