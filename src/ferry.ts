@@ -42,7 +42,7 @@ import { Metrics } from "./metrics/metrics.js";
 import {
   describeRedis,
   openRedis,
-  queuePrefix,
+  queueLayout,
   redisIsUp,
   type RedisClient,
   type RedisTarget,
@@ -132,7 +132,7 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
       log.info({ redis: describeRedis(target) }, "using redis");
     }
     const redisTarget = target;
-    const prefix = queuePrefix(redisTarget);
+    const layout = queueLayout(redisTarget);
     const connect = (connectionOptions: RedisOptions = {}): RedisClient => {
       const connection = openRedis(redisTarget, connectionOptions);
       closers.push(() => quit(connection));
@@ -165,7 +165,7 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
     // Intake, readiness and queue depth share a connection with no offline queue: while Redis is
     // away it fails at once, so webhooks get 503 (the forge redelivers) and /readyz fails.
     const fastRedis = connect({ enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-    const intakeQueues = new Queues(fastRedis, { prefix });
+    const intakeQueues = new Queues(fastRedis, layout);
     closers.push(() => intakeQueues.close());
     metrics.observeQueues(() => intakeQueues.jobCounts());
 
@@ -249,7 +249,7 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
         if (repo.forge === "gitlab" && gitlabForges) return gitlabForges(repo);
         return Promise.reject(permanent(`no ${repo.forge} credentials are configured`));
       };
-      const queues = new Queues(redis, { prefix });
+      const queues = new Queues(redis, layout);
       closers.push(() => queues.close());
       const { url: publicUrl, fallback } = publicUrlOf(options.config, options.env, running.url);
       if (fallback && (github || gitlabForges)) {
@@ -283,7 +283,7 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
       };
       const workers = startWorkers({
         connection: () => connect(),
-        ...(prefix !== undefined ? { prefix } : {}),
+        layout,
         concurrency: options.concurrency ?? 4,
         ...(options.claimMs !== undefined ? { claimMs: options.claimMs } : {}),
         log,
@@ -311,7 +311,7 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
               heal: (branch, environment) => healBranch(request.repo, branch, environment, request.user, common),
               freezes: new FreezeStore(redis),
               releaseHeld: async (ids) => {
-                for (const id of ids) await queues.releaseHeldDeploy(id);
+                for (const id of ids) await queues.releaseHeldDeploy(request.repo, id);
               },
               enqueueOverride: (deploy, commentId) => queues.enqueueOverride(deploy, commentId),
               rollback: {

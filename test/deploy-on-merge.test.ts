@@ -18,8 +18,8 @@ for (const forge of FORGES)
     let audit: AuditReader;
     before(async () => {
       h = await FerryHarness.start(forge);
-      jobs = JobCounter.open(h.redisUrl);
-      audit = AuditReader.open(h.redisUrl);
+      jobs = JobCounter.open(h.redisTarget);
+      audit = AuditReader.open(h.redisTarget);
     });
     after(async () => {
       audit?.close();

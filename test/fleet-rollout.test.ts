@@ -77,7 +77,7 @@ for (const forge of FORGES)
           },
         },
       );
-      audit = AuditReader.open(h.redisUrl);
+      audit = AuditReader.open(h.redisTarget);
       // Widgets are served everywhere but on the canary, whose releases of one then fail validation.
       for (const c of CLUSTERS.slice(1)) {
         const kc = kcs.get(c.name) as KubeConfig;

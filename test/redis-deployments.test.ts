@@ -8,7 +8,7 @@ import { startFerry } from "../src/ferry.js";
 import { createLogger } from "../src/logger.js";
 import { withLock } from "../src/queue/environment-lock.js";
 import { Queues } from "../src/queue/queues.js";
-import { openRedis, queuePrefix, redisTargetFromEnv, type RedisTarget } from "../src/queue/redis-connection.js";
+import { openRedis, queueLayout, redisTargetFromEnv, type RedisTarget } from "../src/queue/redis-connection.js";
 import type { DeployRequest } from "../src/domain/requests.js";
 import { startWorkers } from "../src/worker/start-workers.js";
 import { parsePrometheusText, sampleValue } from "./support/prometheus-text.js";
@@ -25,10 +25,10 @@ const request = (sha: string): DeployRequest => ({
 
 /**
  * Queues a deploy on `target` and has a worker run it, with Ferry's own Queues and startWorkers (the
- * key prefix included), and takes an environment lock there: what the worker role does with Redis.
+ * key layout included), and takes an environment lock there: what the worker role does with Redis.
  */
 async function queueAndRun(target: RedisTarget): Promise<void> {
-  const prefix = queuePrefix(target);
+  const layout = queueLayout(target);
   const connections = [openRedis(target), openRedis(target)];
   const ran: string[] = [];
   const workers = startWorkers({
@@ -37,7 +37,7 @@ async function queueAndRun(target: RedisTarget): Promise<void> {
       connections.push(c);
       return c;
     },
-    ...(prefix !== undefined ? { prefix } : {}),
+    layout,
     concurrency: 1,
     log: createLogger({ level: "silent" }),
     deploy: (r) => {
@@ -50,7 +50,7 @@ async function queueAndRun(target: RedisTarget): Promise<void> {
     release: () => Promise.reject(new Error("no releases in this test")),
     reconcile: () => Promise.reject(new Error("no reconciles in this test")),
   });
-  const queues = new Queues(connections[0]!, prefix !== undefined ? { prefix } : {});
+  const queues = new Queues(connections[0]!, layout);
   try {
     await queues.enqueueDeploy(request("a".repeat(40)));
     await queues.enqueueDeploy(request("a".repeat(40)));
@@ -114,7 +114,7 @@ describe("Redis through Sentinel", () => {
 });
 
 describe("Redis Cluster", () => {
-  test("REDIS_CLUSTER_NODES: queues under a hash-tag prefix run jobs across a three-node cluster, and Ferry is ready", async () => {
+  test("REDIS_CLUSTER_NODES: queues in hash-tagged groups run jobs across a three-node cluster, and Ferry is ready", async () => {
     const cluster = await startTestRedisCluster();
     try {
       const env = { REDIS_CLUSTER_NODES: cluster.ports.map((p) => `127.0.0.1:${p}`).join(",") };

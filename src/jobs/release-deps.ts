@@ -66,7 +66,10 @@ export async function reportingTo<T>(reporter: ReleaseReporter, work: () => Prom
   return result;
 }
 
-/** The lock one environment on one cluster is released under, across every worker. */
+/**
+ * The lock one environment on one cluster is released under, across every worker; tagged with the
+ * cluster, so on a Redis Cluster a cluster's locks (and their waiters) are on the slot of its name.
+ */
 export function releaseLockKey(repo: RepoRef, environment: string, cluster: string): string {
-  return `ferry:lock:release:${repo.forge}:${repo.fullName}:${environment}:${cluster}`;
+  return `ferry:lock:release:{cluster:${cluster}}:${repo.forge}:${repo.fullName}:${environment}`;
 }

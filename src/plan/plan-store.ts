@@ -16,14 +16,8 @@ export class PlanStore {
    */
   async save(text: string, repo?: Pick<RepoRef, "forge" | "fullName">): Promise<string> {
     const id = randomBytes(16).toString("hex");
-    const multi = this.redis.multi().set(`ferry:plan-text:${id}`, text, "EX", TTL_SECONDS);
-    if (repo)
-      multi.set(
-        `ferry:plan-repo:${id}`,
-        JSON.stringify({ forge: repo.forge, fullName: repo.fullName }),
-        "EX",
-        TTL_SECONDS,
-      );
+    const multi = this.redis.multi().set(textKey(id), text, "EX", TTL_SECONDS);
+    if (repo) multi.set(repoKey(id), JSON.stringify({ forge: repo.forge, fullName: repo.fullName }), "EX", TTL_SECONDS);
     await multi.exec();
     return id;
   }
@@ -31,7 +25,7 @@ export class PlanStore {
   /** The repository a plan belongs to, or undefined (unknown id, or a plan saved without one). */
   async repoOf(id: string): Promise<Pick<RepoRef, "forge" | "fullName"> | undefined> {
     if (!/^[0-9a-f]{32}$/.test(id)) return undefined;
-    const text = await this.redis.get(`ferry:plan-repo:${id}`);
+    const text = await this.readEither(repoKey(id), `ferry:plan-repo:${id}`);
     if (text === null) return undefined;
     const parsed = JSON.parse(text) as { forge: RepoRef["forge"]; fullName: string };
     return { forge: parsed.forge, fullName: parsed.fullName };
@@ -40,9 +34,19 @@ export class PlanStore {
   /** The plan saved under `id`, or undefined once expired or for an unknown id. */
   async load(id: string): Promise<string | undefined> {
     if (!/^[0-9a-f]{32}$/.test(id)) return undefined;
-    return (await this.redis.get(`ferry:plan-text:${id}`)) ?? undefined;
+    return (await this.readEither(textKey(id), `ferry:plan-text:${id}`)) ?? undefined;
+  }
+
+  /** `key`, or the key a plan saved before it had a hash tag used (read until those expire). */
+  private async readEither(key: string, untagged: string): Promise<string | null> {
+    return (await this.redis.get(key)) ?? (await this.redis.get(untagged));
   }
 }
+
+// A plan's text and repository are written in one transaction: on a Redis Cluster its keys must
+// share a slot, so they share the plan's id as hash tag.
+const textKey = (id: string) => `ferry:plan-text:{${id}}`;
+const repoKey = (id: string) => `ferry:plan-repo:{${id}}`;
 
 /** The public URL of a saved plan. */
 export function planUrl(publicUrl: string, id: string): string {

@@ -8,6 +8,7 @@ import { JobBatcher } from "./job-batcher.js";
 import { COMMAND_QUEUE, commandJobId, PLAN_QUEUE, planJobId } from "./plan-request.js";
 import type { CommandRequest, PlanRequest } from "../domain/requests.js";
 import { RECONCILE_QUEUE, reconcileSchedulerId, type ReconcileJobData } from "./reconcile-request.js";
+import { QueueLayout, type QueuePrefix } from "./queue-layout.js";
 import type { RedisClient } from "./redis-connection.js";
 
 /** How long an intake job's id is remembered, so a redelivered webhook queues nothing: a week. */
@@ -73,22 +74,21 @@ export interface ReleaseJobData {
 /** How often a cluster's release is tried, and its backoff: the deploy job's own, so one budget governs a merge. */
 export type RetryBudget = Pick<JobsOptions, "attempts" | "backoff">;
 
-/** Ferry's queues, for the side that adds jobs (the web role, and the worker for comment commands). */
-export class Queues {
-  private readonly deploy: Queue<DeployRequest>;
-  private readonly plan: Queue<PlanRequest>;
-  private readonly command: Queue<CommandRequest>;
-  private readonly rollout: Queue<RolloutJobData>;
-  private readonly release: Queue<ReleaseJobData>;
-  private readonly reconcile: Queue<ReconcileJobData>;
+/** One group's full set of Ferry's queues, under one key prefix. */
+class QueueGroup {
+  readonly deploy: Queue<DeployRequest>;
+  readonly plan: Queue<PlanRequest>;
+  readonly command: Queue<CommandRequest>;
+  readonly rollout: Queue<RolloutJobData>;
+  readonly release: Queue<ReleaseJobData>;
+  readonly reconcile: Queue<ReconcileJobData>;
   // Adds go through batchers: a burst of webhooks is one Redis write per queue and loop turn (see JobBatcher).
-  private readonly deployAdds: JobBatcher<DeployRequest>;
-  private readonly planAdds: JobBatcher<PlanRequest>;
-  private readonly commandAdds: JobBatcher<CommandRequest>;
+  readonly deployAdds: JobBatcher<DeployRequest>;
+  readonly planAdds: JobBatcher<PlanRequest>;
+  readonly commandAdds: JobBatcher<CommandRequest>;
 
-  /** Opens the queues on one Redis connection; `prefix` is BullMQ's key prefix (a hash tag on a Redis Cluster). */
-  constructor(connection: RedisClient, options: { prefix?: string } = {}) {
-    const settings = { connection, ...(options.prefix !== undefined ? { prefix: options.prefix } : {}) };
+  constructor(connection: RedisClient, prefix: QueuePrefix) {
+    const settings = { connection, ...(prefix !== undefined ? { prefix } : {}) };
     this.deploy = new Queue<DeployRequest>(DEPLOY_QUEUE, settings);
     this.plan = new Queue<PlanRequest>(PLAN_QUEUE, settings);
     this.command = new Queue<CommandRequest>(COMMAND_QUEUE, settings);
@@ -101,23 +101,54 @@ export class Queues {
     this.commandAdds = new JobBatcher(this.command);
   }
 
-  /** Every queue, for the dashboard. */
   all(): Queue[] {
     return [this.deploy, this.plan, this.command, this.rollout, this.release, this.reconcile];
   }
+}
 
-  /** How many jobs each queue holds in each state of `QUEUE_STATES`, for the queue-depth metric. */
+/**
+ * Ferry's queues, for the side that adds jobs (the web role, and the worker for comment commands).
+ * A job goes to the group of its {@link QueueLayout} that its routing key hashes to: deploys, plans
+ * and commands by repository (so a repository's dedupe ids are looked up where its jobs are), a
+ * rollout by its id, a cluster's release in its rollout's group (BullMQ keeps a parent and its
+ * children on one slot), reconciles by cluster. Lookups by id look in the id's group, then in the
+ * groups the layout drains.
+ */
+export class Queues {
+  private readonly groups: QueueGroup[];
+  private readonly draining: QueueGroup[];
+
+  /** Opens the queues of every group of `layout` (default: one Redis server's single group) on one connection. */
+  constructor(
+    connection: RedisClient,
+    private readonly layout: QueueLayout = QueueLayout.single(),
+  ) {
+    this.groups = layout.groups.map((prefix) => new QueueGroup(connection, prefix));
+    this.draining = layout.draining.map((prefix) => new QueueGroup(connection, prefix));
+  }
+
+  /** Every queue of every group, for the dashboard. */
+  all(): Queue[] {
+    return [...this.groups, ...this.draining].flatMap((group) => group.all());
+  }
+
+  /** How many jobs each queue holds in each state of `QUEUE_STATES`, summed over the groups, for the queue-depth metric. */
   async jobCounts(): Promise<QueueCounts> {
-    const counts = await Promise.all(
+    const counts: QueueCounts = {};
+    const each = await Promise.all(
       this.all().map(async (queue) => [queue.name, await queue.getJobCounts(...QUEUE_STATES)] as const),
     );
-    return Object.fromEntries(counts);
+    for (const [name, states] of each) {
+      const sum = (counts[name] ??= {});
+      for (const [state, n] of Object.entries(states)) sum[state] = (sum[state] ?? 0) + n;
+    }
+    return counts;
   }
 
   /** Queues a deploy once per (repository, branch, commit) in {@link DEDUPE_WINDOW_MS}; resolves with the job id once Redis has it. */
   async enqueueDeploy(request: DeployRequest): Promise<string> {
     const jobId = deployJobId(request);
-    await this.deployAdds.add({ name: "deploy", data: request, opts: intakeOptions(jobId) });
+    await this.ofRepo(request.repo).deployAdds.add({ name: "deploy", data: request, opts: intakeOptions(jobId) });
     return jobId;
   }
 
@@ -128,20 +159,24 @@ export class Queues {
   async enqueueHeldDeploy(request: DeployRequest, until: number): Promise<string> {
     const jobId = `held-${until}-${deployJobId(request)}`;
     const held = { ...request, heldBack: true };
-    await this.deploy.add("deploy", held, { ...JOB_OPTIONS, jobId, delay: Math.max(0, until - Date.now()) });
+    await this.ofRepo(request.repo).deploy.add("deploy", held, {
+      ...JOB_OPTIONS,
+      jobId,
+      delay: Math.max(0, until - Date.now()),
+    });
     return jobId;
   }
 
   /** Queues a deploy an admin's `/ferry deploy <env> --override-freeze` asked for, one per comment. */
   async enqueueOverride(request: DeployRequest, commentId: number): Promise<string> {
     const jobId = `override-${commentId}-${deployJobId(request)}`;
-    await this.deploy.add("deploy", request, { ...JOB_OPTIONS, jobId });
+    await this.ofRepo(request.repo).deploy.add("deploy", request, { ...JOB_OPTIONS, jobId });
     return jobId;
   }
 
-  /** Runs held-back deploy `jobId` now (the freeze ended early); nothing when it already ran. */
-  async releaseHeldDeploy(jobId: string): Promise<void> {
-    const job = await this.deploy.getJob(jobId);
+  /** Runs `repo`'s held-back deploy `jobId` now (the freeze ended early); nothing when it already ran. */
+  async releaseHeldDeploy(repo: RepoRef, jobId: string): Promise<void> {
+    const job = await this.find((group) => group.deploy, this.ofRepo(repo), jobId);
     if (job && (await job.isDelayed())) await job.promote().catch(() => undefined);
   }
 
@@ -150,7 +185,7 @@ export class Queues {
    * already known (a webhook's, or an earlier reconcile's); true when it queued one.
    */
   async enqueueCatchUp(request: DeployRequest): Promise<boolean> {
-    if (await this.deploy.getJob(deployJobId(request))) return false;
+    if (await this.find((group) => group.deploy, this.ofRepo(request.repo), deployJobId(request))) return false;
     await this.enqueueDeploy(request);
     return true;
   }
@@ -161,7 +196,7 @@ export class Queues {
    */
   async enqueuePlan(request: PlanRequest, trigger?: string): Promise<string> {
     const jobId = trigger ? `${planJobId(request)}-${trigger}` : planJobId(request);
-    await this.planAdds.add({ name: "plan", data: request, opts: intakeOptions(jobId) });
+    await this.ofRepo(request.repo).planAdds.add({ name: "plan", data: request, opts: intakeOptions(jobId) });
     return jobId;
   }
 
@@ -171,38 +206,48 @@ export class Queues {
    * and one asked while it runs runs once more after it, so the last release is always planned against.
    */
   async refreshPlans(requests: PlanRequest[]): Promise<void> {
-    if (requests.length === 0) return;
-    await this.plan.addBulk(
-      requests.map((request) => ({
-        name: "plan",
-        data: { ...request, refresh: true },
-        opts: {
-          ...JOB_OPTIONS,
-          delay: REFRESH_DELAY_MS,
-          deduplication: {
-            id: `refresh-${planJobId({ ...request, headSha: "", environment: undefined })}`,
-            keepLastIfActive: true,
+    const byGroup = new Map<QueueGroup, PlanRequest[]>();
+    for (const request of requests) {
+      const group = this.ofRepo(request.repo);
+      byGroup.set(group, [...(byGroup.get(group) ?? []), request]);
+    }
+    for (const [group, some] of byGroup)
+      await group.plan.addBulk(
+        some.map((request) => ({
+          name: "plan",
+          data: { ...request, refresh: true },
+          opts: {
+            ...JOB_OPTIONS,
+            delay: REFRESH_DELAY_MS,
+            deduplication: {
+              id: `refresh-${planJobId({ ...request, headSha: "", environment: undefined })}`,
+              keepLastIfActive: true,
+            },
           },
-        },
-      })),
-    );
+        })),
+      );
   }
 
   /** Queues a comment command once per comment (in {@link DEDUPE_WINDOW_MS}). */
   async enqueueCommand(request: CommandRequest): Promise<string> {
     const jobId = commandJobId(request);
-    await this.commandAdds.add({ name: "command", data: request, opts: intakeOptions(jobId) });
+    await this.ofRepo(request.repo).commandAdds.add({ name: "command", data: request, opts: intakeOptions(jobId) });
     return jobId;
   }
 
   /** Starts a rollout's job (once per rollout). */
   async startRollout(rolloutId: string, retry: RetryBudget = {}): Promise<void> {
-    await this.rollout.add("rollout", { rolloutId }, { ...JOB_OPTIONS, ...retry, jobId: rolloutJobId(rolloutId) });
+    await this.ofRollout(rolloutId).rollout.add(
+      "rollout",
+      { rolloutId },
+      { ...JOB_OPTIONS, ...retry, jobId: rolloutJobId(rolloutId) },
+    );
   }
 
   /**
-   * Queues the release of clusters as children of their rollout's job, which runs again once they
-   * all finished. Ids are per (rollout, cluster), so a rollout step that runs twice adds each once.
+   * Queues the release of clusters as children of their rollout's job, in that job's group, which
+   * runs again once they all finished. Ids are per (rollout, cluster), so a rollout step that runs
+   * twice adds each once.
    */
   async addReleases(
     parent: Job,
@@ -210,8 +255,11 @@ export class Queues {
     retry: RetryBudget = {},
   ): Promise<void> {
     if (releases.length === 0) return;
+    const group = [...this.groups, ...this.draining].find((g) => g.rollout.qualifiedName === parent.queueQualifiedName);
+    if (!group)
+      throw new Error(`rollout job ${parent.id ?? ""} is in ${parent.queueQualifiedName}, no queue of Ferry's`);
     const parentRef = { id: parent.id ?? "", queue: parent.queueQualifiedName };
-    await this.release.addBulk(
+    await group.release.addBulk(
       releases.map(({ index, ...data }) => ({
         name: "release",
         data,
@@ -232,22 +280,24 @@ export class Queues {
 
   /** Wakes a rollout's job that waits out a pause or an approval, so it looks at its gate again now. */
   async wakeRollout(rolloutId: string): Promise<void> {
-    const job = await this.rollout.getJob(rolloutJobId(rolloutId));
+    const job = await this.find((group) => group.rollout, this.ofRollout(rolloutId), rolloutJobId(rolloutId));
     if (job && (await job.isDelayed())) await job.promote().catch(() => undefined);
   }
 
   /**
    * Reconciles one environment on one cluster every `data.everyMs` with BullMQ's job scheduler, whose
    * id is derived from (repository, environment, cluster): a later call updates its interval and data.
-   * The scheduler makes the next job only once the last one started, so runs never pile up.
+   * The scheduler makes the next job only once the last one started, so runs never pile up. A
+   * scheduler of the same id in a drained group is removed: it moves to its cluster's group.
    */
   async scheduleReconcile(data: ReconcileJobData): Promise<void> {
     const id = reconcileSchedulerId(data.repo, data.environment, data.cluster);
-    await this.reconcile.upsertJobScheduler(
+    await this.ofCluster(data.cluster).reconcile.upsertJobScheduler(
       id,
       { every: data.everyMs },
       { name: "reconcile", data, opts: RECONCILE_JOB_OPTIONS },
     );
+    for (const group of this.draining) await group.reconcile.removeJobScheduler(id);
   }
 
   /**
@@ -256,36 +306,72 @@ export class Queues {
    */
   async reconcileSoon(data: ReconcileJobData): Promise<void> {
     const id = `watch-${reconcileSchedulerId(data.repo, data.environment, data.cluster)}`;
-    await this.reconcile.add("reconcile", data, {
+    await this.ofCluster(data.cluster).reconcile.add("reconcile", data, {
       ...RECONCILE_JOB_OPTIONS,
       delay: WATCH_DEBOUNCE_MS,
       deduplication: { id, ttl: WATCH_DEBOUNCE_MS },
     });
   }
 
-  /** The reconciles scheduled for a repository's branch (every environment and cluster it deploys to). */
+  /** The reconciles scheduled for a repository's branch (every environment and cluster it deploys to), in every group. */
   async reconcileSchedules(repo: RepoRef, branch: string): Promise<ReconcileJobData[]> {
     const found: ReconcileJobData[] = [];
     const page = 500;
-    for (let start = 0; ; start += page) {
-      const schedulers = await this.reconcile.getJobSchedulers(start, start + page - 1, true);
-      for (const s of schedulers) {
-        const data = s.template?.data;
-        if (data && data.repo.forge === repo.forge && data.repo.fullName === repo.fullName && data.branch === branch)
-          found.push(data);
+    for (const group of [...this.groups, ...this.draining]) {
+      for (let start = 0; ; start += page) {
+        const schedulers = await group.reconcile.getJobSchedulers(start, start + page - 1, true);
+        for (const s of schedulers) {
+          const data = s.template?.data;
+          if (data && data.repo.forge === repo.forge && data.repo.fullName === repo.fullName && data.branch === branch)
+            found.push(data);
+        }
+        if (schedulers.length < page) break;
       }
-      if (schedulers.length < page) return found;
     }
+    return found;
   }
 
   /** Stops reconciling one environment on one cluster; true when it was scheduled. */
   async unscheduleReconcile(repo: RepoRef, environment: string, cluster: string): Promise<boolean> {
-    return this.reconcile.removeJobScheduler(reconcileSchedulerId(repo, environment, cluster));
+    const id = reconcileSchedulerId(repo, environment, cluster);
+    let removed = false;
+    for (const group of [this.ofCluster(cluster), ...this.draining])
+      removed = (await group.reconcile.removeJobScheduler(id)) || removed;
+    return removed;
   }
 
   /** Closes the queues (not the connection, which the caller owns). */
   async close(): Promise<void> {
     await Promise.all(this.all().map((queue) => queue.close()));
+  }
+
+  private ofRepo(repo: RepoRef): QueueGroup {
+    return this.group(`repo:${repo.forge}:${repo.fullName}`);
+  }
+
+  private ofRollout(rolloutId: string): QueueGroup {
+    return this.group(`rollout:${rolloutId}`);
+  }
+
+  private ofCluster(cluster: string): QueueGroup {
+    return this.group(`cluster:${cluster}`);
+  }
+
+  private group(routingKey: string): QueueGroup {
+    return this.groups[this.layout.groupOf(routingKey)] as QueueGroup;
+  }
+
+  /** Job `id` of one queue, looked for in `home` and then in the drained groups. */
+  private async find<T>(
+    queue: (group: QueueGroup) => Queue<T>,
+    home: QueueGroup,
+    id: string,
+  ): Promise<Job<T> | undefined> {
+    for (const group of [home, ...this.draining]) {
+      const job = await queue(group).getJob(id);
+      if (job) return job;
+    }
+    return undefined;
   }
 }
 

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { startTestRedis } from "../../test/support/redis.js";
 import { FerryError } from "../errors.js";
-import { describeRedis, openRedis, queuePrefix, redisIsUp, redisTargetFromEnv } from "./redis-connection.js";
+import { keySlot } from "./key-slot.js";
+import { describeRedis, openRedis, queueLayout, redisIsUp, redisTargetFromEnv } from "./redis-connection.js";
 
 describe("redisTargetFromEnv", () => {
   test("nothing set: no target (Ferry embeds its own redis-server)", () => {
@@ -54,8 +55,22 @@ describe("redisTargetFromEnv", () => {
       ],
       auth: { username: "ferry", password: "pw" },
     });
-    assert.equal(queuePrefix(target), "{ferry}");
-    assert.equal(queuePrefix({ kind: "url", url: "redis://x" }), undefined);
+    // Six groups by default, each a hash tag in its sixth of the slots; `{ferry}`, where queues were before, is drained.
+    const layout = queueLayout(target);
+    assert.equal(layout.groups.length, 6);
+    layout.groups.forEach((prefix, g) =>
+      assert.equal(Math.floor((keySlot(prefix ?? "") * 6) / 16_384), g, `${prefix} in range ${g}`),
+    );
+    assert.deepEqual(layout.draining, ["{ferry}"]);
+    assert.deepEqual(queueLayout({ kind: "url", url: "redis://x" }).consumed(), [undefined]);
+  });
+
+  test("REDIS_QUEUE_GROUPS sets how many groups a Cluster's queues spread over; one keeps the single {ferry} tag", () => {
+    const target = redisTargetFromEnv({ REDIS_CLUSTER_NODES: "r-0:7000", REDIS_QUEUE_GROUPS: "3" });
+    assert.deepEqual(target, { kind: "cluster", nodes: [{ host: "r-0", port: 7000 }], auth: {}, queueGroups: 3 });
+    assert.equal(queueLayout(target).groups.length, 3);
+    const one = queueLayout(redisTargetFromEnv({ REDIS_CLUSTER_NODES: "r-0", REDIS_QUEUE_GROUPS: "1" })!);
+    assert.deepEqual(one.consumed(), ["{ferry}"]);
   });
 
   test("refuses two deployments at once, bad addresses, URLs of other schemes and a REDIS_TLS that is not a boolean", () => {
@@ -68,6 +83,10 @@ describe("redisTargetFromEnv", () => {
     refused({ REDIS_SENTINELS: "a:1,b:x" }, /REDIS_SENTINELS: "b:x" is not host:port/);
     refused({ REDIS_CLUSTER_NODES: "a:70000" }, /"a:70000" is not host:port/);
     refused({ REDIS_URL: "http://redis" }, /must start with redis:\/\//);
+    refused({ REDIS_URL: "redis://a", REDIS_QUEUE_GROUPS: "3" }, /REDIS_QUEUE_GROUPS .* needs REDIS_CLUSTER_NODES/);
+    refused({ REDIS_CLUSTER_NODES: "a", REDIS_QUEUE_GROUPS: "0" }, /whole number from 1 to 64, not "0"/);
+    refused({ REDIS_CLUSTER_NODES: "a", REDIS_QUEUE_GROUPS: "2.5" }, /whole number from 1 to 64, not "2.5"/);
+    refused({ REDIS_CLUSTER_NODES: "a", REDIS_QUEUE_GROUPS: "65" }, /whole number from 1 to 64, not "65"/);
     refused({ REDIS_URL: "redis://r", REDIS_TLS: "yes" }, /REDIS_TLS must be true or false/);
   });
 });

@@ -1,5 +1,6 @@
 import { Cluster, Redis, type RedisOptions } from "ioredis";
 import { permanent } from "../errors.js";
+import { MAX_QUEUE_GROUPS, QueueLayout } from "./queue-layout.js";
 
 /** A connection to Redis: one server (direct or through Sentinel) or a Redis Cluster. */
 export type RedisClient = Redis | Cluster;
@@ -28,7 +29,19 @@ export interface RedisAuth {
 export type RedisTarget =
   | { kind: "url"; url: string; auth?: RedisAuth }
   | { kind: "sentinel"; sentinels: RedisNode[]; name: string; auth?: RedisAuth }
-  | { kind: "cluster"; nodes: RedisNode[]; auth?: RedisAuth };
+  | {
+      kind: "cluster";
+      nodes: RedisNode[];
+      auth?: RedisAuth;
+      /** How many groups Ferry's queues are spread over (default {@link DEFAULT_QUEUE_GROUPS}). */
+      queueGroups?: number;
+    };
+
+/**
+ * Queue groups on a Redis Cluster unless `REDIS_QUEUE_GROUPS` says otherwise: spread evenly over
+ * 1, 2, 3 or 6 masters, at six blocking connections per group and worker process.
+ */
+export const DEFAULT_QUEUE_GROUPS = 6;
 
 /**
  * Opens an ioredis connection as BullMQ wants it (`maxRetriesPerRequest: null`, so workers block
@@ -79,11 +92,13 @@ export function openRedis(target: RedisTarget, options: RedisOptions = {}): Redi
 }
 
 /**
- * The key prefix BullMQ queues use on `target`: on a Cluster every key of a queue must hash to one
- * slot, so the prefix is a hash tag (`{ferry}`); elsewhere BullMQ's default.
+ * Where Ferry's queues live on `target`: on a Cluster, groups of queues under hash-tag prefixes
+ * spread over the slots (see {@link QueueLayout}); elsewhere one group under BullMQ's default prefix.
  */
-export function queuePrefix(target: RedisTarget): string | undefined {
-  return target.kind === "cluster" ? "{ferry}" : undefined;
+export function queueLayout(target: RedisTarget): QueueLayout {
+  return target.kind === "cluster"
+    ? QueueLayout.cluster(target.queueGroups ?? DEFAULT_QUEUE_GROUPS)
+    : QueueLayout.single();
 }
 
 /** Where `target` points, for logs: hosts and names, never credentials. */
@@ -104,7 +119,8 @@ export function describeRedis(target: RedisTarget): string {
 /**
  * The Redis the environment names, or undefined for none (Ferry then starts an embedded one):
  * `REDIS_URL`; or `REDIS_SENTINELS=host:port,...` with `REDIS_SENTINEL_NAME` (default `mymaster`);
- * or `REDIS_CLUSTER_NODES=host:port,...`. `REDIS_USERNAME`, `REDIS_PASSWORD`,
+ * or `REDIS_CLUSTER_NODES=host:port,...`, with `REDIS_QUEUE_GROUPS` (how many groups the queues are
+ * spread over; default {@link DEFAULT_QUEUE_GROUPS}). `REDIS_USERNAME`, `REDIS_PASSWORD`,
  * `REDIS_SENTINEL_PASSWORD` and `REDIS_TLS=true` add credentials and TLS (a URL's own win).
  */
 export function redisTargetFromEnv(env: NodeJS.ProcessEnv): RedisTarget | undefined {
@@ -112,6 +128,12 @@ export function redisTargetFromEnv(env: NodeJS.ProcessEnv): RedisTarget | undefi
     (name) => nonEmpty(env[name]) !== undefined,
   );
   if (given.length > 1) throw permanent(`set only one of ${given.join(", ")}: each names a whole Redis deployment`);
+  const nodes = nonEmpty(env.REDIS_CLUSTER_NODES);
+  const groups = nonEmpty(env.REDIS_QUEUE_GROUPS);
+  if (groups !== undefined && nodes === undefined)
+    throw permanent(
+      "REDIS_QUEUE_GROUPS spreads queues over a Redis Cluster's shards and needs REDIS_CLUSTER_NODES: one Redis server holds every key itself",
+    );
   const auth: RedisAuth = {};
   const username = nonEmpty(env.REDIS_USERNAME);
   const password = nonEmpty(env.REDIS_PASSWORD);
@@ -137,9 +159,19 @@ export function redisTargetFromEnv(env: NodeJS.ProcessEnv): RedisTarget | undefi
       name: nonEmpty(env.REDIS_SENTINEL_NAME) ?? "mymaster",
       auth,
     };
-  const nodes = nonEmpty(env.REDIS_CLUSTER_NODES);
-  if (nodes !== undefined) return { kind: "cluster", nodes: parseNodes("REDIS_CLUSTER_NODES", nodes, 6379), auth };
-  return undefined;
+  if (nodes === undefined) return undefined;
+  const target: Extract<RedisTarget, { kind: "cluster" }> = {
+    kind: "cluster",
+    nodes: parseNodes("REDIS_CLUSTER_NODES", nodes, 6379),
+    auth,
+  };
+  if (groups !== undefined) {
+    const count = Number(groups);
+    if (!/^\d+$/.test(groups) || count < 1 || count > MAX_QUEUE_GROUPS)
+      throw permanent(`REDIS_QUEUE_GROUPS must be a whole number from 1 to ${MAX_QUEUE_GROUPS}, not "${groups}"`);
+    target.queueGroups = count;
+  }
+  return target;
 }
 
 /** `host:port,host,[::1]:port` as nodes, with `defaultPort` where none is given. */

@@ -31,7 +31,10 @@ export function queueDashboardRoute(options: { queues: Queue[]; credentials: Adm
   const adapter = new ExpressAdapter();
   adapter.setBasePath(QUEUE_DASHBOARD_PATH);
   createBullBoard({
-    queues: options.queues.map((queue) => new BullMQAdapter(queue)),
+    // Queue groups on a Redis Cluster repeat every name: the prefix tells them apart.
+    queues: options.queues.map(
+      (queue) => new BullMQAdapter(queue, queue.opts.prefix === "bull" ? {} : { prefix: `${queue.opts.prefix}:` }),
+    ),
     serverAdapter: adapter,
     options: { uiConfig: { boardTitle: "Ferry queues" } },
   });

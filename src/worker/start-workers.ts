@@ -12,6 +12,7 @@ import type { ClusterOutcome } from "../domain/release.js";
 import type { RolloutState } from "../domain/rollout.js";
 import type { CommandRequest, PlanRequest } from "../domain/requests.js";
 import { RECONCILE_QUEUE, type ReconcileJobData } from "../queue/reconcile-request.js";
+import { QueueLayout } from "../queue/queue-layout.js";
 import type { RedisClient } from "../queue/redis-connection.js";
 import type { ReconcileOutcome } from "../domain/reconcile.js";
 
@@ -33,11 +34,11 @@ export interface WorkerJobs {
 
 /** What {@link startWorkers} needs. */
 export interface StartWorkersOptions extends WorkerJobs {
-  /** A new Redis connection for each worker (BullMQ blocks one per worker). */
+  /** A new Redis connection for each queue's workers (each worker also blocks a copy of its own). */
   connection(): RedisClient;
-  /** BullMQ's key prefix, as the queues were opened with. */
-  prefix?: string;
-  /** Jobs each worker runs at once. */
+  /** Where the queues are, as they were opened with: a worker per queue and consumed group (default: one Redis server's). */
+  layout?: QueueLayout;
+  /** Jobs each worker (one queue of one group) runs at once. */
   concurrency: number;
   /**
    * How long a job stays claimed by a worker that stopped renewing it (died) before another worker
@@ -60,7 +61,7 @@ interface QueueDefinition<T, R> {
   record?: (result: R, seconds: number) => void;
 }
 
-/** Starts one BullMQ worker per queue; `close` lets running jobs finish. */
+/** Starts one BullMQ worker per queue and group the layout consumes; `close` lets running jobs finish. */
 export function startWorkers(options: StartWorkersOptions): { close(): Promise<void> } {
   const { metrics } = options;
   const workers = [
@@ -124,34 +125,40 @@ function worker<T, R>(definition: QueueDefinition<T, R>, options: StartWorkersOp
   const { queue } = definition;
   const connection = options.connection();
   let running = 0;
-  const w = new Worker<T>(
-    queue,
-    async (job: Job<T>, token?: string) => {
-      running++;
-      try {
-        return await runJob(job, token ?? "", definition, options);
-      } finally {
-        running--;
-      }
-    },
-    {
-      connection,
-      concurrency: options.concurrency,
-      ...(options.prefix !== undefined ? { prefix: options.prefix } : {}),
-      ...(options.claimMs !== undefined ? { lockDuration: options.claimMs, stalledInterval: options.claimMs } : {}),
-    },
-  );
-  w.on("error", (error) => options.log.warn({ err: error, queue }, "worker connection error"));
-  // A job whose worker died mid-run goes back to its queue (or fails after too many such returns).
-  w.on("stalled", (jobId) => options.log.warn({ queue, jobId }, "job stalled: its worker stopped; it runs again"));
+  const prefixes = (options.layout ?? QueueLayout.single()).consumed();
+  const workers = prefixes.map((prefix) => {
+    const w = new Worker<T>(
+      queue,
+      async (job: Job<T>, token?: string) => {
+        running++;
+        try {
+          return await runJob(job, token ?? "", definition, options);
+        } finally {
+          running--;
+        }
+      },
+      {
+        connection,
+        concurrency: options.concurrency,
+        ...(prefix !== undefined ? { prefix } : {}),
+        ...(options.claimMs !== undefined ? { lockDuration: options.claimMs, stalledInterval: options.claimMs } : {}),
+      },
+    );
+    w.on("error", (error) => options.log.warn({ err: error, queue, prefix }, "worker connection error"));
+    // A job whose worker died mid-run goes back to its queue (or fails after too many such returns).
+    w.on("stalled", (jobId) =>
+      options.log.warn({ queue, prefix, jobId }, "job stalled: its worker stopped; it runs again"),
+    );
+    return w;
+  });
   return {
     close: async () => {
       // Take no new jobs, and let the running ones finish.
-      await w.pause(true);
+      await Promise.all(workers.map((w) => w.pause(true)));
       while (running > 0) await new Promise((r) => setTimeout(r, 100));
       // BullMQ's graceful close sends QUIT through Redis; while Redis is unreachable that never
       // returns, and with none of our jobs running there is nothing to wait for: close at once.
-      await w.close(connection.status !== "ready");
+      await Promise.all(workers.map((w) => w.close(connection.status !== "ready")));
     },
   };
 }

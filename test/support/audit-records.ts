@@ -1,19 +1,19 @@
-import { Redis } from "ioredis";
 import { AuditLog } from "../../src/audit/audit-log.js";
 import type { AuditRecord } from "../../src/audit/audit-record.js";
 import type { ForgeKind } from "../../src/domain/repo.js";
+import { openRedis, type RedisClient, type RedisTarget } from "../../src/queue/redis-connection.js";
 
 /** Reads the audit trail a test's Ferry wrote, from its Redis. */
 export class AuditReader {
   private constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     /** The audit log, for reads beyond {@link records}. */
     readonly log: AuditLog,
   ) {}
 
-  /** A reader of the audit trail in the Redis at `url`. */
-  static open(url: string): AuditReader {
-    const redis = new Redis(url, { maxRetriesPerRequest: null });
+  /** A reader of the audit trail in the Redis at `url` or `target`. */
+  static open(target: string | RedisTarget): AuditReader {
+    const redis = openRedis(typeof target === "string" ? { kind: "url", url: target } : target);
     return new AuditReader(redis, new AuditLog(redis, { retentionMs: 400 * 86_400_000 }));
   }
 
@@ -29,7 +29,7 @@ export class AuditReader {
   }
 
   /** The Redis connection, for a test that tampers with the trail as an intruder would. */
-  get connection(): Redis {
+  get connection(): RedisClient {
     return this.redis;
   }
 

@@ -13,7 +13,8 @@ import { GitHubDouble } from "./forge-doubles/github-double.js";
 import { GitLabDouble } from "./forge-doubles/gitlab-double.js";
 import { GitRepo } from "./git-repo.js";
 import { testKubeConfig, testKubeConfigPath, uniqueName } from "./kube.js";
-import { startTestRedis } from "./redis.js";
+import type { RedisTarget } from "../../src/queue/redis-connection.js";
+import { startTestRedis, startTestRedisCluster, testRedisKind } from "./redis.js";
 import { waitUntil } from "./wait-until.js";
 
 /** The name of the test cluster in the harness's server config. */
@@ -55,9 +56,16 @@ export class FerryHarness {
     private readonly cleanups: Array<() => Promise<void>>,
     /** The server config Ferry runs with (for worker processes a test starts itself). */
     readonly configFile: string,
-    /** The Redis Ferry uses. */
-    readonly redisUrl: string,
+    /** The Redis Ferry uses: one redis-server, or a Redis Cluster with `FERRY_TEST_REDIS=cluster`. */
+    readonly redisTarget: RedisTarget,
   ) {}
+
+  /** The URL of the redis-server Ferry uses, for tests that need one server (not a Redis Cluster). */
+  get redisUrl(): string {
+    if (this.redisTarget.kind !== "url")
+      throw new Error("this test reads Redis by URL, which a Redis Cluster has not: use redisTarget");
+    return this.redisTarget.url;
+  }
 
   /**
    * Starts Redis, the forge's simulator and Ferry; `env` adds to (or overrides) the forge's
@@ -79,8 +87,16 @@ export class FerryHarness {
     } = {},
   ): Promise<FerryHarness> {
     const cleanups: Array<() => Promise<void>> = [];
-    const redis = await startTestRedis();
-    cleanups.push(() => redis.stop());
+    let redisTarget: RedisTarget;
+    if (testRedisKind() === "cluster") {
+      const cluster = await startTestRedisCluster();
+      cleanups.push(() => cluster.stop());
+      redisTarget = cluster.target();
+    } else {
+      const redis = await startTestRedis();
+      cleanups.push(() => redis.stop());
+      redisTarget = { kind: "url", url: redis.url };
+    }
     const forge: ForgeDouble = kind === "github" ? await GitHubDouble.start() : await GitLabDouble.start();
     cleanups.push(() => forge.close());
     const dir = await mkdtemp(join(tmpdir(), "ferry-harness-"));
@@ -113,7 +129,7 @@ export class FerryHarness {
       config: await loadServerConfig(configFile),
       log: createLogger({ level: options.logLevel ?? "debug", destination: sink }),
       port: 0,
-      redisUrl: redis.url,
+      redis: redisTarget,
       dataDir: dir,
       env: { ...forge.ferryEnv(), ...env },
       concurrency: options.concurrency ?? 4,
@@ -122,7 +138,7 @@ export class FerryHarness {
     cleanups.push(() => ferry.close());
     const kc = options.kubeconfig === undefined ? testKubeConfig() : new KubeConfig();
     if (options.kubeconfig !== undefined) kc.loadFromFile(options.kubeconfig);
-    return new FerryHarness(forge, ferry, kc, logLines, cleanups, configFile, redis.url);
+    return new FerryHarness(forge, ferry, kc, logLines, cleanups, configFile, redisTarget);
   }
 
   /** Stops everything the harness started, newest first. */

@@ -1,9 +1,8 @@
 import { Queue, QueueEvents } from "bullmq";
-import type { Redis } from "ioredis";
 import { DEPLOY_QUEUE } from "../../src/queue/deploy-request.js";
 import { COMMAND_QUEUE, PLAN_QUEUE } from "../../src/queue/plan-request.js";
 import { RELEASE_QUEUE, ROLLOUT_QUEUE } from "../../src/queue/queues.js";
-import { connectRedis } from "../../src/queue/redis-connection.js";
+import { openRedis, queueLayout, type RedisClient, type RedisTarget } from "../../src/queue/redis-connection.js";
 import { waitUntil } from "./wait-until.js";
 
 /** Every queue Ferry adds jobs to: intake's, then the rollouts and their clusters' releases. */
@@ -45,8 +44,9 @@ export class JobCounter {
   private readonly seen: SeenEvent[] = [];
 
   private constructor(
-    private readonly redis: Redis,
-    private readonly queues: Queue[],
+    private readonly redis: RedisClient,
+    /** Each of Ferry's queues in every group the layout has. */
+    private readonly queues: Array<{ name: FerryQueue; queue: Queue }>,
     private readonly streams: QueueEvents[],
   ) {
     for (const stream of streams) {
@@ -58,20 +58,36 @@ export class JobCounter {
   }
 
   /**
-   * Opens the queues on the Redis at `url`, and reads their event streams from the start (so no
-   * event is missed however late it is read).
+   * Opens the queues (of every group, on a Redis Cluster) on the Redis at `url` or `target`, and
+   * reads their event streams from the start (so no event is missed however late it is read).
    */
-  static open(url: string): JobCounter {
-    const redis = connectRedis(url);
-    const queues = FERRY_QUEUES.map((name) => new Queue(name, { connection: redis }));
-    const streams = FERRY_QUEUES.map((name) => new QueueEvents(name, { connection: redis, lastEventId: "0-0" }));
+  static open(target: string | RedisTarget): JobCounter {
+    const resolved: RedisTarget = typeof target === "string" ? { kind: "url", url: target } : target;
+    const redis = openRedis(resolved);
+    const prefixes = queueLayout(resolved).consumed();
+    const settings = (prefix: string | undefined) => ({
+      connection: redis,
+      ...(prefix === undefined ? {} : { prefix }),
+    });
+    const queues = prefixes.flatMap((prefix) =>
+      FERRY_QUEUES.map((name) => ({ name, queue: new Queue(name, settings(prefix)) })),
+    );
+    const streams = prefixes.flatMap((prefix) =>
+      FERRY_QUEUES.map((name) => new QueueEvents(name, { ...settings(prefix), lastEventId: "0-0" })),
+    );
     for (const stream of streams) stream.on("error", () => undefined);
     return new JobCounter(redis, queues, streams);
   }
 
-  /** Jobs per queue (deploy, plan, command, rollout, release), whatever their state. */
+  /** Jobs per queue (deploy, plan, command, rollout, release) over every group, whatever their state. */
   async counts(): Promise<number[]> {
-    return Promise.all(this.queues.map(async (q) => Object.values(await q.getJobCounts()).reduce((a, b) => a + b, 0)));
+    const each = await Promise.all(
+      this.queues.map(async ({ name, queue }) => ({
+        name,
+        n: Object.values(await queue.getJobCounts()).reduce((a, b) => a + b, 0),
+      })),
+    );
+    return FERRY_QUEUES.map((name) => each.filter((e) => e.name === name).reduce((sum, e) => sum + e.n, 0));
   }
 
   /** Jobs in all of Ferry's queues, whatever their state. */
@@ -85,9 +101,9 @@ export class JobCounter {
     let counts: Array<Record<string, number>> = [];
     await waitUntil(
       () =>
-        `jobs still to run or running in ${JSON.stringify(Object.fromEntries(FERRY_QUEUES.map((name, i) => [name, counts[i]])))}`,
+        `jobs still to run or running in ${JSON.stringify(this.queues.map(({ queue }, i) => [queue.qualifiedName, counts[i]]))}`,
       async () => {
-        counts = await Promise.all(this.queues.map((q) => q.getJobCounts(...BUSY_STATES)));
+        counts = await Promise.all(this.queues.map(({ queue }) => queue.getJobCounts(...BUSY_STATES)));
         const busy = counts.reduce((sum, c) => sum + Object.values(c).reduce((a, b) => a + b, 0), 0);
         // Three quiet looks in a row: a job between one state and the next is not missed.
         quiet = busy === 0 ? quiet + 1 : 0;
@@ -136,7 +152,7 @@ export class JobCounter {
   /** Closes the event streams, the queues and the connection. */
   async close(): Promise<void> {
     await Promise.all(this.streams.map((s) => s.close()));
-    await Promise.all(this.queues.map((q) => q.close()));
+    await Promise.all(this.queues.map(({ queue }) => queue.close()));
     this.redis.disconnect();
   }
 

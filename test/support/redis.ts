@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
+import type { RedisTarget } from "../../src/queue/redis-connection.js";
 import { freePort, startRedisServer, type RedisServer } from "../../src/redis/redis-server.js";
 import { waitUntil } from "./wait-until.js";
 
@@ -105,8 +106,21 @@ export async function startTestSentinel(
   };
 }
 
-/** A Redis Cluster of three primaries (no replicas) on free loopback ports, its slots assigned. */
-export async function startTestRedisCluster(): Promise<{ ports: number[]; stop(): Promise<void> }> {
+/** A running test Redis Cluster. */
+export interface TestRedisCluster {
+  /** The primaries' ports, on 127.0.0.1. */
+  ports: number[];
+  /** The cluster as Ferry is pointed at it (`REDIS_CLUSTER_NODES`), with `queueGroups` if given. */
+  target(queueGroups?: number): RedisTarget;
+  /** Kills the nodes and removes their directory. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A Redis Cluster of `masters` primaries (default three, no replicas) on free loopback ports, made
+ * with `redis-cli --cluster create`, which splits the slots evenly among them.
+ */
+export async function startTestRedisCluster(masters = 3): Promise<TestRedisCluster> {
   const dir = await mkdtemp(join(tmpdir(), "ferry-redis-cluster-"));
   const nodes: TestProcess[] = [];
   const stop = async () => {
@@ -114,7 +128,8 @@ export async function startTestRedisCluster(): Promise<{ ports: number[]; stop()
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    const ports = [await freePort(), await freePort(), await freePort()];
+    const ports: number[] = [];
+    for (let i = 0; i < masters; i++) ports.push(await freePort());
     for (const port of ports) {
       const args = [
         "--port",
@@ -136,14 +151,19 @@ export async function startTestRedisCluster(): Promise<{ ports: number[]; stop()
       ];
       nodes.push(await spawnRedis(args, () => answers(port, ["PING"], (reply) => reply === "PONG")));
     }
-    await promisify(execFile)("redis-cli", [
-      "--cluster",
-      "create",
-      ...ports.map((p) => `127.0.0.1:${p}`),
-      "--cluster-replicas",
-      "0",
-      "--cluster-yes",
-    ]);
+    if (masters === 1) {
+      // redis-cli --cluster create wants three masters; one gets every slot by hand.
+      await answers(ports[0] ?? 0, ["CLUSTER", "ADDSLOTSRANGE", "0", "16383"], (reply) => reply === "OK");
+    } else {
+      await promisify(execFile)("redis-cli", [
+        "--cluster",
+        "create",
+        ...ports.map((p) => `127.0.0.1:${p}`),
+        "--cluster-replicas",
+        "0",
+        "--cluster-yes",
+      ]);
+    }
     const ok = (port: number) =>
       answers(port, ["CLUSTER", "INFO"], (reply) => String(reply).includes("cluster_state:ok"));
     await waitUntil(
@@ -151,9 +171,28 @@ export async function startTestRedisCluster(): Promise<{ ports: number[]; stop()
       async () => (await Promise.all(ports.map(ok))).every(Boolean),
       20_000,
     );
-    return { ports, stop };
+    return {
+      ports,
+      target: (queueGroups) => ({
+        kind: "cluster",
+        nodes: ports.map((port) => ({ host: "127.0.0.1", port })),
+        ...(queueGroups === undefined ? {} : { queueGroups }),
+      }),
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+/**
+ * Which Redis the end-to-end harness starts for Ferry: `server` (one redis-server, the default) or
+ * `cluster` (three masters), from `FERRY_TEST_REDIS`, so the same suites run on both.
+ */
+export function testRedisKind(env: NodeJS.ProcessEnv = process.env): "server" | "cluster" {
+  const kind = env.FERRY_TEST_REDIS ?? "server";
+  if (kind !== "server" && kind !== "cluster")
+    throw new Error(`FERRY_TEST_REDIS must be server or cluster, not "${kind}"`);
+  return kind;
 }

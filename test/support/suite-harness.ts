@@ -15,7 +15,7 @@ export function suiteHarness(forge: (typeof FORGES)[number]): SuiteHarness {
   const suite = {} as SuiteHarness;
   before(async () => {
     suite.h = await FerryHarness.start(forge);
-    suite.jobs = JobCounter.open(suite.h.ferry.redis);
+    suite.jobs = JobCounter.open(suite.h.redisTarget);
   });
   after(async () => {
     await suite.jobs?.close();
