@@ -29,9 +29,11 @@ interface TestProcess {
 
 /** Spawns `redis-server` with `args` and waits until `ready` (a PING-like check) passes. */
 async function spawnRedis(args: string[], ready: () => Promise<boolean>): Promise<TestProcess> {
-  const child = spawn("redis-server", args, { stdio: ["ignore", "ignore", "pipe"] });
+  // redis-server logs why it stopped (a port taken, say) to stdout.
+  const child = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
-  child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+  child.stdout.on("data", (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
+  child.stderr.on("data", (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
@@ -140,6 +142,9 @@ export async function startTestRedisCluster(masters = 3): Promise<TestRedisClust
         dir,
         "--cluster-enabled",
         "yes",
+        // The bus port is port + 10000 unless given: past 55535 that is no port, below it perhaps a taken one.
+        "--cluster-port",
+        String(await freePort()),
         "--cluster-config-file",
         `nodes-${port}.conf`,
         "--appendonly",
