@@ -242,7 +242,7 @@ describe("Helm chart charts/ferry", () => {
       values: () => ({
         redis: {
           url: "",
-          cluster: { nodes: ["redis-0.redis:6379", "redis-1.redis:6379", "redis-2.redis:6379"] },
+          cluster: { nodes: ["redis-0.redis:6379", "redis-1.redis:6379", "redis-2.redis:6379"], queueGroups: 12 },
           tls: true,
         },
         rbac: { namespaces: deployNamespaces, createNamespaces: false },
@@ -256,6 +256,7 @@ describe("Helm chart charts/ferry", () => {
         );
         const env = envOf(deployment(objects, "worker").container);
         assert.equal(env.get("REDIS_CLUSTER_NODES")?.value, "redis-0.redis:6379,redis-1.redis:6379,redis-2.redis:6379");
+        assert.equal(env.get("REDIS_QUEUE_GROUPS")?.value, "12");
         assert.equal(env.get("REDIS_TLS")?.value, "true");
         assert.deepEqual(
           byKind(objects, "RoleBinding")

@@ -80,6 +80,10 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- else if $redis.cluster.nodes }}
 - name: REDIS_CLUSTER_NODES
   value: {{ join "," $redis.cluster.nodes | quote }}
+{{- if $redis.cluster.queueGroups }}
+- name: REDIS_QUEUE_GROUPS
+  value: {{ $redis.cluster.queueGroups | quote }}
+{{- end }}
 {{- else if $redis.urlKey }}
 {{ include "ferry.secretEnv" (dict "name" "REDIS_URL" "secret" (required "redis.existingSecret is required with redis.urlKey" $redis.existingSecret) "key" $redis.urlKey) }}
 {{- else }}
