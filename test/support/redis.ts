@@ -145,6 +145,9 @@ export async function startTestRedisCluster(masters = 3): Promise<TestRedisClust
         // The bus port is port + 10000 unless given: past 55535 that is no port, below it perhaps a taken one.
         "--cluster-port",
         String(await freePort()),
+        // A node alone never learns its address from a peer, and CLUSTER SLOTS would name none.
+        "--cluster-announce-ip",
+        "127.0.0.1",
         "--cluster-config-file",
         `nodes-${port}.conf`,
         "--appendonly",
