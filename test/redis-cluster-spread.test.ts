@@ -1,11 +1,15 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { WaitingChildrenError } from "bullmq";
 import { Redis } from "ioredis";
 import type { DeployRequest } from "../src/domain/requests.js";
 import { releaseLockKey } from "../src/jobs/release-deps.js";
 import { PlanStore } from "../src/plan/plan-store.js";
 import { lockWaiters, withLock } from "../src/queue/environment-lock.js";
+import { createLogger } from "../src/logger.js";
+import { QueueLayout } from "../src/queue/queue-layout.js";
 import { Queues } from "../src/queue/queues.js";
+import { startWorkers } from "../src/worker/start-workers.js";
 import { openRedis, queueLayout, type RedisClient } from "../src/queue/redis-connection.js";
 import { startTestRedisCluster, type TestRedisCluster } from "./support/redis.js";
 import { waitUntil } from "./support/wait-until.js";
@@ -36,6 +40,17 @@ async function keysPerNode(cluster: TestRedisCluster): Promise<Array<Record<stri
       } finally {
         node.disconnect();
       }
+    }),
+  );
+}
+
+/** Empties every master, so a test sees only its own keys and jobs. */
+async function flushCluster(cluster: TestRedisCluster): Promise<void> {
+  await Promise.all(
+    cluster.ports.map(async (port) => {
+      const node = new Redis({ host: "127.0.0.1", port });
+      await node.flushall();
+      node.disconnect();
     }),
   );
 }
@@ -90,13 +105,7 @@ describe("queues on a Redis Cluster of three masters", () => {
   });
 
   test("with one queue group (the layout before groups) every queue key is on one master", async () => {
-    await Promise.all(
-      cluster.ports.map(async (port) => {
-        const node = new Redis({ host: "127.0.0.1", port });
-        await node.flushall();
-        node.disconnect();
-      }),
-    );
+    await flushCluster(cluster);
     const target = cluster.target(1);
     const redis = openRedis(target);
     const queues = new Queues(redis, queueLayout(target));
@@ -134,6 +143,86 @@ describe("queues on a Redis Cluster of three masters", () => {
       assert.equal(await waiting, "second");
     } finally {
       redis.disconnect();
+    }
+  });
+
+  test("an install upgraded from the single {ferry} tag: its queued jobs, a rollout with its releases and its schedulers carry on", async () => {
+    await flushCluster(cluster);
+    const target = cluster.target(6);
+    const connections: RedisClient[] = [];
+    const connect = () => {
+      const c = openRedis(target);
+      connections.push(c);
+      return c;
+    };
+    const redis = connect();
+    const before = new Queues(redis, QueueLayout.cluster(1));
+    const after = new Queues(redis, queueLayout(target));
+    const ran: string[] = [];
+    const reconcile = {
+      repo: deploy(1).repo,
+      branch: "main",
+      environment: "production",
+      cluster: "edge-1",
+      namespace: "shop",
+      drift: "report" as const,
+      everyMs: 3_600_000,
+    };
+    try {
+      // What the earlier Ferry left in {ferry}: a deploy, a rollout, a reconcile scheduler.
+      await before.enqueueDeploy(deploy(1));
+      await before.startRollout("from-before");
+      await before.scheduleReconcile(reconcile);
+      const workers = startWorkers({
+        connection: connect,
+        layout: queueLayout(target),
+        concurrency: 2,
+        log: createLogger({ level: "silent" }),
+        deploy: (r) => {
+          ran.push(`deploy ${r.sha.slice(-1)}`);
+          return Promise.resolve([]);
+        },
+        plan: () => Promise.resolve([]),
+        command: () => Promise.resolve(undefined),
+        reconcile: () => Promise.reject(new Error("no reconcile runs in this test")),
+        rollout: async (job, token) => {
+          if (!ran.includes("release edge-1")) {
+            await after.addReleases(job, [{ rolloutId: job.data.rolloutId, cluster: "edge-1", wave: 0, index: 0 }]);
+          }
+          if (await job.moveToWaitingChildren(token)) throw new WaitingChildrenError();
+          ran.push(`rollout ${job.data.rolloutId} done`);
+          return "succeeded";
+        },
+        release: (data) => {
+          ran.push(`release ${data.cluster}`);
+          return Promise.resolve("released" as const);
+        },
+      });
+      try {
+        await waitUntil(
+          () => `the drained jobs ran (ran: ${ran.join(", ")})`,
+          () => ran.includes("deploy 1") && ran.includes("rollout from-before done"),
+          20_000,
+          50,
+        );
+        assert.deepEqual(
+          ran.filter((r) => r.startsWith("release")),
+          ["release edge-1"],
+        );
+      } finally {
+        await workers.close();
+      }
+      // The next deploy of the branch schedules its reconcile again: it moves to its cluster's group.
+      await after.scheduleReconcile(reconcile);
+      assert.deepEqual(await before.reconcileSchedules(reconcile.repo, "main"), []);
+      assert.deepEqual(
+        (await after.reconcileSchedules(reconcile.repo, "main")).map((r) => r.cluster),
+        ["edge-1"],
+      );
+    } finally {
+      await before.close();
+      await after.close();
+      for (const c of connections) c.disconnect();
     }
   });
 });
