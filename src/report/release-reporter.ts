@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { frozenStatus } from "./freeze-words.js";
 import type { ClusterOutcome } from "../domain/release.js";
 import type { DeployTrigger } from "../domain/requests.js";
 import type { ClusterProgress, Rollout, RolloutSummary } from "../domain/rollout.js";
@@ -121,12 +122,11 @@ export class ReleaseReporter {
 
   /** The environment is frozen: each commit's release waits until the freeze ends (pending, saying until when and why). */
   frozen(targets: ReportTarget[], environment: string, until: number, reason: string): void {
-    const when = new Date(until).toISOString().slice(0, 16).replace("T", " ");
     for (const { sha } of unique(targets))
       this.setStatus(sha, {
         context: deployContext(environment),
         state: "pending",
-        description: clip(`frozen until ${when} UTC: ${reason}`, STATUS_LENGTH),
+        description: clip(frozenStatus(until, reason), STATUS_LENGTH),
       });
   }
 
