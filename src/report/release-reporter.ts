@@ -30,6 +30,13 @@ import { clip } from "./clip.js";
 import { fleetStatus, STATUS_LENGTH } from "./fleet-status.js";
 import { StatusSender, type UndeliveredStatus } from "./status-sender.js";
 
+/**
+ * How long a `queued` (or any intermediate) deploy status waits before it is sent: a release that
+ * ends sooner shows only its final status, the commit's first write (GitHub spaces writes a second
+ * apart, so a `queued` sent first made every quick release's final status a second late).
+ */
+const HOLD_INTERMEDIATE_MS = 1_000;
+
 /** Where a rollout's page is: `<publicUrl>/rollouts/<id>`. */
 export function rolloutUrl(publicUrl: string, id: string): string {
   return `${publicUrl.replace(/\/$/, "")}/rollouts/${id}`;
@@ -80,6 +87,7 @@ export class ReleaseReporter {
     private readonly options: ReporterOptions,
   ) {
     this.statuses = new StatusSender((sha, status) => forge.setStatus(sha, status), {
+      holdMs: HOLD_INTERMEDIATE_MS,
       onUndelivered: (u) => this.undelivered(u),
       onRetry: ({ sha, status, error, attempt, retryInMs }) =>
         options.log.warn(
@@ -251,8 +259,13 @@ export class ReleaseReporter {
     this.deployment(rollout, deploymentState(rollout, state), description(rollout.sha));
   }
 
-  /** Rewrites the result comment of every change the rollout reports to, from every rollout of its commit. */
+  /**
+   * Rewrites the result comment of every change the rollout reports to, from every rollout of its
+   * commit, once the statuses queued so far were sent: on GitHub a comment taking the write slot
+   * first would hold the final status a second.
+   */
   async comment(rollout: Rollout): Promise<void> {
+    await this.statuses.idle();
     for (const target of await this.store.reports(rollout.id)) {
       if (target.change === undefined) continue;
       const change = target.change;
