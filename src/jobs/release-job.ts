@@ -293,6 +293,7 @@ async function renderEarlier(ctx: ReleaseContext, checkouts: Checkouts, sha: str
     checkouts,
     renderer: deps.renderer,
     config: deps.config,
+    repo: ctx.rollout.repo,
     sha,
     environment: ctx.env.name,
     cluster: ctx.cluster,
