@@ -18,7 +18,7 @@ export interface RendererOptions extends ToolLimits {
   /** The `helm` binary. */
   helm: string;
   /** The `sops` binary and the server config's key grants; without, SOPS files are never decrypted. */
-  sops?: { command: string; config: SopsConfig };
+  sops?: { command: string; config: SopsConfig; env?: NodeJS.ProcessEnv };
 }
 
 /**

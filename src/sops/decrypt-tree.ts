@@ -20,6 +20,8 @@ export interface DecryptInput {
   fork: boolean;
   /** The server config's key grants. */
   config: SopsConfig;
+  /** The environment `age: { env }` keys are read from. */
+  env: NodeJS.ProcessEnv;
   /** The `sops` binary: a path, or a name looked up on PATH. */
   command: string;
   /** Longest one file's decryption may take. */
@@ -63,7 +65,7 @@ export async function decryptTree(input: DecryptInput): Promise<DecryptedTree> {
   if (files.length === 0) return unchanged(new Map());
   if (input.fork) return unchanged(new Map(files.map((f) => [f.path, FORK_REASON])));
   const keys = grantedKeys(input.config, input.repository, input.environment);
-  const identities = keys.length === 0 ? "" : await readAgeIdentities(keys);
+  const identities = keys.length === 0 ? "" : await readAgeIdentities(keys, input.env);
 
   const dir = await mkdtemp(path.join(tmpdir(), "ferry-sops-"));
   const dispose = () => rm(dir, { recursive: true, force: true });

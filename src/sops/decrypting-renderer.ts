@@ -11,6 +11,8 @@ export interface DecryptingRendererOptions {
   command: string;
   /** The server config's `sops:` section. */
   config: SopsConfig;
+  /** The environment `age: { env }` keys are read from; default the process's. */
+  env?: NodeJS.ProcessEnv;
   /** Longest one file's decryption may take; default 30 s. */
   timeoutMs?: number;
   /** How many files are decrypted at once; default 4. */
@@ -43,6 +45,7 @@ export class DecryptingRenderer implements Renderer {
       environment: env.name,
       fork: source.fork === true,
       config: this.options.config,
+      env: this.options.env ?? process.env,
       command: this.options.command,
       timeoutMs: this.options.timeoutMs ?? 30_000,
       concurrency: this.options.concurrency ?? 4,
