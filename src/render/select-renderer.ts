@@ -6,8 +6,7 @@ import { HelmRenderer } from "./helm-renderer.js";
 import { KustomizeRenderer } from "./kustomize-renderer.js";
 import { PlainRenderer } from "./plain-renderer.js";
 import { resolveEnvironmentPath } from "./repo-paths.js";
-import { DecryptingRenderer } from "../sops/decrypting-renderer.js";
-import type { SopsConfig } from "../sops/sops-keys.js";
+import { DecryptingRenderer, type DecryptingRendererOptions } from "../sops/decrypting-renderer.js";
 import type { ToolLimits } from "./tool-limits.js";
 import type { RenderedObject, Renderer, RenderTarget } from "./types.js";
 
@@ -18,7 +17,7 @@ export interface RendererOptions extends ToolLimits {
   /** The `helm` binary. */
   helm: string;
   /** The `sops` binary and the server config's key grants; without, SOPS files are never decrypted. */
-  sops?: { command: string; config: SopsConfig; env?: NodeJS.ProcessEnv };
+  sops?: DecryptingRendererOptions;
 }
 
 /**
