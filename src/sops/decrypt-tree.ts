@@ -5,6 +5,7 @@ import pLimit from "p-limit";
 import { FerryError, permanent } from "../errors.js";
 import { runTool } from "../render/run-tool.js";
 import { decryptedValues } from "./decrypted-values.js";
+import type { DecryptionCache } from "./decryption-cache.js";
 import { findSopsFiles, type SopsFile } from "./find-sops-files.js";
 import { grantedKeys, readAgeIdentities, type SopsConfig } from "./sops-keys.js";
 
@@ -28,6 +29,8 @@ export interface DecryptInput {
   timeoutMs: number;
   /** How many files are decrypted at once. */
   concurrency: number;
+  /** Decryptions made before, reused when the ciphertext and the identities are the same. */
+  cache: DecryptionCache;
 }
 
 /** An environment's private copy of the repository with its SOPS files decrypted. */
@@ -110,17 +113,20 @@ async function decryptFile(
   const full = path.join(root, ...file.path.split("/"));
   const encrypted = await readFile(full, "utf8");
   const format = ["--input-type", file.format, "--output-type", file.format];
-  const decrypted = await runTool({
-    label: `sops decrypt ${file.path}`,
-    command: input.command,
-    args: ["decrypt", ...format, full],
-    cwd: "/",
-    timeoutMs: input.timeoutMs,
-    maxOutputBytes: Math.max(encrypted.length, 1024 * 1024),
-    env: { SOPS_AGE_KEY: identities },
+  const decrypted = await input.cache.get(file.format, encrypted, identities, async () => {
+    const text = await runTool({
+      label: `sops decrypt ${file.path}`,
+      command: input.command,
+      args: ["decrypt", ...format, full],
+      cwd: "/",
+      timeoutMs: input.timeoutMs,
+      maxOutputBytes: Math.max(encrypted.length, 1024 * 1024),
+      env: { SOPS_AGE_KEY: identities },
+    });
+    return { text, values: decryptedValues(encrypted, text, file.format) };
   });
-  await writeFile(full, decrypted);
-  return decryptedValues(encrypted, decrypted, file.format);
+  await writeFile(full, decrypted.text);
+  return decrypted.values;
 }
 
 /** A failed decryption's reason in sops' words, without the `sops decrypt <file> failed: ` prefix. */

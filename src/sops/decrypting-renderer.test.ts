@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { writeTree } from "../../test/support/file-tree.js";
+import { writeScript, writeTree } from "../../test/support/file-tree.js";
 import { ageKey, SOPS, sopsEncrypt, tamper, type AgeKey } from "../../test/support/sops.js";
 import { FerryError } from "../errors.js";
 import { createRenderer } from "../render/select-renderer.js";
@@ -204,6 +205,35 @@ describe("DecryptingRenderer", () => {
     );
     assert.match(message, /^not planned: SOPS-encrypted values reached the render/);
     assert.match(message, /deploy\/secret\.yaml not decrypted: the pull request comes from a fork/);
+  });
+
+  it("runs sops once per file for the renders of one environment, and again for other keys", async () => {
+    const runs = path.join(work, "sops-runs.log");
+    const real = execFileSync("sh", ["-c", `command -v ${SOPS}`], { encoding: "utf8" }).trim();
+    const counting = await writeScript(path.join(work, "bin", "sops"), `echo run >> ${runs}\nexec ${real} "$@"`);
+    const root = await repo({ "deploy/secret.yaml": await sopsEncrypt(SECRET, [acme.recipient, other.recipient]) });
+    const count = async () => (await readFile(runs, "utf8").catch(() => "")).split("\n").filter(Boolean).length;
+    process.env.FERRY_TEST_AGE_KEY = acme.identity;
+    process.env.FERRY_TEST_OTHER_KEY = other.identity;
+    const renderer = createRenderer({
+      kustomize: "kustomize",
+      helm: "helm",
+      sops: {
+        command: counting,
+        config: {
+          keys: [
+            { repositories: ["acme/*"], environments: ["staging"], age: { env: "FERRY_TEST_AGE_KEY" } },
+            { repositories: ["acme/*"], environments: ["production"], age: { env: "FERRY_TEST_OTHER_KEY" } },
+          ],
+        },
+      },
+    });
+    const renders = await Promise.all([1, 2, 3].map(() => renderer.render(root, target("deploy"), source)));
+    assert.equal(await count(), 1, "three renders of staging, one sops run");
+    for (const rendered of renders) assert.deepEqual(rendered[0]?.object.stringData, { password: PASSWORD });
+    await renderer.render(root, target("deploy", { name: "production" }), source);
+    assert.equal(await count(), 2, "production is granted another key: decrypted with it");
+    delete process.env.FERRY_TEST_OTHER_KEY;
   });
 
   it("scrubs decrypted values from the renderer's own errors", async () => {

@@ -2,6 +2,7 @@ import { FerryError } from "../errors.js";
 import type { RenderedObject, Renderer, RenderSource, RenderTarget } from "../render/types.js";
 import { decryptTree, FORK_REASON, type DecryptedTree } from "./decrypt-tree.js";
 import { ENCRYPTED_VALUE } from "./decrypted-values.js";
+import { DecryptionCache } from "./decryption-cache.js";
 import { maskText, secretForms } from "./secret-values.js";
 import type { SopsConfig } from "./sops-keys.js";
 
@@ -29,6 +30,8 @@ export interface DecryptingRendererOptions {
  * scrubbed of decrypted values before it goes anywhere.
  */
 export class DecryptingRenderer implements Renderer {
+  private readonly cache = new DecryptionCache();
+
   /** Wraps `inner`, which renders the decrypted tree. */
   constructor(
     private readonly inner: Renderer,
@@ -49,6 +52,7 @@ export class DecryptingRenderer implements Renderer {
       command: this.options.command,
       timeoutMs: this.options.timeoutMs ?? 30_000,
       concurrency: this.options.concurrency ?? 4,
+      cache: this.cache,
     });
     try {
       const forms = secretForms(tree.values);
