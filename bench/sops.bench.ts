@@ -8,6 +8,8 @@
  * - render-100-encrypted-files: median of RUNS renders, decrypting 4 files at a time (the default).
  * - render-100-encrypted-files-one-at-a-time: the same with one sops process at a time.
  * - render-100-encrypted-files-8-at-a-time: the same, 8 at a time.
+ * - render-100-encrypted-files-again: a render by a renderer that decrypted the same files before
+ *   (another cluster of a fleet: decryptions are kept per ciphertext and key, so sops does not run).
  *
  * Baseline for each: the same 100 manifests unencrypted, rendered by the same renderer, same run.
  */
@@ -102,5 +104,10 @@ export async function run(context: Pick<BenchContext, "workDir">): Promise<Bench
     const encrypted = await timed(() => render(encryptedRoot, concurrency));
     cases.push(benchCase(name, "ms", encrypted, baseline, plain));
   }
+  const warm = renderer();
+  await warm.render(encryptedRoot, env, source);
+  const again = await timed(() => warm.render(encryptedRoot, env, source));
+  const plain = await timed(() => render(plainRoot));
+  cases.push(benchCase("render-100-encrypted-files-again", "ms", again, baseline, plain));
   return cases;
 }
