@@ -247,6 +247,47 @@ for (const forge of FORGES)
       );
     });
 
+    test("a server error quoting a decrypted value shows it redacted, in the plan and in the release", async () => {
+      // '+' is no label character: the API server refuses the label and quotes its value.
+      const password = `sops+${randomBytes(10).toString("hex")}`;
+      secrets.push(password);
+      const values = await sopsEncrypt(`db:\n  password: ${password}\n`, [acme.recipient]);
+      const repo = await h.createRepo({
+        environment: { path: "deploy/helm", helm: { valuesFiles: ["secrets.yaml"] } },
+      });
+      const labelled = {
+        "deploy/helm/templates/labelled.yaml": [
+          "apiVersion: v1",
+          "kind: ConfigMap",
+          "metadata:",
+          "  name: labelled",
+          "  labels:",
+          "    password: {{ .Values.db.password | quote }}",
+          "",
+        ].join("\n"),
+      };
+      const pr = await h.openPullRequest(repo, chart(values, labelled));
+      await h.deliver(pr.delivery);
+      const plan = (await h.finalStatus(repo, pr.headSha, "ferry/plan/staging")).at(-1);
+      assert.equal(plan?.state, "failure");
+      const [comment = ""] = await h.comments(repo, pr.number, /Ferry plan/);
+      assert.match(comment, /Invalid value: "\[redacted\]"/);
+
+      const merged = await h.mergePullRequest(repo, pr);
+      await h.deliver(merged.delivery);
+      const status = (await h.finalStatus(repo, merged.sha)).at(-1);
+      assert.equal(status?.state, "failure");
+      const [result = ""] = await h.comments(repo, merged.number, /Invalid value/);
+      assert.match(result, /Invalid value: "\[redacted\]"/);
+      assert.equal((await h.list("v1", "Secret", repo.namespace)).has("db-helm"), false, "nothing applied");
+      const shown = [
+        ...h.rawComments(repo, pr.number).map((c) => c.body),
+        ...[...h.statuses(repo), ...h.planResults(repo)].map((st) => JSON.stringify(st)),
+      ];
+      for (const text of shown)
+        for (const value of forms(password)) assert.ok(!text.includes(value), `a decrypted value is shown: ${text}`);
+    });
+
     test("the logs hold no decrypted value and no age key", async () => {
       await waitUntil(
         "some jobs logged",
