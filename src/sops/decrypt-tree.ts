@@ -109,7 +109,10 @@ async function decryptFile(
       "(cloud KMS, PGP and Vault are out of its reach: it decrypts without network)"
     );
   if (identities === "")
-    return `no age key of Ferry's server config (sops.keys) is granted to ${input.repository} environment ${input.environment}`;
+    return (
+      `no age key is granted to ${input.repository} environment ${input.environment} ` +
+      "(the server config's sops.keys; `ferry plan --dir` reads SOPS_AGE_KEY or SOPS_AGE_KEY_FILE)"
+    );
   const full = path.join(root, ...file.path.split("/"));
   const encrypted = await readFile(full, "utf8");
   const format = ["--input-type", file.format, "--output-type", file.format];

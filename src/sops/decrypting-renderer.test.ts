@@ -135,7 +135,7 @@ describe("DecryptingRenderer", () => {
     const notRepo = await failure(granted(acme.identity, ["other/*"]).render(root, target("deploy"), source));
     assert.match(
       notRepo,
-      /^cannot decrypt deploy\/secret\.yaml: no age key .* granted to acme\/shop environment staging$/,
+      /^cannot decrypt deploy\/secret\.yaml: no age key is granted to acme\/shop environment staging \(the server config's sops\.keys/,
     );
     const notEnv = await failure(
       granted(acme.identity, ["acme/*"], ["production"]).render(root, target("deploy"), source),
