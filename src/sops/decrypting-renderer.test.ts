@@ -4,25 +4,18 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { ferryError } from "../../test/support/ferry-error.js";
 import { writeScript, writeTree } from "../../test/support/file-tree.js";
 import { ageKey, SOPS, sopsEncrypt, tamper, type AgeKey } from "../../test/support/sops.js";
-import { FerryError } from "../errors.js";
 import { createRenderer } from "../render/select-renderer.js";
 import type { RenderTarget } from "../render/types.js";
 import type { SopsConfig } from "./sops-keys.js";
 
-/** Expects a permanent FerryError and returns its message. */
+/** The message of the permanent FerryError `promise` rejects with. */
 async function failure(promise: Promise<unknown>): Promise<string> {
-  let message = "";
-  await assert.rejects(promise, (error: unknown) => {
-    assert.ok(
-      error instanceof FerryError && error.kind === "permanent",
-      `expected a permanent FerryError, got ${String(error)}`,
-    );
-    message = error.message;
-    return true;
-  });
-  return message;
+  const error = await ferryError(promise);
+  assert.equal(error.kind, "permanent", error.message);
+  return error.message;
 }
 
 const PASSWORD = "correct-horse-battery-staple";
