@@ -262,6 +262,7 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
       const renderer = createRenderer({
         kustomize: options.env.FERRY_KUSTOMIZE ?? "kustomize",
         helm: options.env.FERRY_HELM ?? "helm",
+        sops: { command: options.env.FERRY_SOPS ?? "sops", config: options.config.sops, env: options.env },
       });
       const store = new RolloutStore(redis);
       const auditLog = new AuditLog(redis, { retentionMs: durationMs(options.config.audit.retention) });
