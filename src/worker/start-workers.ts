@@ -16,6 +16,14 @@ import { QueueLayout } from "../queue/queue-layout.js";
 import type { RedisClient } from "../queue/redis-connection.js";
 import type { ReconcileOutcome } from "../domain/reconcile.js";
 
+/**
+ * How many times a job whose worker died mid-run goes back to its queue before it fails for good
+ * (BullMQ's `maxStalledCount`, default 1). Every job is safe to run again, and a rollout's job lives
+ * for all its waves: with BullMQ's default, two worker restarts that each caught it running ended it
+ * failed and never resumed. A job that kills every worker that runs it still fails after these.
+ */
+const MAX_STALLS = 5;
+
 /** The job functions the worker role runs, one per queue. */
 export interface WorkerJobs {
   /** Runs a deploy job; the rollouts it started. */
@@ -142,10 +150,11 @@ function worker<T, R>(definition: QueueDefinition<T, R>, options: StartWorkersOp
         concurrency: options.concurrency,
         ...(prefix !== undefined ? { prefix } : {}),
         ...(options.claimMs !== undefined ? { lockDuration: options.claimMs, stalledInterval: options.claimMs } : {}),
+        maxStalledCount: MAX_STALLS,
       },
     );
     w.on("error", (error) => options.log.warn({ err: error, queue, prefix }, "worker connection error"));
-    // A job whose worker died mid-run goes back to its queue (or fails after too many such returns).
+    // A job whose worker died mid-run goes back to its queue (or fails after MAX_STALLS such returns).
     w.on("stalled", (jobId) =>
       options.log.warn({ queue, prefix, jobId }, "job stalled: its worker stopped; it runs again"),
     );
