@@ -178,7 +178,7 @@ export async function watchCacheRss(kubeconfig: string): Promise<BenchCase> {
     console.log(
       `  watch-cache-rss: ${RSS_NAMESPACES * RSS_OBJECTS} objects created in ${Math.round((performance.now() - created) / 1000)} s`,
     );
-    worker = await FerryProcess.start(h, "worker", { LOG_LEVEL: "error" });
+    worker = await FerryProcess.start(h, "worker");
     const pid = worker.pid;
     await new Promise((r) => setTimeout(r, 3_000));
     const idle = await rssMb(pid);

@@ -285,7 +285,8 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
         metrics,
         audit,
         ...(options.claimMs !== undefined ? { claimMs: options.claimMs } : {}),
-        liveReader: (cluster, client) => cachedLiveReader({ caches, cluster, client }),
+        liveReader: (cluster, client) =>
+          cachedLiveReader({ caches, cluster, client, onRead: (read) => metrics.liveRead(read) }),
       };
       const workers = startWorkers({
         connection: () => connect(),

@@ -228,6 +228,10 @@ describe("plans fed by the watch cache", () => {
       const result = (await h.finalStatus(repo, pr.headSha, "ferry/plan/watched")).at(-1);
       assert.equal(result?.state, "success", JSON.stringify(result));
       assert.equal((await configMapLists()) - lists, 0, "the plan job made no LIST of ConfigMaps");
+      const samples = parsePrometheusText(await (await fetch(`${h.url}/metrics`)).text());
+      const read = (from: string) =>
+        samples.find((s) => s.name === "ferry_live_objects_read_total" && s.labels.from === from)?.value ?? 0;
+      assert.ok(read("cache") >= OBJECTS, `the plan read its objects from the cache (${read("cache")} read there)`);
 
       // The LIST path's plan of the same commit on the same cluster.
       await repo.git.checkout(pr.branch);

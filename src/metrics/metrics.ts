@@ -219,6 +219,11 @@ export class Metrics {
     collect: () => this.cachedBytes.set(this.cacheSize?.().bytes ?? 0),
   });
   private cacheSize: (() => { objects: number; bytes: number }) | undefined;
+  private readonly liveObjectsRead = this.counter(
+    "ferry_live_objects_read_total",
+    "Live objects plans and reconciles read, by where from: a watch cache, or the API server (no fresh cache held them).",
+    ["from"],
+  );
 
   /** Registers every metric, with Node's process metrics (`process_*`, `nodejs_*`). */
   constructor() {
@@ -347,6 +352,12 @@ export class Metrics {
   /** Reads the size of this process's watch caches from `size` at each scrape. */
   observeWatchCaches(size: () => { objects: number; bytes: number }): void {
     this.cacheSize = size;
+  }
+
+  /** Counts live objects a plan or reconcile read from watch caches and from the API server. */
+  liveRead(read: { cached: number; asked: number }): void {
+    if (read.cached > 0) this.liveObjectsRead.inc({ from: "cache" }, read.cached);
+    if (read.asked > 0) this.liveObjectsRead.inc({ from: "api" }, read.asked);
   }
 
   /** How many watches this process holds now. */
