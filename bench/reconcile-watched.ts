@@ -214,9 +214,11 @@ export async function watchCacheRss(kubeconfig: string): Promise<BenchCase> {
     await new Promise((r) => setTimeout(r, 10_000));
     const watching = await rssMb(pid);
     const bytes = await metric("ferry_watch_cache_bytes");
+    const heap = await metric("nodejs_heap_size_used_bytes");
     console.log(
       `  watch-cache-rss: RSS ${Math.round(idle)} MB idle → ${Math.round(watching)} MB watching (filled in ${fillSeconds} s; ` +
         `caches hold ${Math.round(bytes / 1e6)} MB of JSON, ${Math.round(bytes / (RSS_NAMESPACES * RSS_OBJECTS))} characters an object; ` +
+        `V8 heap used ${Math.round(heap / 2 ** 20)} MB; ` +
         `peak ${Math.round((await worker.peakRss()) / 2 ** 20)} MB)`,
     );
     return benchCase("watch-cache-rss", "MB", [watching], "the same worker before it watched anything", [idle]);

@@ -23,6 +23,8 @@ export interface ResourceWatchOptions {
    * after a 410), then kept by every event, and told when the connection opens and closes.
    */
   cache?: WatchCache;
+  /** Runs each fill of the cache (its LIST) when a slot is free: a process filling many caches at once would hold every list parsed at once. */
+  fillLimit?: <T>(fill: () => Promise<T>) => Promise<T>;
 }
 
 /** How long the API server keeps one watch request open before Ferry opens the next. */
@@ -71,8 +73,9 @@ export class ResourceWatch {
       try {
         if (cache && !filled) {
           // The cache needs every object; the watch may still go on from an older version it resumes from.
-          const listed = await this.listAll();
-          cache.replace(listed.items, listed.version, this.version);
+          const fill = () => this.fill(cache);
+          const version = await (this.options.fillLimit ? this.options.fillLimit(fill) : fill());
+          this.version ??= version;
           filled = true;
         }
         this.version ??= await this.listVersion();
@@ -129,9 +132,12 @@ export class ResourceWatch {
     return false;
   }
 
-  /** Every object of the collection (with the selector), by a paginated LIST, and the list's version. */
-  private async listAll(): Promise<{ items: Array<Record<string, unknown>>; version: string }> {
-    const items: Array<Record<string, unknown>> = [];
+  /**
+   * Fills `cache` with every object of the collection (with the selector), by a paginated LIST, a
+   * page at a time; the watch may go on from an older version it resumes from. Returns the list's version.
+   */
+  private async fill(cache: WatchCache): Promise<string> {
+    const filling = cache.fill();
     let next = "";
     for (;;) {
       const query = `?limit=500${next ? `&continue=${encodeURIComponent(next)}` : ""}${this.selector()}`;
@@ -141,11 +147,12 @@ export class ResourceWatch {
         metadata?: { resourceVersion?: string; continue?: string };
         items?: Array<Record<string, unknown>>;
       };
-      items.push(...(list.items ?? []));
+      filling.add((list.items ?? []) as Parameters<typeof filling.add>[0]);
       if (!list.metadata?.continue) {
         const version = list.metadata?.resourceVersion;
         if (!version) throw new Error(`the API server gave no resourceVersion for ${this.options.path}`);
-        return { items, version };
+        filling.done(version, this.version);
+        return version;
       }
       next = list.metadata.continue;
     }

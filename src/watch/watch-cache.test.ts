@@ -96,6 +96,21 @@ describe("WatchCache", () => {
     assert.equal(c.get("gone"), undefined);
   });
 
+  test("a fill page by page keeps the old contents until it is done, then swaps them for the list's", () => {
+    const { cache: c } = cache();
+    c.replace([item("old", "1")], "1");
+    c.connection(true);
+    const fill = c.fill();
+    fill.add([item("a", "5")]);
+    fill.add([item("b", "6")]);
+    assert.ok(c.get("old") && c.get("a") === undefined, "still the old contents while filling");
+    fill.done("7");
+    assert.equal(c.get("old"), undefined);
+    assert.deepEqual([c.get("a")?.resourceVersion, c.get("b")?.resourceVersion], ["5", "6"]);
+    assert.equal(c.bytes, JSON.stringify(item("a", "5")).length + JSON.stringify(item("b", "6")).length);
+    assert.equal(c.fresh(), true);
+  });
+
   test("versions that are not etcd revisions are never taken as caught up", () => {
     const { cache: c } = cache();
     c.replace([], "abc");

@@ -3,6 +3,7 @@ import { INVENTORY_ANNOTATION } from "../kube/labels.js";
 
 /** One cached object: what a plan's comparison reads without parsing, and the object as JSON text. */
 interface Entry {
+  name: string;
   resourceVersion: string;
   inventory: string | undefined;
   /** The whole object (managedFields included: drift reads them), as the API server sent it. */
@@ -36,7 +37,7 @@ export const MAX_SILENCE_MS = 90_000;
  * collections watched environments have objects in.
  */
 export class WatchCache {
-  private readonly entries = new Map<string, Entry>();
+  private entries = new Map<string, Entry>();
   private listedAt: bigint | undefined;
   private caughtUp = false;
   private connected = false;
@@ -53,12 +54,36 @@ export class WatchCache {
    * caught up once the watch has passed `version`.
    */
   replace(items: Item[], version: string, watchFrom: string = version): void {
-    this.entries.clear();
-    this.size = 0;
-    for (const item of items) this.set(item);
-    this.listedAt = parseVersion(version);
-    this.caughtUp = false;
-    this.heard(watchFrom);
+    const fill = this.fill();
+    fill.add(items);
+    fill.done(version, watchFrom);
+  }
+
+  /**
+   * Replaces what the cache holds with a paginated LIST's items page by page (`add`), so only a page
+   * is ever held parsed; `done` with the list's version (see {@link replace}) swaps them in. Until
+   * then the cache goes on as it was.
+   */
+  fill(): { add(items: Item[]): void; done(version: string, watchFrom?: string): void } {
+    const next = new Map<string, Entry>();
+    let size = 0;
+    return {
+      add: (items) => {
+        for (const item of items) {
+          const entry = entryOf(item);
+          if (!entry) continue;
+          size += entry.json.length - (next.get(entry.name)?.json.length ?? 0);
+          next.set(entry.name, entry);
+        }
+      },
+      done: (version, watchFrom = version) => {
+        this.entries = next;
+        this.size = size;
+        this.listedAt = parseVersion(version);
+        this.caughtUp = false;
+        this.heard(watchFrom);
+      },
+    };
   }
 
   /** Applies one watch event (bookmarks and errors only move the version). */
@@ -121,16 +146,11 @@ export class WatchCache {
   }
 
   private set(item: Item): void {
-    const metadata = item.metadata;
-    if (metadata?.name === undefined || metadata.resourceVersion === undefined) return;
-    this.remove(metadata.name);
-    const json = JSON.stringify(item);
-    this.entries.set(metadata.name, {
-      resourceVersion: metadata.resourceVersion,
-      inventory: metadata.annotations?.[INVENTORY_ANNOTATION],
-      json,
-    });
-    this.size += json.length;
+    const entry = entryOf(item);
+    if (!entry) return;
+    this.remove(entry.name);
+    this.entries.set(entry.name, entry);
+    this.size += entry.json.length;
   }
 
   private remove(name: string): void {
@@ -145,6 +165,18 @@ export class WatchCache {
     const at = parseVersion(version);
     if (this.listedAt !== undefined && at !== undefined && at >= this.listedAt) this.caughtUp = true;
   }
+}
+
+/** An object as the cache keeps it, or undefined for one without a name or version. */
+function entryOf(item: Item): Entry | undefined {
+  const metadata = item.metadata;
+  if (metadata?.name === undefined || metadata.resourceVersion === undefined) return undefined;
+  return {
+    name: metadata.name,
+    resourceVersion: metadata.resourceVersion,
+    inventory: metadata.annotations?.[INVENTORY_ANNOTATION],
+    json: JSON.stringify(item),
+  };
 }
 
 /**

@@ -1,4 +1,8 @@
+import pLimit from "p-limit";
 import type { WatchCache } from "./watch-cache.js";
+
+/** Caches filled (LISTed and kept as text) at once by one process: each holds its list parsed while it fills. */
+const FILLS_AT_ONCE = 4;
 
 /**
  * The watch caches of one process, by (cluster, collection path): the watch supervisor adds one for
@@ -7,6 +11,12 @@ import type { WatchCache } from "./watch-cache.js";
  */
 export class WatchCaches {
   private readonly caches = new Map<string, WatchCache>();
+  private readonly fills = pLimit(FILLS_AT_ONCE);
+
+  /** Runs a cache's fill when one of the process's few fill slots is free. */
+  fill<T>(task: () => Promise<T>): Promise<T> {
+    return this.fills(task);
+  }
 
   /** Registers the cache of the watch of `path` on `cluster`. */
   add(cluster: string, path: string, cache: WatchCache): void {

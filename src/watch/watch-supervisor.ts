@@ -125,7 +125,7 @@ export class WatchSupervisor {
       onChange: (event) => this.options.onChange(target, event),
       onResync: () => this.options.onResync(target),
       log: this.options.log,
-      ...(cache === undefined ? {} : { cache }),
+      ...(cache === undefined ? {} : { cache, fillLimit: (fill) => this.options.caches?.fill(fill) ?? fill() }),
     });
     this.watches.set(target.id, { watch, target, ...(cache === undefined ? {} : { cache }) });
     if (cache) this.options.caches?.add(target.cluster, target.path, cache);
