@@ -147,7 +147,7 @@ export class ResourceWatch {
         metadata?: { resourceVersion?: string; continue?: string };
         items?: Array<Record<string, unknown>>;
       };
-      filling.add((list.items ?? []) as Parameters<typeof filling.add>[0]);
+      filling.add(list.items ?? []);
       if (!list.metadata?.continue) {
         const version = list.metadata?.resourceVersion;
         if (!version) throw new Error(`the API server gave no resourceVersion for ${this.options.path}`);
