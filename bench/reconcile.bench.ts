@@ -127,7 +127,9 @@ async function reconcileInSync(h: FerryHarness, context: BenchContext): Promise<
   const repo = await released(h, files, false);
   const connection = new Redis(h.redisUrl, { maxRetriesPerRequest: null });
   const queue = new Queue<ReconcileJobData>(RECONCILE_QUEUE, { connection });
-  const events = new QueueEvents(RECONCILE_QUEUE, { connection: connection.duplicate() });
+  // BullMQ leaves a connection it was given open: closed below, or it retries forever once Redis stops.
+  const eventsConnection = connection.duplicate();
+  const events = new QueueEvents(RECONCILE_QUEUE, { connection: eventsConnection });
   const ferry: number[] = [];
   const baseline: number[] = [];
   try {
@@ -160,6 +162,7 @@ async function reconcileInSync(h: FerryHarness, context: BenchContext): Promise<
     await events.close();
     await queue.close();
     connection.disconnect();
+    eventsConnection.disconnect();
   }
   console.log(
     `  reconcile-${OBJECTS}-in-sync ${ferry.join(", ")} ms; kubectl diff ${baseline.map(Math.round).join(", ")} ms`,
