@@ -1,22 +1,23 @@
 # syntax=docker/dockerfile:1
 # Ferry's image. Build: `docker build -t ferry .`  Run one role: `docker run ferry web` (or `worker`,
 # or `serve` for both, the default). The image holds the compiled JavaScript, production
-# node_modules, and the kustomize and helm binaries the renderers run; nothing else.
+# node_modules, and the kustomize, helm and sops binaries the renderers run; nothing else.
 # Runs as uid 10001 and writes only under /tmp, so a read-only root filesystem with an emptyDir
 # (or tmpfs) at /tmp is all it needs. test/dockerfile.test.ts checks every path this file uses.
 
 ARG NODE_IMAGE=node:24-bookworm-slim
 ARG GO_IMAGE=golang:1.26-bookworm
 
-# kustomize and helm, from the Go modules pinned in tools/ and with the same flags as the tests use.
+# kustomize, helm and sops, from the Go modules pinned in tools/ and with the same flags as the tests use.
 # Go's checksum database is not needed: the committed go.sum files pin every module's hash.
 FROM ${GO_IMAGE} AS renderers
 WORKDIR /src
 COPY scripts/renderers scripts/renderers
 COPY tools/kustomize tools/kustomize
 COPY tools/helm tools/helm
+COPY tools/sops tools/sops
 RUN CGO_ENABLED=0 FERRY_CACHE=/cache scripts/renderers > /tmp/renderers \
- && mkdir /out && cp "$(cat /tmp/renderers)/kustomize" "$(cat /tmp/renderers)/helm" /out/
+ && mkdir /out && cp "$(cat /tmp/renderers)/kustomize" "$(cat /tmp/renderers)/helm" "$(cat /tmp/renderers)/sops" /out/
 
 # The TypeScript build: src/ compiled to dist/.
 FROM ${NODE_IMAGE} AS build
@@ -48,9 +49,10 @@ ENV NODE_ENV=production \
     LOG_FORMAT=json \
     PORT=3000 \
     FERRY_KUSTOMIZE=/usr/local/bin/kustomize \
-    FERRY_HELM=/usr/local/bin/helm
+    FERRY_HELM=/usr/local/bin/helm \
+    FERRY_SOPS=/usr/local/bin/sops
 WORKDIR /app
-COPY --from=renderers /out/kustomize /out/helm /usr/local/bin/
+COPY --from=renderers /out/kustomize /out/helm /out/sops /usr/local/bin/
 COPY --from=deps /app/node_modules node_modules
 COPY --from=build /app/dist dist
 COPY package.json app.yml ./

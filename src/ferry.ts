@@ -59,7 +59,7 @@ import { createWebApp } from "./web/web-app.js";
 import { EnvironmentViews } from "./web/environment-views.js";
 import { loginRoute } from "./web/login-route.js";
 import { RepoAccess } from "./web/repo-access.js";
-import { repoGuard, type RepoGuard } from "./web/repo-guard.js";
+import { noSignInGuard, repoGuard } from "./web/repo-guard.js";
 import { webLoginFromEnv } from "./web/web-login-config.js";
 import { WebViewer } from "./web/web-viewer.js";
 import { webViewRoute } from "./web/web-view-route.js";
@@ -177,7 +177,7 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
     let webPublicUrl = "";
     if (options.roles.web) {
       const rollouts = new RolloutStore(fastRedis);
-      let guard: RepoGuard | undefined;
+      let guard = noSignInGuard();
       if (webLogin) {
         const sessions = new WebSessions(fastRedis);
         const viewer = new WebViewer(sessions, new RepoAccess(webLogin.providers), webLogin.sessionSecret);
@@ -199,7 +199,7 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
       routes.push(planRoute(new PlanStore(fastRedis), guard));
       routes.push(
         rolloutRoute({
-          ...(guard ? { guard } : {}),
+          guard,
           log,
           load: async (id) => {
             const rollout = await rollouts.get(id);
@@ -264,6 +264,7 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
       const renderer = createRenderer({
         kustomize: options.env.FERRY_KUSTOMIZE ?? "kustomize",
         helm: options.env.FERRY_HELM ?? "helm",
+        sops: { command: options.env.FERRY_SOPS ?? "sops", config: options.config.sops, env: options.env },
       });
       const store = new RolloutStore(redis);
       const auditLog = new AuditLog(redis, { retentionMs: durationMs(options.config.audit.retention) });

@@ -145,10 +145,10 @@ describe("Dockerfile", () => {
     assert.equal(vars.LOG_FORMAT, "json");
   });
 
-  test("the Go stage builds kustomize and helm with scripts/renderers from tools/, on a Go new enough for their go.mod", async () => {
+  test("the Go stage builds kustomize, helm and sops with scripts/renderers from tools/, on a Go new enough for their go.mod", async () => {
     const renderers = stage("renderers");
     const goVersion = /^golang:(\d+\.\d+)/.exec(renderers.image)?.[1] ?? "";
-    for (const tool of ["kustomize", "helm"]) {
+    for (const tool of ["kustomize", "helm", "sops"]) {
       const wanted = /^go (\d+\.\d+)/m.exec(await readFile(join(ROOT, "tools", tool, "go.mod"), "utf8"))?.[1] ?? "";
       assert.ok(
         Number(goVersion.replace(".", ".0")) >= Number(wanted.replace(".", ".0")),
@@ -160,18 +160,21 @@ describe("Dockerfile", () => {
       .map((i) => i.args)
       .join("\n");
     assert.match(runs, /scripts\/renderers/);
-    // The runtime stage puts both binaries where FERRY_KUSTOMIZE and FERRY_HELM point.
+    // The runtime stage puts the three binaries where FERRY_KUSTOMIZE, FERRY_HELM and FERRY_SOPS point
+    // (age-keygen, which scripts/renderers builds for the tests, stays out of the image).
     const copy = copies(final).find((c) => c.from === "renderers");
-    assert.deepEqual(copy?.sources, ["/out/kustomize", "/out/helm"]);
+    assert.deepEqual(copy?.sources, ["/out/kustomize", "/out/helm", "/out/sops"]);
     const vars = env(final);
     assert.equal(vars.FERRY_KUSTOMIZE, posix.join(copy?.dest ?? "", "kustomize"));
     assert.equal(vars.FERRY_HELM, posix.join(copy?.dest ?? "", "helm"));
-    // What scripts/renderers builds (here: the cached build the tests use) is exactly those two programs, and they run.
+    assert.equal(vars.FERRY_SOPS, posix.join(copy?.dest ?? "", "sops"));
+    // What scripts/renderers builds (here: the cached build the tests use) holds those programs, and they run.
     const { stdout } = await run(join(ROOT, "scripts/renderers"), { cwd: ROOT });
     const dir = stdout.trim();
-    for (const tool of ["kustomize", "helm"]) await access(join(dir, tool), constants.X_OK);
+    for (const tool of ["kustomize", "helm", "sops"]) await access(join(dir, tool), constants.X_OK);
     assert.match((await run(join(dir, "helm"), ["version", "--short"])).stdout, /^v3\./);
     assert.match((await run(join(dir, "kustomize"), ["version"])).stdout, /^v5\./);
+    assert.match((await run(join(dir, "sops"), ["--version", "--disable-version-check"])).stdout, /^sops 3\./);
   });
 
   test("every file copied from the build context exists and .dockerignore lets it in", async () => {

@@ -139,7 +139,7 @@ for (const forge of FORGES)
     const rolloutJson = async (statuses: SeenStatus[]) => {
       const url = statuses.find((s) => s.targetUrl)?.targetUrl ?? "";
       assert.match(url, /\/rollouts\/[A-Za-z0-9_-]{22}$/);
-      const res = await fetch(`${h.url}${new URL(url).pathname}.json`);
+      const res = await h.page(`${new URL(url).pathname}.json`);
       assert.equal(res.status, 200);
       return (await res.json()) as {
         rollout: { state: string };

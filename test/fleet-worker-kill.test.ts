@@ -94,7 +94,7 @@ describe("a fleet rollout survives its worker being killed between waves and mid
     // The rollout page says how far the wave is, without waiting for a throttled status.
     const page = new URL(statuses().find((s) => s.targetUrl)?.targetUrl ?? "").pathname;
     const releasedInWave2 = async () => {
-      const view = (await (await fetch(`${h.url}${page}.json`)).json()) as {
+      const view = (await (await h.page(`${page}.json`)).json()) as {
         clusters: Array<{ wave: number; state: string }>;
       };
       return view.clusters.filter((c) => c.wave === 1 && c.state === "released").length;

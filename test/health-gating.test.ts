@@ -120,11 +120,10 @@ describe("a release succeeds only when its workloads are up (github)", () => {
       final?.description ?? "",
       new RegExp(`^rolled back to ${short(good.sha)}: Deployment ${repo.namespace}/web: ProgressDeadlineExceeded`),
     );
+    // The rollback is shown while it runs (its first words, the reason, may be replaced within the
+    // second statuses are held by its progress: the final status names the reason).
     assert.ok(
-      statuses.some(
-        (s) =>
-          s.state === "pending" && /^rolling back: Deployment .*\/web: ProgressDeadlineExceeded/.test(s.description),
-      ),
+      statuses.some((s) => s.state === "pending" && /^rolling back: /.test(s.description)),
       descriptions(statuses).join("\n"),
     );
 

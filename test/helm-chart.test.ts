@@ -238,6 +238,42 @@ describe("Helm chart charts/ferry", () => {
       },
     },
     {
+      name: "SOPS age keys from an existing Secret, on the worker only",
+      values: () => ({
+        sops: { existingSecret: "ferry-age" },
+        config: {
+          clusters: [{ name: "local", inCluster: true }],
+          policy: [],
+          sops: {
+            keys: [
+              { repositories: ["acme/*"], age: { file: "/etc/ferry/age/acme.txt" } },
+              { repositories: ["acme/shop"], environments: ["production"], age: { env: "SHOP_AGE_KEY" } },
+            ],
+          },
+        },
+      }),
+      check(objects) {
+        type Pod = {
+          volumes: Array<{ name: string; secret?: { secretName: string } }>;
+          containers: Array<{ volumeMounts: Array<{ name: string; mountPath: string; readOnly?: boolean }> }>;
+        };
+        const worker = deployment(objects, "worker").pod as unknown as Pod;
+        assert.equal(worker.volumes.find((v) => v.name === "sops-age")?.secret?.secretName, "ferry-age");
+        assert.deepEqual(
+          worker.containers[0]?.volumeMounts.find((m) => m.name === "sops-age"),
+          { name: "sops-age", mountPath: "/etc/ferry/age", readOnly: true },
+        );
+        const web = deployment(objects, "web").pod as unknown as Pod;
+        assert.equal(
+          web.volumes.find((v) => v.name === "sops-age"),
+          undefined,
+          "the web role never renders",
+        );
+        const config = parseServerConfig(byKind(objects, "ConfigMap")[0]?.data?.["server.yml"] ?? "", "server.yml");
+        assert.deepEqual(config.sops.keys[0], { repositories: ["acme/*"], age: { file: "/etc/ferry/age/acme.txt" } });
+      },
+    },
+    {
       name: "Redis Cluster, and RBAC limited to named namespaces",
       values: () => ({
         redis: {
@@ -390,6 +426,14 @@ describe("Helm chart charts/ferry", () => {
       { logLevel: "verbose" },
       { webb: { replicas: 1 } },
       { config: { clusters: [{ name: "x", inCluster: true, token: "t" }], policy: [] } },
+      {
+        config: {
+          clusters: [],
+          policy: [],
+          sops: { keys: [{ repositories: ["a/*"], age: { key: "AGE-SECRET-KEY-1X" } }] },
+        },
+      },
+      { sops: { existingSecret: "Not A Name" } },
     ];
     for (const values of bad) {
       assert.equal(validate(mergeValues(defaults, values)), false, `ajv accepted ${JSON.stringify(values)}`);

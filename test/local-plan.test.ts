@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +11,7 @@ import { releaseEnvironment } from "../src/release/release-session.js";
 import { PlainRenderer } from "../src/render/plain-renderer.js";
 import { stringify } from "yaml";
 import { configMapYaml } from "./support/ferry-harness.js";
+import { ageKey, sopsEncrypt } from "./support/sops.js";
 import { writeTree } from "./support/file-tree.js";
 import { createTestNamespace, testKubeConfig, testKubeConfigPath } from "./support/kube.js";
 
@@ -17,12 +19,17 @@ const run = promisify(execFile);
 const ROOT = new URL("..", import.meta.url).pathname;
 
 /** Runs `ferry plan` as a user would and returns its exit code and output. */
-async function ferryPlan(...args: string[]): Promise<{ code: number; out: string }> {
+function ferryPlan(...args: string[]): Promise<{ code: number; out: string }> {
+  return ferryPlanWith({}, ...args);
+}
+
+/** Runs `ferry plan` with `env` added to the environment. */
+async function ferryPlanWith(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; out: string }> {
   try {
     const { stdout } = await run(
       process.execPath,
       [join(ROOT, "bin/ferry.js"), "plan", "--kubeconfig", testKubeConfigPath(), ...args],
-      { cwd: ROOT },
+      { cwd: ROOT, env: { ...process.env, ...env } },
     );
     return { code: 0, out: stdout };
   } catch (error) {
@@ -72,6 +79,28 @@ describe("ferry plan --dir", () => {
     const broken = await ferryPlan("--dir", dir, "--namespace", namespace);
     assert.equal(broken.code, 2, broken.out);
     assert.match(broken.out, /ConfigMap [^ ]+\/Not_Valid \(bad\.yaml\): .*Invalid value: "Not_Valid"/);
+  });
+
+  test("decrypts SOPS files with SOPS_AGE_KEY_FILE, showing no decrypted value; without a key, fails naming the file", async () => {
+    const key = await ageKey();
+    const password = `local-${randomBytes(8).toString("hex")}`;
+    const sopsDir = join(dir, "sops");
+    await writeTree(sopsDir, {
+      "secret.yaml": await sopsEncrypt(
+        stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "copied" }, data: { password } }),
+        [key.recipient],
+      ),
+    });
+    const keyFile = join(dir, "age.txt");
+    await writeFile(keyFile, `${key.identity}\n`);
+    const planned = await ferryPlanWith({ SOPS_AGE_KEY_FILE: keyFile }, "--dir", sopsDir, "--namespace", namespace);
+    assert.equal(planned.code, 1, planned.out);
+    assert.match(planned.out, /ConfigMap [^ ]+\/copied/);
+    assert.match(planned.out, /password: "?\(hidden\)"?/);
+    assert.ok(!planned.out.includes(password), planned.out);
+    const keyless = await ferryPlanWith({ SOPS_AGE_KEY_FILE: "" }, "--dir", sopsDir, "--namespace", namespace);
+    assert.equal(keyless.code, 2, keyless.out);
+    assert.match(keyless.out, /cannot decrypt secret\.yaml: no age key is granted to local environment local/);
   });
 
   test("renders a Kustomize overlay inside its git work tree and a Helm chart as releases do; --render overrides detection", async () => {

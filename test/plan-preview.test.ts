@@ -58,7 +58,7 @@ for (const forge of FORGES)
       assert.match(comment, /- {2}color: blue\n\+ {2}color: green/);
       assert.doesNotMatch(comment, /resourceVersion|managedFields|creationTimestamp/);
       assert.ok(status?.targetUrl, "the status links the full plan");
-      const full = await (await fetch(status.targetUrl)).text();
+      const full = await (await h.page(status.targetUrl)).text();
       assert.match(full, /color: green/);
 
       // A second push edits the same comment in place; the new head's status reflects the new plan.
@@ -156,7 +156,7 @@ for (const forge of FORGES)
       assert.match(comment, /left out/);
       assert.match(comment, /ConfigMap e2e-[0-9a-f]+\/small/);
       assert.ok(status?.targetUrl?.startsWith(h.url), status?.targetUrl ?? "");
-      const full = await (await fetch(status?.targetUrl ?? "")).text();
+      const full = await (await h.page(status?.targetUrl ?? "")).text();
       assert.ok(full.length > 2_000_000, "the full plan has every line");
     });
 

@@ -12,21 +12,17 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { KubernetesObjectApi, PatchStrategy } from "@kubernetes/client-node";
 import { KubeClient } from "../src/kube/kube-client.js";
-import type { SeenStatus } from "./support/forge-doubles/forge-double.js";
 import { configMapYaml, FerryHarness, FORGES, TEST_CLUSTER, type TestRepo } from "./support/ferry-harness.js";
+import { parsePrometheusText, sumOf } from "./support/prometheus-text.js";
 import { waitUntil } from "./support/wait-until.js";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 /** The issue's bound from a change to its drift status, with watches on. */
 const WATCH_BOUND_MS = 10_000;
 
-/** The value of an unlabelled gauge (or the sum of a labelled one's matching series) in Prometheus text. */
-function gauge(text: string, name: string, labels: RegExp = /.*/): number {
-  return text
-    .split("\n")
-    .filter((l) => l.startsWith(name) && (l[name.length] === " " || l[name.length] === "{") && labels.test(l))
-    .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(" ") + 1)), 0);
-}
+/** The sum of the series `name` in Prometheus text whose labels `matches` accepts. */
+const gauge = (text: string, name: string, matches?: (labels: Record<string, string>) => boolean): number =>
+  sumOf(parsePrometheusText(text), name, matches);
 
 for (const forge of FORGES)
   describe(`drift seen by watches (${forge})`, () => {
@@ -36,18 +32,8 @@ for (const forge of FORGES)
 
     const watchedRepo = (env: string, drift = "report") =>
       h.createRepo({ environment: { name: env, wait: false, reconcile: { interval: "1h", drift, watch: true } } });
-    const latestDrift = (repo: TestRepo, env: string): SeenStatus | undefined =>
-      h
-        .statuses(repo)
-        .filter((s) => s.context === `ferry/drift/${env}`)
-        .at(-1);
-    const waitForDrift = (repo: TestRepo, env: string, state: string, pattern: RegExp, timeoutMs = 60_000) =>
-      waitUntil(
-        () => `no ${state} ferry/drift/${env} matching ${pattern}; latest ${JSON.stringify(latestDrift(repo, env))}`,
-        () => latestDrift(repo, env)?.state === state && pattern.test(latestDrift(repo, env)?.description ?? ""),
-        timeoutMs,
-        20,
-      );
+    const waitForDrift = (repo: TestRepo, env: string, state: "success" | "failure", pattern: RegExp, ms?: number) =>
+      h.waitForLatestStatus(repo, `ferry/drift/${env}`, state, pattern, ms);
     /** Merges `files` and waits for the release, then for the first reconcile (right after it) and a watch of its objects. */
     async function deployWatched(repo: TestRepo, env: string, files: Record<string, string>): Promise<void> {
       const merge = await h.merge(repo, files);
@@ -154,11 +140,12 @@ describe("100 watched environments on one API server", () => {
           reconcile: { interval: "1h", watch: true },
         })),
     });
-    const watches = async (labels: RegExp) =>
-      gauge(String(await client.call("GET", "/metrics")), "apiserver_longrunning_requests", labels);
-    const NAMESPACED = /resource="configmaps",scope="namespace",.*verb="WATCH"/;
+    const watches = async (matches: (labels: Record<string, string>) => boolean) =>
+      gauge(String(await client.call("GET", "/metrics")), "apiserver_longrunning_requests", matches);
+    const NAMESPACED = (l: Record<string, string>) =>
+      l.resource === "configmaps" && l.scope === "namespace" && l.verb === "WATCH";
     // The API server's own informers watch through it too (kube-system's ConfigMaps among them).
-    const before = { namespaced: await watches(NAMESPACED), all: await watches(/verb="WATCH"/) };
+    const before = { namespaced: await watches(NAMESPACED), all: await watches((l) => l.verb === "WATCH") };
     const merge = await h.merge(repo, {
       "deploy/a.yaml": configMapYaml("a", { v: "1" }),
       "deploy/b.yaml": configMapYaml("b", { v: "1" }),
@@ -181,7 +168,7 @@ describe("100 watched environments on one API server", () => {
     );
     const text = await (await fetch(`${h.url}/metrics`)).text();
     assert.equal(gauge(text, "ferry_watches"), ENVIRONMENTS, "Ferry holds one per namespace");
-    const all = (await watches(/verb="WATCH"/)) - before.all;
+    const all = (await watches((l) => l.verb === "WATCH")) - before.all;
     assert.equal(all, ENVIRONMENTS, "and no other watch: not one per object, none cluster-wide");
   });
 });

@@ -86,26 +86,11 @@ for (const forge of FORGES)
         ?.data;
     const driftStatuses = (repo: TestRepo, env: string, sha?: string): SeenStatus[] =>
       h.statuses(repo, sha).filter((s) => s.context === `ferry/drift/${env}`);
-    const latestDrift = (repo: TestRepo, env: string) => driftStatuses(repo, env).at(-1);
+    const latestDrift = (repo: TestRepo, env: string) => h.latestStatus(repo, `ferry/drift/${env}`);
 
     /** Waits for the latest `ferry/drift/<env>` status to be `state` with a description matching `pattern`; returns it. */
-    async function waitForDrift(
-      repo: TestRepo,
-      env: string,
-      state: "success" | "failure",
-      pattern: RegExp,
-      timeoutMs = 60_000,
-    ): Promise<SeenStatus> {
-      await waitUntil(
-        () => `no ${state} ferry/drift/${env} matching ${pattern}; latest ${JSON.stringify(latestDrift(repo, env))}`,
-        () => {
-          const latest = latestDrift(repo, env);
-          return latest?.state === state && pattern.test(latest.description);
-        },
-        timeoutMs,
-      );
-      return latestDrift(repo, env) as SeenStatus;
-    }
+    const waitForDrift = (repo: TestRepo, env: string, state: "success" | "failure", pattern: RegExp, ms?: number) =>
+      h.waitForLatestStatus(repo, `ferry/drift/${env}`, state, pattern, ms);
 
     /** A metric's value for the environment on the test cluster, from /metrics. */
     async function metric(name: string, env: string): Promise<number | undefined> {

@@ -165,6 +165,28 @@ describe("waitForHealth against real controllers", () => {
     );
   });
 
+  test("a controller's message quoting a SOPS-decrypted value shows it hidden", async () => {
+    // The target's name stands for a decrypted value: the HPA controller's message quotes it.
+    const decrypted = `sops${Date.now().toString(36)}value`;
+    const refs = await create({
+      apiVersion: "autoscaling/v2",
+      kind: "HorizontalPodAutoscaler",
+      metadata: { name: "quoting" },
+      spec: {
+        scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: `missing-${decrypted}` },
+        minReplicas: 1,
+        maxReplicas: 2,
+        metrics: [
+          { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 80 } } },
+        ],
+      },
+    });
+    const outcome = await waitForHealth(client, refs, { timeoutMs: 60_000, secrets: [decrypted] });
+    assert.ok(outcome.kind === "failed", JSON.stringify(outcome));
+    assert.match(outcome.message, /"missing-\(hidden\)" not found/);
+    assert.ok(!JSON.stringify(outcome).includes(decrypted), JSON.stringify(outcome));
+  });
+
   test("an aborted wait ends at once as cancelled", async () => {
     const refs = await create(deployment("waits", { nodes: "none" }));
     const controller = new AbortController();

@@ -8,7 +8,7 @@ import { Redis } from "ioredis";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { RolloutStore } from "../src/rollout/rollout-store.js";
 import { configMapYaml, FerryHarness, FORGES, type TestRepo } from "./support/ferry-harness.js";
-import { letRead, registerWebClient, webLoginEnv } from "./support/web-login.js";
+import { letRead } from "./support/web-login.js";
 
 /** Where screenshots of the main pages go (not committed): `.scratch/web-view/`, or `FERRY_TEST_ARTEFACTS`. */
 const ARTEFACTS = join(
@@ -45,8 +45,7 @@ for (const forge of FORGES)
     before(async () => {
       await mkdir(ARTEFACTS, { recursive: true });
       browser = await chromium.launch({ executablePath: chromiumPath(), args: ["--no-sandbox"] });
-      h = await FerryHarness.start(forge, webLoginEnv(forge));
-      registerWebClient(h);
+      h = await FerryHarness.start(forge);
       shop = await h.createRepo();
       hidden = await h.createRepo();
       letRead(h, forge, shop.fullName, "alice", true);

@@ -7,7 +7,6 @@ import { configMapYaml, FerryHarness, FORGES, type TestRepo } from "./support/fe
 import {
   approveAtForge,
   letRead,
-  registerWebClient,
   setCookies,
   signIn,
   simulatorOf,
@@ -29,10 +28,9 @@ for (const forge of FORGES)
     let bob: string;
 
     before(async () => {
-      h = await FerryHarness.start(forge, webLoginEnv(forge));
+      h = await FerryHarness.start(forge);
       const redis = new Redis(h.redisUrl);
       const rollouts = new RolloutStore(redis);
-      registerWebClient(h);
       shop = await h.createRepo();
       hidden = await h.createRepo();
       letRead(h, forge, shop.fullName, "alice", true);
@@ -284,7 +282,7 @@ for (const forge of FORGES)
 
 describe("web view without sign-in configured", () => {
   let h: FerryHarness;
-  before(async () => (h = await FerryHarness.start("github")));
+  before(async () => (h = await FerryHarness.start("github", {}, { signIn: false })));
   after(async () => h?.close());
 
   test("its pages answer 404, as the queue dashboard does, and the home page stays text", async () => {
@@ -292,5 +290,33 @@ describe("web view without sign-in configured", () => {
       assert.equal((await fetch(`${h.url}${path}`, { redirect: "manual" })).status, 404, path);
     const home = await fetch(`${h.url}/`);
     assert.match(home.headers.get("content-type") ?? "", /text\/plain/);
+  });
+
+  test("the plan and rollout its statuses link answer 404 with why, and show nothing of the plan", async () => {
+    const repo = await h.createRepo();
+    const merged = await h.merge(repo, { "deploy/a.yaml": configMapYaml("a", { v: "1" }) });
+    assert.equal((await h.deliver(merged.delivery)).status, 202);
+    const deployed = await h.finalStatus(repo, merged.sha);
+    const pr = await h.openPullRequest(repo, { "deploy/a.yaml": configMapYaml("a", { v: "secret-looking-2" }) });
+    assert.equal((await h.deliver(pr.delivery)).status, 202);
+    const planned = await h.finalStatus(repo, pr.headSha, "ferry/plan/staging");
+    assert.equal(deployed.at(-1)?.state, "success");
+    const redis = new Redis(h.redisUrl);
+    const rolloutId = await new RolloutStore(redis).idOf(
+      { forge: "github", fullName: repo.fullName },
+      "staging",
+      merged.sha,
+    );
+    redis.disconnect();
+    const planLink = planned.find((s) => s.targetUrl?.includes("/plans/"))?.targetUrl;
+    assert.ok(rolloutId && planLink, JSON.stringify(planned));
+    const links = [planLink, `${h.url}/rollouts/${rolloutId}`, `${h.url}/rollouts/${rolloutId}.json`];
+    for (const url of links) {
+      const page = await fetch(url, { redirect: "manual" });
+      assert.equal(page.status, 404, url);
+      const text = await page.text();
+      assert.match(text, /no sign-in is configured/);
+      assert.doesNotMatch(text, /secret-looking-2|a\b.*configmap/i);
+    }
   });
 });

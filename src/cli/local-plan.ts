@@ -7,6 +7,7 @@ import { KubeClient } from "../kube/kube-client.js";
 import { OwnedElsewhereError } from "../release/check-ownership.js";
 import { planEnvironment } from "../release/plan-environment.js";
 import { createRenderer } from "../render/select-renderer.js";
+import type { SopsKey } from "../sops/sops-keys.js";
 import { fullPlanText } from "../report/plan-comment.js";
 
 /** Options of `ferry plan`. */
@@ -29,6 +30,15 @@ export interface LocalPlanOptions {
 /** Who a local plan plans as when not told: an environment no server releases. */
 const LOCAL = "local";
 
+/** The age keys sops itself would use: `SOPS_AGE_KEY` and `SOPS_AGE_KEY_FILE`, granted to the directory. */
+function localAgeKeys(env: NodeJS.ProcessEnv): SopsKey[] {
+  const everything = ["*"];
+  return [
+    ...(env.SOPS_AGE_KEY ? [{ repositories: everything, age: { env: "SOPS_AGE_KEY" } }] : []),
+    ...(env.SOPS_AGE_KEY_FILE ? [{ repositories: everything, age: { file: env.SOPS_AGE_KEY_FILE } }] : []),
+  ];
+}
+
 /** A mistake in the options: reported as an error (exit 2). */
 class UsageError extends Error {}
 
@@ -40,7 +50,8 @@ class UsageError extends Error {}
  * It plans as repository `repo`, environment `env` (both `local` unless given), so it compares with
  * that environment's inventory and owner annotations as the server's plan does, prune included; with
  * `.ferry.yml` in `dir` (a repository's root) and `env`, it takes path, namespace, rendering and
- * prune from that environment.
+ * prune from that environment. SOPS files are decrypted with the age keys in `SOPS_AGE_KEY` or
+ * `SOPS_AGE_KEY_FILE`, as sops reads them, and their values masked like the server's plans mask them.
  */
 export async function localPlan(
   options: LocalPlanOptions,
@@ -63,8 +74,9 @@ export async function localPlan(
     const renderer = createRenderer({
       kustomize: process.env.FERRY_KUSTOMIZE ?? "kustomize",
       helm: process.env.FERRY_HELM ?? "helm",
+      sops: { command: process.env.FERRY_SOPS ?? "sops", config: { keys: localAgeKeys(process.env) } },
     });
-    const rendered = await renderer.render(root, env);
+    const rendered = await renderer.render(root, env, { repository: options.repo ?? LOCAL });
     const plan = await planEnvironment({
       client,
       repository: options.repo ?? LOCAL,

@@ -57,6 +57,7 @@ describe("parseServerConfig", () => {
       ],
       reconcile: { minInterval: "1m", defaultInterval: "10m" },
       audit: { retention: "400d" },
+      sops: { keys: [] },
     });
   });
 
@@ -264,6 +265,7 @@ describe("loadServerConfig", () => {
       policy: [],
       reconcile: { minInterval: "1m", defaultInterval: "10m" },
       audit: { retention: "400d" },
+      sops: { keys: [] },
     });
   });
 });

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { serverFreezeWindowSchema } from "../freeze/freeze-window.js";
+import { sopsConfigSchema } from "../sops/sops-keys.js";
 import { permanent } from "../errors.js";
 import { clusterSelectorObjectSchema } from "./cluster-selector.js";
 import { labelsSchema } from "./label-syntax.js";
@@ -97,6 +98,8 @@ export const serverConfigSchema = z
           .default(DEFAULT_AUDIT_RETENTION),
       })
       .default({ retention: DEFAULT_AUDIT_RETENTION }),
+    /** SOPS: the age keys that decrypt repositories' encrypted files, each granted to repositories (and environments). */
+    sops: sopsConfigSchema,
   })
   .superRefine((config, ctx) => {
     const names = new Set<string>();

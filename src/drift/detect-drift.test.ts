@@ -316,3 +316,20 @@ describe("detectDrift", () => {
     assert.deepEqual([manifest, live], copies);
   });
 });
+
+describe("detectDrift with SOPS-decrypted values", () => {
+  it("hides a decrypted value Git holds, and whatever stands live where it belongs", () => {
+    const manifest = load("deployment.manifest");
+    const live = load("deployment-scaled");
+    const plain = detectDrift(manifest, live, { inventory: INVENTORY });
+    const field = plain?.kind === "drifted" ? plain.fields[0] : undefined;
+    assert.ok(field?.live !== undefined, "the case drifts");
+    // Pretend the drifted field's value in Git came out of a SOPS file.
+    const secret = field.desired.replace(/^"|"$/g, "");
+    const drift = detectDrift(manifest, live, { inventory: INVENTORY, secrets: [secret] });
+    const hidden = drift?.kind === "drifted" ? drift.fields[0] : undefined;
+    assert.equal(hidden?.path, field.path);
+    assert.equal(hidden?.desired, field.desired.replace(secret, "(hidden)"));
+    assert.equal(hidden?.live, "(hidden)");
+  });
+});

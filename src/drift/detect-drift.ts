@@ -27,6 +27,7 @@
  */
 import { INVENTORY_ANNOTATION, DRIFT_ANNOTATION, FIELD_MANAGER } from "../kube/labels.js";
 import { maskSecretPair } from "../plan/mask-secret.js";
+import { HIDDEN_VALUE, holdsSecret, maskText } from "../sops/secret-values.js";
 import type { KubeObject } from "../render/types.js";
 import { canonicalJson, fieldPathId, formatFieldPath, type FieldPath } from "./field-path.js";
 import { readManagedFields, type ManagedFieldsEntry } from "./managed-fields.js";
@@ -42,6 +43,8 @@ export interface DetectDriftOptions {
   inventory: string;
   /** Ferry's field manager; `ferry` unless told. */
   fieldManager?: string;
+  /** Forms of SOPS-decrypted values the object holds (`DesiredObject.secrets`): never shown, nor a live value where one belongs. */
+  secrets?: readonly string[];
 }
 
 /** Metadata the server sets or that names the object: never compared. */
@@ -274,9 +277,13 @@ export function detectDrift(
       : undefined;
   const show = (side: 0 | 1, path: FieldPath, value: unknown) =>
     masked ? shown(walkPath(masked[side], path)?.value ?? "(hidden)") : showValue(value);
+  const secrets = options.secrets ?? [];
   const fields = findings.map(({ path, desired: want, live: have }): DriftedField => {
-    const field: DriftedField = { path: formatFieldPath(path), desired: show(0, path, want) };
-    if (have) field.live = show(1, path, have.value);
+    const desiredText = show(0, path, want);
+    const field: DriftedField = { path: formatFieldPath(path), desired: maskText(desiredText, secrets) };
+    // Where Git holds a decrypted value, whatever stands there live (an older value, say) is hidden too.
+    if (have)
+      field.live = holdsSecret(desiredText, secrets) ? HIDDEN_VALUE : maskText(show(1, path, have.value), secrets);
     const by = ownerOf(owners.others, path);
     if (by) {
       field.manager = by.manager;

@@ -350,7 +350,8 @@ async function createRollout(
       const target = { ...declaredTarget, render: mode };
       const key = renderKey(target);
       renderKeys.set(cluster, key);
-      if (!renders.has(key)) renders.set(key, await deps.renderer.render(checkout.root, target));
+      if (!renders.has(key))
+        renders.set(key, await deps.renderer.render(checkout.root, target, { repository: request.repo.fullName }));
     }
     const rollout: Rollout = {
       id: randomBytes(16).toString("base64url"),

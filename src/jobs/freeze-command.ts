@@ -1,7 +1,8 @@
 import type { AuditEntry } from "../audit/audit-record.js";
-import { durationMs } from "../config/duration.js";
+import { durationMs, durationSchema } from "../config/duration.js";
 import type { CommandRequest } from "../domain/requests.js";
 import type { AccessLevel, Forge } from "../forge/types.js";
+import { freezeReplies, freezeTime, type FreezeCommandName } from "../report/freeze-words.js";
 import type { CommandJobDeps, CommandResult } from "./command-job.js";
 
 /** What a freeze command works with, besides the request. */
@@ -15,11 +16,8 @@ export interface FreezeCommandContext {
   record(fields: Pick<AuditEntry, "action" | "environment" | "outcome" | "reason" | "sha">): Promise<void>;
 }
 
-/** The longest ad-hoc freeze. */
-const MAX_FREEZE_MS = 30 * 24 * 3600_000;
-
-/** `2026-12-07 18:00 UTC`. */
-const when = (ms: number) => `${new Date(ms).toISOString().slice(0, 16).replace("T", " ")} UTC`;
+/** An ad-hoc freeze's duration: at most 30 days. */
+const FREEZE_DURATION = durationSchema("30d");
 
 /**
  * `/ferry freeze <env> <duration> <reason>` (write access): releases of the environment do not start
@@ -29,56 +27,43 @@ const when = (ms: number) => `${new Date(ms).toISOString().slice(0, 16).replace(
  */
 export async function freezeCommand(request: CommandRequest, ctx: FreezeCommandContext): Promise<CommandResult> {
   const env = request.environment;
-  const usage = {
-    freeze: "`/ferry freeze <environment> <duration> <reason>`, e.g. `/ferry freeze production 2h incident 4711`",
-    unfreeze: "`/ferry unfreeze <environment>`",
-    deploy: "`/ferry deploy <environment> --override-freeze`",
-  }[request.command as "freeze" | "unfreeze" | "deploy"];
   if (env === undefined) {
-    await ctx.reply(`@${request.user} name the environment: ${usage}.`);
+    await ctx.reply(freezeReplies.noEnvironment(request.user, request.command as FreezeCommandName));
     return "nothing";
   }
-  if (request.command === "freeze") return freeze(request, env, usage, ctx);
+  if (request.command === "freeze") return freeze(request, env, ctx);
   if (request.command === "unfreeze") return unfreeze(request, env, ctx);
-  return override(request, env, usage, ctx);
+  return override(request, env, ctx);
 }
 
-async function freeze(
-  request: CommandRequest,
-  env: string,
-  usage: string,
-  ctx: FreezeCommandContext,
-): Promise<CommandResult> {
+async function freeze(request: CommandRequest, env: string, ctx: FreezeCommandContext): Promise<CommandResult> {
   const [duration = "", ...words] = (request.args ?? "").split(/\s+/);
-  const ms = /^(?=\d)(\d+d)?(\d+h)?(\d+m)?(\d+s)?$/.test(duration) ? durationMs(duration) : 0;
   const reason = words.join(" ").trim();
-  if (ms === 0 || ms > MAX_FREEZE_MS || reason === "") {
-    await ctx.reply(
-      `@${request.user} ${ms > MAX_FREEZE_MS ? "a freeze lasts at most 30d" : "give a duration and a reason"}: ${usage}.`,
-    );
+  const checked = FREEZE_DURATION.safeParse(duration);
+  if (!checked.success || reason === "") {
+    const problem = checked.success
+      ? "give a reason"
+      : `the duration ${checked.error.issues[0]?.message ?? "is wrong"}`;
+    await ctx.reply(freezeReplies.badFreeze(request.user, problem));
     return "nothing";
   }
-  const until = Date.now() + ms;
+  const until = Date.now() + durationMs(duration);
   await ctx.deps.freezes.freeze(request.repo, env, { until, reason, by: request.user });
   await ctx.record({
     action: "freeze",
     environment: env,
     outcome: "frozen",
-    reason: `until ${when(until)}: ${reason}`,
+    reason: `until ${freezeTime(until)}: ${reason}`,
   });
   await ctx.forge.react(request.change, request.commentId, "+1");
-  await ctx.reply(
-    `@${request.user} froze ${env} until ${when(until)}: ${reason}. Releases of ${env} wait until then (plans still run); \`/ferry unfreeze ${env}\` ends the freeze now.`,
-  );
+  await ctx.reply(freezeReplies.froze(request.user, env, until, reason));
   return "frozen";
 }
 
 async function unfreeze(request: CommandRequest, env: string, ctx: FreezeCommandContext): Promise<CommandResult> {
   const ended = await ctx.deps.freezes.unfreeze(request.repo, env);
   if (ended === undefined) {
-    await ctx.reply(
-      `@${request.user} ${env} has no freeze made with \`/ferry freeze\` in force (freeze windows in configuration end on their own).`,
-    );
+    await ctx.reply(freezeReplies.notFrozen(request.user, env));
     return "nothing";
   }
   const held = await ctx.deps.freezes.takeHeldBack(request.repo, env);
@@ -90,20 +75,13 @@ async function unfreeze(request: CommandRequest, env: string, ctx: FreezeCommand
     reason: `the freeze by @${ended.by} (${ended.reason}) ended early`,
   });
   await ctx.forge.react(request.change, request.commentId, "+1");
-  await ctx.reply(
-    `@${request.user} unfroze ${env}${held.length > 0 ? `: the releases it held back start now (unless a freeze window still holds them)` : ""}.`,
-  );
+  await ctx.reply(freezeReplies.unfroze(request.user, env, held.length > 0));
   return "unfrozen";
 }
 
-async function override(
-  request: CommandRequest,
-  env: string,
-  usage: string,
-  ctx: FreezeCommandContext,
-): Promise<CommandResult> {
+async function override(request: CommandRequest, env: string, ctx: FreezeCommandContext): Promise<CommandResult> {
   if (request.args !== "--override-freeze") {
-    await ctx.reply(`@${request.user} \`/ferry deploy\` only overrides a freeze: ${usage}. Merging deploys otherwise.`);
+    await ctx.reply(freezeReplies.deployNeedsOverride(request.user));
     return "nothing";
   }
   if (ctx.access !== "admin") {
@@ -113,7 +91,7 @@ async function override(
       outcome: "refused",
       reason: `${request.user} has ${ctx.access} access; overriding a freeze needs admin access`,
     });
-    await ctx.reply(`@${request.user} only admins of this repository can override a freeze.`);
+    await ctx.reply(freezeReplies.overrideRefused(request.user));
     return "refused";
   }
   const { baseBranch } = await ctx.forge.changeHead(request.change);
@@ -137,8 +115,6 @@ async function override(
     reason: `${baseBranch} at ${sha.slice(0, 7)} released to ${env} whatever freeze is in force`,
   });
   await ctx.forge.react(request.change, request.commentId, "+1");
-  await ctx.reply(
-    `@${request.user} deploying ${baseBranch} at ${sha.slice(0, 7)} to ${env}, overriding any freeze (recorded in the audit trail).`,
-  );
+  await ctx.reply(freezeReplies.overriding(request.user, env, baseBranch, sha));
   return "deployed";
 }

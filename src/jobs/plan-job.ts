@@ -307,7 +307,10 @@ async function planOne(
   try {
     const grant = grantFor(deps.config, request.repo.fullName, env);
     const client = await deps.clusters.client(env.cluster);
-    const rendered = await deps.renderer.render(checkout.root, env);
+    const rendered = await deps.renderer.render(checkout.root, env, {
+      repository: request.repo.fullName,
+      fork: request.fromFork === true,
+    });
     return await planEnvironment({
       client,
       repository: request.repo.fullName,

@@ -187,9 +187,8 @@ async function release(ctx: ReleaseContext): Promise<ClusterOutcome> {
     () => void ctx.progress(`deploying ${short(rollout.sha)} to ${ctx.cluster}`),
     ANNOUNCE_MS,
   );
-  const result = await session
-    .apply(await deps.store.rendered(rollout.id, ctx.cluster), rollout.sha, rollout.actor)
-    .finally(() => clearTimeout(announce));
+  const rendered = await deps.store.rendered(rollout.id, ctx.cluster);
+  const result = await session.apply(rendered, rollout.sha, rollout.actor).finally(() => clearTimeout(announce));
   deps.log.info(
     {
       rollout: rollout.id,
@@ -207,20 +206,22 @@ async function release(ctx: ReleaseContext): Promise<ClusterOutcome> {
     await session.record("success");
     return { kind: "released", sha: rollout.sha, result: changes(result) };
   }
-  return gateOnHealth(ctx, session, result, timeoutMs);
+  return gateOnHealth(ctx, session, result, timeoutMs, [...new Set(rendered.flatMap((r) => r.secrets ?? []))]);
 }
 
 /**
  * Waits until the release's workloads are up and records the verdict: released (naming what is
  * suspended: a paused Deployment does not fail a release, it is reported beside it); superseded (a
  * newer rollout took the environment and ended the wait); or failed, naming the object and reason,
- * after rolling back to the last good release when the environment asks for it.
+ * after rolling back to the last good release when the environment asks for it. Messages from the
+ * cluster are masked of `secrets`, the forms of SOPS-decrypted values the release holds.
  */
 async function gateOnHealth(
   ctx: ReleaseContext,
   session: ReleaseSession,
   result: ReleaseResult,
   timeoutMs: number,
+  secrets: string[],
 ): Promise<ClusterOutcome> {
   const { rollout, env, deps } = ctx;
   const newer = watchForNewerRollout(deps.store, rollout);
@@ -228,7 +229,7 @@ async function gateOnHealth(
     const health = await withProgress(
       (d) => ctx.progress(d),
       (onProgress) =>
-        waitForHealth(session.target.client, result.objects, { timeoutMs, signal: newer.signal, onProgress }),
+        waitForHealth(session.target.client, result.objects, { timeoutMs, signal: newer.signal, onProgress, secrets }),
     );
     if (health.kind === "healthy") {
       await session.record("success");
@@ -293,6 +294,7 @@ async function renderEarlier(ctx: ReleaseContext, checkouts: Checkouts, sha: str
     checkouts,
     renderer: deps.renderer,
     config: deps.config,
+    repo: ctx.rollout.repo,
     sha,
     environment: ctx.env.name,
     cluster: ctx.cluster,

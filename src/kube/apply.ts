@@ -108,7 +108,7 @@ export async function serverSideApply(
           return;
         }
         const error = apiError(res);
-        const message = redactSecretValues(error.message, desired.object);
+        const message = redactSecretValues(error.message, desired.object, desired.secrets);
         if (isTransientStatus(res.status)) {
           limit.clearQueue();
           throw transient(`${describeRef(desired.ref)}: ${message}`);

@@ -17,6 +17,8 @@ export interface DesiredObject {
   hash: string;
   /** True when its kind is defined by a CustomResourceDefinition in the same release (not yet served). */
   pendingCrd: boolean;
+  /** The forms of SOPS-decrypted values it holds (`RenderedObject.secrets`), never to be shown. */
+  secrets?: string[];
 }
 
 const CRD_KIND = "CustomResourceDefinition";
@@ -79,7 +81,7 @@ export async function prepareObjects(
   const unserved = new Map<string, Promise<string>>();
   const problems: Array<string | undefined> = [];
   const desired = await Promise.all(
-    rendered.map(async ({ object, source }, i) => {
+    rendered.map(async ({ object, source, secrets }, i) => {
       const info = await client.resource(object.apiVersion, object.kind);
       const crd = crds.get(`${groupOf(object.apiVersion)}/${object.kind}`);
       const fromCrd = crd?.served.includes(object.apiVersion) ? crd : undefined;
@@ -112,6 +114,7 @@ export async function prepareObjects(
         source,
         hash: createHash("sha256").update(JSON.stringify(prepared)).digest("base64url").slice(0, 22),
         pendingCrd: !info,
+        ...(secrets === undefined ? {} : { secrets }),
       } satisfies DesiredObject;
     }),
   );

@@ -18,9 +18,13 @@ function secretValues(object: KubeObject): string[] {
   return values.filter((v) => v.length >= MIN_VALUE_LENGTH).sort((a, b) => b.length - a.length);
 }
 
-/** Removes a Secret's values from a message (an API server error may quote the invalid value). */
-export function redactSecretValues(message: string, object: KubeObject): string {
+/**
+ * Removes a Secret's values, and `decrypted` (the forms of SOPS-decrypted values the object holds,
+ * whatever its kind), from a message: an API server error may quote the invalid value.
+ */
+export function redactSecretValues(message: string, object: KubeObject, decrypted: string[] = []): string {
   let out = message;
-  for (const value of secretValues(object)) out = out.split(value).join("[redacted]");
+  const values = [...secretValues(object), ...decrypted].sort((a, b) => b.length - a.length);
+  for (const value of values) out = out.split(value).join("[redacted]");
   return out;
 }

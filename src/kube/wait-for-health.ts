@@ -3,6 +3,7 @@ import type { KubeClient } from "./kube-client.js";
 import { readLiveObjects } from "./live-state.js";
 import { describeRef, refKey, type ObjectRef } from "./object-ref.js";
 import { recentWarnings } from "./warning-events.js";
+import { maskText } from "../sops/secret-values.js";
 
 /** Options for {@link waitForHealth}. */
 export interface WaitForHealthOptions {
@@ -12,6 +13,11 @@ export interface WaitForHealthOptions {
   signal?: AbortSignal;
   /** Called after every poll that found objects still in progress, with e.g. `waiting: 2/3 Deployments available`. */
   onProgress?: (description: string) => void;
+  /**
+   * Forms of SOPS-decrypted values the objects hold (`DesiredObject.secrets`): masked in every message
+   * of the outcome, since a container's state or an event may quote an argument or a command.
+   */
+  secrets?: readonly string[];
   /** First pause between polls; it doubles up to {@link MAX_POLL_MS}. */
   pollMs?: number;
 }
@@ -75,6 +81,26 @@ export function settle(judged: JudgedObject[]): PollVerdict {
  * cluster is up in a second or two) and slow down to one every two seconds.
  */
 export async function waitForHealth(
+  client: KubeClient,
+  refs: ObjectRef[],
+  options: WaitForHealthOptions,
+): Promise<HealthOutcome> {
+  const outcome = await waitUntilSettled(client, refs, options);
+  const secrets = options.secrets ?? [];
+  if (secrets.length === 0) return outcome;
+  const hide = (text: string) => maskText(text, secrets);
+  if (outcome.kind === "failed")
+    return { ...outcome, message: hide(outcome.message), details: outcome.details.map(hide) };
+  if (outcome.kind === "healthy")
+    return {
+      ...outcome,
+      suspended: outcome.suspended.map((s) => ({ ...s, health: { ...s.health, message: hide(s.health.message) } })),
+    };
+  return outcome;
+}
+
+/** {@link waitForHealth}'s polling, its messages as the cluster words them. */
+async function waitUntilSettled(
   client: KubeClient,
   refs: ObjectRef[],
   options: WaitForHealthOptions,

@@ -1,6 +1,7 @@
 import { structuredPatch, type StructuredPatchHunk } from "diff";
 import { stringify } from "yaml";
 import { maskSecretPair, type PlanObject } from "./mask-secret.js";
+import { maskValuePair } from "./mask-values.js";
 import { normalizeObject } from "./normalize-object.js";
 
 /** Unchanged lines shown around each change. */
@@ -12,12 +13,13 @@ const CONTEXT = 3;
  */
 const DIFF_BUDGET = 10_000_000;
 
-/** Both sides as a plan shows them: masked, then normalised (which also sorts the masked keys). */
+/** Both sides as a plan shows them: masked (Secrets, then decrypted values anywhere), then normalised (which also sorts the masked keys). */
 function prepare(
   live: PlanObject | undefined,
   next: PlanObject | undefined,
+  decrypted: readonly string[] = [],
 ): [PlanObject | undefined, PlanObject | undefined] {
-  const [maskedLive, maskedNext] = maskSecretPair(live, next);
+  const [maskedLive, maskedNext] = maskValuePair(...maskSecretPair(live, next), decrypted);
   return [maskedLive && normalizeObject(maskedLive), maskedNext && normalizeObject(maskedNext)];
 }
 
@@ -70,11 +72,15 @@ function hunks(before: string[], after: string[]): StructuredPatchHunk[] {
 
 /**
  * A unified diff of two objects' normalised YAML (live → next) without file headers, Secret values
- * masked: hunk lines only, with an `@@` header between hunks. A create is all `+`, a delete all `-`,
- * and equal objects give "".
+ * and `decrypted` (forms of SOPS-decrypted values, see `secretForms`) masked: hunk lines only, with
+ * an `@@` header between hunks. A create is all `+`, a delete all `-`, and equal objects give "".
  */
-export function diffObjects(live: PlanObject | undefined, next: PlanObject | undefined): string {
-  const [before, after] = prepare(live, next);
+export function diffObjects(
+  live: PlanObject | undefined,
+  next: PlanObject | undefined,
+  decrypted: readonly string[] = [],
+): string {
+  const [before, after] = prepare(live, next, decrypted);
   if (!before && !after) return "";
   if (!before)
     return toLines(after as PlanObject)

@@ -37,7 +37,10 @@ export async function findDrift(input: FindDriftInput): Promise<ObjectDrift[]> {
   return [
     ...desired.map((d) => ({
       ref: d.ref,
-      drift: detectDrift(d.object, live.get(d.key) as KubeObject | undefined, { inventory: at.id }),
+      drift: detectDrift(d.object, live.get(d.key) as KubeObject | undefined, {
+        inventory: at.id,
+        ...(d.secrets === undefined ? {} : { secrets: d.secrets }),
+      }),
     })),
     ...extra.map((ref) => ({ ref, drift: live.has(refKey(ref)) ? undefined : ({ kind: "gone" } as const) })),
   ];

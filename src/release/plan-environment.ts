@@ -89,6 +89,8 @@ export async function planEnvironment(
 
   const after = new Map(updated.applied.map((a) => [a.key, a.result]));
   await rereadChanged(client, updates, liveObjects, after);
+  // Decrypted values are hidden in every diff, whichever object they moved into (or out of).
+  const decrypted = [...new Set(input.rendered.flatMap((r) => r.secrets ?? []))].sort((a, b) => b.length - a.length);
   const objects: ObjectPlan[] = [];
   for (const wave of applyWaves(candidates, (d) => d.ref.kind)) {
     for (const d of wave) {
@@ -103,7 +105,7 @@ export async function planEnvironment(
           ref: d.ref,
           action: "create",
           source: d.source,
-          diff: diffObjects(undefined, d.object),
+          diff: diffObjects(undefined, d.object, decrypted),
           ...unvalidated,
         });
         continue;
@@ -114,16 +116,17 @@ export async function planEnvironment(
           ? diffObjects(
               current && (projectLive(current, asStored(d.object)) as Record<string, unknown>),
               asStored(d.object),
+              decrypted,
             )
           : webhook === undefined
-            ? diffObjects(current, after.get(d.key))
+            ? diffObjects(current, after.get(d.key), decrypted)
             : "";
       if (diff !== "" || webhook !== undefined)
         objects.push({ ref: d.ref, action: "update", source: d.source, diff, ...unvalidated });
     }
   }
   for (const ref of gone)
-    objects.push({ ref, action: "delete", diff: diffObjects(liveObjects.get(refKey(ref)), undefined) });
+    objects.push({ ref, action: "delete", diff: diffObjects(liveObjects.get(refKey(ref)), undefined, decrypted) });
   const count = (action: ObjectPlan["action"]) => objects.filter((o) => o.action === action).length;
   const released = (await inventory).releases.find((r) => r.result === "success")?.sha;
   const notes = [

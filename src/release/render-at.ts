@@ -1,5 +1,6 @@
 import type { Environment } from "../config/ferry-config.js";
 import type { ServerConfig } from "../config/server-config.js";
+import type { RepoRef } from "../domain/repo.js";
 import { permanent } from "../errors.js";
 import { environmentFor } from "../fleet/environment-for-cluster.js";
 import type { Renderer, RenderedObject } from "../render/types.js";
@@ -11,6 +12,8 @@ export interface RenderAtInput {
   checkouts: Checkouts;
   renderer: Renderer;
   config: ServerConfig;
+  /** The repository, whose granted SOPS keys decrypt its files. */
+  repo: RepoRef;
   sha: string;
   environment: string;
   cluster: string;
@@ -30,5 +33,5 @@ export async function renderAt(input: RenderAtInput): Promise<{ env: Environment
   const clusterConfig = input.config.clusters.find((c) => c.name === input.cluster);
   if (!clusterConfig) throw permanent(`cluster "${input.cluster}" is no longer registered with Ferry`);
   const env = { ...environmentFor(declared, clusterConfig), namespace: input.namespace };
-  return { env, rendered: await input.renderer.render(checkout.root, env) };
+  return { env, rendered: await input.renderer.render(checkout.root, env, { repository: input.repo.fullName }) };
 }

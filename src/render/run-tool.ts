@@ -18,6 +18,8 @@ export interface ToolRun {
   timeoutMs: number;
   /** Most bytes the run may write to stdout before its whole process group is killed. */
   maxOutputBytes: number;
+  /** Variables added to the sandbox's environment for this run only (sops' `SOPS_AGE_KEY`). */
+  env?: Record<string, string>;
 }
 
 /** Most stderr kept for the error message; the tool's first lines say what went wrong. */
@@ -43,7 +45,7 @@ export async function runTool(run: ToolRun): Promise<string> {
   const home = await mkdtemp(path.join(tmpdir(), "ferry-tool-"));
   try {
     await mkdir(path.join(home, "tmp"));
-    return await spawnTool(run, sandboxEnv(home));
+    return await spawnTool(run, { ...sandboxEnv(home), ...run.env });
   } finally {
     await rm(home, { recursive: true, force: true });
   }

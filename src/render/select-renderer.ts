@@ -6,6 +6,7 @@ import { HelmRenderer } from "./helm-renderer.js";
 import { KustomizeRenderer } from "./kustomize-renderer.js";
 import { PlainRenderer } from "./plain-renderer.js";
 import { resolveEnvironmentPath } from "./repo-paths.js";
+import { DecryptingRenderer, type DecryptingRendererOptions } from "../sops/decrypting-renderer.js";
 import type { ToolLimits } from "./tool-limits.js";
 import type { RenderedObject, Renderer, RenderTarget } from "./types.js";
 
@@ -15,16 +16,22 @@ export interface RendererOptions extends ToolLimits {
   kustomize: string;
   /** The `helm` binary. */
   helm: string;
+  /** The `sops` binary and the server config's key grants; without, SOPS files are never decrypted. */
+  sops?: DecryptingRendererOptions;
 }
 
-/** Builds the renderer the composition root hands to jobs: it picks plain, Kustomize or Helm per environment. */
+/**
+ * Builds the renderer the composition root hands to jobs: it picks plain, Kustomize or Helm per
+ * environment, after decrypting the repository's SOPS files when given `sops`.
+ */
 export function createRenderer(options: RendererOptions): Renderer {
   const limits = { timeoutMs: options.timeoutMs, maxOutputBytes: options.maxOutputBytes };
-  return new SelectingRenderer({
+  const selecting = new SelectingRenderer({
     plain: new PlainRenderer(),
     kustomize: new KustomizeRenderer({ command: options.kustomize, ...limits }),
     helm: new HelmRenderer({ command: options.helm, ...limits }),
   });
+  return options.sops === undefined ? selecting : new DecryptingRenderer(selecting, options.sops);
 }
 
 /** A renderer for each concrete mode. */

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { frozenStatus } from "./freeze-words.js";
 import type { ClusterOutcome } from "../domain/release.js";
 import type { DeployTrigger } from "../domain/requests.js";
 import type { ClusterProgress, Rollout, RolloutSummary } from "../domain/rollout.js";
@@ -28,6 +29,13 @@ import { SHORT_LOCK_MS } from "./final-status-once.js";
 import { clip } from "./clip.js";
 import { fleetStatus, STATUS_LENGTH } from "./fleet-status.js";
 import { StatusSender, type UndeliveredStatus } from "./status-sender.js";
+
+/**
+ * How long a `queued` (or any intermediate) deploy status waits before it is sent: a release that
+ * ends sooner shows only its final status, the commit's first write (GitHub spaces writes a second
+ * apart, so a `queued` sent first made every quick release's final status a second late).
+ */
+const HOLD_INTERMEDIATE_MS = 1_000;
 
 /** Where a rollout's page is: `<publicUrl>/rollouts/<id>`. */
 export function rolloutUrl(publicUrl: string, id: string): string {
@@ -79,6 +87,7 @@ export class ReleaseReporter {
     private readonly options: ReporterOptions,
   ) {
     this.statuses = new StatusSender((sha, status) => forge.setStatus(sha, status), {
+      holdMs: HOLD_INTERMEDIATE_MS,
       onUndelivered: (u) => this.undelivered(u),
       onRetry: ({ sha, status, error, attempt, retryInMs }) =>
         options.log.warn(
@@ -121,12 +130,11 @@ export class ReleaseReporter {
 
   /** The environment is frozen: each commit's release waits until the freeze ends (pending, saying until when and why). */
   frozen(targets: ReportTarget[], environment: string, until: number, reason: string): void {
-    const when = new Date(until).toISOString().slice(0, 16).replace("T", " ");
     for (const { sha } of unique(targets))
       this.setStatus(sha, {
         context: deployContext(environment),
         state: "pending",
-        description: clip(`frozen until ${when} UTC: ${reason}`, STATUS_LENGTH),
+        description: clip(frozenStatus(until, reason), STATUS_LENGTH),
       });
   }
 
@@ -251,8 +259,13 @@ export class ReleaseReporter {
     this.deployment(rollout, deploymentState(rollout, state), description(rollout.sha));
   }
 
-  /** Rewrites the result comment of every change the rollout reports to, from every rollout of its commit. */
+  /**
+   * Rewrites the result comment of every change the rollout reports to, from every rollout of its
+   * commit, once the statuses queued so far were sent: on GitHub a comment taking the write slot
+   * first would hold the final status a second.
+   */
   async comment(rollout: Rollout): Promise<void> {
+    await this.statuses.idle();
     for (const target of await this.store.reports(rollout.id)) {
       if (target.change === undefined) continue;
       const change = target.change;

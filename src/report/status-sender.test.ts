@@ -59,6 +59,30 @@ describe("StatusSender", () => {
     assert.deepEqual(forge.sent, ["queued", "waiting: 1/2"]);
   });
 
+  it("with a hold, an intermediate status something newer replaces within it is never sent; the final one goes at once", async () => {
+    const forge = new SlowForge();
+    const sender = new StatusSender(forge.send, { holdMs: 60_000 });
+    const start = Date.now();
+    sender.post("a", status("queued", "pending"));
+    sender.post("a", status("deploying"));
+    await new Promise((r) => setTimeout(r, 20));
+    sender.post("a", status("deployed", "success"));
+    await forge.drain(sender);
+    assert.deepEqual(forge.sent, ["deployed"]);
+    assert.ok(Date.now() - start < 10_000, "the final status did not wait for the hold");
+  });
+
+  it("with a hold, an intermediate status nothing replaces is sent once the hold has passed", async () => {
+    const forge = new SlowForge();
+    const sentAt: number[] = [];
+    const sender = new StatusSender((sha, s) => (sentAt.push(Date.now()), forge.send(sha, s)), { holdMs: 200 });
+    const made = Date.now();
+    sender.post("a", status("queued", "pending"));
+    await forge.drain(sender);
+    assert.deepEqual(forge.sent, ["queued"]);
+    assert.ok((sentAt[0] ?? 0) - made >= 200, `sent ${(sentAt[0] ?? 0) - made} ms after it was made`);
+  });
+
   it("never drops a final status, nor sends anything before it that was posted after it", async () => {
     const forge = new SlowForge();
     const sender = new StatusSender(forge.send);

@@ -26,6 +26,12 @@ export interface StatusSenderOptions<T = CommitStatus> {
   onRetry?: (failed: UndeliveredStatus<T> & { attempt: number; retryInMs: number }) => void;
   /** Told of every status given up (refused, or still failing after every try); never of one coalesced away. */
   onUndelivered?: (undelivered: UndeliveredStatus<T>) => void;
+  /**
+   * How long an intermediate status waits after it was made before it is sent (default 0): one that
+   * something newer replaces meanwhile is never sent, so a quick release's final status is its
+   * commit's first write (on GitHub, whose writes go a second apart, it is then not a second late).
+   */
+  holdMs?: number;
 }
 
 /** How an {@link OrderedSender} sorts what it sends into lanes and tells a final item. */
@@ -41,6 +47,8 @@ interface Lane<T> {
   sha: string;
   pending: T[];
   sending: Promise<void> | undefined;
+  /** Ends the hold of the intermediate status about to be sent (something newer was posted). */
+  wake?: () => void;
 }
 
 const isFinalStatus = (status: CommitStatus) => status.state === "success" || status.state === "failure";
@@ -81,6 +89,7 @@ export class OrderedSender<T extends Sendable> {
     if (lane === undefined) this.lanes.set(key, (lane = { sha, pending: [], sending: undefined }));
     lane.pending = lane.pending.filter((item) => this.kinds.isFinal(item));
     lane.pending.push({ ...status, madeAt: status.madeAt ?? Date.now() });
+    lane.wake?.();
     lane.sending ??= this.drain(lane);
   }
 
@@ -110,11 +119,27 @@ export class OrderedSender<T extends Sendable> {
 
   private async drain(lane: Lane<T>): Promise<void> {
     try {
-      for (let next = lane.pending.shift(); next !== undefined; next = lane.pending.shift())
+      for (let next = lane.pending.shift(); next !== undefined; next = lane.pending.shift()) {
+        if (this.options.holdMs && !this.kinds.isFinal(next) && (await this.replacedWhileHeld(lane, next))) continue;
         await this.deliver(lane, next);
+      }
     } finally {
       lane.sending = undefined;
     }
+  }
+
+  /** Holds intermediate `item` until `holdMs` after it was made; true when something newer was posted meanwhile. */
+  private async replacedWhileHeld(lane: Lane<T>, item: T): Promise<boolean> {
+    const wait = (item.madeAt ?? 0) + (this.options.holdMs ?? 0) - Date.now();
+    if (wait > 0 && lane.pending.length === 0)
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, wait);
+        lane.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      }).finally(() => (lane.wake = undefined));
+    return lane.pending.length > 0;
   }
 
   /** Sends one status, trying again while it fails for a reason that may pass and nothing newer made it stale. */

@@ -34,3 +34,18 @@ export function repoGuard(viewer: WebViewer): RepoGuard {
     return undefined;
   };
 }
+
+/**
+ * The guard of `/plans/:id` and `/rollouts/:id` when no forge's sign-in is configured: nobody can be
+ * told apart, so every page answers 404, as the queue dashboard does without its credentials, with
+ * a line saying why (the links in statuses and comments lead here).
+ */
+export function noSignInGuard(): RepoGuard {
+  const message =
+    "this Ferry shows plans and rollouts only to people signed in with the forge, and no sign-in is configured";
+  return (_req, res, _repo, _what, json) => {
+    if (json) res.status(404).json({ error: message });
+    else res.status(404).type("text/plain; charset=utf-8").send(`${message}\n`);
+    return Promise.resolve(undefined);
+  };
+}

@@ -6,7 +6,12 @@ import pino from "pino";
 import request from "supertest";
 import type { ClusterProgress, Rollout } from "../domain/rollout.js";
 import type { RolloutView } from "../report/fleet-status.js";
+import { noSignInGuard, type RepoGuard } from "./repo-guard.js";
 import { rolloutRoute } from "./rollout-route.js";
+import type { WebSession } from "./web-sessions.js";
+
+/** A guard that lets every request through, as one signed-in viewer who can read every repository. */
+const everyone: RepoGuard = () => Promise.resolve({ id: "s", forge: "github", login: "octocat" } as WebSession);
 
 const sha = "3f2a9c1d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b";
 const ID = "Zk3_x-9QaBcDeFgHiJkLmN";
@@ -68,7 +73,7 @@ const clusters: ClusterProgress[] = [
 ];
 
 /** A real express app serving the route over views kept in a map; `loads` records every id looked up. */
-function app(views: Record<string, RolloutView> = { [ID]: { rollout, clusters } }) {
+function app(views: Record<string, RolloutView> = { [ID]: { rollout, clusters } }, guard = everyone) {
   const loads: string[] = [];
   const errors: string[] = [];
   const server = express();
@@ -81,6 +86,7 @@ function app(views: Record<string, RolloutView> = { [ID]: { rollout, clusters } 
       },
       log: pino({ level: "error" }, { write: (line: string) => void errors.push(line) }),
       now: () => T0 + 10 * MIN,
+      guard,
     }),
   );
   return { server, loads, errors };
@@ -97,6 +103,17 @@ function assertSecure(res: request.Response) {
 }
 
 describe("rolloutRoute", () => {
+  it("answers 404 for every rollout, with why, when no sign-in is configured", async () => {
+    const { server } = app(undefined, noSignInGuard());
+    const page = await request(server).get(`/rollouts/${ID}`);
+    assert.equal(page.status, 404);
+    assert.match(page.text, /no sign-in is configured/);
+    assert.doesNotMatch(page.text, /eu-1/);
+    const json = await request(server).get(`/rollouts/${ID}.json`);
+    assert.equal(json.status, 404);
+    assert.match((json.body as { error: string }).error, /no sign-in is configured/);
+  });
+
   it("serves the page as HTML: the status, the waves and every cluster, escaped", async () => {
     const res = await request(app().server).get(`/rollouts/${ID}`).expect(200);
     assert.match(res.headers["content-type"] ?? "", /^text\/html; charset=utf-8/);

@@ -24,8 +24,8 @@ export interface RolloutRouteOptions {
   log?: Pick<Logger, "error">;
   /** Epoch ms now, which times running clusters and waves (tests fix it). */
   now?: () => number;
-  /** With the web view's sign-in configured: only viewers who can read the rollout's repository see it. */
-  guard?: RepoGuard;
+  /** Who may see the rollout: viewers who can read its repository, or nobody when no sign-in is configured. */
+  guard: RepoGuard;
 }
 
 /** A rollout id: 22 base64url characters (16 random bytes). */
@@ -111,10 +111,7 @@ export function rolloutRoute(options: RolloutRouteOptions): Router {
       options.log?.error({ err, rollout: id }, "loading a rollout failed");
       return fail(503, "could not load the rollout; try again");
     }
-    if (options.guard) {
-      const repo = view?.rollout.repo;
-      if (!(await options.guard(req, res, repo, "rollout", json))) return;
-    }
+    if (!(await options.guard(req, res, view?.rollout.repo, "rollout", json))) return;
     if (view === undefined) return fail(404, "no such rollout");
     const at = now();
     const shown = states.size === 0 ? view.clusters : view.clusters.filter((c) => states.has(c.state));

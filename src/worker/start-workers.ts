@@ -15,6 +15,14 @@ import { RECONCILE_QUEUE, type ReconcileJobData } from "../queue/reconcile-reque
 import type { RedisClient } from "../queue/redis-connection.js";
 import type { ReconcileOutcome } from "../domain/reconcile.js";
 
+/**
+ * How many times a job whose worker died mid-run goes back to its queue before it fails for good
+ * (BullMQ's `maxStalledCount`, default 1). Every job is safe to run again, and a rollout's job lives
+ * for all its waves: with BullMQ's default, two worker restarts that each caught it running ended it
+ * failed and never resumed. A job that kills every worker that runs it still fails after these.
+ */
+const MAX_STALLS = 5;
+
 /** The job functions the worker role runs, one per queue. */
 export interface WorkerJobs {
   /** Runs a deploy job; the rollouts it started. */
@@ -139,10 +147,11 @@ function worker<T, R>(definition: QueueDefinition<T, R>, options: StartWorkersOp
       concurrency: options.concurrency,
       ...(options.prefix !== undefined ? { prefix: options.prefix } : {}),
       ...(options.claimMs !== undefined ? { lockDuration: options.claimMs, stalledInterval: options.claimMs } : {}),
+      maxStalledCount: MAX_STALLS,
     },
   );
   w.on("error", (error) => options.log.warn({ err: error, queue }, "worker connection error"));
-  // A job whose worker died mid-run goes back to its queue (or fails after too many such returns).
+  // A job whose worker died mid-run goes back to its queue (or fails after MAX_STALLS such returns).
   w.on("stalled", (jobId) => options.log.warn({ queue, jobId }, "job stalled: its worker stopped; it runs again"));
   return {
     close: async () => {

@@ -15,6 +15,10 @@ import { GitRepo } from "./git-repo.js";
 import { testKubeConfig, testKubeConfigPath, uniqueName } from "./kube.js";
 import { startTestRedis } from "./redis.js";
 import { waitUntil } from "./wait-until.js";
+import { letRead, registerWebClient, signIn, webLoginEnv } from "./web-login.js";
+
+/** Who reads Ferry's pages in tests (`FerryHarness.page`): granted read on every repository `createRepo` makes. */
+const PAGE_READER = "ferry-page-reader";
 
 /** The name of the test cluster in the harness's server config. */
 export const TEST_CLUSTER = "test";
@@ -57,7 +61,11 @@ export class FerryHarness {
     readonly configFile: string,
     /** The Redis Ferry uses. */
     readonly redisUrl: string,
+    /** Whether the web view's sign-in is configured (then `page` reads pages as a signed-in reader). */
+    readonly signedIn: boolean,
   ) {}
+
+  private readerCookie: Promise<string> | undefined;
 
   /**
    * Starts Redis, the forge's simulator and Ferry; `env` adds to (or overrides) the forge's
@@ -76,9 +84,15 @@ export class FerryHarness {
       logLevel?: string;
       /** Space GitHub writes a second apart, as in production (tests turn it off). */
       githubWriteSpacing?: boolean;
+      /**
+       * Configure the web view's sign-in with the simulator's OAuth (default true): without it,
+       * plan and rollout pages answer 404 to everyone.
+       */
+      signIn?: boolean;
     } = {},
   ): Promise<FerryHarness> {
     const cleanups: Array<() => Promise<void>> = [];
+    const signedIn = options.signIn ?? true;
     const redis = await startTestRedis();
     cleanups.push(() => redis.stop());
     const forge: ForgeDouble = kind === "github" ? await GitHubDouble.start() : await GitLabDouble.start();
@@ -115,14 +129,29 @@ export class FerryHarness {
       port: 0,
       redisUrl: redis.url,
       dataDir: dir,
-      env: { ...forge.ferryEnv(), ...env },
+      env: { ...forge.ferryEnv(), ...(signedIn ? webLoginEnv(kind) : {}), ...env },
       concurrency: options.concurrency ?? 4,
       githubWriteSpacing: options.githubWriteSpacing ?? false,
     });
     cleanups.push(() => ferry.close());
     const kc = options.kubeconfig === undefined ? testKubeConfig() : new KubeConfig();
     if (options.kubeconfig !== undefined) kc.loadFromFile(options.kubeconfig);
-    return new FerryHarness(forge, ferry, kc, logLines, cleanups, configFile, redis.url);
+    const h = new FerryHarness(forge, ferry, kc, logLines, cleanups, configFile, redis.url, signedIn);
+    if (signedIn) registerWebClient(h);
+    return h;
+  }
+
+  /**
+   * Fetches one of Ferry's pages (a plan or rollout link from a status, or a path) as a signed-in
+   * person who can read every repository `createRepo` made, as people on the forge open them.
+   */
+  async page(urlOrPath: string, init: RequestInit = {}): Promise<Response> {
+    if (!this.signedIn) throw new Error("FerryHarness.page needs the sign-in (start without signIn: false)");
+    this.readerCookie ??= signIn(this, this.forge.kind, PAGE_READER);
+    const url = new URL(urlOrPath, this.url);
+    const headers = new Headers(init.headers);
+    headers.set("cookie", await this.readerCookie);
+    return fetch(url, { ...init, headers });
   }
 
   /** Stops everything the harness started, newest first. */
@@ -157,6 +186,7 @@ export class FerryHarness {
     });
     await git.commit("initial");
     this.forge.addRepo(fullName, git);
+    if (this.signedIn) letRead(this, this.forge.kind, fullName, PAGE_READER, true);
     return { fullName, git, namespace, nextChange: 1 };
   }
 
@@ -234,6 +264,34 @@ export class FerryHarness {
   /** Every state of the plan results on a commit (GitHub: check runs; GitLab: statuses), in order. */
   planResults(repo: TestRepo, sha?: string): SeenStatus[] {
     return this.forge.planResults(repo.fullName, sha);
+  }
+
+  /** The latest status of `context` on any of the repository's commits (or on `sha`). */
+  latestStatus(repo: TestRepo, context: string, sha?: string): SeenStatus | undefined {
+    return this.statuses(repo, sha)
+      .filter((s) => s.context === context)
+      .at(-1);
+  }
+
+  /** Waits for the latest `context` status to be `state` with a description matching `pattern`; returns it. */
+  async waitForLatestStatus(
+    repo: TestRepo,
+    context: string,
+    state: SeenStatus["state"],
+    pattern: RegExp,
+    timeoutMs = 60_000,
+  ): Promise<SeenStatus> {
+    const matching = () => {
+      const latest = this.latestStatus(repo, context);
+      return latest?.state === state && pattern.test(latest.description) ? latest : undefined;
+    };
+    await waitUntil(
+      () => `no ${state} ${context} matching ${pattern}; latest ${JSON.stringify(this.latestStatus(repo, context))}`,
+      () => matching() !== undefined,
+      timeoutMs,
+      20,
+    );
+    return matching() as SeenStatus;
   }
 
   /** Waits until `sha` has a final (success or failure) status for `context`, and returns every status it got for it. */

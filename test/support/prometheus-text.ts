@@ -30,3 +30,12 @@ export function sampleValue(samples: Sample[], name: string, labels: Record<stri
   );
   return found?.value;
 }
+
+/** The sum of every series named `name` whose labels `matches` accepts (all by default); 0 when there is none. */
+export function sumOf(
+  samples: Sample[],
+  name: string,
+  matches: (labels: Record<string, string>) => boolean = () => true,
+): number {
+  return samples.filter((s) => s.name === name && matches(s.labels)).reduce((sum, s) => sum + s.value, 0);
+}

@@ -245,6 +245,11 @@ spec:
               mountPath: /etc/ferry/kubeconfigs
               readOnly: true
             {{- end }}
+            {{- if and $root.Values.sops.existingSecret (eq $role "worker") }}
+            - name: sops-age
+              mountPath: /etc/ferry/age
+              readOnly: true
+            {{- end }}
       volumes:
         - name: config
           configMap:
@@ -260,6 +265,12 @@ spec:
         - name: kubeconfigs
           secret:
             secretName: {{ $root.Values.kubeconfigs.existingSecret }}
+            defaultMode: 0440
+        {{- end }}
+        {{- if and $root.Values.sops.existingSecret (eq $role "worker") }}
+        - name: sops-age
+          secret:
+            secretName: {{ $root.Values.sops.existingSecret }}
             defaultMode: 0440
         {{- end }}
       {{- with $values.nodeSelector }}
