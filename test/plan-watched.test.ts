@@ -250,7 +250,7 @@ describe("plans fed by the watch cache", () => {
       });
       await repo.git.checkout("main");
       assert.deepEqual(listed.counts, { create: 0, update: 2, delete: 0, unchanged: OBJECTS - 2 });
-      const served = await (await fetch(result?.targetUrl ?? "")).text();
+      const served = await (await h.page(result?.targetUrl ?? "")).text();
       assert.equal(
         served,
         fullPlanText({ sha: pr.headSha, plans: [listed] }),
