@@ -9,6 +9,11 @@
  * - reconcile-1000-in-sync: one reconcile of an environment of 1,000 unchanged ConfigMaps, as the
  *   worker ran it (BullMQ's processedOn → finishedOn), median of RUNS; baseline `kubectl diff
  *   --server-side` over the same objects, same run; target ratio ≤ 0.1.
+ * - plan-1000-watched: `planEnvironment` of 1,000 ConfigMaps, a third of them changed, reading live
+ *   state from a fresh watch cache (no LIST); median of RUNS, alternating with the baseline, today's
+ *   plan path (LISTs) over the same objects in the same run; target ratio ≤ 0.6.
+ * - watch-cache-rss: a `ferry worker` process's RSS once it watches 100 namespaces of 1,000 ConfigMaps
+ *   each with every cache filled (value, MB); baseline the same worker's RSS before it watched anything.
  */
 import { spawnSync } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
@@ -22,6 +27,7 @@ import { ResourceWatch } from "../src/watch/resource-watch.js";
 import { configMapYaml, FerryHarness, type TestRepo } from "../test/support/ferry-harness.js";
 import { waitUntil } from "../test/support/wait-until.js";
 import { benchCase, type BenchCase, type BenchContext } from "./bench-case.js";
+import { planWatched, watchCacheRss } from "./reconcile-watched.js";
 
 const EDITS = 10;
 const OBJECTS = 1000;
@@ -121,7 +127,9 @@ async function reconcileInSync(h: FerryHarness, context: BenchContext): Promise<
   const repo = await released(h, files, false);
   const connection = new Redis(h.redisUrl, { maxRetriesPerRequest: null });
   const queue = new Queue<ReconcileJobData>(RECONCILE_QUEUE, { connection });
-  const events = new QueueEvents(RECONCILE_QUEUE, { connection: connection.duplicate() });
+  // BullMQ leaves a connection it was given open: closed below, or it retries forever once Redis stops.
+  const eventsConnection = connection.duplicate();
+  const events = new QueueEvents(RECONCILE_QUEUE, { connection: eventsConnection });
   const ferry: number[] = [];
   const baseline: number[] = [];
   try {
@@ -154,6 +162,7 @@ async function reconcileInSync(h: FerryHarness, context: BenchContext): Promise<
     await events.close();
     await queue.close();
     connection.disconnect();
+    eventsConnection.disconnect();
   }
   console.log(
     `  reconcile-${OBJECTS}-in-sync ${ferry.join(", ")} ms; kubectl diff ${baseline.map(Math.round).join(", ")} ms`,
@@ -161,14 +170,28 @@ async function reconcileInSync(h: FerryHarness, context: BenchContext): Promise<
   return benchCase(`reconcile-${OBJECTS}-in-sync`, "ms", ferry, "kubectl diff --server-side", baseline);
 }
 
-/** Runs both cases against one Ferry. */
+/**
+ * Runs the cases through Ferry's whole path against one Ferry, then the watch cache's cases (the
+ * plan with a cache of its own; the RSS with a worker process of its own). `FERRY_BENCH_CASES`
+ * (comma-separated names) runs only those.
+ */
 export async function run(context: BenchContext): Promise<BenchCase[]> {
-  const h = await FerryHarness.start("github", {}, { kubeconfig: context.kubeconfig, logLevel: "warn" });
-  const client = await KubeClient.fromKubeConfig(h.kc);
-  try {
-    return [await detectLatency(h, client), await reconcileInSync(h, context)];
-  } finally {
-    client.close();
-    await h.close();
+  const only = process.env.FERRY_BENCH_CASES?.split(",");
+  const wanted = (name: string) => only === undefined || only.includes(name);
+  const cases: BenchCase[] = [];
+  const throughFerry = ["drift-detect-latency", `reconcile-${OBJECTS}-in-sync`, `plan-${OBJECTS}-watched`];
+  if (throughFerry.some(wanted)) {
+    const h = await FerryHarness.start("github", {}, { kubeconfig: context.kubeconfig, logLevel: "warn" });
+    const client = await KubeClient.fromKubeConfig(h.kc);
+    try {
+      if (wanted("drift-detect-latency")) cases.push(await detectLatency(h, client));
+      if (wanted(`reconcile-${OBJECTS}-in-sync`)) cases.push(await reconcileInSync(h, context));
+      if (wanted(`plan-${OBJECTS}-watched`)) cases.push(await planWatched(client));
+    } finally {
+      client.close();
+      await h.close();
+    }
   }
+  if (wanted("watch-cache-rss")) cases.push(await watchCacheRss(context.kubeconfig));
+  return cases;
 }

@@ -35,6 +35,8 @@ import { rolloutRoute } from "./web/rollout-route.js";
 import { startWorkers } from "./worker/start-workers.js";
 import { startDriftWatch } from "./watch/drift-watch.js";
 import { WatchRegistry } from "./watch/watch-registry.js";
+import { cachedLiveReader } from "./watch/cached-live-reader.js";
+import { WatchCaches } from "./watch/watch-caches.js";
 import { FreezeStore } from "./freeze/freeze-store.js";
 import { ClusterRegistry } from "./kube/cluster-registry.js";
 import { createRenderer } from "./render/select-renderer.js";
@@ -268,6 +270,9 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
       const auditLog = new AuditLog(redis, { retentionMs: durationMs(options.config.audit.retention) });
       const audit = new AuditTrail(auditLog, log, metrics);
       closers.push(keepAuditRetention(auditLog, log));
+      // The watches' caches, which this process's plans and reconciles read while they are fresh.
+      const caches = new WatchCaches();
+      metrics.observeWatchCaches(() => caches.held());
       const common: ReleaseDeps = {
         config: options.config,
         forges,
@@ -281,6 +286,8 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
         metrics,
         audit,
         ...(options.claimMs !== undefined ? { claimMs: options.claimMs } : {}),
+        liveReader: (cluster, client) =>
+          cachedLiveReader({ caches, cluster, client, onRead: (read) => metrics.liveRead(read) }),
       };
       const workers = startWorkers({
         connection: () => connect(),
@@ -336,6 +343,7 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
         reconcileSoon: (data) => queues.reconcileSoon(data),
         log,
         metrics,
+        caches,
       });
       closers.push(() => driftWatch.stop());
       log.info({ concurrency: options.concurrency ?? 4 }, "worker started");

@@ -3,6 +3,7 @@ import { after, before, describe, test } from "node:test";
 import { KubeClient } from "../src/kube/kube-client.js";
 import { createLogger } from "../src/logger.js";
 import { connectRedis } from "../src/queue/redis-connection.js";
+import { WatchCaches } from "../src/watch/watch-caches.js";
 import { WatchSupervisor, type WatchTarget } from "../src/watch/watch-supervisor.js";
 import { createTestNamespace, testKubeConfig } from "./support/kube.js";
 import { startTestRedis } from "./support/redis.js";
@@ -34,8 +35,8 @@ describe("WatchSupervisor", () => {
     await redis.stop();
   });
 
-  /** A supervisor for process `owner`, recording the changes it is told. */
-  const supervisor = (owner: string) => {
+  /** A supervisor for process `owner`, recording the changes it is told (and keeping caches in `caches`, if given). */
+  const supervisor = (owner: string, caches?: WatchCaches) => {
     const seen: string[] = [];
     const connection = connectRedis(redis.url);
     connections.push(connection);
@@ -49,6 +50,7 @@ describe("WatchSupervisor", () => {
         seen.push(`${target.path.split("/")[4]} ${event.type} ${event.object.metadata?.name ?? ""}`),
       onResync: () => seen.push("resync"),
       log,
+      ...(caches === undefined ? {} : { caches }),
     });
     s.start();
     return { s, seen };
@@ -99,6 +101,56 @@ describe("WatchSupervisor", () => {
         !b.seen.some((e) => e.endsWith("ADDED first")),
         `nothing a was told is told again: ${JSON.stringify(b.seen)}`,
       );
+    } finally {
+      await b.s.stop();
+    }
+  });
+
+  test("with caches, a process taking a watch over fills its cache and trusts it once caught up", async () => {
+    const [one] = targets;
+    assert.ok(one);
+    const aCaches = new WatchCaches();
+    const a = supervisor("cache-a", aCaches);
+    try {
+      // a too resumes from the version recorded before it, so its cache is trusted once a change takes it past its list.
+      await waitUntil(
+        () => `a holds ${JSON.stringify(a.s.held())}`,
+        () => a.s.held().length === 2,
+        10_000,
+      );
+      await create(one, "cached-first");
+      await waitUntil(
+        "a's cache never became fresh with the new object",
+        () => !!aCaches.fresh("test", one.path)?.get("cached-first"),
+        10_000,
+        20,
+      );
+    } finally {
+      await a.s.stop({ release: false });
+    }
+    assert.equal(aCaches.fresh("test", one.path), undefined, "a stopped watch's cache is dropped");
+
+    const bCaches = new WatchCaches();
+    await create(one, "cached-meanwhile");
+    const b = supervisor("cache-b", bCaches);
+    try {
+      // b resumes from a's version, so it is told what changed meanwhile, and lists to fill its cache.
+      await waitUntil(
+        () => `b saw ${JSON.stringify(b.seen)}`,
+        () => b.seen.some((e) => e.endsWith("ADDED cached-meanwhile")),
+        10_000,
+      );
+      // Trusted once its replay reaches the list's version, or (when other writes came after) the next change.
+      await create(one, "cached-after");
+      await waitUntil(
+        "b's cache never became fresh with the last change",
+        () => !!bCaches.fresh("test", one.path)?.get("cached-after"),
+        10_000,
+        20,
+      );
+      const cache = bCaches.fresh("test", one.path);
+      for (const name of ["first", "meanwhile", "cached-first", "cached-meanwhile", "cached-after"])
+        assert.ok(cache?.get(name), `b's cache holds ${name}`);
     } finally {
       await b.s.stop();
     }

@@ -8,6 +8,8 @@ import type { ServerConfig } from "../config/server-config.js";
 import { isPermanent } from "../errors.js";
 import type { CommitStatus, Forge, ForgeFactory } from "../forge/types.js";
 import type { ClusterRegistry } from "../kube/cluster-registry.js";
+import type { KubeClient } from "../kube/kube-client.js";
+import type { LiveReader } from "../kube/live-state.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { PlanStore } from "../plan/plan-store.js";
 import { planUrl } from "../plan/plan-store.js";
@@ -39,6 +41,8 @@ export interface PlanJobDeps {
   log: Logger;
   /** Counts plans that could not be made and statuses the forge refused. */
   metrics?: Metrics;
+  /** Where plans read a cluster's live objects: this process's watch caches, the API server behind them (default the API server). */
+  liveReader?(cluster: string, client: KubeClient): LiveReader;
 }
 
 /** How long the fingerprint of a change's last plan is kept, to leave an unchanged re-plan unwritten. */
@@ -314,6 +318,7 @@ async function planOne(
       grant,
       rendered,
       sha: request.headSha,
+      ...(deps.liveReader === undefined ? {} : { live: deps.liveReader(env.cluster, client) }),
     });
   } catch (error) {
     if (!isPermanent(error)) throw error;

@@ -237,7 +237,15 @@ async function driftStep(
     namespace: data.namespace,
     sha,
   });
-  const objects = await findDrift({ client: ctx.client, at, namespace: env.namespace, inventory, rendered });
+  const live = ctx.deps.liveReader?.(ctx.data.cluster, ctx.client);
+  const objects = await findDrift({
+    client: ctx.client,
+    at,
+    namespace: env.namespace,
+    inventory,
+    rendered,
+    ...(live === undefined ? {} : { live }),
+  });
   const drifted = objects.filter(healable);
   if (drifted.length > 0)
     ctx.log.info({ sha, drifted: drifted.length, summary: summarizeDrift(drifted) }, "drift found");

@@ -4,6 +4,8 @@ import type { ServerConfig } from "../config/server-config.js";
 import type { RepoRef } from "../domain/repo.js";
 import type { Forge, ForgeFactory } from "../forge/types.js";
 import type { ClusterRegistry } from "../kube/cluster-registry.js";
+import type { KubeClient } from "../kube/kube-client.js";
+import type { LiveReader } from "../kube/live-state.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { Queues } from "../queue/queues.js";
 import type { RedisClient } from "../queue/redis-connection.js";
@@ -30,6 +32,8 @@ export interface ReleaseDeps {
   audit: AuditTrail;
   /** How long the release lock of a worker that died stays taken (default 30 s). */
   claimMs?: number;
+  /** Where plans and reconciles read a cluster's live objects: this process's watch caches, the API server behind them. */
+  liveReader?(cluster: string, client: KubeClient): LiveReader;
 }
 
 /** Which attempt this is, so the last one reports failure instead of "retrying". */

@@ -198,9 +198,10 @@ export class KubeClient {
    * calls `onEvent` with each event the API server streams, and resolves when the server ends the
    * watch (its timeout) or `signal` aborts it; rejects with a KubeApiError when the server refuses it
    * (a 410 Gone: the version is too old to start from), or a transient error when it cannot be reached.
-   * Watches run on connections of their own, so they never hold up requests.
+   * Watches run on connections of their own, so they never hold up requests. `onOpen` is told when
+   * the server accepted the watch (a 200, before any event).
    */
-  watch(path: string, onEvent: (event: WatchEvent) => void, signal: AbortSignal): Promise<void> {
+  watch(path: string, onEvent: (event: WatchEvent) => void, signal: AbortSignal, onOpen?: () => void): Promise<void> {
     this.watchPool ??= new Pool(this.server.origin, { ...this.connectOptions, bodyTimeout: 0, headersTimeout: 60_000 });
     const pool = this.watchPool;
     return new Promise((resolve, reject) => {
@@ -217,6 +218,7 @@ export class KubeClient {
           },
           onResponseStart: (_controller, statusCode) => {
             status = statusCode;
+            if (status === 200) onOpen?.();
           },
           onResponseData: (_controller, chunk) => {
             if (status !== 200) {

@@ -44,6 +44,7 @@ async function readAll(
   refs: ObjectRef[],
   accept: Wanted,
   found: (key: string, item: ListedItem) => void,
+  getAtMost = GET_AT_MOST,
 ): Promise<void> {
   const groups = new Map<string, { ref: ObjectRef; names: Set<string> }>();
   for (const ref of refs) {
@@ -67,7 +68,7 @@ async function readAll(
     [...groups.values()].map(async ({ ref, names }) => {
       if (!(await client.resource(ref.apiVersion, ref.kind))) return;
       const path = await client.path({ apiVersion: ref.apiVersion, kind: ref.kind, namespace: ref.namespace });
-      if (names.size <= GET_AT_MOST) {
+      if (names.size <= getAtMost) {
         await Promise.all(
           [...names].map(async (name) => {
             const res = await client.request(
@@ -103,17 +104,31 @@ async function readAll(
   );
 }
 
+/** How to read: `getAtMost` objects of one (kind, namespace) are read by a GET each, more by a LIST (default 2). */
+export interface ReadOptions {
+  getAtMost?: number;
+}
+
 /**
  * Reads the live versions and owners of the objects `refs` name, metadata only, so a release of a
  * thousand unchanged objects costs a handful of small requests.
  */
-export async function readLiveState(client: KubeClient, refs: ObjectRef[]): Promise<Map<string, LiveObject>> {
+export async function readLiveState(
+  client: KubeClient,
+  refs: ObjectRef[],
+  options: ReadOptions = {},
+): Promise<Map<string, LiveObject>> {
   const live = new Map<string, LiveObject>();
-  await readAll(client, refs, METADATA_ONLY, (key, item) =>
-    live.set(key, {
-      resourceVersion: item.metadata.resourceVersion,
-      inventory: item.metadata.annotations?.[INVENTORY_ANNOTATION],
-    }),
+  await readAll(
+    client,
+    refs,
+    METADATA_ONLY,
+    (key, item) =>
+      live.set(key, {
+        resourceVersion: item.metadata.resourceVersion,
+        inventory: item.metadata.annotations?.[INVENTORY_ANNOTATION],
+      }),
+    options.getAtMost,
   );
   return live;
 }
@@ -122,11 +137,35 @@ export async function readLiveState(client: KubeClient, refs: ObjectRef[]): Prom
 export async function readLiveObjects(
   client: KubeClient,
   refs: ObjectRef[],
+  options: ReadOptions = {},
 ): Promise<Map<string, Record<string, unknown>>> {
   const wanted = new Set(refs.map(refKey));
   const live = new Map<string, Record<string, unknown>>();
-  await readAll(client, refs, WHOLE, (key, item) => {
-    if (wanted.has(key)) live.set(key, item);
-  });
+  await readAll(
+    client,
+    refs,
+    WHOLE,
+    (key, item) => {
+      if (wanted.has(key)) live.set(key, item);
+    },
+    options.getAtMost,
+  );
   return live;
+}
+
+/**
+ * Where plans and reconciles read live objects from: the API server (`apiLiveReader`), or a watch
+ * cache with the API server behind it (`src/watch/cached-live-reader.ts`). Releases always ask the
+ * API server.
+ */
+export interface LiveReader {
+  /** The versions and owners of the objects `refs` name that exist. */
+  state(refs: ObjectRef[]): Promise<Map<string, LiveObject>>;
+  /** The objects `refs` name that exist, whole (managedFields included), by ref key. */
+  objects(refs: ObjectRef[]): Promise<Map<string, Record<string, unknown>>>;
+}
+
+/** Reads live objects from the API server: a LIST per (kind, namespace), or a GET each for a few. */
+export function apiLiveReader(client: KubeClient): LiveReader {
+  return { state: (refs) => readLiveState(client, refs), objects: (refs) => readLiveObjects(client, refs) };
 }

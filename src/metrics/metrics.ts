@@ -206,6 +206,24 @@ export class Metrics {
     collect: () => this.collectQueues(),
   });
   private queueCounts: (() => Promise<QueueCounts>) | undefined;
+  private readonly cachedObjects: Gauge = new Gauge({
+    name: "ferry_watch_cache_objects",
+    help: "Objects this process's watch caches hold (plans and reconciles read them instead of LISTs), read at scrape time.",
+    registers: [this.registry],
+    collect: () => this.cachedObjects.set(this.cacheSize?.().objects ?? 0),
+  });
+  private readonly cachedBytes: Gauge = new Gauge({
+    name: "ferry_watch_cache_bytes",
+    help: "Characters of JSON this process's watch caches hold (most of their memory), read at scrape time.",
+    registers: [this.registry],
+    collect: () => this.cachedBytes.set(this.cacheSize?.().bytes ?? 0),
+  });
+  private cacheSize: (() => { objects: number; bytes: number }) | undefined;
+  private readonly liveObjectsRead = this.counter(
+    "ferry_live_objects_read_total",
+    "Live objects plans and reconciles read, by where from: a watch cache, or the API server (no fresh cache held them).",
+    ["from"],
+  );
 
   /** Registers every metric, with Node's process metrics (`process_*`, `nodejs_*`). */
   constructor() {
@@ -329,6 +347,17 @@ export class Metrics {
     if (outcome.drifted !== undefined) this.driftedObjects.set(labels, outcome.drifted);
     if (outcome.state !== "busy") this.reconcileLastSuccess.set(labels, Date.now() / 1000);
     if (outcome.caughtUp !== undefined) this.catchUpDeploys.inc({ environment: outcome.environment });
+  }
+
+  /** Reads the size of this process's watch caches from `size` at each scrape. */
+  observeWatchCaches(size: () => { objects: number; bytes: number }): void {
+    this.cacheSize = size;
+  }
+
+  /** Counts live objects a plan or reconcile read from watch caches and from the API server. */
+  liveRead(read: { cached: number; asked: number }): void {
+    if (read.cached > 0) this.liveObjectsRead.inc({ from: "cache" }, read.cached);
+    if (read.asked > 0) this.liveObjectsRead.inc({ from: "api" }, read.asked);
   }
 
   /** How many watches this process holds now. */

@@ -3,7 +3,7 @@ import type { ObjectDrift } from "../drift/summarize-drift.js";
 import { prepareObjects } from "../kube/desired-object.js";
 import type { Inventory, InventoryLocation } from "../kube/inventory.js";
 import type { KubeClient } from "../kube/kube-client.js";
-import { readLiveObjects } from "../kube/live-state.js";
+import { apiLiveReader, type LiveReader } from "../kube/live-state.js";
 import { refKey } from "../kube/object-ref.js";
 import type { KubeObject, RenderedObject } from "../render/types.js";
 
@@ -16,12 +16,15 @@ export interface FindDriftInput {
   inventory: Inventory;
   /** The render the inventory's last release applied. */
   rendered: RenderedObject[];
+  /** Where live objects are read from (default the API server): the watch caches' reader when watched. */
+  live?: LiveReader;
 }
 
 /**
  * How each object of the last release stands on the cluster: its render prepared exactly as a
  * release prepares it (namespace, Ferry's label and owner annotation), the live objects read whole
- * (managedFields included) with one LIST per kind and namespace, each judged by `detectDrift`; an
+ * (managedFields included) with one LIST per kind and namespace, or from the watch caches while they
+ * are fresh (`input.live`), each judged by `detectDrift`; an
  * object the inventory holds that the render does not (a release that failed part way left it) is
  * `gone` when it no longer exists, and otherwise not judged (there is no manifest to judge it by).
  */
@@ -30,7 +33,7 @@ export async function findDrift(input: FindDriftInput): Promise<ObjectDrift[]> {
   const desired = await prepareObjects(client, input.rendered, input.namespace, at.id);
   const desiredKeys = new Set(desired.map((d) => d.key));
   const extra = input.inventory.objects.filter((o) => !desiredKeys.has(refKey(o)));
-  const live = await readLiveObjects(client, [...desired.map((d) => d.ref), ...extra]);
+  const live = await (input.live ?? apiLiveReader(client)).objects([...desired.map((d) => d.ref), ...extra]);
   return [
     ...desired.map((d) => ({
       ref: d.ref,

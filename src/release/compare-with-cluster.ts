@@ -1,7 +1,7 @@
 import { permanent } from "../errors.js";
 import { prepareObjects, type DesiredObject } from "../kube/desired-object.js";
 import { describeOwner, inventoryLocation, type Inventory, type InventoryLocation } from "../kube/inventory.js";
-import { readLiveState, type LiveObject } from "../kube/live-state.js";
+import { apiLiveReader, type LiveObject, type LiveReader } from "../kube/live-state.js";
 import { namespaceStrangers } from "../kube/namespace-contents.js";
 import { describeRef, refKey, type ObjectRef } from "../kube/object-ref.js";
 import { policyViolations } from "../policy/policy.js";
@@ -23,6 +23,11 @@ export interface ReleaseTarget {
    * `ferry-validation`, which installation creates (the Helm chart, `ferry setup-cluster`).
    */
   validationNamespace?: string;
+  /**
+   * Where live objects are read from (default the API server). Plans and reconciles give the watch
+   * caches' reader; releases never do: what they write must rest on the server's own answer.
+   */
+  live?: LiveReader;
 }
 
 /** What a comparison needs: the target, its rendered objects and its inventory (being read). */
@@ -74,7 +79,8 @@ export async function compareWithCluster(input: CompareInput, alsoRead: ObjectRe
   if (violations.length > 0) throw permanent(violations.join("\n"));
   const inventory = await reading;
 
-  const live = await readLiveState(client, [...desired.map((d) => d.ref), ...inventory.objects, ...alsoRead]);
+  const reader = input.live ?? apiLiveReader(client);
+  const live = await reader.state([...desired.map((d) => d.ref), ...inventory.objects, ...alsoRead]);
   const self = { repository: input.repository, environment: env.name };
   const leave = input.leave ?? new Set<string>();
   await checkOwnership(

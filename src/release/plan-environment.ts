@@ -1,7 +1,8 @@
 import { serverSideApply, type RefusedObject } from "../kube/apply.js";
 import { applyWaves } from "../kube/apply-order.js";
 import type { DesiredObject } from "../kube/desired-object.js";
-import { readLiveObjects, readLiveState } from "../kube/live-state.js";
+import type { KubeClient } from "../kube/kube-client.js";
+import { apiLiveReader, readLiveObjects, readLiveState } from "../kube/live-state.js";
 import { describeRef, refKey } from "../kube/object-ref.js";
 import { diffObjects } from "../plan/diff-objects.js";
 import { asStored, projectLive } from "../plan/project-live.js";
@@ -11,6 +12,9 @@ import type { RenderedObject } from "../render/types.js";
 import { checkDryRun } from "./check-dry-run.js";
 import { compareWithCluster, type ReleaseTarget } from "./compare-with-cluster.js";
 import { inNamespace, namespaceRef, VALIDATION_NAMESPACE, validationNamespaceMissing } from "./validation-namespace.js";
+
+/** Objects read again after their dry-run are read by a GET each up to this many per (kind, namespace). */
+const REREAD_GET_AT_MOST = 32;
 
 /** How many objects a note lists by name before saying how many more. */
 const NOTE_NAMES = 5;
@@ -50,7 +54,7 @@ export async function planEnvironment(
 
   const creates = candidates.filter((d) => !live.has(d.key));
   const updates = candidates.filter((d) => live.has(d.key));
-  const liveObjects = await readLiveObjects(client, [...updates.map((d) => d.ref), ...gone]);
+  const liveObjects = await (input.live ?? apiLiveReader(client)).objects([...updates.map((d) => d.ref), ...gone]);
   const createNamespaces = [...new Set(creates.map((d) => d.ref.namespace).filter((n) => n !== undefined))];
   const namespaces = await readLiveState(client, [...createNamespaces, validationNamespace].map(namespaceRef));
   const missingNamespace = (d: DesiredObject) =>
@@ -84,6 +88,7 @@ export async function planEnvironment(
   );
 
   const after = new Map(updated.applied.map((a) => [a.key, a.result]));
+  await rereadChanged(client, updates, liveObjects, after);
   // Decrypted values are hidden in every diff, whichever object they moved into (or out of).
   const decrypted = [...new Set(input.rendered.flatMap((r) => r.secrets ?? []))].sort((a, b) => b.length - a.length);
   const objects: ObjectPlan[] = [];
@@ -149,6 +154,35 @@ export async function planEnvironment(
     },
     ...(notes.length > 0 ? { notes } : {}),
   };
+}
+
+/**
+ * Reads again, from the API server, each updated object whose dry-run answered with a newer version
+ * than the live object read before it: it changed in between (or a watch cache had not seen the
+ * change yet), and the diff must start from the object the dry-run merged into.
+ */
+async function rereadChanged(
+  client: KubeClient,
+  updates: DesiredObject[],
+  liveObjects: Map<string, Record<string, unknown>>,
+  after: Map<string, Record<string, unknown>>,
+): Promise<void> {
+  const versionOf = (object: Record<string, unknown> | undefined) =>
+    (object?.metadata as { resourceVersion?: string } | undefined)?.resourceVersion;
+  const moved = updates.filter(
+    (d) => after.has(d.key) && versionOf(after.get(d.key)) !== versionOf(liveObjects.get(d.key)),
+  );
+  if (moved.length === 0) return;
+  const fresh = await readLiveObjects(
+    client,
+    moved.map((d) => d.ref),
+    { getAtMost: REREAD_GET_AT_MOST },
+  );
+  for (const d of moved) {
+    const object = fresh.get(d.key);
+    if (object) liveObjects.set(d.key, object);
+    else liveObjects.delete(d.key);
+  }
 }
 
 /**

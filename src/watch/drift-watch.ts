@@ -8,6 +8,7 @@ import type { RedisClient } from "../queue/redis-connection.js";
 import { changedOnlyByFerry } from "./changed-only-by-ferry.js";
 import { WatchSupervisor, type WatchTarget } from "./watch-supervisor.js";
 import type { WatchedEnvironment, WatchRegistry } from "./watch-registry.js";
+import type { WatchCaches } from "./watch-caches.js";
 
 /** What the drift watch needs. */
 export interface DriftWatchOptions {
@@ -22,6 +23,8 @@ export interface DriftWatchOptions {
   metrics?: Metrics;
   /** See {@link WatchSupervisor}. */
   leaseMs?: number;
+  /** Keep each watched collection's objects here, for this process's plans and reconciles. */
+  caches?: WatchCaches;
 }
 
 /** Objects Ferry applies carry this label; only they are watched. */
@@ -55,6 +58,7 @@ export function startDriftWatch(options: DriftWatchOptions): { stop(): Promise<v
     owner: options.owner,
     log,
     ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
+    ...(options.caches === undefined ? {} : { caches: options.caches }),
     client: (cluster) => options.client(cluster),
     targets: async () => {
       const { targets, environments } = watchTargets(await options.registry.all());

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
-import { KubeApiError, type KubeClient, type WatchEvent } from "../kube/kube-client.js";
+import { apiError, KubeApiError, type KubeClient, type WatchEvent } from "../kube/kube-client.js";
+import type { WatchCache } from "./watch-cache.js";
 
 /** What a {@link ResourceWatch} watches and whom it tells. */
 export interface ResourceWatchOptions {
@@ -17,6 +18,13 @@ export interface ResourceWatchOptions {
   log: Logger;
   /** Longest wait between attempts while the API server cannot be reached (default 30 s). */
   maxBackoffMs?: number;
+  /**
+   * Keep the collection's objects here: filled by a whole LIST when the watch starts (and again
+   * after a 410), then kept by every event, and told when the connection opens and closes.
+   */
+  cache?: WatchCache;
+  /** Runs each fill of the cache (its LIST) when a slot is free: a process filling many caches at once would hold every list parsed at once. */
+  fillLimit?: <T>(fill: () => Promise<T>) => Promise<T>;
 }
 
 /** How long the API server keeps one watch request open before Ferry opens the next. */
@@ -59,8 +67,17 @@ export class ResourceWatch {
     const { log, maxBackoffMs = 30_000 } = this.options;
     const signal = this.abort.signal;
     let backoff = 500;
+    const cache = this.options.cache;
+    let filled = false;
     while (!signal.aborted) {
       try {
+        if (cache && !filled) {
+          // The cache needs every object; the watch may still go on from an older version it resumes from.
+          const fill = () => this.fill(cache);
+          const version = await (this.options.fillLimit ? this.options.fillLimit(fill) : fill());
+          this.version ??= version;
+          filled = true;
+        }
         this.version ??= await this.listVersion();
         // One request's own abort: the server may hold a watch open after telling it expired.
         const request = new AbortController();
@@ -78,19 +95,22 @@ export class ResourceWatch {
                 return;
               }
               this.version = event.object.metadata?.resourceVersion ?? this.version;
+              cache?.apply(event);
               if (event.type !== "BOOKMARK") this.options.onChange(event);
             },
             request.signal,
+            () => cache?.connection(true),
           );
         } finally {
+          cache?.connection(false);
           signal.removeEventListener("abort", stop);
         }
         backoff = 500;
-        if (expired) this.resync();
+        if (expired) filled = this.resync();
       } catch (error) {
         if (signal.aborted) break;
         if (error instanceof KubeApiError && error.status === 410) {
-          this.resync();
+          filled = this.resync();
           continue;
         }
         log.warn({ err: error, path: this.options.path, retryInMs: backoff }, "watch failed; trying again");
@@ -100,11 +120,42 @@ export class ResourceWatch {
     }
   }
 
-  /** The version was too old: start again from a fresh list, and tell the owner changes may have been missed. */
-  private resync(): void {
+  /**
+   * The version was too old: start again from a fresh list (the cache, if any, is emptied until it
+   * is filled again), and tell the owner changes may have been missed. Returns false: not filled.
+   */
+  private resync(): false {
     this.version = undefined;
+    this.options.cache?.invalidate();
     this.options.log.info({ path: this.options.path }, "watch expired: starting over from a fresh list");
     this.options.onResync?.();
+    return false;
+  }
+
+  /**
+   * Fills `cache` with every object of the collection (with the selector), by a paginated LIST, a
+   * page at a time; the watch may go on from an older version it resumes from. Returns the list's version.
+   */
+  private async fill(cache: WatchCache): Promise<string> {
+    const filling = cache.fill();
+    let next = "";
+    for (;;) {
+      const query = `?limit=500${next ? `&continue=${encodeURIComponent(next)}` : ""}${this.selector()}`;
+      const res = await this.options.client.request("GET", `${this.options.path}${query}`);
+      if (res.status !== 200) throw apiError(res);
+      const list = res.body as {
+        metadata?: { resourceVersion?: string; continue?: string };
+        items?: Array<Record<string, unknown>>;
+      };
+      filling.add(list.items ?? []);
+      if (!list.metadata?.continue) {
+        const version = list.metadata?.resourceVersion;
+        if (!version) throw new Error(`the API server gave no resourceVersion for ${this.options.path}`);
+        filling.done(version, this.version);
+        return version;
+      }
+      next = list.metadata.continue;
+    }
   }
 
   /** The collection's current version, from a LIST of at most one object. */

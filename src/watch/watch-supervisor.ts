@@ -2,6 +2,8 @@ import type { Logger } from "pino";
 import type { KubeClient, WatchEvent } from "../kube/kube-client.js";
 import type { RedisClient } from "../queue/redis-connection.js";
 import { ResourceWatch } from "./resource-watch.js";
+import { WatchCache } from "./watch-cache.js";
+import type { WatchCaches } from "./watch-caches.js";
 
 /** One collection to watch on one cluster. */
 export interface WatchTarget {
@@ -29,6 +31,8 @@ export interface WatchSupervisorOptions {
   onHeld?(count: number): void;
   /** How long a lease outlives a holder that stopped renewing it (default 30 s); renewed every third of it. */
   leaseMs?: number;
+  /** Keep each watched collection's objects in a cache registered here, for plans and reconciles in this process. */
+  caches?: WatchCaches;
 }
 
 /** Renews a lease only while it is still ours. KEYS: lease. ARGV: owner, ms. */
@@ -46,7 +50,7 @@ const versionKey = (id: string) => `ferry:watch-version:{${id}}`;
  * recorded, so changes made in between are still told (or, when that version expired, a resync).
  */
 export class WatchSupervisor {
-  private readonly watches = new Map<string, ResourceWatch>();
+  private readonly watches = new Map<string, { watch: ResourceWatch; target: WatchTarget; cache?: WatchCache }>();
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> = Promise.resolve();
   private stopped = false;
@@ -93,7 +97,7 @@ export class WatchSupervisor {
     }
     for (const target of targets) {
       if (this.stopped) return;
-      const watch = this.watches.get(target.id);
+      const watch = this.watches.get(target.id)?.watch;
       if (watch) {
         const renewed = await redis.eval(RENEW, 1, leaseKey(target.id), owner, leaseMs);
         if (renewed === 0) {
@@ -112,6 +116,7 @@ export class WatchSupervisor {
 
   private async watch(target: WatchTarget): Promise<void> {
     const from = await this.options.redis.get(versionKey(target.id));
+    const cache = this.options.caches && new WatchCache();
     const watch = new ResourceWatch({
       client: await this.options.client(target.cluster),
       path: target.path,
@@ -120,8 +125,10 @@ export class WatchSupervisor {
       onChange: (event) => this.options.onChange(target, event),
       onResync: () => this.options.onResync(target),
       log: this.options.log,
+      ...(cache === undefined ? {} : { cache, fillLimit: (fill) => this.options.caches?.fill(fill) ?? fill() }),
     });
-    this.watches.set(target.id, watch);
+    this.watches.set(target.id, { watch, target, ...(cache === undefined ? {} : { cache }) });
+    if (cache) this.options.caches?.add(target.cluster, target.path, cache);
     watch.start();
     this.options.log.info({ target: target.id, from }, "watching");
     // A watch from a fresh list knows nothing of what changed before it: the owner looks once.
@@ -129,9 +136,11 @@ export class WatchSupervisor {
   }
 
   private async drop(id: string, release: boolean): Promise<void> {
-    const watch = this.watches.get(id);
-    if (!watch) return;
+    const held = this.watches.get(id);
+    if (!held) return;
+    const { watch, target, cache } = held;
     this.watches.delete(id);
+    if (cache) this.options.caches?.remove(target.cluster, target.path, cache);
     await watch.stop();
     const { redis, owner } = this.options;
     if (watch.resourceVersion !== undefined)

@@ -53,6 +53,11 @@ export class FerryProcess {
     return new FerryProcess(child, log, port === undefined ? "" : `http://127.0.0.1:${port}`);
   }
 
+  /** The process id. */
+  get pid(): number {
+    return this.child.pid ?? 0;
+  }
+
   /** The last 100,000 characters the process wrote. */
   output(): string {
     return this.log.text;
