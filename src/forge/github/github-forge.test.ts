@@ -371,11 +371,12 @@ describe("GitHubForge against the GitHub simulator", () => {
     );
   });
 
+  // Final statuses are not retried by the client: see "a final status is never posted twice".
   test("a 502, and a 429 without GitHub's rate-limit shape, are retried transparently", async () => {
     const statusPath = `/repos/${fullName}/statuses/`;
     sim.failNext({ method: "POST", pathPrefix: statusPath }, [{ status: 502 }, { status: 429 }]);
     const from = sim.requests.length;
-    await forge.setStatus(featureSha, { context: "ferry/deploy/retry", state: "success", description: "ok" });
+    await forge.setStatus(featureSha, { context: "ferry/deploy/retry", state: "running", description: "deploying" });
     assert.deepEqual(
       requestsTo(from, "POST", statusPath).map((r) => [r.status, r.injected]),
       [
@@ -393,7 +394,7 @@ describe("GitHubForge against the GitHub simulator", () => {
     ]);
     const from = sim.requests.length;
     const started = Date.now();
-    await forge.setStatus(featureSha, { context: "ferry/deploy/limited", state: "success", description: "ok" });
+    await forge.setStatus(featureSha, { context: "ferry/deploy/limited", state: "running", description: "deploying" });
     assert.ok(Date.now() - started >= 950, `retried after ${Date.now() - started} ms`);
     assert.deepEqual(
       requestsTo(from, "POST", statusPath).map((r) => r.status),
@@ -476,7 +477,7 @@ describe("GitHubForge against the GitHub simulator", () => {
     ]);
     const from = sim.requests.length;
     const error = await ferryError(
-      forge.setStatus(featureSha, { context: "ferry/deploy/down", state: "success", description: "ok" }),
+      forge.setStatus(featureSha, { context: "ferry/deploy/down", state: "running", description: "deploying" }),
     );
     assert.equal(error.kind, "transient");
     assert.equal(
@@ -484,6 +485,28 @@ describe("GitHubForge against the GitHub simulator", () => {
       `GitHub: setting status ferry/deploy/down on ${featureSha.slice(0, 7)}: 500 Internal Server Error`,
     );
     assert.equal(requestsTo(from, "POST", statusPath).length, 4);
+  });
+
+  test("a final status is never posted twice: after a 5xx it is sent again only when the commit does not show it", async () => {
+    const statusPath = `/repos/${fullName}/statuses/`;
+    const final = { context: "ferry/deploy/once", state: "success", description: "deployed" } as const;
+    const from = sim.requests.length;
+    // Stored, then answered 502: not retried by the client, and not posted again by the next call.
+    sim.failNext({ method: "POST", pathPrefix: statusPath }, [{ status: 502, afterHandling: true }]);
+    assert.equal((await ferryError(forge.setStatus(featureSha, final))).kind, "transient");
+    await forge.setStatus(featureSha, final);
+    assert.equal(requestsTo(from, "POST", statusPath).length, 1);
+    // Refused before it was stored: the next call posts it.
+    sim.failNext({ method: "POST", pathPrefix: statusPath }, [{ status: 502 }]);
+    const failed = { ...final, state: "failure", description: "failed" } as const;
+    assert.equal((await ferryError(forge.setStatus(featureSha, failed))).kind, "transient");
+    await forge.setStatus(featureSha, failed);
+    assert.equal(requestsTo(from, "POST", statusPath).length, 3);
+    const seen = sim.statuses(fullName, featureSha).filter((s) => s.context === final.context);
+    assert.deepEqual(
+      seen.map((s) => s.description),
+      ["deployed", "failed"],
+    );
   });
 
   test("with writeSpacing, writes of one installation stay a second apart", async () => {

@@ -1,6 +1,6 @@
 import { Readable } from "node:stream";
 import type { ProbotOctokit } from "probot";
-import { permanent } from "../../errors.js";
+import { isPermanent, permanent } from "../../errors.js";
 import { forgeCall } from "../forge-call.js";
 import { closeMarkedIssue, ensureMarkedIssue } from "../marked-issue.js";
 import { trimDescription } from "../trim-description.js";
@@ -33,7 +33,6 @@ import { GitHubDeployments } from "./github-deployments.js";
 import { githubError, githubStatus } from "./github-error.js";
 import { GitHubIssues } from "./github-issues.js";
 import { GitHubReverts } from "./github-reverts.js";
-
 /** GitHub's limit on a commit status description, in characters. */
 const maxDescriptionLength = 140;
 
@@ -99,6 +98,8 @@ export class GitHubForge implements Forge {
   private readonly deployments: GitHubDeployments;
   private readonly reverts: GitHubReverts;
   private readonly checks: GitHubChecks;
+  /** Final statuses whose post failed in a way that may have come after GitHub stored them. */
+  private readonly unsureFinals = new Set<string>();
 
   /** Binds the installation's Octokit to one repository. */
   constructor(options: GitHubForgeOptions) {
@@ -152,17 +153,33 @@ export class GitHubForge implements Forge {
 
   /** Posts the status; GitHub keeps every post and shows the latest per context, so repeating is safe. */
   async setStatus(sha: string, status: CommitStatus): Promise<void> {
-    await this.call(`setting status ${status.context} on ${short(sha)}`, () =>
-      this.octokit.rest.repos.createCommitStatus({
-        owner: this.owner,
-        repo: this.name,
-        sha,
-        context: status.context,
-        state: githubStates[status.state],
-        description: trimDescription(status.description, maxDescriptionLength),
-        ...(status.targetUrl === undefined ? {} : { target_url: status.targetUrl }),
-      }),
-    );
+    const description = trimDescription(status.description, maxDescriptionLength);
+    const final = status.state === "success" || status.state === "failure";
+    const key = `${sha} ${status.context} ${status.state} ${description}`;
+    // GitHub keeps every status posted, and a 5xx may come after it stored one: a final status is
+    // not retried blindly (by plugin-retry) but sent again only once the commit shows it did not land.
+    if (final && this.unsureFinals.has(key)) {
+      const now = await this.statusOf(sha, status.context).catch(() => undefined);
+      if (now?.state === status.state && now.description === description) return void this.unsureFinals.delete(key);
+    }
+    try {
+      await this.call(`setting status ${status.context} on ${short(sha)}`, () =>
+        this.octokit.rest.repos.createCommitStatus({
+          owner: this.owner,
+          repo: this.name,
+          sha,
+          context: status.context,
+          state: githubStates[status.state],
+          description,
+          ...(status.targetUrl === undefined ? {} : { target_url: status.targetUrl }),
+          ...(final ? { request: { retries: 0 } } : {}),
+        }),
+      );
+      this.unsureFinals.delete(key);
+    } catch (error) {
+      if (final && !isPermanent(error)) this.unsureFinals.add(key);
+      throw error;
+    }
   }
 
   /** Creates or updates the app's check run (see `Forge.ensureCheckRun`); false without `checks: write`. */
