@@ -8,6 +8,7 @@ import type { RedisOptions } from "ioredis";
 import type { Router } from "express";
 import type { Logger } from "pino";
 import { createProbot } from "probot";
+import { AgentQueues } from "./agent/agent-queues.js";
 import { AuditLog } from "./audit/audit-log.js";
 import { AuditTrail } from "./audit/audit-trail.js";
 import { keepAuditRetention } from "./audit/keep-audit-retention.js";
@@ -267,6 +268,9 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
       const auditLog = new AuditLog(redis, { retentionMs: durationMs(options.config.audit.retention) });
       const audit = new AuditTrail(auditLog, log, metrics);
       closers.push(keepAuditRetention(auditLog, log));
+      // Agent clusters are released by their agents, through queues of their own (src/agent/).
+      const agents = new AgentQueues(redis);
+      closers.push(() => agents.close());
       const common: ReleaseDeps = {
         config: options.config,
         forges,
@@ -279,6 +283,7 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
         log,
         metrics,
         audit,
+        agents,
         ...(options.claimMs !== undefined ? { claimMs: options.claimMs } : {}),
       };
       const workers = startWorkers({

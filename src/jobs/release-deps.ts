@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { AgentQueues } from "../agent/agent-queues.js";
 import type { AuditTrail } from "../audit/audit-trail.js";
 import type { ServerConfig } from "../config/server-config.js";
 import type { RepoRef } from "../domain/repo.js";
@@ -30,6 +31,8 @@ export interface ReleaseDeps {
   audit: AuditTrail;
   /** How long the release lock of a worker that died stays taken (default 30 s). */
   claimMs?: number;
+  /** The queues of agent clusters' agents (`agent: true`), which release those clusters. */
+  agents?: AgentQueues;
 }
 
 /** Which attempt this is, so the last one reports failure instead of "retrying". */
