@@ -67,9 +67,17 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   redis.on("reconnecting", (ms: number) => log.warn({ inMs: ms }, "redis connection lost: reconnecting"));
   redis.on("ready", () => log.info("redis connection ready"));
   const heartbeat = startHeartbeat(redis, keys, options.heartbeatMs);
+  let running = 0;
   const worker = new Worker<AgentReleaseRequest, AgentOutcome>(
     AGENT_RELEASE_QUEUE,
-    (job) => runJob(job, keys, redis, options),
+    async (job) => {
+      running++;
+      try {
+        return await runJob(job, keys, redis, options);
+      } finally {
+        running--;
+      }
+    },
     {
       connection: connect(),
       prefix: keys.prefix,
@@ -90,7 +98,11 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     url: `http://127.0.0.1:${port}`,
     close: async () => {
       heartbeat.stop();
-      await worker.close(redis.status !== "ready");
+      // Take no new release and let the running one finish; then close at once: a graceful close
+      // waits on the worker's blocking read, which a connection that came back may never end.
+      await worker.pause(true);
+      while (running > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+      await worker.close(true);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       for (const connection of connections) connection.disconnect();
       options.client.close();
