@@ -3,7 +3,7 @@ import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
-import { AppsV1Api, KubernetesObjectApi, type KubeConfig } from "@kubernetes/client-node";
+import { AppsV1Api, KubernetesObjectApi, PatchStrategy, type KubeConfig } from "@kubernetes/client-node";
 import type { Redis } from "ioredis";
 import { CENTRAL_SECRETS } from "../src/agent/forge-credentials-in.js";
 import { connectRedis } from "../src/queue/redis-connection.js";
@@ -180,6 +180,35 @@ describe("agent clusters: three `ferry agent` processes, each with its own API s
       assert.match(agent.output(), /"msg":"release finished"/, `${cluster}'s agent released nothing`);
     const refused = JSON.stringify(await admin.call("ACL", "LOG"));
     assert.equal(/ferry-agent-/.test(refused), false, `Redis refused an agent: ${refused}`);
+  });
+
+  test("a change's plan shows live diffs on agent clusters, computed by their agents", async () => {
+    const repo = await fleetRepo();
+    const merge = await h.merge(repo, { "deploy/a.yaml": configMapYaml("a", { v: "1" }) });
+    await h.deliver(merge.delivery);
+    assert.equal((await finalStatus(repo, merge.sha)).at(-1)?.state, "success");
+    // Someone edits edge-2's copy by hand: only its agent can see that, and its plan differs.
+    await KubernetesObjectApi.makeApiClient(kcs.get("edge-2") as KubeConfig).patch(
+      {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "a", namespace: repo.namespace },
+        data: { v: "by-hand" },
+      },
+      undefined,
+      undefined,
+      "by-hand",
+      undefined,
+      PatchStrategy.MergePatch,
+    );
+    const pr = await h.openPullRequest(repo, { "deploy/a.yaml": configMapYaml("a", { v: "2" }) });
+    await h.deliver(pr.delivery);
+    const [comment = ""] = await h.comments(repo, pr.number, /Ferry plan/, 60_000);
+    assert.match(comment, /\| production \| hub, edge-1, edge-3 \| 0 \| 1 \| 0 \| 1 to change \|/, comment);
+    assert.match(comment, /\| production \| edge-2 \| 0 \| 1 \| 0 \| 1 to change \|/, comment);
+    assert.match(comment, /-\s+v: by-hand/, comment);
+    for (const cluster of AGENTS)
+      assert.match(agents.get(cluster)?.output() ?? "", /"msg":"planned"/, `${cluster}'s agent planned nothing`);
   });
 
   test("no forge credential reaches an agent: not in its environment, its logs, or its Redis user's reach", async () => {

@@ -1,10 +1,10 @@
 import { Queue } from "bullmq";
 import type { RedisClient } from "../queue/redis-connection.js";
 import { AGENT_RELEASE_QUEUE, agentKeys, type AgentKeys } from "./agent-keys.js";
-import type { AgentOutcome, AgentReleaseRequest } from "./agent-release-request.js";
+import type { AgentJobData, AgentJobResult } from "./agent-release-request.js";
 
-/** An agent's queue of releases, as central Ferry adds to it. */
-export type AgentQueue = Queue<AgentReleaseRequest, AgentOutcome>;
+/** An agent's queue of releases and plans, as central Ferry adds to it. */
+export type AgentQueue = Queue<AgentJobData, AgentJobResult>;
 
 /**
  * Central Ferry's side of every agent's queue, opened on first use on one connection (each queue
@@ -21,7 +21,7 @@ export class AgentQueues {
     const keys = agentKeys(cluster);
     let queue = this.queues.get(cluster);
     if (!queue) {
-      queue = new Queue<AgentReleaseRequest, AgentOutcome>(AGENT_RELEASE_QUEUE, {
+      queue = new Queue<AgentJobData, AgentJobResult>(AGENT_RELEASE_QUEUE, {
         connection: this.redis,
         prefix: keys.prefix,
       });

@@ -1,5 +1,6 @@
 import type { Environment } from "../config/ferry-config.js";
 import type { ClusterOutcome } from "../domain/release.js";
+import type { EnvironmentPlan } from "../plan/types.js";
 import type { Grant } from "../policy/policy.js";
 import type { RenderedObject } from "../render/types.js";
 
@@ -36,3 +37,25 @@ export type AgentCancel =
 
 /** An agent job's result: how the release ended on the cluster. */
 export type AgentOutcome = ClusterOutcome;
+
+/**
+ * One environment's plan on an agent cluster, as its agent gets it: the objects central workers
+ * rendered from the change's head, to compare with the live cluster (dry-runs only; nothing is written).
+ */
+export interface AgentPlanRequest {
+  /** The cluster the agent runs in; an agent refuses work for any other. */
+  cluster: string;
+  /** The repository, as the inventory names it. */
+  repository: string;
+  /** The commit planned. */
+  sha: string;
+  env: Environment;
+  grant: Grant;
+  rendered: RenderedObject[];
+}
+
+/** What an agent's queue holds: releases (job name `release`) and plans (job name `plan`). */
+export type AgentJobData = AgentReleaseRequest | AgentPlanRequest;
+
+/** What an agent's job returns: a release's outcome, or a plan. */
+export type AgentJobResult = AgentOutcome | EnvironmentPlan;

@@ -6,10 +6,18 @@ import type { Logger } from "pino";
 import type { ClusterOutcome } from "../domain/release.js";
 import { isPermanent } from "../errors.js";
 import type { KubeClient } from "../kube/kube-client.js";
+import type { EnvironmentPlan } from "../plan/types.js";
+import { planEnvironment } from "../release/plan-environment.js";
 import { describeRedis, openRedis, type RedisClient, type RedisTarget } from "../queue/redis-connection.js";
 import { startHeartbeat } from "./agent-heartbeat.js";
 import { AGENT_RELEASE_QUEUE, agentKeys, cancelKey, type AgentKeys } from "./agent-keys.js";
-import type { AgentCancel, AgentOutcome, AgentReleaseRequest } from "./agent-release-request.js";
+import type {
+  AgentCancel,
+  AgentJobData,
+  AgentJobResult,
+  AgentPlanRequest,
+  AgentReleaseRequest,
+} from "./agent-release-request.js";
 import { DEFAULT_RECONNECT_PACING, reconnectDelay, type ReconnectPacing } from "./reconnect-delay.js";
 import { runAgentRelease } from "./run-agent-release.js";
 
@@ -44,7 +52,7 @@ export interface RunningAgent {
 const CANCEL_POLL_MS = 1_000;
 
 /**
- * Starts an agent: one BullMQ worker on its own cluster's queue (prefix `{ferry-agent:<cluster>}`),
+ * Starts an agent: one BullMQ worker on its own cluster's queue of releases and plans (prefix `{ferry-agent:<cluster>}`),
  * a heartbeat, and /healthz and /readyz. Every connection is outbound, to Redis, and reconnects
  * with backoff and full jitter; a release an agent held when it died lapses after `claimMs` and runs
  * again once the agent is back.
@@ -68,12 +76,16 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   redis.on("ready", () => log.info("redis connection ready"));
   const heartbeat = startHeartbeat(redis, keys, options.heartbeatMs);
   let running = 0;
-  const worker = new Worker<AgentReleaseRequest, AgentOutcome>(
+  const worker = new Worker<AgentJobData, AgentJobResult>(
     AGENT_RELEASE_QUEUE,
     async (job) => {
       running++;
       try {
-        return await runJob(job, keys, redis, options);
+        if (job.data.cluster !== options.cluster)
+          throw new UnrecoverableError(`work for cluster ${job.data.cluster} is not this agent's (${options.cluster})`);
+        return job.name === "plan"
+          ? await runPlanJob(job as Job<AgentPlanRequest>, options)
+          : await runJob(job as Job<AgentReleaseRequest>, keys, redis, options);
       } finally {
         running--;
       }
@@ -81,7 +93,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     {
       connection: connect(),
       prefix: keys.prefix,
-      concurrency: 1,
+      // Releases of one (environment, cluster) never overlap: the central release job holds its lock
+      // while its agent works. Plans write nothing, so they need not wait behind a health wait.
+      concurrency: 4,
       lockDuration: options.claimMs,
       stalledInterval: options.claimMs,
       skipVersionCheck: true,
@@ -110,9 +124,38 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   };
 }
 
-/** One job of the agent's queue: checks it is this cluster's and not cancelled, then releases. */
+/** A plan of one environment on the agent's cluster: compared and dry-run, nothing written. */
+async function runPlanJob(job: Job<AgentPlanRequest>, options: AgentOptions): Promise<EnvironmentPlan> {
+  const r = job.data;
+  const log = options.log.child({ jobId: job.id, repository: r.repository, sha: r.sha, environment: r.env.name });
+  try {
+    const plan = await planEnvironment({
+      client: options.client,
+      repository: r.repository,
+      env: r.env,
+      grant: r.grant,
+      rendered: r.rendered,
+      sha: r.sha,
+    });
+    log.info({ counts: plan.counts }, "planned");
+    return plan;
+  } catch (error) {
+    // Transient errors are retried (by BullMQ, then by the central plan job); a permanent one is the plan's error.
+    if (!isPermanent(error)) throw error;
+    return {
+      environment: r.env.name,
+      cluster: r.cluster,
+      sha: r.sha,
+      objects: [],
+      counts: { create: 0, update: 0, delete: 0, unchanged: 0 },
+      error: (error as Error).message,
+    };
+  }
+}
+
+/** One release of the agent's queue: unless central Ferry cancelled it, release. */
 async function runJob(
-  job: Job<AgentReleaseRequest, AgentOutcome>,
+  job: Job<AgentReleaseRequest>,
   keys: AgentKeys,
   redis: RedisClient,
   options: AgentOptions,
@@ -125,8 +168,6 @@ async function runJob(
     sha: request.sha,
     environment: request.env.name,
   });
-  if (request.cluster !== options.cluster)
-    throw new UnrecoverableError(`a release for cluster ${request.cluster} is not this agent's (${options.cluster})`);
   const jobId = job.id ?? "";
   const cancel = await readCancel(redis, keys, jobId);
   if (cancel?.kind === "abandoned") {
