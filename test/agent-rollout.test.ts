@@ -140,7 +140,7 @@ describe("agent clusters: three `ferry agent` processes, each with its own API s
   const finalStatus = (repo: TestRepo, sha: string, context = "ferry/deploy/production") =>
     h.finalStatus(repo, sha, context, 120_000);
 
-  test("a merge rolls out in waves to a direct cluster, then to three agent clusters; one status and one comment", async () => {
+  test("a merge rolls out in waves: a direct cluster, then three agent clusters; one status, one comment", async () => {
     const repo = await fleetRepo();
     const merge = await h.merge(repo, { "deploy/a.yaml": configMapYaml("a", { v: "1" }) });
     await h.deliver(merge.delivery);
@@ -211,7 +211,7 @@ describe("agent clusters: three `ferry agent` processes, each with its own API s
       assert.match(agents.get(cluster)?.output() ?? "", /"msg":"planned"/, `${cluster}'s agent planned nothing`);
   });
 
-  test("no forge credential reaches an agent: not in its environment, its logs, or its Redis user's reach", async () => {
+  test("no forge credential reaches an agent: not in its environment or its logs, and it refuses one", async () => {
     const forgeEnv = h.forge.ferryEnv();
     const forgeSecrets = CENTRAL_SECRETS.map((name) => forgeEnv[name]).filter(
       (v): v is string => typeof v === "string" && v.length >= 8,
@@ -276,7 +276,7 @@ describe("agent clusters: three `ferry agent` processes, each with its own API s
     assert.equal(h.statuses(repo, merge.sha).filter((s) => s.context === "ferry/deploy/edge" && final(s)).length, 1);
   });
 
-  test("an agent that never comes back: its cluster is unreachable after agentTimeout, and the wave's budget halts the rollout", async () => {
+  test("an agent that never comes back: unreachable after agentTimeout; the budget halts the rollout", async () => {
     await agents.get("edge-3")?.stop("SIGKILL");
     const repo = await fleetRepo();
     const merge = await h.merge(repo, { "deploy/a.yaml": configMapYaml("a", { v: "2" }) });

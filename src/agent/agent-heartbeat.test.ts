@@ -11,7 +11,7 @@ test("an agent is seen when its heartbeat changes, by the watcher's own clock", 
   assert.equal(s.unseenFor(7_000), 1_000);
 });
 
-test("a heartbeat that vanished is no sighting, and one that never beat gets a full timeout from the first look", () => {
+test("a vanished heartbeat is no sighting; one that never beat gets a full timeout from the first look", () => {
   const gone = new AgentSighting("100", 0);
   gone.look(null, 1_000);
   assert.equal(gone.unseenFor(2_000), 2_000);

@@ -1,7 +1,7 @@
 import type { RedisClient } from "../queue/redis-connection.js";
 import type { AgentKeys } from "./agent-keys.js";
 
-/** How long a heartbeat key outlives its agent: long enough for any `agentTimeout`, short enough to vanish with a removed agent. */
+/** How long a heartbeat key outlives its agent: longer than any `agentTimeout`, and gone a day after the agent. */
 const HEARTBEAT_TTL_MS = 24 * 3600 * 1000;
 
 /**

@@ -2,7 +2,7 @@ import { permanent } from "../errors.js";
 import { KubeClient } from "../kube/kube-client.js";
 import { inClusterConnection, readKubeconfigContext } from "../kube/kubeconfig.js";
 
-/** Where an agent's cluster is: its pod's own ServiceAccount, or a kubeconfig context (tests, agents run beside a cluster). */
+/** Where an agent's cluster is: its pod's ServiceAccount, or a kubeconfig context (tests; an agent beside it). */
 export interface AgentKubeTarget {
   /** A kubeconfig file (default $KUBECONFIG or ~/.kube/config when `context` is given). */
   kubeconfig?: string;

@@ -52,10 +52,10 @@ export interface RunningAgent {
 const CANCEL_POLL_MS = 1_000;
 
 /**
- * Starts an agent: one BullMQ worker on its own cluster's queue of releases and plans (prefix `{ferry-agent:<cluster>}`),
- * a heartbeat, and /healthz and /readyz. Every connection is outbound, to Redis, and reconnects
- * with backoff and full jitter; a release an agent held when it died lapses after `claimMs` and runs
- * again once the agent is back.
+ * Starts an agent: one BullMQ worker on its own cluster's queue of releases and plans (prefix
+ * `{ferry-agent:<cluster>}`), a heartbeat, and /healthz and /readyz. Every connection is outbound,
+ * to Redis, and reconnects with backoff and full jitter; a release an agent held when it died
+ * lapses after `claimMs` and runs again once the agent is back.
  */
 export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const { log } = options;
@@ -102,7 +102,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     },
   );
   worker.on("error", (error) => log.warn({ err: error }, "agent worker connection error"));
-  worker.on("stalled", (jobId) => log.warn({ jobId }, "a release this agent held lapsed; it runs again"));
+  worker.on("stalled", (jobId) => log.warn({ jobId }, "a job this agent held lapsed; it runs again"));
   const server = healthServer(() => redis.status === "ready" && worker.isRunning());
   server.listen(options.port);
   await once(server, "listening");

@@ -181,7 +181,8 @@ async function agentCredentials(cluster: string, opts: CredentialsOptions): Prom
   }
   process.stdout.write(
     [
-      `# Redis user of the agent of cluster ${cluster}${opts.apply ? " (applied)" : ""}: run on every Redis node (the rule holds only the secret's SHA-256)`,
+      `# Redis user of the agent of cluster ${cluster}${opts.apply ? " (applied)" : ""}: run on every Redis node`,
+      "# (the rule holds only the secret's SHA-256)",
       aclLine(acl),
       "# End the connections still logged in with an earlier secret:",
       `CLIENT ${kill.join(" ")}`,
