@@ -276,6 +276,33 @@ describe("agent clusters: three `ferry agent` processes, each with its own API s
     assert.equal(h.statuses(repo, merge.sha).filter((s) => s.context === "ferry/deploy/edge" && final(s)).length, 1);
   });
 
+  test("a newer merge during an agent's long health wait supersedes it at once, as on a direct cluster", async () => {
+    const repo = await h.createRepo({
+      environments: (namespace) => [
+        { name: "edge", branch: "main", path: "deploy", cluster: "edge-2", namespace, wait: { timeout: "5m" } },
+      ],
+    });
+    const older = await h.merge(repo, { "deploy/web.yaml": deploymentYaml("web") });
+    await h.deliver(older.delivery);
+    // The bare API server runs no controller: the agent waits for a Deployment that never becomes available.
+    await waitUntil(
+      () => `the agent never reported its health wait: ${JSON.stringify(h.statuses(repo, older.sha))}`,
+      () => h.statuses(repo, older.sha).some((s) => /waiting/.test(s.description)),
+      60_000,
+    );
+    // The newer commit drops the Deployment: nothing to wait for once it is released.
+    const newer = await h.merge(repo, { "deploy/web.yaml": null, "deploy/a.yaml": configMapYaml("a", { v: "1" }) });
+    const started = Date.now();
+    await h.deliver(newer.delivery);
+    const olderFinal = (await finalStatus(repo, older.sha, "ferry/deploy/edge")).at(-1);
+    assert.equal(olderFinal?.state, "success", JSON.stringify(olderFinal));
+    assert.match(olderFinal?.description ?? "", new RegExp(`^superseded by ${newer.sha.slice(0, 7)}`));
+    const newerFinal = (await finalStatus(repo, newer.sha, "ferry/deploy/edge")).at(-1);
+    assert.equal(newerFinal?.state, "success", JSON.stringify(newerFinal));
+    assert.ok(Date.now() - started < 60_000, "the newer release waited out the older one's health wait");
+    assert.deepEqual((await configMapOn("edge-2", repo.namespace, "a"))?.data, { v: "1" });
+  });
+
   test("an agent that never comes back: unreachable after agentTimeout; the budget halts the rollout", async () => {
     await agents.get("edge-3")?.stop("SIGKILL");
     const repo = await fleetRepo();
