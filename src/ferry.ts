@@ -8,6 +8,7 @@ import type { RedisOptions } from "ioredis";
 import type { Router } from "express";
 import type { Logger } from "pino";
 import { createProbot } from "probot";
+import { AgentQueues } from "./agent/agent-queues.js";
 import { AuditLog } from "./audit/audit-log.js";
 import { AuditTrail } from "./audit/audit-trail.js";
 import { keepAuditRetention } from "./audit/keep-audit-retention.js";
@@ -273,6 +274,9 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
       // The watches' caches, which this process's plans and reconciles read while they are fresh.
       const caches = new WatchCaches();
       metrics.observeWatchCaches(() => caches.held());
+      // Agent clusters are released by their agents, through queues of their own (src/agent/).
+      const agents = new AgentQueues(redis);
+      closers.push(() => agents.close());
       const common: ReleaseDeps = {
         config: options.config,
         forges,
@@ -285,6 +289,7 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
         log,
         metrics,
         audit,
+        agents,
         ...(options.claimMs !== undefined ? { claimMs: options.claimMs } : {}),
         liveReader: (cluster, client) =>
           cachedLiveReader({ caches, cluster, client, onRead: (read) => metrics.liveRead(read) }),

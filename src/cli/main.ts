@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { loadServerConfig } from "../config/server-config.js";
+import { addAgentCommands } from "./agent-commands.js";
 import { startFerry, type Roles } from "../ferry.js";
 import { createLogger } from "../logger.js";
 import { redisTargetFromEnv } from "../queue/redis-connection.js";
@@ -137,6 +138,7 @@ export function buildCli(): Command {
       process.exitCode = await setupCluster(opts);
     });
   addAuditCommands(program);
+  addAgentCommands(program);
   return program;
 }
 

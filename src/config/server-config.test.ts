@@ -40,9 +40,10 @@ describe("parseServerConfig", () => {
     assert.deepEqual(parseServerConfig(valid, "ferry.yaml"), {
       publicUrl: "https://ferry.example.com",
       clusters: [
-        { name: "staging", context: "kind-staging", inCluster: false, labels: { env: "staging" } },
-        { name: "prod", inCluster: true, labels: {} },
+        { name: "staging", context: "kind-staging", inCluster: false, agent: false, labels: { env: "staging" } },
+        { name: "prod", inCluster: true, agent: false, labels: {} },
       ],
+      agentTimeout: "1m",
       forkPlans: [],
       freeze: [],
       gitlab: { projectSecrets: {} },
@@ -96,6 +97,30 @@ describe("parseServerConfig", () => {
     assert.deepEqual(errorLines("clusters:\n  - name: staging\n    context: x\n    inCluster: true\n"), [
       "ferry.yaml:2:5: clusters.0: give either a kubeconfig context or inCluster: true",
     ]);
+  });
+
+  it("accepts an agent cluster with no credentials, and the agent timeout", () => {
+    const config = parseServerConfig(
+      "agentTimeout: 90s\nclusters:\n  - name: edge-0042\n    agent: true\n    labels: {site: store-42}\n",
+      "ferry.yaml",
+    );
+    assert.deepEqual(config.clusters, [
+      { name: "edge-0042", agent: true, inCluster: false, labels: { site: "store-42" } },
+    ]);
+    assert.equal(config.agentTimeout, "90s");
+  });
+
+  it("refuses an agent cluster with credentials or a name unfit for a Redis ACL, and a bad agent timeout", () => {
+    assert.deepEqual(
+      errorLines(
+        "agentTimeout: 2h\nclusters:\n  - name: edge-1\n    agent: true\n    context: x\n  - name: 'edge*'\n    agent: true\n",
+      ),
+      [
+        "ferry.yaml:4:12: clusters.0.agent: an agent cluster is reached through its agent: give no context, kubeconfig or inCluster",
+        "ferry.yaml:6:11: clusters.1.name: an agent cluster's name must be lowercase letters, digits, '-' and '.' (at most 63)",
+        "ferry.yaml:1:15: agentTimeout: must be more than 0s and at most 1h",
+      ],
+    );
   });
 
   it("refuses a policy naming a cluster that is not registered", () => {
@@ -259,6 +284,7 @@ describe("loadServerConfig", () => {
   it("gives an empty config when there is no file", async () => {
     assert.deepEqual(await loadServerConfig(undefined), {
       clusters: [],
+      agentTimeout: "1m",
       forkPlans: [],
       freeze: [],
       gitlab: { projectSecrets: {} },

@@ -15,6 +15,12 @@ export const DEFAULT_AUDIT_RETENTION = "400d";
 /** The shortest audit retention the server config accepts. */
 const MIN_AUDIT_RETENTION_MS = 86_400_000;
 
+/** What an agent cluster may be named: a DNS label or subdomain (it names a Redis user and key pattern). */
+export const AGENT_CLUSTER_NAME = /^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/;
+
+/** How long an agent may go unseen before its clusters' releases are reported unreachable, by default. */
+export const DEFAULT_AGENT_TIMEOUT = "1m";
+
 /** A Kubernetes API endpoint Ferry may write to, registered by the operator. */
 export const clusterSchema = z
   .strictObject({
@@ -24,11 +30,32 @@ export const clusterSchema = z
     /** Kubeconfig file; defaults to $KUBECONFIG or ~/.kube/config. */
     kubeconfig: z.string().min(1).optional(),
     inCluster: z.boolean().default(false),
+    /**
+     * Reached through its own `ferry agent`, which runs in the cluster and takes its work from Redis:
+     * Ferry holds no credentials for it (no `context`, no `inCluster`).
+     */
+    agent: z.boolean().default(false),
     /** Kubernetes-style labels (`region: eu`), read by cluster selectors and `${cluster.labels.<key>}` templates. */
     labels: labelsSchema.default({}),
   })
-  .refine((c) => c.inCluster !== (c.context !== undefined), {
-    message: "give either a kubeconfig context or inCluster: true",
+  .superRefine((c, ctx) => {
+    if (c.agent) {
+      // The name becomes a Redis ACL key pattern and user name: no glob characters, no spaces.
+      if (!AGENT_CLUSTER_NAME.test(c.name))
+        ctx.addIssue({
+          code: "custom",
+          path: ["name"],
+          message: "an agent cluster's name must be lowercase letters, digits, '-' and '.' (at most 63)",
+        });
+      if (c.context !== undefined || c.kubeconfig !== undefined || c.inCluster)
+        ctx.addIssue({
+          code: "custom",
+          path: ["agent"],
+          message: "an agent cluster is reached through its agent: give no context, kubeconfig or inCluster",
+        });
+    } else if (c.inCluster === (c.context !== undefined)) {
+      ctx.addIssue({ code: "custom", message: "give either a kubeconfig context or inCluster: true" });
+    }
   });
 
 /**
@@ -81,6 +108,11 @@ export const serverConfigSchema = z
         defaultInterval: durationSchema("24h").default(DEFAULT_RECONCILE_INTERVAL),
       })
       .default({ minInterval: "1m", defaultInterval: DEFAULT_RECONCILE_INTERVAL }),
+    /**
+     * How long the agent of an agent cluster may go without a heartbeat before a release waiting on
+     * it ends `unreachable` (counted against its wave's failure budget) instead of waiting on.
+     */
+    agentTimeout: durationSchema("1h").default(DEFAULT_AGENT_TIMEOUT),
     /** Windows when releases of the named environments (of the repositories named, or all) do not start. */
     freeze: z.array(serverFreezeWindowSchema).default([]),
     /** The audit trail: how long its records are kept (`400d` by default; at least `1d`, at most `3650d`). */

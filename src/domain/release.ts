@@ -55,6 +55,14 @@ export type ClusterOutcome =
   | { kind: "skipped"; sha: string; reason: string }
   /**
    * Failed: before writing anything, or (with `result`) applied but not healthy, then perhaps
-   * rolled back (`rollback`).
+   * rolled back (`rollback`); or its agent was unreachable (`unreachable`).
    */
-  | { kind: "failed"; sha: string; error: string; result?: ReleaseChanges; rollback?: RollbackOutcome };
+  | {
+      kind: "failed";
+      sha: string;
+      error: string;
+      result?: ReleaseChanges;
+      rollback?: RollbackOutcome;
+      /** True when the cluster's agent was not seen for `agentTimeout`: nothing is known of the cluster. */
+      unreachable?: true;
+    };

@@ -1,11 +1,14 @@
 import { createHash } from "node:crypto";
+import type { AgentQueues } from "../agent/agent-queues.js";
+import { planThroughAgent } from "../agent/plan-through-agent.js";
+import { durationMs } from "../config/duration.js";
 import type { RedisClient } from "../queue/redis-connection.js";
 import type { Logger } from "pino";
 import pLimit from "p-limit";
 import type { DeclaredEnvironment, Environment } from "../config/ferry-config.js";
 import { rolloutWaves } from "../fleet/rollout-waves.js";
 import type { ServerConfig } from "../config/server-config.js";
-import { isPermanent } from "../errors.js";
+import { isPermanent, permanent } from "../errors.js";
 import type { CommitStatus, Forge, ForgeFactory } from "../forge/types.js";
 import type { ClusterRegistry } from "../kube/cluster-registry.js";
 import type { KubeClient } from "../kube/kube-client.js";
@@ -43,6 +46,8 @@ export interface PlanJobDeps {
   metrics?: Metrics;
   /** Where plans read a cluster's live objects: this process's watch caches, the API server behind them (default the API server). */
   liveReader?(cluster: string, client: KubeClient): LiveReader;
+  /** The queues of agent clusters' agents, which plan those clusters. */
+  agents?: AgentQueues;
 }
 
 /** How long the fingerprint of a change's last plan is kept, to leave an unchanged re-plan unwritten. */
@@ -306,6 +311,24 @@ async function planOne(
 ): Promise<EnvironmentPlan> {
   try {
     const grant = grantFor(deps.config, request.repo.fullName, env);
+    // An agent cluster is planned by its agent, on objects rendered here: Ferry cannot read it.
+    if (deps.config.clusters.find((c) => c.name === env.cluster)?.agent) {
+      if (!deps.agents)
+        throw permanent(`cluster "${env.cluster}" is an agent cluster, but this worker has no agent queues`);
+      const rendered = await deps.renderer.render(checkout.root, env, {
+        repository: request.repo.fullName,
+        fork: request.fromFork === true,
+      });
+      const onAgent = {
+        cluster: env.cluster,
+        repository: request.repo.fullName,
+        sha: request.headSha,
+        env,
+        grant,
+        rendered,
+      };
+      return await planThroughAgent(deps.agents, onAgent, durationMs(deps.config.agentTimeout));
+    }
     const client = await deps.clusters.client(env.cluster);
     const rendered = await deps.renderer.render(checkout.root, env, {
       repository: request.repo.fullName,

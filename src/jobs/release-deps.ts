@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { AgentQueues } from "../agent/agent-queues.js";
 import type { AuditTrail } from "../audit/audit-trail.js";
 import type { ServerConfig } from "../config/server-config.js";
 import type { RepoRef } from "../domain/repo.js";
@@ -34,6 +35,8 @@ export interface ReleaseDeps {
   claimMs?: number;
   /** Where plans and reconciles read a cluster's live objects: this process's watch caches, the API server behind them. */
   liveReader?(cluster: string, client: KubeClient): LiveReader;
+  /** The queues of agent clusters' agents (`agent: true`), which release those clusters. */
+  agents?: AgentQueues;
 }
 
 /** Which attempt this is, so the last one reports failure instead of "retrying". */

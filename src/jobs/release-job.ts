@@ -1,3 +1,5 @@
+import { releaseThroughAgent } from "../agent/release-through-agent.js";
+import { durationMs } from "../config/duration.js";
 import { releaseAuditEntries, type ReleaseTimes } from "../audit/release-audit-entries.js";
 import { waitTimeoutMs, watched, type Environment } from "../config/ferry-config.js";
 import type { ClusterOutcome, ReleaseResult, RollbackOutcome } from "../domain/release.js";
@@ -26,6 +28,8 @@ interface ReleaseContext {
   cluster: string;
   wave: number;
   env: Environment;
+  /** True when the cluster is reached through its agent (`agent: true`). */
+  agent: boolean;
   deps: ReleaseDeps;
   reporter: ReleaseReporter;
   /** Posts a running status of a one-cluster rollout (fleets report counts instead). */
@@ -85,6 +89,7 @@ async function releaseAndRecord(
       cluster: data.cluster,
       wave: data.wave,
       env,
+      agent: clusterConfig.agent,
       deps,
       reporter,
       progress: (d) => (rollout.single ? reporter.progress(rollout, d) : Promise.resolve()),
@@ -136,7 +141,8 @@ async function watchAfterRelease(
 ): Promise<void> {
   if (outcome.kind !== "released" && outcome.kind !== "already-released") return;
   const clusterConfig = deps.config.clusters.find((c) => c.name === cluster);
-  if (!clusterConfig) return;
+  // Central Ferry cannot read an agent cluster, so it does not reconcile one.
+  if (!clusterConfig || clusterConfig.agent) return;
   const env = environmentFor(await deps.store.declared(rollout.id), clusterConfig);
   if (!watched(env)) return;
   const { data } = reconcileData(rollout.repo, rollout.branch, env, cluster, deps.config);
@@ -172,6 +178,7 @@ async function release(ctx: ReleaseContext): Promise<ClusterOutcome> {
     return { kind: "superseded", sha: rollout.sha, by: (await deps.store.summary(current))?.sha ?? "a newer commit" };
   const abortedBy = await deps.store.abortedBy(rollout.id);
   if (abortedBy !== undefined) return { kind: "skipped", sha: rollout.sha, reason: `aborted by @${abortedBy}` };
+  if (ctx.agent) return releaseOnAgent(ctx);
 
   const session = new ReleaseSession({
     client: await deps.clusters.client(ctx.cluster),
@@ -207,6 +214,40 @@ async function release(ctx: ReleaseContext): Promise<ClusterOutcome> {
     return { kind: "released", sha: rollout.sha, result: changes(result) };
   }
   return gateOnHealth(ctx, session, result, timeoutMs, [...new Set(rendered.flatMap((r) => r.secrets ?? []))]);
+}
+
+/**
+ * The release of an agent cluster: its agent runs the same session steps on the rollout's stored
+ * render, in the cluster, and this job only follows it, passing its progress on as statuses.
+ */
+async function releaseOnAgent(ctx: ReleaseContext): Promise<ClusterOutcome> {
+  const { rollout, env, deps } = ctx;
+  if (!deps.agents)
+    throw permanent(`cluster "${ctx.cluster}" is an agent cluster, but this worker has no agent queues`);
+  const newer = watchForNewerRollout(deps.store, rollout);
+  const progress = new ProgressStatus((d) => ctx.progress(d));
+  try {
+    return await releaseThroughAgent({
+      agents: deps.agents,
+      request: {
+        rolloutId: rollout.id,
+        cluster: ctx.cluster,
+        repository: rollout.repo.fullName,
+        sha: rollout.sha,
+        actor: rollout.actor,
+        env,
+        grant: grantFor(deps.config, rollout.repo.fullName, env),
+        rendered: await deps.store.rendered(rollout.id, ctx.cluster),
+      },
+      jobId: `release-${rollout.id}-${ctx.cluster}`,
+      timeoutMs: durationMs(deps.config.agentTimeout),
+      progress: (d) => progress.update(d),
+      newer,
+    });
+  } finally {
+    newer.stop();
+    await progress.settled();
+  }
 }
 
 /**

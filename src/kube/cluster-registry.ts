@@ -30,6 +30,9 @@ export class ClusterRegistry {
   private async connect(name: string): Promise<KubeClient> {
     const cluster = this.config.clusters.find((c) => c.name === name);
     if (!cluster) throw permanent(`cluster "${name}" is not registered with Ferry`);
+    // Ferry holds no credentials for an agent cluster: only its agent, inside it, talks to its API server.
+    if (cluster.agent)
+      throw permanent(`cluster "${name}" is reached through its agent (agent: true); Ferry cannot connect to it`);
     if (cluster.inCluster) return KubeClient.fromConnection(await inClusterConnection());
     const context = cluster.context ?? "";
     const found = await readKubeconfigContext({

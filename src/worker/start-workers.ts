@@ -22,7 +22,7 @@ import type { ReconcileOutcome } from "../domain/reconcile.js";
  * for all its waves: with BullMQ's default, two worker restarts that each caught it running ended it
  * failed and never resumed. A job that kills every worker that runs it still fails after these.
  */
-const MAX_STALLS = 5;
+export const MAX_STALLS = 5;
 
 /** The job functions the worker role runs, one per queue. */
 export interface WorkerJobs {

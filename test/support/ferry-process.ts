@@ -53,7 +53,44 @@ export class FerryProcess {
     return new FerryProcess(child, log, port === undefined ? "" : `http://127.0.0.1:${port}`);
   }
 
-  /** The process id. */
+  /**
+   * Starts `ferry agent --cluster <cluster>` with only `env` besides PATH and HOME (no forge
+   * credential: an agent holds none) and returns once it says it started; `args` add flags.
+   */
+  static async startAgent(
+    cluster: string,
+    args: string[],
+    env: NodeJS.ProcessEnv,
+    timeoutMs = 60_000,
+  ): Promise<FerryProcess> {
+    const fullEnv: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      LOG_FORMAT: "json",
+      LOG_LEVEL: "info",
+      ...env,
+    };
+    const child = spawn(process.execPath, ["bin/ferry.js", "agent", "--cluster", cluster, "--port", "0", ...args], {
+      cwd: ROOT,
+      env: fullEnv,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const log = { text: "" };
+    const keep = (chunk: Buffer) => (log.text = (log.text + chunk.toString()).slice(-100_000));
+    child.stdout?.on("data", keep);
+    child.stderr?.on("data", keep);
+    await waitUntil(
+      () => `ferry agent ${cluster} did not start:\n${log.text}\n`,
+      () => child.exitCode !== null || log.text.includes('"msg":"agent started"'),
+      timeoutMs,
+      50,
+    );
+    if (child.exitCode !== null) throw new Error(`ferry agent ${cluster} exited before it started:\n${log.text}`);
+    const port = /"msg":"agent started"[^\n]*"port":(\d+)|"port":(\d+)[^\n]*"msg":"agent started"/.exec(log.text);
+    return new FerryProcess(child, log, `http://127.0.0.1:${port?.[1] ?? port?.[2] ?? ""}`);
+  }
+
+  /** The process's id, to read its environment or memory from /proc. */
   get pid(): number {
     return this.child.pid ?? 0;
   }

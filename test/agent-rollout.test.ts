@@ -1,0 +1,329 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { after, before, describe, test } from "node:test";
+import { promisify } from "node:util";
+import { AppsV1Api, KubernetesObjectApi, PatchStrategy, type KubeConfig } from "@kubernetes/client-node";
+import type { Redis } from "ioredis";
+import { CENTRAL_SECRETS } from "../src/agent/forge-credentials-in.js";
+import { connectRedis } from "../src/queue/redis-connection.js";
+import { configMapYaml, FerryHarness, type TestRepo } from "./support/ferry-harness.js";
+import type { SeenStatus } from "./support/forge-doubles/forge-double.js";
+import { FerryProcess } from "./support/ferry-process.js";
+import { JobCounter } from "./support/job-counter.js";
+import { testFleetContexts, testKubeConfigFor, testKubeConfigPath } from "./support/kube.js";
+import { waitUntil } from "./support/wait-until.js";
+import { deploymentYaml } from "./support/workloads.js";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+/** Cluster 0 is reached directly; 1..3 only through their agents (the server config holds no credentials for them). */
+const AGENTS = ["edge-1", "edge-2", "edge-3"];
+
+/** How long an agent may go unseen: short for the test, several heartbeats long. */
+const AGENT_TIMEOUT_S = 10;
+
+const final = (s: SeenStatus) => s.state === "success" || s.state === "failure";
+
+describe("agent clusters: three `ferry agent` processes, each with its own API server", () => {
+  let h: FerryHarness;
+  let admin: Redis;
+  let jobs: JobCounter;
+  let contexts: string[];
+  const kcs = new Map<string, KubeConfig>();
+  const secrets = new Map<string, string>();
+  const agents = new Map<string, FerryProcess>();
+
+  const startAgent = async (cluster: string) => {
+    const i = AGENTS.indexOf(cluster) + 1;
+    const agent = await FerryProcess.startAgent(
+      cluster,
+      [
+        "--kubeconfig",
+        testKubeConfigPath(),
+        "--context",
+        contexts[i] ?? "",
+        "--heartbeat-ms",
+        "1000",
+        "--claim-ms",
+        "3000",
+      ],
+      { REDIS_URL: h.redisUrl, REDIS_PASSWORD: secrets.get(cluster) ?? "" },
+    );
+    agents.set(cluster, agent);
+    return agent;
+  };
+
+  before(async () => {
+    contexts = testFleetContexts();
+    assert.ok(
+      contexts.length >= 4,
+      `the agent suite needs 4 clusters (FERRY_TEST_CLUSTERS=4); the run has ${contexts.length}`,
+    );
+    kcs.set("hub", testKubeConfigFor(contexts[0] ?? ""));
+    AGENTS.forEach((name, i) => kcs.set(name, testKubeConfigFor(contexts[i + 1] ?? "")));
+    h = await FerryHarness.start(
+      "github",
+      {},
+      {
+        serverConfig: {
+          agentTimeout: `${AGENT_TIMEOUT_S}s`,
+          clusters: [
+            { name: "hub", context: contexts[0], kubeconfig: testKubeConfigPath(), labels: { ring: "direct" } },
+            ...AGENTS.map((name) => ({ name, agent: true, labels: { ring: "edge" } })),
+          ],
+          policy: [{ repositories: ["acme/*"], clusters: ["*"], namespaces: ["e2e-*"], clusterScopedKinds: [] }],
+        },
+      },
+    );
+    admin = connectRedis(h.redisUrl);
+    jobs = JobCounter.open(h.redisUrl);
+    for (const cluster of AGENTS) {
+      // As an operator does it: the command prints the secret and applies the ACL rule.
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        ["bin/ferry.js", "agent-credentials", cluster, "--config", h.configFile, "--apply", "--json"],
+        { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, REDIS_URL: h.redisUrl } },
+      );
+      secrets.set(cluster, (JSON.parse(stdout) as { secret: string }).secret);
+    }
+    await Promise.all(AGENTS.map(startAgent));
+  });
+  after(async () => {
+    for (const agent of agents.values()) await agent.stop();
+    admin?.disconnect();
+    await jobs?.close();
+    await h?.close();
+  });
+
+  const fleetRepo = () =>
+    h.createRepo({
+      environments: (namespace) => [
+        {
+          name: "production",
+          branch: "main",
+          path: "deploy",
+          clusters: { matchExpressions: [{ key: "ring", operator: "Exists" }] },
+          namespace,
+          rollout: {
+            waves: [
+              { name: "direct", clusters: { matchLabels: { ring: "direct" } } },
+              { name: "edge", maxParallel: 2, failureBudget: 0 },
+            ],
+          },
+        },
+      ],
+    });
+  const configMapOn = (cluster: string, namespace: string, name: string) =>
+    KubernetesObjectApi.makeApiClient(kcs.get(cluster) as KubeConfig)
+      .read({ apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace } })
+      .then(
+        (o) => o as { data?: Record<string, string> },
+        () => undefined,
+      );
+  const rolloutJson = async (statuses: SeenStatus[]) => {
+    const url = statuses.find((s) => s.targetUrl)?.targetUrl ?? "";
+    const res = await fetch(`${h.url}${new URL(url).pathname}.json`);
+    assert.equal(res.status, 200);
+    return (await res.json()) as {
+      rollout: { state: string; reason?: string };
+      clusters: Array<{
+        cluster: string;
+        wave: number;
+        state: string;
+        startedAt?: number;
+        finishedAt?: number;
+        outcome?: { error?: string; unreachable?: boolean };
+      }>;
+    };
+  };
+  const finalStatus = (repo: TestRepo, sha: string, context = "ferry/deploy/production") =>
+    h.finalStatus(repo, sha, context, 120_000);
+
+  test("a merge rolls out in waves: a direct cluster, then three agent clusters; one status, one comment", async () => {
+    const repo = await fleetRepo();
+    const merge = await h.merge(repo, { "deploy/a.yaml": configMapYaml("a", { v: "1" }) });
+    await h.deliver(merge.delivery);
+    const statuses = await finalStatus(repo, merge.sha);
+    const last = statuses.at(-1);
+    assert.equal(last?.state, "success", JSON.stringify(statuses));
+    assert.match(last?.description ?? "", /to 4\/4 clusters in 2 waves/);
+    assert.equal(statuses.filter(final).length, 1);
+    for (const cluster of ["hub", ...AGENTS])
+      assert.deepEqual(
+        (await configMapOn(cluster, repo.namespace, "a"))?.data,
+        { v: "1" },
+        `ConfigMap a on ${cluster}`,
+      );
+    const page = await rolloutJson(statuses);
+    assert.equal(page.rollout.state, "succeeded");
+    const hub = page.clusters.find((c) => c.cluster === "hub");
+    for (const c of page.clusters.filter((c) => c.cluster !== "hub")) {
+      assert.equal(c.state, "released", `${c.cluster}: ${JSON.stringify(c)}`);
+      assert.ok(
+        (c.startedAt ?? 0) >= (hub?.finishedAt ?? Infinity),
+        `${c.cluster} started before the direct wave ended`,
+      );
+    }
+    await h.comments(repo, merge.number, /Ferry release/);
+    await waitUntil(
+      () => `the comment never showed the finished rollout: ${JSON.stringify(h.rawComments(repo, merge.number))}`,
+      () =>
+        h
+          .rawComments(repo, merge.number)
+          .some((c) => /production/.test(c.body) && /edge/.test(c.body) && /succeeded|deployed/.test(c.body)),
+      30_000,
+    );
+    assert.equal(h.rawComments(repo, merge.number).filter((c) => /Ferry release/.test(c.body)).length, 1);
+    // Each agent released its own cluster; Redis refused none of their commands on the way.
+    for (const [cluster, agent] of agents)
+      assert.match(agent.output(), /"msg":"release finished"/, `${cluster}'s agent released nothing`);
+    const refused = JSON.stringify(await admin.call("ACL", "LOG"));
+    assert.equal(/ferry-agent-/.test(refused), false, `Redis refused an agent: ${refused}`);
+  });
+
+  test("a change's plan shows live diffs on agent clusters, computed by their agents", async () => {
+    const repo = await fleetRepo();
+    const merge = await h.merge(repo, { "deploy/a.yaml": configMapYaml("a", { v: "1" }) });
+    await h.deliver(merge.delivery);
+    assert.equal((await finalStatus(repo, merge.sha)).at(-1)?.state, "success");
+    // Someone edits edge-2's copy by hand: only its agent can see that, and its plan differs.
+    await KubernetesObjectApi.makeApiClient(kcs.get("edge-2") as KubeConfig).patch(
+      {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "a", namespace: repo.namespace },
+        data: { v: "by-hand" },
+      },
+      undefined,
+      undefined,
+      "by-hand",
+      undefined,
+      PatchStrategy.MergePatch,
+    );
+    const pr = await h.openPullRequest(repo, { "deploy/a.yaml": configMapYaml("a", { v: "2" }) });
+    await h.deliver(pr.delivery);
+    const [comment = ""] = await h.comments(repo, pr.number, /Ferry plan/, 60_000);
+    assert.match(comment, /\| production \| hub, edge-1, edge-3 \| 0 \| 1 \| 0 \| 1 to change \|/, comment);
+    assert.match(comment, /\| production \| edge-2 \| 0 \| 1 \| 0 \| 1 to change \|/, comment);
+    assert.match(comment, /-\s+v: by-hand/, comment);
+    for (const cluster of AGENTS)
+      assert.match(agents.get(cluster)?.output() ?? "", /"msg":"planned"/, `${cluster}'s agent planned nothing`);
+  });
+
+  test("no forge credential reaches an agent: not in its environment or its logs, and it refuses one", async () => {
+    const forgeEnv = h.forge.ferryEnv();
+    const forgeSecrets = CENTRAL_SECRETS.map((name) => forgeEnv[name]).filter(
+      (v): v is string => typeof v === "string" && v.length >= 8,
+    );
+    assert.ok(forgeSecrets.length > 0, "the harness's forge has credentials to look for");
+    for (const [cluster, agent] of agents) {
+      const environ = await readFile(`/proc/${agent.pid}/environ`, "utf8");
+      for (const secret of forgeSecrets) {
+        assert.equal(environ.includes(secret), false, `${cluster}'s agent has a forge credential in its environment`);
+        assert.equal(agent.output().includes(secret), false, `${cluster}'s agent logged a forge credential`);
+      }
+      // Its own Redis secret is never logged either.
+      assert.equal(agent.output().includes(secrets.get(cluster) ?? "?"), false, `${cluster}'s agent logged its secret`);
+    }
+    // An agent started with a forge credential refuses to run, naming the variable but not its value.
+    const token = "glpat-agent-must-not-hold-this";
+    const refused = await FerryProcess.startAgent("edge-1", [], { REDIS_URL: h.redisUrl, GITLAB_TOKEN: token }).then(
+      () => "started",
+      (error: Error) => error.message,
+    );
+    assert.match(refused, /remove GITLAB_TOKEN from its environment/);
+    assert.equal(refused.includes(token), false);
+  });
+
+  test("an agent SIGKILLed mid-release: the restarted one finishes it, with one final status", async () => {
+    const repo = await h.createRepo({
+      environments: (namespace) => [
+        { name: "edge", branch: "main", path: "deploy", cluster: "edge-1", namespace, wait: { timeout: "3m" } },
+      ],
+    });
+    const { namespace } = repo;
+    const merge = await h.merge(repo, { "deploy/web.yaml": deploymentYaml("web") });
+    await h.deliver(merge.delivery);
+    // A bare API server runs no controllers: the Deployment waits until the test plays its controller.
+    await waitUntil(
+      () => `the agent never reported its health wait: ${JSON.stringify(h.statuses(repo, merge.sha))}`,
+      () => h.statuses(repo, merge.sha).some((s) => /waiting/.test(s.description)),
+      60_000,
+    );
+    await agents.get("edge-1")?.stop("SIGKILL");
+    const restarted = await startAgent("edge-1");
+    await waitUntil(
+      () => `the restarted agent never took the release over:\n${restarted.output()}`,
+      () => /lapsed; it runs again|"msg":"released"/.test(restarted.output()),
+      60_000,
+    );
+    const apps = (kcs.get("edge-1") as KubeConfig).makeApiClient(AppsV1Api);
+    const web = await apps.readNamespacedDeployment({ name: "web", namespace });
+    web.status = {
+      observedGeneration: web.metadata?.generation ?? 1,
+      replicas: 1,
+      updatedReplicas: 1,
+      readyReplicas: 1,
+      availableReplicas: 1,
+    };
+    await apps.replaceNamespacedDeploymentStatus({ name: "web", namespace, body: web });
+    const statuses = await finalStatus(repo, merge.sha, "ferry/deploy/edge");
+    assert.equal(statuses.at(-1)?.state, "success", JSON.stringify(statuses));
+    assert.match(restarted.output(), /"msg":"release finished"/);
+    // Whatever the restarted agent and Ferry's retries did, once every job ran the commit has one final status.
+    await jobs.settled(60_000);
+    assert.equal(h.statuses(repo, merge.sha).filter((s) => s.context === "ferry/deploy/edge" && final(s)).length, 1);
+  });
+
+  test("a newer merge during an agent's long health wait supersedes it at once, as on a direct cluster", async () => {
+    const repo = await h.createRepo({
+      environments: (namespace) => [
+        { name: "edge", branch: "main", path: "deploy", cluster: "edge-2", namespace, wait: { timeout: "5m" } },
+      ],
+    });
+    const older = await h.merge(repo, { "deploy/web.yaml": deploymentYaml("web") });
+    await h.deliver(older.delivery);
+    // The bare API server runs no controller: the agent waits for a Deployment that never becomes available.
+    await waitUntil(
+      () => `the agent never reported its health wait: ${JSON.stringify(h.statuses(repo, older.sha))}`,
+      () => h.statuses(repo, older.sha).some((s) => /waiting/.test(s.description)),
+      60_000,
+    );
+    // The newer commit drops the Deployment: nothing to wait for once it is released.
+    const newer = await h.merge(repo, { "deploy/web.yaml": null, "deploy/a.yaml": configMapYaml("a", { v: "1" }) });
+    const started = Date.now();
+    await h.deliver(newer.delivery);
+    const olderFinal = (await finalStatus(repo, older.sha, "ferry/deploy/edge")).at(-1);
+    assert.equal(olderFinal?.state, "success", JSON.stringify(olderFinal));
+    assert.match(olderFinal?.description ?? "", new RegExp(`^superseded by ${newer.sha.slice(0, 7)}`));
+    const newerFinal = (await finalStatus(repo, newer.sha, "ferry/deploy/edge")).at(-1);
+    assert.equal(newerFinal?.state, "success", JSON.stringify(newerFinal));
+    assert.ok(Date.now() - started < 60_000, "the newer release waited out the older one's health wait");
+    assert.deepEqual((await configMapOn("edge-2", repo.namespace, "a"))?.data, { v: "1" });
+  });
+
+  test("an agent that never comes back: unreachable after agentTimeout; the budget halts the rollout", async () => {
+    await agents.get("edge-3")?.stop("SIGKILL");
+    const repo = await fleetRepo();
+    const merge = await h.merge(repo, { "deploy/a.yaml": configMapYaml("a", { v: "2" }) });
+    const sent = Date.now();
+    await h.deliver(merge.delivery);
+    const statuses = await finalStatus(repo, merge.sha);
+    assert.equal(statuses.at(-1)?.state, "failure", JSON.stringify(statuses));
+    assert.ok(Date.now() - sent >= AGENT_TIMEOUT_S * 1000, "reported unreachable before agentTimeout passed");
+    assert.equal(statuses.filter(final).length, 1);
+    const page = await rolloutJson(statuses);
+    assert.equal(page.rollout.state, "failed");
+    const edge3 = page.clusters.find((c) => c.cluster === "edge-3");
+    assert.equal(edge3?.state, "failed");
+    assert.equal(edge3?.outcome?.unreachable, true);
+    assert.match(edge3?.outcome?.error ?? "", /^unreachable: the agent of cluster edge-3 was not seen for 10s/);
+    assert.equal(await configMapOn("edge-3", repo.namespace, "a"), undefined);
+    // Its job is gone and marked cancelled: an agent that comes back later finds nothing to apply.
+    const rolloutId = new URL(statuses.find((s) => s.targetUrl)?.targetUrl ?? "").pathname.split("/").pop() ?? "";
+    const jobId = `release-${rolloutId}-edge-3`;
+    assert.equal(await admin.exists(`{ferry-agent:edge-3}:release:${jobId}`), 0);
+    assert.match((await admin.get(`{ferry-agent:edge-3}:cancel:${jobId}`)) ?? "", /"kind":"abandoned"/);
+  });
+});
