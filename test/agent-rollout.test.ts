@@ -123,7 +123,7 @@ describe("agent clusters: three `ferry agent` processes, each with its own API s
       );
   const rolloutJson = async (statuses: SeenStatus[]) => {
     const url = statuses.find((s) => s.targetUrl)?.targetUrl ?? "";
-    const res = await fetch(`${h.url}${new URL(url).pathname}.json`);
+    const res = await h.page(`${new URL(url).pathname}.json`);
     assert.equal(res.status, 200);
     return (await res.json()) as {
       rollout: { state: string; reason?: string };

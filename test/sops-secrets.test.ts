@@ -180,7 +180,7 @@ for (const forge of FORGES)
       assert.match(comment, /ConfigMap e2e-[0-9a-f]+\/leak/);
       assert.match(comment, /copy: "?\(hidden\)"?/);
       assert.match(comment, /--password=\(hidden\)/);
-      const page = await (await fetch(plan?.targetUrl ?? "")).text();
+      const page = await (await h.page(plan?.targetUrl ?? "")).text();
       assert.match(page, /--password=\(hidden\)/);
 
       // The same change from a fork: planned (forkPlans lists acme/*) but never decrypted, and it says so.
