@@ -1,54 +1,10 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { promisify } from "node:util";
-import { Ajv } from "ajv";
 import { CoreV1Api } from "@kubernetes/client-node";
-import { parse, parseAllDocuments, stringify } from "yaml";
-import { createTestNamespace, testKubeConfig, testKubeConfigPath, uniqueName } from "./support/kube.js";
+import { byKind, ChartCheck, podOf, type K8sObject, type Values } from "./support/chart-check.js";
+import { createTestNamespace, testKubeConfig } from "./support/kube.js";
 
-const run = promisify(execFile);
 const CHART = new URL("../charts/ferry-agent", import.meta.url).pathname;
-const HELM = process.env.FERRY_HELM ?? "helm";
-const KUBECTL = process.env.FERRY_TEST_KUBECTL ?? "kubectl";
-
-/** A rendered Kubernetes object, as far as these tests read it. */
-interface K8sObject {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
-  spec?: Record<string, unknown>;
-  subjects?: Array<{ name: string; namespace: string }>;
-  [key: string]: unknown;
-}
-
-/** The agent's container, as far as these tests read it. */
-interface Container {
-  args: string[];
-  env: Array<{ name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }>;
-  readinessProbe: { httpGet: { path: string } };
-  livenessProbe: { httpGet: { path: string } };
-  resources: Record<string, unknown>;
-  securityContext: { readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean };
-}
-
-type Values = Record<string, unknown>;
-
-/** Helm's merge of values: objects merge key by key, anything else (arrays included) is replaced. */
-function mergeValues(base: Values, override: Values): Values {
-  const out: Values = { ...base };
-  for (const [key, value] of Object.entries(override)) {
-    const current = out[key];
-    const isObject = (v: unknown): v is Values => typeof v === "object" && v !== null && !Array.isArray(v);
-    out[key] = isObject(current) && isObject(value) ? mergeValues(current, value) : value;
-  }
-  return out;
-}
-
-const byKind = (objects: K8sObject[], kind: string) => objects.filter((o) => o.kind === kind);
 
 /** What every install names: the cluster, Ferry's Redis, and the Secret with the agent's secret. */
 const REQUIRED: Values = {
@@ -56,25 +12,16 @@ const REQUIRED: Values = {
   redis: { url: "rediss://redis.ferry.example.com:6380", existingSecret: "ferry-agent-redis" },
 };
 
-function agentContainer(objects: K8sObject[]): {
-  object: K8sObject;
-  container: Container;
-  pod: Record<string, unknown>;
-} {
+function agentContainer(objects: K8sObject[]) {
   const [object] = byKind(objects, "Deployment");
   assert.ok(object, "no Deployment");
-  const pod = (object.spec?.template as { spec: Record<string, unknown> }).spec;
-  const [container] = pod.containers as Container[];
-  assert.ok(container);
-  return { object, container, pod };
+  return { object, ...podOf(object) };
 }
 
 describe("Helm chart charts/ferry-agent", () => {
-  let work: string;
+  let chart: ChartCheck;
   let namespace: string;
   let deployNamespaces: string[];
-  let validate: ReturnType<Ajv["compile"]>;
-  let defaults: Values;
 
   const cases: Array<{ name: string; values: () => Values; check(objects: K8sObject[]): void }> = [
     {
@@ -149,7 +96,7 @@ describe("Helm chart charts/ferry-agent", () => {
   ];
 
   before(async () => {
-    work = await mkdtemp(join(tmpdir(), "ferry-agent-chart-"));
+    chart = await ChartCheck.open(CHART, "ferry-agent");
     const kc = testKubeConfig();
     namespace = await createTestNamespace(kc, "agent-chart");
     deployNamespaces = [await createTestNamespace(kc, "agent-shop"), await createTestNamespace(kc, "agent-shop")];
@@ -159,57 +106,20 @@ describe("Helm chart charts/ferry-agent", () => {
       .catch((error: unknown) => {
         if ((error as { code?: number }).code !== 409) throw error;
       });
-    const schema = JSON.parse(await readFile(join(CHART, "values.schema.json"), "utf8")) as object;
-    validate = new Ajv({ allErrors: true, strict: true }).compile(schema);
-    defaults = parse(await readFile(join(CHART, "values.yaml"), "utf8")) as Values;
   });
 
-  after(async () => {
-    await rm(work, { recursive: true, force: true });
-  });
-
-  async function kubectl(args: string[], input?: string): Promise<string> {
-    const child = run(KUBECTL, ["--kubeconfig", testKubeConfigPath(), ...args], { maxBuffer: 16 << 20 });
-    if (input !== undefined) child.child.stdin?.end(input);
-    return (await child).stdout;
-  }
-
-  async function valuesFile(values: Values): Promise<string> {
-    const file = join(work, `${uniqueName("values")}.yaml`);
-    await writeFile(file, stringify(values));
-    return file;
-  }
+  after(async () => chart?.close());
 
   test("the default values satisfy values.schema.json", () => {
-    assert.ok(validate(defaults), JSON.stringify(validate.errors));
+    const { ok, errors } = chart.valid({});
+    assert.ok(ok, errors);
   });
 
   for (const c of cases) {
     test(`${c.name}: schema-valid, lints, renders, and every object passes a server-side dry-run apply`, async () => {
-      const overrides = c.values();
-      assert.ok(validate(mergeValues(defaults, overrides)), JSON.stringify(validate.errors));
-      const file = await valuesFile(overrides);
-      await run(HELM, ["lint", "--strict", CHART, "-f", file, "--namespace", namespace]);
-      const { stdout } = await run(HELM, ["template", "ferry-agent", CHART, "--namespace", namespace, "-f", file], {
-        maxBuffer: 16 << 20,
-      });
-      const objects = parseAllDocuments(stdout)
-        .map((d) => d.toJS() as K8sObject | null)
-        .filter((o): o is K8sObject => o !== null);
-      for (const o of objects) {
-        if (["ClusterRole", "ClusterRoleBinding", "Namespace"].includes(o.kind))
-          assert.equal(o.metadata.namespace, undefined);
-        else if (o.kind !== "RoleBinding")
-          assert.equal(o.metadata.namespace, namespace, `${o.kind} ${o.metadata.name}`);
-      }
+      const { objects, manifest } = await chart.render(namespace, c.values());
       c.check(objects);
-      const applied = await kubectl(
-        ["apply", "--server-side", "--dry-run=server", "--field-manager=ferry-chart-test", "-f", "-"],
-        stdout,
-      );
-      const lines = applied.trim().split("\n");
-      assert.equal(lines.length, objects.length, applied);
-      for (const line of lines) assert.match(line, /serverside-applied \(server dry run\)$/);
+      await chart.dryRunApply(manifest, objects.length);
     });
   }
 
@@ -221,15 +131,7 @@ describe("Helm chart charts/ferry-agent", () => {
       { ...REQUIRED, replicas: 2 },
       { ...REQUIRED, github: { existingSecret: "ferry-github" } },
     ];
-    for (const values of bad) {
-      assert.equal(validate(mergeValues(defaults, values)), false, `ajv accepted ${JSON.stringify(values)}`);
-      const file = await valuesFile(values);
-      await assert.rejects(
-        run(HELM, ["template", "ferry-agent", CHART, "-f", file]),
-        /values don't meet the specifications of the schema/,
-        JSON.stringify(values),
-      );
-    }
+    await chart.refusesBadValues(bad);
   });
 
   test("helm refuses an install without its cluster, Redis or secret, saying which", async () => {
@@ -238,7 +140,7 @@ describe("Helm chart charts/ferry-agent", () => {
       [{ cluster: "edge-1", redis: { existingSecret: "s" } }, /redis\.url: the agent needs Ferry's Redis/],
       [{ cluster: "edge-1", redis: { url: "redis://r:6379" } }, /redis\.existingSecret: the Secret holding/],
     ] as const) {
-      await assert.rejects(run(HELM, ["template", "ferry-agent", CHART, "-f", await valuesFile(values)]), message);
+      await assert.rejects(chart.template(values), message);
     }
   });
 });

@@ -1,57 +1,12 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { promisify } from "node:util";
-import { Ajv } from "ajv";
 import { CoreV1Api } from "@kubernetes/client-node";
-import { parse, parseAllDocuments, stringify } from "yaml";
+import { parse } from "yaml";
 import { parseServerConfig } from "../src/config/server-config.js";
-import { createTestNamespace, testKubeConfig, testKubeConfigPath, uniqueName } from "./support/kube.js";
+import { byKind, ChartCheck, podOf, type Container, type K8sObject, type Values } from "./support/chart-check.js";
+import { createTestNamespace, testKubeConfig } from "./support/kube.js";
 
-const run = promisify(execFile);
 const CHART = new URL("../charts/ferry", import.meta.url).pathname;
-const HELM = process.env.FERRY_HELM ?? "helm";
-const KUBECTL = process.env.FERRY_TEST_KUBECTL ?? "kubectl";
-
-/** A rendered Kubernetes object, as far as these tests read it. */
-interface K8sObject {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
-  spec?: Record<string, unknown>;
-  data?: Record<string, string>;
-  [key: string]: unknown;
-}
-
-/** A container of a rendered Deployment. */
-interface Container {
-  args: string[];
-  env: Array<{ name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }>;
-  readinessProbe: { httpGet: { path: string } };
-  livenessProbe: { httpGet: { path: string } };
-  resources: Record<string, unknown>;
-  securityContext: { readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean };
-}
-
-type Values = Record<string, unknown>;
-
-/** Helm's merge of values: objects merge key by key, anything else (arrays included) is replaced. */
-function mergeValues(base: Values, override: Values): Values {
-  const out: Values = { ...base };
-  for (const [key, value] of Object.entries(override)) {
-    const current = out[key];
-    const isObject = (v: unknown): v is Values => typeof v === "object" && v !== null && !Array.isArray(v);
-    out[key] = isObject(current) && isObject(value) ? mergeValues(current, value) : value;
-  }
-  return out;
-}
-
-function byKind(objects: K8sObject[], kind: string): K8sObject[] {
-  return objects.filter((o) => o.kind === kind);
-}
 
 function deployment(
   objects: K8sObject[],
@@ -59,10 +14,7 @@ function deployment(
 ): { object: K8sObject; container: Container; pod: Record<string, unknown> } {
   const object = byKind(objects, "Deployment").find((d) => d.metadata.labels?.["app.kubernetes.io/component"] === role);
   assert.ok(object, `no ${role} Deployment`);
-  const pod = (object.spec?.template as { spec: Record<string, unknown> }).spec;
-  const [container] = pod.containers as Container[];
-  assert.ok(container);
-  return { object, container, pod };
+  return { object, ...podOf(object) };
 }
 
 function envOf(container: Container): Map<string, Container["env"][number]> {
@@ -70,12 +22,10 @@ function envOf(container: Container): Map<string, Container["env"][number]> {
 }
 
 describe("Helm chart charts/ferry", () => {
-  let work: string;
+  let chart: ChartCheck;
   let namespace: string;
   /** Namespaces the namespaced-RBAC case grants Ferry. */
   let deployNamespaces: string[];
-  let validate: ReturnType<Ajv["compile"]>;
-  let defaults: Values;
 
   /** The values matrix: each case's overrides, and what its rendering must hold. */
   const cases: Array<{ name: string; values: () => Values; check(objects: K8sObject[]): void }> = [
@@ -316,7 +266,7 @@ describe("Helm chart charts/ferry", () => {
   ];
 
   before(async () => {
-    work = await mkdtemp(join(tmpdir(), "ferry-chart-"));
+    chart = await ChartCheck.open(CHART, "ferry");
     const kc = testKubeConfig();
     namespace = await createTestNamespace(kc, "chart");
     deployNamespaces = [await createTestNamespace(kc, "chart-shop"), await createTestNamespace(kc, "chart-shop")];
@@ -350,71 +300,32 @@ describe("Helm chart charts/ferry", () => {
         ],
       },
     };
-    await writeFile(join(work, "crd.yaml"), stringify(crd));
-    await kubectl(["apply", "--server-side", "--field-manager=ferry-chart-test", "-f", join(work, "crd.yaml")]);
-    await kubectl([
+    await chart.kubectl(["apply", "--server-side", "--field-manager=ferry-chart-test", "-f", "-"], JSON.stringify(crd));
+    await chart.kubectl([
       "wait",
       "--for=condition=Established",
       "--timeout=60s",
       "crd/servicemonitors.monitoring.coreos.com",
     ]);
-    const schema = JSON.parse(await readFile(join(CHART, "values.schema.json"), "utf8")) as object;
-    validate = new Ajv({ allErrors: true, strict: true }).compile(schema);
-    defaults = parse(await readFile(join(CHART, "values.yaml"), "utf8")) as Values;
   });
 
-  after(async () => {
-    await rm(work, { recursive: true, force: true });
-  });
-
-  async function kubectl(args: string[], input?: string): Promise<string> {
-    const child = run(KUBECTL, ["--kubeconfig", testKubeConfigPath(), ...args], { maxBuffer: 16 << 20 });
-    if (input !== undefined) child.child.stdin?.end(input);
-    return (await child).stdout;
-  }
-
-  async function valuesFile(values: Values): Promise<string> {
-    const file = join(work, `${uniqueName("values")}.yaml`);
-    await writeFile(file, stringify(values));
-    return file;
-  }
+  after(async () => chart?.close());
 
   test("the default values satisfy values.schema.json", () => {
-    assert.ok(validate(defaults), JSON.stringify(validate.errors));
+    const { ok, errors } = chart.valid({});
+    assert.ok(ok, errors);
   });
 
   for (const c of cases) {
     test(`${c.name}: schema-valid, lints, renders, and every object passes a server-side dry-run apply`, async () => {
-      const overrides = c.values();
-      assert.ok(validate(mergeValues(defaults, overrides)), JSON.stringify(validate.errors));
-      const file = await valuesFile(overrides);
-      await run(HELM, ["lint", "--strict", CHART, "-f", file, "--namespace", namespace]);
-      const { stdout } = await run(HELM, ["template", "ferry", CHART, "--namespace", namespace, "-f", file], {
-        maxBuffer: 16 << 20,
-      });
-      const objects = parseAllDocuments(stdout)
-        .map((d) => d.toJS() as K8sObject | null)
-        .filter((o): o is K8sObject => o !== null);
+      const { objects, manifest } = await chart.render(namespace, c.values());
       assert.ok(objects.length >= 10, `${objects.length} objects`);
-      for (const o of objects) {
-        if (["ClusterRole", "ClusterRoleBinding", "Namespace"].includes(o.kind))
-          assert.equal(o.metadata.namespace, undefined);
-        else if (o.kind !== "RoleBinding")
-          assert.equal(o.metadata.namespace, namespace, `${o.kind} ${o.metadata.name}`);
-      }
       c.check(objects);
       // Ferry reads the ConfigMap's server.yml with its own validation.
       const [configMap] = byKind(objects, "ConfigMap");
       parseServerConfig(configMap?.data?.["server.yml"] ?? "", "server.yml");
 
-      // Every namespaced object names its namespace (the release's, or a granted one for RoleBindings).
-      const applied = await kubectl(
-        ["apply", "--server-side", "--dry-run=server", "--field-manager=ferry-chart-test", "-f", "-"],
-        stdout,
-      );
-      const lines = applied.trim().split("\n");
-      assert.equal(lines.length, objects.length, applied);
-      for (const line of lines) assert.match(line, /serverside-applied \(server dry run\)$/);
+      await chart.dryRunApply(manifest, objects.length);
     });
   }
 
@@ -436,29 +347,12 @@ describe("Helm chart charts/ferry", () => {
       },
       { sops: { existingSecret: "Not A Name" } },
     ];
-    for (const values of bad) {
-      assert.equal(validate(mergeValues(defaults, values)), false, `ajv accepted ${JSON.stringify(values)}`);
-      const file = await valuesFile(values);
-      await assert.rejects(
-        run(HELM, ["template", "ferry", CHART, "-f", file]),
-        /values don't meet the specifications of the schema/,
-        JSON.stringify(values),
-      );
-    }
+    await chart.refusesBadValues(bad);
   });
 
   test("helm refuses Sentinel and Cluster at once, and no Redis at all", async () => {
-    const both = await valuesFile({
-      redis: { sentinel: { nodes: ["s:26379"], name: "m" }, cluster: { nodes: ["c:6379"] } },
-    });
-    await assert.rejects(
-      run(HELM, ["template", "ferry", CHART, "-f", both]),
-      /set sentinel\.nodes or cluster\.nodes, not both/,
-    );
-    const none = await valuesFile({ redis: { url: "" } });
-    await assert.rejects(
-      run(HELM, ["template", "ferry", CHART, "-f", none]),
-      /redis: set url, sentinel\.nodes or cluster\.nodes/,
-    );
+    const both = { redis: { sentinel: { nodes: ["s:26379"], name: "m" }, cluster: { nodes: ["c:6379"] } } };
+    await assert.rejects(chart.template(both), /set sentinel\.nodes or cluster\.nodes, not both/);
+    await assert.rejects(chart.template({ redis: { url: "" } }), /redis: set url, sentinel\.nodes or cluster\.nodes/);
   });
 });
