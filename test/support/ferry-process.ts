@@ -30,23 +30,13 @@ export class FerryProcess {
       LOG_LEVEL: "info",
       ...env,
     };
-    const child = spawn(process.execPath, ["bin/ferry.js", role, "--config", h.configFile, "--port", "0"], {
-      cwd: ROOT,
-      env: fullEnv,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    const log = { text: "" };
-    const keep = (chunk: Buffer) => (log.text = (log.text + chunk.toString()).slice(-100_000));
-    child.stdout?.on("data", keep);
-    child.stderr?.on("data", keep);
     const started = role === "web" ? '"msg":"web listening"' : '"msg":"worker started"';
-    await waitUntil(
-      () => `ferry ${role} did not start:\n${log.text}\n`,
-      () => child.exitCode !== null || log.text.includes(started),
+    const { child, log } = await spawnFerry(
+      [role, "--config", h.configFile, "--port", "0"],
+      fullEnv,
+      started,
       timeoutMs,
-      50,
     );
-    if (child.exitCode !== null) throw new Error(`ferry ${role} exited before it started:\n${log.text}`);
     const port = /"msg":"(?:web|health and metrics) listening"/.test(log.text)
       ? /"port":(\d+)/.exec(log.text)?.[1]
       : undefined;
@@ -70,22 +60,12 @@ export class FerryProcess {
       LOG_LEVEL: "info",
       ...env,
     };
-    const child = spawn(process.execPath, ["bin/ferry.js", "agent", "--cluster", cluster, "--port", "0", ...args], {
-      cwd: ROOT,
-      env: fullEnv,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    const log = { text: "" };
-    const keep = (chunk: Buffer) => (log.text = (log.text + chunk.toString()).slice(-100_000));
-    child.stdout?.on("data", keep);
-    child.stderr?.on("data", keep);
-    await waitUntil(
-      () => `ferry agent ${cluster} did not start:\n${log.text}\n`,
-      () => child.exitCode !== null || log.text.includes('"msg":"agent started"'),
+    const { child, log } = await spawnFerry(
+      ["agent", "--cluster", cluster, "--port", "0", ...args],
+      fullEnv,
+      '"msg":"agent started"',
       timeoutMs,
-      50,
     );
-    if (child.exitCode !== null) throw new Error(`ferry agent ${cluster} exited before it started:\n${log.text}`);
     const port = /"msg":"agent started"[^\n]*"port":(\d+)|"port":(\d+)[^\n]*"msg":"agent started"/.exec(log.text);
     return new FerryProcess(child, log, `http://127.0.0.1:${port?.[1] ?? port?.[2] ?? ""}`);
   }
@@ -113,4 +93,31 @@ export class FerryProcess {
     this.child.kill(signal);
     await exited;
   }
+}
+
+/** Spawns `ferry <args>` with `env`, keeping its last output, and waits until it logs `started` (or exits: an error). */
+async function spawnFerry(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  started: string,
+  timeoutMs: number,
+): Promise<{ child: ChildProcess; log: { text: string } }> {
+  const child = spawn(process.execPath, ["bin/ferry.js", ...args], {
+    cwd: ROOT,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const log = { text: "" };
+  const keep = (chunk: Buffer) => (log.text = (log.text + chunk.toString()).slice(-100_000));
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  const what = `ferry ${args.slice(0, args[0] === "agent" ? 3 : 1).join(" ")}`;
+  await waitUntil(
+    () => `${what} did not start:\n${log.text}\n`,
+    () => child.exitCode !== null || log.text.includes(started),
+    timeoutMs,
+    50,
+  );
+  if (child.exitCode !== null) throw new Error(`${what} exited before it started:\n${log.text}`);
+  return { child, log };
 }
