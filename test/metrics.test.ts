@@ -181,7 +181,8 @@ describe("/metrics after an end-to-end release (gitlab)", () => {
     const statusPosts = sim.requests.filter(
       (r) => r.method === "POST" && /\/statuses\/[0-9a-f]{40}$/.test(r.path) && r.status < 300,
     ).length;
-    assert.ok(statusPosts >= 2);
+    // The final status at least (a quick release sends no `queued`: it is held a second, then dropped).
+    assert.ok(statusPosts >= 1);
     assert.equal(
       value("ferry_forge_api_calls_total", { forge: "gitlab", endpoint: "Commits.editStatus", status: "2xx" }),
       statusPosts,
