@@ -56,6 +56,8 @@ export async function runAgentRelease(ctx: AgentReleaseContext): Promise<Cluster
     timeoutMs,
     signal: ctx.signal,
     onProgress: (description) => void ctx.progress(description).catch(() => undefined),
+    // Messages from the cluster leave it masked of the SOPS-decrypted values the render holds.
+    secrets: [...new Set(r.rendered.flatMap((o) => o.secrets ?? []))],
   });
   if (health.kind === "healthy") {
     await session.record("success");
