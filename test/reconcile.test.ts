@@ -263,8 +263,14 @@ for (const forge of FORGES)
         async () => (await configMap(repo, "flags"))?.a === "1",
         30_000,
       );
+      // Each heal is an audit record by reconcile, naming what it restored (the second heal's status
+      // reads as the first's: wait for its record, written once the ConfigMap was re-created).
+      await waitUntil(
+        "the second heal was never recorded",
+        async () => (await healRecords(repo, env)).length >= 2,
+        30_000,
+      );
       await waitForDrift(repo, env, "success", /^healed 1 object/);
-      // Each heal is an audit record by reconcile, naming what it restored.
       assert.deepEqual(await healRecords(repo, env), [
         ["reconcile", TEST_CLUSTER, "healed", [], [`Deployment ${repo.namespace}/web`]],
         ["reconcile", TEST_CLUSTER, "healed", [`ConfigMap ${repo.namespace}/flags`], []],
