@@ -12,6 +12,7 @@ import { AgentQueues } from "./agent/agent-queues.js";
 import { AuditLog } from "./audit/audit-log.js";
 import { AuditTrail } from "./audit/audit-trail.js";
 import { keepAuditRetention } from "./audit/keep-audit-retention.js";
+import { byteSize } from "./config/byte-size.js";
 import { durationMs } from "./config/duration.js";
 import { publicUrlOf } from "./config/public-url.js";
 import type { ServerConfig } from "./config/server-config.js";
@@ -272,7 +273,7 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
       const audit = new AuditTrail(auditLog, log, metrics);
       closers.push(keepAuditRetention(auditLog, log));
       // The watches' caches, which this process's plans and reconciles read while they are fresh.
-      const caches = new WatchCaches();
+      const caches = new WatchCaches(byteSize(options.config.reconcile.watchCacheLimit));
       metrics.observeWatchCaches(() => caches.held());
       // Agent clusters are released by their agents, through queues of their own (src/agent/).
       const agents = new AgentQueues(redis);
@@ -348,7 +349,8 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
         reconcileSoon: (data) => queues.reconcileSoon(data),
         log,
         metrics,
-        caches,
+        // A limit of 0 keeps no cache: the watches only tell drift.
+        ...(caches.limit > 0 ? { caches } : {}),
       });
       closers.push(() => driftWatch.stop());
       log.info({ concurrency: options.concurrency ?? 4 }, "worker started");

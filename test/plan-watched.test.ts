@@ -260,4 +260,57 @@ describe("plans fed by the watch cache", () => {
       await h.close();
     }
   });
+
+  test("through Ferry: a cache past reconcile.watchCacheLimit is dropped; plans LIST, and the watch still tells drift", async () => {
+    const h = await FerryHarness.start(
+      "github",
+      {},
+      {
+        kubeconfig,
+        serverConfig: {
+          clusters: [{ name: CLUSTER, context: "ferry-test", kubeconfig }],
+          policy: [{ repositories: ["acme/*"], clusters: [CLUSTER], namespaces: ["e2e-*"], clusterScopedKinds: [] }],
+          // Less than the environment's objects take: its cache cannot be kept.
+          reconcile: { watchCacheLimit: "2Ki" },
+        },
+      },
+    );
+    try {
+      const repo = await h.createRepo({
+        environment: { name: "limited", wait: false, reconcile: { interval: "1h", watch: true } },
+      });
+      const yaml = (color: (n: number) => string) =>
+        Array.from({ length: OBJECTS }, (_, n) => configMapYaml(`cm-${n}`, { color: color(n) })).join("---\n");
+      const merge = await h.merge(repo, { "deploy/objects.yaml": yaml(() => "blue") });
+      await h.deliver(merge.delivery);
+      assert.equal((await h.finalStatus(repo, merge.sha, "ferry/deploy/limited")).at(-1)?.state, "success");
+      const metric = async (name: string, labels: Record<string, string> = {}) =>
+        parsePrometheusText(await (await fetch(`${h.url}/metrics`)).text()).find(
+          (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+        )?.value ?? 0;
+      await waitUntil(
+        "the worker never dropped the cache",
+        async () => (await metric("ferry_watch_caches_dropped")) >= 1,
+        30_000,
+      );
+      assert.equal(await metric("ferry_watch_cache_objects"), 0, "a dropped cache holds nothing");
+      assert.ok(
+        h.logLines.some((l) => l.includes("watch cache dropped")),
+        "the worker says why",
+      );
+
+      const lists = await configMapLists();
+      const pr = await h.openPullRequest(repo, { "deploy/objects.yaml": yaml((n) => (n === 2 ? "green" : "blue")) });
+      await h.deliver(pr.delivery);
+      assert.equal((await h.finalStatus(repo, pr.headSha, "ferry/plan/limited")).at(-1)?.state, "success");
+      assert.ok((await configMapLists()) - lists > 0, "the plan read the API server");
+      assert.equal(await metric("ferry_live_objects_read_total", { from: "cache" }), 0);
+
+      await editByHand(repo.namespace, "cm-1");
+      const drift = await h.waitForLatestStatus(repo, "ferry/drift/limited", "failure", /drifted/, 30_000);
+      assert.match(drift.description, /cm-1/);
+    } finally {
+      await h.close();
+    }
+  });
 });

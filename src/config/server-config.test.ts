@@ -56,7 +56,7 @@ describe("parseServerConfig", () => {
           clusterScopedKinds: ["Namespace", "CustomResourceDefinition"],
         },
       ],
-      reconcile: { minInterval: "1m", defaultInterval: "10m" },
+      reconcile: { minInterval: "1m", defaultInterval: "10m", watchCacheLimit: "256Mi" },
       audit: { retention: "400d" },
       sops: { keys: [] },
     });
@@ -66,10 +66,21 @@ describe("parseServerConfig", () => {
     assert.deepEqual(parseServerConfig("reconcile:\n  minInterval: 5s\n", "ferry.yaml").reconcile, {
       minInterval: "5s",
       defaultInterval: "10m",
+      watchCacheLimit: "256Mi",
     });
     assert.deepEqual(errorLines("reconcile:\n  minInterval: 0s\n  defaultInterval: soon\n"), [
       "ferry.yaml:2:16: reconcile.minInterval: must be more than 0s and at most 24h",
       "ferry.yaml:3:20: reconcile.defaultInterval: must be a duration such as 30s, 5m or 1h30m",
+    ]);
+  });
+
+  it("reads the watch caches' limit as a size, refusing what is not one", () => {
+    assert.equal(
+      parseServerConfig("reconcile:\n  watchCacheLimit: 1Gi\n", "ferry.yaml").reconcile.watchCacheLimit,
+      "1Gi",
+    );
+    assert.deepEqual(errorLines("reconcile:\n  watchCacheLimit: 1GB\n"), [
+      "ferry.yaml:2:20: reconcile.watchCacheLimit: must be a size such as 512Mi or 1Gi (bytes, Ki, Mi or Gi)",
     ]);
   });
 
@@ -289,7 +300,7 @@ describe("loadServerConfig", () => {
       freeze: [],
       gitlab: { projectSecrets: {} },
       policy: [],
-      reconcile: { minInterval: "1m", defaultInterval: "10m" },
+      reconcile: { minInterval: "1m", defaultInterval: "10m", watchCacheLimit: "256Mi" },
       audit: { retention: "400d" },
       sops: { keys: [] },
     });

@@ -218,7 +218,13 @@ export class Metrics {
     registers: [this.registry],
     collect: () => this.cachedBytes.set(this.cacheSize?.().bytes ?? 0),
   });
-  private cacheSize: (() => { objects: number; bytes: number }) | undefined;
+  private readonly droppedCaches: Gauge = new Gauge({
+    name: "ferry_watch_caches_dropped",
+    help: "Watch caches of this process emptied because its caches would pass reconcile.watchCacheLimit (their collections are read from the API server), read at scrape time.",
+    registers: [this.registry],
+    collect: () => this.droppedCaches.set(this.cacheSize?.().dropped ?? 0),
+  });
+  private cacheSize: (() => { objects: number; bytes: number; dropped: number }) | undefined;
   private readonly liveObjectsRead = this.counter(
     "ferry_live_objects_read_total",
     "Live objects plans and reconciles read, by where from: a watch cache, or the API server (no fresh cache held them).",
@@ -350,7 +356,7 @@ export class Metrics {
   }
 
   /** Reads the size of this process's watch caches from `size` at each scrape. */
-  observeWatchCaches(size: () => { objects: number; bytes: number }): void {
+  observeWatchCaches(size: () => { objects: number; bytes: number; dropped: number }): void {
     this.cacheSize = size;
   }
 

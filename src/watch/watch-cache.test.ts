@@ -119,3 +119,67 @@ describe("WatchCache", () => {
     assert.equal(c.fresh(), false);
   });
 });
+
+describe("WatchCache with an allowance", () => {
+  /** An allowance of `limit` characters, as WatchCaches keeps it. */
+  const allowance = (limit: number) => ({
+    used: 0,
+    take(chars: number) {
+      if (chars > 0 && this.used + chars > limit) return false;
+      this.used += chars;
+      return true;
+    },
+  });
+  const size = (...items: ReturnType<typeof item>[]) => items.reduce((n, i) => n + JSON.stringify(i).length, 0);
+
+  test("counts what it holds against the allowance, and gives back what goes", () => {
+    const budget = allowance(10_000);
+    const c = new WatchCache({ budget });
+    c.replace([item("a", "10"), item("b", "11")], "12");
+    assert.equal(budget.used, c.bytes);
+    assert.equal(budget.used, size(item("a", "10"), item("b", "11")));
+    c.apply(event("DELETED", item("b", "13")));
+    assert.equal(budget.used, size(item("a", "10")));
+    c.replace([item("c", "14")], "15");
+    assert.equal(budget.used, size(item("c", "14")), "a new list replaces the old one's share");
+    c.close();
+    assert.equal(budget.used, 0);
+    c.apply(event("ADDED", item("d", "16")));
+    assert.equal(budget.used, 0, "a closed cache takes nothing more");
+  });
+
+  test("drops everything, says so once and is never fresh again when an event would pass the allowance", () => {
+    const one = size(item("a", "10", { v: "1" }));
+    const budget = allowance(one * 2);
+    let told = 0;
+    const c = new WatchCache({ budget, onDropped: () => told++ });
+    c.connection(true);
+    c.replace([item("a", "10", { v: "1" })], "10");
+    c.apply(bookmark("11"));
+    assert.ok(c.fresh());
+    c.apply(event("ADDED", item("b", "12", { v: "2" })));
+    assert.ok(c.fresh(), "two objects fit");
+    c.apply(event("ADDED", item("c", "13", { v: "3" })));
+    assert.equal(told, 1);
+    assert.equal(c.spent, true);
+    assert.equal(c.fresh(), false);
+    assert.equal(c.count, 0);
+    assert.equal(budget.used, 0, "what it held is given back");
+    c.apply(event("ADDED", item("d", "14")));
+    c.replace([item("e", "15")], "15");
+    assert.equal(c.count, 0, "a dropped cache holds nothing, even from a new list");
+    assert.equal(told, 1);
+  });
+
+  test("a list that would pass the allowance is dropped, giving back what it took while it filled", () => {
+    const budget = allowance(size(item("a", "10")) + 10);
+    let told = 0;
+    const c = new WatchCache({ budget, onDropped: () => told++ });
+    const fill = c.fill();
+    fill.add([item("a", "10"), item("b", "11")]);
+    fill.done("12");
+    assert.equal(told, 1);
+    assert.equal(c.count, 0);
+    assert.equal(budget.used, 0);
+  });
+});

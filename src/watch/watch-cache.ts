@@ -27,6 +27,24 @@ type Item = { metadata?: { name?: string; resourceVersion?: string; annotations?
  */
 export const MAX_SILENCE_MS = 90_000;
 
+/** An allowance of cached JSON characters that a process's caches share (see `WatchCaches`). */
+export interface CacheBudget {
+  /** Takes `chars` more of the allowance (true), or refuses when that would pass it (false); a negative amount gives back. */
+  take(chars: number): boolean;
+}
+
+/** How a cache is kept: its freshness clock, and the allowance it draws on. */
+export interface WatchCacheOptions {
+  /** How long without an event or bookmark the cache stays trusted (default {@link MAX_SILENCE_MS}). */
+  maxSilenceMs?: number;
+  /** The clock freshness is judged by (tests give their own). */
+  now?: () => number;
+  /** The allowance the cache's JSON is counted against; without one it grows as the watch does. */
+  budget?: CacheBudget;
+  /** Told when the cache dropped everything because the allowance was spent (it is then never fresh again). */
+  onDropped?(): void;
+}
+
 /**
  * The objects of one watched collection, as a watch has seen them: filled by a LIST, then kept by the
  * watch's events. A plan may trust it only while it is {@link fresh}: filled, caught up with the
@@ -34,7 +52,9 @@ export const MAX_SILENCE_MS = 90_000;
  * Objects are kept as the JSON text the server sent (a third of their size as parsed objects), with
  * their version and owner beside it, so a comparison reads no JSON and a diff parses only the objects
  * it shows. What it holds is bounded by the watch: only objects carrying Ferry's label, in
- * collections watched environments have objects in.
+ * collections watched environments have objects in; and by its `budget`: a cache that would pass it
+ * drops everything it holds and stays empty (its watch goes on telling changes; plans of the
+ * collection read the API server, as without a cache).
  */
 export class WatchCache {
   private entries = new Map<string, Entry>();
@@ -43,9 +63,10 @@ export class WatchCache {
   private connected = false;
   private heardAt = Number.NEGATIVE_INFINITY;
   private size = 0;
+  private dropped = false;
 
-  /** Binds the cache; `now` is the clock freshness is judged by (tests give their own). */
-  constructor(private readonly options: { maxSilenceMs?: number; now?: () => number } = {}) {}
+  /** Binds the cache to its clock and allowance. */
+  constructor(private readonly options: WatchCacheOptions = {}) {}
 
   /**
    * Replaces what the cache holds with a LIST's items at `version`. When the watch goes on from an
@@ -67,16 +88,28 @@ export class WatchCache {
   fill(): { add(items: Item[]): void; done(version: string, watchFrom?: string): void } {
     const next = new Map<string, Entry>();
     let size = 0;
+    let spent = false;
     return {
       add: (items) => {
         for (const item of items) {
           const entry = entryOf(item);
-          if (!entry) continue;
-          size += entry.json.length - (next.get(entry.name)?.json.length ?? 0);
-          next.set(entry.name, entry);
+          if (!entry || spent || this.dropped) continue;
+          const grows = entry.json.length - (next.get(entry.name)?.json.length ?? 0);
+          // Both lists are held while the new one fills, and both count.
+          if (!this.take(grows)) spent = true;
+          else {
+            size += grows;
+            next.set(entry.name, entry);
+          }
         }
       },
       done: (version, watchFrom = version) => {
+        if (spent || this.dropped) {
+          this.take(-size);
+          this.drop();
+          return;
+        }
+        this.take(-this.size);
         this.entries = next;
         this.size = size;
         this.listedAt = parseVersion(version);
@@ -102,16 +135,24 @@ export class WatchCache {
 
   /** Forgets everything: the watch must list again (its version expired) before the cache is used. */
   invalidate(): void {
+    this.take(-this.size);
     this.entries.clear();
     this.size = 0;
     this.listedAt = undefined;
     this.caughtUp = false;
   }
 
+  /** Gives everything back to the allowance for good: the watch stopped (no drop is told). */
+  close(): void {
+    this.invalidate();
+    this.dropped = true;
+  }
+
   /** Whether a plan may read the cache instead of the API server now. */
   fresh(): boolean {
     const now = (this.options.now ?? Date.now)();
     return (
+      !this.dropped &&
       this.listedAt !== undefined &&
       this.caughtUp &&
       this.connected &&
@@ -145,10 +186,16 @@ export class WatchCache {
     return this.size;
   }
 
+  /** True once the allowance ran out and the cache dropped what it held (it stays empty). */
+  get spent(): boolean {
+    return this.dropped;
+  }
+
   private set(item: Item): void {
     const entry = entryOf(item);
-    if (!entry) return;
+    if (!entry || this.dropped) return;
     this.remove(entry.name);
+    if (!this.take(entry.json.length)) return this.drop();
     this.entries.set(entry.name, entry);
     this.size += entry.json.length;
   }
@@ -158,6 +205,19 @@ export class WatchCache {
     if (!entry) return;
     this.entries.delete(name);
     this.size -= entry.json.length;
+    this.take(-entry.json.length);
+  }
+
+  private take(chars: number): boolean {
+    return this.options.budget?.take(chars) ?? true;
+  }
+
+  /** The allowance is spent: give back everything and hold nothing from now on. */
+  private drop(): void {
+    if (this.dropped) return;
+    this.invalidate();
+    this.dropped = true;
+    this.options.onDropped?.();
   }
 
   private heard(version: string): void {

@@ -116,7 +116,17 @@ export class WatchSupervisor {
 
   private async watch(target: WatchTarget): Promise<void> {
     const from = await this.options.redis.get(versionKey(target.id));
-    const cache = this.options.caches && new WatchCache();
+    const caches = this.options.caches;
+    const cache =
+      caches &&
+      new WatchCache({
+        budget: caches,
+        onDropped: () =>
+          this.options.log.warn(
+            { target: target.id, limit: caches.limit },
+            "watch cache dropped: this worker's caches would pass reconcile.watchCacheLimit; plans of the collection read the API server",
+          ),
+      });
     const watch = new ResourceWatch({
       client: await this.options.client(target.cluster),
       path: target.path,
