@@ -128,7 +128,8 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
         failures.push(error);
       });
     // Every step ran; the caller still learns that one failed (`ferry` then exits non-zero).
-    if (failures.length > 0) throw new AggregateError(failures, `${failures.length} shutdown step(s) failed`);
+    const reasons = failures.map((e) => (e instanceof Error ? e.message : String(e)));
+    if (failures.length > 0) throw new AggregateError(failures, reasons.join("; "));
   };
   try {
     let target = options.redis ?? (options.redisUrl ? { kind: "url" as const, url: options.redisUrl } : undefined);

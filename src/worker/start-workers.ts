@@ -135,8 +135,11 @@ export function startWorkers(options: StartWorkersOptions): { close(): Promise<v
   return {
     close: async () => {
       const closed = await Promise.allSettled(workers.map((w) => w.close()));
-      const failed = closed.find((c): c is PromiseRejectedResult => c.status === "rejected");
-      if (failed) throw failed.reason;
+      const failed = closed.flatMap((c) => (c.status === "rejected" ? [c.reason as unknown] : []));
+      if (failed.length === 1) throw failed[0];
+      // Every queue's reason in the message, so the one log line says them all.
+      const reasons = failed.map((e) => (e instanceof Error ? e.message : String(e)));
+      if (failed.length > 1) throw new AggregateError(failed, reasons.join("; "));
     },
   };
 }
