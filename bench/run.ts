@@ -3,13 +3,19 @@
  * bench/results/<name>.json as {"cases":[{name, value, unit, baseline, baseline_value, ratio}]}, with
  * the baseline measured in the same run. Benchmarks needing Kubernetes get the run's own control
  * plane (scripts/control-plane up: ten API servers over one etcd, no controllers reacting to what
- * the benchmarks write), started here and stopped at the end.
+ * the benchmarks write), started here and stopped at the end; a run of benchmarks that all say
+ * `export const kubernetes = false` starts none.
  */
 import { execFileSync } from "node:child_process";
 import { mkdtemp, mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BenchCase, BenchContext } from "./bench-case.js";
+
+/** A benchmark file: its `run`, given the control plane unless it says it needs none. */
+type BenchModule =
+  | { kubernetes?: true; run(context: BenchContext): Promise<BenchCase[]> }
+  | { kubernetes: false; run(context: Pick<BenchContext, "workDir">): Promise<BenchCase[]> };
 
 const root = new URL("..", import.meta.url).pathname;
 const available = (await readdir(join(root, "bench")))
@@ -22,29 +28,20 @@ if (unknown.length > 0) {
   process.exit(2);
 }
 const names = wanted.length > 0 ? wanted : available;
+const benches = await Promise.all(
+  names.map(async (name) => ({ name, bench: (await import(`./${name}.bench.ts`)) as BenchModule })),
+);
 const state = await mkdtemp(join(tmpdir(), "ferry-bench-"));
-const bin = execFileSync(join(root, "scripts/control-plane"), ["build"], { encoding: "utf8" }).trim();
-// Ten API servers over one etcd (the fleet benchmark's clusters); the others use the first.
-const CLUSTERS = 10;
-const kubeconfig = execFileSync(
-  join(root, "scripts/control-plane"),
-  ["up", join(state, "control-plane"), "--no-controllers", "--clusters", String(CLUSTERS)],
-  { encoding: "utf8" },
-).trim();
-const contexts = ["ferry-test", ...Array.from({ length: CLUSTERS - 1 }, (_, i) => `ferry-test-${i + 1}`)];
-const context: BenchContext = { kubeconfig, contexts, kubectl: join(bin, "kubectl"), workDir: state };
+let context: BenchContext | undefined;
 try {
-  // Installation's part, once per cluster, as an operator does it: the validation namespace where
-  // releases dry-run the objects of namespaces they create (they never create it themselves).
-  const { setupCluster } = await import("../src/cli/setup-cluster.js");
-  let said = "";
-  if ((await setupCluster({ kubeconfig, context: contexts }, (text) => (said += text))) !== 0)
-    throw new Error(`ferry setup-cluster failed:\n${said}`);
+  if (benches.some(({ bench }) => bench.kubernetes !== false)) {
+    context = startControlPlane();
+    await setUpClusters(context);
+  }
   await mkdir(join(root, "bench/results"), { recursive: true });
-  for (const name of names) {
-    const bench = (await import(`./${name}.bench.ts`)) as { run(context: BenchContext): Promise<BenchCase[]> };
+  for (const { name, bench } of benches) {
     console.log(`bench ${name}`);
-    const cases = await bench.run(context);
+    const cases = bench.kubernetes === false ? await bench.run({ workDir: state }) : await bench.run(needed(context));
     for (const c of cases)
       console.log(
         `  ${c.name}: ${c.value} ${c.unit} vs ${c.baseline} ${c.baseline_value} ${c.unit} → ratio ${c.ratio}`,
@@ -52,6 +49,36 @@ try {
     await writeFile(join(root, "bench/results", `${name}.json`), `${JSON.stringify({ cases }, null, 2)}\n`);
   }
 } finally {
-  execFileSync(join(root, "scripts/control-plane"), ["down", join(state, "control-plane")]);
+  if (context) execFileSync(join(root, "scripts/control-plane"), ["down", join(state, "control-plane")]);
   await rm(state, { recursive: true, force: true });
+}
+
+/** Starts the run's control plane, in the run's directory. */
+function startControlPlane(): BenchContext {
+  const bin = execFileSync(join(root, "scripts/control-plane"), ["build"], { encoding: "utf8" }).trim();
+  // Ten API servers over one etcd (the fleet benchmark's clusters); the others use the first.
+  const CLUSTERS = 10;
+  const kubeconfig = execFileSync(
+    join(root, "scripts/control-plane"),
+    ["up", join(state, "control-plane"), "--no-controllers", "--clusters", String(CLUSTERS)],
+    { encoding: "utf8" },
+  ).trim();
+  const contexts = ["ferry-test", ...Array.from({ length: CLUSTERS - 1 }, (_, i) => `ferry-test-${i + 1}`)];
+  return { kubeconfig, contexts, kubectl: join(bin, "kubectl"), workDir: state };
+}
+
+/** Sets every cluster up as installation does. */
+async function setUpClusters({ kubeconfig, contexts }: BenchContext): Promise<void> {
+  // Installation's part, once per cluster, as an operator does it: the validation namespace where
+  // releases dry-run the objects of namespaces they create (they never create it themselves).
+  const { setupCluster } = await import("../src/cli/setup-cluster.js");
+  let said = "";
+  if ((await setupCluster({ kubeconfig, context: contexts }, (text) => (said += text))) !== 0)
+    throw new Error(`ferry setup-cluster failed:\n${said}`);
+}
+
+/** The control plane, started above for every benchmark that needs one. */
+function needed(started: BenchContext | undefined): BenchContext {
+  if (!started) throw new Error("no control plane was started");
+  return started;
 }

@@ -52,7 +52,10 @@ async function timed(f: () => Promise<unknown>): Promise<number[]> {
   return times;
 }
 
-/** Runs the benchmark (the control plane is not used). */
+/** This benchmark renders only: `npm run bench -- sops` starts no control plane. */
+export const kubernetes = false;
+
+/** Runs the benchmark. */
 export async function run(context: Pick<BenchContext, "workDir">): Promise<BenchCase[]> {
   const bin = renderersDir();
   const sops = join(bin, "sops");

@@ -104,7 +104,10 @@ export interface RunningFerry {
   redis: string;
   /** The process's metrics, as `/metrics` serves them. */
   metrics: Metrics;
-  /** Stops taking work, lets running jobs finish, closes Redis connections and the embedded Redis. */
+  /**
+   * Stops taking work, lets running jobs finish, closes Redis connections and the embedded Redis;
+   * rejects (after every step ran) when a step failed, such as jobs abandoned while Redis was away.
+   */
   close(): Promise<void>;
 }
 
@@ -119,8 +122,15 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
   const metrics = new Metrics();
   const closers: Array<() => Promise<void>> = [];
   const close = async () => {
+    const failures: unknown[] = [];
     for (const closer of closers.reverse())
-      await closer().catch((error: unknown) => log.error({ err: error }, "shutdown step failed"));
+      await closer().catch((error: unknown) => {
+        log.error({ err: error }, "shutdown step failed");
+        failures.push(error);
+      });
+    // Every step ran; the caller still learns that one failed (`ferry` then exits non-zero).
+    const reasons = failures.map((e) => (e instanceof Error ? e.message : String(e)));
+    if (failures.length > 0) throw new AggregateError(failures, reasons.join("; "));
   };
   try {
     let target = options.redis ?? (options.redisUrl ? { kind: "url" as const, url: options.redisUrl } : undefined);
@@ -357,7 +367,8 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
     }
     return running;
   } catch (error) {
-    await close();
+    // The failed steps are logged; the error to report is the one that stopped the start.
+    await close().catch(() => undefined);
     throw error;
   }
 }

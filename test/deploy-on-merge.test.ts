@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { KubernetesObjectApi, PatchStrategy } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import { DEPLOY_QUEUE } from "../src/queue/deploy-request.js";
 import { AuditReader } from "./support/audit-records.js";
 import type { SeenStatus } from "./support/forge-doubles/forge-double.js";
 import { configMapYaml, FerryHarness, FORGES } from "./support/ferry-harness.js";
 import { JobCounter } from "./support/job-counter.js";
+import { editByHand } from "./support/kube.js";
 
 /** The states a commit's deploy status went through, in order. */
 const states = (statuses: SeenStatus[]) => statuses.map((s) => s.state);
@@ -152,19 +152,10 @@ for (const forge of FORGES)
       });
       await h.deliver(first.delivery);
       await h.finalStatus(repo, first.sha);
-      const api = KubernetesObjectApi.makeApiClient(h.kc);
-      await api.patch(
-        {
-          apiVersion: "v1",
-          kind: "ConfigMap",
-          metadata: { name: "a", namespace: repo.namespace },
-          data: { v: "by hand" },
-        },
-        undefined,
-        undefined,
-        "kubectl-edit",
-        true,
-        PatchStrategy.ServerSideApply,
+      await editByHand(
+        h.kc,
+        { apiVersion: "v1", kind: "ConfigMap", namespace: repo.namespace, name: "a" },
+        { data: { v: "by hand" } },
       );
       const second = await h.merge(repo, { "deploy/b.yaml": configMapYaml("b", { v: "2" }) });
       await h.deliver(second.delivery);

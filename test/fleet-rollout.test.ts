@@ -1,17 +1,11 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import {
-  ApiextensionsV1Api,
-  CoreV1Api,
-  KubernetesObjectApi,
-  PatchStrategy,
-  type KubeConfig,
-} from "@kubernetes/client-node";
+import { ApiextensionsV1Api, CoreV1Api, KubernetesObjectApi, type KubeConfig } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import { AuditReader } from "./support/audit-records.js";
 import type { SeenStatus } from "./support/forge-doubles/forge-double.js";
 import { configMapYaml, FerryHarness, FORGES, type TestRepo } from "./support/ferry-harness.js";
-import { testFleetContexts, testKubeConfigFor, testKubeConfigPath } from "./support/kube.js";
+import { editByHand, testFleetContexts, testKubeConfigFor, testKubeConfigPath } from "./support/kube.js";
 import { waitUntil } from "./support/wait-until.js";
 
 /**
@@ -232,13 +226,11 @@ for (const forge of FORGES)
       await h.deliver(merge.delivery);
       assert.equal((await finalStatus(repo, merge.sha)).at(-1)?.state, "success");
       // Someone edits fleet-5's copy by hand: its plan differs from the other five's.
-      await KubernetesObjectApi.makeApiClient(kcs.get("fleet-5") as KubeConfig).patch(
-        { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "a", namespace: repo.namespace }, data: { v: "9" } },
-        undefined,
-        undefined,
-        "by-hand",
-        undefined,
-        PatchStrategy.MergePatch,
+      await editByHand(
+        kcs.get("fleet-5") as KubeConfig,
+        { apiVersion: "v1", kind: "ConfigMap", namespace: repo.namespace, name: "a" },
+        { data: { v: "9" } },
+        { manager: "by-hand" },
       );
       const pr = await h.openPullRequest(repo, { "deploy/a.yaml": configMapYaml("a", { v: "2" }) });
       await h.deliver(pr.delivery);

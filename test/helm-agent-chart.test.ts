@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { CoreV1Api } from "@kubernetes/client-node";
-import { byKind, ChartCheck, podOf, type K8sObject, type Values } from "./support/chart-check.js";
+import { byKind, ChartCheck, envOf, podOf, type K8sObject, type Values } from "./support/chart-check.js";
 import { createTestNamespace, testKubeConfig } from "./support/kube.js";
 
 const CHART = new URL("../charts/ferry-agent", import.meta.url).pathname;
@@ -32,7 +32,7 @@ describe("Helm chart charts/ferry-agent", () => {
         assert.equal(object.spec?.replicas, 1);
         assert.deepEqual(object.spec?.strategy, { type: "Recreate" });
         assert.deepEqual(container.args, ["agent", "--cluster", "edge-0042"]);
-        const env = new Map(container.env.map((e) => [e.name, e]));
+        const env = envOf(container);
         assert.equal(env.get("REDIS_URL")?.value, "rediss://redis.ferry.example.com:6380");
         assert.equal(env.get("REDIS_USERNAME")?.value, "ferry-agent-edge-0042");
         assert.deepEqual(env.get("REDIS_PASSWORD")?.valueFrom?.secretKeyRef, {
@@ -72,7 +72,7 @@ describe("Helm chart charts/ferry-agent", () => {
       }),
       check(objects) {
         const { container, pod } = agentContainer(objects);
-        const env = new Map(container.env.map((e) => [e.name, e]));
+        const env = envOf(container);
         assert.equal(env.get("REDIS_USERNAME")?.value, "edge-user");
         assert.deepEqual(env.get("REDIS_PASSWORD")?.valueFrom?.secretKeyRef, { name: "s", key: "agent" });
         assert.equal(env.get("NODE_OPTIONS")?.value, "--max-old-space-size=256");

@@ -3,7 +3,15 @@ import { after, before, describe, test } from "node:test";
 import { CoreV1Api } from "@kubernetes/client-node";
 import { parse } from "yaml";
 import { parseServerConfig } from "../src/config/server-config.js";
-import { byKind, ChartCheck, podOf, type Container, type K8sObject, type Values } from "./support/chart-check.js";
+import {
+  byKind,
+  ChartCheck,
+  envOf,
+  podOf,
+  type Container,
+  type K8sObject,
+  type Values,
+} from "./support/chart-check.js";
 import { createTestNamespace, testKubeConfig } from "./support/kube.js";
 
 const CHART = new URL("../charts/ferry", import.meta.url).pathname;
@@ -15,10 +23,6 @@ function deployment(
   const object = byKind(objects, "Deployment").find((d) => d.metadata.labels?.["app.kubernetes.io/component"] === role);
   assert.ok(object, `no ${role} Deployment`);
   return { object, ...podOf(object) };
-}
-
-function envOf(container: Container): Map<string, Container["env"][number]> {
-  return new Map(container.env.map((e) => [e.name, e]));
 }
 
 describe("Helm chart charts/ferry", () => {

@@ -10,9 +10,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { KubernetesObjectApi, PatchStrategy } from "@kubernetes/client-node";
+import { KubernetesObjectApi } from "@kubernetes/client-node";
 import { KubeClient } from "../src/kube/kube-client.js";
 import { configMapYaml, FerryHarness, FORGES, TEST_CLUSTER, type TestRepo } from "./support/ferry-harness.js";
+import { editByHand } from "./support/kube.js";
 import { parsePrometheusText, sumOf } from "./support/prometheus-text.js";
 import { waitUntil } from "./support/wait-until.js";
 
@@ -48,14 +49,7 @@ for (const forge of FORGES)
       );
     }
     const editConfigMap = (repo: TestRepo, name: string, data: Record<string, string>) =>
-      KubernetesObjectApi.makeApiClient(h.kc).patch(
-        { apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: repo.namespace }, data },
-        undefined,
-        undefined,
-        "kubectl-edit",
-        undefined,
-        PatchStrategy.MergePatch,
-      );
+      editByHand(h.kc, { apiVersion: "v1", kind: "ConfigMap", namespace: repo.namespace, name }, { data });
 
     test("an edit by another manager, and a deleted object, are reported within 10 s (the interval is an hour)", async () => {
       const env = "watched";

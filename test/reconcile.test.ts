@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { AppsV1Api, KubernetesObjectApi, PatchStrategy, type KubeConfig } from "@kubernetes/client-node";
+import { AppsV1Api, KubernetesObjectApi, type KubeConfig } from "@kubernetes/client-node";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { stringify } from "yaml";
@@ -8,7 +8,7 @@ import type { ReconcileJobData } from "../src/queue/reconcile-request.js";
 import { AuditReader } from "./support/audit-records.js";
 import type { SeenStatus } from "./support/forge-doubles/forge-double.js";
 import { configMapYaml, FerryHarness, FORGES, TEST_CLUSTER, type TestRepo } from "./support/ferry-harness.js";
-import { testFleetContexts, testKubeConfigFor, testKubeConfigPath } from "./support/kube.js";
+import { editByHand, testFleetContexts, testKubeConfigFor, testKubeConfigPath } from "./support/kube.js";
 import { waitUntil } from "./support/wait-until.js";
 
 /** A Deployment `web` (nginx, env FOO, label tier), with `replicas` unless undefined. */
@@ -132,15 +132,8 @@ for (const forge of FORGES)
       assert.ok(synced);
       assert.ok(driftStatuses(repo, env, merge.sha).length > 0, "the drift status is on the released commit");
 
-      const ref = { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web", namespace: repo.namespace } };
-      await objects().patch(
-        { ...ref, spec: { replicas: 5 } },
-        undefined,
-        undefined,
-        "kubectl-edit",
-        undefined,
-        PatchStrategy.MergePatch,
-      );
+      const web = { apiVersion: "apps/v1", kind: "Deployment", namespace: repo.namespace, name: "web" };
+      await editByHand(h.kc, web, { spec: { replicas: 5 } });
       await waitForDrift(
         repo,
         env,
@@ -176,13 +169,11 @@ for (const forge of FORGES)
       );
       assert.match(h.forge.issues(repo.fullName)[0]?.comments.at(-1) ?? "", /^Back in sync/);
 
-      await objects().patch(
-        { ...ref, spec: { template: { spec: { containers: [{ name: "web", env: [{ name: "FOO", value: "2" }] }] } } } },
-        undefined,
-        undefined,
-        "kubectl-edit",
-        undefined,
-        PatchStrategy.StrategicMergePatch,
+      await editByHand(
+        h.kc,
+        web,
+        { spec: { template: { spec: { containers: [{ name: "web", env: [{ name: "FOO", value: "2" }] }] } } } },
+        { strategic: true },
       );
       await waitForDrift(
         repo,
@@ -206,14 +197,7 @@ for (const forge of FORGES)
         30_000,
       );
 
-      await objects().patch(
-        { ...ref, metadata: { ...ref.metadata, labels: { tier: "by-hand" } } },
-        undefined,
-        undefined,
-        "kubectl-label",
-        undefined,
-        PatchStrategy.MergePatch,
-      );
+      await editByHand(h.kc, web, { metadata: { labels: { tier: "by-hand" } } }, { manager: "kubectl-label" });
       await waitForDrift(repo, env, "failure", /metadata\.labels\.tier "web"→"by-hand" by kubectl-label$/);
       // The gauge is set once the run that posted the status has completed.
       await waitUntil(
@@ -241,15 +225,8 @@ for (const forge of FORGES)
         "deploy/cm.yaml": configMapYaml("flags", { a: "1" }),
       });
       await waitForDrift(repo, env, "success", /^in sync/);
-      const ref = { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web", namespace: repo.namespace } };
-      await objects().patch(
-        { ...ref, spec: { replicas: 4 } },
-        undefined,
-        undefined,
-        "kubectl-edit",
-        undefined,
-        PatchStrategy.MergePatch,
-      );
+      const web = { apiVersion: "apps/v1", kind: "Deployment", namespace: repo.namespace, name: "web" };
+      await editByHand(h.kc, web, { spec: { replicas: 4 } });
       await waitForDrift(repo, env, "success", /^healed 1 object \(checked/);
       await waitUntil("replicas never restored", async () => (await deployment(repo))?.spec.replicas === 2, 30_000);
 
@@ -308,17 +285,11 @@ for (const forge of FORGES)
         fieldManager: "autoscaler",
         body: { metadata: { name: "web", namespace: repo.namespace }, spec: { replicas: 3 } },
       });
-      await objects().patch(
-        {
-          apiVersion: "v1",
-          kind: "ConfigMap",
-          metadata: { name: "flags", namespace: repo.namespace, labels: { team: "payments" } },
-        },
-        undefined,
-        undefined,
-        "kubectl-label",
-        undefined,
-        PatchStrategy.MergePatch,
+      await editByHand(
+        h.kc,
+        { apiVersion: "v1", kind: "ConfigMap", namespace: repo.namespace, name: "flags" },
+        { metadata: { labels: { team: "payments" } } },
+        { manager: "kubectl-label" },
       );
       assert.equal((await deployment(repo))?.spec.replicas, 3);
       await waitUntil(
@@ -420,18 +391,10 @@ for (const forge of FORGES)
       const repo = await reconciledRepo(env);
       await deploy(repo, env, { "deploy/cm.yaml": configMapYaml("flags", { a: "1" }) });
       await waitForDrift(repo, env, "success", /^in sync/);
-      await objects().patch(
-        {
-          apiVersion: "v1",
-          kind: "ConfigMap",
-          metadata: { name: "flags", namespace: repo.namespace },
-          data: { a: "2" },
-        },
-        undefined,
-        undefined,
-        "kubectl-edit",
-        undefined,
-        PatchStrategy.MergePatch,
+      await editByHand(
+        h.kc,
+        { apiVersion: "v1", kind: "ConfigMap", namespace: repo.namespace, name: "flags" },
+        { data: { a: "2" } },
       );
       await waitForDrift(repo, env, "failure", /^1 object drifted/);
       await waitUntil("no drift issue", () => h.forge.issues(repo.fullName).some((i) => i.state === "open"), 30_000);
@@ -478,14 +441,10 @@ for (const forge of FORGES)
       await h.deliver(pr.delivery);
       await h.comments(repo, pr.number, /- {2}v: one\n\+ {2}v: two/, 60_000);
 
-      const ref = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "settings", namespace: repo.namespace } };
-      await objects().patch(
-        { ...ref, data: { v: "nine" } },
-        undefined,
-        undefined,
-        "kubectl-edit",
-        undefined,
-        PatchStrategy.MergePatch,
+      await editByHand(
+        h.kc,
+        { apiVersion: "v1", kind: "ConfigMap", namespace: repo.namespace, name: "settings" },
+        { data: { v: "nine" } },
       );
       await h.comments(repo, pr.number, /- {2}v: nine\n\+ {2}v: two/, 60_000);
     });
@@ -665,18 +624,10 @@ for (const forge of FORGES)
 
       const [, second] = clusters;
       assert.ok(second);
-      await KubernetesObjectApi.makeApiClient(second.kc).patch(
-        {
-          apiVersion: "v1",
-          kind: "ConfigMap",
-          metadata: { name: "flags", namespace: repo.namespace },
-          data: { v: "2" },
-        },
-        undefined,
-        undefined,
-        "kubectl-edit",
-        undefined,
-        PatchStrategy.MergePatch,
+      await editByHand(
+        second.kc,
+        { apiVersion: "v1", kind: "ConfigMap", namespace: repo.namespace, name: "flags" },
+        { data: { v: "2" } },
       );
       const drifted = new RegExp(
         `^1 of 2 clusters drifted; drift-1: 1 object drifted: ConfigMap ${repo.namespace}/flags data\\.v "1"→"2" by kubectl-edit$`,

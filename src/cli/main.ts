@@ -219,7 +219,9 @@ async function run(roles: Roles, opts: RunOptions): Promise<void> {
         process.exit(0);
       },
       (error: unknown) => {
-        log.error({ err: error }, "shutdown failed");
+        // Each failed step was logged with its reason (jobs abandoned while Redis was away, say).
+        log.error({ err: error }, "shutdown failed: exiting 1");
+        log.flush();
         process.exit(1);
       },
     );

@@ -24,6 +24,14 @@ import type { ReconcileOutcome } from "../domain/reconcile.js";
  */
 export const MAX_STALLS = 5;
 
+/**
+ * How long a stopping worker waits for its running jobs while Redis does not answer. With Redis up
+ * they finish (the pod's terminationGracePeriodSeconds bounds that); without it they cannot (their
+ * writes wait for Redis), so past this the worker abandons them: each runs again on another worker
+ * once its claim lapses.
+ */
+export const STOP_WITHOUT_REDIS_MS = 10_000;
+
 /** The job functions the worker role runs, one per queue. */
 export interface WorkerJobs {
   /** Runs a deploy job; the rollouts it started. */
@@ -69,7 +77,11 @@ interface QueueDefinition<T, R> {
   record?: (result: R, seconds: number) => void;
 }
 
-/** Starts one BullMQ worker per queue and group the layout consumes; `close` lets running jobs finish. */
+/**
+ * Starts one BullMQ worker per queue and group the layout consumes; `close` lets running jobs finish,
+ * or, once Redis has not answered for {@link STOP_WITHOUT_REDIS_MS}, abandons them, closes at once
+ * and rejects saying so.
+ */
 export function startWorkers(options: StartWorkersOptions): { close(): Promise<void> } {
   const { metrics } = options;
   const workers = [
@@ -120,12 +132,21 @@ export function startWorkers(options: StartWorkersOptions): { close(): Promise<v
       options,
     ),
   ];
-  return { close: async () => void (await Promise.all(workers.map((w) => w.close()))) };
+  return {
+    close: async () => {
+      const closed = await Promise.allSettled(workers.map((w) => w.close()));
+      const failed = closed.flatMap((c) => (c.status === "rejected" ? [c.reason as unknown] : []));
+      if (failed.length === 1) throw failed[0];
+      // Every queue's reason in the message, so the one log line says them all.
+      const reasons = failed.map((e) => (e instanceof Error ? e.message : String(e)));
+      if (failed.length > 1) throw new AggregateError(failed, reasons.join("; "));
+    },
+  };
 }
 
 /** A started worker and what closing it needs. */
 interface RunningWorker {
-  /** Lets running jobs finish, then closes the worker and its connections. */
+  /** Lets running jobs finish (abandons them once Redis is away too long), then closes the worker and its connections. */
   close(): Promise<void>;
 }
 
@@ -162,9 +183,22 @@ function worker<T, R>(definition: QueueDefinition<T, R>, options: StartWorkersOp
   });
   return {
     close: async () => {
-      // Take no new jobs, and let the running ones finish.
+      // Take no new jobs, and let the running ones finish while Redis answers.
       await Promise.all(workers.map((w) => w.pause(true)));
-      while (running > 0) await new Promise((r) => setTimeout(r, 100));
+      let redisAwaySince: number | undefined;
+      while (running > 0) {
+        redisAwaySince = connection.status === "ready" ? undefined : (redisAwaySince ?? Date.now());
+        if (redisAwaySince !== undefined && Date.now() - redisAwaySince >= STOP_WITHOUT_REDIS_MS) {
+          const abandoned = running;
+          await Promise.all(workers.map((w) => w.close(true)));
+          connection.disconnect();
+          throw new Error(
+            `Redis unreachable for ${STOP_WITHOUT_REDIS_MS / 1000} s while stopping: abandoned ${abandoned} running ` +
+              `${queue} job(s); each runs again on another worker once its claim lapses`,
+          );
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
       // BullMQ's graceful close sends QUIT through Redis; while Redis is unreachable that never
       // returns, and with none of our jobs running there is nothing to wait for: close at once.
       await Promise.all(workers.map((w) => w.close(connection.status !== "ready")));

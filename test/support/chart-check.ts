@@ -60,6 +60,11 @@ export function podOf(object: K8sObject): { container: Container; pod: Record<st
   return { container, pod };
 }
 
+/** A container's environment variables by name. */
+export function envOf(container: Container): Map<string, Container["env"][number]> {
+  return new Map(container.env.map((e) => [e.name, e]));
+}
+
 /**
  * One chart checked as an operator installs it: its values schema (compiled with ajv, as strict as
  * helm), `helm lint --strict`, `helm template`, and a server-side dry-run apply of what it renders

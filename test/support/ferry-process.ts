@@ -86,12 +86,27 @@ export class FerryProcess {
     return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
   }
 
-  /** Ends the process with `signal` (SIGKILL: as a node that dies) and waits until it exited. */
-  async stop(signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+  /**
+   * Ends the process with `signal` (SIGKILL: as a node that dies), waits until it exited and returns
+   * its exit code (null when a signal ended it); given `timeoutMs`, a process still running by then
+   * is killed and this throws.
+   */
+  async stop(signal: NodeJS.Signals = "SIGTERM", timeoutMs?: number): Promise<number | null> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.child.exitCode;
     const exited = once(this.child, "exit");
     this.child.kill(signal);
+    if (timeoutMs !== undefined) {
+      const gone = () => this.child.exitCode !== null || this.child.signalCode !== null;
+      await waitUntil(() => `the process did not exit after ${signal}:\n${this.log.text}\n`, gone, timeoutMs, 50).catch(
+        async (error: unknown) => {
+          this.child.kill("SIGKILL");
+          await exited;
+          throw error;
+        },
+      );
+    }
     await exited;
+    return this.child.exitCode;
   }
 }
 

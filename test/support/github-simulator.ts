@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { createServer, STATUS_CODES, type Server } from "node:http";
+import { STATUS_CODES, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import express, { type ErrorRequestHandler, type Express } from "express";
 import type { GitRepo } from "./git-repo.js";
+import { closeServer, listenOnLoopback } from "./loopback-server.js";
 import { AppAuth } from "./github-simulator/app-auth.js";
 import { appRoutes } from "./github-simulator/app-routes.js";
 import { checkRoutes } from "./github-simulator/check-routes.js";
@@ -117,12 +118,7 @@ export class GitHubSimulator {
 
   /** Starts a simulator on 127.0.0.1 on a free port. */
   static async start(options: GitHubSimulatorOptions = {}): Promise<GitHubSimulator> {
-    const server = createServer();
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(0, "127.0.0.1", () => resolve());
-    });
-    return new GitHubSimulator(server, options);
+    return new GitHubSimulator(await listenOnLoopback(), options);
   }
 
   /** REST API base URL (`${url}/api/v3`), what Probot derives from GHE_HOST and GHE_PROTOCOL=http. */
@@ -367,10 +363,7 @@ export class GitHubSimulator {
 
   /** Stops the server, dropping open keep-alive connections. */
   async close(): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.close((error) => (error ? reject(error) : resolve()));
-      this.server.closeAllConnections();
-    });
+    await closeServer(this.server);
   }
 
   private repo(fullName: string): SimRepo {

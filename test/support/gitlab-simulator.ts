@@ -1,10 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { gitlabOAuthRoutes } from "./gitlab-simulator/oauth-routes.js";
 import { OAuthServer } from "./oauth-server.js";
 import express, { type ErrorRequestHandler, type Express } from "express";
 import type { GitRepo } from "./git-repo.js";
+import { closeServer, listenOnLoopback } from "./loopback-server.js";
 import {
   defaultErrorBody,
   ensureUser,
@@ -122,12 +123,7 @@ export class GitLabSimulator {
 
   /** Starts a simulator on 127.0.0.1 on a free port. */
   static async start(options: GitLabSimulatorOptions = {}): Promise<GitLabSimulator> {
-    const server = createServer();
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(0, "127.0.0.1", () => resolve());
-    });
-    return new GitLabSimulator(server, options);
+    return new GitLabSimulator(await listenOnLoopback(), options);
   }
 
   /** REST API base URL, `${url}/api/v4`. */
@@ -342,10 +338,7 @@ export class GitLabSimulator {
 
   /** Stops the server, dropping open keep-alive connections. */
   async close(): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.close((error) => (error ? reject(error) : resolve()));
-      this.server.closeAllConnections();
-    });
+    await closeServer(this.server);
   }
 
   private simProject(pathWithNamespace: string): SimProject {

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import { CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy } from "@kubernetes/client-node";
 
 /** The admin kubeconfig of the run's control plane (started by scripts/test). */
 export function testKubeConfigPath(): string {
@@ -56,4 +56,35 @@ export async function createTestNamespace(kc: KubeConfig, prefix = "t"): Promise
   const name = uniqueName(prefix);
   await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name } } });
   return name;
+}
+
+/** Which object a hand edit changes. */
+export interface ObjectPath {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+}
+
+/**
+ * Changes an object as a person with kubectl does, by a field manager of their own (`kubectl-edit`
+ * unless given): Ferry sees another manager's change. A JSON merge patch, or with `strategic` a
+ * strategic merge patch (as `kubectl edit` sends for built-in kinds: lists such as a container's
+ * env merge by name instead of being replaced).
+ */
+export async function editByHand(
+  kc: KubeConfig,
+  path: ObjectPath,
+  patch: Record<string, unknown> & { metadata?: Record<string, unknown> },
+  options: { manager?: string; strategic?: boolean } = {},
+): Promise<void> {
+  const { apiVersion, kind, namespace, name } = path;
+  await KubernetesObjectApi.makeApiClient(kc).patch(
+    { ...patch, apiVersion, kind, metadata: { ...patch.metadata, name, ...(namespace ? { namespace } : {}) } },
+    undefined,
+    undefined,
+    options.manager ?? "kubectl-edit",
+    undefined,
+    options.strategic ? PatchStrategy.StrategicMergePatch : PatchStrategy.MergePatch,
+  );
 }

@@ -1,13 +1,12 @@
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
 import pino from "pino";
-import { createProbot, type Probot } from "probot";
-import { createDeployRepo } from "../../../test/support/deploy-repo.js";
+import type { Probot } from "probot";
 import type { GitRepo } from "../../../test/support/git-repo.js";
-import { defaultInstallationPermissions, GitHubSimulator } from "../../../test/support/github-simulator.js";
+import { defaultInstallationPermissions, type GitHubSimulator } from "../../../test/support/github-simulator.js";
+import { startSimulatedGitHub } from "../../../test/support/simulated-github.js";
 import type { CheckAnnotation, CheckRunReport, Forge } from "../types.js";
 import { ChecksPermission } from "./checks-permission.js";
-import { ferryOctokit } from "./ferry-octokit.js";
 import { githubForgeFactory } from "./github-forge-factory.js";
 
 const fullName = "acme/checks";
@@ -50,20 +49,7 @@ describe("GitHub check runs against the GitHub simulator", () => {
   });
 
   before(async () => {
-    ({ git, mainSha: sha, featureSha: otherSha } = await createDeployRepo("Merge pull request #3"));
-    sim = await GitHubSimulator.start();
-    sim.addRepo(fullName, git);
-    probot = createProbot({
-      env: {
-        APP_ID: String(sim.appId),
-        PRIVATE_KEY: sim.privateKeyPem,
-        WEBHOOK_SECRET: "secret",
-        GHE_HOST: sim.host,
-        GHE_PROTOCOL: "http",
-        LOG_LEVEL: "fatal",
-      },
-      overrides: { Octokit: ferryOctokit({ writeSpacing: false, retryBackoffMs: 10 }) },
-    });
+    ({ sim, git, probot, mainSha: sha, featureSha: otherSha } = await startSimulatedGitHub(fullName));
   });
 
   beforeEach(() => {

@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { createProbot, type ProbotOctokit } from "probot";
-import { createDeployRepo } from "../../../test/support/deploy-repo.js";
+import type { Probot, ProbotOctokit } from "probot";
 import { ferryError } from "../../../test/support/ferry-error.js";
 import type { GitRepo } from "../../../test/support/git-repo.js";
-import { defaultInstallationPermissions, GitHubSimulator } from "../../../test/support/github-simulator.js";
+import { defaultInstallationPermissions, type GitHubSimulator } from "../../../test/support/github-simulator.js";
+import { startSimulatedGitHub } from "../../../test/support/simulated-github.js";
 import type { DeploymentTarget, Forge } from "../types.js";
-import { ferryOctokit } from "./ferry-octokit.js";
 import { githubForgeFactory } from "./github-forge-factory.js";
 
 const fullName = "acme/deploy";
@@ -29,20 +28,8 @@ describe("GitHub deployments against the GitHub simulator", () => {
   const details = { description: "deployed", logUrl: "https://ferry.example.com/rollouts/r1" };
 
   before(async () => {
-    ({ git, mainSha, featureSha } = await createDeployRepo("Merge pull request #3"));
-    sim = await GitHubSimulator.start();
-    sim.addRepo(fullName, git);
-    const probot = createProbot({
-      env: {
-        APP_ID: String(sim.appId),
-        PRIVATE_KEY: sim.privateKeyPem,
-        WEBHOOK_SECRET: "secret",
-        GHE_HOST: sim.host,
-        GHE_PROTOCOL: "http",
-        LOG_LEVEL: "fatal",
-      },
-      overrides: { Octokit: ferryOctokit({ writeSpacing: false, retryBackoffMs: 10 }) },
-    });
+    let probot: Probot;
+    ({ sim, git, probot, mainSha, featureSha } = await startSimulatedGitHub(fullName));
     forge = await githubForgeFactory(probot)({ forge: "github", fullName, installationId: 1 });
     octokit = await probot.auth(1);
   });

@@ -1,14 +1,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { createProbot, type Probot } from "probot";
-import { createDeployRepo } from "../../../test/support/deploy-repo.js";
+import type { Probot } from "probot";
 import { ferryError } from "../../../test/support/ferry-error.js";
 import type { GitRepo } from "../../../test/support/git-repo.js";
-import { defaultInstallationPermissions, GitHubSimulator } from "../../../test/support/github-simulator.js";
+import { defaultInstallationPermissions, type GitHubSimulator } from "../../../test/support/github-simulator.js";
+import { startSimulatedGitHub } from "../../../test/support/simulated-github.js";
 import { revertConflictMessage } from "../../../test/support/github-simulator/graphql-routes.js";
 import type { RepoRef } from "../../domain/repo.js";
 import type { Forge, MergedChange } from "../types.js";
-import { ferryOctokit } from "./ferry-octokit.js";
 import { githubForgeFactory } from "./github-forge-factory.js";
 
 const fullName = "acme/revert";
@@ -24,9 +23,7 @@ describe("GitHubForge reverts against the GitHub simulator", () => {
   let featureSha: string;
 
   before(async () => {
-    ({ git, mergeSha, featureSha } = await createDeployRepo("Merge pull request #3"));
-    sim = await GitHubSimulator.start();
-    sim.addRepo(fullName, git);
+    ({ sim, git, probot, mergeSha, featureSha } = await startSimulatedGitHub(fullName));
     sim.addPullRequest(fullName, {
       number: 3,
       headSha: featureSha,
@@ -43,17 +40,6 @@ describe("GitHubForge reverts against the GitHub simulator", () => {
       headRef: "feature/y",
       baseRef: "main",
       user: "dev",
-    });
-    probot = createProbot({
-      env: {
-        APP_ID: String(sim.appId),
-        PRIVATE_KEY: sim.privateKeyPem,
-        WEBHOOK_SECRET: "secret",
-        GHE_HOST: sim.host,
-        GHE_PROTOCOL: "http",
-        LOG_LEVEL: "fatal",
-      },
-      overrides: { Octokit: ferryOctokit({ writeSpacing: false, retryBackoffMs: 10 }) },
     });
     forge = await githubForgeFactory(probot)(repoRef);
   });

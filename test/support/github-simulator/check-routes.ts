@@ -1,6 +1,14 @@
 import express, { type Request, type Response, type Router } from "express";
 import { objectBody } from "./feedback-routes.js";
-import { param, sendError, sendValidationFailed, withRepo, type Needs, type SimulatorContext } from "./context.js";
+import {
+  orNotFound,
+  param,
+  sendError,
+  sendValidationFailed,
+  withRepo,
+  type Needs,
+  type SimulatorContext,
+} from "./context.js";
 import { timestamp, type Urls } from "./json.js";
 import {
   checkRunConclusions,
@@ -97,11 +105,8 @@ export function checkRoutes(ctx: SimulatorContext): Router {
     withRepo(
       ctx,
       (req, res, repo) => {
-        const run = findRun(repo, req);
-        if (run === undefined) {
-          sendError(res, 404, "Not Found");
-          return;
-        }
+        const run = findRun(req, res, repo);
+        if (run === undefined) return;
         const change = validate(res, objectBody(req), false);
         if (change === undefined) return;
         apply(run, change);
@@ -116,9 +121,8 @@ export function checkRoutes(ctx: SimulatorContext): Router {
     withRepo(
       ctx,
       (req, res, repo) => {
-        const run = findRun(repo, req);
-        if (run === undefined) sendError(res, 404, "Not Found");
-        else res.json(checkRunJson(ctx, repo, run));
+        const run = findRun(req, res, repo);
+        if (run !== undefined) res.json(checkRunJson(ctx, repo, run));
       },
       checks("read"),
     ),
@@ -289,9 +293,13 @@ function apply(run: CheckRunRecord, change: RunChange): void {
   run.history.push({ status: run.status, conclusion: run.conclusion, title: run.output.title ?? "" });
 }
 
-function findRun(repo: SimRepo, req: Request): CheckRunRecord | undefined {
+/** Check run `:id`, or undefined after answering 404. */
+function findRun(req: Request, res: Response, repo: SimRepo): CheckRunRecord | undefined {
   const id = Number(param(req, "id"));
-  return repo.checkRuns.find((r) => r.id === id);
+  return orNotFound(
+    res,
+    repo.checkRuns.find((r) => r.id === id),
+  );
 }
 
 /** A check run as GitHub's REST API returns it; `pull_requests` lists the repository's own pull requests whose head is the run's sha. */

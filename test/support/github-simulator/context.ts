@@ -39,6 +39,12 @@ export function sendError(res: Response, status: number, message: string, extra:
   res.status(status).json(errorJson(status, message, extra));
 }
 
+/** `found`, or undefined after answering 404 Not Found, as GitHub does for a record it does not have. */
+export function orNotFound<T>(res: Response, found: T | undefined): T | undefined {
+  if (found === undefined) sendError(res, 404, "Not Found");
+  return found;
+}
+
 /** Sends GitHub's 422 "Validation Failed" with one field error. */
 export function sendValidationFailed(
   res: Response,

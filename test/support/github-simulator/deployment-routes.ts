@@ -1,6 +1,7 @@
 import express, { type Request, type Response, type Router } from "express";
 import { objectBody } from "./feedback-routes.js";
 import {
+  orNotFound,
   param,
   sendError,
   sendPage,
@@ -74,9 +75,8 @@ export function deploymentRoutes(ctx: SimulatorContext): Router {
     withRepo(
       ctx,
       (req, res, repo) => {
-        const deployment = findDeployment(repo, req);
-        if (deployment === undefined) sendError(res, 404, "Not Found");
-        else res.json(deploymentJson(repo, deployment, ctx.urls));
+        const deployment = findDeployment(req, res, repo);
+        if (deployment !== undefined) res.json(deploymentJson(repo, deployment, ctx.urls));
       },
       deployments("read"),
     ),
@@ -87,11 +87,8 @@ export function deploymentRoutes(ctx: SimulatorContext): Router {
     withRepo(
       ctx,
       (req, res, repo) => {
-        const deployment = findDeployment(repo, req);
-        if (deployment === undefined) {
-          sendError(res, 404, "Not Found");
-          return;
-        }
+        const deployment = findDeployment(req, res, repo);
+        if (deployment === undefined) return;
         const newestFirst = [...deployment.statuses].reverse();
         sendPage(
           req,
@@ -109,11 +106,8 @@ export function deploymentRoutes(ctx: SimulatorContext): Router {
     withRepo(
       ctx,
       (req, res, repo) => {
-        const deployment = findDeployment(repo, req);
-        if (deployment === undefined) {
-          sendError(res, 404, "Not Found");
-          return;
-        }
+        const deployment = findDeployment(req, res, repo);
+        if (deployment === undefined) return;
         const body = objectBody(req);
         const state = body["state"];
         if (!isDeploymentState(state)) {
@@ -237,9 +231,13 @@ function autoInactive(ctx: SimulatorContext, repo: SimRepo, deployment: Deployme
   }
 }
 
-function findDeployment(repo: SimRepo, req: Request): DeploymentRecord | undefined {
+/** Deployment `:id`, or undefined after answering 404. */
+function findDeployment(req: Request, res: Response, repo: SimRepo): DeploymentRecord | undefined {
   const id = Number(param(req, "id"));
-  return repo.deployments.find((d) => d.id === id);
+  return orNotFound(
+    res,
+    repo.deployments.find((d) => d.id === id),
+  );
 }
 
 function isDeploymentState(state: unknown): state is DeploymentStatusState {

@@ -1,5 +1,6 @@
 import express, { type Request, type Response, type Router } from "express";
 import {
+  orNotFound,
   param,
   permitted,
   sendError,
@@ -41,11 +42,8 @@ export function feedbackRoutes(ctx: SimulatorContext): Router {
       ctx,
       async (req, res, repo) => {
         const body = objectBody(req);
-        const sha = await repo.git.resolve(param(req, "sha"));
-        if (sha === undefined) {
-          sendError(res, 422, `No commit found for SHA: ${param(req, "sha")}`);
-          return;
-        }
+        const sha = await commitOf(req, res, repo, "sha", 422);
+        if (sha === undefined) return;
         const state = body["state"];
         if (!isStatusState(state)) {
           sendValidationFailed(res, "Status", "state", "custom", "state is not included in the list");
@@ -84,11 +82,8 @@ export function feedbackRoutes(ctx: SimulatorContext): Router {
     withRepo(
       ctx,
       async (req, res, repo) => {
-        const sha = await repo.git.resolve(param(req, "ref"));
-        if (sha === undefined) {
-          sendError(res, 404, `No commit found for SHA: ${param(req, "ref")}`);
-          return;
-        }
+        const sha = await commitOf(req, res, repo, "ref", 404);
+        if (sha === undefined) return;
         const newestFirst = repo.statuses.filter((s) => s.sha === sha).reverse();
         sendPage(
           req,
@@ -106,11 +101,8 @@ export function feedbackRoutes(ctx: SimulatorContext): Router {
     withRepo(
       ctx,
       async (req, res, repo) => {
-        const sha = await repo.git.resolve(param(req, "ref"));
-        if (sha === undefined) {
-          sendError(res, 404, `No commit found for SHA: ${param(req, "ref")}`);
-          return;
-        }
+        const sha = await commitOf(req, res, repo, "ref", 404);
+        if (sha === undefined) return;
         const latest = latestPerContext(repo.statuses.filter((s) => s.sha === sha));
         res.json({
           state: combinedState(latest),
@@ -169,11 +161,8 @@ export function feedbackRoutes(ctx: SimulatorContext): Router {
     withRepo(
       ctx,
       (req, res, repo) => {
-        const comment = findComment(repo, param(req, "id"));
-        if (comment === undefined) {
-          sendError(res, 404, "Not Found");
-          return;
-        }
+        const comment = findComment(req, res, repo);
+        if (comment === undefined) return;
         res.json(commentJson(repo, comment, ctx.urls));
       },
       comments("read"),
@@ -185,11 +174,8 @@ export function feedbackRoutes(ctx: SimulatorContext): Router {
     withRepo(
       ctx,
       (req, res, repo) => {
-        const comment = findComment(repo, param(req, "id"));
-        if (comment === undefined) {
-          sendError(res, 404, "Not Found");
-          return;
-        }
+        const comment = findComment(req, res, repo);
+        if (comment === undefined) return;
         const body = validCommentBody(req, res);
         if (body === undefined) return;
         comment.body = body;
@@ -206,11 +192,8 @@ export function feedbackRoutes(ctx: SimulatorContext): Router {
     withRepo(
       ctx,
       (req, res, repo) => {
-        const comment = findComment(repo, param(req, "id"));
-        if (comment === undefined) {
-          sendError(res, 404, "Not Found");
-          return;
-        }
+        const comment = findComment(req, res, repo);
+        if (comment === undefined) return;
         const content = objectBody(req)["content"];
         if (typeof content !== "string" || !(reactionContents as readonly string[]).includes(content)) {
           sendValidationFailed(res, "Reaction", "content", "invalid");
@@ -265,8 +248,25 @@ function combinedState(latest: StatusRecord[]): StatusState {
   return "success";
 }
 
-function findComment(repo: SimRepo, id: string): CommentRecord | undefined {
-  return repo.comments.find((c) => String(c.id) === id);
+/** Comment `:id`, or undefined after answering 404. */
+function findComment(req: Request, res: Response, repo: SimRepo): CommentRecord | undefined {
+  return orNotFound(
+    res,
+    repo.comments.find((c) => String(c.id) === param(req, "id")),
+  );
+}
+
+/** The commit `:name` names, or undefined after answering `status` "No commit found" as GitHub does (404 on a read, 422 on a write). */
+async function commitOf(
+  req: Request,
+  res: Response,
+  repo: SimRepo,
+  name: "sha" | "ref",
+  status: 404 | 422,
+): Promise<string | undefined> {
+  const sha = await repo.git.resolve(param(req, name));
+  if (sha === undefined) sendError(res, status, `No commit found for SHA: ${param(req, name)}`);
+  return sha;
 }
 
 /** The comment body of a create/update request, or undefined after sending the 422 GitHub sends. */

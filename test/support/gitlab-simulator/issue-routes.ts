@@ -10,8 +10,8 @@ import {
   withProject,
   type GitLabSimContext,
 } from "./context.js";
-import { issueJson, noteJson } from "./json.js";
-import { newNote, validNoteBody } from "./merge-request-routes.js";
+import { issueJson } from "./json.js";
+import { addNote, sendNotes } from "./notes.js";
 import { accessLevels, type IssueRecord, type SimProject, type SimUser } from "./model.js";
 
 /** GitLab's limit on an issue title (Issuable's `TITLE_LENGTH_MAX`). */
@@ -144,18 +144,7 @@ export function issueRoutes(ctx: GitLabSimContext): Router {
     "/projects/:id/issues/:issue_iid/notes",
     withProject(ctx, (req, res, project) => {
       const issue = findIssue(req, res, project);
-      if (issue === undefined) return;
-      const key = stringParam(req, "order_by") === "updated_at" ? "updatedAt" : "createdAt";
-      const direction = stringParam(req, "sort") === "asc" ? 1 : -1;
-      const notes = project.issueNotes
-        .filter((n) => n.iid === issue.iid)
-        .sort((a, b) => direction * (a[key].localeCompare(b[key]) || a.id - b.id));
-      sendPage(
-        req,
-        res,
-        ctx,
-        notes.map((n) => noteJson(project, n, ensureUser(ctx, n.author), ctx, "Issue")),
-      );
+      if (issue !== undefined) sendNotes(req, res, ctx, project, "Issue", issue.iid);
     }),
   );
 
@@ -163,12 +152,8 @@ export function issueRoutes(ctx: GitLabSimContext): Router {
     "/projects/:id/issues/:issue_iid/notes",
     withProject(ctx, (req, res, project, user) => {
       const issue = findIssue(req, res, project);
-      const body = issue === undefined ? undefined : validNoteBody(req, res);
-      if (issue === undefined || body === undefined) return;
-      const note = newNote(ctx, issue.iid, body, user.username);
-      project.issueNotes.push(note);
-      issue.updatedAt = note.createdAt;
-      res.status(201).json(noteJson(project, note, user, ctx, "Issue"));
+      const note = issue === undefined ? undefined : addNote(req, res, ctx, project, "Issue", issue.iid, user);
+      if (issue !== undefined && note !== undefined) issue.updatedAt = note.createdAt;
     }),
   );
 

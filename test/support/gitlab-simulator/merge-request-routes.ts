@@ -12,9 +12,7 @@ import {
 } from "./context.js";
 import { awardJson, mergeRequestJson, mergeRequestState, noteJson } from "./json.js";
 import type { MergeRequestInput, NoteRecord, SimProject } from "./model.js";
-
-/** GitLab's limit on a note body, in characters. */
-export const maxNoteLength = 1_000_000;
+import { addNote, sendNotes, validNoteBody } from "./notes.js";
 
 /** Emoji names the simulator accepts (GitLab accepts any it knows; these cover what bots use). */
 const emojiNames = new Set([
@@ -75,18 +73,7 @@ export function mergeRequestRoutes(ctx: GitLabSimContext): Router {
     "/projects/:id/merge_requests/:iid/notes",
     withProject(ctx, (req, res, project) => {
       const mr = findMergeRequest(req, res, project);
-      if (mr === undefined) return;
-      const key = stringParam(req, "order_by") === "updated_at" ? "updatedAt" : "createdAt";
-      const direction = stringParam(req, "sort") === "asc" ? 1 : -1;
-      const notes = project.notes
-        .filter((n) => n.iid === mr.iid)
-        .sort((a, b) => direction * (a[key].localeCompare(b[key]) || a.id - b.id));
-      sendPage(
-        req,
-        res,
-        ctx,
-        notes.map((n) => noteJson(project, n, ensureUser(ctx, n.author), ctx)),
-      );
+      if (mr !== undefined) sendNotes(req, res, ctx, project, "MergeRequest", mr.iid);
     }),
   );
 
@@ -94,11 +81,7 @@ export function mergeRequestRoutes(ctx: GitLabSimContext): Router {
     "/projects/:id/merge_requests/:iid/notes",
     withProject(ctx, (req, res, project, user) => {
       const mr = findMergeRequest(req, res, project);
-      const body = mr === undefined ? undefined : validNoteBody(req, res);
-      if (mr === undefined || body === undefined) return;
-      const note = newNote(ctx, mr.iid, body, user.username);
-      project.notes.push(note);
-      res.status(201).json(noteJson(project, note, user, ctx));
+      if (mr !== undefined) addNote(req, res, ctx, project, "MergeRequest", mr.iid, user);
     }),
   );
 
@@ -185,28 +168,4 @@ function findNote(req: Request, res: Response, project: SimProject): NoteRecord 
     : undefined;
   if (note === undefined) sendNotFound(res, "Note");
   return note;
-}
-
-/** The note body of a create or edit, or undefined after answering 400 as GitLab does. */
-/** A note a user just wrote on item `iid` (a merge request's or an issue's). */
-export function newNote(ctx: GitLabSimContext, iid: number, body: string, author: string): NoteRecord {
-  const now = timestamp();
-  return { id: ctx.nextId(), iid, body, author, system: false, edits: 0, awards: [], createdAt: now, updatedAt: now };
-}
-
-export function validNoteBody(req: Request, res: Response): string | undefined {
-  const body = stringParam(req, "body");
-  if (body === undefined) {
-    res.status(400).json({ error: "body is missing" });
-    return undefined;
-  }
-  if (body.trim() === "") {
-    sendMessage(res, 400, { note: ["can't be blank"] });
-    return undefined;
-  }
-  if (body.length > maxNoteLength) {
-    sendMessage(res, 400, { note: [`is too long (maximum is ${maxNoteLength} characters)`] });
-    return undefined;
-  }
-  return body;
 }
