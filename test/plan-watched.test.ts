@@ -30,7 +30,7 @@ import { ResourceWatch } from "../src/watch/resource-watch.js";
 import { WatchCache } from "../src/watch/watch-cache.js";
 import { WatchCaches } from "../src/watch/watch-caches.js";
 import { configMapYaml, FerryHarness } from "./support/ferry-harness.js";
-import { uniqueName } from "./support/kube.js";
+import { editByHand, uniqueName } from "./support/kube.js";
 import { parsePrometheusText } from "./support/prometheus-text.js";
 import { waitUntil } from "./support/wait-until.js";
 
@@ -50,6 +50,7 @@ describe("plans fed by the watch cache", () => {
   let dir: string;
   let kubeconfig: string;
   let client: KubeClient;
+  let kc: KubeConfig;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "ferry-plan-watched-"));
@@ -57,7 +58,7 @@ describe("plans fed by the watch cache", () => {
       encoding: "utf8",
     }).trim();
     execFileSync(process.execPath, [join(ROOT, "bin/ferry.js"), "setup-cluster", "--kubeconfig", kubeconfig]);
-    const kc = new KubeConfig();
+    kc = new KubeConfig();
     kc.loadFromFile(kubeconfig);
     client = await KubeClient.fromKubeConfig(kc);
   });
@@ -76,13 +77,8 @@ describe("plans fed by the watch cache", () => {
       .reduce((sum, s) => sum + s.value, 0);
 
   /** An edit as `kubectl edit` makes it, to a field Ferry set. */
-  const editByHand = (namespace: string, name: string) =>
-    client.call(
-      "PATCH",
-      `/api/v1/namespaces/${namespace}/configmaps/${name}?fieldManager=kubectl-edit`,
-      { data: { color: "red" } },
-      "application/merge-patch+json",
-    );
+  const editColor = (namespace: string, name: string) =>
+    editByHand(kc, { apiVersion: "v1", kind: "ConfigMap", namespace, name }, { data: { color: "red" } });
 
   describe("planEnvironment with a watch cache", () => {
     const grant: Grant = { cluster: CLUSTER, namespaces: ["*"], clusterScopedKinds: [] };
@@ -147,7 +143,7 @@ describe("plans fed by the watch cache", () => {
     test("a fresh cache: no LIST, and the same plan as the LIST path, another manager's edit included", async () => {
       const { caches, watch, seen } = await watching(new WatchCache());
       try {
-        await editByHand(namespace, "cm-1");
+        await editColor(namespace, "cm-1");
         // cm-1 is unchanged in Git: only the cache can tell the plan it moved.
         await waitUntil(
           "the watch never saw the edit",
@@ -189,7 +185,7 @@ describe("plans fed by the watch cache", () => {
         assert.ok((await configMapLists()) - lists > 0, "a silent watch's cache was read");
         assert.deepEqual(fromSilent, await plan());
         // Heard from again, it is trusted again.
-        await editByHand(namespace, "cm-2");
+        await editColor(namespace, "cm-2");
         await waitUntil("the edit never made the cache fresh", () => silent.fresh(), 5_000, 5);
         lists = await configMapLists();
         await plan(cachedLiveReader({ caches: quiet.caches, cluster: CLUSTER, client }));
@@ -222,7 +218,7 @@ describe("plans fed by the watch cache", () => {
 
       const lists = await configMapLists();
       // Another manager edits an object Git does not change, and the change is planned right after.
-      await editByHand(repo.namespace, "cm-1");
+      await editColor(repo.namespace, "cm-1");
       const pr = await h.openPullRequest(repo, { "deploy/objects.yaml": yaml((n) => (n === 2 ? "green" : "blue")) });
       await h.deliver(pr.delivery);
       const result = (await h.finalStatus(repo, pr.headSha, "ferry/plan/watched")).at(-1);
@@ -306,7 +302,7 @@ describe("plans fed by the watch cache", () => {
       assert.ok((await configMapLists()) - lists > 0, "the plan read the API server");
       assert.equal(await metric("ferry_live_objects_read_total", { from: "cache" }), 0);
 
-      await editByHand(repo.namespace, "cm-1");
+      await editColor(repo.namespace, "cm-1");
       const drift = await h.waitForLatestStatus(repo, "ferry/drift/limited", "failure", /drifted/, 30_000);
       assert.match(drift.description, /cm-1/);
     } finally {

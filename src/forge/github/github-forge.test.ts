@@ -3,10 +3,10 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { createProbot, type Probot, type ProbotOctokit } from "probot";
-import { createDeployRepo } from "../../../test/support/deploy-repo.js";
 import { ferryError } from "../../../test/support/ferry-error.js";
 import type { GitRepo } from "../../../test/support/git-repo.js";
 import { defaultInstallationPermissions, GitHubSimulator } from "../../../test/support/github-simulator.js";
+import { startSimulatedGitHub } from "../../../test/support/simulated-github.js";
 import { untarGz } from "../../../test/support/untar-gz.js";
 import type { RepoRef } from "../../domain/repo.js";
 import { ferryIssueLabel, type Forge } from "../types.js";
@@ -33,20 +33,7 @@ describe("GitHubForge against the GitHub simulator", () => {
     sim.requests.slice(from).filter((r) => r.method === method && r.path.startsWith(`/api/v3${suffix}`));
 
   before(async () => {
-    ({ git, mainSha, featureSha, mergeSha } = await createDeployRepo("Merge pull request #3"));
-    sim = await GitHubSimulator.start();
-    sim.addRepo(fullName, git);
-    probot = createProbot({
-      env: {
-        APP_ID: String(sim.appId),
-        PRIVATE_KEY: sim.privateKeyPem,
-        WEBHOOK_SECRET: "secret",
-        GHE_HOST: sim.host,
-        GHE_PROTOCOL: "http",
-        LOG_LEVEL: "fatal",
-      },
-      overrides: { Octokit: ferryOctokit({ writeSpacing: false, retryBackoffMs: 10 }) },
-    });
+    ({ git, mainSha, featureSha, mergeSha, sim, probot } = await startSimulatedGitHub(fullName));
     forge = await githubForgeFactory(probot)(repoRef);
     octokit = await probot.auth(1);
   });
