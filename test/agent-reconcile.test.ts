@@ -253,7 +253,11 @@ describe("reconcile, drift, heal and rollback on agent clusters (separate `ferry
       rollbacks.map((r) => [r.cluster, r.sha, r.outcome]),
       [["edge-1", good.sha, "success"]],
     );
-    assert.match(agents.get("edge-1")?.output() ?? "", /rollback of/);
+    // The agent released the earlier commit as the failed one's rollback.
+    assert.match(
+      agents.get("edge-1")?.output() ?? "",
+      new RegExp(`"sha":"${good.sha}".*"rollbackOf":"${bad.sha}".*"outcome":"released","msg":"release finished"`),
+    );
   });
 
   test("reconcile.watch on an agent cluster is refused with a clear error, not accepted silently", async () => {

@@ -200,6 +200,7 @@ async function runJob(
     repository: request.repository,
     sha: request.sha,
     environment: request.env.name,
+    ...(request.rollbackOf === undefined ? {} : { rollbackOf: request.rollbackOf }),
   });
   const jobId = job.id ?? "";
   const cancel = await readCancel(redis, keys, jobId);
