@@ -212,6 +212,27 @@ describe("reconcile, drift, heal and rollback on agent clusters (separate `ferry
     );
   });
 
+  test("in heal mode the agent heals a hand edit on its own, and the heal is audited centrally", async () => {
+    const env = "edge-heal";
+    const repo = await agentRepo(env, "edge-1", { reconcile: { interval: "2s", drift: "heal" } });
+    const { namespace } = repo;
+    await deploy(repo, env, { "deploy/a.yaml": configMapYaml("a", { v: "1" }) });
+    await waitForDrift(repo, env, "success", /^in sync/);
+    await editOn("edge-1", {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "a", namespace },
+      data: { v: "9" },
+    });
+    await waitForDrift(repo, env, "success", /^healed 1 object \(checked/);
+    assert.deepEqual(await configMapOn("edge-1", namespace, "a"), { v: "1" });
+    const heals = (await audit.records("github", repo.fullName, env)).filter((r) => r.action === "heal");
+    assert.deepEqual(
+      heals.map((r) => [r.actor, r.cluster, r.outcome, r.objects?.configured]),
+      [["reconcile", "edge-1", "healed", [`ConfigMap ${namespace}/a`]]],
+    );
+  });
+
   test("a merge whose webhook never came is deployed on an agent cluster by the next reconcile, saying so", async () => {
     const env = "edge-lost";
     const repo = await agentRepo(env, "edge-1");
@@ -268,20 +289,36 @@ describe("reconcile, drift, heal and rollback on agent clusters (separate `ferry
     assert.equal(await configMapOn("edge-1", repo.namespace, "a"), undefined);
   });
 
-  test("an agent that went away makes its cluster's drift status say so (never in sync) until it is back", async () => {
+  test("an agent that went away makes its cluster's drift status say so, never in sync, and keeps the drift issue open", async () => {
     const env = "edge-away";
     const repo = await agentRepo(env, "edge-3");
+    const { namespace } = repo;
     await deploy(repo, env, { "deploy/a.yaml": configMapYaml("a", { v: "1" }) });
     await waitForDrift(repo, env, "success", /^in sync/);
+    await editOn("edge-3", {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "a", namespace },
+      data: { v: "7" },
+    });
+    const drift = new RegExp(`^1 object drifted: ConfigMap ${namespace}/a data\\.v "1"→"7" by kubectl-edit$`);
+    await waitForDrift(repo, env, "failure", drift);
+    await waitUntil("no drift issue", () => h.forge.issues(repo.fullName).some((i) => i.state === "open"), 30_000);
     await agents.get("edge-3")?.stop("SIGKILL");
-    const away = await waitForDrift(
+    await waitForDrift(
       repo,
       env,
       "failure",
       new RegExp(`^not checked: unreachable: the agent of cluster edge-3 was not seen for ${AGENT_TIMEOUT_S}s`),
     );
-    assert.ok(away);
+    // Back, the agent finds the drift still there; nothing in between took the issue for in sync.
     await startAgent("edge-3");
-    await waitForDrift(repo, env, "success", /^in sync/);
+    await waitForDrift(repo, env, "failure", drift);
+    const issues = h.forge.issues(repo.fullName);
+    assert.deepEqual(
+      issues.map((i) => [i.state, i.comments.filter((c) => /Back in sync/.test(c)).length]),
+      [["open", 0]],
+      JSON.stringify(issues),
+    );
   });
 });
