@@ -1,5 +1,8 @@
 import type { Environment } from "../config/ferry-config.js";
-import type { ClusterOutcome } from "../domain/release.js";
+import type { ClusterOutcome, ReleaseChanges } from "../domain/release.js";
+import type { ObjectDrift } from "../drift/summarize-drift.js";
+import type { Inventory } from "../kube/inventory.js";
+import type { ObjectRef } from "../kube/object-ref.js";
 import type { EnvironmentPlan } from "../plan/types.js";
 import type { Grant } from "../policy/policy.js";
 import type { RenderedObject } from "../render/types.js";
@@ -21,6 +24,11 @@ export interface AgentReleaseRequest {
   env: Environment;
   grant: Grant;
   rendered: RenderedObject[];
+  /**
+   * Set when this release is the rollback of `rollbackOf`, whose release failed health: `sha` is the
+   * earlier commit central Ferry rendered again. The agent then names no commit to roll back to.
+   */
+  rollbackOf?: string;
 }
 
 /** What an agent reports while it releases: the running status's words (`deploying …`, `waiting: …`). */
@@ -35,8 +43,12 @@ export type AgentCancel =
   /** Central Ferry gave up on the agent (`unreachable`) and reported the cluster failed. */
   | { kind: "abandoned"; reason: string };
 
-/** An agent job's result: how the release ended on the cluster. */
-export type AgentOutcome = ClusterOutcome;
+/**
+ * An agent job's result: how the release ended on the cluster. A release that failed health in an
+ * environment with `onFailure: rollback` adds `rollbackTo`, the inventory's last successful commit
+ * before it, which central Ferry renders and sends back as a rollback (absent when there is none).
+ */
+export type AgentOutcome = ClusterOutcome & { rollbackTo?: string };
 
 /**
  * One environment's plan on an agent cluster, as its agent gets it: the objects central workers
@@ -54,8 +66,55 @@ export interface AgentPlanRequest {
   rendered: RenderedObject[];
 }
 
-/** What an agent's queue holds: releases (job name `release`) and plans (job name `plan`). */
-export type AgentJobData = AgentReleaseRequest | AgentPlanRequest;
+/**
+ * A reconcile's first look (job name `inventory`): the environment's inventory on the agent's
+ * cluster, which says what it last released (for the catch-up and for which render to compare).
+ */
+export interface AgentInventoryRequest {
+  /** The cluster the agent runs in; an agent refuses work for any other. */
+  cluster: string;
+  /** The repository, as the inventory names it. */
+  repository: string;
+  environment: string;
+  /** The namespace the inventory lives in. */
+  namespace: string;
+}
 
-/** What an agent's job returns: a release's outcome, or a plan. */
-export type AgentJobResult = AgentOutcome | EnvironmentPlan;
+/**
+ * A reconcile's check (job name `reconcile`): the render of the commit the cluster last released,
+ * rendered centrally, to judge the live objects by; with `heal`, drift found is healed at once.
+ */
+export interface AgentReconcileRequest {
+  /** The cluster the agent runs in; an agent refuses work for any other. */
+  cluster: string;
+  /** The repository, as the inventory names it. */
+  repository: string;
+  /** The commit the inventory's newest record released with success; the agent checks it still is. */
+  sha: string;
+  env: Environment;
+  grant: Grant;
+  rendered: RenderedObject[];
+  /** Heal what drifted, recorded as `actor`'s (heal mode, or `/ferry heal`). */
+  heal?: { actor: string };
+}
+
+/**
+ * What an agent's reconcile found: each object's drift, masked on the agent as centrally (Secret
+ * values as markers, SOPS-decrypted values hidden), and what a heal restored or why it failed.
+ */
+export interface AgentReconcileResult {
+  objects: ObjectDrift[];
+  /** The heal's restored objects and changes, when it healed. */
+  healed?: { restored: ObjectRef[]; changes: ReleaseChanges };
+  /** Why the heal failed, when it did. */
+  healError?: string;
+}
+
+/**
+ * What an agent's queue holds: releases (job name `release`), plans (`plan`), and a reconcile's
+ * inventory read (`inventory`) and check (`reconcile`).
+ */
+export type AgentJobData = AgentReleaseRequest | AgentPlanRequest | AgentInventoryRequest | AgentReconcileRequest;
+
+/** What an agent's job returns: a release's outcome, a plan, an inventory, or a reconcile's findings. */
+export type AgentJobResult = AgentOutcome | EnvironmentPlan | Inventory | AgentReconcileResult;

@@ -1,4 +1,3 @@
-import type { ClusterOutcome } from "../domain/release.js";
 import type { NewerRolloutWatch } from "../rollout/watch-for-newer-rollout.js";
 import type { AgentQueues } from "./agent-queues.js";
 import type { AgentOutcome, AgentReleaseRequest } from "./agent-release-request.js";
@@ -31,9 +30,10 @@ const RELEASE_JOB_OPTIONS = {
  * job id) → follow the job, passing its progress on, until it finishes → its outcome. Nothing here
  * talks to the cluster. An agent unseen for `timeoutMs` ends the release `failed` and `unreachable`
  * (the job is marked cancelled, so an agent that returns later leaves the cluster alone). A newer
- * rollout marks it superseded, which ends the agent's health wait as it ends a central one.
+ * rollout marks it superseded, which ends the agent's health wait as it ends a central one. A
+ * failed outcome may name the commit to roll back to (`rollbackTo`), which the caller renders.
  */
-export async function releaseThroughAgent(input: ThroughAgentInput): Promise<ClusterOutcome> {
+export async function releaseThroughAgent(input: ThroughAgentInput): Promise<AgentOutcome> {
   const { agents, request, jobId } = input;
   const { queue, keys } = agents.of(request.cluster);
   await queue.add("release", request, { ...RELEASE_JOB_OPTIONS, jobId });

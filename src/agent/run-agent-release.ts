@@ -1,11 +1,11 @@
 import type { Logger } from "pino";
 import { waitTimeoutMs } from "../config/ferry-config.js";
-import type { ClusterOutcome, ReleaseResult } from "../domain/release.js";
+import type { ReleaseResult } from "../domain/release.js";
 import type { KubeClient } from "../kube/kube-client.js";
 import { waitForHealth } from "../kube/wait-for-health.js";
 import { ReleaseSession } from "../release/release-session.js";
 import { short } from "../report/deploy-report.js";
-import type { AgentCancel, AgentReleaseRequest } from "./agent-release-request.js";
+import type { AgentCancel, AgentOutcome, AgentReleaseRequest } from "./agent-release-request.js";
 
 /** What an agent's release needs besides its request. */
 export interface AgentReleaseContext {
@@ -28,9 +28,11 @@ const ANNOUNCE_MS = 1_000;
  * (reads the inventory) → already released? → apply (compare, validate by dry-run, apply, prune) →
  * wait for health (ended early by a newer rollout) → record the verdict (writes the inventory) → the
  * outcome. An unhealthy release is not rolled back by the agent: rolling back renders an earlier
- * commit, which needs the forge, and an agent holds no forge credential (the outcome says so).
+ * commit, which needs the forge, and an agent holds no forge credential. With `onFailure: rollback`
+ * the failed outcome names the commit to roll back to (`rollbackTo`, the inventory's last success
+ * before it), which central Ferry renders and sends back as a release marked `rollbackOf`.
  */
-export async function runAgentRelease(ctx: AgentReleaseContext): Promise<ClusterOutcome> {
+export async function runAgentRelease(ctx: AgentReleaseContext): Promise<AgentOutcome> {
   const { request: r, client, log } = ctx;
   const session = new ReleaseSession({ client, repository: r.repository, env: r.env, grant: r.grant });
   const last = (await session.history())[0];
@@ -72,19 +74,16 @@ export async function runAgentRelease(ctx: AgentReleaseContext): Promise<Cluster
   }
   await session.record("failure", health.message.slice(0, 200));
   log.warn({ rollout: r.rolloutId, reason: health.message }, "release did not become healthy");
+  const rollbackTo =
+    r.env.onFailure === "rollback" && r.rollbackOf === undefined
+      ? (await session.history().catch(() => [])).find((h) => h.result === "success" && h.sha !== r.sha)?.sha
+      : undefined;
   return {
     kind: "failed",
     sha: r.sha,
     error: [health.message, ...health.details].join("\n"),
     result: changes(result),
-    ...(r.env.onFailure === "rollback"
-      ? {
-          rollback: {
-            state: "none" as const,
-            message: "agents do not roll back yet (an earlier commit is rendered through the forge)",
-          },
-        }
-      : {}),
+    ...(rollbackTo === undefined ? {} : { rollbackTo }),
   };
 }
 

@@ -14,12 +14,15 @@ import { startHeartbeat } from "./agent-heartbeat.js";
 import { AGENT_RELEASE_QUEUE, agentKeys, cancelKey, type AgentKeys } from "./agent-keys.js";
 import type {
   AgentCancel,
+  AgentInventoryRequest,
   AgentJobData,
   AgentJobResult,
   AgentPlanRequest,
+  AgentReconcileRequest,
   AgentReleaseRequest,
 } from "./agent-release-request.js";
 import { DEFAULT_RECONNECT_PACING, reconnectDelay, type ReconnectPacing } from "./reconnect-delay.js";
+import { readAgentInventory, runAgentReconcile } from "./run-agent-reconcile.js";
 import { runAgentRelease } from "./run-agent-release.js";
 
 /** What `ferry agent` runs with. */
@@ -53,7 +56,7 @@ export interface RunningAgent {
 const CANCEL_POLL_MS = 1_000;
 
 /**
- * Starts an agent: one BullMQ worker on its own cluster's queue of releases and plans (prefix
+ * Starts an agent: one BullMQ worker on its own cluster's queue of releases, plans and reconciles (prefix
  * `{ferry-agent:<cluster>}`), a heartbeat, and /healthz and /readyz. Every connection is outbound,
  * to Redis, and reconnects with backoff and full jitter; a release an agent held when it died
  * lapses after `claimMs` and runs again once the agent is back.
@@ -84,9 +87,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       try {
         if (job.data.cluster !== options.cluster)
           throw new UnrecoverableError(`work for cluster ${job.data.cluster} is not this agent's (${options.cluster})`);
-        return job.name === "plan"
-          ? await runPlanJob(job as Job<AgentPlanRequest>, options)
-          : await runJob(job as Job<AgentReleaseRequest>, keys, redis, options);
+        if (job.name === "plan") return await runPlanJob(job as Job<AgentPlanRequest>, options);
+        if (job.name === "inventory" || job.name === "reconcile") return await runReconcileJob(job, options);
+        return await runJob(job as Job<AgentReleaseRequest>, keys, redis, options);
       } finally {
         running--;
       }
@@ -95,7 +98,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       connection: connect(),
       prefix: keys.prefix,
       // Releases of one (environment, cluster) never overlap: the central release job holds its lock
-      // while its agent works. Plans write nothing, so they need not wait behind a health wait.
+      // while its agent works, as does a reconcile's. Plans write nothing, so they need not wait behind a health wait.
       concurrency: 4,
       lockDuration: options.claimMs,
       stalledInterval: options.claimMs,
@@ -155,6 +158,34 @@ async function runPlanJob(job: Job<AgentPlanRequest>, options: AgentOptions): Pr
   }
 }
 
+/**
+ * A reconcile's step on the agent's cluster: the inventory read, or the drift check (and heal). A
+ * transient error is retried by BullMQ; a permanent one fails the job at once, and central Ferry's
+ * reconcile reports it.
+ */
+async function runReconcileJob(job: Job<AgentJobData>, options: AgentOptions): Promise<AgentJobResult> {
+  const log = options.log.child({ jobId: job.id, repository: job.data.repository });
+  try {
+    if (job.name === "inventory") return await readAgentInventory(options.client, job.data as AgentInventoryRequest);
+    const request = job.data as AgentReconcileRequest;
+    const found = await runAgentReconcile(options.client, request);
+    log.info(
+      {
+        environment: request.env.name,
+        sha: request.sha,
+        objects: found.objects.length,
+        healed: found.healed?.restored.length,
+        healError: found.healError,
+      },
+      "reconciled",
+    );
+    return found;
+  } catch (error) {
+    if (isPermanent(error)) throw new UnrecoverableError((error as Error).message);
+    throw error;
+  }
+}
+
 /** One release of the agent's queue: unless central Ferry cancelled it, release. */
 async function runJob(
   job: Job<AgentReleaseRequest>,
@@ -169,6 +200,7 @@ async function runJob(
     repository: request.repository,
     sha: request.sha,
     environment: request.env.name,
+    ...(request.rollbackOf === undefined ? {} : { rollbackOf: request.rollbackOf }),
   });
   const jobId = job.id ?? "";
   const cancel = await readCancel(redis, keys, jobId);

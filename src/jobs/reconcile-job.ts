@@ -6,18 +6,25 @@ import type { Environment } from "../config/ferry-config.js";
 import type { ReconcileOutcome } from "../domain/reconcile.js";
 import type { RepoRef } from "../domain/repo.js";
 import { summarizeDrift, type ObjectDrift } from "../drift/summarize-drift.js";
-import { isPermanent, permanent } from "../errors.js";
+import { isPermanent, permanent, transient } from "../errors.js";
 import type { Forge } from "../forge/types.js";
-import { inventoryLocation, readInventory, type Inventory, type InventoryLocation } from "../kube/inventory.js";
-import { KubeApiError, type KubeClient } from "../kube/kube-client.js";
+import { AgentUnreachableError } from "../agent/reconcile-through-agent.js";
+import { durationMs } from "../config/duration.js";
+import { inventoryLocation, type Inventory, type InventoryLocation } from "../kube/inventory.js";
+import { KubeApiError } from "../kube/kube-client.js";
 import { describeRef } from "../kube/object-ref.js";
 import { grantFor } from "../policy/policy.js";
 import { withLock } from "../queue/environment-lock.js";
 import { reconcileSchedulerId, type ReconcileJobData } from "../queue/reconcile-request.js";
 import { WatchRegistry } from "../watch/watch-registry.js";
 import { CATCH_UP_ACTOR, catchUp } from "../reconcile/catch-up.js";
-import { findDrift, healable } from "../reconcile/find-drift.js";
-import { healDrift } from "../reconcile/heal-drift.js";
+import { healable } from "../reconcile/find-drift.js";
+import {
+  agentCluster,
+  directCluster,
+  type ClusterFindings,
+  type ReconcileCluster,
+} from "../reconcile/reconcile-cluster.js";
 import { releasedRender } from "../reconcile/released-render.js";
 import { Checkouts } from "../release/checkout.js";
 import type { RenderedObject } from "../render/types.js";
@@ -44,7 +51,8 @@ interface ReconcileContext {
   options: ReconcileOptions;
   forge: Forge;
   reporter: DriftReporter;
-  client: KubeClient;
+  /** The cluster, reached directly or through its agent. */
+  cluster: ReconcileCluster;
   checkouts: Checkouts;
   log: Logger;
 }
@@ -68,7 +76,8 @@ const SCHEDULED_LOCK_WAIT_MS = 2_000;
  * releases: read the inventory → catch up (deploy the branch head when its webhook never came) →
  * the last release's render → drift, judged object by object → heal (mode `heal`, or `/ferry
  * heal`) → report the verdict (`ferry/drift/<env>`). When a release holds the cluster, the run is
- * left to the next one.
+ * left to the next one. On an agent cluster the cluster's steps (inventory, drift, heal) are its
+ * agent's jobs and the rest stays here; an agent unseen for `agentTimeout` is reported as such.
  */
 export async function runReconcileJob(
   data: ReconcileJobData,
@@ -76,8 +85,9 @@ export async function runReconcileJob(
   options: ReconcileOptions = {},
 ): Promise<ReconcileOutcome> {
   const log = deps.log.child({ repository: data.repo.fullName, environment: data.environment, cluster: data.cluster });
-  if (!deps.config.clusters.some((c) => c.name === data.cluster))
-    throw permanent(`cluster "${data.cluster}" is no longer registered with Ferry`);
+  const clusterConfig = deps.config.clusters.find((c) => c.name === data.cluster);
+  if (!clusterConfig) throw permanent(`cluster "${data.cluster}" is no longer registered with Ferry`);
+  const cluster = clusterConfig.agent ? throughAgent(data.cluster, deps) : await directly(data.cluster, deps);
   const forge = finalStatusOnce(await deps.forges(data.repo), deps.redis);
   const ctx: ReconcileContext = {
     data,
@@ -85,7 +95,7 @@ export async function runReconcileJob(
     options,
     forge,
     reporter: new DriftReporter(forge, deps.redis),
-    client: await deps.clusters.client(data.cluster),
+    cluster,
     checkouts: new Checkouts(forge),
     log,
   };
@@ -113,11 +123,33 @@ export async function runReconcileJob(
   }
 }
 
-/** The reconcile under the lock: inventory → catch-up → last release → drift → heal → report. */
+/** A cluster Ferry reaches, its live objects read from the watch caches while they are fresh. */
+async function directly(name: string, deps: ReleaseDeps): Promise<ReconcileCluster> {
+  const client = await deps.clusters.client(name);
+  return directCluster(client, deps.liveReader?.(name, client));
+}
+
+/** An agent cluster: its steps go to its agent, which may go unseen for `agentTimeout`. */
+function throughAgent(name: string, deps: ReleaseDeps): ReconcileCluster {
+  if (!deps.agents) throw permanent(`cluster "${name}" is an agent cluster, but this worker has no agent queues`);
+  return agentCluster({ agents: deps.agents, cluster: name, timeoutMs: durationMs(deps.config.agentTimeout) });
+}
+
+/** The reconcile under the lock; an agent that was not seen makes its cluster's verdict `unreachable`. */
 async function reconcile(ctx: ReconcileContext): Promise<ReconcileOutcome> {
+  try {
+    return await reconcileSteps(ctx);
+  } catch (error) {
+    if (!(error instanceof AgentUnreachableError)) throw error;
+    return unreachable(ctx, error.message);
+  }
+}
+
+/** Inventory → catch-up → last release → drift (and heal) → report. */
+async function reconcileSteps(ctx: ReconcileContext): Promise<ReconcileOutcome> {
   const { data, options } = ctx;
   const at = inventoryLocation(data.repo.fullName, data.environment, data.namespace);
-  const inventory = await readInventory(ctx.client, at, data.repo.fullName, data.environment);
+  const inventory = await ctx.cluster.inventory(at, data.repo.fullName, data.environment);
   await watchStep(ctx, at, inventory);
   const caughtUp = options.heal ? undefined : await catchUpStep(ctx, inventory);
   const outcome: ReconcileOutcome = {
@@ -132,10 +164,11 @@ async function reconcile(ctx: ReconcileContext): Promise<ReconcileOutcome> {
     return outcome;
   }
   if (released === undefined) return { ...outcome, state: "unreleased" };
-  const check = await driftStep(ctx, at, inventory, released);
+  const heal = options.heal || data.drift === "heal";
+  const check = await driftStep(ctx, at, inventory, released, heal);
   const drifted = check.objects.filter(healable);
   const healed =
-    drifted.length > 0 && (options.heal || data.drift === "heal") ? await healStep(ctx, check, released) : undefined;
+    check.healed !== undefined || check.healError !== undefined ? await healStep(ctx, check, released) : undefined;
   const left = healed === undefined ? drifted : [];
   await report(ctx, released, left, healed);
   await replanStep(ctx, left, healed);
@@ -152,10 +185,12 @@ async function watchStep(ctx: ReconcileContext, at: InventoryLocation, inventory
   if (ctx.options.heal) return;
   const registry = new WatchRegistry(ctx.deps.redis);
   const id = reconcileSchedulerId(data.repo, data.environment, data.cluster);
-  if (data.watch !== true) return registry.forget(id);
+  const client = ctx.cluster.client;
+  // Only the agent reaches an agent cluster's API server, so nothing here can watch it (its release refuses `watch: true`).
+  if (data.watch !== true || client === undefined) return registry.forget(id);
   const collections = new Set<string>();
   for (const { apiVersion, kind, namespace } of inventory.objects) {
-    const path = await ctx.client
+    const path = await client
       .path({ apiVersion, kind, ...(namespace === undefined ? {} : { namespace }) })
       .catch((error: unknown) => {
         if (error instanceof KubeApiError && error.status === 404) return undefined;
@@ -213,19 +248,24 @@ async function catchUpStep(ctx: ReconcileContext, inventory: Inventory): Promise
   return caughtUp;
 }
 
-/** The last release's environment, render, and how each of its objects stands. */
-interface DriftCheck {
+/** The last release's environment and render, how each of its objects stands, and what a heal did. */
+interface DriftCheck extends ClusterFindings {
   env: Environment;
   rendered: RenderedObject[];
-  objects: ObjectDrift[];
+  /** When the check (and its heal) started. */
+  startedAt: number;
 }
 
-/** Drift against the release of `sha`: its render (stored, or rendered again), judged object by object. */
+/**
+ * Drift against the release of `sha`: its render (stored, or rendered again), judged object by
+ * object on the cluster, which heals what drifted when `heal` is set.
+ */
 async function driftStep(
   ctx: ReconcileContext,
   at: InventoryLocation,
   inventory: Inventory,
   sha: string,
+  heal: boolean,
 ): Promise<DriftCheck> {
   const { data, deps } = ctx;
   const { env, rendered } = await releasedRender({
@@ -237,31 +277,27 @@ async function driftStep(
     namespace: data.namespace,
     sha,
   });
-  const live = ctx.deps.liveReader?.(ctx.data.cluster, ctx.client);
-  const objects = await findDrift({
-    client: ctx.client,
+  const startedAt = Date.now();
+  const found = await ctx.cluster.check({
     at,
-    namespace: env.namespace,
     inventory,
+    repository: data.repo.fullName,
+    sha,
+    env,
+    grant: grantFor(deps.config, data.repo.fullName, env),
     rendered,
-    ...(live === undefined ? {} : { live }),
+    ...(heal ? { heal: { actor: ctx.options.actor ?? CATCH_UP_ACTOR } } : {}),
   });
-  const drifted = objects.filter(healable);
+  const drifted = found.objects.filter(healable);
   if (drifted.length > 0)
     ctx.log.info({ sha, drifted: drifted.length, summary: summarizeDrift(drifted) }, "drift found");
-  return { env, rendered, objects };
+  return { ...found, env, rendered, startedAt };
 }
 
-/** Heals the drift found, recorded in the audit trail (a failed heal too): the objects restored, by description. */
+/** Records the check's heal in the audit trail (a failed heal too, then thrown): the objects restored, by description. */
 async function healStep(ctx: ReconcileContext, check: DriftCheck, sha: string): Promise<string[]> {
   const { data, deps } = ctx;
-  const startedAt = Date.now();
-  const target = {
-    client: ctx.client,
-    repository: data.repo.fullName,
-    env: check.env,
-    grant: grantFor(deps.config, data.repo.fullName, check.env),
-  };
+  const { startedAt } = check;
   const audit = (fields: Pick<AuditEntry, "outcome" | "reason" | "objects">) =>
     deps.audit.record({
       action: "heal",
@@ -275,17 +311,10 @@ async function healStep(ctx: ReconcileContext, check: DriftCheck, sha: string): 
       finishedAt: iso(Date.now()),
       ...fields,
     });
-  let healed: Awaited<ReturnType<typeof healDrift>>;
-  try {
-    healed = await healDrift({
-      target,
-      rendered: check.rendered,
-      sha,
-      actor: ctx.options.actor ?? CATCH_UP_ACTOR,
-      objects: check.objects,
-    });
-  } catch (error) {
-    await audit({ outcome: "failed", reason: (error as Error).message });
+  const healed = check.healed;
+  if (healed === undefined) {
+    const error = check.healError ?? transient("the heal reported nothing");
+    await audit({ outcome: "failed", reason: error.message });
     throw error;
   }
   const restored = healed.restored.map(describeRef);
@@ -312,6 +341,32 @@ async function lastRelease(ctx: ReconcileContext, inventory: Inventory): Promise
   const current = await ctx.deps.store.current(ctx.data.repo, ctx.data.environment);
   const progress = current === undefined ? undefined : await ctx.deps.store.cluster(current, ctx.data.cluster);
   return progress?.state === "releasing" ? undefined : newest.sha;
+}
+
+/**
+ * The cluster's agent was not seen for `agentTimeout`: its verdict says so (the environment's drift
+ * status fails naming it, never `in sync`, and an open drift issue stays open), on the commit it was
+ * last reported on, or else the environment's current rollout's.
+ */
+async function unreachable(ctx: ReconcileContext, reason: string): Promise<ReconcileOutcome> {
+  const { data, deps } = ctx;
+  ctx.log.warn({ reason }, "reconcile: the cluster's agent is unreachable");
+  const current = await deps.store.current(data.repo, data.environment);
+  const sha =
+    (await ctx.reporter.lastSha(data.environment, data.cluster)) ??
+    (current === undefined ? undefined : (await deps.store.summary(current))?.sha);
+  if (sha !== undefined) {
+    const now = Date.now();
+    await ctx.reporter.checked(data.environment, data.branch, {
+      cluster: data.cluster,
+      sha,
+      drifted: 0,
+      unreachable: reason,
+      checkedAt: now,
+      until: now + 3 * data.everyMs + 60_000,
+    });
+  }
+  return { environment: data.environment, cluster: data.cluster, state: "unreachable" };
 }
 
 /** Keeps the cluster's verdict and reports the environment's. */
@@ -362,7 +417,9 @@ export async function healBranch(
           reason:
             outcome.state === "busy"
               ? "a release held the cluster throughout"
-              : "nothing was successfully released there yet",
+              : outcome.state === "unreachable"
+                ? "its agent was not seen for agentTimeout"
+                : "nothing was successfully released there yet",
         });
     } catch (error) {
       if (!isPermanent(error)) throw error;

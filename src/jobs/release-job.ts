@@ -141,8 +141,7 @@ async function watchAfterRelease(
 ): Promise<void> {
   if (outcome.kind !== "released" && outcome.kind !== "already-released") return;
   const clusterConfig = deps.config.clusters.find((c) => c.name === cluster);
-  // Central Ferry cannot read an agent cluster, so it does not reconcile one.
-  if (!clusterConfig || clusterConfig.agent) return;
+  if (!clusterConfig) return;
   const env = environmentFor(await deps.store.declared(rollout.id), clusterConfig);
   if (!watched(env)) return;
   const { data } = reconcileData(rollout.repo, rollout.branch, env, cluster, deps.config);
@@ -218,17 +217,25 @@ async function release(ctx: ReleaseContext): Promise<ClusterOutcome> {
 
 /**
  * The release of an agent cluster: its agent runs the same session steps on the rollout's stored
- * render, in the cluster, and this job only follows it, passing its progress on as statuses.
+ * render, in the cluster, and this job only follows it, passing its progress on as statuses. When
+ * it failed health and the environment asks for a rollback, the rollback is rendered here and
+ * released through the agent too. `reconcile.watch` is refused: only the agent reaches the cluster's
+ * API server, and it runs no watches.
  */
 async function releaseOnAgent(ctx: ReleaseContext): Promise<ClusterOutcome> {
   const { rollout, env, deps } = ctx;
-  if (!deps.agents)
-    throw permanent(`cluster "${ctx.cluster}" is an agent cluster, but this worker has no agent queues`);
+  const agents = deps.agents;
+  if (!agents) throw permanent(`cluster "${ctx.cluster}" is an agent cluster, but this worker has no agent queues`);
+  if (watched(env))
+    throw permanent(
+      `reconcile.watch is not available on agent cluster "${ctx.cluster}": only its agent reaches its API server, ` +
+        "and agents run no watches; remove watch: true (the cluster is still reconciled every reconcile.interval)",
+    );
   const newer = watchForNewerRollout(deps.store, rollout);
   const progress = new ProgressStatus((d) => ctx.progress(d));
   try {
-    return await releaseThroughAgent({
-      agents: deps.agents,
+    const { rollbackTo, ...outcome } = await releaseThroughAgent({
+      agents,
       request: {
         rolloutId: rollout.id,
         cluster: ctx.cluster,
@@ -244,9 +251,87 @@ async function releaseOnAgent(ctx: ReleaseContext): Promise<ClusterOutcome> {
       progress: (d) => progress.update(d),
       newer,
     });
+    if (outcome.kind !== "failed" || outcome.result === undefined || env.onFailure !== "rollback") return outcome;
+    deps.log.warn(
+      { rollout: rollout.id, cluster: ctx.cluster, reason: outcome.error },
+      "release did not become healthy",
+    );
+    const rollback = await rollBackOnAgent(ctx, agents, outcome.error, rollbackTo, newer, progress);
+    deps.log.info(
+      { rollout: rollout.id, cluster: ctx.cluster, rollback: rollback.sha, state: rollback.state },
+      "rolled back",
+    );
+    return { ...outcome, rollback };
   } finally {
     newer.stop();
     await progress.settled();
+  }
+}
+
+/**
+ * Rolls an agent cluster back to `target`, the last successful release its agent named: the commit
+ * is rendered here (it needs the forge), as for a direct cluster, and released through the agent as a
+ * rollback of the failed commit (recorded as `<actor> (rollback of <sha>)`), with its own health wait.
+ * Never throws: any error is the rollback's failure, reported beside the release's own.
+ */
+async function rollBackOnAgent(
+  ctx: ReleaseContext,
+  agents: NonNullable<ReleaseDeps["agents"]>,
+  error: string,
+  target: string | undefined,
+  newer: ReturnType<typeof watchForNewerRollout>,
+  progress: ProgressStatus,
+): Promise<RollbackOutcome> {
+  const { rollout, env, deps } = ctx;
+  if (target === undefined) return { state: "none", message: "no earlier successful release to roll back to" };
+  progress.update(`rolling back: ${error.split("\n")[0] ?? ""}`);
+  const checkouts = new Checkouts((await forgeAndReporter(rollout.repo, deps)).forge);
+  let rendered: RenderedObject[];
+  try {
+    rendered = await renderEarlier(ctx, checkouts, target);
+  } catch (renderError) {
+    return { sha: target, state: "failure", message: (renderError as Error).message };
+  } finally {
+    await checkouts.dispose();
+  }
+  const outcome = await releaseThroughAgent({
+    agents,
+    request: {
+      rolloutId: rollout.id,
+      cluster: ctx.cluster,
+      repository: rollout.repo.fullName,
+      sha: target,
+      actor: `${rollout.actor} (rollback of ${rollout.sha.slice(0, 7)})`,
+      env,
+      grant: grantFor(deps.config, rollout.repo.fullName, env),
+      rendered,
+      rollbackOf: rollout.sha,
+    },
+    jobId: `rollback-${rollout.id}-${ctx.cluster}`,
+    timeoutMs: durationMs(deps.config.agentTimeout),
+    progress: (d) => progress.update(`rolling back: ${d}`),
+    newer,
+  }).catch((sendError: unknown): ClusterOutcome => ({ kind: "failed", sha: target, error: String(sendError) }));
+  switch (outcome.kind) {
+    case "released":
+    case "already-released":
+      return { sha: target, state: "success", message: "", ...("result" in outcome ? { result: outcome.result } : {}) };
+    case "superseded":
+      return {
+        sha: target,
+        state: "superseded",
+        message: "a newer release took the environment",
+        ...(outcome.result === undefined ? {} : { result: outcome.result }),
+      };
+    case "skipped":
+      return { sha: target, state: "failure", message: outcome.reason };
+    default:
+      return {
+        sha: target,
+        state: "failure",
+        message: outcome.error,
+        ...(outcome.result === undefined ? {} : { result: outcome.result }),
+      };
   }
 }
 

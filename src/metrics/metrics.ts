@@ -351,7 +351,8 @@ export class Metrics {
   reconciled(outcome: ReconcileOutcome): void {
     const labels = { environment: outcome.environment, cluster: outcome.cluster };
     if (outcome.drifted !== undefined) this.driftedObjects.set(labels, outcome.drifted);
-    if (outcome.state !== "busy") this.reconcileLastSuccess.set(labels, Date.now() / 1000);
+    if (outcome.state !== "busy" && outcome.state !== "unreachable")
+      this.reconcileLastSuccess.set(labels, Date.now() / 1000);
     if (outcome.caughtUp !== undefined) this.catchUpDeploys.inc({ environment: outcome.environment });
   }
 

@@ -48,8 +48,6 @@ export async function scheduleReconciles(input: ScheduleReconcilesInput): Promis
       continue;
     }
     for (const [cluster, env] of targets) {
-      // An agent cluster is not reconciled centrally: Ferry cannot read it (reconcile on agents is not built yet).
-      if (config.clusters.find((c) => c.name === cluster)?.agent) continue;
       const { data, raisedFrom } = reconcileData(repo, branch, env, cluster, config);
       if (raisedFrom !== undefined) {
         log.warn(

@@ -99,10 +99,17 @@ export class DriftReporter {
         driftIssueBody(environment, branch, verdicts, this.forge.maxIssueBodyLength),
       );
       await this.redis.set(openKey, "1", "EX", VERDICTS_TTL_SECONDS);
-    } else if ((await this.redis.get(openKey)) !== null) {
+    } else if (verdicts.every((v) => v.unreachable === undefined) && (await this.redis.get(openKey)) !== null) {
+      // A cluster not checked (its agent away) may still be drifted: the issue closes only once it is seen in sync.
       await this.forge.closeIssue(marker, driftClosedComment(latest));
       await this.redis.del(openKey);
     }
+  }
+
+  /** The commit `cluster`'s latest verdict of `environment` was reported on, if any is kept. */
+  async lastSha(environment: string, cluster: string): Promise<string | undefined> {
+    const json = await this.redis.hget(this.verdictsKey(environment), cluster);
+    return json === null ? undefined : (JSON.parse(json) as ClusterVerdict).sha;
   }
 
   /** The latest verdict of each cluster still reconciled (a verdict older than its cluster's next due check is dropped). */

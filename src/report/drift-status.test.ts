@@ -43,6 +43,21 @@ describe("driftStatus", () => {
       description: "in sync on 2 clusters (checked 12:04 UTC)",
     });
   });
+
+  it("never says in sync while a cluster could not be checked (its agent unreachable); drift still comes first", () => {
+    const reason = "unreachable: the agent of cluster edge-1 was not seen for 60s (agentTimeout)";
+    const away = verdict("edge-1", { unreachable: reason });
+    assert.deepEqual(driftStatus([away], away), { state: "failure", description: `not checked: ${reason}` });
+    const fleet = driftStatus([verdict("edge-2"), away], verdict("edge-2"));
+    assert.equal(fleet.state, "failure");
+    assert.match(fleet.description, /^1 of 2 clusters not checked: unreachable: the agent of cluster edge-1/);
+    assert.ok(fleet.description.length <= 140);
+    const drifted = verdict("edge-2", { drifted: 1, summary: line });
+    assert.deepEqual(driftStatus([drifted, away], drifted), {
+      state: "failure",
+      description: `1 of 2 clusters drifted; edge-2: ${line}`,
+    });
+  });
 });
 
 describe("healAnswer", () => {

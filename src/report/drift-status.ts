@@ -23,6 +23,8 @@ export interface ClusterVerdict {
   objects?: DriftedObjectView[];
   /** Objects a heal restored in this check. */
   healed?: number;
+  /** Why the cluster could not be checked (its agent unreachable): never `in sync` while set. */
+  unreachable?: string;
   /** Epoch ms of the check. */
   checkedAt: number;
   /** Epoch ms after which the verdict no longer counts (the cluster stopped being reconciled). */
@@ -42,7 +44,8 @@ function plural(n: number, one: string, many: string): string {
  * The `ferry/drift/<env>` status over the latest verdict of each of the environment's clusters:
  * failure while any drifted (one cluster: the drift's own line, `2 objects drifted: Deployment shop/web
  * spec.replicas 3→5 by kubectl-edit`; a fleet: how many clusters drifted, then the first one's line),
- * else success `in sync (checked 12:04 UTC)`, or `healed 2 objects (checked 12:04 UTC)` when this
+ * else failure while a cluster could not be checked (`not checked: unreachable: the agent of cluster
+ * edge-1 was not seen for 60s (agentTimeout)`), else success `in sync (checked 12:04 UTC)`, or `healed 2 objects (checked 12:04 UTC)` when this
  * check healed. `latest` is the verdict just reached; the time shown is its check's.
  */
 export function driftStatus(
@@ -61,6 +64,16 @@ export function driftStatus(
         `${drifted.length} of ${verdicts.length} clusters drifted; ${first.cluster}: ${line}`,
         STATUS_LENGTH,
       ),
+    };
+  }
+  const away = verdicts.filter((v) => v.unreachable !== undefined).sort((a, b) => a.cluster.localeCompare(b.cluster));
+  const gone = away[0];
+  if (gone) {
+    const line = `not checked: ${gone.unreachable ?? ""}`;
+    if (verdicts.length === 1) return { state: "failure", description: clip(line, STATUS_LENGTH) };
+    return {
+      state: "failure",
+      description: clip(`${away.length} of ${verdicts.length} clusters ${line}`, STATUS_LENGTH),
     };
   }
   const where = verdicts.length > 1 ? ` on ${plural(verdicts.length, "cluster", "clusters")}` : "";
