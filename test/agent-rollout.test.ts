@@ -9,6 +9,7 @@ import { CENTRAL_SECRETS } from "../src/agent/forge-credentials-in.js";
 import { connectRedis } from "../src/queue/redis-connection.js";
 import { configMapYaml, FerryHarness, type TestRepo } from "./support/ferry-harness.js";
 import type { SeenStatus } from "./support/forge-doubles/forge-double.js";
+import { AuditReader } from "./support/audit-records.js";
 import { FerryProcess } from "./support/ferry-process.js";
 import { JobCounter } from "./support/job-counter.js";
 import { testFleetContexts, testKubeConfigFor, testKubeConfigPath } from "./support/kube.js";
@@ -133,7 +134,7 @@ describe("agent clusters: three `ferry agent` processes, each with its own API s
         state: string;
         startedAt?: number;
         finishedAt?: number;
-        outcome?: { error?: string; unreachable?: boolean };
+        outcome?: { kind?: string; error?: string };
       }>;
     };
   };
@@ -310,15 +311,45 @@ describe("agent clusters: three `ferry agent` processes, each with its own API s
     const sent = Date.now();
     await h.deliver(merge.delivery);
     const statuses = await finalStatus(repo, merge.sha);
-    assert.equal(statuses.at(-1)?.state, "failure", JSON.stringify(statuses));
+    const last = statuses.at(-1);
+    assert.equal(last?.state, "failure", JSON.stringify(statuses));
     assert.ok(Date.now() - sent >= AGENT_TIMEOUT_S * 1000, "reported unreachable before agentTimeout passed");
     assert.equal(statuses.filter(final).length, 1);
+    // The status counts the cluster as unreachable, against the wave's budget of 0.
+    assert.match(last?.description ?? "", /^halted in wave 2\/2 \(edge\): 1 unreachable \(budget 0\)/);
     const page = await rolloutJson(statuses);
     assert.equal(page.rollout.state, "failed");
+    assert.match(page.rollout.reason ?? "", /\(1 unreachable\) in wave edge \(failure budget 0\)/);
     const edge3 = page.clusters.find((c) => c.cluster === "edge-3");
-    assert.equal(edge3?.state, "failed");
-    assert.equal(edge3?.outcome?.unreachable, true);
+    assert.equal(edge3?.state, "unreachable");
+    assert.equal(edge3?.outcome?.kind, "unreachable");
     assert.match(edge3?.outcome?.error ?? "", /^unreachable: the agent of cluster edge-3 was not seen for 10s/);
+    // The rollout page lists it under its own state; the comment lists it with the failures, as unreachable.
+    const url = new URL(statuses.find((s) => s.targetUrl)?.targetUrl ?? "");
+    const html = await (await h.page(`${url.pathname}?state=unreachable`)).text();
+    assert.match(html, /<td data-label="state" class="s-unreachable">unreachable<\/td>/);
+    await waitUntil(
+      () => `the comment never listed edge-3 as unreachable: ${JSON.stringify(h.rawComments(repo, merge.number))}`,
+      () =>
+        h
+          .rawComments(repo, merge.number)
+          .some(
+            (c) =>
+              /\*\*Failed or unreachable clusters\*\* \(1\)/.test(c.body) &&
+              /- \*\*edge-3\*\* \(wave 2 · edge\): unreachable: the agent of cluster edge-3/.test(c.body),
+          ),
+      30_000,
+    );
+    // The audit trail records the release as unreachable, with why.
+    const audit = AuditReader.open(h.redisTarget);
+    try {
+      const records = await audit.records("github", repo.fullName, "production");
+      const release = records.find((r) => r.action === "release" && r.cluster === "edge-3" && r.sha === merge.sha);
+      assert.equal(release?.outcome, "unreachable", JSON.stringify(records));
+      assert.match(release?.reason ?? "", /^unreachable: the agent of cluster edge-3 was not seen/);
+    } finally {
+      audit.close();
+    }
     assert.equal(await configMapOn("edge-3", repo.namespace, "a"), undefined);
     // Its job is gone and marked cancelled: an agent that comes back later finds nothing to apply.
     const rolloutId = new URL(statuses.find((s) => s.targetUrl)?.targetUrl ?? "").pathname.split("/").pop() ?? "";

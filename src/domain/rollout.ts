@@ -102,5 +102,10 @@ export interface Rollout {
 /** How many clusters of a rollout (or wave) are in each state. */
 export type ClusterCounts = Record<ClusterState, number>;
 
+/** Clusters counted against a wave's failure budget: failed, or unreachable (their agent unseen for `agentTimeout`). */
+export function failuresOf(counts: ClusterCounts): number {
+  return counts.failed + counts.unreachable;
+}
+
 /** A rollout without its waves: what a cluster's release needs (a fleet's waves list every cluster). */
 export type RolloutSummary = Omit<Rollout, "waves">;

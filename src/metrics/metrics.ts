@@ -107,7 +107,7 @@ export class Metrics {
   );
   private readonly releases = this.counter(
     "ferry_releases_total",
-    "Environment releases, by environment, cluster and result (the deploy outcome: released, already-released, superseded, failed).",
+    "Environment releases, by environment, cluster and result (the deploy outcome: released, already-released, superseded, failed, unreachable).",
     ["environment", "cluster", "result"],
   );
   private readonly releaseDuration = this.histogram(
@@ -118,7 +118,7 @@ export class Metrics {
   );
   private readonly rolloutClusterGauge = this.gauge(
     "ferry_rollout_clusters",
-    "Clusters of the environment's latest fleet rollout reported by this process, by environment and state (pending, releasing, released, already-released, superseded, skipped, failed).",
+    "Clusters of the environment's latest fleet rollout reported by this process, by environment and state (pending, releasing, released, already-released, superseded, skipped, failed, unreachable).",
     ["environment", "state"],
   );
   private readonly waveDuration = this.histogram(

@@ -44,6 +44,7 @@ const ALL_STATES: ClusterState[] = [
   "superseded",
   "skipped",
   "failed",
+  "unreachable",
 ];
 
 /**
