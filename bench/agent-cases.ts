@@ -1,8 +1,8 @@
 /**
- * agents: a rollout to clusters reached through `ferry agent`, against the same rollout through central
- * workers, in the same run, plus what idle agents cost Redis.
+ * The agent cases of `npm run bench -- scale`: a rollout to clusters reached through `ferry agent`,
+ * against the same rollout through central workers, in the same run, plus what idle agents cost Redis.
  *
- * - agents-<N> (AGENTS_N, default 200; the issue's target is 1,000): N agent clusters, each with an
+ * - agents-<N> (AGENTS_N, default 1,000, the issue's size; 20 for a quick check): N agent clusters, each with an
  *   agent of its own (in this process, each with its own Redis ACL user, connections and API client,
  *   on one of the run's 10 API servers), each releasing one ConfigMap into a namespace of its own
  *   (`${cluster.name}`), one wave; value = webhook to final status (median of AGENTS_RUNS, default 3);
@@ -24,7 +24,7 @@ import { createLogger } from "../src/logger.js";
 import { configMapYaml, FerryHarness } from "../test/support/ferry-harness.js";
 import { benchCase, type BenchCase, type BenchContext } from "./bench-case.js";
 
-const N = Number(process.env.AGENTS_N ?? 200);
+const N = Number(process.env.AGENTS_N ?? 1000);
 const RUNS = Number(process.env.AGENTS_RUNS ?? 3);
 const CONCURRENCY = 32;
 const CONTEXT = "ferry/deploy/production";
@@ -57,8 +57,8 @@ async function timedMerge(h: FerryHarness, repo: Awaited<ReturnType<FerryHarness
   return took;
 }
 
-/** Runs the cases. */
-export async function run(context: BenchContext): Promise<BenchCase[]> {
+/** Runs the agent cases on the run's API servers: agents-<N> and what idle agents cost Redis. */
+export async function agentCases(context: BenchContext): Promise<BenchCase[]> {
   process.env.FERRY_TEST_KUBECONFIG = context.kubeconfig;
   const server = (i: number) => context.contexts[i % context.contexts.length] ?? "";
   const clusters = [
