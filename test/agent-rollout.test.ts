@@ -4,9 +4,11 @@ import { readFile } from "node:fs/promises";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { AppsV1Api, KubernetesObjectApi, PatchStrategy, type KubeConfig } from "@kubernetes/client-node";
-import type { Redis } from "ioredis";
+import { Queue } from "bullmq";
+import { Cluster } from "ioredis";
+import { AGENT_RELEASE_QUEUE, agentKeys } from "../src/agent/agent-keys.js";
 import { CENTRAL_SECRETS } from "../src/agent/forge-credentials-in.js";
-import { connectRedis } from "../src/queue/redis-connection.js";
+import { openRedis, type RedisClient } from "../src/queue/redis-connection.js";
 import { configMapYaml, FerryHarness, type TestRepo } from "./support/ferry-harness.js";
 import type { SeenStatus } from "./support/forge-doubles/forge-double.js";
 import { AuditReader } from "./support/audit-records.js";
@@ -28,12 +30,23 @@ const final = (s: SeenStatus) => s.state === "success" || s.state === "failure";
 
 describe("agent clusters: three `ferry agent` processes, each with its own API server", () => {
   let h: FerryHarness;
-  let admin: Redis;
+  let admin: RedisClient;
   let jobs: JobCounter;
   let contexts: string[];
   const kcs = new Map<string, KubeConfig>();
   const secrets = new Map<string, string>();
   const agents = new Map<string, FerryProcess>();
+
+  /** How the agents and `ferry agent-credentials` find Redis: one server's URL, or a Redis Cluster's nodes. */
+  const redisEnv = (): Record<string, string> =>
+    h.redisTarget.kind === "cluster"
+      ? { REDIS_CLUSTER_NODES: h.redisTarget.nodes.map((n) => `${n.host}:${n.port}`).join(",") }
+      : { REDIS_URL: h.redisUrl };
+  /** Redis's ACL log: on a Redis Cluster, every primary's (each node keeps its own). */
+  const aclLog = async () => {
+    const nodes = admin instanceof Cluster ? admin.nodes("master") : [admin];
+    return JSON.stringify(await Promise.all(nodes.map((node) => node.call("ACL", "LOG"))));
+  };
 
   const startAgent = async (cluster: string) => {
     const i = AGENTS.indexOf(cluster) + 1;
@@ -49,7 +62,7 @@ describe("agent clusters: three `ferry agent` processes, each with its own API s
         "--claim-ms",
         "3000",
       ],
-      { REDIS_URL: h.redisUrl, REDIS_PASSWORD: secrets.get(cluster) ?? "" },
+      { ...redisEnv(), REDIS_PASSWORD: secrets.get(cluster) ?? "" },
     );
     agents.set(cluster, agent);
     return agent;
@@ -77,14 +90,14 @@ describe("agent clusters: three `ferry agent` processes, each with its own API s
         },
       },
     );
-    admin = connectRedis(h.redisUrl);
-    jobs = JobCounter.open(h.redisUrl);
+    admin = openRedis(h.redisTarget);
+    jobs = JobCounter.open(h.redisTarget);
     for (const cluster of AGENTS) {
       // As an operator does it: the command prints the secret and applies the ACL rule.
       const { stdout } = await promisify(execFile)(
         process.execPath,
         ["bin/ferry.js", "agent-credentials", cluster, "--config", h.configFile, "--apply", "--json"],
-        { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, REDIS_URL: h.redisUrl } },
+        { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...redisEnv() } },
       );
       secrets.set(cluster, (JSON.parse(stdout) as { secret: string }).secret);
     }
@@ -179,7 +192,7 @@ describe("agent clusters: three `ferry agent` processes, each with its own API s
     // Each agent released its own cluster; Redis refused none of their commands on the way.
     for (const [cluster, agent] of agents)
       assert.match(agent.output(), /"msg":"release finished"/, `${cluster}'s agent released nothing`);
-    const refused = JSON.stringify(await admin.call("ACL", "LOG"));
+    const refused = await aclLog();
     assert.equal(/ferry-agent-/.test(refused), false, `Redis refused an agent: ${refused}`);
   });
 
@@ -229,12 +242,58 @@ describe("agent clusters: three `ferry agent` processes, each with its own API s
     }
     // An agent started with a forge credential refuses to run, naming the variable but not its value.
     const token = "glpat-agent-must-not-hold-this";
-    const refused = await FerryProcess.startAgent("edge-1", [], { REDIS_URL: h.redisUrl, GITLAB_TOKEN: token }).then(
+    const refused = await FerryProcess.startAgent("edge-1", [], { ...redisEnv(), GITLAB_TOKEN: token }).then(
       () => "started",
       (error: Error) => error.message,
     );
     assert.match(refused, /remove GITLAB_TOKEN from its environment/);
     assert.equal(refused.includes(token), false);
+  });
+
+  test("an agent's credentials reach its own cluster's keys only, refused (NOPERM) on whichever node holds another's", async () => {
+    const own = agentKeys("edge-1");
+    const auth = { username: own.user, password: secrets.get("edge-1") ?? "" };
+    // As the agent connects: no per-node ready check (it sends INFO, which the user may not).
+    const connection = openRedis(
+      { ...h.redisTarget, auth: { ...h.redisTarget.auth, ...auth } },
+      { enableReadyCheck: false, maxRetriesPerRequest: 1 },
+    );
+    try {
+      assert.notEqual(await connection.get(own.heartbeat), null, "edge-1's agent cannot read its own heartbeat");
+      for (const other of ["edge-2", "edge-3"]) {
+        const keys = agentKeys(other);
+        const theirs = new Queue(AGENT_RELEASE_QUEUE, { connection, prefix: keys.prefix, skipVersionCheck: true });
+        const refusals: Array<[string, () => Promise<unknown>]> = [
+          ["count its jobs", () => theirs.getJobCounts()],
+          ["add a job", () => theirs.add("release", { cluster: other })],
+          ["delete its jobs (drain)", () => theirs.drain()],
+          [
+            "take a job (BZPOPMIN its marker)",
+            () => connection.bzpopmin(`${keys.prefix}:${AGENT_RELEASE_QUEUE}:marker`, 1),
+          ],
+          ["read its heartbeat", () => connection.get(keys.heartbeat)],
+          ["fake its heartbeat", () => connection.set(keys.heartbeat, "1")],
+        ];
+        for (const [what, attempt] of refusals)
+          await assert.rejects(attempt(), /NOPERM|can't access/, `edge-1's agent could ${what} of ${other}`);
+        await theirs.close();
+      }
+    } finally {
+      connection.disconnect();
+    }
+    if (admin instanceof Cluster) {
+      // The three agents' slots sit on three different primaries: the rule was refused, and applied, on each.
+      const holders = await Promise.all(
+        AGENTS.map(async (cluster) => {
+          const key = agentKeys(cluster).heartbeat;
+          const owns = await Promise.all(
+            (admin as Cluster).nodes("master").map((node) => node.exists(key).catch(() => 0)),
+          );
+          return owns.indexOf(1);
+        }),
+      );
+      assert.equal(new Set(holders).size, AGENTS.length, `agents' keys by primary: ${holders.join(", ")}`);
+    }
   });
 
   test("an agent SIGKILLed mid-release: the restarted one finishes it, with one final status", async () => {
