@@ -8,9 +8,9 @@
  *   (`${cluster.name}`), one wave; value = webhook to final status (median of AGENTS_RUNS, default 3);
  *   baseline = the same rollout to N clusters reached directly (kubeconfig contexts on the same API
  *   servers), alternating with it. Target ratio ≤ 1.5.
- * - agents-idle-redis-cpu: Redis CPU (user + sys, % of one core) over 10 s with the N agents
+ * - agents-<N>-idle-redis-cpu: Redis CPU (user + sys, % of one core) over 10 s with the N agents
  *   connected and idle, against 10 s with none (before they started).
- * - agents-idle-redis-memory and agents-idle-redis-connections: Redis used_memory and connected
+ * - agents-<N>-idle-redis-memory and agents-<N>-idle-redis-connections: Redis used_memory and connected
  *   clients with the N agents idle, against the same before they started (printed per agent too).
  */
 import { randomUUID } from "node:crypto";
@@ -144,13 +144,17 @@ export async function agentCases(context: BenchContext): Promise<BenchCase[]> {
     );
     return [
       benchCase(`agents-${N}`, "ms", viaAgents, `the same rollout to ${N} directly reached clusters`, direct),
-      benchCase("agents-idle-redis-cpu", "% of a core", [idleCpuAgents], "Redis with no agent", [idleCpuNone]),
-      benchCase("agents-idle-redis-memory", "B", [idle.used_memory ?? 0], "Redis before the agents started", [
+      benchCase(`agents-${N}-idle-redis-cpu`, "% of a core", [idleCpuAgents], "Redis with no agent", [idleCpuNone]),
+      benchCase(`agents-${N}-idle-redis-memory`, "B", [idle.used_memory ?? 0], "Redis before the agents started", [
         memoryBefore,
       ]),
-      benchCase("agents-idle-redis-connections", "connections", [idle.connected_clients ?? 0], "before the agents", [
-        clientsBefore,
-      ]),
+      benchCase(
+        `agents-${N}-idle-redis-connections`,
+        "connections",
+        [idle.connected_clients ?? 0],
+        "before the agents",
+        [clientsBefore],
+      ),
     ];
   } finally {
     for (const agent of agents) await agent.close();
