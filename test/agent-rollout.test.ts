@@ -1,11 +1,15 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { AppsV1Api, KubernetesObjectApi, PatchStrategy, type KubeConfig } from "@kubernetes/client-node";
 import { Queue } from "bullmq";
 import { Cluster } from "ioredis";
+import { stringify } from "yaml";
 import { AGENT_RELEASE_QUEUE, agentKeys } from "../src/agent/agent-keys.js";
 import { CENTRAL_SECRETS } from "../src/agent/forge-credentials-in.js";
 import { openRedis, type RedisClient } from "../src/queue/redis-connection.js";
@@ -15,6 +19,7 @@ import { AuditReader } from "./support/audit-records.js";
 import { FerryProcess } from "./support/ferry-process.js";
 import { JobCounter } from "./support/job-counter.js";
 import { testFleetContexts, testKubeConfigFor, testKubeConfigPath } from "./support/kube.js";
+import { ageKey, sopsEncrypt, type AgeKey } from "./support/sops.js";
 import { waitUntil } from "./support/wait-until.js";
 import { deploymentYaml } from "./support/workloads.js";
 
@@ -36,6 +41,8 @@ describe("agent clusters: three `ferry agent` processes, each with its own API s
   const kcs = new Map<string, KubeConfig>();
   const secrets = new Map<string, string>();
   const agents = new Map<string, FerryProcess>();
+  let ageIdentity: AgeKey;
+  let keyDir: string | undefined;
 
   /** How the agents and `ferry agent-credentials` find Redis: one server's URL, or a Redis Cluster's nodes. */
   const redisEnv = (): Record<string, string> =>
@@ -76,6 +83,10 @@ describe("agent clusters: three `ferry agent` processes, each with its own API s
     );
     kcs.set("hub", testKubeConfigFor(contexts[0] ?? ""));
     AGENTS.forEach((name, i) => kcs.set(name, testKubeConfigFor(contexts[i + 1] ?? "")));
+    // Central Ferry holds the age key that decrypts acme/*'s SOPS files; the agents hold none.
+    ageIdentity = await ageKey();
+    keyDir = await mkdtemp(join(tmpdir(), "ferry-agent-age-"));
+    await writeFile(join(keyDir, "acme.txt"), `${ageIdentity.identity}\n`);
     h = await FerryHarness.start(
       "github",
       {},
@@ -87,6 +98,7 @@ describe("agent clusters: three `ferry agent` processes, each with its own API s
             ...AGENTS.map((name) => ({ name, agent: true, labels: { ring: "edge" } })),
           ],
           policy: [{ repositories: ["acme/*"], clusters: ["*"], namespaces: ["e2e-*"], clusterScopedKinds: [] }],
+          sops: { keys: [{ repositories: ["acme/*"], age: { file: join(keyDir, "acme.txt") } }] },
         },
       },
     );
@@ -108,6 +120,7 @@ describe("agent clusters: three `ferry agent` processes, each with its own API s
     admin?.disconnect();
     await jobs?.close();
     await h?.close();
+    if (keyDir !== undefined) await rm(keyDir, { recursive: true, force: true });
   });
 
   const fleetRepo = () =>
@@ -294,6 +307,45 @@ describe("agent clusters: three `ferry agent` processes, each with its own API s
       );
       assert.equal(new Set(holders).size, AGENTS.length, `agents' keys by primary: ${holders.join(", ")}`);
     }
+  });
+
+  test("a SOPS-encrypted Secret is decrypted centrally and applied by the agent; its value shows nowhere", async () => {
+    const password = `sops-${randomBytes(10).toString("hex")}`;
+    const leaks = [password, Buffer.from(password).toString("base64")];
+    const repo = await h.createRepo({
+      environments: (namespace) => [{ name: "edge", branch: "main", path: "deploy", cluster: "edge-2", namespace }],
+    });
+    const secretYaml = stringify({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "db" },
+      stringData: { password },
+    });
+    const encrypted = await sopsEncrypt(secretYaml, [ageIdentity.recipient], { encryptedRegex: "^(data|stringData)$" });
+    assert.equal(encrypted.includes(password), false, "the file in Git holds the value encrypted");
+    const merge = await h.merge(repo, { "deploy/secret.yaml": encrypted });
+    await h.deliver(merge.delivery);
+    const statuses = await finalStatus(repo, merge.sha, "ferry/deploy/edge");
+    assert.equal(statuses.at(-1)?.state, "success", JSON.stringify(statuses));
+    // The agent applied the decrypted value to its cluster (central Ferry cannot reach edge-2).
+    const live = (await KubernetesObjectApi.makeApiClient(kcs.get("edge-2") as KubeConfig).read({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "db", namespace: repo.namespace },
+    })) as { data?: Record<string, string> };
+    assert.equal(Buffer.from(live.data?.password ?? "", "base64").toString(), password);
+    assert.match(agents.get("edge-2")?.output() ?? "", /"msg":"release finished"/);
+    // Neither the value nor its base64 in the agent's logs, the statuses or the result comment.
+    const [comment = ""] = await h.comments(repo, merge.number, /Ferry release/);
+    const agent = agents.get("edge-2");
+    const environ = await readFile(`/proc/${agent?.pid ?? 0}/environ`, "utf8");
+    for (const leak of leaks) {
+      assert.equal(agent?.output().includes(leak), false, "the agent logged the decrypted value");
+      assert.equal(comment.includes(leak), false, "the comment shows the decrypted value");
+      assert.equal(JSON.stringify(h.statuses(repo, merge.sha)).includes(leak), false, "a status shows it");
+    }
+    // The agent never held the key that decrypts it.
+    assert.equal(environ.includes(ageIdentity.identity), false, "the agent has the age key");
   });
 
   test("an agent SIGKILLed mid-release: the restarted one finishes it, with one final status", async () => {
