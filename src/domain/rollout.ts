@@ -50,6 +50,21 @@ export const FINAL_ROLLOUT_STATES: ReadonlySet<RolloutState> = new Set([
 /** Where one cluster of a rollout stands. */
 export type ClusterState = "pending" | "releasing" | ClusterOutcome["kind"];
 
+/** Each state once, as a record so that a state added to {@link ClusterState} and left out fails the build. */
+const STATE_SET: Record<ClusterState, true> = {
+  pending: true,
+  releasing: true,
+  released: true,
+  "already-released": true,
+  superseded: true,
+  skipped: true,
+  failed: true,
+  unreachable: true,
+};
+
+/** Every cluster state, in the order a rollout moves through them (outcomes last). */
+export const CLUSTER_STATES: readonly ClusterState[] = Object.keys(STATE_SET) as ClusterState[];
+
 /** One cluster of a rollout. */
 export interface ClusterProgress {
   cluster: string;

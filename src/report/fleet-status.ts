@@ -1,4 +1,10 @@
-import type { ClusterCounts, ClusterProgress, ClusterState, Rollout, WavePlan } from "../domain/rollout.js";
+import {
+  CLUSTER_STATES,
+  type ClusterCounts,
+  type ClusterProgress,
+  type Rollout,
+  type WavePlan,
+} from "../domain/rollout.js";
 import { trimDescription } from "../forge/trim-description.js";
 import { caughtUpHead, firstLine, short } from "./deploy-report.js";
 
@@ -49,17 +55,7 @@ export interface WaveSummary {
 /** GitHub's cap on a commit status description. */
 export const STATUS_LENGTH = 140;
 
-/** Every cluster state, in the order a rollout moves through them (outcomes last). */
-export const CLUSTER_STATES: readonly ClusterState[] = [
-  "pending",
-  "releasing",
-  "released",
-  "already-released",
-  "superseded",
-  "skipped",
-  "failed",
-  "unreachable",
-];
+export { CLUSTER_STATES } from "../domain/rollout.js";
 
 /** Counts with every state at 0. */
 export function emptyCounts(): ClusterCounts {
