@@ -1,10 +1,9 @@
 import type { ReconcileOutcome } from "../domain/reconcile.js";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { ForgeKind } from "../domain/repo.js";
-import { FINAL_ROLLOUT_STATES, type ClusterCounts, type RolloutState } from "../domain/rollout.js";
+import { CLUSTER_STATES, FINAL_ROLLOUT_STATES, type ClusterCounts, type RolloutState } from "../domain/rollout.js";
 import type { EnvironmentPlan } from "../plan/types.js";
 import type { EnvironmentOutcome } from "../report/deploy-report.js";
-import { CLUSTER_STATES } from "../report/fleet-status.js";
 
 /** Why a webhook delivery was refused (the forge sees a failed delivery). */
 export type WebhookRejection = "authentication" | "malformed" | "content-type" | "too-large" | "queue-unavailable";

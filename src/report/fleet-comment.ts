@@ -95,8 +95,9 @@ function failureLine(view: RolloutView, c: ClusterProgress): string {
  * An environment's section of the result comment on a fleet rollout, rewritten as its waves go:
  * a heading with the state, the counts and a link to the rollout page; one table row per wave; then
  * the first {@link LISTED_FAILURES} failed or unreachable clusters with their reasons, the rest
- * linked (`?state=failed`, with `,unreachable` when any are). It never exceeds `maxLength`: failure lines go first, then wave rows (each
- * counted behind a link to the page), and at last the heading is cut. `now` (epoch ms) times a
+ * linked (`?state=failed`, with `,unreachable` when any are). It never exceeds `maxLength`:
+ * failure lines go first, then wave rows (each counted behind a link to the page), and at last the
+ * heading is cut. `now` (epoch ms) times a
  * running wave and a pause.
  */
 export function fleetSection(view: RolloutView, pageUrl: string, maxLength: number, now = Date.now()): string {

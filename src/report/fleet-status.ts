@@ -55,8 +55,6 @@ export interface WaveSummary {
 /** GitHub's cap on a commit status description. */
 export const STATUS_LENGTH = 140;
 
-export { CLUSTER_STATES } from "../domain/rollout.js";
-
 /** Counts with every state at 0. */
 export function emptyCounts(): ClusterCounts {
   return Object.fromEntries(CLUSTER_STATES.map((state) => [state, 0])) as ClusterCounts;

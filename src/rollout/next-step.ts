@@ -15,10 +15,10 @@ export type NextStep =
   | { kind: "finish"; state: "succeeded" | "failed"; reason?: string };
 
 /**
- * The next step of a running rollout. A wave whose failures (failed or unreachable clusters) exceed its budget halts the rollout
- * (no further cluster is touched; those releasing finish); a wave starts clusters while fewer
- * than `maxParallel` are releasing; a finished wave passes its gate (pause or approval, ended early
- * by `continued`) before the next starts.
+ * The next step of a running rollout. A wave whose failures (failed or unreachable clusters)
+ * exceed its budget halts the rollout (no further cluster is touched; those releasing finish); a
+ * wave starts clusters while fewer than `maxParallel` are releasing; a finished wave passes its
+ * gate (pause or approval, ended early by `continued`) before the next starts.
  */
 export function nextStep(rollout: Rollout, counts: ClusterCounts[], now: number, continued: boolean): NextStep {
   const wave = rollout.waves[rollout.wave];

@@ -1,10 +1,9 @@
 import { createHash } from "node:crypto";
 import express, { type Request, type Response, type Router } from "express";
 import type { Logger } from "pino";
-import { failuresOf, type ClusterProgress, type ClusterState } from "../domain/rollout.js";
+import { CLUSTER_STATES, failuresOf, type ClusterProgress, type ClusterState } from "../domain/rollout.js";
 import { failureDescription, releaseSummary, short } from "../report/deploy-report.js";
 import {
-  CLUSTER_STATES,
   clusterCounts,
   fleetStatus,
   formatDuration,
