@@ -163,12 +163,13 @@ async function agentCredentials(cluster: string, opts: CredentialsOptions): Prom
   const secret = newAgentSecret();
   const acl = agentAclArgs(keys, secret);
   const kill = agentKillArgs(keys);
+  let nodes = 0;
   if (opts.apply) {
     const target = redisTargetFromEnv(process.env);
     if (!target) throw permanent("--apply needs REDIS_URL (or REDIS_SENTINELS / REDIS_CLUSTER_NODES)");
     const redis = openRedis(target, { maxRetriesPerRequest: 1, retryStrategy: () => null });
     try {
-      await applyAgentAcl(redis, keys, secret);
+      nodes = await applyAgentAcl(redis, keys, secret);
     } finally {
       redis.disconnect();
     }
@@ -181,7 +182,7 @@ async function agentCredentials(cluster: string, opts: CredentialsOptions): Prom
   }
   process.stdout.write(
     [
-      `# Redis user of the agent of cluster ${cluster}${opts.apply ? " (applied)" : ""}: run on every Redis node.`,
+      `# Redis user of the agent of cluster ${cluster}${opts.apply ? ` (applied on ${nodes} ${nodes === 1 ? "node" : "nodes"})` : ""}: run on every Redis node.`,
       "# Redis keeps ACLs per node: on a Redis Cluster run both lines on every primary and replica, and on nodes",
       "# added later (or keep the user in the ACL file every node loads). The rule holds only the secret's SHA-256.",
       aclLine(acl),
