@@ -1,13 +1,14 @@
 /**
  * Runs Ferry's benchmarks: `npm run bench` runs them all, `npm run bench -- apply` one. Each writes
  * bench/results/<name>.json as {"cases":[{name, value, unit, baseline, baseline_value, ratio}]}, with
- * the baseline measured in the same run. Benchmarks needing Kubernetes get the run's own control
+ * the baseline measured in the same run; a case measured now replaces the one of its name, and cases
+ * not measured this time (a part of a benchmark left out) stay as they were. Benchmarks needing Kubernetes get the run's own control
  * plane (scripts/control-plane up: ten API servers over one etcd, no controllers reacting to what
  * the benchmarks write), started here and stopped at the end; a run of benchmarks that all say
  * `export const kubernetes = false` starts none.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtemp, mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BenchCase, BenchContext } from "./bench-case.js";
@@ -18,6 +19,20 @@ type BenchModule =
   | { kubernetes: false; run(context: Pick<BenchContext, "workDir">): Promise<BenchCase[]> };
 
 const root = new URL("..", import.meta.url).pathname;
+
+/** The cases a results file holds, or none when there is no file yet. */
+async function earlier(file: string): Promise<BenchCase[]> {
+  const text = await readFile(file, "utf8").catch(() => undefined);
+  return text === undefined ? [] : (JSON.parse(text) as { cases: BenchCase[] }).cases;
+}
+
+/** The earlier cases with each one measured now in its place (by name), then the new ones. */
+function merged(before: BenchCase[], now: BenchCase[]): BenchCase[] {
+  const fresh = new Map(now.map((c) => [c.name, c]));
+  const kept = before.map((c) => fresh.get(c.name) ?? c);
+  const names = new Set(before.map((c) => c.name));
+  return [...kept, ...now.filter((c) => !names.has(c.name))];
+}
 const available = (await readdir(join(root, "bench")))
   .filter((f) => f.endsWith(".bench.ts"))
   .map((f) => f.replace(/\.bench\.ts$/, ""));
@@ -46,7 +61,8 @@ try {
       console.log(
         `  ${c.name}: ${c.value} ${c.unit} vs ${c.baseline} ${c.baseline_value} ${c.unit} → ratio ${c.ratio}`,
       );
-    await writeFile(join(root, "bench/results", `${name}.json`), `${JSON.stringify({ cases }, null, 2)}\n`);
+    const file = join(root, "bench/results", `${name}.json`);
+    await writeFile(file, `${JSON.stringify({ cases: merged(await earlier(file), cases) }, null, 2)}\n`);
   }
 } finally {
   if (context) execFileSync(join(root, "scripts/control-plane"), ["down", join(state, "control-plane")]);

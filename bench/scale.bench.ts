@@ -1,6 +1,8 @@
 /**
- * scale: Ferry on more than one Redis.
+ * scale: Ferry on more than one Redis, and on many agents (`SCALE_PARTS=redis-cluster,agents`, the
+ * default, or either alone; the runner keeps the other part's cases in scale.json).
  *
+ * - agents-<N> and the idle agents' cost: see agent-cases.ts (AGENTS_N, default 1,000).
  * - redis-cluster-scaleout: jobs per second through the fleet path's queues on a Redis Cluster of 3
  *   masters against one of 1 master (every slot on it), same run, same queue layout (6 groups), the
  *   workers in this process. ROLLOUTS rollouts of CLUSTERS clusters each start at once; each rollout
@@ -23,7 +25,8 @@ import { RolloutStore } from "../src/rollout/rollout-store.js";
 import { startWorkers } from "../src/worker/start-workers.js";
 import { startTestRedisCluster, type TestRedisCluster } from "../test/support/redis.js";
 import { waitUntil } from "../test/support/wait-until.js";
-import { benchCase, type BenchCase } from "./bench-case.js";
+import { agentCases } from "./agent-cases.js";
+import { benchCase, type BenchCase, type BenchContext } from "./bench-case.js";
 
 const RUNS = Number(process.env.SCALE_RUNS ?? 3);
 const ROLLOUTS = Number(process.env.SCALE_ROLLOUTS ?? 60);
@@ -171,8 +174,29 @@ const share = (values: number[]) => {
   return values.map((v) => Math.round((v / total) * 1000) / 10);
 };
 
-/** Runs the case; the clusters are started here and stopped at the end. */
-export async function run(): Promise<BenchCase[]> {
+/** The parts of the benchmark `SCALE_PARTS` may name (comma-separated; default all). */
+const PARTS = ["redis-cluster", "agents"] as const;
+
+/** The parts asked for, or an error naming the unknown one. */
+function parts(text = PARTS.join(",")): Set<(typeof PARTS)[number]> {
+  const asked = text.split(",").filter(Boolean);
+  const unknown = asked.filter((p) => !(PARTS as readonly string[]).includes(p));
+  if (unknown.length > 0 || asked.length === 0)
+    throw new Error(`SCALE_PARTS="${text}": name some of ${PARTS.join(", ")}`);
+  return new Set(asked as Array<(typeof PARTS)[number]>);
+}
+
+/** Runs the parts `SCALE_PARTS` names (default all); the runner merges them into scale.json by case name. */
+export async function run(context: BenchContext): Promise<BenchCase[]> {
+  const wanted = parts(process.env.SCALE_PARTS);
+  return [
+    ...(wanted.has("redis-cluster") ? await redisClusterCases() : []),
+    ...(wanted.has("agents") ? await agentCases(context) : []),
+  ];
+}
+
+/** The redis-cluster-scaleout cases; the Redis Clusters are started here and stopped at the end. */
+async function redisClusterCases(): Promise<BenchCase[]> {
   const three = await startTestRedisCluster(3);
   const one = await startTestRedisCluster(1);
   try {

@@ -1,17 +1,25 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { AppsV1Api, KubernetesObjectApi, PatchStrategy, type KubeConfig } from "@kubernetes/client-node";
-import type { Redis } from "ioredis";
+import { Queue } from "bullmq";
+import { Cluster } from "ioredis";
+import { stringify } from "yaml";
+import { AGENT_RELEASE_QUEUE, agentKeys } from "../src/agent/agent-keys.js";
 import { CENTRAL_SECRETS } from "../src/agent/forge-credentials-in.js";
-import { connectRedis } from "../src/queue/redis-connection.js";
+import { openRedis, type RedisClient } from "../src/queue/redis-connection.js";
 import { configMapYaml, FerryHarness, type TestRepo } from "./support/ferry-harness.js";
 import type { SeenStatus } from "./support/forge-doubles/forge-double.js";
+import { AuditReader } from "./support/audit-records.js";
 import { FerryProcess } from "./support/ferry-process.js";
 import { JobCounter } from "./support/job-counter.js";
 import { testFleetContexts, testKubeConfigFor, testKubeConfigPath } from "./support/kube.js";
+import { ageKey, sopsEncrypt, type AgeKey } from "./support/sops.js";
 import { waitUntil } from "./support/wait-until.js";
 import { deploymentYaml } from "./support/workloads.js";
 
@@ -27,12 +35,25 @@ const final = (s: SeenStatus) => s.state === "success" || s.state === "failure";
 
 describe("agent clusters: three `ferry agent` processes, each with its own API server", () => {
   let h: FerryHarness;
-  let admin: Redis;
+  let admin: RedisClient;
   let jobs: JobCounter;
   let contexts: string[];
   const kcs = new Map<string, KubeConfig>();
   const secrets = new Map<string, string>();
   const agents = new Map<string, FerryProcess>();
+  let ageIdentity: AgeKey;
+  let keyDir: string | undefined;
+
+  /** How the agents and `ferry agent-credentials` find Redis: one server's URL, or a Redis Cluster's nodes. */
+  const redisEnv = (): Record<string, string> =>
+    h.redisTarget.kind === "cluster"
+      ? { REDIS_CLUSTER_NODES: h.redisTarget.nodes.map((n) => `${n.host}:${n.port}`).join(",") }
+      : { REDIS_URL: h.redisUrl };
+  /** Redis's ACL log: on a Redis Cluster, every primary's (each node keeps its own). */
+  const aclLog = async () => {
+    const nodes = admin instanceof Cluster ? admin.nodes("master") : [admin];
+    return JSON.stringify(await Promise.all(nodes.map((node) => node.call("ACL", "LOG"))));
+  };
 
   const startAgent = async (cluster: string) => {
     const i = AGENTS.indexOf(cluster) + 1;
@@ -48,7 +69,7 @@ describe("agent clusters: three `ferry agent` processes, each with its own API s
         "--claim-ms",
         "3000",
       ],
-      { REDIS_URL: h.redisUrl, REDIS_PASSWORD: secrets.get(cluster) ?? "" },
+      { ...redisEnv(), REDIS_PASSWORD: secrets.get(cluster) ?? "" },
     );
     agents.set(cluster, agent);
     return agent;
@@ -62,6 +83,10 @@ describe("agent clusters: three `ferry agent` processes, each with its own API s
     );
     kcs.set("hub", testKubeConfigFor(contexts[0] ?? ""));
     AGENTS.forEach((name, i) => kcs.set(name, testKubeConfigFor(contexts[i + 1] ?? "")));
+    // Central Ferry holds the age key that decrypts acme/*'s SOPS files; the agents hold none.
+    ageIdentity = await ageKey();
+    keyDir = await mkdtemp(join(tmpdir(), "ferry-agent-age-"));
+    await writeFile(join(keyDir, "acme.txt"), `${ageIdentity.identity}\n`);
     h = await FerryHarness.start(
       "github",
       {},
@@ -73,17 +98,18 @@ describe("agent clusters: three `ferry agent` processes, each with its own API s
             ...AGENTS.map((name) => ({ name, agent: true, labels: { ring: "edge" } })),
           ],
           policy: [{ repositories: ["acme/*"], clusters: ["*"], namespaces: ["e2e-*"], clusterScopedKinds: [] }],
+          sops: { keys: [{ repositories: ["acme/*"], age: { file: join(keyDir, "acme.txt") } }] },
         },
       },
     );
-    admin = connectRedis(h.redisUrl);
-    jobs = JobCounter.open(h.redisUrl);
+    admin = openRedis(h.redisTarget);
+    jobs = JobCounter.open(h.redisTarget);
     for (const cluster of AGENTS) {
       // As an operator does it: the command prints the secret and applies the ACL rule.
       const { stdout } = await promisify(execFile)(
         process.execPath,
         ["bin/ferry.js", "agent-credentials", cluster, "--config", h.configFile, "--apply", "--json"],
-        { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, REDIS_URL: h.redisUrl } },
+        { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...redisEnv() } },
       );
       secrets.set(cluster, (JSON.parse(stdout) as { secret: string }).secret);
     }
@@ -94,6 +120,7 @@ describe("agent clusters: three `ferry agent` processes, each with its own API s
     admin?.disconnect();
     await jobs?.close();
     await h?.close();
+    if (keyDir !== undefined) await rm(keyDir, { recursive: true, force: true });
   });
 
   const fleetRepo = () =>
@@ -133,7 +160,7 @@ describe("agent clusters: three `ferry agent` processes, each with its own API s
         state: string;
         startedAt?: number;
         finishedAt?: number;
-        outcome?: { error?: string; unreachable?: boolean };
+        outcome?: { kind?: string; error?: string };
       }>;
     };
   };
@@ -178,7 +205,7 @@ describe("agent clusters: three `ferry agent` processes, each with its own API s
     // Each agent released its own cluster; Redis refused none of their commands on the way.
     for (const [cluster, agent] of agents)
       assert.match(agent.output(), /"msg":"release finished"/, `${cluster}'s agent released nothing`);
-    const refused = JSON.stringify(await admin.call("ACL", "LOG"));
+    const refused = await aclLog();
     assert.equal(/ferry-agent-/.test(refused), false, `Redis refused an agent: ${refused}`);
   });
 
@@ -228,12 +255,97 @@ describe("agent clusters: three `ferry agent` processes, each with its own API s
     }
     // An agent started with a forge credential refuses to run, naming the variable but not its value.
     const token = "glpat-agent-must-not-hold-this";
-    const refused = await FerryProcess.startAgent("edge-1", [], { REDIS_URL: h.redisUrl, GITLAB_TOKEN: token }).then(
+    const refused = await FerryProcess.startAgent("edge-1", [], { ...redisEnv(), GITLAB_TOKEN: token }).then(
       () => "started",
       (error: Error) => error.message,
     );
     assert.match(refused, /remove GITLAB_TOKEN from its environment/);
     assert.equal(refused.includes(token), false);
+  });
+
+  test("an agent's credentials reach its own cluster's keys only, refused (NOPERM) on whichever node holds another's", async () => {
+    const own = agentKeys("edge-1");
+    const auth = { username: own.user, password: secrets.get("edge-1") ?? "" };
+    // As the agent connects: no per-node ready check (it sends INFO, which the user may not).
+    const connection = openRedis(
+      { ...h.redisTarget, auth: { ...h.redisTarget.auth, ...auth } },
+      { enableReadyCheck: false, maxRetriesPerRequest: 1 },
+    );
+    try {
+      assert.notEqual(await connection.get(own.heartbeat), null, "edge-1's agent cannot read its own heartbeat");
+      for (const other of ["edge-2", "edge-3"]) {
+        const keys = agentKeys(other);
+        const theirs = new Queue(AGENT_RELEASE_QUEUE, { connection, prefix: keys.prefix, skipVersionCheck: true });
+        const refusals: Array<[string, () => Promise<unknown>]> = [
+          ["count its jobs", () => theirs.getJobCounts()],
+          ["add a job", () => theirs.add("release", { cluster: other })],
+          ["delete its jobs (drain)", () => theirs.drain()],
+          [
+            "take a job (BZPOPMIN its marker)",
+            () => connection.bzpopmin(`${keys.prefix}:${AGENT_RELEASE_QUEUE}:marker`, 1),
+          ],
+          ["read its heartbeat", () => connection.get(keys.heartbeat)],
+          ["fake its heartbeat", () => connection.set(keys.heartbeat, "1")],
+        ];
+        for (const [what, attempt] of refusals)
+          await assert.rejects(attempt(), /NOPERM|can't access/, `edge-1's agent could ${what} of ${other}`);
+        await theirs.close();
+      }
+    } finally {
+      connection.disconnect();
+    }
+    if (admin instanceof Cluster) {
+      // The three agents' slots sit on three different primaries: the rule was refused, and applied, on each.
+      const holders = await Promise.all(
+        AGENTS.map(async (cluster) => {
+          const key = agentKeys(cluster).heartbeat;
+          const owns = await Promise.all(
+            (admin as Cluster).nodes("master").map((node) => node.exists(key).catch(() => 0)),
+          );
+          return owns.indexOf(1);
+        }),
+      );
+      assert.equal(new Set(holders).size, AGENTS.length, `agents' keys by primary: ${holders.join(", ")}`);
+    }
+  });
+
+  test("a SOPS-encrypted Secret is decrypted centrally and applied by the agent; its value shows nowhere", async () => {
+    const password = `sops-${randomBytes(10).toString("hex")}`;
+    const leaks = [password, Buffer.from(password).toString("base64")];
+    const repo = await h.createRepo({
+      environments: (namespace) => [{ name: "edge", branch: "main", path: "deploy", cluster: "edge-2", namespace }],
+    });
+    const secretYaml = stringify({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "db" },
+      stringData: { password },
+    });
+    const encrypted = await sopsEncrypt(secretYaml, [ageIdentity.recipient], { encryptedRegex: "^(data|stringData)$" });
+    assert.equal(encrypted.includes(password), false, "the file in Git holds the value encrypted");
+    const merge = await h.merge(repo, { "deploy/secret.yaml": encrypted });
+    await h.deliver(merge.delivery);
+    const statuses = await finalStatus(repo, merge.sha, "ferry/deploy/edge");
+    assert.equal(statuses.at(-1)?.state, "success", JSON.stringify(statuses));
+    // The agent applied the decrypted value to its cluster (central Ferry cannot reach edge-2).
+    const live = (await KubernetesObjectApi.makeApiClient(kcs.get("edge-2") as KubeConfig).read({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "db", namespace: repo.namespace },
+    })) as { data?: Record<string, string> };
+    assert.equal(Buffer.from(live.data?.password ?? "", "base64").toString(), password);
+    assert.match(agents.get("edge-2")?.output() ?? "", /"msg":"release finished"/);
+    // Neither the value nor its base64 in the agent's logs, the statuses or the result comment.
+    const [comment = ""] = await h.comments(repo, merge.number, /Ferry release/);
+    const agent = agents.get("edge-2");
+    const environ = await readFile(`/proc/${agent?.pid ?? 0}/environ`, "utf8");
+    for (const leak of leaks) {
+      assert.equal(agent?.output().includes(leak), false, "the agent logged the decrypted value");
+      assert.equal(comment.includes(leak), false, "the comment shows the decrypted value");
+      assert.equal(JSON.stringify(h.statuses(repo, merge.sha)).includes(leak), false, "a status shows it");
+    }
+    // The agent never held the key that decrypts it.
+    assert.equal(environ.includes(ageIdentity.identity), false, "the agent has the age key");
   });
 
   test("an agent SIGKILLed mid-release: the restarted one finishes it, with one final status", async () => {
@@ -310,15 +422,45 @@ describe("agent clusters: three `ferry agent` processes, each with its own API s
     const sent = Date.now();
     await h.deliver(merge.delivery);
     const statuses = await finalStatus(repo, merge.sha);
-    assert.equal(statuses.at(-1)?.state, "failure", JSON.stringify(statuses));
+    const last = statuses.at(-1);
+    assert.equal(last?.state, "failure", JSON.stringify(statuses));
     assert.ok(Date.now() - sent >= AGENT_TIMEOUT_S * 1000, "reported unreachable before agentTimeout passed");
     assert.equal(statuses.filter(final).length, 1);
+    // The status counts the cluster as unreachable, against the wave's budget of 0.
+    assert.match(last?.description ?? "", /^halted in wave 2\/2 \(edge\): 1 unreachable \(budget 0\)/);
     const page = await rolloutJson(statuses);
     assert.equal(page.rollout.state, "failed");
+    assert.match(page.rollout.reason ?? "", /\(1 unreachable\) in wave edge \(failure budget 0\)/);
     const edge3 = page.clusters.find((c) => c.cluster === "edge-3");
-    assert.equal(edge3?.state, "failed");
-    assert.equal(edge3?.outcome?.unreachable, true);
+    assert.equal(edge3?.state, "unreachable");
+    assert.equal(edge3?.outcome?.kind, "unreachable");
     assert.match(edge3?.outcome?.error ?? "", /^unreachable: the agent of cluster edge-3 was not seen for 10s/);
+    // The rollout page lists it under its own state; the comment lists it with the failures, as unreachable.
+    const url = new URL(statuses.find((s) => s.targetUrl)?.targetUrl ?? "");
+    const html = await (await h.page(`${url.pathname}?state=unreachable`)).text();
+    assert.match(html, /<td data-label="state" class="s-unreachable">unreachable<\/td>/);
+    await waitUntil(
+      () => `the comment never listed edge-3 as unreachable: ${JSON.stringify(h.rawComments(repo, merge.number))}`,
+      () =>
+        h
+          .rawComments(repo, merge.number)
+          .some(
+            (c) =>
+              /\*\*Failed or unreachable clusters\*\* \(1\)/.test(c.body) &&
+              /- \*\*edge-3\*\* \(wave 2 · edge\): unreachable: the agent of cluster edge-3/.test(c.body),
+          ),
+      30_000,
+    );
+    // The audit trail records the release as unreachable, with why.
+    const audit = AuditReader.open(h.redisTarget);
+    try {
+      const records = await audit.records("github", repo.fullName, "production");
+      const release = records.find((r) => r.action === "release" && r.cluster === "edge-3" && r.sha === merge.sha);
+      assert.equal(release?.outcome, "unreachable", JSON.stringify(records));
+      assert.match(release?.reason ?? "", /^unreachable: the agent of cluster edge-3 was not seen/);
+    } finally {
+      audit.close();
+    }
     assert.equal(await configMapOn("edge-3", repo.namespace, "a"), undefined);
     // Its job is gone and marked cancelled: an agent that comes back later finds nothing to apply.
     const rolloutId = new URL(statuses.find((s) => s.targetUrl)?.targetUrl ?? "").pathname.split("/").pop() ?? "";

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Queue, Worker, type Job } from "bullmq";
-import type { Redis } from "ioredis";
-import { startTestRedis } from "../../test/support/redis.js";
+import { Cluster, type Redis } from "ioredis";
+import { startTestRedis, startTestRedisCluster, type TestRedisCluster } from "../../test/support/redis.js";
 import { waitUntil } from "../../test/support/wait-until.js";
-import { connectRedis } from "../queue/redis-connection.js";
-import { AGENT_COMMANDS, agentAclArgs, agentKillArgs, newAgentSecret } from "./agent-acl.js";
+import { connectRedis, openRedis, type RedisClient } from "../queue/redis-connection.js";
+import { AGENT_COMMANDS, agentAclArgs, agentKillArgs, applyAgentAcl, newAgentSecret } from "./agent-acl.js";
 import { AGENT_RELEASE_QUEUE, agentKeys, cancelKey } from "./agent-keys.js";
 
 /** What the manifests of cluster b say, which cluster a's agent must never read. */
@@ -19,6 +19,11 @@ function sampleArgs(command: string): string[] {
     case "quit":
     case "client|setname":
       return ["ferry-agent"];
+    case "cluster|slots":
+    case "cluster|info":
+    case "asking":
+    case "readonly":
+    case "readwrite":
     case "multi":
     case "exec":
     case "discard":
@@ -264,5 +269,126 @@ describe("an agent's Redis user (real redis-server with ACLs)", () => {
     // The rule holds the secret's hash, never the secret.
     const rule = JSON.stringify(await admin.call("ACL", "GETUSER", rotated.user));
     assert.equal(rule.includes(fresh), false);
+  });
+});
+
+describe("an agent's Redis user on a Redis Cluster of three primaries", () => {
+  let cluster: TestRedisCluster;
+  let admin: RedisClient;
+  // Their hash tags fall on different primaries (slots 6690 and 14944 of 0-5460, 5461-10922, 10923-16383).
+  const a = agentKeys("edge-a");
+  const c = agentKeys("edge-c");
+  const secretA = newAgentSecret();
+  const secretC = newAgentSecret();
+  const opened: Array<{ close(force?: boolean): Promise<void> } | { disconnect(): void }> = [];
+  const asA = () => {
+    const target = cluster.target();
+    // As the agent connects: no per-node ready check (it sends INFO, which the user may not).
+    const connection = openRedis(
+      { ...target, auth: { username: a.user, password: secretA } },
+      { enableReadyCheck: false },
+    );
+    opened.push(connection);
+    return connection;
+  };
+  /** Each primary's own connection (ACLs and their log are per node). */
+  const primaries = () => (admin as Cluster).nodes("master");
+
+  before(async () => {
+    cluster = await startTestRedisCluster(3);
+    admin = openRedis(cluster.target());
+    assert.equal(await applyAgentAcl(admin, a, secretA), 3, "the rule went on every node");
+    assert.equal(await applyAgentAcl(admin, c, secretC), 3);
+  });
+  after(async () => {
+    for (const o of opened.reverse()) {
+      if ("close" in o) await o.close(true).catch(() => undefined);
+      else o.disconnect();
+    }
+    admin?.disconnect();
+    await cluster?.stop();
+  });
+
+  it("keeps each agent's keys on one slot, and two agents' on different primaries", async () => {
+    const slot = async (key: string) => Number(await admin.call("CLUSTER", "KEYSLOT", key));
+    for (const keys of [a, c]) {
+      const slots = new Set(
+        await Promise.all(
+          [keys.heartbeat, cancelKey(keys, "j1"), `${keys.prefix}:${AGENT_RELEASE_QUEUE}:wait`].map(slot),
+        ),
+      );
+      assert.equal(slots.size, 1, `${keys.cluster}'s keys span slots ${[...slots].join(", ")}`);
+    }
+    await admin.set(a.heartbeat, "1");
+    await admin.set(c.heartbeat, "1");
+    // A primary that does not hold a key's slot answers MOVED.
+    const holds = (node: Redis, key: string) => node.exists(key).catch(() => 0);
+    const holders = await Promise.all(
+      primaries().map(async (node) => [await holds(node, a.heartbeat), await holds(node, c.heartbeat)]),
+    );
+    assert.equal(holders.filter(([x]) => x === 1).length, 1);
+    assert.equal(holders.filter(([, y]) => y === 1).length, 1);
+    assert.notDeepEqual(
+      holders.findIndex(([x]) => x === 1),
+      holders.findIndex(([, y]) => y === 1),
+      "the two agents' keys share a primary: the test proves nothing about a rule missing on one node",
+    );
+  });
+
+  it("runs a real BullMQ worker through ioredis's Cluster client, with nothing refused on any node", async () => {
+    const central = new Queue(AGENT_RELEASE_QUEUE, { connection: admin, prefix: a.prefix });
+    opened.push(central);
+    await central.add("release", { cluster: "edge-a" }, { jobId: "release-r1-edge-a", attempts: 2 });
+    const worker = new Worker(
+      AGENT_RELEASE_QUEUE,
+      async (job) => {
+        await job.updateProgress({ description: "deploying" });
+        return { kind: "released" };
+      },
+      { connection: asA(), prefix: a.prefix, skipVersionCheck: true, lockDuration: 2000, stalledInterval: 2000 },
+    );
+    opened.push(worker);
+    await waitUntil(
+      "the agent's job never completed on the Cluster",
+      async () =>
+        ((await central.getJob("release-r1-edge-a"))?.returnvalue as { kind?: string } | null)?.kind === "released",
+      15_000,
+    );
+    // Wait for the worker's next blocking read and a stalled-jobs check, then read what each node refused.
+    await new Promise((r) => setTimeout(r, 2500));
+    for (const node of primaries()) {
+      const log = JSON.stringify(await node.call("ACL", "LOG"));
+      assert.equal(log.includes(a.user), false, `${node.options.port} refused: ${log}`);
+    }
+  });
+
+  it("refuses another agent's keys with NOPERM on the node that holds them", async () => {
+    const central = new Queue(AGENT_RELEASE_QUEUE, { connection: admin, prefix: c.prefix });
+    opened.push(central);
+    const job = await central.add("release", { cluster: "edge-c", rendered: [{ data: { v: "c-only" } }] });
+    const id = job.id ?? "";
+    const connection = asA();
+    const theirs = new Queue(AGENT_RELEASE_QUEUE, { connection, prefix: c.prefix, skipVersionCheck: true });
+    opened.push(theirs);
+    const refusals: Array<[string, () => Promise<unknown>]> = [
+      ["read the job (its manifests)", () => theirs.getJob(id)],
+      ["read the job's hash", () => connection.hgetall(`${c.prefix}:${AGENT_RELEASE_QUEUE}:${id}`)],
+      ["add a job", () => theirs.add("release", { cluster: "edge-c" })],
+      ["delete the job", () => theirs.remove(id)],
+      ["take a job (BZPOPMIN its marker)", () => connection.bzpopmin(`${c.prefix}:${AGENT_RELEASE_QUEUE}:marker`, 1)],
+      ["read its heartbeat", () => connection.get(c.heartbeat)],
+      ["fake its heartbeat", () => connection.set(c.heartbeat, "2")],
+      ["read central Ferry's keys", () => connection.get("{ferry}:rollout:x")],
+      ["read server state (INFO)", () => connection.info()],
+    ];
+    for (const [what, attempt] of refusals)
+      await assert.rejects(
+        attempt(),
+        /NOPERM|user executing the script can't access/,
+        `an agent of edge-a could ${what} of edge-c`,
+      );
+    assert.equal(await central.getJobState(id), "waiting");
+    // Its own keys still answer through the same connection.
+    assert.equal(await connection.set(a.heartbeat, "3"), "OK");
   });
 });

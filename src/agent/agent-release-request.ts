@@ -40,7 +40,7 @@ export interface AgentProgress {
 export type AgentCancel =
   /** A newer rollout took the environment: stop waiting for health. */
   | { kind: "superseded"; by: string }
-  /** Central Ferry gave up on the agent (`unreachable`) and reported the cluster failed. */
+  /** Central Ferry gave up on the agent (`unreachable`) and reported the cluster unreachable. */
   | { kind: "abandoned"; reason: string };
 
 /**

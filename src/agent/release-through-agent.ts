@@ -28,7 +28,7 @@ const RELEASE_JOB_OPTIONS = {
 /**
  * Releases one cluster through its agent: queue the request in the agent's own queue (once per
  * job id) → follow the job, passing its progress on, until it finishes → its outcome. Nothing here
- * talks to the cluster. An agent unseen for `timeoutMs` ends the release `failed` and `unreachable`
+ * talks to the cluster. An agent unseen for `timeoutMs` ends the release `unreachable`
  * (the job is marked cancelled, so an agent that returns later leaves the cluster alone). A newer
  * rollout marks it superseded, which ends the agent's health wait as it ends a central one. A
  * failed outcome may name the commit to roll back to (`rollbackTo`), which the caller renders.
@@ -49,8 +49,7 @@ export async function releaseThroughAgent(input: ThroughAgentInput): Promise<Age
       why: () => ({ kind: "superseded", by: input.newer.newer() ?? request.sha }),
     },
   });
-  if (followed.kind === "unreachable")
-    return { kind: "failed", sha: request.sha, error: followed.error, unreachable: true };
+  if (followed.kind === "unreachable") return { kind: "unreachable", sha: request.sha, error: followed.error };
   const outcome = followed.result as AgentOutcome | undefined;
   if (outcome && typeof outcome.kind === "string") return outcome;
   return { kind: "failed", sha: request.sha, error: `the agent failed: ${followed.failedReason || "no reason given"}` };

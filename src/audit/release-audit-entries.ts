@@ -66,6 +66,7 @@ export function releaseAuditEntries(
 function reasonOf(outcome: ClusterOutcome): { reason?: string } {
   switch (outcome.kind) {
     case "failed":
+    case "unreachable":
       return { reason: outcome.error };
     case "skipped":
       return { reason: outcome.reason };

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { Command, Option } from "commander";
-import { agentAclArgs, agentKillArgs, aclLine, newAgentSecret } from "../agent/agent-acl.js";
+import { agentAclArgs, agentKillArgs, aclLine, applyAgentAcl, newAgentSecret } from "../agent/agent-acl.js";
 import { agentKeys } from "../agent/agent-keys.js";
 import { forgeCredentialsIn } from "../agent/forge-credentials-in.js";
 import { AGENT_CLUSTER_NAME, loadServerConfig } from "../config/server-config.js";
@@ -39,7 +39,8 @@ const CREDENTIALS_DESCRIPTION = [
   "Print a new secret for the agent of <cluster> and the Redis ACL rule of its user: on, only the SHA-256 of the",
   "secret, only its own keys ({ferry-agent:<cluster>}:*), no channels, only the commands an agent sends.",
   "Run it again to rotate: the rule resets the user, so the old secret no longer logs in, and CLIENT KILL USER",
-  "ends connections already logged in. --apply runs both on the Redis of REDIS_URL (as a user that may).",
+  "ends connections already logged in. --apply runs both on the Redis of REDIS_URL (as a user that may); on the",
+  "Redis Cluster of REDIS_CLUSTER_NODES it runs them on every node, since Redis keeps ACLs per node.",
 ].join("\n");
 
 /** Adds `ferry agent` and `ferry agent-credentials` to the command line. */
@@ -162,13 +163,13 @@ async function agentCredentials(cluster: string, opts: CredentialsOptions): Prom
   const secret = newAgentSecret();
   const acl = agentAclArgs(keys, secret);
   const kill = agentKillArgs(keys);
+  let nodes = 0;
   if (opts.apply) {
     const target = redisTargetFromEnv(process.env);
     if (!target) throw permanent("--apply needs REDIS_URL (or REDIS_SENTINELS / REDIS_CLUSTER_NODES)");
     const redis = openRedis(target, { maxRetriesPerRequest: 1, retryStrategy: () => null });
     try {
-      await redis.call("ACL", ...acl);
-      await redis.call("CLIENT", ...kill);
+      nodes = await applyAgentAcl(redis, keys, secret);
     } finally {
       redis.disconnect();
     }
@@ -181,8 +182,9 @@ async function agentCredentials(cluster: string, opts: CredentialsOptions): Prom
   }
   process.stdout.write(
     [
-      `# Redis user of the agent of cluster ${cluster}${opts.apply ? " (applied)" : ""}: run on every Redis node`,
-      "# (the rule holds only the secret's SHA-256)",
+      `# Redis user of the agent of cluster ${cluster}${opts.apply ? ` (applied on ${nodes} ${nodes === 1 ? "node" : "nodes"})` : ""}: run on every Redis node.`,
+      "# Redis keeps ACLs per node: on a Redis Cluster run both lines on every primary and replica, and on nodes",
+      "# added later (or keep the user in the ACL file every node loads). The rule holds only the secret's SHA-256.",
       aclLine(acl),
       "# End the connections still logged in with an earlier secret:",
       `CLIENT ${kill.join(" ")}`,

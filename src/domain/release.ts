@@ -53,16 +53,10 @@ export type ClusterOutcome =
   | { kind: "superseded"; sha: string; by: string; result?: ReleaseChanges }
   /** Never touched: the rollout halted or was aborted before the cluster's turn. */
   | { kind: "skipped"; sha: string; reason: string }
+  /** Failed: before writing anything, or (with `result`) applied but not healthy, then perhaps rolled back (`rollback`). */
+  | { kind: "failed"; sha: string; error: string; result?: ReleaseChanges; rollback?: RollbackOutcome }
   /**
-   * Failed: before writing anything, or (with `result`) applied but not healthy, then perhaps
-   * rolled back (`rollback`); or its agent was unreachable (`unreachable`).
+   * Its agent was not seen for `agentTimeout`: nothing is known of the cluster. Counted against the
+   * wave's failure budget as a failure is.
    */
-  | {
-      kind: "failed";
-      sha: string;
-      error: string;
-      result?: ReleaseChanges;
-      rollback?: RollbackOutcome;
-      /** True when the cluster's agent was not seen for `agentTimeout`: nothing is known of the cluster. */
-      unreachable?: true;
-    };
+  | { kind: "unreachable"; sha: string; error: string };

@@ -50,6 +50,21 @@ export const FINAL_ROLLOUT_STATES: ReadonlySet<RolloutState> = new Set([
 /** Where one cluster of a rollout stands. */
 export type ClusterState = "pending" | "releasing" | ClusterOutcome["kind"];
 
+/** Each state once, as a record so that a state added to {@link ClusterState} and left out fails the build. */
+const STATE_SET: Record<ClusterState, true> = {
+  pending: true,
+  releasing: true,
+  released: true,
+  "already-released": true,
+  superseded: true,
+  skipped: true,
+  failed: true,
+  unreachable: true,
+};
+
+/** Every cluster state, in the order a rollout moves through them (outcomes last). */
+export const CLUSTER_STATES: readonly ClusterState[] = Object.keys(STATE_SET) as ClusterState[];
+
 /** One cluster of a rollout. */
 export interface ClusterProgress {
   cluster: string;
@@ -101,6 +116,11 @@ export interface Rollout {
 
 /** How many clusters of a rollout (or wave) are in each state. */
 export type ClusterCounts = Record<ClusterState, number>;
+
+/** Clusters counted against a wave's failure budget: failed, or unreachable (their agent unseen for `agentTimeout`). */
+export function failuresOf(counts: ClusterCounts): number {
+  return counts.failed + counts.unreachable;
+}
 
 /** A rollout without its waves: what a cluster's release needs (a fleet's waves list every cluster). */
 export type RolloutSummary = Omit<Rollout, "waves">;

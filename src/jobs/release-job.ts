@@ -325,7 +325,9 @@ async function rollBackOnAgent(
       };
     case "skipped":
       return { sha: target, state: "failure", message: outcome.reason };
-    default:
+    case "unreachable":
+      return { sha: target, state: "failure", message: outcome.error };
+    case "failed":
       return {
         sha: target,
         state: "failure",

@@ -65,6 +65,7 @@ describe("rollout metrics", () => {
       superseded: 0,
       skipped: 0,
       failed: 2,
+      unreachable: 1,
     };
     metrics.rolloutClusters("production", counts);
     metrics.rolloutClusters("production", { ...counts, pending: 0, releasing: 0, released: 34 });
@@ -80,6 +81,10 @@ describe("rollout metrics", () => {
     assert.equal(
       line(text, 'ferry_rollout_clusters{environment="production",state="already-released"}'),
       'ferry_rollout_clusters{environment="production",state="already-released"} 4',
+    );
+    assert.equal(
+      line(text, 'ferry_rollout_clusters{environment="production",state="unreachable"}'),
+      'ferry_rollout_clusters{environment="production",state="unreachable"} 1',
     );
   });
 

@@ -1,10 +1,9 @@
 import type { ReconcileOutcome } from "../domain/reconcile.js";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { ForgeKind } from "../domain/repo.js";
-import { FINAL_ROLLOUT_STATES, type ClusterCounts, type RolloutState } from "../domain/rollout.js";
+import { CLUSTER_STATES, FINAL_ROLLOUT_STATES, type ClusterCounts, type RolloutState } from "../domain/rollout.js";
 import type { EnvironmentPlan } from "../plan/types.js";
 import type { EnvironmentOutcome } from "../report/deploy-report.js";
-import { CLUSTER_STATES } from "../report/fleet-status.js";
 
 /** Why a webhook delivery was refused (the forge sees a failed delivery). */
 export type WebhookRejection = "authentication" | "malformed" | "content-type" | "too-large" | "queue-unavailable";
@@ -107,7 +106,7 @@ export class Metrics {
   );
   private readonly releases = this.counter(
     "ferry_releases_total",
-    "Environment releases, by environment, cluster and result (the deploy outcome: released, already-released, superseded, failed).",
+    "Environment releases, by environment, cluster and result (the deploy outcome: released, already-released, superseded, failed, unreachable).",
     ["environment", "cluster", "result"],
   );
   private readonly releaseDuration = this.histogram(
@@ -118,7 +117,7 @@ export class Metrics {
   );
   private readonly rolloutClusterGauge = this.gauge(
     "ferry_rollout_clusters",
-    "Clusters of the environment's latest fleet rollout reported by this process, by environment and state (pending, releasing, released, already-released, superseded, skipped, failed).",
+    "Clusters of the environment's latest fleet rollout reported by this process, by environment and state (pending, releasing, released, already-released, superseded, skipped, failed, unreachable).",
     ["environment", "state"],
   );
   private readonly waveDuration = this.histogram(

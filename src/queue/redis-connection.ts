@@ -56,7 +56,7 @@ export function connectRedis(url: string, options: RedisOptions = {}): Redis {
 
 /**
  * Opens a connection to `target` with the same defaults as {@link connectRedis}; `options` apply to
- * every node (for a Cluster, `enableOfflineQueue` applies to the cluster client as well).
+ * every node (for a Cluster, `enableOfflineQueue` and `retryStrategy` apply to the cluster client as well).
  */
 export function openRedis(target: RedisTarget, options: RedisOptions = {}): RedisClient {
   const auth = authOptions(target.auth);
@@ -83,6 +83,8 @@ export function openRedis(target: RedisTarget, options: RedisOptions = {}): Redi
       const cluster = new Cluster(target.nodes, {
         redisOptions: { maxRetriesPerRequest: null, ...auth, ...options },
         ...(options.enableOfflineQueue !== undefined ? { enableOfflineQueue: options.enableOfflineQueue } : {}),
+        // The cluster client reconnects as a whole when every node is lost: paced as each node is.
+        ...(options.retryStrategy !== undefined ? { clusterRetryStrategy: options.retryStrategy } : {}),
         enableReadyCheck: true,
       });
       cluster.on("error", () => undefined);

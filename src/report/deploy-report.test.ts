@@ -184,6 +184,17 @@ describe("resultComment", () => {
     assert.ok(body.indexOf("<details>") < body.indexOf("**production failed**"), body);
   });
 
+  it("shows an unreachable agent cluster as unreachable, with why", () => {
+    const error = "unreachable: the agent of cluster edge-3 was not seen for 60s (agentTimeout)";
+    const body = resultComment(merged, [{ env: env("edge", "edge-3"), kind: "unreachable", sha: merged, error }]);
+    assert.ok(body.includes("| edge | edge-3 | 📡 unreachable at `3f2a9c1` | | | | |"), body);
+    assert.ok(
+      body.includes(["**edge is unreachable**: nothing is known of the cluster.", "", "```", error, "```"].join("\n")),
+      body,
+    );
+    assert.ok(!body.includes("failed"), body);
+  });
+
   it("shows a release applied but not healthy, its rollback as a row of its own, and both sections", () => {
     const error =
       'Deployment shop/web: ProgressDeadlineExceeded: ReplicaSet "web-74f" has timed out progressing.\nWarning FailedScheduling on Pod shop/web-74f-x: 0/2 nodes are available';

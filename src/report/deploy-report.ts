@@ -121,6 +121,7 @@ export function resultComment(mergedSha: string, outcomes: EnvironmentOutcome[],
         ),
       );
     else if (o.kind === "skipped") lines.push(row(o, `⏸️ not released: ${o.reason}`));
+    else if (o.kind === "unreachable") lines.push(row(o, `📡 unreachable at \`${short(o.sha)}\``));
     else {
       lines.push(
         row(o, o.result ? `❌ not healthy at \`${short(o.sha)}\`` : `❌ failed at \`${short(o.sha)}\``, o.result),
@@ -162,6 +163,8 @@ export function resultComment(mergedSha: string, outcomes: EnvironmentOutcome[],
         : `**${o.env.name} failed**; the cluster was not changed unless the error says so:`;
       lines.push("", what, "", "```", o.error, "```");
       if (o.rollback) lines.push(...rollbackSection(o.env.name, o.rollback));
+    } else if (o.kind === "unreachable") {
+      lines.push("", `**${o.env.name} is unreachable**: nothing is known of the cluster.`, "", "```", o.error, "```");
     }
   }
   if (outcomes.some((o) => o.kind === "already-released" && o.sha !== mergedSha)) {

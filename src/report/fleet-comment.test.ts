@@ -167,6 +167,39 @@ describe("fleetSection", () => {
     assert.ok(!section.includes("more]("), "no link when every failure is listed");
   });
 
+  it("lists unreachable clusters with the failed ones, counts them against the budget and says why", () => {
+    const view: RolloutView = {
+      rollout: rollout([["edge", 3]], "failed", 0),
+      clusters: [
+        released("edge-1", 0),
+        failed("edge-2", 0, "Deployment shop/web not available after 5m"),
+        {
+          cluster: "edge-3",
+          wave: 0,
+          state: "unreachable",
+          startedAt: T0,
+          finishedAt: T0 + MIN,
+          outcome: { kind: "unreachable", sha, error: "unreachable: the agent of cluster edge-3 was not seen for 60s" },
+        },
+      ],
+    };
+    const section = fleetSection(view, page, GITHUB);
+    assert.ok(section.includes("halted in wave 1/1 (edge): 1 failed, 1 unreachable (budget 1)"), section);
+    assert.ok(section.includes("| 1 · edge | 3 | 1 | 2 | 0 | ❌ halted (1 unreachable) |"), section);
+    assert.ok(section.includes("**Failed or unreachable clusters** (2):\n\n"), section);
+    assert.ok(
+      section.includes("- **edge-3** (wave 1 · edge): unreachable: the agent of cluster edge-3 was not seen for 60s"),
+      section,
+    );
+    const tight = fleetSection(view, page, section.length - 1);
+    assert.ok(
+      tight.includes(
+        `**2 failed or unreachable clusters**: [see them on the rollout page](${page}?state=failed,unreachable)`,
+      ),
+      tight,
+    );
+  });
+
   it(`lists the first ${LISTED_FAILURES} failures and links the rest`, () => {
     const view: RolloutView = {
       rollout: rollout([["all", 30]], "failed", 0),

@@ -1,4 +1,4 @@
-import type { ClusterProgress, RolloutState } from "../domain/rollout.js";
+import { failuresOf, type ClusterProgress, type RolloutState } from "../domain/rollout.js";
 import { failureDescription } from "./deploy-report.js";
 import {
   fleetStatus,
@@ -59,27 +59,33 @@ function waveRow(wave: WaveSummary): string {
   const { counts } = wave;
   const extra = [
     counts.releasing > 0 ? `${counts.releasing} releasing` : "",
+    counts.unreachable > 0 ? `${counts.unreachable} unreachable` : "",
     counts.superseded > 0 ? `${counts.superseded} superseded` : "",
   ].filter(Boolean);
   const state = `${WAVE_ICON[wave.state]} ${wave.state}${extra.length > 0 ? ` (${extra.join(", ")})` : ""}`;
   const duration = wave.durationMs === undefined ? "" : formatDuration(wave.durationMs);
-  return `| ${wave.plan.index + 1} · ${markdownText(clip(wave.plan.name, NAME_LENGTH))} | ${wave.total} | ${releasedOf(counts)} | ${counts.failed} | ${notTouchedOf(counts)} | ${state} | ${duration} |`;
+  return `| ${wave.plan.index + 1} · ${markdownText(clip(wave.plan.name, NAME_LENGTH))} | ${wave.total} | ${releasedOf(counts)} | ${failuresOf(counts)} | ${notTouchedOf(counts)} | ${state} | ${duration} |`;
 }
 
-/** Why a cluster failed, on one line: the first line of its error and how its rollback went, in the words of a single release. */
+/**
+ * Why a cluster failed, on one line: the first line of its error and how its rollback went, in the
+ * words of a single release; for an unreachable cluster, that its agent was not seen.
+ */
 function failureLine(view: RolloutView, c: ClusterProgress): string {
-  const outcome = c.outcome?.kind === "failed" ? c.outcome : undefined;
+  const outcome = c.outcome;
   const reason =
-    outcome === undefined
-      ? "failed"
-      : failureDescription(
+    outcome?.kind === "failed"
+      ? failureDescription(
           outcome.error,
           outcome.rollback && {
             state: outcome.rollback.state,
             sha: outcome.rollback.sha,
             message: outcome.rollback.message,
           },
-        );
+        )
+      : outcome?.kind === "unreachable"
+        ? failureDescription(outcome.error)
+        : c.state;
   const wave = view.rollout.waves[c.wave]?.name;
   const where = wave === undefined ? "" : ` (wave ${c.wave + 1} · ${markdownText(clip(wave, NAME_LENGTH))})`;
   return `- **${markdownText(clip(c.cluster, NAME_LENGTH))}**${where}: ${markdownText(clip(reason || "failed", REASON_LENGTH))}`;
@@ -88,9 +94,10 @@ function failureLine(view: RolloutView, c: ClusterProgress): string {
 /**
  * An environment's section of the result comment on a fleet rollout, rewritten as its waves go:
  * a heading with the state, the counts and a link to the rollout page; one table row per wave; then
- * the first {@link LISTED_FAILURES} failed clusters with their reasons, the rest linked
- * (`?state=failed`). It never exceeds `maxLength`: failure lines go first, then wave rows (each
- * counted behind a link to the page), and at last the heading is cut. `now` (epoch ms) times a
+ * the first {@link LISTED_FAILURES} failed or unreachable clusters with their reasons, the rest
+ * linked (`?state=failed`, with `,unreachable` when any are). It never exceeds `maxLength`:
+ * failure lines go first, then wave rows (each counted behind a link to the page), and at last the
+ * heading is cut. `now` (epoch ms) times a
  * running wave and a pause.
  */
 export function fleetSection(view: RolloutView, pageUrl: string, maxLength: number, now = Date.now()): string {
@@ -98,9 +105,11 @@ export function fleetSection(view: RolloutView, pageUrl: string, maxLength: numb
   const status = fleetStatus(view, now);
   const heading = `#### ${ROLLOUT_ICON[rollout.state]} ${markdownText(rollout.environment)} · ${markdownText(status.description)} · [rollout page](${pageUrl})`;
   const waveRows = waveSummaries(view, now).map(waveRow);
-  const failed = view.clusters.filter((c) => c.state === "failed");
+  const failed = view.clusters.filter((c) => c.state === "failed" || c.state === "unreachable");
   const failureLines = failed.slice(0, LISTED_FAILURES).map((c) => failureLine(view, c));
-  const failedUrl = `${pageUrl}?state=failed`;
+  const unreachable = failed.some((c) => c.state === "unreachable");
+  const failedUrl = `${pageUrl}?state=failed${unreachable ? ",unreachable" : ""}`;
+  const failedWords = unreachable ? "failed or unreachable" : "failed";
 
   const assemble = (waves: number, failures: number): string => {
     const parts = [heading];
@@ -119,9 +128,13 @@ export function fleetSection(view: RolloutView, pageUrl: string, maxLength: numb
       const list =
         failures === 0
           ? [
-              `**${failed.length} failed ${failed.length === 1 ? "cluster" : "clusters"}**: [see them on the rollout page](${failedUrl})`,
+              `**${failed.length} ${failedWords} ${failed.length === 1 ? "cluster" : "clusters"}**: [see them on the rollout page](${failedUrl})`,
             ]
-          : [`**Failed clusters** (${failed.length}):`, "", ...failureLines.slice(0, failures)];
+          : [
+              `**${unreachable ? "Failed or unreachable" : "Failed"} clusters** (${failed.length}):`,
+              "",
+              ...failureLines.slice(0, failures),
+            ];
       if (failures > 0 && more > 0) list.push(`- [and ${more} more](${failedUrl})`);
       parts.push(list.join("\n"));
     }

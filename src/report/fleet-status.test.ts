@@ -73,6 +73,12 @@ function mark(view: RolloutView, wave: number, n: number, state: ClusterState, f
     if (state === "released")
       c.outcome = { kind: "released", sha, result: { created: [], configured: [], unchanged: 3, pruned: [] } };
     if (state === "failed") c.outcome = { kind: "failed", sha, error: "Deployment shop/web not available\nafter 5m" };
+    if (state === "unreachable")
+      c.outcome = {
+        kind: "unreachable",
+        sha,
+        error: `unreachable: the agent of cluster ${c.cluster} was not seen for 60s`,
+      };
   }
   assert.equal(left, 0, "not enough pending clusters");
   return view;
@@ -107,6 +113,7 @@ describe("clusterCounts", () => {
       superseded: 0,
       skipped: 0,
       failed: 0,
+      unreachable: 0,
     });
   });
 
@@ -116,6 +123,10 @@ describe("clusterCounts", () => {
       "38/40 clusters released, 1 failed",
     );
     assert.equal(countsText({ ...emptyCounts(), released: 1 }), "1/1 cluster released");
+    assert.equal(
+      countsText({ ...emptyCounts(), released: 2, failed: 1, unreachable: 1 }),
+      "2/4 clusters released, 1 failed, 1 unreachable",
+    );
     assert.equal(countsText({ ...emptyCounts(), released: 1, superseded: 2 }), "1/3 clusters released, 2 superseded");
   });
 });
@@ -343,6 +354,28 @@ describe("fleetStatus", () => {
     assert.deepEqual(fleetStatus(view), {
       state: "failure",
       description: "halted in wave 2/3 (eu): 2 failed (budget 1), 12 clusters not touched",
+    });
+  });
+
+  it("counts unreachable clusters apart from failed ones, both against the budget", () => {
+    const view = fleet(
+      [
+        ["canary", 2],
+        ["eu", 20],
+      ],
+      "failed",
+      1,
+    );
+    mark(mark(mark(mark(view, 0, 1, "released"), 0, 1, "unreachable"), 1, 18, "released"), 1, 1, "failed");
+    mark(view, 1, 1, "unreachable");
+    assert.deepEqual(fleetStatus(view), {
+      state: "failure",
+      description: "halted in wave 2/2 (eu): 1 failed, 1 unreachable (budget 1), 0 clusters not touched",
+    });
+    const running = { ...view, rollout: { ...view.rollout, state: "running" as const } };
+    assert.deepEqual(fleetStatus(running), {
+      state: "running",
+      description: "wave 2/2 (eu): 19/22 clusters released, 1 failed, 2 unreachable",
     });
   });
 

@@ -1,4 +1,10 @@
-import type { ClusterCounts, ClusterProgress, ClusterState, Rollout, WavePlan } from "../domain/rollout.js";
+import {
+  CLUSTER_STATES,
+  type ClusterCounts,
+  type ClusterProgress,
+  type Rollout,
+  type WavePlan,
+} from "../domain/rollout.js";
 import { trimDescription } from "../forge/trim-description.js";
 import { caughtUpHead, firstLine, short } from "./deploy-report.js";
 
@@ -48,17 +54,6 @@ export interface WaveSummary {
 
 /** GitHub's cap on a commit status description. */
 export const STATUS_LENGTH = 140;
-
-/** Every cluster state, in the order a rollout moves through them (outcomes last). */
-export const CLUSTER_STATES: readonly ClusterState[] = [
-  "pending",
-  "releasing",
-  "released",
-  "already-released",
-  "superseded",
-  "skipped",
-  "failed",
-];
 
 /** Counts with every state at 0. */
 export function emptyCounts(): ClusterCounts {
@@ -168,10 +163,22 @@ export function waveSummaries(view: RolloutView, now = Date.now()): WaveSummary[
   });
 }
 
-/** `38/40 clusters released, 1 failed`: the fleet's counts, with failed and superseded only when there are any. */
+/** `1 failed, 2 unreachable`: the clusters counted against a failure budget, each kind only when there are any (empty when none). */
+export function failuresText(counts: Pick<ClusterCounts, "failed" | "unreachable">): string {
+  const parts: string[] = [];
+  if (counts.failed > 0) parts.push(`${counts.failed} failed`);
+  if (counts.unreachable > 0) parts.push(`${counts.unreachable} unreachable`);
+  return parts.join(", ");
+}
+
+/**
+ * `38/40 clusters released, 1 failed, 1 unreachable`: the fleet's counts, with failed, unreachable
+ * and superseded only when there are any.
+ */
 export function countsText(counts: ClusterCounts): string {
   const parts = [`${releasedOf(counts)}/${plural(totalOf(counts), "cluster", "clusters")} released`];
-  if (counts.failed > 0) parts.push(`${counts.failed} failed`);
+  const failures = failuresText(counts);
+  if (failures !== "") parts.push(failures);
   if (counts.superseded > 0) parts.push(`${counts.superseded} superseded`);
   return parts.join(", ");
 }
@@ -193,7 +200,8 @@ export function fleetStatus(view: RolloutView, now = Date.now()): FleetStatus {
   const counts = clusterCounts(view.clusters);
   const sha = short(rollout.sha);
   const wave = waveLabel(rollout, rollout.wave);
-  const failed = counts.failed > 0 ? `, ${counts.failed} failed` : "";
+  const failures = failuresText(counts);
+  const failed = failures === "" ? "" : `, ${failures}`;
   const reason = firstLine(rollout.reason ?? "").trim();
   switch (rollout.state) {
     case "waiting":
@@ -238,12 +246,12 @@ export function fleetStatus(view: RolloutView, now = Date.now()): FleetStatus {
       };
     case "failed": {
       const plan = rollout.waves[rollout.wave];
-      const inWave = view.clusters.reduce((n, c) => n + (c.wave === rollout.wave && c.state === "failed" ? 1 : 0), 0);
+      const inWave = clusterCounts(view.clusters.filter((c) => c.wave === rollout.wave));
       const budget = plan === undefined ? "" : ` (budget ${plan.failureBudget})`;
       return {
         state: "failure",
         description: fit(
-          `halted in ${wave}: ${inWave} failed${budget}, ${plural(notTouchedOf(counts), "cluster", "clusters")} not touched`,
+          `halted in ${wave}: ${failuresText(inWave) || "0 failed"}${budget}, ${plural(notTouchedOf(counts), "cluster", "clusters")} not touched`,
         ),
       };
     }

@@ -431,6 +431,8 @@ function singleFinal(
       return { state: "success", description: () => supersededDescription(outcome.by) };
     case "failed":
       return { state: "failure", description: () => failureDescription(outcome.error, outcome.rollback) };
+    case "unreachable":
+      return { state: "failure", description: () => failureDescription(outcome.error) };
     case "skipped":
       return {
         state: rollout.state === "superseded" ? "success" : "failure",

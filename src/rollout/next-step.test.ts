@@ -11,6 +11,7 @@ const counts = (c: Partial<ClusterCounts>): ClusterCounts => ({
   superseded: 0,
   skipped: 0,
   failed: 0,
+  unreachable: 0,
   ...c,
 });
 const rollout: Rollout = {
@@ -56,6 +57,17 @@ describe("nextStep", () => {
       nextStep(second, [counts({ released: 2 }), counts({ failed: 1, released: 1, pending: 1 })], 0, false).kind,
       "finish",
     );
+  });
+  it("counts unreachable clusters against the failure budget, and says so in the reason", () => {
+    assert.equal(
+      nextStep(rollout, [counts({ unreachable: 1, pending: 1 }), counts({ pending: 3 })], 0, false).kind,
+      "start",
+    );
+    assert.deepEqual(nextStep(rollout, [counts({ unreachable: 1, failed: 1 }), counts({ pending: 3 })], 0, false), {
+      kind: "finish",
+      state: "failed",
+      reason: "2 of 2 clusters failed (1 unreachable) in wave canary (failure budget 1)",
+    });
   });
   it("holds a finished wave for approval until continued, then advances; the last wave finishes", () => {
     assert.deepEqual(nextStep(rollout, [counts({ released: 2 }), counts({ pending: 3 })], 0, false), {

@@ -1,4 +1,4 @@
-import type { ClusterCounts, Rollout, WavePlan } from "../domain/rollout.js";
+import { failuresOf, type ClusterCounts, type Rollout, type WavePlan } from "../domain/rollout.js";
 
 /**
  * What a rollout does next, decided from its state and its waves' counts alone:
@@ -15,21 +15,23 @@ export type NextStep =
   | { kind: "finish"; state: "succeeded" | "failed"; reason?: string };
 
 /**
- * The next step of a running rollout. A wave whose failures exceed its budget halts the rollout
- * (no further cluster is touched; those releasing finish); a wave starts clusters while fewer
- * than `maxParallel` are releasing; a finished wave passes its gate (pause or approval, ended early
- * by `continued`) before the next starts.
+ * The next step of a running rollout. A wave whose failures (failed or unreachable clusters)
+ * exceed its budget halts the rollout (no further cluster is touched; those releasing finish); a
+ * wave starts clusters while fewer than `maxParallel` are releasing; a finished wave passes its
+ * gate (pause or approval, ended early by `continued`) before the next starts.
  */
 export function nextStep(rollout: Rollout, counts: ClusterCounts[], now: number, continued: boolean): NextStep {
   const wave = rollout.waves[rollout.wave];
   const c = counts[rollout.wave];
   if (!wave || !c) return { kind: "finish", state: "succeeded" };
-  if (c.failed > wave.failureBudget) {
+  const failures = failuresOf(c);
+  if (failures > wave.failureBudget) {
     if (c.releasing > 0) return { kind: "wait" };
+    const unreachable = c.unreachable > 0 ? ` (${c.unreachable} unreachable)` : "";
     return {
       kind: "finish",
       state: "failed",
-      reason: `${c.failed} of ${wave.clusters.length} clusters failed in wave ${wave.name} (failure budget ${wave.failureBudget})`,
+      reason: `${failures} of ${wave.clusters.length} clusters failed${unreachable} in wave ${wave.name} (failure budget ${wave.failureBudget})`,
     };
   }
   if (c.pending > 0 && c.releasing < wave.maxParallel)

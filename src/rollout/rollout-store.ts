@@ -2,13 +2,14 @@ import { gunzipSync, gzipSync } from "node:zlib";
 import type { DeclaredEnvironment } from "../config/ferry-config.js";
 import type { ClusterOutcome } from "../domain/release.js";
 import type { RepoRef } from "../domain/repo.js";
-import type {
-  ClusterCounts,
-  ClusterProgress,
-  ClusterState,
-  Rollout,
-  RolloutSummary,
-  WavePlan,
+import {
+  CLUSTER_STATES,
+  type ClusterCounts,
+  type ClusterProgress,
+  type ClusterState,
+  type Rollout,
+  type RolloutSummary,
+  type WavePlan,
 } from "../domain/rollout.js";
 import type { RedisClient } from "../queue/redis-connection.js";
 import type { RenderedObject } from "../render/types.js";
@@ -35,16 +36,6 @@ type MutableFields = Pick<
   Rollout,
   "state" | "wave" | "waveStartedAt" | "pausedUntil" | "reason" | "supersededBy" | "finishedAt"
 >;
-
-const ALL_STATES: ClusterState[] = [
-  "pending",
-  "releasing",
-  "released",
-  "already-released",
-  "superseded",
-  "skipped",
-  "failed",
-];
 
 /**
  * Moves one cluster to a new state: its progress, its state and the per-wave counters change
@@ -219,7 +210,7 @@ export class RolloutStore {
     const raw = await this.redis.hgetall(keys(id).counts);
     return Array.from(
       { length: waves },
-      (_, w) => Object.fromEntries(ALL_STATES.map((s) => [s, Number(raw[`${w}:${s}`] ?? 0)])) as ClusterCounts,
+      (_, w) => Object.fromEntries(CLUSTER_STATES.map((s) => [s, Number(raw[`${w}:${s}`] ?? 0)])) as ClusterCounts,
     );
   }
 

@@ -154,7 +154,7 @@ function summaryOf(
   const state: EnvironmentState =
     rolloutState !== undefined && !FINAL_ROLLOUT_STATES.has(rolloutState)
       ? "releasing"
-      : last !== undefined && last.outcome === "failed"
+      : last !== undefined && (last.outcome === "failed" || last.outcome === "unreachable")
         ? "failed"
         : drift.some((v) => v.drifted > 0)
           ? "drifted"

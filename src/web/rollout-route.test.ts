@@ -252,6 +252,31 @@ describe("rolloutRoute", () => {
     assert.equal(loads.length, 2, "malformed ids are never looked up");
   });
 
+  it("shows an unreachable cluster in a state of its own, counted against the wave's budget", async () => {
+    const unreachable: ClusterProgress = {
+      cluster: "eu-3",
+      wave: 1,
+      state: "unreachable",
+      startedAt: T0 + 3 * MIN,
+      finishedAt: T0 + 4 * MIN,
+      outcome: { kind: "unreachable", sha, error: "unreachable: the agent of cluster eu-3 was not seen for 60s" },
+    };
+    const view = { rollout, clusters: [...clusters.slice(0, 3), unreachable] };
+    const { server } = app({ [ID]: view });
+    const html = (await request(server).get(`/rollouts/${ID}?state=unreachable`).expect(200)).text;
+    assert.ok(html.includes('<td data-label="state" class="s-unreachable">unreachable</td>'), html);
+    assert.ok(html.includes("unreachable: the agent of cluster eu-3 was not seen for 60s"), html);
+    assert.ok(html.includes('<td class="n">2 <small>/ 1</small></td>'), html);
+    assert.ok(!html.includes("eu-1"), "only the unreachable cluster is listed");
+    const body = (await request(server).get(`/rollouts/${ID}.json`).expect(200)).body as {
+      counts: Record<string, number>;
+      status: { description: string };
+    };
+    assert.equal(body.counts.unreachable, 1);
+    assert.equal(body.counts.failed, 1);
+    assert.equal(body.status.description, "wave 2/2 (eu): 1/4 clusters released, 1 failed, 1 unreachable");
+  });
+
   it("logs a failed load and answers 503", async () => {
     const { server, errors } = app();
     const res = await request(server).get("/rollouts/BrokenBrokenBrokenBrok").expect(503);

@@ -1,10 +1,9 @@
 import { createHash } from "node:crypto";
 import express, { type Request, type Response, type Router } from "express";
 import type { Logger } from "pino";
-import type { ClusterProgress, ClusterState } from "../domain/rollout.js";
+import { CLUSTER_STATES, failuresOf, type ClusterProgress, type ClusterState } from "../domain/rollout.js";
 import { failureDescription, releaseSummary, short } from "../report/deploy-report.js";
 import {
-  CLUSTER_STATES,
   clusterCounts,
   fleetStatus,
   formatDuration,
@@ -48,7 +47,7 @@ th, td { border-bottom: 1px solid var(--line); padding: .35rem .5rem; text-align
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 nav a { display: inline-block; margin: 0 .75rem .5rem 0; }
 nav a[aria-current] { font-weight: 700; text-decoration: none; }
-.s-failed { color: var(--bad); } .s-released, .s-already-released { color: var(--good); }
+.s-failed, .s-unreachable { color: var(--bad); } .s-released, .s-already-released { color: var(--good); }
 @media (max-width: 40rem) {
   table.clusters thead { display: none; }
   table.clusters tr { display: block; border-bottom: 1px solid var(--line); padding: .4rem 0; }
@@ -207,6 +206,8 @@ function detailsHtml(c: ClusterProgress): string {
         ? summary
         : `<details><summary>${summary}</summary><pre>${escapeHtml(more.join("\n\n"))}</pre></details>`;
     }
+    case "unreachable":
+      return escapeHtml(failureDescription(o.error));
   }
 }
 
@@ -215,7 +216,7 @@ function waveRowHtml(w: WaveSummary): string {
     `<td>${w.plan.index + 1} · ${escapeHtml(w.plan.name)}</td>`,
     `<td class="n">${w.total}</td>`,
     `<td class="n">${releasedOf(w.counts)}</td>`,
-    `<td class="n">${w.counts.failed} <small>/ ${w.plan.failureBudget}</small></td>`,
+    `<td class="n">${failuresOf(w.counts)} <small>/ ${w.plan.failureBudget}</small></td>`,
     `<td class="n">${w.counts.releasing}</td>`,
     `<td class="n">${notTouchedOf(w.counts)}</td>`,
     `<td>${escapeHtml(w.state)}</td>`,

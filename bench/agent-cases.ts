@@ -1,16 +1,16 @@
 /**
- * agents: a rollout to clusters reached through `ferry agent`, against the same rollout through central
- * workers, in the same run, plus what idle agents cost Redis.
+ * The agent cases of `npm run bench -- scale`: a rollout to clusters reached through `ferry agent`,
+ * against the same rollout through central workers, in the same run, plus what idle agents cost Redis.
  *
- * - agents-<N> (AGENTS_N, default 200; the issue's target is 1,000): N agent clusters, each with an
+ * - agents-<N> (AGENTS_N, default 1,000, the issue's size; 20 for a quick check): N agent clusters, each with an
  *   agent of its own (in this process, each with its own Redis ACL user, connections and API client,
  *   on one of the run's 10 API servers), each releasing one ConfigMap into a namespace of its own
  *   (`${cluster.name}`), one wave; value = webhook to final status (median of AGENTS_RUNS, default 3);
  *   baseline = the same rollout to N clusters reached directly (kubeconfig contexts on the same API
  *   servers), alternating with it. Target ratio ≤ 1.5.
- * - agents-idle-redis-cpu: Redis CPU (user + sys, % of one core) over 10 s with the N agents
+ * - agents-<N>-idle-redis-cpu: Redis CPU (user + sys, % of one core) over 10 s with the N agents
  *   connected and idle, against 10 s with none (before they started).
- * - agents-idle-redis-memory and agents-idle-redis-connections: Redis used_memory and connected
+ * - agents-<N>-idle-redis-memory and agents-<N>-idle-redis-connections: Redis used_memory and connected
  *   clients with the N agents idle, against the same before they started (printed per agent too).
  */
 import { randomUUID } from "node:crypto";
@@ -24,7 +24,7 @@ import { createLogger } from "../src/logger.js";
 import { configMapYaml, FerryHarness } from "../test/support/ferry-harness.js";
 import { benchCase, type BenchCase, type BenchContext } from "./bench-case.js";
 
-const N = Number(process.env.AGENTS_N ?? 200);
+const N = Number(process.env.AGENTS_N ?? 1000);
 const RUNS = Number(process.env.AGENTS_RUNS ?? 3);
 const CONCURRENCY = 32;
 const CONTEXT = "ferry/deploy/production";
@@ -57,8 +57,8 @@ async function timedMerge(h: FerryHarness, repo: Awaited<ReturnType<FerryHarness
   return took;
 }
 
-/** Runs the cases. */
-export async function run(context: BenchContext): Promise<BenchCase[]> {
+/** Runs the agent cases on the run's API servers: agents-<N> and what idle agents cost Redis. */
+export async function agentCases(context: BenchContext): Promise<BenchCase[]> {
   process.env.FERRY_TEST_KUBECONFIG = context.kubeconfig;
   const server = (i: number) => context.contexts[i % context.contexts.length] ?? "";
   const clusters = [
@@ -144,13 +144,17 @@ export async function run(context: BenchContext): Promise<BenchCase[]> {
     );
     return [
       benchCase(`agents-${N}`, "ms", viaAgents, `the same rollout to ${N} directly reached clusters`, direct),
-      benchCase("agents-idle-redis-cpu", "% of a core", [idleCpuAgents], "Redis with no agent", [idleCpuNone]),
-      benchCase("agents-idle-redis-memory", "B", [idle.used_memory ?? 0], "Redis before the agents started", [
+      benchCase(`agents-${N}-idle-redis-cpu`, "% of a core", [idleCpuAgents], "Redis with no agent", [idleCpuNone]),
+      benchCase(`agents-${N}-idle-redis-memory`, "B", [idle.used_memory ?? 0], "Redis before the agents started", [
         memoryBefore,
       ]),
-      benchCase("agents-idle-redis-connections", "connections", [idle.connected_clients ?? 0], "before the agents", [
-        clientsBefore,
-      ]),
+      benchCase(
+        `agents-${N}-idle-redis-connections`,
+        "connections",
+        [idle.connected_clients ?? 0],
+        "before the agents",
+        [clientsBefore],
+      ),
     ];
   } finally {
     for (const agent of agents) await agent.close();
