@@ -32,7 +32,7 @@ describe("queue dashboard at /admin/queues, with credentials configured", () => 
     }
   });
 
-  test("with the credentials it serves the dashboard and lists Ferry's five queues", async () => {
+  test("with the credentials it serves the dashboard and lists Ferry's seven queues", async () => {
     const authorization = basic("ops", "correct horse battery staple");
     const page = await fetch(`${h.url}/admin/queues`, { headers: { authorization } });
     assert.equal(page.status, 200);
@@ -41,6 +41,7 @@ describe("queue dashboard at /admin/queues, with credentials configured", () => 
     assert.equal(api.status, 200);
     const { queues } = (await api.json()) as { queues: Array<{ name: string }> };
     assert.deepEqual(queues.map((q) => q.name).sort(), [
+      "ferry-agent-release",
       "ferry-command",
       "ferry-deploy",
       "ferry-plan",

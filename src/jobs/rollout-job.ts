@@ -179,9 +179,10 @@ async function startClusters(ctx: RolloutContext, rollout: Rollout, wave: number
     rollout.id,
     picked.map(({ cluster }) => ({ cluster, wave, state: "releasing", startedAt: Date.now() })),
   );
+  const agents = new Set(ctx.deps.config.clusters.filter((c) => c.agent).map((c) => c.name));
   await ctx.deps.queues.addReleases(
     ctx.job,
-    picked.map(({ cluster, index }) => ({ rolloutId: rollout.id, cluster, wave, index })),
+    picked.map(({ cluster, index }) => ({ rolloutId: rollout.id, cluster, wave, index, agent: agents.has(cluster) })),
     ctx.retry,
   );
   ctx.deps.log.info(

@@ -58,6 +58,14 @@ export const ROLLOUT_QUEUE = "ferry-rollout";
 /** Name of the queue of cluster releases: one job per (rollout, cluster). */
 export const RELEASE_QUEUE = "ferry-release";
 
+/**
+ * Name of the queue of agent clusters' releases: one job per (rollout, cluster), as in
+ * {@link RELEASE_QUEUE}, but the job only hands the release to the cluster's agent and follows it,
+ * so workers run many of them at once (see `AGENT_RELEASES_AT_ONCE`) without taking a slot of the
+ * releases they make themselves.
+ */
+export const AGENT_RELEASE_QUEUE = "ferry-agent-release";
+
 /** A rollout job's data. */
 export interface RolloutJobData {
   rolloutId: string;
@@ -81,6 +89,7 @@ class QueueGroup {
   readonly command: Queue<CommandRequest>;
   readonly rollout: Queue<RolloutJobData>;
   readonly release: Queue<ReleaseJobData>;
+  readonly agentRelease: Queue<ReleaseJobData>;
   readonly reconcile: Queue<ReconcileJobData>;
   // Adds go through batchers: a burst of webhooks is one Redis write per queue and loop turn (see JobBatcher).
   readonly deployAdds: JobBatcher<DeployRequest>;
@@ -94,6 +103,7 @@ class QueueGroup {
     this.command = new Queue<CommandRequest>(COMMAND_QUEUE, settings);
     this.rollout = new Queue<RolloutJobData>(ROLLOUT_QUEUE, settings);
     this.release = new Queue<ReleaseJobData>(RELEASE_QUEUE, settings);
+    this.agentRelease = new Queue<ReleaseJobData>(AGENT_RELEASE_QUEUE, settings);
     this.reconcile = new Queue<ReconcileJobData>(RECONCILE_QUEUE, settings);
     for (const queue of this.all()) queue.on("error", () => undefined);
     this.deployAdds = new JobBatcher(this.deploy);
@@ -102,7 +112,7 @@ class QueueGroup {
   }
 
   all(): Queue[] {
-    return [this.deploy, this.plan, this.command, this.rollout, this.release, this.reconcile];
+    return [this.deploy, this.plan, this.command, this.rollout, this.release, this.agentRelease, this.reconcile];
   }
 }
 
@@ -246,12 +256,13 @@ export class Queues {
 
   /**
    * Queues the release of clusters as children of their rollout's job, in that job's group, which
-   * runs again once they all finished. Ids are per (rollout, cluster), so a rollout step that runs
-   * twice adds each once.
+   * runs again once they all finished; agent clusters' releases (`agent`) in the group's
+   * {@link AGENT_RELEASE_QUEUE}. Ids are per (rollout, cluster), so a rollout step that runs twice
+   * adds each once.
    */
   async addReleases(
     parent: Job,
-    releases: Array<ReleaseJobData & { index: number }>,
+    releases: Array<ReleaseJobData & { index: number; agent?: boolean }>,
     retry: RetryBudget = {},
   ): Promise<void> {
     if (releases.length === 0) return;
@@ -259,22 +270,33 @@ export class Queues {
     if (!group)
       throw new Error(`rollout job ${parent.id ?? ""} is in ${parent.queueQualifiedName}, no queue of Ferry's`);
     const parentRef = { id: parent.id ?? "", queue: parent.queueQualifiedName };
-    await group.release.addBulk(
-      releases.map(({ index, ...data }) => ({
-        name: "release",
-        data,
-        // A finished release is kept in the rollout's state, not as a job: at 10,000 clusters the
-        // jobs would hold most of a rollout's memory. A step that adds a finished cluster again is
-        // answered by its stored outcome.
-        opts: {
-          ...JOB_OPTIONS,
-          ...retry,
-          removeOnComplete: true,
-          jobId: `release-${data.rolloutId}-${index}`,
-          parent: parentRef,
-          ignoreDependencyOnFailure: true,
-        },
-      })),
+    const add = async (queue: Queue<ReleaseJobData>, some: typeof releases) => {
+      if (some.length === 0) return;
+      await queue.addBulk(
+        some.map(({ index, agent: _, ...data }) => ({
+          name: "release",
+          data,
+          // A finished release is kept in the rollout's state, not as a job: at 10,000 clusters the
+          // jobs would hold most of a rollout's memory. A step that adds a finished cluster again is
+          // answered by its stored outcome.
+          opts: {
+            ...JOB_OPTIONS,
+            ...retry,
+            removeOnComplete: true,
+            jobId: `release-${data.rolloutId}-${index}`,
+            parent: parentRef,
+            ignoreDependencyOnFailure: true,
+          },
+        })),
+      );
+    };
+    await add(
+      group.release,
+      releases.filter((r) => r.agent !== true),
+    );
+    await add(
+      group.agentRelease,
+      releases.filter((r) => r.agent === true),
     );
   }
 

@@ -7,7 +7,13 @@ import type { EnvironmentPlan } from "../plan/types.js";
 import { DEPLOY_QUEUE } from "../queue/deploy-request.js";
 import type { DeployRequest } from "../domain/requests.js";
 import { COMMAND_QUEUE, PLAN_QUEUE } from "../queue/plan-request.js";
-import { RELEASE_QUEUE, ROLLOUT_QUEUE, type ReleaseJobData, type RolloutJobData } from "../queue/queues.js";
+import {
+  AGENT_RELEASE_QUEUE,
+  RELEASE_QUEUE,
+  ROLLOUT_QUEUE,
+  type ReleaseJobData,
+  type RolloutJobData,
+} from "../queue/queues.js";
 import type { ClusterOutcome } from "../domain/release.js";
 import type { RolloutState } from "../domain/rollout.js";
 import type { CommandRequest, PlanRequest } from "../domain/requests.js";
@@ -31,6 +37,14 @@ export const MAX_STALLS = 5;
  * once its claim lapses.
  */
 export const STOP_WITHOUT_REDIS_MS = 10_000;
+
+/**
+ * Agent clusters' releases one worker follows at once, in each group, beside its `concurrency`
+ * jobs of every other kind. Such a job only hands the release to the cluster's agent and reads
+ * its progress (a Redis read every second at most), so a fleet of a thousand edge sites is not
+ * released a few clusters at a time for want of slots its workers would spend waiting.
+ */
+export const AGENT_RELEASES_AT_ONCE = 100;
 
 /** The job functions the worker role runs, one per queue. */
 export interface WorkerJobs {
@@ -70,6 +84,8 @@ export interface StartWorkersOptions extends WorkerJobs {
 /** How one queue's jobs run, are logged and are counted. */
 interface QueueDefinition<T, R> {
   queue: string;
+  /** Jobs one worker runs at once (default: the options' `concurrency`). */
+  concurrency?: number;
   run: (request: T, attempt: Attempt, job: Job<T>, token: string) => Promise<R>;
   /** Log fields naming the job's work: delivery, repository, commit. */
   context: (request: T) => Record<string, unknown>;
@@ -101,9 +117,16 @@ export function startWorkers(options: StartWorkersOptions): { close(): Promise<v
       },
       options,
     ),
-    worker<ReleaseJobData, ClusterOutcome["kind"]>(
-      { queue: RELEASE_QUEUE, run: options.release, context: (r) => ({ rollout: r.rolloutId, cluster: r.cluster }) },
-      options,
+    ...[RELEASE_QUEUE, AGENT_RELEASE_QUEUE].map((queue) =>
+      worker<ReleaseJobData, ClusterOutcome["kind"]>(
+        {
+          queue,
+          ...(queue === AGENT_RELEASE_QUEUE ? { concurrency: AGENT_RELEASES_AT_ONCE } : {}),
+          run: options.release,
+          context: (r) => ({ rollout: r.rolloutId, cluster: r.cluster }),
+        },
+        options,
+      ),
     ),
     worker<PlanRequest, EnvironmentPlan[]>(
       {
@@ -168,7 +191,7 @@ function worker<T, R>(definition: QueueDefinition<T, R>, options: StartWorkersOp
       },
       {
         connection,
-        concurrency: options.concurrency,
+        concurrency: definition.concurrency ?? options.concurrency,
         ...(prefix !== undefined ? { prefix } : {}),
         ...(options.claimMs !== undefined ? { lockDuration: options.claimMs, stalledInterval: options.claimMs } : {}),
         maxStalledCount: MAX_STALLS,

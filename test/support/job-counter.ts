@@ -1,12 +1,19 @@
 import { Queue, QueueEvents } from "bullmq";
 import { DEPLOY_QUEUE } from "../../src/queue/deploy-request.js";
 import { COMMAND_QUEUE, PLAN_QUEUE } from "../../src/queue/plan-request.js";
-import { RELEASE_QUEUE, ROLLOUT_QUEUE } from "../../src/queue/queues.js";
+import { AGENT_RELEASE_QUEUE, RELEASE_QUEUE, ROLLOUT_QUEUE } from "../../src/queue/queues.js";
 import { openRedis, queueLayout, type RedisClient, type RedisTarget } from "../../src/queue/redis-connection.js";
 import { waitUntil } from "./wait-until.js";
 
-/** Every queue Ferry adds jobs to: intake's, then the rollouts and their clusters' releases. */
-export const FERRY_QUEUES = [DEPLOY_QUEUE, PLAN_QUEUE, COMMAND_QUEUE, ROLLOUT_QUEUE, RELEASE_QUEUE] as const;
+/** Every queue Ferry adds jobs to: intake's, then the rollouts and their clusters' releases (direct, and through agents). */
+export const FERRY_QUEUES = [
+  DEPLOY_QUEUE,
+  PLAN_QUEUE,
+  COMMAND_QUEUE,
+  ROLLOUT_QUEUE,
+  RELEASE_QUEUE,
+  AGENT_RELEASE_QUEUE,
+] as const;
 
 /** One of Ferry's queues. */
 export type FerryQueue = (typeof FERRY_QUEUES)[number];
