@@ -2,7 +2,12 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Queue, Worker, type Job } from "bullmq";
 import { Cluster, type Redis } from "ioredis";
-import { startTestRedis, startTestRedisCluster, type TestRedisCluster } from "../../test/support/redis.js";
+import {
+  startTestRedis,
+  startTestRedisCluster,
+  startTestSentinel,
+  type TestRedisCluster,
+} from "../../test/support/redis.js";
 import { waitUntil } from "../../test/support/wait-until.js";
 import { connectRedis, openRedis, type RedisClient } from "../queue/redis-connection.js";
 import { AGENT_COMMANDS, agentAclArgs, agentKillArgs, applyAgentAcl, newAgentSecret } from "./agent-acl.js";
@@ -390,5 +395,69 @@ describe("an agent's Redis user on a Redis Cluster of three primaries", () => {
     assert.equal(await central.getJobState(id), "waiting");
     // Its own keys still answer through the same connection.
     assert.equal(await connection.set(a.heartbeat, "3"), "OK");
+  });
+});
+
+describe("an agent's Redis user through Sentinel", () => {
+  let sentinel: Awaited<ReturnType<typeof startTestSentinel>>;
+  let admin: RedisClient;
+  const a = agentKeys("edge-s");
+  const secret = newAgentSecret();
+  const opened: Array<{ close(force?: boolean): Promise<void> } | { disconnect(): void }> = [];
+  const through = (auth?: { username: string; password: string }) => {
+    const target = {
+      kind: "sentinel" as const,
+      sentinels: [{ host: "127.0.0.1", port: sentinel.sentinelPort }],
+      name: "ferry",
+      ...(auth ? { auth } : {}),
+    };
+    // As the agent connects: no ready check (it sends INFO, which the user may not).
+    const connection = openRedis(target, auth ? { enableReadyCheck: false } : {});
+    opened.push(connection);
+    return connection;
+  };
+
+  before(async () => {
+    sentinel = await startTestSentinel("ferry");
+    admin = through();
+    assert.equal(await applyAgentAcl(admin, a, secret), 1, "the rule went on the primary Sentinel named");
+  });
+  after(async () => {
+    for (const o of opened.reverse()) {
+      if ("close" in o) await o.close(true).catch(() => undefined);
+      else o.disconnect();
+    }
+    await sentinel?.stop();
+  });
+
+  it("runs a real BullMQ worker on the primary Sentinel names, with nothing refused", async () => {
+    const central = new Queue(AGENT_RELEASE_QUEUE, { connection: admin, prefix: a.prefix });
+    opened.push(central);
+    await central.add("release", { cluster: "edge-s" }, { jobId: "release-r1-edge-s", attempts: 2 });
+    const worker = new Worker(
+      AGENT_RELEASE_QUEUE,
+      async (job) => {
+        await job.updateProgress({ description: "deploying" });
+        return { kind: "released" };
+      },
+      {
+        connection: through({ username: a.user, password: secret }),
+        prefix: a.prefix,
+        skipVersionCheck: true,
+        lockDuration: 2000,
+        stalledInterval: 2000,
+      },
+    );
+    opened.push(worker);
+    await waitUntil(
+      "the agent's job never completed through Sentinel",
+      async () =>
+        ((await central.getJob("release-r1-edge-s"))?.returnvalue as { kind?: string } | null)?.kind === "released",
+      15_000,
+    );
+    // Wait for the worker's next blocking read and a stalled-jobs check, then read what the primary refused.
+    await new Promise((r) => setTimeout(r, 2500));
+    const log = JSON.stringify(await admin.call("ACL", "LOG"));
+    assert.equal(log.includes(a.user), false, `the primary refused: ${log}`);
   });
 });
