@@ -287,6 +287,12 @@ describe("reconcile, drift, heal and rollback on agent clusters (separate `ferry
     const { final } = await deploy(repo, env, { "deploy/a.yaml": configMapYaml("a", { v: "1" }) }, "failure");
     assert.match(final.description, /reconcile\.watch is not available on agent cluster "edge-1"/);
     assert.equal(await configMapOn("edge-1", repo.namespace, "a"), undefined);
+    // A plan says what the merge would meet.
+    const pr = await h.openPullRequest(repo, { "deploy/a.yaml": configMapYaml("a", { v: "2" }) });
+    await h.deliver(pr.delivery);
+    const planned = (await h.finalStatus(repo, pr.headSha, `ferry/plan/${env}`)).at(-1);
+    assert.equal(planned?.state, "failure", JSON.stringify(planned));
+    assert.match(planned?.description ?? "", /reconcile\.watch is not available on agent cluster/);
   });
 
   test("an agent that went away makes its cluster's drift status say so, never in sync, and keeps the drift issue open", async () => {

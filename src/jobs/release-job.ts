@@ -1,4 +1,5 @@
 import { releaseThroughAgent } from "../agent/release-through-agent.js";
+import { refuseWatchOnAgent } from "../agent/watch-on-agent.js";
 import { durationMs } from "../config/duration.js";
 import { releaseAuditEntries, type ReleaseTimes } from "../audit/release-audit-entries.js";
 import { waitTimeoutMs, watched, type Environment } from "../config/ferry-config.js";
@@ -226,11 +227,7 @@ async function releaseOnAgent(ctx: ReleaseContext): Promise<ClusterOutcome> {
   const { rollout, env, deps } = ctx;
   const agents = deps.agents;
   if (!agents) throw permanent(`cluster "${ctx.cluster}" is an agent cluster, but this worker has no agent queues`);
-  if (watched(env))
-    throw permanent(
-      `reconcile.watch is not available on agent cluster "${ctx.cluster}": only its agent reaches its API server, ` +
-        "and agents run no watches; remove watch: true (the cluster is still reconciled every reconcile.interval)",
-    );
+  refuseWatchOnAgent(env, ctx.cluster);
   const newer = watchForNewerRollout(deps.store, rollout);
   const progress = new ProgressStatus((d) => ctx.progress(d));
   try {

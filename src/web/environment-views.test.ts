@@ -47,10 +47,12 @@ describe("EnvironmentViews", () => {
     await server?.stop();
   });
 
-  it("says in sync, failed, drifted or releasing, with the commit last released", async () => {
+  it("says in sync, failed, unreachable, drifted or releasing, with the commit last released", async () => {
     await log.append(release("acme/ok", "released", "a".repeat(40)));
     await log.append(release("acme/bad", "released", "a".repeat(40)));
     await log.append(release("acme/bad", "failed", "b".repeat(40)));
+    await log.append(release("acme/edge", "released", "c".repeat(40)));
+    await log.append(release("acme/edge", "unreachable", "f".repeat(40)));
     await log.append(release("acme/drift", "released", "d".repeat(40)));
     await log.append(release("acme/busy", "released", "e".repeat(40)));
     const verdict = { cluster: "eu-1", sha: "d".repeat(40), drifted: 2, checkedAt: NOW, until: NOW + 60_000 };
@@ -74,6 +76,7 @@ describe("EnvironmentViews", () => {
       "acme/bad": ["failed", "a"],
       "acme/busy": ["releasing", "e"],
       "acme/drift": ["drifted", "d"],
+      "acme/edge": ["unreachable", "c"],
       "acme/ok": ["in sync", "a"],
     });
     const later = new EnvironmentViews(log, rolloutsWith(new Map()), redis, () => NOW + 120_000);

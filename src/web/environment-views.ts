@@ -9,7 +9,7 @@ import type { ClusterVerdict } from "../report/drift-status.js";
 import type { RolloutStore } from "../rollout/rollout-store.js";
 
 /** An environment's state on the home page. */
-export type EnvironmentState = "in sync" | "drifted" | "releasing" | "failed";
+export type EnvironmentState = "in sync" | "drifted" | "releasing" | "failed" | "unreachable";
 
 /** One environment of a repository, as the home page lists it. */
 export interface EnvironmentSummary {
@@ -21,7 +21,7 @@ export interface EnvironmentSummary {
   environment: string;
   /** The commit last released (or rolled back to), if any. */
   commit?: string;
-  /** Releasing (a rollout runs), failed (the last release failed), drifted, or in sync. */
+  /** Releasing (a rollout runs), failed (the last release failed), unreachable (its agent was not seen), drifted, or in sync. */
   state: EnvironmentState;
   /** The newest release (or rollout) record. */
   lastRelease?: { at: string; actor: string; outcome: string; sha?: string; rollout?: string };
@@ -154,8 +154,8 @@ function summaryOf(
   const state: EnvironmentState =
     rolloutState !== undefined && !FINAL_ROLLOUT_STATES.has(rolloutState)
       ? "releasing"
-      : last !== undefined && (last.outcome === "failed" || last.outcome === "unreachable")
-        ? "failed"
+      : last?.outcome === "failed" || last?.outcome === "unreachable"
+        ? last.outcome
         : drift.some((v) => v.drifted > 0)
           ? "drifted"
           : "in sync";

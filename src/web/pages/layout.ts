@@ -15,7 +15,7 @@ code { font: 14px/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; }
 table { border-collapse: collapse; width: 100%; }
 caption { text-align: left; font-weight: 600; padding: .25rem 0; }
 th, td { border-bottom: 1px solid var(--line); padding: .4rem .5rem; text-align: left; vertical-align: top; }
-.state-failed, .state-drifted { font-weight: 700; }
+.state-failed, .state-unreachable, .state-drifted { font-weight: 700; }
 button { font: inherit; padding: .3rem .8rem; }
 @media (max-width: 40rem) {
   table.cards thead { position: absolute; left: -9999px; }
