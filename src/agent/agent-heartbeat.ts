@@ -37,10 +37,17 @@ export class AgentSighting {
     this.seenAt = now;
   }
 
-  /** Takes a new look at the heartbeat's value. */
-  look(value: string | null, now: number): void {
-    if (value !== null && value !== this.value) this.seenAt = now;
+  /** Takes a new look at the heartbeat's value; true when it changed (the agent was seen). */
+  look(value: string | null, now: number): boolean {
+    const seen = value !== null && value !== this.value;
+    if (seen) this.seenAt = now;
     this.value = value;
+    return seen;
+  }
+
+  /** What {@link lastSighting} keeps of it. */
+  toJSON(): { value: string | null; seenAt: number } {
+    return { value: this.value, seenAt: this.seenAt };
   }
 
   /** How long the agent has gone unseen at `now`. */
@@ -52,4 +59,34 @@ export class AgentSighting {
 /** Reads an agent's heartbeat value (null when it never beat, or not for a day). */
 export function readHeartbeat(redis: RedisClient, keys: AgentKeys): Promise<string | null> {
   return redis.get(keys.heartbeat);
+}
+
+/**
+ * Where central Ferry keeps its last sighting of `cluster`'s agent, for the next follow to resume.
+ * Not an agent key: agents never read it (their ACL covers only their own tag).
+ */
+export function sightingKey(cluster: string): string {
+  return `ferry:agent-sighting:${cluster}`;
+}
+
+/**
+ * Central Ferry's sighting of an agent, resumed from the last follow's while the heartbeat has not
+ * changed since: an agent gone for longer than `agentTimeout` is unreachable at once, instead of
+ * after a full timeout for each job (a dead edge site's reconciles would each hold a worker slot that
+ * long). A heartbeat that changed since is a sighting now. `remember` keeps each new sighting for the
+ * next follow. The sighting is kept by central workers' clocks, never compared with the agent's.
+ */
+export async function lastSighting(
+  redis: RedisClient,
+  keys: AgentKeys,
+  now: number,
+): Promise<{ sighting: AgentSighting; remember: () => Promise<void> }> {
+  const [value, stored] = await Promise.all([readHeartbeat(redis, keys), redis.get(sightingKey(keys.cluster))]);
+  const last = stored === null ? undefined : (JSON.parse(stored) as { value: string | null; seenAt: number });
+  const sighting = new AgentSighting(value, last?.value === value ? Math.min(last.seenAt, now) : now);
+  const remember = async () => {
+    await redis.set(sightingKey(keys.cluster), JSON.stringify(sighting), "PX", HEARTBEAT_TTL_MS);
+  };
+  if (last?.value !== value) await remember();
+  return { sighting, remember };
 }

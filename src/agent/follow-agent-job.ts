@@ -1,6 +1,6 @@
 import type { Job } from "bullmq";
 import { transient } from "../errors.js";
-import { AgentSighting, readHeartbeat } from "./agent-heartbeat.js";
+import { lastSighting, readHeartbeat } from "./agent-heartbeat.js";
 import { cancelKey, type AgentKeys } from "./agent-keys.js";
 import type { AgentQueue } from "./agent-queues.js";
 import type { AgentCancel, AgentJobData, AgentJobResult, AgentProgress } from "./agent-release-request.js";
@@ -34,12 +34,14 @@ const CANCEL_TTL_MS = 7 * 24 * 3600 * 1000;
 
 /**
  * Follows an agent's job until it finishes or its agent is unseen for `timeoutMs`: one read of the
- * job every 100 ms, backing off to a second, and one of the agent's heartbeat. A finished job is
+ * job every 100 ms, backing off to a second, and one of the agent's heartbeat, the time unseen
+ * counted from central Ferry's last sighting of the agent (`lastSighting`), not from this follow's
+ * start. A finished job is
  * removed once read (its result lives on in the caller's records), with its cancel mark.
  */
 export async function followAgentJob(options: FollowOptions): Promise<FollowedJob> {
   const { redis, queue, keys, jobId } = options;
-  const sighting = new AgentSighting(await readHeartbeat(redis, keys), Date.now());
+  const { sighting, remember } = await lastSighting(redis, keys, Date.now());
   const mark = (why: AgentCancel) => redis.set(cancelKey(keys, jobId), JSON.stringify(why), "PX", CANCEL_TTL_MS);
   let told = false;
   let reported = "";
@@ -60,7 +62,7 @@ export async function followAgentJob(options: FollowOptions): Promise<FollowedJo
       told = true;
       await mark(options.cancel.why());
     }
-    sighting.look(await readHeartbeat(redis, keys), Date.now());
+    if (sighting.look(await readHeartbeat(redis, keys), Date.now())) await remember();
     if (sighting.unseenFor(Date.now()) > options.timeoutMs) {
       const seconds = Math.round(options.timeoutMs / 1000);
       const error = `unreachable: the agent of cluster ${keys.cluster} was not seen for ${seconds}s (agentTimeout)`;
