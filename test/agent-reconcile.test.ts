@@ -1,21 +1,14 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { after, before, describe, test } from "node:test";
-import { promisify } from "node:util";
 import { KubernetesObjectApi, PatchStrategy, type KubeConfig } from "@kubernetes/client-node";
-import type { Redis } from "ioredis";
 import { stringify } from "yaml";
-import { connectRedis } from "../src/queue/redis-connection.js";
+import { AgentFleet } from "./support/agent-fleet.js";
 import { AuditReader } from "./support/audit-records.js";
 import { configMapYaml, FerryHarness, type TestRepo } from "./support/ferry-harness.js";
-import { FerryProcess } from "./support/ferry-process.js";
-import { testFleetContexts, testKubeConfigFor, testKubeConfigPath } from "./support/kube.js";
 import { waitUntil } from "./support/wait-until.js";
 import { deploymentYaml } from "./support/workloads.js";
 
-const ROOT = new URL("..", import.meta.url).pathname;
-
-/** Cluster 0 is reached directly; 1..3 only through their agents (the server config holds no credentials for them). */
+/** Reached only through their agents (the server config holds no credentials for them); `hub` directly. */
 const AGENTS = ["edge-1", "edge-2", "edge-3"];
 
 /** How long an agent may go unseen: short for the test, several heartbeats long. */
@@ -27,73 +20,24 @@ function secretYaml(value: string): string {
 }
 
 describe("reconcile, drift, heal and rollback on agent clusters (separate `ferry agent` processes)", () => {
+  let fleet: AgentFleet;
   let h: FerryHarness;
-  let admin: Redis;
   let audit: AuditReader;
-  let contexts: string[];
-  const kcs = new Map<string, KubeConfig>();
-  const secrets = new Map<string, string>();
-  const agents = new Map<string, FerryProcess>();
-
-  const startAgent = async (cluster: string) => {
-    const i = AGENTS.indexOf(cluster) + 1;
-    const agent = await FerryProcess.startAgent(
-      cluster,
-      [
-        "--kubeconfig",
-        testKubeConfigPath(),
-        "--context",
-        contexts[i] ?? "",
-        "--heartbeat-ms",
-        "1000",
-        "--claim-ms",
-        "3000",
-      ],
-      { REDIS_URL: h.redisUrl, REDIS_PASSWORD: secrets.get(cluster) ?? "" },
-    );
-    agents.set(cluster, agent);
-    return agent;
-  };
+  let kcs: AgentFleet["kcs"];
+  let agents: AgentFleet["agents"];
+  const startAgent = (cluster: string) => fleet.startAgent(cluster);
 
   before(async () => {
-    contexts = testFleetContexts();
-    assert.ok(
-      contexts.length >= 4,
-      `the agent suite needs 4 clusters (FERRY_TEST_CLUSTERS=4); the run has ${contexts.length}`,
-    );
-    AGENTS.forEach((name, i) => kcs.set(name, testKubeConfigFor(contexts[i + 1] ?? "")));
-    h = await FerryHarness.start(
-      "github",
-      {},
-      {
-        serverConfig: {
-          agentTimeout: `${AGENT_TIMEOUT_S}s`,
-          clusters: [
-            { name: "hub", context: contexts[0], kubeconfig: testKubeConfigPath(), labels: { ring: "direct" } },
-            ...AGENTS.map((name) => ({ name, agent: true, labels: { ring: "edge" } })),
-          ],
-          policy: [{ repositories: ["acme/*"], clusters: ["*"], namespaces: ["e2e-*"], clusterScopedKinds: [] }],
-          reconcile: { minInterval: "2s" },
-        },
-      },
-    );
-    admin = connectRedis(h.redisUrl);
+    fleet = await AgentFleet.start(AGENTS, {
+      agentTimeoutS: AGENT_TIMEOUT_S,
+      serverConfig: { reconcile: { minInterval: "2s" } },
+    });
+    ({ h, kcs, agents } = fleet);
     audit = AuditReader.open(h.redisUrl);
-    for (const cluster of AGENTS) {
-      const { stdout } = await promisify(execFile)(
-        process.execPath,
-        ["bin/ferry.js", "agent-credentials", cluster, "--config", h.configFile, "--apply", "--json"],
-        { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, REDIS_URL: h.redisUrl } },
-      );
-      secrets.set(cluster, (JSON.parse(stdout) as { secret: string }).secret);
-    }
-    await Promise.all(AGENTS.map(startAgent));
   });
   after(async () => {
-    for (const agent of agents.values()) await agent.stop();
-    admin?.disconnect();
     audit?.close();
-    await h?.close();
+    await fleet?.close();
   });
 
   /** A repository whose one environment `env` runs on agent cluster `cluster`, reconciled every 2 s. */

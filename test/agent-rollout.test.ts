@@ -1,12 +1,10 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { promisify } from "node:util";
-import { AppsV1Api, KubernetesObjectApi, PatchStrategy, type KubeConfig } from "@kubernetes/client-node";
+import { AppsV1Api, KubernetesObjectApi, type KubeConfig } from "@kubernetes/client-node";
 import { Queue } from "bullmq";
 import { Cluster } from "ioredis";
 import { stringify } from "yaml";
@@ -15,17 +13,16 @@ import { CENTRAL_SECRETS } from "../src/agent/forge-credentials-in.js";
 import { openRedis, type RedisClient } from "../src/queue/redis-connection.js";
 import { configMapYaml, FerryHarness, type TestRepo } from "./support/ferry-harness.js";
 import type { SeenStatus } from "./support/forge-doubles/forge-double.js";
+import { AgentFleet } from "./support/agent-fleet.js";
 import { AuditReader } from "./support/audit-records.js";
 import { FerryProcess } from "./support/ferry-process.js";
+import { editByHand } from "./support/kube.js";
 import { JobCounter } from "./support/job-counter.js";
-import { testFleetContexts, testKubeConfigFor, testKubeConfigPath } from "./support/kube.js";
 import { ageKey, sopsEncrypt, type AgeKey } from "./support/sops.js";
 import { waitUntil } from "./support/wait-until.js";
 import { deploymentYaml } from "./support/workloads.js";
 
-const ROOT = new URL("..", import.meta.url).pathname;
-
-/** Cluster 0 is reached directly; 1..3 only through their agents (the server config holds no credentials for them). */
+/** Reached only through their agents (the server config holds no credentials for them); `hub` directly. */
 const AGENTS = ["edge-1", "edge-2", "edge-3"];
 
 /** How long an agent may go unseen: short for the test, several heartbeats long. */
@@ -34,92 +31,40 @@ const AGENT_TIMEOUT_S = 10;
 const final = (s: SeenStatus) => s.state === "success" || s.state === "failure";
 
 describe("agent clusters: three `ferry agent` processes, each with its own API server", () => {
+  let fleet: AgentFleet;
   let h: FerryHarness;
   let admin: RedisClient;
   let jobs: JobCounter;
-  let contexts: string[];
-  const kcs = new Map<string, KubeConfig>();
-  const secrets = new Map<string, string>();
-  const agents = new Map<string, FerryProcess>();
+  let kcs: AgentFleet["kcs"];
+  let secrets: AgentFleet["secrets"];
+  let agents: AgentFleet["agents"];
   let ageIdentity: AgeKey;
   let keyDir: string | undefined;
-
-  /** How the agents and `ferry agent-credentials` find Redis: one server's URL, or a Redis Cluster's nodes. */
-  const redisEnv = (): Record<string, string> =>
-    h.redisTarget.kind === "cluster"
-      ? { REDIS_CLUSTER_NODES: h.redisTarget.nodes.map((n) => `${n.host}:${n.port}`).join(",") }
-      : { REDIS_URL: h.redisUrl };
+  const redisEnv = () => fleet.redisEnv();
+  const startAgent = (cluster: string) => fleet.startAgent(cluster);
   /** Redis's ACL log: on a Redis Cluster, every primary's (each node keeps its own). */
   const aclLog = async () => {
     const nodes = admin instanceof Cluster ? admin.nodes("master") : [admin];
     return JSON.stringify(await Promise.all(nodes.map((node) => node.call("ACL", "LOG"))));
   };
 
-  const startAgent = async (cluster: string) => {
-    const i = AGENTS.indexOf(cluster) + 1;
-    const agent = await FerryProcess.startAgent(
-      cluster,
-      [
-        "--kubeconfig",
-        testKubeConfigPath(),
-        "--context",
-        contexts[i] ?? "",
-        "--heartbeat-ms",
-        "1000",
-        "--claim-ms",
-        "3000",
-      ],
-      { ...redisEnv(), REDIS_PASSWORD: secrets.get(cluster) ?? "" },
-    );
-    agents.set(cluster, agent);
-    return agent;
-  };
-
   before(async () => {
-    contexts = testFleetContexts();
-    assert.ok(
-      contexts.length >= 4,
-      `the agent suite needs 4 clusters (FERRY_TEST_CLUSTERS=4); the run has ${contexts.length}`,
-    );
-    kcs.set("hub", testKubeConfigFor(contexts[0] ?? ""));
-    AGENTS.forEach((name, i) => kcs.set(name, testKubeConfigFor(contexts[i + 1] ?? "")));
     // Central Ferry holds the age key that decrypts acme/*'s SOPS files; the agents hold none.
     ageIdentity = await ageKey();
     keyDir = await mkdtemp(join(tmpdir(), "ferry-agent-age-"));
     await writeFile(join(keyDir, "acme.txt"), `${ageIdentity.identity}\n`);
-    h = await FerryHarness.start(
-      "github",
-      {},
-      {
-        serverConfig: {
-          agentTimeout: `${AGENT_TIMEOUT_S}s`,
-          clusters: [
-            { name: "hub", context: contexts[0], kubeconfig: testKubeConfigPath(), labels: { ring: "direct" } },
-            ...AGENTS.map((name) => ({ name, agent: true, labels: { ring: "edge" } })),
-          ],
-          policy: [{ repositories: ["acme/*"], clusters: ["*"], namespaces: ["e2e-*"], clusterScopedKinds: [] }],
-          sops: { keys: [{ repositories: ["acme/*"], age: { file: join(keyDir, "acme.txt") } }] },
-        },
-      },
-    );
+    fleet = await AgentFleet.start(AGENTS, {
+      agentTimeoutS: AGENT_TIMEOUT_S,
+      serverConfig: { sops: { keys: [{ repositories: ["acme/*"], age: { file: join(keyDir, "acme.txt") } }] } },
+    });
+    ({ h, kcs, secrets, agents } = fleet);
     admin = openRedis(h.redisTarget);
     jobs = JobCounter.open(h.redisTarget);
-    for (const cluster of AGENTS) {
-      // As an operator does it: the command prints the secret and applies the ACL rule.
-      const { stdout } = await promisify(execFile)(
-        process.execPath,
-        ["bin/ferry.js", "agent-credentials", cluster, "--config", h.configFile, "--apply", "--json"],
-        { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...redisEnv() } },
-      );
-      secrets.set(cluster, (JSON.parse(stdout) as { secret: string }).secret);
-    }
-    await Promise.all(AGENTS.map(startAgent));
   });
   after(async () => {
-    for (const agent of agents.values()) await agent.stop();
     admin?.disconnect();
     await jobs?.close();
-    await h?.close();
+    await fleet?.close();
     if (keyDir !== undefined) await rm(keyDir, { recursive: true, force: true });
   });
 
@@ -215,18 +160,11 @@ describe("agent clusters: three `ferry agent` processes, each with its own API s
     await h.deliver(merge.delivery);
     assert.equal((await finalStatus(repo, merge.sha)).at(-1)?.state, "success");
     // Someone edits edge-2's copy by hand: only its agent can see that, and its plan differs.
-    await KubernetesObjectApi.makeApiClient(kcs.get("edge-2") as KubeConfig).patch(
-      {
-        apiVersion: "v1",
-        kind: "ConfigMap",
-        metadata: { name: "a", namespace: repo.namespace },
-        data: { v: "by-hand" },
-      },
-      undefined,
-      undefined,
-      "by-hand",
-      undefined,
-      PatchStrategy.MergePatch,
+    await editByHand(
+      kcs.get("edge-2") as KubeConfig,
+      { apiVersion: "v1", kind: "ConfigMap", namespace: repo.namespace, name: "a" },
+      { data: { v: "by-hand" } },
+      { manager: "by-hand" },
     );
     const pr = await h.openPullRequest(repo, { "deploy/a.yaml": configMapYaml("a", { v: "2" }) });
     await h.deliver(pr.delivery);
