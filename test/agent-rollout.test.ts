@@ -176,7 +176,7 @@ describe("agent clusters: three `ferry agent` processes, each with its own API s
       assert.match(agents.get(cluster)?.output() ?? "", /"msg":"planned"/, `${cluster}'s agent planned nothing`);
   });
 
-  test("no forge credential reaches an agent: not in its environment or its logs, and it refuses one", async () => {
+  test("no forge credential reaches an agent: not in its environment, its memory or its logs, and it refuses one", async () => {
     const forgeEnv = h.forge.ferryEnv();
     const forgeSecrets = CENTRAL_SECRETS.map((name) => forgeEnv[name]).filter(
       (v): v is string => typeof v === "string" && v.length >= 8,
@@ -191,6 +191,13 @@ describe("agent clusters: three `ferry agent` processes, each with its own API s
       // Its own Redis secret is never logged either.
       assert.equal(agent.output().includes(secrets.get(cluster) ?? "?"), false, `${cluster}'s agent logged its secret`);
     }
+    // Nor in memory: a heap snapshot of an agent that released (config, job data, everything it holds).
+    const heap = await fleet.heapSnapshot("edge-1");
+    // The snapshot holds strings as JSON does; its own Redis secret, which it uses, proves the look sees them.
+    const inHeap = (value: string) => heap.includes(JSON.stringify(value).slice(1, -1));
+    assert.ok(inHeap(secrets.get("edge-1") ?? "?"), "the snapshot does not show the agent's own secret");
+    for (const secret of forgeSecrets)
+      assert.equal(inHeap(secret), false, "edge-1's agent holds a forge credential in memory");
     // An agent started with a forge credential refuses to run, naming the variable but not its value.
     const token = "glpat-agent-must-not-hold-this";
     const refused = await FerryProcess.startAgent("edge-1", [], { ...redisEnv(), GITLAB_TOKEN: token }).then(

@@ -1,10 +1,14 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { FerryHarness } from "./ferry-harness.js";
 import { FerryProcess } from "./ferry-process.js";
 import { testFleetContexts, testKubeConfigFor, testKubeConfigPath } from "./kube.js";
+import { waitUntil } from "./wait-until.js";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 
@@ -35,6 +39,8 @@ export class AgentFleet {
     readonly h: FerryHarness,
     private readonly names: string[],
     private readonly contexts: string[],
+    /** Where the agents write a heap snapshot when sent SIGUSR2 ({@link heapSnapshot}). */
+    private readonly snapshots: string,
   ) {}
 
   /** Starts central Ferry, makes each agent's Redis user and starts its agent. */
@@ -59,7 +65,7 @@ export class AgentFleet {
         },
       },
     );
-    const fleet = new AgentFleet(h, names, contexts);
+    const fleet = new AgentFleet(h, names, contexts, await mkdtemp(join(tmpdir(), "ferry-agent-heap-")));
     try {
       fleet.kcs.set("hub", testKubeConfigFor(contexts[0] ?? ""));
       names.forEach((name, i) => fleet.kcs.set(name, testKubeConfigFor(contexts[i + 1] ?? "")));
@@ -101,15 +107,49 @@ export class AgentFleet {
         "--claim-ms",
         "3000",
       ],
-      { ...this.redisEnv(), REDIS_PASSWORD: this.secrets.get(cluster) ?? "" },
+      {
+        ...this.redisEnv(),
+        REDIS_PASSWORD: this.secrets.get(cluster) ?? "",
+        NODE_OPTIONS: `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${this.snapshots}`,
+      },
     );
     this.agents.set(cluster, agent);
     return agent;
+  }
+
+  /** Everything `cluster`'s agent holds in memory now: a V8 heap snapshot of its process, as text. */
+  async heapSnapshot(cluster: string): Promise<string> {
+    const agent = this.agents.get(cluster);
+    assert.ok(agent, `no agent runs for ${cluster}`);
+    const mine = async () =>
+      (await readdir(this.snapshots)).filter((f) => f.endsWith(".heapsnapshot") && f.includes(`.${agent.pid}.`));
+    const before = new Set(await mine());
+    process.kill(agent.pid, "SIGUSR2");
+    let file = "";
+    let size = -1;
+    // Written when the new file stops growing.
+    await waitUntil(
+      `${cluster}'s agent wrote no heap snapshot`,
+      async () => {
+        file = (await mine()).find((f) => !before.has(f)) ?? "";
+        if (file === "") return false;
+        const now = (await stat(join(this.snapshots, file))).size;
+        const done = now > 0 && now === size;
+        size = now;
+        return done;
+      },
+      60_000,
+      500,
+    );
+    const text = await readFile(join(this.snapshots, file), "utf8");
+    await rm(join(this.snapshots, file));
+    return text;
   }
 
   /** Stops every agent, then central Ferry. */
   async close(): Promise<void> {
     for (const agent of this.agents.values()) await agent.stop();
     await this.h.close();
+    await rm(this.snapshots, { recursive: true, force: true });
   }
 }
