@@ -37,6 +37,7 @@ import { rolloutRoute } from "./web/rollout-route.js";
 import { startWorkers } from "./worker/start-workers.js";
 import { startDriftWatch } from "./watch/drift-watch.js";
 import { WatchRegistry } from "./watch/watch-registry.js";
+import { startAgentWatchSignals } from "./agent/agent-watch-signals.js";
 import { cachedLiveReader } from "./watch/cached-live-reader.js";
 import { WatchCaches } from "./watch/watch-caches.js";
 import { FreezeStore } from "./freeze/freeze-store.js";
@@ -363,6 +364,13 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
         ...(caches.limit > 0 ? { caches } : {}),
       });
       closers.push(() => driftWatch.stop());
+      // Agent clusters are watched by their agents; their changes come back through Redis.
+      const agentWatchSignals = startAgentWatchSignals({
+        redis,
+        reconcileSoon: (data) => queues.reconcileSoon(data),
+        log,
+      });
+      closers.push(() => agentWatchSignals.stop());
       log.info({ concurrency: options.concurrency ?? 4 }, "worker started");
     }
     return running;

@@ -11,6 +11,9 @@ import { deploymentYaml } from "./support/workloads.js";
 /** Reached only through their agents (the server config holds no credentials for them); `hub` directly. */
 const AGENTS = ["edge-1", "edge-2", "edge-3"];
 
+/** The issue's bound from a change to its drift status, with watches on. */
+const WATCH_BOUND_MS = 10_000;
+
 /** How long an agent may go unseen: short for the test, several heartbeats long. */
 const AGENT_TIMEOUT_S = 10;
 
@@ -78,8 +81,8 @@ describe("reconcile, drift, heal and rollback on agent clusters (separate `ferry
     assert.equal(final?.state, state, final?.description);
     return { merge, final: final };
   }
-  const waitForDrift = (repo: TestRepo, env: string, state: "success" | "failure", pattern: RegExp) =>
-    h.waitForLatestStatus(repo, `ferry/drift/${env}`, state, pattern, 90_000);
+  const waitForDrift = (repo: TestRepo, env: string, state: "success" | "failure", pattern: RegExp, ms = 90_000) =>
+    h.waitForLatestStatus(repo, `ferry/drift/${env}`, state, pattern, ms);
 
   test("a hand edit on an agent cluster is drift naming field, values and manager, with an issue; /ferry heal heals it through the agent", async () => {
     const env = "edge-drift";
@@ -225,18 +228,44 @@ describe("reconcile, drift, heal and rollback on agent clusters (separate `ferry
     );
   });
 
-  test("reconcile.watch on an agent cluster is refused with a clear error, not accepted silently", async () => {
+  test("reconcile.watch on an agent cluster: its agent watches, and a hand edit is drift within 10 s (the interval is an hour); Ferry's own release is not a change", async () => {
     const env = "edge-watch";
-    const repo = await agentRepo(env, "edge-1", { reconcile: { interval: "2s", watch: true } });
-    const { final } = await deploy(repo, env, { "deploy/a.yaml": configMapYaml("a", { v: "1" }) }, "failure");
-    assert.match(final.description, /reconcile\.watch is not available on agent cluster "edge-1"/);
-    assert.equal(await configMapOn("edge-1", repo.namespace, "a"), undefined);
-    // A plan says what the merge would meet.
-    const pr = await h.openPullRequest(repo, { "deploy/a.yaml": configMapYaml("a", { v: "2" }) });
-    await h.deliver(pr.delivery);
-    const planned = (await h.finalStatus(repo, pr.headSha, `ferry/plan/${env}`)).at(-1);
-    assert.equal(planned?.state, "failure", JSON.stringify(planned));
-    assert.match(planned?.description ?? "", /reconcile\.watch is not available on agent cluster/);
+    const repo = await agentRepo(env, "edge-1", { reconcile: { interval: "1h", watch: true } });
+    const { namespace } = repo;
+    await deploy(repo, env, {
+      "deploy/a.yaml": configMapYaml("a", { v: "1" }),
+      "deploy/b.yaml": configMapYaml("b", { v: "1" }),
+    });
+    await waitForDrift(repo, env, "success", /^in sync/);
+    const agentLog = () => agents.get("edge-1")?.output() ?? "";
+    await waitUntil(
+      "the agent never watched the environment's ConfigMaps",
+      () => agentLog().includes(`"path":"/api/v1/namespaces/${namespace}/configmaps","msg":"watching"`),
+      30_000,
+    );
+    // Ferry's own release changes `a`; its reconcile right after it is done before the hand edit.
+    const { merge: second } = await deploy(repo, env, { "deploy/a.yaml": configMapYaml("a", { v: "2" }) });
+    assert.equal((await h.finalStatus(repo, second.sha, `ferry/drift/${env}`, 60_000)).at(-1)?.state, "success");
+
+    const edited = Date.now();
+    await editOn("edge-1", {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "b", namespace },
+      data: { v: "4" },
+    });
+    await waitForDrift(
+      repo,
+      env,
+      "failure",
+      new RegExp(`^1 object drifted: ConfigMap ${namespace}/b data\\.v "1"→"4" by kubectl-edit$`),
+      WATCH_BOUND_MS,
+    );
+    console.log(`agent-reconcile: a hand edit on an agent cluster seen as drift in ${Date.now() - edited} ms`);
+    // One watch delivers a collection's events in order: the hand edit's came after the release's,
+    // and only the hand edit was told to Ferry as a change.
+    const told = [...agentLog().matchAll(/"why":"([^"]*)","environments":\["edge-watch"\]/g)].map((m) => m[1]);
+    assert.deepEqual(told, [`MODIFIED ${namespace}/b`], agentLog());
   });
 
   test("an agent that went away makes its cluster's drift status say so, never in sync, and keeps the drift issue open", async () => {

@@ -14,6 +14,10 @@ export interface AgentKeys {
   heartbeat: string;
   /** The Redis ACL user the agent connects as. */
   user: string;
+  /** Hash of what the agent watches (`reconcile.watch`): reconcile scheduler id → {@link AgentWatchEntry} JSON, written by central Ferry. */
+  watches: string;
+  /** Set of the reconcile scheduler ids whose objects changed by another hand, added by the agent and popped by central Ferry. */
+  changed: string;
 }
 
 /** Name of an agent's queue of cluster releases (under its own prefix). */
@@ -22,7 +26,15 @@ export const AGENT_RELEASE_QUEUE = "release";
 /** The keys of `cluster`'s agent. */
 export function agentKeys(cluster: string): AgentKeys {
   const prefix = `{ferry-agent:${cluster}}`;
-  return { cluster, prefix, pattern: `${prefix}:*`, heartbeat: `${prefix}:heartbeat`, user: `ferry-agent-${cluster}` };
+  return {
+    cluster,
+    prefix,
+    pattern: `${prefix}:*`,
+    heartbeat: `${prefix}:heartbeat`,
+    user: `ferry-agent-${cluster}`,
+    watches: `${prefix}:watches`,
+    changed: `${prefix}:changed`,
+  };
 }
 
 /** The key that tells an agent to leave a job alone (the release it holds was cancelled centrally). */

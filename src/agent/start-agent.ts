@@ -11,6 +11,7 @@ import type { EnvironmentPlan } from "../plan/types.js";
 import { planEnvironment } from "../release/plan-environment.js";
 import { describeRedis, openRedis, type RedisClient, type RedisTarget } from "../queue/redis-connection.js";
 import { startHeartbeat } from "./agent-heartbeat.js";
+import { startAgentWatches } from "./agent-watches.js";
 import { AGENT_RELEASE_QUEUE, agentKeys, cancelKey, type AgentKeys } from "./agent-keys.js";
 import type {
   AgentCancel,
@@ -42,6 +43,8 @@ export interface AgentOptions {
   claimMs: number;
   /** How the agent paces reconnects to Redis. */
   reconnect?: ReconnectPacing;
+  /** How often the agent re-reads what central Ferry asks it to watch (`reconcile.watch`; default 5 s). */
+  watchRefreshMs?: number;
 }
 
 /** A running agent. */
@@ -57,7 +60,8 @@ const CANCEL_POLL_MS = 1_000;
 
 /**
  * Starts an agent: one BullMQ worker on its own cluster's queue of releases, plans and reconciles (prefix
- * `{ferry-agent:<cluster>}`), a heartbeat, and /healthz and /readyz. Every connection is outbound,
+ * `{ferry-agent:<cluster>}`), a heartbeat, the watches central Ferry asks for (`reconcile.watch`),
+ * and /healthz and /readyz. Every connection is outbound,
  * to Redis, and reconnects with backoff and full jitter; a release an agent held when it died
  * lapses after `claimMs` and runs again once the agent is back.
  */
@@ -79,6 +83,13 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   redis.on("reconnecting", (ms: number) => log.warn({ inMs: ms }, "redis connection lost: reconnecting"));
   redis.on("ready", () => log.info("redis connection ready"));
   const heartbeat = startHeartbeat(redis, keys, options.heartbeatMs);
+  const watches = startAgentWatches({
+    redis,
+    keys,
+    client: options.client,
+    log,
+    ...(options.watchRefreshMs === undefined ? {} : { refreshMs: options.watchRefreshMs }),
+  });
   let running = 0;
   const worker = new Worker<AgentJobData, AgentJobResult>(
     AGENT_RELEASE_QUEUE,
@@ -117,6 +128,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     url: `http://127.0.0.1:${port}`,
     close: async () => {
       heartbeat.stop();
+      await watches.stop();
       // Take no new release and let the running one finish; then close at once: a graceful close
       // waits on the worker's blocking read, which a connection that came back may never end.
       await worker.pause(true);

@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import type { AgentQueues } from "../agent/agent-queues.js";
 import { planThroughAgent } from "../agent/plan-through-agent.js";
-import { refuseWatchOnAgent } from "../agent/watch-on-agent.js";
 import { durationMs } from "../config/duration.js";
 import type { RedisClient } from "../queue/redis-connection.js";
 import type { Logger } from "pino";
@@ -316,7 +315,6 @@ async function planOne(
     if (deps.config.clusters.find((c) => c.name === env.cluster)?.agent) {
       if (!deps.agents)
         throw permanent(`cluster "${env.cluster}" is an agent cluster, but this worker has no agent queues`);
-      refuseWatchOnAgent(env, env.cluster);
       const rendered = await deps.renderer.render(checkout.root, env, {
         repository: request.repo.fullName,
         fork: request.fromFork === true,

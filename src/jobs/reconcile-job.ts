@@ -17,6 +17,7 @@ import { grantFor } from "../policy/policy.js";
 import { withLock } from "../queue/environment-lock.js";
 import { reconcileSchedulerId, type ReconcileJobData } from "../queue/reconcile-request.js";
 import { WatchRegistry } from "../watch/watch-registry.js";
+import { AgentWatchRegistry, type AgentWatchedType } from "../agent/agent-watch-registry.js";
 import { CATCH_UP_ACTOR, catchUp } from "../reconcile/catch-up.js";
 import { healable } from "../reconcile/find-drift.js";
 import {
@@ -177,7 +178,9 @@ async function reconcileSteps(ctx: ReconcileContext): Promise<ReconcileOutcome> 
 
 /**
  * With `reconcile.watch`, records what to watch for the environment (the collections its objects
- * live in, from the inventory just read), so a worker's watch sees its next change; without, forgets it.
+ * live in, from the inventory just read), so a worker's watch sees its next change; without, forgets
+ * it. On an agent cluster, which only its agent reaches, the agent watches: it is told the objects'
+ * types and resolves their collections itself.
  */
 async function watchStep(ctx: ReconcileContext, at: InventoryLocation, inventory: Inventory): Promise<void> {
   const { data } = ctx;
@@ -186,8 +189,21 @@ async function watchStep(ctx: ReconcileContext, at: InventoryLocation, inventory
   const registry = new WatchRegistry(ctx.deps.redis);
   const id = reconcileSchedulerId(data.repo, data.environment, data.cluster);
   const client = ctx.cluster.client;
-  // Only the agent reaches an agent cluster's API server, so nothing here can watch it (its release refuses `watch: true`).
-  if (data.watch !== true || client === undefined) return registry.forget(id);
+  if (data.watch !== true) return registry.forget(id, data.cluster);
+  if (client === undefined) {
+    const types = new Map<string, AgentWatchedType>();
+    for (const { apiVersion, kind, namespace } of inventory.objects)
+      types.set(`${apiVersion}\n${kind}\n${namespace ?? ""}`, {
+        apiVersion,
+        kind,
+        ...(namespace === undefined ? {} : { namespace }),
+      });
+    return new AgentWatchRegistry(ctx.deps.redis).record(data.cluster, id, {
+      data,
+      inventory: at.id,
+      types: [...types.values()],
+    });
+  }
   const collections = new Set<string>();
   for (const { apiVersion, kind, namespace } of inventory.objects) {
     const path = await client

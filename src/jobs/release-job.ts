@@ -1,5 +1,4 @@
 import { releaseThroughAgent } from "../agent/release-through-agent.js";
-import { refuseWatchOnAgent } from "../agent/watch-on-agent.js";
 import { durationMs } from "../config/duration.js";
 import { releaseAuditEntries, type ReleaseTimes } from "../audit/release-audit-entries.js";
 import { waitTimeoutMs, watched, type Environment } from "../config/ferry-config.js";
@@ -227,7 +226,6 @@ async function releaseOnAgent(ctx: ReleaseContext): Promise<ClusterOutcome> {
   const { rollout, env, deps } = ctx;
   const agents = deps.agents;
   if (!agents) throw permanent(`cluster "${ctx.cluster}" is an agent cluster, but this worker has no agent queues`);
-  refuseWatchOnAgent(env, ctx.cluster);
   const newer = watchForNewerRollout(deps.store, rollout);
   const progress = new ProgressStatus((d) => ctx.progress(d));
   try {

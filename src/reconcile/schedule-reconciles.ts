@@ -68,7 +68,7 @@ export async function scheduleReconciles(input: ScheduleReconcilesInput): Promis
   for (const scheduled of await queues.reconcileSchedules(repo, branch)) {
     if (kept.has(scheduled.environment) || kept.has(`${scheduled.environment}\n${scheduled.cluster}`)) continue;
     await queues.unscheduleReconcile(repo, scheduled.environment, scheduled.cluster);
-    await input.watches.forget(reconcileSchedulerId(repo, scheduled.environment, scheduled.cluster));
+    await input.watches.forget(reconcileSchedulerId(repo, scheduled.environment, scheduled.cluster), scheduled.cluster);
     log.info(
       { repository: repo.fullName, environment: scheduled.environment, cluster: scheduled.cluster },
       "no longer reconciled: the branch head no longer deploys there",

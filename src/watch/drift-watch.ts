@@ -98,7 +98,7 @@ export function watchTargets(watched: WatchedEnvironment[]): {
 }
 
 /** The inventory that owns the object of `event`, as its owner annotation names it. */
-function ownerOf(event: WatchEvent): string | undefined {
+export function ownerOf(event: WatchEvent): string | undefined {
   const metadata = event.object.metadata as { annotations?: Record<string, string> } | undefined;
   return metadata?.annotations?.[INVENTORY_ANNOTATION];
 }

@@ -1,3 +1,4 @@
+import { AgentWatchRegistry } from "../agent/agent-watch-registry.js";
 import type { RedisClient } from "../queue/redis-connection.js";
 import type { ReconcileJobData } from "../queue/reconcile-request.js";
 
@@ -28,9 +29,13 @@ export class WatchRegistry {
     await this.redis.hset(KEY, id, JSON.stringify(watched));
   }
 
-  /** Stops watching the environment of reconcile scheduler `id` (nothing when it was not watched). */
-  async forget(id: string): Promise<void> {
+  /**
+   * Stops watching the environment of reconcile scheduler `id` on `cluster` (nothing when it was not
+   * watched), here and, for an agent cluster, in what its agent watches (see AgentWatchRegistry).
+   */
+  async forget(id: string, cluster: string): Promise<void> {
     await this.redis.hdel(KEY, id);
+    await new AgentWatchRegistry(this.redis).forget(cluster, id);
   }
 
   /** Every watched environment. */
