@@ -100,6 +100,7 @@ export function startAgentWatches(options: AgentWatchesOptions): AgentWatches {
       if (wanted.has(id)) continue;
       watches.delete(id);
       await watch.stop();
+      log.info({ path: watch.path }, "stopped watching");
     }
     for (const target of targets) {
       if (watches.has(target.id)) continue;

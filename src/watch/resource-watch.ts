@@ -47,6 +47,11 @@ export class ResourceWatch {
     this.version = options.resourceVersion;
   }
 
+  /** The collection watched. */
+  get path(): string {
+    return this.options.path;
+  }
+
   /** The version the watch has seen up to: where a later watch could carry on. */
   get resourceVersion(): string | undefined {
     return this.version;
