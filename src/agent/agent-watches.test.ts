@@ -96,6 +96,15 @@ describe("an agent's watches (real redis-server with the agent's ACL user, real 
       refreshMs: 60_000,
     });
     await watches.refresh();
+    // Started, the agent has every watched environment checked: what changed while it was away is not lost.
+    await waitUntil(
+      "the agent's start was never told",
+      async () => (await central.scard(keys.changed)) === 2,
+      5_000,
+      20,
+    );
+    assert.deepEqual((await central.smembers(keys.changed)).sort(), [ids.x, ids.y].sort());
+    await central.del(keys.changed);
     const watching = logged.filter((l) => l.includes('"msg":"watching"'));
     assert.equal(watching.length, 1, logged.join(""));
     assert.match(watching[0] ?? "", new RegExp(`"path":"/api/v1/namespaces/${namespace}/configmaps"`));

@@ -36,7 +36,8 @@ export interface AgentWatches {
  * watch (its `watches` hash, on start and every `refreshMs`), holds one {@link ResourceWatch} per
  * collection (as the central drift watch: per namespace and kind, objects labelled as Ferry's), and
  * on a change not made by Ferry adds the scheduler id of the environment owning the object to its
- * `changed` set, which central Ferry pops. A set, not a list: ids waiting there are told once,
+ * `changed` set, which central Ferry pops; on start it adds every watched environment's (changes made
+ * while no agent watched are not lost). A set, not a list: ids waiting there are told once,
  * however many changes came, and it stays bounded while central Ferry is away.
  */
 export function startAgentWatches(options: AgentWatchesOptions): AgentWatches {
@@ -49,6 +50,7 @@ export function startAgentWatches(options: AgentWatchesOptions): AgentWatches {
   const pending = new Set<string>();
   let flushTimer: NodeJS.Timeout | undefined;
   let stopped = false;
+  let first = true;
 
   const flush = () => {
     flushTimer = undefined;
@@ -95,6 +97,9 @@ export function startAgentWatches(options: AgentWatchesOptions): AgentWatches {
     if (stopped) return;
     const { targets, environments } = watchTargets(watched);
     byTarget = environments;
+    // A (re)started agent cannot know what changed while it was away: every watched environment is checked once.
+    if (first) tell(watched, "agent started");
+    first = false;
     const wanted = new Set(targets.map((t) => t.id));
     for (const [id, watch] of watches) {
       if (wanted.has(id)) continue;
