@@ -18,7 +18,8 @@ import type { ClusterOutcome } from "../domain/release.js";
 import type { RolloutState } from "../domain/rollout.js";
 import type { CommandRequest, PlanRequest } from "../domain/requests.js";
 import { RECONCILE_QUEUE, type ReconcileJobData } from "../queue/reconcile-request.js";
-import { QueueLayout } from "../queue/queue-layout.js";
+import { QueueLayout, type QueuePrefix } from "../queue/queue-layout.js";
+import type { HandedPlan, HandedPlanResult } from "../queue/plan-handover.js";
 import type { RedisClient } from "../queue/redis-connection.js";
 import type { ReconcileOutcome } from "../domain/reconcile.js";
 
@@ -54,8 +55,8 @@ export interface WorkerJobs {
   rollout: (job: Job<RolloutJobData>, token: string) => Promise<RolloutState>;
   /** Runs one cluster's release; how it ended. */
   release: (data: ReleaseJobData, attempt: Attempt) => Promise<ClusterOutcome["kind"]>;
-  /** Runs a plan job; the plan of each environment. */
-  plan: (request: PlanRequest, attempt: Attempt) => Promise<EnvironmentPlan[]>;
+  /** Runs a plan job (here, or handed to the worker with its watch caches); the plan of each environment. */
+  plan: (request: PlanRequest, attempt: Attempt, job: Job<PlanRequest>) => Promise<EnvironmentPlan[]>;
   /** Runs a reconcile of one environment on one cluster; what it found. */
   reconcile: (data: ReconcileJobData, attempt: Attempt) => Promise<ReconcileOutcome>;
   /** Runs a comment-command job. */
@@ -79,11 +80,19 @@ export interface StartWorkersOptions extends WorkerJobs {
   log: Logger;
   /** Where job counts, durations, releases and plans are counted. */
   metrics?: Metrics;
+  /** This process's queue of plans other workers hand it (see `PlanHandover`), and how it runs them. */
+  handover?: {
+    queue: string;
+    prefix: QueuePrefix;
+    run: (plan: HandedPlan) => Promise<HandedPlanResult>;
+  };
 }
 
 /** How one queue's jobs run, are logged and are counted. */
 interface QueueDefinition<T, R> {
   queue: string;
+  /** The key prefixes it is consumed under (default: every group the layout consumes). */
+  prefixes?: QueuePrefix[];
   /** Jobs one worker runs at once (default: the options' `concurrency`). */
   concurrency?: number;
   run: (request: T, attempt: Attempt, job: Job<T>, token: string) => Promise<R>;
@@ -131,7 +140,7 @@ export function startWorkers(options: StartWorkersOptions): { close(): Promise<v
     worker<PlanRequest, EnvironmentPlan[]>(
       {
         queue: PLAN_QUEUE,
-        run: options.plan,
+        run: (request, attempt, job) => options.plan(request, attempt, job),
         context: (r) => ({ delivery: r.deliveryId, repository: r.repo.fullName, change: r.change, sha: r.headSha }),
         record: (plans, seconds) => metrics?.planned(plans, seconds),
       },
@@ -154,6 +163,20 @@ export function startWorkers(options: StartWorkersOptions): { close(): Promise<v
       },
       options,
     ),
+    // Plans handed over run here without being counted again: the handing worker's job counts them.
+    ...(options.handover === undefined
+      ? []
+      : [
+          worker<HandedPlan, HandedPlanResult>(
+            {
+              queue: options.handover.queue,
+              prefixes: [options.handover.prefix],
+              run: options.handover.run,
+              context: ({ request: r }) => ({ repository: r.repo.fullName, change: r.change, sha: r.headSha }),
+            },
+            options,
+          ),
+        ]),
   ];
   return {
     close: async () => {
@@ -177,7 +200,7 @@ function worker<T, R>(definition: QueueDefinition<T, R>, options: StartWorkersOp
   const { queue } = definition;
   const connection = options.connection();
   let running = 0;
-  const prefixes = (options.layout ?? QueueLayout.single()).consumed();
+  const prefixes = definition.prefixes ?? (options.layout ?? QueueLayout.single()).consumed();
   const workers = prefixes.map((prefix) => {
     const w = new Worker<T>(
       queue,
