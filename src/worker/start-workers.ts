@@ -47,6 +47,9 @@ export const STOP_WITHOUT_REDIS_MS = 10_000;
  */
 export const AGENT_RELEASES_AT_ONCE = 100;
 
+/** The `queue` label of the jobs of a worker's queue of handed plans (each process's queue has a name of its own). */
+export const HANDED_PLANS_LABEL = "ferry-plan-handed";
+
 /** The job functions the worker role runs, one per queue. */
 export interface WorkerJobs {
   /** Runs a deploy job; the rollouts it started. */
@@ -91,6 +94,8 @@ export interface StartWorkersOptions extends WorkerJobs {
 /** How one queue's jobs run, are logged and are counted. */
 interface QueueDefinition<T, R> {
   queue: string;
+  /** The queue as metrics name it (default its name): one name for every process's queue of handed plans. */
+  label?: string;
   /** The key prefixes it is consumed under (default: every group the layout consumes). */
   prefixes?: QueuePrefix[];
   /** Jobs one worker runs at once (default: the options' `concurrency`). */
@@ -170,6 +175,7 @@ export function startWorkers(options: StartWorkersOptions): { close(): Promise<v
           worker<HandedPlan, HandedPlanResult>(
             {
               queue: options.handover.queue,
+              label: HANDED_PLANS_LABEL,
               prefixes: [options.handover.prefix],
               run: options.handover.run,
               context: ({ request: r }) => ({ repository: r.repo.fullName, change: r.change, sha: r.headSha }),
@@ -270,7 +276,7 @@ async function runJob<T, R>(
   try {
     const result = await definition.run(job.data, attempt, job, token);
     const took = seconds();
-    options.metrics?.job(queue, "completed", took, waited);
+    options.metrics?.job(definition.label ?? queue, "completed", took, waited);
     definition.record?.(result, took);
     log.info({ attempt: attempt.number, seconds: round(took) }, "job completed");
     return result;
@@ -279,7 +285,7 @@ async function runJob<T, R>(
     if (error instanceof DelayedError || error instanceof WaitingChildrenError) throw error;
     // Permanent errors fail the job at once; anything else is retried with backoff.
     const final = isPermanent(error) || attempt.number >= attempt.of;
-    options.metrics?.job(queue, final ? "failed" : "retrying", seconds(), waited);
+    options.metrics?.job(definition.label ?? queue, final ? "failed" : "retrying", seconds(), waited);
     log.warn({ attempt: attempt.number, of: attempt.of, err: error }, final ? "job failed" : "job failed, will retry");
     if (isPermanent(error)) throw new UnrecoverableError((error as Error).message);
     throw error;
