@@ -109,6 +109,30 @@ describe("plans run on the worker holding their watch cache", () => {
     const other = workers.find((w) => w !== holder) as FerryProcess;
     assert.equal(await metric(other, "ferry_watches"), 0, "the other worker holds nothing");
 
+    // A watch started from a fresh list queues a reconcile of its environments (run 2 s later, on
+    // either worker; off the holder it LISTs) before its cache fills: the count is taken once no
+    // reconcile is queued and one has run.
+    const reconciles = async () =>
+      (await metric(workers[0] as FerryProcess, "ferry_jobs_total", {
+        queue: "ferry-reconcile",
+        result: "completed",
+      })) +
+      (await metric(workers[1] as FerryProcess, "ferry_jobs_total", { queue: "ferry-reconcile", result: "completed" }));
+    /** Reconcile jobs in `states` now, as the web pod reads them from Redis. */
+    const queued = async (states: string[]) =>
+      parsePrometheusText(await (await fetch(`${h.url}/metrics`)).text())
+        .filter((s) => s.name === "ferry_queue_jobs" && s.labels.queue === "ferry-reconcile")
+        .filter((s) => states.includes(s.labels.state ?? ""))
+        .reduce((sum, s) => sum + s.value, 0);
+    // The scheduler keeps its next run delayed (in an hour); the watch's reconcile is delayed 2 s beside it.
+    await waitUntil(
+      "the watch's first reconcile never finished",
+      async () =>
+        (await reconciles()) >= 1 &&
+        (await queued(["waiting", "active", "prioritized"])) === 0 &&
+        (await queued(["delayed"])) <= 1,
+      60_000,
+    );
     const lists = await configMapLists();
     // Plans one after another until the worker without the watch has taken at least two of them.
     const settled = () =>
