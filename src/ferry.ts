@@ -40,6 +40,8 @@ import { WatchRegistry } from "./watch/watch-registry.js";
 import { startAgentWatchSignals } from "./agent/agent-watch-signals.js";
 import { cachedLiveReader } from "./watch/cached-live-reader.js";
 import { WatchCaches } from "./watch/watch-caches.js";
+import { holderAttempt, routePlan, runHandedPlan } from "./jobs/plan-route.js";
+import { handoverQueueName, PlanHandover } from "./queue/plan-handover.js";
 import { FreezeStore } from "./freeze/freeze-store.js";
 import { ClusterRegistry } from "./kube/cluster-registry.js";
 import { createRenderer } from "./render/select-renderer.js";
@@ -306,6 +308,11 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
         liveReader: (cluster, client) =>
           cachedLiveReader({ caches, cluster, client, onRead: (read) => metrics.liveRead(read) }),
       };
+      // This process, as watch leases name their holder; plans whose watches another worker holds go there.
+      const owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+      const handover = new PlanHandover(redis, layout);
+      const planDeps = { ...common, plans: new PlanStore(redis), publicUrl };
+      const route = { redis, registry: new WatchRegistry(redis), handover, owner, log, metrics };
       const workers = startWorkers({
         connection: () => connect(),
         layout,
@@ -320,7 +327,13 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
           }),
         rollout: (job, token) => runRolloutJob(job, token, common),
         release: (data, attempt) => runReleaseJob(data, attempt, common),
-        plan: (request, attempt) => runPlanJob(request, attempt, { ...common, plans: new PlanStore(redis), publicUrl }),
+        plan: (request, attempt, job) =>
+          routePlan(request, attempt, job.id ?? "", route, () => runPlanJob(request, attempt, planDeps)),
+        handover: {
+          queue: handoverQueueName(owner),
+          prefix: handover.prefixOf(owner),
+          run: ({ request, attempt }) => runHandedPlan(() => runPlanJob(request, holderAttempt(attempt), planDeps)),
+        },
         reconcile: (data) => runReconcileJob(data, common),
         command: (request, attempt) =>
           runCommandJob(
@@ -354,8 +367,8 @@ export async function startFerry(options: FerryOptions): Promise<RunningFerry> {
       closers.push(() => workers.close());
       const driftWatch = startDriftWatch({
         redis,
-        registry: new WatchRegistry(redis),
-        owner: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+        registry: route.registry,
+        owner,
         client: (cluster) => clusters.client(cluster),
         reconcileSoon: (data) => queues.reconcileSoon(data),
         log,

@@ -229,6 +229,16 @@ export class Metrics {
     "Live objects plans and reconciles read, by where from: a watch cache, or the API server (no fresh cache held them).",
     ["from"],
   );
+  private readonly plansHandedOver = this.counter(
+    "ferry_plans_handed_over_total",
+    "Plan jobs this worker handed to the worker whose watch caches hold their collections, and that worker planned.",
+    [],
+  );
+  private readonly planHandoverFallbacks = this.counter(
+    "ferry_plan_handover_fallbacks_total",
+    "Plans handed to another worker that this worker planned itself after all, by why: not taken in time, stalled, failed.",
+    ["reason"],
+  );
 
   /** Registers every metric, with Node's process metrics (`process_*`, `nodejs_*`). */
   constructor() {
@@ -364,6 +374,16 @@ export class Metrics {
   liveRead(read: { cached: number; asked: number }): void {
     if (read.cached > 0) this.liveObjectsRead.inc({ from: "cache" }, read.cached);
     if (read.asked > 0) this.liveObjectsRead.inc({ from: "api" }, read.asked);
+  }
+
+  /** Counts a plan another worker planned with its watch caches, handed to it by this one. */
+  planHandedOver(): void {
+    this.plansHandedOver.inc();
+  }
+
+  /** Counts a handed-over plan this worker planned itself after all, and why. */
+  planHandoverFallback(reason: "not_taken" | "stalled" | "failed"): void {
+    this.planHandoverFallbacks.inc({ reason });
   }
 
   /** How many watches this process holds now. */

@@ -44,6 +44,15 @@ const leaseKey = (id: string) => `ferry:watch-lease:{${id}}`;
 const versionKey = (id: string) => `ferry:watch-version:{${id}}`;
 
 /**
+ * The process holding each target's lease now (undefined where nobody does), by target id: one GET
+ * per lease, since on a Redis Cluster each lease is on a slot of its own.
+ */
+export async function leaseHolders(redis: RedisClient, ids: string[]): Promise<Map<string, string | undefined>> {
+  const holders = await Promise.all(ids.map((id) => redis.get(leaseKey(id))));
+  return new Map(ids.map((id, i) => [id, holders[i] ?? undefined]));
+}
+
+/**
  * Keeps every target watched by exactly one process: each worker runs a supervisor, which takes the
  * lease of any target nobody holds and watches it; a worker that dies stops renewing its leases, and
  * once they lapse another worker takes its targets over, starting from the version the dead one last

@@ -18,7 +18,8 @@ import type { ClusterOutcome } from "../domain/release.js";
 import type { RolloutState } from "../domain/rollout.js";
 import type { CommandRequest, PlanRequest } from "../domain/requests.js";
 import { RECONCILE_QUEUE, type ReconcileJobData } from "../queue/reconcile-request.js";
-import { QueueLayout } from "../queue/queue-layout.js";
+import { QueueLayout, type QueuePrefix } from "../queue/queue-layout.js";
+import type { HandedPlan, HandedPlanResult } from "../queue/plan-handover.js";
 import type { RedisClient } from "../queue/redis-connection.js";
 import type { ReconcileOutcome } from "../domain/reconcile.js";
 
@@ -46,6 +47,9 @@ export const STOP_WITHOUT_REDIS_MS = 10_000;
  */
 export const AGENT_RELEASES_AT_ONCE = 100;
 
+/** The `queue` label of the jobs of a worker's queue of handed plans (each process's queue has a name of its own). */
+export const HANDED_PLANS_LABEL = "ferry-plan-handed";
+
 /** The job functions the worker role runs, one per queue. */
 export interface WorkerJobs {
   /** Runs a deploy job; the rollouts it started. */
@@ -54,8 +58,8 @@ export interface WorkerJobs {
   rollout: (job: Job<RolloutJobData>, token: string) => Promise<RolloutState>;
   /** Runs one cluster's release; how it ended. */
   release: (data: ReleaseJobData, attempt: Attempt) => Promise<ClusterOutcome["kind"]>;
-  /** Runs a plan job; the plan of each environment. */
-  plan: (request: PlanRequest, attempt: Attempt) => Promise<EnvironmentPlan[]>;
+  /** Runs a plan job (here, or handed to the worker with its watch caches); the plan of each environment. */
+  plan: (request: PlanRequest, attempt: Attempt, job: Job<PlanRequest>) => Promise<EnvironmentPlan[]>;
   /** Runs a reconcile of one environment on one cluster; what it found. */
   reconcile: (data: ReconcileJobData, attempt: Attempt) => Promise<ReconcileOutcome>;
   /** Runs a comment-command job. */
@@ -79,11 +83,21 @@ export interface StartWorkersOptions extends WorkerJobs {
   log: Logger;
   /** Where job counts, durations, releases and plans are counted. */
   metrics?: Metrics;
+  /** This process's queue of plans other workers hand it (see `PlanHandover`), and how it runs them. */
+  handover?: {
+    queue: string;
+    prefix: QueuePrefix;
+    run: (plan: HandedPlan) => Promise<HandedPlanResult>;
+  };
 }
 
 /** How one queue's jobs run, are logged and are counted. */
 interface QueueDefinition<T, R> {
   queue: string;
+  /** The queue as metrics name it (default its name): one name for every process's queue of handed plans. */
+  label?: string;
+  /** The key prefixes it is consumed under (default: every group the layout consumes). */
+  prefixes?: QueuePrefix[];
   /** Jobs one worker runs at once (default: the options' `concurrency`). */
   concurrency?: number;
   run: (request: T, attempt: Attempt, job: Job<T>, token: string) => Promise<R>;
@@ -131,7 +145,7 @@ export function startWorkers(options: StartWorkersOptions): { close(): Promise<v
     worker<PlanRequest, EnvironmentPlan[]>(
       {
         queue: PLAN_QUEUE,
-        run: options.plan,
+        run: (request, attempt, job) => options.plan(request, attempt, job),
         context: (r) => ({ delivery: r.deliveryId, repository: r.repo.fullName, change: r.change, sha: r.headSha }),
         record: (plans, seconds) => metrics?.planned(plans, seconds),
       },
@@ -154,6 +168,21 @@ export function startWorkers(options: StartWorkersOptions): { close(): Promise<v
       },
       options,
     ),
+    // Plans handed over run here without being counted again: the handing worker's job counts them.
+    ...(options.handover === undefined
+      ? []
+      : [
+          worker<HandedPlan, HandedPlanResult>(
+            {
+              queue: options.handover.queue,
+              label: HANDED_PLANS_LABEL,
+              prefixes: [options.handover.prefix],
+              run: options.handover.run,
+              context: ({ request: r }) => ({ repository: r.repo.fullName, change: r.change, sha: r.headSha }),
+            },
+            options,
+          ),
+        ]),
   ];
   return {
     close: async () => {
@@ -177,7 +206,7 @@ function worker<T, R>(definition: QueueDefinition<T, R>, options: StartWorkersOp
   const { queue } = definition;
   const connection = options.connection();
   let running = 0;
-  const prefixes = (options.layout ?? QueueLayout.single()).consumed();
+  const prefixes = definition.prefixes ?? (options.layout ?? QueueLayout.single()).consumed();
   const workers = prefixes.map((prefix) => {
     const w = new Worker<T>(
       queue,
@@ -247,7 +276,7 @@ async function runJob<T, R>(
   try {
     const result = await definition.run(job.data, attempt, job, token);
     const took = seconds();
-    options.metrics?.job(queue, "completed", took, waited);
+    options.metrics?.job(definition.label ?? queue, "completed", took, waited);
     definition.record?.(result, took);
     log.info({ attempt: attempt.number, seconds: round(took) }, "job completed");
     return result;
@@ -256,7 +285,7 @@ async function runJob<T, R>(
     if (error instanceof DelayedError || error instanceof WaitingChildrenError) throw error;
     // Permanent errors fail the job at once; anything else is retried with backoff.
     const final = isPermanent(error) || attempt.number >= attempt.of;
-    options.metrics?.job(queue, final ? "failed" : "retrying", seconds(), waited);
+    options.metrics?.job(definition.label ?? queue, final ? "failed" : "retrying", seconds(), waited);
     log.warn({ attempt: attempt.number, of: attempt.of, err: error }, final ? "job failed" : "job failed, will retry");
     if (isPermanent(error)) throw new UnrecoverableError((error as Error).message);
     throw error;
