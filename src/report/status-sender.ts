@@ -130,10 +130,11 @@ export class OrderedSender<T extends Sendable> {
 
   /** Holds intermediate `item` until `holdMs` after it was made; true when something newer was posted meanwhile. */
   private async replacedWhileHeld(lane: Lane<T>, item: T): Promise<boolean> {
-    const wait = (item.madeAt ?? 0) + (this.options.holdMs ?? 0) - Date.now();
-    if (wait > 0 && lane.pending.length === 0)
+    const until = (item.madeAt ?? 0) + (this.options.holdMs ?? 0);
+    // A timer may fire a millisecond before Date.now() reaches its due time: then it waits out the rest.
+    while (Date.now() < until && lane.pending.length === 0)
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, wait);
+        const timer = setTimeout(resolve, until - Date.now());
         lane.wake = () => {
           clearTimeout(timer);
           resolve();
