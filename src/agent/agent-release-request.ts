@@ -50,21 +50,24 @@ export type AgentCancel =
  */
 export type AgentOutcome = ClusterOutcome & { rollbackTo?: string };
 
-/**
- * One environment's plan on an agent cluster, as its agent gets it: the objects central workers
- * rendered from the change's head, to compare with the live cluster (dry-runs only; nothing is written).
- */
-export interface AgentPlanRequest {
+/** One environment's objects at one commit, rendered centrally, for the agent of `cluster` to judge its live cluster by. */
+export interface AgentRenderRequest {
   /** The cluster the agent runs in; an agent refuses work for any other. */
   cluster: string;
   /** The repository, as the inventory names it. */
   repository: string;
-  /** The commit planned. */
+  /** The commit rendered: the change's head for a plan; for a reconcile, the one the cluster last released with success. */
   sha: string;
   env: Environment;
   grant: Grant;
   rendered: RenderedObject[];
 }
+
+/**
+ * One environment's plan on an agent cluster, as its agent gets it: the objects central workers
+ * rendered from the change's head, to compare with the live cluster (dry-runs only; nothing is written).
+ */
+export type AgentPlanRequest = AgentRenderRequest;
 
 /**
  * A reconcile's first look (job name `inventory`): the environment's inventory on the agent's
@@ -82,18 +85,10 @@ export interface AgentInventoryRequest {
 
 /**
  * A reconcile's check (job name `reconcile`): the render of the commit the cluster last released,
- * rendered centrally, to judge the live objects by; with `heal`, drift found is healed at once.
+ * rendered centrally, to judge the live objects by (the agent checks its inventory's newest record
+ * is still that commit's success); with `heal`, drift found is healed at once.
  */
-export interface AgentReconcileRequest {
-  /** The cluster the agent runs in; an agent refuses work for any other. */
-  cluster: string;
-  /** The repository, as the inventory names it. */
-  repository: string;
-  /** The commit the inventory's newest record released with success; the agent checks it still is. */
-  sha: string;
-  env: Environment;
-  grant: Grant;
-  rendered: RenderedObject[];
+export interface AgentReconcileRequest extends AgentRenderRequest {
   /** Heal what drifted, recorded as `actor`'s (heal mode, or `/ferry heal`). */
   heal?: { actor: string };
 }

@@ -1,5 +1,5 @@
 import { reconcileThroughAgent, inventoryThroughAgent, type ReconcileAgent } from "../agent/reconcile-through-agent.js";
-import type { Environment } from "../config/ferry-config.js";
+import type { AgentReconcileRequest } from "../agent/agent-release-request.js";
 import type { ReleaseChanges } from "../domain/release.js";
 import type { ObjectDrift } from "../drift/summarize-drift.js";
 import { transient } from "../errors.js";
@@ -7,25 +7,17 @@ import { readInventory, type Inventory, type InventoryLocation } from "../kube/i
 import type { KubeClient } from "../kube/kube-client.js";
 import type { LiveReader } from "../kube/live-state.js";
 import type { ObjectRef } from "../kube/object-ref.js";
-import type { Grant } from "../policy/policy.js";
-import type { RenderedObject } from "../render/types.js";
 import { findDrift, healable } from "./find-drift.js";
 import { healDrift } from "./heal-drift.js";
 
-/** What a reconcile's check compares, and whether to heal what drifted. */
-export interface ClusterCheck {
-  /** Where the inventory lives; its id is the owner annotation on every object. */
+/**
+ * What a reconcile's check compares, and whether to heal what drifted: what an agent is sent (the
+ * last released commit's render; `heal` absent: only look), with the inventory already read and where
+ * it lives (its id is the owner annotation on every object).
+ */
+export interface ClusterCheck extends Omit<AgentReconcileRequest, "cluster"> {
   at: InventoryLocation;
   inventory: Inventory;
-  /** The repository, as the inventory names it. */
-  repository: string;
-  /** The commit the cluster last released, and its environment and render. */
-  sha: string;
-  env: Environment;
-  grant: Grant;
-  rendered: RenderedObject[];
-  /** Heal what drifted, recorded as `actor`'s; absent: only look. */
-  heal?: { actor: string };
 }
 
 /** What a check found, and what its heal restored or why the heal failed. */
